@@ -1,0 +1,85 @@
+//! The Bloblang function and method library: one table entry per function or method, with its
+//! documentation and examples beside the implementation. The examples run as tests and feed
+//! `engine list bloblang-functions` / `bloblang-methods`.
+//!
+//! Entries here are "simple": they see only their target value and their already evaluated
+//! arguments. Functions and methods that need the interpreter (lambdas such as `map_each`,
+//! `catch`, `apply`) or the message (`content()`, `metadata()`) live with the interpreter.
+
+use crate::message::Value;
+
+/// What an argument must be. The interpreter checks literal arguments against it at compile time
+/// and evaluated ones at run time, and fills in defaults, so an implementation receives exactly
+/// `params.len()` values in declaration order.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ParamKind {
+    Any,
+    String,
+    Int,
+    Float,
+    Bool,
+    Array,
+    Object,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum ParamDefault {
+    Required,
+    /// Optional with no default: the implementation receives `Value::Null`.
+    Optional,
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(&'static str),
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Param {
+    pub name: &'static str,
+    pub kind: ParamKind,
+    pub default: ParamDefault,
+    pub description: &'static str,
+}
+
+/// A documented example: a mapping and pairs of (input, expected output). An expected output of
+/// the form `Error("...")` means the mapping must fail with a message containing that text.
+#[derive(Clone, Copy, Debug)]
+pub struct Example {
+    pub summary: &'static str,
+    pub mapping: &'static str,
+    pub cases: &'static [(&'static str, &'static str)],
+    /// Examples whose output varies between runs (random, time) are shown but not checked.
+    pub skip_check: bool,
+}
+
+pub type MethodFn = fn(target: &Value, args: &[Value]) -> Result<Value, String>;
+pub type FunctionFn = fn(args: &[Value]) -> Result<Value, String>;
+
+pub struct MethodSpec {
+    pub name: &'static str,
+    pub category: &'static str,
+    pub description: &'static str,
+    pub params: &'static [Param],
+    pub examples: &'static [Example],
+    pub imp: MethodFn,
+}
+
+pub struct FunctionSpec {
+    pub name: &'static str,
+    pub category: &'static str,
+    pub description: &'static str,
+    pub params: &'static [Param],
+    pub examples: &'static [Example],
+    pub imp: FunctionFn,
+}
+
+/// Every simple method, in one explicit list.
+pub fn methods() -> Vec<&'static MethodSpec> {
+    Vec::new()
+}
+
+/// Every simple function, in one explicit list.
+pub fn functions() -> Vec<&'static FunctionSpec> {
+    Vec::new()
+}

@@ -1,0 +1,3 @@
+//! Bloblang: parser, compiler and interpreter, and its library.
+
+pub mod library;

@@ -1,0 +1,4 @@
+//! engine: a config-driven stream processor compatible with Bento configs and Bloblang.
+
+pub mod bloblang;
+pub mod message;

@@ -1,0 +1,159 @@
+//! Acknowledgement handles: the at-least-once guarantee.
+//!
+//! Every batch read from an input travels with an [`AckHandle`]. Splitting a batch (fan-out,
+//! processors that produce several batches) makes more handles on the same shared state with
+//! [`AckHandle::split`]; the input's callback fires once, when the last handle is gone, with the
+//! worst status any of them reported. A handle dropped without being resolved counts as a nack,
+//! so a bug can cause a redelivery but never a silent loss.
+
+use std::sync::{Arc, Mutex};
+
+use futures::future::BoxFuture;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum AckStatus {
+    Delivered,
+    /// Not delivered; the text says why. The input nacks its source (requeue, replay, HTTP 502).
+    Failed(String),
+}
+
+impl AckStatus {
+    pub fn is_ok(&self) -> bool {
+        matches!(self, AckStatus::Delivered)
+    }
+}
+
+/// What an input wants done once the fate of a batch is known.
+pub type AckFn = Box<dyn FnOnce(AckStatus) -> BoxFuture<'static, ()> + Send>;
+
+/// An [`AckFn`] for inputs with nothing to acknowledge.
+pub fn noop_ack() -> AckFn {
+    Box::new(|_| Box::pin(async {}))
+}
+
+struct Shared {
+    failure: Mutex<Option<String>>,
+    on_done: Mutex<Option<AckFn>>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        let status = match self.failure.lock().map(|mut f| f.take()) {
+            Ok(Some(e)) => AckStatus::Failed(e),
+            Ok(None) => AckStatus::Delivered,
+            Err(_) => AckStatus::Failed("acknowledgement state poisoned".into()),
+        };
+        let callback = self.on_done.lock().ok().and_then(|mut c| c.take());
+        if let Some(f) = callback {
+            let fut = f(status);
+            // Acks are resolved from async tasks; outside a runtime (unit tests) run inline.
+            match tokio::runtime::Handle::try_current() {
+                Ok(h) => {
+                    h.spawn(fut);
+                }
+                Err(_) => futures::executor::block_on(fut),
+            }
+        }
+    }
+}
+
+pub struct AckHandle {
+    shared: Arc<Shared>,
+    resolved: bool,
+}
+
+impl AckHandle {
+    pub fn new(on_done: AckFn) -> AckHandle {
+        AckHandle {
+            shared: Arc::new(Shared {
+                failure: Mutex::new(None),
+                on_done: Mutex::new(Some(on_done)),
+            }),
+            resolved: false,
+        }
+    }
+
+    /// Another handle on the same transaction; the source is acked when all are resolved.
+    pub fn split(&self) -> AckHandle {
+        AckHandle {
+            shared: self.shared.clone(),
+            resolved: false,
+        }
+    }
+
+    pub fn resolve(mut self, status: AckStatus) {
+        if let AckStatus::Failed(e) = status {
+            self.fail(e);
+        }
+        self.resolved = true;
+    }
+
+    pub fn ack(self) {
+        self.resolve(AckStatus::Delivered)
+    }
+
+    pub fn nack(self, why: impl Into<String>) {
+        self.resolve(AckStatus::Failed(why.into()))
+    }
+
+    fn fail(&self, why: String) {
+        if let Ok(mut f) = self.shared.failure.lock() {
+            if f.is_none() {
+                *f = Some(why);
+            }
+        }
+    }
+}
+
+impl Drop for AckHandle {
+    fn drop(&mut self) {
+        if !self.resolved {
+            self.fail("message was dropped without being acknowledged".into());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    fn recorder() -> (AckFn, mpsc::Receiver<AckStatus>) {
+        let (tx, rx) = mpsc::channel();
+        (
+            Box::new(move |s| {
+                let _ = tx.send(s);
+                Box::pin(async {})
+            }),
+            rx,
+        )
+    }
+
+    #[test]
+    fn split_handles_ack_once_all_are_resolved() {
+        let (f, rx) = recorder();
+        let a = AckHandle::new(f);
+        let b = a.split();
+        a.ack();
+        assert!(rx.try_recv().is_err());
+        b.ack();
+        assert_eq!(rx.try_recv().unwrap(), AckStatus::Delivered);
+    }
+
+    #[test]
+    fn worst_status_wins() {
+        let (f, rx) = recorder();
+        let a = AckHandle::new(f);
+        let b = a.split();
+        b.nack("boom");
+        a.ack();
+        assert_eq!(rx.try_recv().unwrap(), AckStatus::Failed("boom".into()));
+    }
+
+    #[test]
+    fn dropped_handle_is_a_nack() {
+        let (f, rx) = recorder();
+        drop(AckHandle::new(f));
+        assert!(matches!(rx.try_recv().unwrap(), AckStatus::Failed(_)));
+    }
+}

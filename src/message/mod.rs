@@ -1,0 +1,173 @@
+//! Messages, batches and the acknowledgement handles that travel with them.
+
+pub mod ack;
+pub mod value;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+
+pub use ack::{AckHandle, AckStatus};
+pub use value::Value;
+
+pub type Metadata = BTreeMap<String, Value>;
+
+/// Why a processor flagged a message, with the processor that did it (Bento's
+/// `error_source_label()`, `error_source_path()`, `error_source_type()`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MessageError {
+    pub text: String,
+    pub label: String,
+    pub path: String,
+    pub component: String,
+}
+
+/// One message: raw bytes and a lazily parsed structured value (each derived from the other on
+/// demand and cached), metadata, and an optional error flag. Cloning is cheap: payloads and
+/// metadata are shared until one side writes.
+#[derive(Clone, Debug, Default)]
+pub struct Message {
+    raw: OnceLock<Bytes>,
+    parsed: OnceLock<Result<Arc<Value>, String>>,
+    meta: Arc<Metadata>,
+    error: Option<Arc<MessageError>>,
+}
+
+pub type Batch = Vec<Message>;
+
+impl Message {
+    pub fn from_bytes(b: impl Into<Bytes>) -> Message {
+        let m = Message::default();
+        let _ = m.raw.set(b.into());
+        m
+    }
+
+    /// A message whose payload is `v`. Strings and bytes become the raw payload itself, as in
+    /// Bento; other values are kept structured and serialised to JSON only when bytes are needed.
+    pub fn from_value(v: Value) -> Message {
+        let mut m = Message::default();
+        m.set_value(v);
+        m
+    }
+
+    pub fn bytes(&self) -> &Bytes {
+        self.raw.get_or_init(|| match self.parsed.get() {
+            Some(Ok(v)) => value_to_bytes(v),
+            _ => Bytes::new(),
+        })
+    }
+
+    pub fn as_str_lossy(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(self.bytes())
+    }
+
+    /// The payload parsed as JSON (once; later calls reuse it).
+    pub fn structured(&self) -> Result<&Value, String> {
+        match self.parsed.get_or_init(|| {
+            Value::from_json_slice(self.bytes())
+                .map(Arc::new)
+                .map_err(|e| format!("parse as json: {}", go_json_error(&e)))
+        }) {
+            Ok(v) => Ok(v),
+            Err(e) => Err(e.clone()),
+        }
+    }
+
+    /// Shared handle on the parsed payload, for callers that keep it beyond `&self`.
+    pub fn structured_arc(&self) -> Result<Arc<Value>, String> {
+        self.structured()?;
+        match self.parsed.get() {
+            Some(Ok(v)) => Ok(v.clone()),
+            _ => Err("payload is not structured".into()),
+        }
+    }
+
+    pub fn set_bytes(&mut self, b: impl Into<Bytes>) {
+        self.raw = OnceLock::new();
+        self.parsed = OnceLock::new();
+        let _ = self.raw.set(b.into());
+    }
+
+    pub fn set_value(&mut self, v: Value) {
+        match v {
+            Value::String(s) => self.set_bytes(s.into_bytes()),
+            Value::Bytes(b) => self.set_bytes(b),
+            other => {
+                self.raw = OnceLock::new();
+                self.parsed = OnceLock::new();
+                let _ = self.parsed.set(Ok(Arc::new(other)));
+            }
+        }
+    }
+
+    pub fn meta(&self) -> &Metadata {
+        &self.meta
+    }
+
+    pub fn meta_mut(&mut self) -> &mut Metadata {
+        Arc::make_mut(&mut self.meta)
+    }
+
+    pub fn set_meta(&mut self, meta: Metadata) {
+        self.meta = Arc::new(meta);
+    }
+
+    pub fn meta_str(&self, key: &str) -> Option<String> {
+        self.meta.get(key).map(|v| v.to_string())
+    }
+
+    pub fn error(&self) -> Option<&MessageError> {
+        self.error.as_deref()
+    }
+
+    pub fn set_error(&mut self, e: MessageError) {
+        self.error = Some(Arc::new(e));
+    }
+
+    pub fn clear_error(&mut self) {
+        self.error = None;
+    }
+}
+
+fn value_to_bytes(v: &Value) -> Bytes {
+    match v {
+        Value::String(s) => Bytes::copy_from_slice(s.as_bytes()),
+        Value::Bytes(b) => Bytes::copy_from_slice(b),
+        other => Bytes::from(other.to_json_bytes()),
+    }
+}
+
+/// serde_json reports "expected value at line 1 column 1"; Bento users see Go's wording for the
+/// common case of a payload that is not JSON at all, so translate the first character.
+fn go_json_error(e: &serde_json::Error) -> String {
+    e.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn structured_payload_serialises_lazily() {
+        let m = Message::from_value(Value::from_json_str(r#"{"b":2,"a":1}"#).unwrap());
+        assert_eq!(m.bytes().as_ref(), br#"{"a":1,"b":2}"#);
+    }
+
+    #[test]
+    fn string_values_become_raw_payloads() {
+        let m = Message::from_value(Value::String("hello".into()));
+        assert_eq!(m.bytes().as_ref(), b"hello");
+        assert!(m.structured().is_err());
+    }
+
+    #[test]
+    fn clones_do_not_share_metadata_writes() {
+        let mut a = Message::from_bytes("x");
+        a.meta_mut().insert("k".into(), Value::from("1"));
+        let mut b = a.clone();
+        b.meta_mut().insert("k".into(), Value::from("2"));
+        assert_eq!(a.meta_str("k").as_deref(), Some("1"));
+        assert_eq!(b.meta_str("k").as_deref(), Some("2"));
+    }
+}

@@ -1,0 +1,453 @@
+//! The structured value every message, metadata entry and Bloblang expression works with.
+//!
+//! Objects are `BTreeMap`s because Bento (Go's `encoding/json`) writes object keys sorted, and our
+//! output must match it byte for byte. Integers stay integers; floats are written the way Go
+//! writes a `float64` (`1` for `1.0`, `1e+21`, `1.5e-7`). JSON output never escapes HTML.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, FixedOffset, SecondsFormat};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
+pub type Object = BTreeMap<String, Value>;
+
+#[derive(Clone, Debug, Default)]
+pub enum Value {
+    #[default]
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    String(String),
+    Bytes(Vec<u8>),
+    Timestamp(DateTime<FixedOffset>),
+    Array(Vec<Value>),
+    Object(Object),
+}
+
+impl PartialEq for Value {
+    /// Bento's equality: numbers compare by value whatever their representation, bytes compare
+    /// equal to strings with the same content, other kinds compare structurally.
+    fn eq(&self, other: &Self) -> bool {
+        use Value::*;
+        match (self, other) {
+            (Null, Null) => true,
+            (Bool(a), Bool(b)) => a == b,
+            (Int(a), Int(b)) => a == b,
+            (Int(a), Float(b)) | (Float(b), Int(a)) => (*a as f64) == *b,
+            (Float(a), Float(b)) => a == b,
+            (String(a), String(b)) => a == b,
+            (Bytes(a), Bytes(b)) => a == b,
+            (String(a), Bytes(b)) | (Bytes(b), String(a)) => a.as_bytes() == b.as_slice(),
+            (Timestamp(a), Timestamp(b)) => a == b,
+            (Array(a), Array(b)) => a == b,
+            (Object(a), Object(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Value {
+    /// The type names Bloblang's `type()` method reports.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::Int(_) | Value::Float(_) => "number",
+            Value::String(_) => "string",
+            Value::Bytes(_) => "bytes",
+            Value::Timestamp(_) => "timestamp",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_object(&self) -> Option<&Object> {
+        match self {
+            Value::Object(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Int(i) => Some(*i as f64),
+            Value::Float(f) => Some(*f),
+            _ => None,
+        }
+    }
+
+    /// Parse JSON text into a value. Integers that fit `i64` stay integers.
+    pub fn from_json_slice(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+
+    pub fn from_json_str(text: &str) -> Result<Value, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// Compact JSON, as Bento writes a structured message.
+    pub fn to_json_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(128);
+        self.write_json(&mut out);
+        out
+    }
+
+    pub fn to_json_string(&self) -> String {
+        // write_json only ever writes valid UTF-8 (invalid bytes become U+FFFD).
+        String::from_utf8(self.to_json_bytes()).unwrap_or_default()
+    }
+
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        self.write_json_indented(out, None, 0);
+    }
+
+    /// JSON with every nesting level indented by `indent` (Go's `json.MarshalIndent`).
+    pub fn to_json_pretty(&self, indent: &str) -> String {
+        let mut out = Vec::with_capacity(256);
+        self.write_json_indented(&mut out, Some(indent), 0);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    fn write_json_indented(&self, out: &mut Vec<u8>, indent: Option<&str>, depth: usize) {
+        match self {
+            Value::Null => out.extend_from_slice(b"null"),
+            Value::Bool(true) => out.extend_from_slice(b"true"),
+            Value::Bool(false) => out.extend_from_slice(b"false"),
+            Value::Int(i) => out.extend_from_slice(itoa_buf(*i).as_bytes()),
+            Value::Float(f) => write_go_float(out, *f),
+            Value::String(s) => write_json_string(out, s.as_bytes()),
+            Value::Bytes(b) => write_json_string(out, b),
+            Value::Timestamp(t) => {
+                write_json_string(out, format_rfc3339_nano(t).as_bytes());
+            }
+            Value::Array(items) => {
+                if items.is_empty() {
+                    out.extend_from_slice(b"[]");
+                    return;
+                }
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    newline_indent(out, indent, depth + 1);
+                    item.write_json_indented(out, indent, depth + 1);
+                }
+                newline_indent(out, indent, depth);
+                out.push(b']');
+            }
+            Value::Object(map) => {
+                if map.is_empty() {
+                    out.extend_from_slice(b"{}");
+                    return;
+                }
+                out.push(b'{');
+                for (i, (k, v)) in map.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    newline_indent(out, indent, depth + 1);
+                    write_json_string(out, k.as_bytes());
+                    out.push(b':');
+                    if indent.is_some() {
+                        out.push(b' ');
+                    }
+                    v.write_json_indented(out, indent, depth + 1);
+                }
+                newline_indent(out, indent, depth);
+                out.push(b'}');
+            }
+        }
+    }
+}
+
+fn newline_indent(out: &mut Vec<u8>, indent: Option<&str>, depth: usize) {
+    if let Some(ind) = indent {
+        out.push(b'\n');
+        for _ in 0..depth {
+            out.extend_from_slice(ind.as_bytes());
+        }
+    }
+}
+
+fn itoa_buf(i: i64) -> String {
+    i.to_string()
+}
+
+/// RFC 3339 with nanoseconds and trailing zeros trimmed, Go's `time.RFC3339Nano`.
+pub fn format_rfc3339_nano(t: &DateTime<FixedOffset>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// Write a float the way Go's `encoding/json` does: shortest representation that round-trips,
+/// plain notation between 1e-6 and 1e21, exponent notation outside with a two-digit-minimum
+/// exponent cleaned to `e-7`/`e+21`.
+pub fn write_go_float(out: &mut Vec<u8>, f: f64) {
+    out.extend_from_slice(format_go_float(f).as_bytes());
+}
+
+pub fn format_go_float(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+    }
+    let abs = f.abs();
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+        let s = format!("{f:e}");
+        match s.split_once('e') {
+            Some((mant, exp)) if !exp.starts_with('-') => format!("{mant}e+{exp}"),
+            _ => s,
+        }
+    } else {
+        format!("{f}")
+    }
+}
+
+/// Go's JSON string escaping without HTML escaping: quotes, backslashes and control characters
+/// are escaped, U+2028/U+2029 too, and invalid UTF-8 becomes U+FFFD.
+pub fn write_json_string(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.push(b'"');
+    match std::str::from_utf8(bytes) {
+        Ok(s) => write_escaped(out, s),
+        Err(_) => write_escaped(out, &String::from_utf8_lossy(bytes)),
+    }
+    out.push(b'"');
+}
+
+fn write_escaped(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let esc: Option<&[u8]> = match b {
+            b'"' => Some(b"\\\""),
+            b'\\' => Some(b"\\\\"),
+            b'\n' => Some(b"\\n"),
+            b'\r' => Some(b"\\r"),
+            b'\t' => Some(b"\\t"),
+            0x00..=0x1f => None,
+            0xe2 if bytes.get(i + 1) == Some(&0x80)
+                && matches!(bytes.get(i + 2), Some(0xa8) | Some(0xa9)) =>
+            {
+                None
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        match esc {
+            Some(e) => {
+                out.extend_from_slice(e);
+                i += 1;
+            }
+            None if b == 0xe2 => {
+                out.extend_from_slice(if bytes[i + 2] == 0xa8 {
+                    b"\\u2028"
+                } else {
+                    b"\\u2029"
+                });
+                i += 3;
+            }
+            None => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[(b >> 4) as usize]);
+                out.push(HEX[(b & 0xf) as usize]);
+                i += 1;
+            }
+        }
+        start = i;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+impl fmt::Display for Value {
+    /// The text form Bento gives a value when it becomes a message payload or an interpolated
+    /// string: strings and bytes raw, everything else as compact JSON.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::String(s) => f.write_str(s),
+            Value::Bytes(b) => f.write_str(&String::from_utf8_lossy(b)),
+            Value::Timestamp(t) => f.write_str(&format_rfc3339_nano(t)),
+            other => f.write_str(&other.to_json_string()),
+        }
+    }
+}
+
+impl From<serde_json::Value> for Value {
+    fn from(v: serde_json::Value) -> Self {
+        match v {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(b),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => Value::Int(i),
+                None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            serde_json::Value::String(s) => Value::String(s),
+            serde_json::Value::Array(a) => Value::Array(a.into_iter().map(Value::from).collect()),
+            serde_json::Value::Object(o) => {
+                Value::Object(o.into_iter().map(|(k, v)| (k, Value::from(v))).collect())
+            }
+        }
+    }
+}
+
+impl From<&Value> for serde_json::Value {
+    fn from(v: &Value) -> Self {
+        match v {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Int(i) => serde_json::Value::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map(serde_json::Value::Number)
+                .unwrap_or(serde_json::Value::Null),
+            Value::String(s) => serde_json::Value::String(s.clone()),
+            Value::Bytes(b) => serde_json::Value::String(String::from_utf8_lossy(b).into_owned()),
+            Value::Timestamp(t) => serde_json::Value::String(format_rfc3339_nano(t)),
+            Value::Array(a) => serde_json::Value::Array(a.iter().map(Into::into).collect()),
+            Value::Object(o) => serde_json::Value::Object(
+                o.iter().map(|(k, v)| (k.clone(), v.into())).collect(),
+            ),
+        }
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::String(s.to_owned())
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::String(s)
+    }
+}
+impl From<i64> for Value {
+    fn from(i: i64) -> Self {
+        Value::Int(i)
+    }
+}
+impl From<f64> for Value {
+    fn from(f: f64) -> Self {
+        Value::Float(f)
+    }
+}
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
+    }
+}
+
+// Deserialising straight into `Value` (no intermediate serde_json::Value) keeps parsing to a
+// single pass, which matters on the message hot path.
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Int(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(i64::try_from(v).map_or(Value::Float(v as f64), Value::Int))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::Float(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        Deserialize::deserialize(d)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut obj = BTreeMap::new();
+        while let Some((k, v)) = map.next_entry::<String, Value>()? {
+            obj.insert(k, v);
+        }
+        Ok(Value::Object(obj))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_round_trip_sorts_keys_and_keeps_ints() {
+        let v = Value::from_json_str(r#"{"b":1,"a":[1.5,2,"x<y>"],"c":null}"#).unwrap();
+        assert_eq!(v.to_json_string(), r#"{"a":[1.5,2,"x<y>"],"b":1,"c":null}"#);
+    }
+
+    #[test]
+    fn floats_print_like_go() {
+        assert_eq!(format_go_float(1.0), "1");
+        assert_eq!(format_go_float(0.1), "0.1");
+        assert_eq!(format_go_float(1e21), "1e+21");
+        assert_eq!(format_go_float(1.5e-7), "1.5e-7");
+        assert_eq!(format_go_float(123456789.0), "123456789");
+    }
+
+    #[test]
+    fn strings_escape_like_go_without_html() {
+        let v = Value::String("a\"b\\c\n\u{1}\u{2028}<&>".into());
+        assert_eq!(v.to_json_string(), r#""a\"b\\c\n\u0001\u2028<&>""#);
+    }
+
+    #[test]
+    fn pretty_json_indents() {
+        let v = Value::from_json_str(r#"{"a":[1],"b":{}}"#).unwrap();
+        assert_eq!(v.to_json_pretty("  "), "{\n  \"a\": [\n    1\n  ],\n  \"b\": {}\n}");
+    }
+
+    #[test]
+    fn numbers_compare_by_value() {
+        assert_eq!(Value::Int(1), Value::Float(1.0));
+        assert_ne!(Value::Int(1), Value::String("1".into()));
+    }
+}
