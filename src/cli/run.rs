@@ -1,0 +1,279 @@
+//! `engine run` and `engine streams`.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::GlobalArgs;
+use crate::components::Shared;
+use crate::config::lint::lint_config;
+use crate::config::yaml::Node;
+use crate::config::{self, Config, Loaded};
+use crate::http::ApiState;
+use crate::pipeline::{Outcome, Stream};
+
+/// A config read with its resource files and overrides, and every lint found on the way.
+pub(super) struct Prepared {
+    pub tree: Node,
+    pub lints: Vec<String>,
+}
+
+/// Read a config file (or the default config when there is none), merge `-r` resources, apply
+/// `--set`, and lint every file involved.
+pub(super) fn prepare(path: Option<&str>, g: &GlobalArgs) -> Result<Prepared, String> {
+    let mut lints = Vec::new();
+    let mut loaded = match path {
+        Some(p) => config::read_file(Path::new(p)).map_err(|e| e.to_string())?,
+        None => config::read_text(Path::new("<default>"), "").map_err(|e| e.to_string())?,
+    };
+    for set in &g.set {
+        config::apply_set(&mut loaded.tree, set).map_err(|e| e.to_string())?;
+    }
+    push_lints(&mut lints, &loaded);
+    for rf in config::expand_globs(&g.resources).map_err(|e| e.to_string())? {
+        let res = config::read_file(&rf).map_err(|e| e.to_string())?;
+        push_lints(&mut lints, &res);
+        config::merge_resources(&mut loaded.tree, &res.tree);
+    }
+    Ok(Prepared {
+        tree: loaded.tree,
+        lints,
+    })
+}
+
+fn push_lints(out: &mut Vec<String>, loaded: &Loaded) {
+    for l in lint_config(loaded) {
+        out.push(format!("{}{}", loaded.path.display(), l));
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("failed to start the runtime: {e}"))
+}
+
+/// Lint gate shared by run and streams: false means refuse to start.
+fn lint_gate(lints: &[String], chilled: bool) -> bool {
+    if lints.is_empty() {
+        return true;
+    }
+    if chilled {
+        for l in lints {
+            tracing::warn!(lint = %l, "Config lint error");
+        }
+        return true;
+    }
+    for l in lints {
+        eprintln!("{l}");
+    }
+    eprintln!("Shutting down due to linter errors, to prevent shutdown run engine with --chilled");
+    false
+}
+
+pub(super) fn run(g: &GlobalArgs, path: Option<String>) -> i32 {
+    let path = path.or_else(|| g.config.clone());
+    let prepared = match prepare(path.as_deref(), g) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("Configuration file read error: {e}");
+            return 1;
+        }
+    };
+    let cfg = match config::decode(&prepared.tree) {
+        Ok(c) => c,
+        Err(e) => {
+            for l in &prepared.lints {
+                eprintln!("{l}");
+            }
+            eprintln!("Configuration file read error: {e}");
+            return 1;
+        }
+    };
+    super::logging::init(&cfg.logger, g.log_level.as_deref());
+    if !lint_gate(&prepared.lints, g.chilled) {
+        return 1;
+    }
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    rt.block_on(run_streams(&cfg, vec![(String::new(), cfg.clone())]))
+}
+
+pub(super) fn streams(g: &GlobalArgs, paths: &[String]) -> i32 {
+    let base = match prepare(g.config.as_deref(), g).and_then(|p| {
+        config::decode(&p.tree)
+            .map(|c| (c, p.lints))
+            .map_err(|e| e.to_string())
+    }) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("Configuration file read error: {e}");
+            return 1;
+        }
+    };
+    super::logging::init(&base.0.logger, g.log_level.as_deref());
+    let mut lints = base.1;
+    let mut streams = Vec::new();
+    let files = match super::lint::collect_files(paths) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    for f in files {
+        let id = f
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let loaded = match config::read_file(&f) {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("Configuration file read error: {e}");
+                return 1;
+            }
+        };
+        push_lints(&mut lints, &loaded);
+        match config::decode(&loaded.tree) {
+            Ok(c) => streams.push((id, c)),
+            Err(e) => {
+                eprintln!("Configuration file read error: {}: {e}", f.display());
+                return 1;
+            }
+        }
+    }
+    if !lint_gate(&lints, g.chilled) {
+        return 1;
+    }
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    rt.block_on(run_streams(&base.0, streams))
+}
+
+/// Build every stream, serve the management API, run until the streams end or a signal
+/// arrives, then shut down in order. Returns the exit code.
+async fn run_streams(service: &Config, streams: Vec<(String, Config)>) -> i32 {
+    let shared = Arc::new(Shared::default());
+    let api = Arc::new(ApiState::new(&service.http.root_path));
+    let _ = crate::metrics::prometheus();
+    let mut built = Vec::new();
+    for (id, cfg) in &streams {
+        match Stream::build(cfg, shared.clone()) {
+            Ok(s) => {
+                api.add_stream(id, s.readiness.clone());
+                let timeout = cfg.shutdown_timeout();
+                let delay = cfg.shutdown_delay();
+                match (timeout, delay) {
+                    (Ok(t), Ok(d)) => built.push((id.clone(), s, t, d)),
+                    (Err(e), _) | (_, Err(e)) => {
+                        eprintln!("{e}");
+                        return 1;
+                    }
+                }
+            }
+            Err(e) => {
+                eprintln!(
+                    "Failed to create stream{}: {e}",
+                    if id.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {id}")
+                    }
+                );
+                return 1;
+            }
+        }
+    }
+
+    let server_stop = CancellationToken::new();
+    let mut server = None;
+    if service.http.enabled {
+        match crate::http::bind(&service.http.address).await {
+            Ok((listener, addr)) => {
+                tracing::info!("Listening for HTTP requests at: http://{addr}");
+                server = Some(tokio::spawn(crate::http::serve(
+                    listener,
+                    api.clone(),
+                    server_stop.clone(),
+                )));
+            }
+            Err(e) => {
+                eprintln!(
+                    "Failed to start the HTTP server on {}: {e}",
+                    service.http.address
+                );
+                return 1;
+            }
+        }
+    }
+
+    let stop = CancellationToken::new();
+    let delay = built.iter().map(|b| b.3).max().unwrap_or(Duration::ZERO);
+    tokio::spawn(watch_signals(stop.clone(), api.clone(), delay));
+
+    let mut tasks = Vec::new();
+    for (id, s, timeout, _) in built {
+        let stop = stop.clone();
+        tasks.push((id, tokio::spawn(async move { s.run(stop, timeout).await })));
+    }
+    let mut code = 0;
+    for (id, t) in tasks {
+        match t.await {
+            Ok(Outcome::Drained) => {}
+            Ok(Outcome::TimedOut) => {
+                tracing::error!(stream = %id, "shutdown timed out");
+                code = 1;
+            }
+            Err(e) => {
+                tracing::error!(stream = %id, "stream task failed: {e}");
+                code = 1;
+            }
+        }
+    }
+    server_stop.cancel();
+    if let Some(s) = server {
+        let _ = s.await;
+    }
+    code
+}
+
+/// SIGINT/SIGTERM: report not ready, wait `shutdown_delay` (a second signal skips it), then stop.
+async fn watch_signals(stop: CancellationToken, api: Arc<ApiState>, delay: Duration) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        tracing::error!("failed to install signal handlers");
+        return;
+    };
+    tokio::select! {
+        _ = int.recv() => {}
+        _ = term.recv() => {}
+        _ = stop.cancelled() => return,
+    }
+    tracing::info!("Received termination signal, shutting down");
+    api.shutting_down
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    if !delay.is_zero() {
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+    }
+    stop.cancel();
+}

@@ -1,0 +1,76 @@
+//! `stdin`: one message per line of standard input; the stream ends at end of file.
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use tokio::io::{BufReader, Stdin};
+
+use super::{auto_replay_field, check_scanner, read_line, scanner_field};
+use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
+use crate::config::spec::{ComponentKind, ComponentSpec};
+use crate::message::ack::{noop_ack, AckFn};
+use crate::message::{Batch, Message};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StdinConfig {
+    pub scanner: serde_json::Value,
+    pub auto_replay_nacks: bool,
+}
+
+pub fn spec() -> ComponentSpec {
+    ComponentSpec::new(
+        "stdin",
+        ComponentKind::Input,
+        "Consumes data piped to stdin, one message per line.",
+    )
+    .fields(vec![scanner_field(), auto_replay_field()])
+    .example("Lines from stdin", "input:\n  stdin: {}\n")
+}
+
+pub fn plugin() -> Plugin<dyn Input> {
+    Plugin { spec, build }
+}
+
+fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, BuildError> {
+    let c: StdinConfig = ctx.parse(conf)?;
+    check_scanner(&c.scanner).map_err(|e| ctx.error(e))?;
+    Ok(Box::new(StdinInput {
+        reader: None,
+        buf: Vec::new(),
+        replay: c.auto_replay_nacks,
+    }))
+}
+
+pub struct StdinInput {
+    reader: Option<BufReader<Stdin>>,
+    buf: Vec<u8>,
+    replay: bool,
+}
+
+#[async_trait]
+impl Input for StdinInput {
+    async fn connect(&mut self) -> Result<(), ComponentError> {
+        if self.reader.is_none() {
+            self.reader = Some(BufReader::with_capacity(64 * 1024, tokio::io::stdin()));
+        }
+        Ok(())
+    }
+
+    async fn read(&mut self) -> Result<(Batch, AckFn), ComponentError> {
+        let r = self.reader.as_mut().ok_or(ComponentError::NotConnected)?;
+        match read_line(r, &mut self.buf).await {
+            Ok(Some(line)) => Ok((vec![Message::from_bytes(line)], noop_ack())),
+            Ok(None) => Err(ComponentError::EndOfInput),
+            Err(e) => Err(ComponentError::failed(e)),
+        }
+    }
+
+    async fn close(&mut self) -> Result<(), ComponentError> {
+        self.reader = None;
+        Ok(())
+    }
+
+    fn replays_nacks(&self) -> bool {
+        self.replay
+    }
+}

@@ -1,0 +1,266 @@
+//! The component traits every input, processor and output implements, and what a constructor
+//! gets to build one.
+
+pub mod inputs;
+pub mod outputs;
+pub mod processors;
+pub mod registry;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use thiserror::Error;
+use tokio::sync::mpsc;
+
+use crate::config::spec::ComponentSpec;
+use crate::config::ComponentConf;
+use crate::message::ack::AckFn;
+use crate::message::{AckHandle, Batch, Message, MessageError};
+
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum ComponentError {
+    /// The connection is gone: the runtime reconnects (with backoff) and retries.
+    #[error("not connected")]
+    NotConnected,
+    /// The input has nothing more to give: the stream drains and stops.
+    #[error("end of input")]
+    EndOfInput,
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl ComponentError {
+    pub fn failed(e: impl std::fmt::Display) -> ComponentError {
+        ComponentError::Failed(e.to_string())
+    }
+}
+
+/// A config that could not be turned into a component.
+#[derive(Debug, Error, Clone, PartialEq)]
+#[error("{path}: {message}")]
+pub struct BuildError {
+    pub path: String,
+    pub message: String,
+}
+
+#[async_trait]
+pub trait Input: Send {
+    async fn connect(&mut self) -> Result<(), ComponentError>;
+    /// The next batch and what to do once its fate is known.
+    async fn read(&mut self) -> Result<(Batch, AckFn), ComponentError>;
+    async fn close(&mut self) -> Result<(), ComponentError>;
+    /// Whether the runtime should replay a nacked batch itself (Bento's `auto_replay_nacks`);
+    /// inputs whose source redelivers (AMQP) say no.
+    fn replays_nacks(&self) -> bool {
+        false
+    }
+}
+
+#[async_trait]
+pub trait Processor: Send + Sync {
+    /// Per-message failures go on the message's error flag; an `Err` flags the whole batch.
+    async fn process(&self, batch: Batch) -> Result<Vec<Batch>, ComponentError>;
+}
+
+/// Outputs take `&self` (unlike the design's `&mut self`) so that `max_in_flight` writes can run
+/// concurrently on one instance; connection state lives behind the implementation's own locks.
+#[async_trait]
+pub trait Output: Send + Sync {
+    async fn connect(&self) -> Result<(), ComponentError>;
+    async fn write(&self, batch: Batch) -> Result<(), ComponentError>;
+    async fn close(&self) -> Result<(), ComponentError>;
+    fn max_in_flight(&self) -> usize {
+        1
+    }
+}
+
+/// A batch in flight with the handle that acknowledges its source.
+pub struct Transaction {
+    pub batch: Batch,
+    pub ack: AckHandle,
+}
+
+/// Who a component is, for metrics labels and error attribution.
+#[derive(Clone, Debug, Default)]
+pub struct ComponentInfo {
+    pub label: String,
+    pub path: String,
+    pub kind_name: String,
+}
+
+impl ComponentInfo {
+    /// Flag a message as failed by this component.
+    pub fn flag(&self, msg: &mut Message, text: impl Into<String>) {
+        msg.set_error(MessageError {
+            text: text.into(),
+            label: self.label.clone(),
+            path: self.path.clone(),
+            component: self.kind_name.clone(),
+        });
+    }
+}
+
+/// Process-wide shared state components find each other through (streams mode shares it).
+#[derive(Default)]
+pub struct Shared {
+    pub inproc: Mutex<HashMap<String, InprocPipe>>,
+}
+
+/// The channel an `inproc` output writes to and `inproc` inputs read from, created by whichever
+/// side is built first.
+#[derive(Clone)]
+pub struct InprocPipe {
+    pub tx: mpsc::Sender<Transaction>,
+    pub rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Transaction>>>,
+}
+
+impl Shared {
+    pub fn inproc(&self, id: &str) -> InprocPipe {
+        let mut map = match self.inproc.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        map.entry(id.to_owned())
+            .or_insert_with(|| {
+                let (tx, rx) = mpsc::channel(64);
+                InprocPipe {
+                    tx,
+                    rx: Arc::new(tokio::sync::Mutex::new(rx)),
+                }
+            })
+            .clone()
+    }
+}
+
+/// What a constructor gets: where the component sits, and the means to build its children.
+#[derive(Clone)]
+pub struct BuildCtx {
+    pub info: ComponentInfo,
+    pub shared: Arc<Shared>,
+    pub resources: Arc<Resources>,
+}
+
+/// Labelled resources a config declares (`processor_resources` and, with the connectors,
+/// caches and rate limits).
+#[derive(Default)]
+pub struct Resources {
+    pub processors: HashMap<String, Arc<ProcessorStage>>,
+}
+
+impl BuildCtx {
+    pub fn new(shared: Arc<Shared>) -> BuildCtx {
+        BuildCtx {
+            info: ComponentInfo::default(),
+            shared,
+            resources: Arc::new(Resources::default()),
+        }
+    }
+
+    /// Deserialise this component's resolved config into its typed struct.
+    pub fn parse<T: DeserializeOwned>(&self, conf: &serde_json::Value) -> Result<T, BuildError> {
+        serde_json::from_value(conf.clone()).map_err(|e| self.error(e))
+    }
+
+    pub fn error(&self, e: impl std::fmt::Display) -> BuildError {
+        BuildError {
+            path: self.info.path.clone(),
+            message: e.to_string(),
+        }
+    }
+
+    pub fn child(&self, path_suffix: &str, conf: &ComponentConf) -> BuildCtx {
+        BuildCtx {
+            info: ComponentInfo {
+                label: conf.label.clone().unwrap_or_default(),
+                path: format!("{}.{}", self.info.path, path_suffix),
+                kind_name: conf.kind.clone(),
+            },
+            shared: self.shared.clone(),
+            resources: self.resources.clone(),
+        }
+    }
+
+    /// Build a list of processors found at `field` of this component (e.g. a branch's
+    /// `processors`), each wrapped with metrics.
+    pub fn build_processors(
+        &self,
+        field: &str,
+        list: &[serde_json::Value],
+    ) -> Result<Vec<Arc<ProcessorStage>>, BuildError> {
+        list.iter()
+            .enumerate()
+            .map(|(i, j)| {
+                let conf =
+                    ComponentConf::from_json(crate::config::spec::ComponentKind::Processor, j)
+                        .map_err(|e| self.error(e))?;
+                registry::build_processor(&conf, &self.child(&format!("{field}.{i}"), &conf))
+            })
+            .collect()
+    }
+}
+
+/// A constructor and its spec, as listed in the registry.
+pub struct Plugin<T: ?Sized> {
+    pub spec: fn() -> ComponentSpec,
+    pub build: fn(&serde_json::Value, &BuildCtx) -> Result<Box<T>, BuildError>,
+}
+
+/// A processor as the pipeline runs it: metered, and with batch-level failures turned into
+/// per-message error flags so that no message is ever lost to a failing processor.
+pub struct ProcessorStage {
+    inner: Box<dyn Processor>,
+    info: ComponentInfo,
+    metrics: crate::metrics::ProcessorMetrics,
+}
+
+impl ProcessorStage {
+    pub fn new(inner: Box<dyn Processor>, info: ComponentInfo) -> ProcessorStage {
+        let metrics = crate::metrics::ProcessorMetrics::new(&info.label, &info.path);
+        ProcessorStage {
+            inner,
+            info,
+            metrics,
+        }
+    }
+
+    pub async fn run(&self, batch: Batch) -> Vec<Batch> {
+        let started = std::time::Instant::now();
+        self.metrics.received(batch.len());
+        // Messages are cheap to clone (shared payloads); the copy is what gets flagged if the
+        // processor fails the whole batch.
+        let original = batch.clone();
+        let out = match self.inner.process(batch).await {
+            Ok(out) => out,
+            Err(e) => {
+                let mut flagged = original;
+                for m in &mut flagged {
+                    self.info.flag(m, e.to_string());
+                }
+                vec![flagged]
+            }
+        };
+        let errors = out.iter().flatten().filter(|m| m.error().is_some()).count();
+        self.metrics.sent(
+            out.iter().map(Vec::len).sum(),
+            out.len(),
+            errors,
+            started.elapsed(),
+        );
+        out
+    }
+}
+
+/// Run a list of processors over a batch in order; each stage's output batches feed the next.
+pub async fn run_processors(procs: &[Arc<ProcessorStage>], batch: Batch) -> Vec<Batch> {
+    let mut batches = vec![batch];
+    for p in procs {
+        let mut next = Vec::with_capacity(batches.len());
+        for b in batches {
+            next.extend(p.run(b).await);
+        }
+        batches = next;
+    }
+    batches
+}

@@ -1,0 +1,38 @@
+//! `drop`: acknowledges and discards every message.
+
+use async_trait::async_trait;
+
+use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
+use crate::config::spec::{ComponentKind, ComponentSpec};
+use crate::message::Batch;
+
+pub fn spec() -> ComponentSpec {
+    ComponentSpec::new("drop", ComponentKind::Output, "Drops all messages.")
+        .example("Discard everything", "output:\n  drop: {}\n")
+}
+
+pub fn plugin() -> Plugin<dyn Output> {
+    Plugin { spec, build }
+}
+
+fn build(_conf: &serde_json::Value, _ctx: &BuildCtx) -> Result<Box<dyn Output>, BuildError> {
+    Ok(Box::new(DropOutput))
+}
+
+pub struct DropOutput;
+
+#[async_trait]
+impl Output for DropOutput {
+    async fn connect(&self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+    async fn write(&self, _batch: Batch) -> Result<(), ComponentError> {
+        Ok(())
+    }
+    async fn close(&self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+    fn max_in_flight(&self) -> usize {
+        64
+    }
+}

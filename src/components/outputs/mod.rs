@@ -1,0 +1,18 @@
+//! Outputs: one file per component.
+
+pub mod drop;
+pub mod file;
+pub mod inproc;
+pub mod reject;
+pub mod stdout;
+
+/// The `codec` field of the line-oriented outputs: only `lines` is supported.
+pub(crate) fn codec_field() -> crate::config::spec::FieldSpec {
+    crate::config::spec::FieldSpec::string(
+        "codec",
+        "How messages are written: `lines` writes each message followed by a newline.",
+    )
+    .default("lines")
+    .options(&["lines"])
+    .advanced()
+}

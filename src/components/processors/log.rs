@@ -1,0 +1,80 @@
+//! `log`: writes a log line per message, leaving the message unchanged.
+
+use async_trait::async_trait;
+use serde::Deserialize;
+
+use crate::bloblang::{parse_interpolation, InterpolatedString};
+use crate::components::{BuildCtx, BuildError, ComponentError, ComponentInfo, Plugin, Processor};
+use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
+use crate::message::Batch;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    pub level: String,
+    pub message: String,
+    pub fields_mapping: Option<String>,
+}
+
+pub fn spec() -> ComponentSpec {
+    ComponentSpec::new("log", ComponentKind::Processor, "Prints a log event for each message. Messages always remain unchanged.")
+        .fields(vec![
+            FieldSpec::string("level", "The log level to use.")
+                .default("INFO")
+                .options(&["FATAL", "ERROR", "WARN", "INFO", "DEBUG", "TRACE", "ALL"]),
+            FieldSpec::string("message", "The message to print.").interpolated().default(""),
+            FieldSpec::bloblang("fields_mapping", "An optional Bloblang mapping that gives structured fields to the log line.")
+                .optional()
+                .example("root.reason = \"cus I wana\"\nroot.id = this.id"),
+        ])
+        .example("Log each payload", "pipeline:\n  processors:\n    - log:\n        level: DEBUG\n        message: 'received ${! content() }'\n")
+}
+
+pub fn plugin() -> Plugin<dyn Processor> {
+    Plugin { spec, build }
+}
+
+fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>, BuildError> {
+    let c: LogConfig = ctx.parse(conf)?;
+    let message =
+        parse_interpolation(&c.message).map_err(|e| ctx.error(format!("message: {e}")))?;
+    let level = match c.level.to_ascii_uppercase().as_str() {
+        "FATAL" | "ERROR" => tracing::Level::ERROR,
+        "WARN" => tracing::Level::WARN,
+        "INFO" => tracing::Level::INFO,
+        "DEBUG" => tracing::Level::DEBUG,
+        _ => tracing::Level::TRACE,
+    };
+    Ok(Box::new(LogProcessor {
+        level,
+        message,
+        info: ctx.info.clone(),
+    }))
+}
+
+pub struct LogProcessor {
+    level: tracing::Level,
+    message: InterpolatedString,
+    info: ComponentInfo,
+}
+
+#[async_trait]
+impl Processor for LogProcessor {
+    async fn process(&self, batch: Batch) -> Result<Vec<Batch>, ComponentError> {
+        for i in 0..batch.len() {
+            let text = match self.message.render(&batch, i) {
+                Ok(t) => t,
+                Err(e) => format!("failed to render log message: {e}"),
+            };
+            let (label, path) = (&self.info.label, &self.info.path);
+            match self.level {
+                tracing::Level::ERROR => tracing::error!(label, path, "{text}"),
+                tracing::Level::WARN => tracing::warn!(label, path, "{text}"),
+                tracing::Level::INFO => tracing::info!(label, path, "{text}"),
+                tracing::Level::DEBUG => tracing::debug!(label, path, "{text}"),
+                tracing::Level::TRACE => tracing::trace!(label, path, "{text}"),
+            }
+        }
+        Ok(vec![batch])
+    }
+}

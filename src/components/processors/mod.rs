@@ -1,0 +1,6 @@
+//! Processors: one file per component.
+
+pub mod log;
+pub mod noop;
+pub mod resource;
+pub mod sleep;

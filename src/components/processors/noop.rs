@@ -1,0 +1,29 @@
+//! `noop`: passes messages on unchanged.
+
+use async_trait::async_trait;
+
+use crate::components::{BuildCtx, BuildError, ComponentError, Plugin, Processor};
+use crate::config::spec::{ComponentKind, ComponentSpec};
+use crate::message::Batch;
+
+pub fn spec() -> ComponentSpec {
+    ComponentSpec::new("noop", ComponentKind::Processor, "Does nothing.")
+        .example("Placeholder", "pipeline:\n  processors:\n    - noop: {}\n")
+}
+
+pub fn plugin() -> Plugin<dyn Processor> {
+    Plugin { spec, build }
+}
+
+fn build(_conf: &serde_json::Value, _ctx: &BuildCtx) -> Result<Box<dyn Processor>, BuildError> {
+    Ok(Box::new(NoopProcessor))
+}
+
+pub struct NoopProcessor;
+
+#[async_trait]
+impl Processor for NoopProcessor {
+    async fn process(&self, batch: Batch) -> Result<Vec<Batch>, ComponentError> {
+        Ok(vec![batch])
+    }
+}

@@ -1,0 +1,132 @@
+//! Every component, listed once. Specs are computed once and looked up by kind and name.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, LazyLock};
+
+use super::inputs::{file as file_in, generate, inproc as inproc_in, stdin};
+use super::outputs::{drop, file as file_out, inproc as inproc_out, reject, stdout};
+use super::processors::{log, noop, resource, sleep};
+use super::{BuildCtx, BuildError, Input, Output, Plugin, Processor, ProcessorStage};
+use crate::config::spec::{ComponentKind, ComponentSpec};
+use crate::config::ComponentConf;
+
+fn inputs() -> Vec<Plugin<dyn Input>> {
+    vec![
+        file_in::plugin(),
+        generate::plugin(),
+        inproc_in::plugin(),
+        stdin::plugin(),
+    ]
+}
+
+fn processors() -> Vec<Plugin<dyn Processor>> {
+    vec![
+        log::plugin(),
+        noop::plugin(),
+        resource::plugin(),
+        sleep::plugin(),
+    ]
+}
+
+fn outputs() -> Vec<Plugin<dyn Output>> {
+    vec![
+        drop::plugin(),
+        file_out::plugin(),
+        inproc_out::plugin(),
+        reject::plugin(),
+        stdout::plugin(),
+    ]
+}
+
+struct Registry {
+    inputs: BTreeMap<&'static str, Plugin<dyn Input>>,
+    processors: BTreeMap<&'static str, Plugin<dyn Processor>>,
+    outputs: BTreeMap<&'static str, Plugin<dyn Output>>,
+    specs: BTreeMap<(ComponentKind, &'static str), ComponentSpec>,
+}
+
+static REGISTRY: LazyLock<Registry> = LazyLock::new(|| {
+    let mut specs = BTreeMap::new();
+    let mut index = |kind: ComponentKind, spec_fn: fn() -> ComponentSpec| {
+        let spec = spec_fn();
+        let name = spec.name;
+        specs.insert((kind, name), spec);
+        name
+    };
+    let inputs = inputs()
+        .into_iter()
+        .map(|p| (index(ComponentKind::Input, p.spec), p))
+        .collect();
+    let processors = processors()
+        .into_iter()
+        .map(|p| (index(ComponentKind::Processor, p.spec), p))
+        .collect();
+    let outputs = outputs()
+        .into_iter()
+        .map(|p| (index(ComponentKind::Output, p.spec), p))
+        .collect();
+    Registry {
+        inputs,
+        processors,
+        outputs,
+        specs,
+    }
+});
+
+pub fn spec(kind: ComponentKind, name: &str) -> Option<&'static ComponentSpec> {
+    REGISTRY
+        .specs
+        .range((kind, "")..)
+        .take_while(|((k, _), _)| *k == kind)
+        .find(|((_, n), _)| *n == name)
+        .map(|(_, s)| s)
+}
+
+pub fn specs(kind: ComponentKind) -> Vec<&'static ComponentSpec> {
+    REGISTRY
+        .specs
+        .iter()
+        .filter(|((k, _), _)| *k == kind)
+        .map(|(_, s)| s)
+        .collect()
+}
+
+pub fn names(kind: ComponentKind) -> Vec<&'static str> {
+    specs(kind).into_iter().map(|s| s.name).collect()
+}
+
+fn unknown(kind: ComponentKind, conf: &ComponentConf, ctx: &BuildCtx) -> BuildError {
+    ctx.error(format!(
+        "{} type '{}' was not recognised",
+        kind.name(),
+        conf.kind
+    ))
+}
+
+pub fn build_input(conf: &ComponentConf, ctx: &BuildCtx) -> Result<Box<dyn Input>, BuildError> {
+    let p = REGISTRY
+        .inputs
+        .get(conf.kind.as_str())
+        .ok_or_else(|| unknown(ComponentKind::Input, conf, ctx))?;
+    (p.build)(&conf.conf, ctx)
+}
+
+pub fn build_processor(
+    conf: &ComponentConf,
+    ctx: &BuildCtx,
+) -> Result<Arc<ProcessorStage>, BuildError> {
+    let p = REGISTRY
+        .processors
+        .get(conf.kind.as_str())
+        .ok_or_else(|| unknown(ComponentKind::Processor, conf, ctx))?;
+    let inner = (p.build)(&conf.conf, ctx)?;
+    Ok(Arc::new(ProcessorStage::new(inner, ctx.info.clone())))
+}
+
+pub fn build_output(conf: &ComponentConf, ctx: &BuildCtx) -> Result<Box<dyn Output>, BuildError> {
+    let p = REGISTRY
+        .outputs
+        .get(conf.kind.as_str())
+        .ok_or_else(|| unknown(ComponentKind::Output, conf, ctx))?;
+    (p.build)(&conf.conf, ctx)
+}

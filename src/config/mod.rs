@@ -1,0 +1,520 @@
+//! Config loading: environment interpolation on the raw text, YAML into a positioned tree,
+//! `--set` overrides and resource files merged in, defaults applied from the specs.
+
+pub mod env;
+pub mod lint;
+pub mod spec;
+pub mod yaml;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::Value as J;
+use thiserror::Error;
+
+use crate::components::registry;
+use spec::{ComponentKind, FieldSpec, FieldType};
+use yaml::{Node, NodeKind};
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("{path}: {message}")]
+    Read { path: String, message: String },
+    #[error("{path}({line},{col}) {message}")]
+    Yaml {
+        path: String,
+        line: usize,
+        col: usize,
+        message: String,
+    },
+    #[error("expected foo=bar syntax, got '{0}'")]
+    BadSet(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Keys that may sit beside the component type key.
+pub const RESERVED_KEYS: &[&str] = &["label", "type", "plugin", "processors"];
+
+/// One component as written in a config: its type, label, own config (defaults applied) and,
+/// for inputs and outputs, the processors attached to it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ComponentConf {
+    pub kind: String,
+    pub label: Option<String>,
+    pub conf: J,
+    pub processors: Vec<J>,
+}
+
+impl ComponentConf {
+    /// Interpret a component object: the type is the explicit `type`, or the one key beside
+    /// `label`/`processors` that names a registered component of this kind.
+    pub fn from_json(kind: ComponentKind, j: &J) -> Result<ComponentConf, String> {
+        let obj = match j {
+            J::Object(o) => o,
+            other => {
+                return Err(format!(
+                    "expected a {} object, got {}",
+                    kind.name(),
+                    json_type(other)
+                ))
+            }
+        };
+        let label = obj.get("label").and_then(J::as_str).map(str::to_owned);
+        let processors = match obj.get("processors") {
+            Some(J::Array(a)) => a.clone(),
+            _ => Vec::new(),
+        };
+        let explicit = obj.get("type").and_then(J::as_str);
+        let candidates: Vec<&String> = obj
+            .keys()
+            .filter(|k| !RESERVED_KEYS.contains(&k.as_str()))
+            .collect();
+        let name = match explicit {
+            Some(t) => t.to_owned(),
+            None => {
+                let known: Vec<&&String> = candidates
+                    .iter()
+                    .filter(|k| registry::spec(kind, k).is_some())
+                    .collect();
+                match known.as_slice() {
+                    [one] => (**one).clone(),
+                    [] => match candidates.as_slice() {
+                        [one] => {
+                            return Err(format!(
+                                "{} type '{}' was not recognised",
+                                kind.name(),
+                                one
+                            ))
+                        }
+                        _ => return Err(format!("unable to infer {} type", kind.name())),
+                    },
+                    [a, b, ..] => {
+                        return Err(format!(
+                            "unable to infer {} type, multiple candidates '{}' and '{}'",
+                            kind.name(),
+                            a,
+                            b
+                        ))
+                    }
+                }
+            }
+        };
+        let spec = registry::spec(kind, &name)
+            .ok_or_else(|| format!("{} type '{}' was not recognised", kind.name(), name))?;
+        let conf = spec.resolve(obj.get(&name));
+        Ok(ComponentConf {
+            kind: name,
+            label,
+            conf,
+            processors,
+        })
+    }
+}
+
+pub fn json_type(v: &J) -> &'static str {
+    match v {
+        J::Null => "null",
+        J::Bool(_) => "bool",
+        J::Number(n) if n.is_i64() || n.is_u64() => "int",
+        J::Number(_) => "float",
+        J::String(_) => "string",
+        J::Array(_) => "array",
+        J::Object(_) => "object",
+    }
+}
+
+/// The top level of a config file.
+pub fn root_spec() -> FieldSpec {
+    use FieldSpec as F;
+    let component = |k| FieldType::Component(k);
+    FieldSpec::object(
+        "",
+        "",
+        vec![
+            F::object(
+                "http",
+                "The service-wide HTTP server: health, readiness, metrics and component endpoints.",
+                vec![
+                    F::string("address", "The address to bind to.").default("0.0.0.0:4195"),
+                    F::bool("enabled", "Whether to run the HTTP server.").default(true),
+                    F::string("root_path", "A path prefix under which every endpoint is also served.")
+                        .default("/bento")
+                        .advanced(),
+                    F::bool("debug_endpoints", "Whether to expose debug endpoints.")
+                        .default(false)
+                        .advanced(),
+                ],
+            )
+            .default(J::Object(Default::default())),
+            F::new_component("input", component(ComponentKind::Input), "The input to read from.")
+                .default(serde_json::json!({"stdin": {}})),
+            F::any("buffer", "A buffer between input and pipeline; only `none` is supported.")
+                .default(serde_json::json!({"none": {}})),
+            F::object(
+                "pipeline",
+                "Processors applied to every message, by a pool of worker threads.",
+                vec![
+                    F::int("threads", "Number of processing threads; -1 uses one per CPU core.")
+                        .default(-1),
+                    F::processors("processors", "Processors applied in order.")
+                        .default(J::Array(vec![])),
+                ],
+            )
+            .default(J::Object(Default::default())),
+            F::new_component("output", component(ComponentKind::Output), "The output to write to.")
+                .default(serde_json::json!({"stdout": {}})),
+            F::array("input_resources", component(ComponentKind::Input), "Labelled inputs.")
+                .default(J::Array(vec![])),
+            F::array("processor_resources", component(ComponentKind::Processor), "Labelled processors, used with the `resource` processor.")
+                .default(J::Array(vec![])),
+            F::array("output_resources", component(ComponentKind::Output), "Labelled outputs.")
+                .default(J::Array(vec![])),
+            F::array("cache_resources", component(ComponentKind::Cache), "Labelled caches.")
+                .default(J::Array(vec![])),
+            F::array("rate_limit_resources", component(ComponentKind::RateLimit), "Labelled rate limits.")
+                .default(J::Array(vec![])),
+            F::object(
+                "logger",
+                "How the engine logs.",
+                vec![
+                    F::string("level", "The minimum level to log.")
+                        .default("INFO")
+                        .options(&["OFF", "NONE", "FATAL", "ERROR", "WARN", "INFO", "DEBUG", "TRACE", "ALL", "off", "none", "fatal", "error", "warn", "info", "debug", "trace", "all"]),
+                    F::string("format", "Log line format.").default("logfmt").options(&["logfmt", "json"]),
+                    F::bool("add_timestamp", "Whether to add a timestamp to each line.").default(false),
+                    F::string("level_name", "The key of the level field.").default("level").advanced(),
+                    F::string("timestamp_name", "The key of the timestamp field.").default("time").advanced(),
+                    F::string("message_name", "The key of the message field.").default("msg").advanced(),
+                    F::map("static_fields", FieldType::String, "Fields added to every line.")
+                        .default(serde_json::json!({"@service": "engine"}))
+                        .advanced(),
+                ],
+            )
+            .default(J::Object(Default::default())),
+            F::object(
+                "metrics",
+                "Where metrics go: `prometheus` (served at /metrics) or `none`.",
+                vec![
+                    F::any("prometheus", "Serve metrics in Prometheus text format at /metrics.").optional(),
+                    F::any("none", "Disable metrics.").optional(),
+                    F::bloblang("mapping", "A mapping applied to metric names and labels.").default(""),
+                ],
+            )
+            .default(serde_json::json!({"prometheus": {}})),
+            F::any("tracer", "Tracing is not supported; only `none` is accepted.").optional().advanced(),
+            F::string("shutdown_delay", "How long to wait after a termination signal before shutting down, while /ready reports unavailable.")
+                .default("0s"),
+            F::string("shutdown_timeout", "How long a graceful shutdown may take before in-flight messages are abandoned (and redelivered later by their source).")
+                .default("20s"),
+            F::any("tests", "Unit tests for the config (kept for `engine test`).").optional(),
+        ],
+    )
+}
+
+impl FieldSpec {
+    fn new_component(name: &'static str, ty: FieldType, description: &'static str) -> FieldSpec {
+        let mut f = FieldSpec::any(name, description);
+        f.ty = ty;
+        f
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HttpConf {
+    pub address: String,
+    pub enabled: bool,
+    pub root_path: String,
+    pub debug_endpoints: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PipelineConf {
+    pub threads: i64,
+    pub processors: Vec<J>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LoggerConf {
+    pub level: String,
+    pub format: String,
+    pub add_timestamp: bool,
+    pub level_name: String,
+    pub timestamp_name: String,
+    pub message_name: String,
+    pub static_fields: std::collections::BTreeMap<String, String>,
+}
+
+/// The typed top level, decoded from the tree after defaults were applied.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    pub http: HttpConf,
+    pub input: J,
+    pub buffer: J,
+    pub pipeline: PipelineConf,
+    pub output: J,
+    pub input_resources: Vec<J>,
+    pub processor_resources: Vec<J>,
+    pub output_resources: Vec<J>,
+    pub cache_resources: Vec<J>,
+    pub rate_limit_resources: Vec<J>,
+    pub logger: LoggerConf,
+    pub metrics: J,
+    pub shutdown_delay: String,
+    pub shutdown_timeout: String,
+}
+
+impl Config {
+    pub fn shutdown_timeout(&self) -> Result<Duration, String> {
+        parse_duration(&self.shutdown_timeout).map_err(|e| format!("shutdown_timeout: {e}"))
+    }
+    pub fn shutdown_delay(&self) -> Result<Duration, String> {
+        parse_duration(&self.shutdown_delay).map_err(|e| format!("shutdown_delay: {e}"))
+    }
+}
+
+/// A config file read and interpolated, in both forms lint and the builder need.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub path: PathBuf,
+    /// The text after `${VAR}` interpolation.
+    pub text: String,
+    pub tree: Node,
+    pub missing_env: Vec<env::MissingVar>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct LoadOptions {
+    /// `-r` resource files (globs).
+    pub resources: Vec<String>,
+    /// `-s path=value` overrides.
+    pub sets: Vec<String>,
+}
+
+pub fn env_lookup(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Read one file: interpolate, parse. Errors reading or parsing YAML are fatal.
+pub fn read_file(path: &Path) -> Result<Loaded, ConfigError> {
+    let raw = std::fs::read(path).map_err(|e| ConfigError::Read {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let raw = String::from_utf8(raw).map_err(|_| ConfigError::Read {
+        path: path.display().to_string(),
+        message: "the file is not valid UTF-8".into(),
+    })?;
+    read_text(path, &raw)
+}
+
+pub fn read_text(path: &Path, raw: &str) -> Result<Loaded, ConfigError> {
+    let (text, missing_env) = env::interpolate(raw, env_lookup);
+    let tree = yaml::parse(&text).map_err(|e| ConfigError::Yaml {
+        path: path.display().to_string(),
+        line: e.line,
+        col: e.col,
+        message: e.message,
+    })?;
+    if tree.map().is_none() {
+        return Err(ConfigError::Yaml {
+            path: path.display().to_string(),
+            line: tree.line,
+            col: tree.col,
+            message: "expected the config to be an object".into(),
+        });
+    }
+    Ok(Loaded {
+        path: path.to_owned(),
+        text,
+        tree,
+        missing_env,
+    })
+}
+
+/// Expand `-r` globs into file paths.
+pub fn expand_globs(globs: &[String]) -> Result<Vec<PathBuf>, ConfigError> {
+    let mut out = Vec::new();
+    for g in globs {
+        let paths = glob::glob(g).map_err(|e| ConfigError::Read {
+            path: g.clone(),
+            message: e.to_string(),
+        })?;
+        let mut any = false;
+        for p in paths.flatten() {
+            any = true;
+            out.push(p);
+        }
+        if !any {
+            return Err(ConfigError::Read {
+                path: g.clone(),
+                message: "no such file".into(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Apply `--set a.b.c=value` to the tree. The value is read as a YAML scalar.
+pub fn apply_set(tree: &mut Node, set: &str) -> Result<(), ConfigError> {
+    let (path, value) = set
+        .split_once('=')
+        .ok_or_else(|| ConfigError::BadSet(set.to_owned()))?;
+    if path.is_empty() {
+        return Err(ConfigError::BadSet(set.to_owned()));
+    }
+    let value_node = yaml::parse(value)
+        .map(|n| match n.map() {
+            Some([]) => Node::string(value, 1, 1),
+            _ => n,
+        })
+        .unwrap_or_else(|_| Node::string(value, 1, 1));
+    let segs: Vec<&str> = path.split('.').collect();
+    set_at(tree, &segs, value_node).map_err(|e| ConfigError::Invalid(format!("--set {path}: {e}")))
+}
+
+fn set_at(cur: &mut Node, segs: &[&str], value: Node) -> Result<(), String> {
+    let Some((seg, rest)) = segs.split_first() else {
+        *cur = value;
+        return Ok(());
+    };
+    if let NodeKind::Seq(items) = &mut cur.kind {
+        let idx: usize = seg
+            .parse()
+            .map_err(|_| format!("'{seg}' is not an index"))?;
+        let len = items.len();
+        let item = items
+            .get_mut(idx)
+            .ok_or_else(|| format!("index {idx} out of range ({len} items)"))?;
+        return set_at(item, rest, value);
+    }
+    if cur.map().is_none() {
+        *cur = Node::empty_map(cur.line, cur.col);
+    }
+    if cur.get(seg).is_none() {
+        cur.set(seg, Node::empty_map(1, 1));
+    }
+    match cur.get_mut(seg) {
+        Some(next) => set_at(next, rest, value),
+        None => Err(format!("cannot walk to '{seg}'")),
+    }
+}
+
+const RESOURCE_SECTIONS: &[&str] = &[
+    "input_resources",
+    "processor_resources",
+    "output_resources",
+    "cache_resources",
+    "rate_limit_resources",
+];
+
+/// Append the resource sections of `extra` to `tree`.
+pub fn merge_resources(tree: &mut Node, extra: &Node) {
+    for section in RESOURCE_SECTIONS {
+        let Some(items) = extra.get(section).and_then(Node::seq) else {
+            continue;
+        };
+        match tree.get_mut(section) {
+            Some(Node {
+                kind: NodeKind::Seq(existing),
+                ..
+            }) => existing.extend(items.iter().cloned()),
+            _ => tree.set(
+                section,
+                Node {
+                    kind: NodeKind::Seq(items.to_vec()),
+                    line: 1,
+                    col: 1,
+                },
+            ),
+        }
+    }
+}
+
+/// Decode the typed top level from a (merged) tree.
+pub fn decode(tree: &Node) -> Result<Config, ConfigError> {
+    let mut j = tree.to_json();
+    root_spec().apply_defaults(&mut j);
+    serde_json::from_value(j).map_err(|e| ConfigError::Invalid(e.to_string()))
+}
+
+/// Parse a Go duration string (`300ms`, `1m30s`, `1.5h`). An empty string is zero.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if s.is_empty() || s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let body = s.strip_prefix('+').unwrap_or(s);
+    if body.starts_with('-') {
+        return Err(format!("invalid duration \"{s}\": negative"));
+    }
+    let mut total = 0f64;
+    let mut rest = body;
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        if num_len == 0 {
+            return Err(format!("invalid duration \"{s}\""));
+        }
+        let n: f64 = rest[..num_len]
+            .parse()
+            .map_err(|_| format!("invalid duration \"{s}\""))?;
+        rest = &rest[num_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let scale = match unit {
+            "ns" => 1e-9,
+            "us" | "µs" | "μs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            "" => return Err(format!("missing unit in duration \"{s}\"")),
+            _ => return Err(format!("unknown unit \"{unit}\" in duration \"{s}\"")),
+        };
+        total += n * scale;
+    }
+    Ok(Duration::from_secs_f64(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("300ms"), Ok(Duration::from_millis(300)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1.5h"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration(""), Ok(Duration::ZERO));
+        assert!(parse_duration("5").is_err());
+        assert!(parse_duration("5x").is_err());
+    }
+
+    #[test]
+    fn set_overrides_fields() {
+        let mut t = yaml::parse("input:\n  generate:\n    count: 1\n").unwrap();
+        apply_set(&mut t, "input.generate.count=5").unwrap();
+        apply_set(&mut t, "output.drop={}").unwrap();
+        let j = t.to_json();
+        assert_eq!(j["input"]["generate"]["count"], 5);
+        assert!(j["output"]["drop"].is_object());
+        assert!(matches!(
+            apply_set(&mut t, "nonsense"),
+            Err(ConfigError::BadSet(_))
+        ));
+    }
+
+    #[test]
+    fn defaults_fill_the_top_level() {
+        let c = decode(&yaml::parse("").unwrap()).unwrap();
+        assert_eq!(c.http.address, "0.0.0.0:4195");
+        assert_eq!(c.shutdown_timeout().unwrap(), Duration::from_secs(20));
+        assert_eq!(c.input["stdin"], serde_json::json!({}));
+    }
+}

@@ -1,0 +1,342 @@
+//! Component and field specs: the one description of a component's config that drives
+//! defaults, lint, `engine list` and the docs.
+
+use serde_json::Value as J;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ComponentKind {
+    Input,
+    Processor,
+    Output,
+    Cache,
+    RateLimit,
+}
+
+impl ComponentKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ComponentKind::Input => "input",
+            ComponentKind::Processor => "processor",
+            ComponentKind::Output => "output",
+            ComponentKind::Cache => "cache",
+            ComponentKind::RateLimit => "rate_limit",
+        }
+    }
+
+    pub fn plural(self) -> &'static str {
+        match self {
+            ComponentKind::Input => "inputs",
+            ComponentKind::Processor => "processors",
+            ComponentKind::Output => "outputs",
+            ComponentKind::Cache => "caches",
+            ComponentKind::RateLimit => "rate-limits",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Stable,
+    Beta,
+    Experimental,
+    Deprecated,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Stable => "stable",
+            Status::Beta => "beta",
+            Status::Experimental => "experimental",
+            Status::Deprecated => "deprecated",
+        }
+    }
+}
+
+/// The shape of a field's value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FieldType {
+    String,
+    Int,
+    Float,
+    Bool,
+    /// An object with the given child fields.
+    Object(Vec<FieldSpec>),
+    /// A list of values of one type.
+    Array(Box<FieldType>),
+    /// An object with arbitrary keys whose values have one type.
+    Map(Box<FieldType>),
+    /// Anything; not checked.
+    Any,
+    /// A nested component of a kind (e.g. the `processors` of a `branch`).
+    Component(ComponentKind),
+}
+
+impl FieldType {
+    pub fn name(&self) -> String {
+        match self {
+            FieldType::String => "string".into(),
+            FieldType::Int => "int".into(),
+            FieldType::Float => "float".into(),
+            FieldType::Bool => "bool".into(),
+            FieldType::Object(_) => "object".into(),
+            FieldType::Array(t) => format!("array of {}", t.name()),
+            FieldType::Map(t) => format!("map of {}", t.name()),
+            FieldType::Any => "any".into(),
+            FieldType::Component(k) => k.name().into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldSpec {
+    pub name: &'static str,
+    pub ty: FieldType,
+    pub description: &'static str,
+    /// `None` with `optional == false` means required.
+    pub default: Option<J>,
+    pub optional: bool,
+    pub advanced: bool,
+    /// Accepts `${! ... }` interpolation functions.
+    pub interpolated: bool,
+    /// Holds a Bloblang mapping.
+    pub bloblang: bool,
+    /// Allowed values of a string field; empty means any.
+    pub options: Vec<&'static str>,
+    pub examples: Vec<J>,
+}
+
+impl FieldSpec {
+    fn new(name: &'static str, ty: FieldType, description: &'static str) -> FieldSpec {
+        FieldSpec {
+            name,
+            ty,
+            description,
+            default: None,
+            optional: false,
+            advanced: false,
+            interpolated: false,
+            bloblang: false,
+            options: Vec::new(),
+            examples: Vec::new(),
+        }
+    }
+
+    pub fn string(name: &'static str, description: &'static str) -> FieldSpec {
+        FieldSpec::new(name, FieldType::String, description)
+    }
+    pub fn int(name: &'static str, description: &'static str) -> FieldSpec {
+        FieldSpec::new(name, FieldType::Int, description)
+    }
+    pub fn float(name: &'static str, description: &'static str) -> FieldSpec {
+        FieldSpec::new(name, FieldType::Float, description)
+    }
+    pub fn bool(name: &'static str, description: &'static str) -> FieldSpec {
+        FieldSpec::new(name, FieldType::Bool, description)
+    }
+    pub fn object(
+        name: &'static str,
+        description: &'static str,
+        children: Vec<FieldSpec>,
+    ) -> FieldSpec {
+        FieldSpec::new(name, FieldType::Object(children), description)
+    }
+    pub fn array(name: &'static str, of: FieldType, description: &'static str) -> FieldSpec {
+        FieldSpec::new(name, FieldType::Array(Box::new(of)), description)
+    }
+    pub fn map(name: &'static str, of: FieldType, description: &'static str) -> FieldSpec {
+        FieldSpec::new(name, FieldType::Map(Box::new(of)), description)
+    }
+    pub fn any(name: &'static str, description: &'static str) -> FieldSpec {
+        FieldSpec::new(name, FieldType::Any, description)
+    }
+    /// A Bloblang mapping field.
+    pub fn bloblang(name: &'static str, description: &'static str) -> FieldSpec {
+        let mut f = FieldSpec::new(name, FieldType::String, description);
+        f.bloblang = true;
+        f
+    }
+    pub fn processors(name: &'static str, description: &'static str) -> FieldSpec {
+        FieldSpec::array(
+            name,
+            FieldType::Component(ComponentKind::Processor),
+            description,
+        )
+    }
+
+    pub fn default(mut self, v: impl Into<J>) -> FieldSpec {
+        self.default = Some(v.into());
+        self
+    }
+    pub fn optional(mut self) -> FieldSpec {
+        self.optional = true;
+        self
+    }
+    pub fn advanced(mut self) -> FieldSpec {
+        self.advanced = true;
+        self
+    }
+    pub fn interpolated(mut self) -> FieldSpec {
+        self.interpolated = true;
+        self
+    }
+    pub fn options(mut self, opts: &[&'static str]) -> FieldSpec {
+        self.options = opts.to_vec();
+        self
+    }
+    pub fn example(mut self, v: impl Into<J>) -> FieldSpec {
+        self.examples.push(v.into());
+        self
+    }
+
+    pub fn is_required(&self) -> bool {
+        self.default.is_none() && !self.optional
+    }
+
+    pub fn children(&self) -> &[FieldSpec] {
+        match &self.ty {
+            FieldType::Object(c) => c,
+            _ => &[],
+        }
+    }
+
+    /// Fill in defaults for absent fields, recursively through objects. Absent optional fields
+    /// without a default stay absent (the config struct sees `None`).
+    pub fn apply_defaults(&self, v: &mut J) {
+        if let (FieldType::Object(children), J::Object(map)) = (&self.ty, &mut *v) {
+            for c in children {
+                match map.get_mut(c.name) {
+                    Some(existing) => c.apply_defaults(existing),
+                    None => {
+                        if let Some(d) = &c.default {
+                            let mut d = d.clone();
+                            c.apply_defaults(&mut d);
+                            map.insert(c.name.to_owned(), d);
+                        } else if matches!(c.ty, FieldType::Object(_)) && !c.optional {
+                            // Required objects whose children all have defaults fill in.
+                            let mut d = J::Object(Default::default());
+                            c.apply_defaults(&mut d);
+                            map.insert(c.name.to_owned(), d);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A full-config example shown in the docs and checked by the registry test.
+#[derive(Clone, Debug)]
+pub struct ConfigExample {
+    pub title: &'static str,
+    pub yaml: &'static str,
+}
+
+#[derive(Clone, Debug)]
+pub struct ComponentSpec {
+    pub name: &'static str,
+    pub kind: ComponentKind,
+    pub status: Status,
+    pub summary: &'static str,
+    pub description: &'static str,
+    /// The config under the component's key: usually an object with child fields, for some
+    /// components a single scalar (`inproc: id`, `reject: msg`) or a list (`try: [...]`).
+    pub config: FieldSpec,
+    pub examples: Vec<ConfigExample>,
+}
+
+impl ComponentSpec {
+    pub fn new(name: &'static str, kind: ComponentKind, summary: &'static str) -> ComponentSpec {
+        ComponentSpec {
+            name,
+            kind,
+            status: Status::Stable,
+            summary,
+            description: "",
+            config: FieldSpec::object(name, "", Vec::new()).default(J::Object(Default::default())),
+            examples: Vec::new(),
+        }
+    }
+
+    pub fn status(mut self, s: Status) -> Self {
+        self.status = s;
+        self
+    }
+    pub fn description(mut self, d: &'static str) -> Self {
+        self.description = d;
+        self
+    }
+    /// Object config with these fields.
+    pub fn fields(mut self, fields: Vec<FieldSpec>) -> Self {
+        self.config =
+            FieldSpec::object(self.name, "", fields).default(J::Object(Default::default()));
+        self
+    }
+    /// A config that is a single value rather than an object.
+    pub fn scalar(mut self, field: FieldSpec) -> Self {
+        self.config = field;
+        self
+    }
+    pub fn example(mut self, title: &'static str, yaml: &'static str) -> Self {
+        self.examples.push(ConfigExample { title, yaml });
+        self
+    }
+
+    /// The config with defaults filled in, ready for the component's struct to deserialise.
+    pub fn resolve(&self, given: Option<&J>) -> J {
+        let mut v = match given {
+            Some(J::Null) | None => self.config.default.clone().unwrap_or(J::Null),
+            Some(v) => v.clone(),
+        };
+        self.config.apply_defaults(&mut v);
+        v
+    }
+
+    pub fn to_json(&self) -> J {
+        serde_json::json!({
+            "name": self.name,
+            "type": self.kind.name(),
+            "status": self.status.name(),
+            "summary": self.summary,
+            "description": self.description,
+            "config": field_json(&self.config),
+            "examples": self.examples.iter().map(|e| serde_json::json!({"title": e.title, "config": e.yaml})).collect::<Vec<_>>(),
+        })
+    }
+}
+
+pub fn field_json(f: &FieldSpec) -> J {
+    let mut o = serde_json::json!({
+        "name": f.name,
+        "type": f.ty.name(),
+        "description": f.description,
+    });
+    if let J::Object(m) = &mut o {
+        if let Some(d) = &f.default {
+            m.insert("default".into(), d.clone());
+        }
+        for (flag, on) in [
+            ("optional", f.optional),
+            ("advanced", f.advanced),
+            ("interpolated", f.interpolated),
+            ("bloblang", f.bloblang),
+        ] {
+            if on {
+                m.insert(flag.into(), J::Bool(true));
+            }
+        }
+        if !f.options.is_empty() {
+            m.insert("options".into(), f.options.clone().into());
+        }
+        if !f.examples.is_empty() {
+            m.insert("examples".into(), J::Array(f.examples.clone()));
+        }
+        if !f.children().is_empty() {
+            m.insert(
+                "children".into(),
+                J::Array(f.children().iter().map(field_json).collect()),
+            );
+        }
+    }
+    o
+}

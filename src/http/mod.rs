@@ -1,0 +1,225 @@
+//! The management HTTP server: `/ping`, `/ready`, `/version`, `/endpoints`, `/metrics` (also
+//! under `root_path`), plus the paths components register (the `http_server` input).
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::pipeline::Readiness;
+
+pub type Body = Full<Bytes>;
+pub type Handler =
+    Arc<dyn Fn(Request<Incoming>) -> BoxFuture<'static, Response<Body>> + Send + Sync>;
+
+/// What the server answers from; streams and components add to it before and while it runs.
+#[derive(Default)]
+pub struct ApiState {
+    pub root_path: String,
+    /// Readiness of each stream, by stream id ("" for the single stream of `engine run`).
+    pub streams: RwLock<BTreeMap<String, Arc<Readiness>>>,
+    /// Component endpoints: path → (description, handler).
+    pub routes: RwLock<BTreeMap<String, (String, Handler)>>,
+    pub shutting_down: std::sync::atomic::AtomicBool,
+}
+
+pub fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = status;
+    r
+}
+
+fn json(body: serde_json::Value) -> Response<Body> {
+    let mut r = text(StatusCode::OK, body.to_string());
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+const BUILT_IN: &[(&str, &str)] = &[
+    ("/ping", "Ping me."),
+    (
+        "/ready",
+        "Returns 200 OK if all inputs and outputs are connected, otherwise a 503 is returned.",
+    ),
+    ("/version", "Returns the engine version."),
+    ("/endpoints", "Returns this map of endpoints."),
+    ("/metrics", "Metrics in Prometheus text format."),
+    ("/stats", "Metrics in Prometheus text format."),
+];
+
+impl ApiState {
+    pub fn new(root_path: &str) -> ApiState {
+        ApiState {
+            root_path: root_path.trim_end_matches('/').to_owned(),
+            ..Default::default()
+        }
+    }
+
+    pub fn add_stream(&self, id: &str, r: Arc<Readiness>) {
+        if let Ok(mut s) = self.streams.write() {
+            s.insert(id.to_owned(), r);
+        }
+    }
+
+    pub fn add_route(&self, path: &str, description: &str, h: Handler) {
+        if let Ok(mut r) = self.routes.write() {
+            r.insert(path.to_owned(), (description.to_owned(), h));
+        }
+    }
+
+    async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Body> {
+        let full = req.uri().path().to_owned();
+        let path = match full.strip_prefix(&self.root_path) {
+            Some(p) if !self.root_path.is_empty() && p.starts_with('/') => p.to_owned(),
+            _ => full.clone(),
+        };
+        match path.as_str() {
+            "/ping" => return text(StatusCode::OK, "pong"),
+            "/ready" => return self.ready(),
+            "/version" => {
+                return json(serde_json::json!({
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "built": option_env!("ENGINE_BUILD_DATE").unwrap_or("unknown"),
+                }))
+            }
+            "/endpoints" => return json(self.endpoints()),
+            "/metrics" | "/stats" => return text(StatusCode::OK, crate::metrics::render()),
+            _ => {}
+        }
+        let handler = self.routes.read().ok().and_then(|routes| {
+            routes
+                .iter()
+                .find(|(p, _)| route_matches(p, &full))
+                .map(|(_, (_, h))| h.clone())
+        });
+        match handler {
+            Some(h) => h(req).await,
+            None => text(StatusCode::NOT_FOUND, "404 page not found\n"),
+        }
+    }
+
+    fn ready(&self) -> Response<Body> {
+        let Ok(streams) = self.streams.read() else {
+            return text(StatusCode::SERVICE_UNAVAILABLE, "state unavailable\n");
+        };
+        if self
+            .shutting_down
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n");
+        }
+        let mut problems = String::new();
+        for (id, r) in streams.iter() {
+            let prefix = if id.is_empty() {
+                String::new()
+            } else {
+                format!("stream {id}: ")
+            };
+            if !r.input.load(std::sync::atomic::Ordering::Relaxed) {
+                problems.push_str(&format!("{prefix}input not connected\n"));
+            }
+            if !r.output.load(std::sync::atomic::Ordering::Relaxed) {
+                problems.push_str(&format!("{prefix}output not connected\n"));
+            }
+        }
+        if problems.is_empty() {
+            text(StatusCode::OK, "OK")
+        } else {
+            text(StatusCode::SERVICE_UNAVAILABLE, problems)
+        }
+    }
+
+    fn endpoints(&self) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        for (p, d) in BUILT_IN {
+            m.insert((*p).to_owned(), (*d).into());
+        }
+        if let Ok(routes) = self.routes.read() {
+            for (p, (d, _)) in routes.iter() {
+                m.insert(p.clone(), d.clone().into());
+            }
+        }
+        serde_json::Value::Object(m)
+    }
+}
+
+/// `/a/{id}/b` matches `/a/7/b`; a pattern ending in `/` matches anything below it.
+pub fn route_matches(pattern: &str, path: &str) -> bool {
+    if pattern.ends_with('/') && pattern.len() > 1 {
+        return path.starts_with(pattern);
+    }
+    let (mut p, mut q) = (pattern.split('/'), path.split('/'));
+    loop {
+        match (p.next(), q.next()) {
+            (None, None) => return true,
+            (Some(a), Some(b)) if a.starts_with('{') && a.ends_with('}') && !b.is_empty() => {}
+            (Some(a), Some(b)) if a == b => {}
+            _ => return false,
+        }
+    }
+}
+
+/// Bind the server; the returned address is the one actually bound (useful with port 0).
+pub async fn bind(address: &str) -> std::io::Result<(TcpListener, SocketAddr)> {
+    let l = TcpListener::bind(address).await?;
+    let a = l.local_addr()?;
+    Ok((l, a))
+}
+
+/// Serve until `shutdown` is cancelled.
+pub async fn serve(listener: TcpListener, state: Arc<ApiState>, shutdown: CancellationToken) {
+    loop {
+        let (stream, _) = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!("failed to accept HTTP connection: {e}");
+                    continue;
+                }
+            },
+        };
+        let state = state.clone();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let svc = service_fn(move |req| {
+                let state = state.clone();
+                async move { Ok::<_, Infallible>(state.handle(req).await) }
+            });
+            let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), svc);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = shutdown.cancelled() => conn.as_mut().graceful_shutdown(),
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_matches;
+
+    #[test]
+    fn routes_match_params_and_prefixes() {
+        assert!(route_matches("/post", "/post"));
+        assert!(!route_matches("/post", "/post/x"));
+        assert!(route_matches("/v1/{model}/infer", "/v1/llama/infer"));
+        assert!(!route_matches("/v1/{model}/infer", "/v1//infer"));
+        assert!(route_matches("/files/", "/files/a/b"));
+    }
+}

@@ -1,0 +1,526 @@
+//! The stream: input task → bounded channel → processor workers → bounded channel → output
+//! with `max_in_flight` concurrent writes, and the acknowledgements flowing back.
+//!
+//! Shutdown has two stages. `stop` (a signal, or the input ending) stops reading; everything
+//! already read is processed, written and acknowledged. If that takes longer than the shutdown
+//! timeout, `abort` cancels what is left: its ack handles are dropped, which nacks the sources
+//! (redelivery later, never loss).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use tokio::sync::{mpsc, Mutex, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+use crate::components::{
+    registry, run_processors, BuildCtx, BuildError, ComponentError, ComponentInfo, Input, Output,
+    ProcessorStage, Resources, Shared, Transaction,
+};
+use crate::config::spec::ComponentKind;
+use crate::config::{ComponentConf, Config};
+use crate::message::ack::AckFn;
+use crate::message::{AckHandle, AckStatus, Batch};
+use crate::metrics::{InputMetrics, OutputMetrics};
+
+/// Connection state behind `/ready`.
+#[derive(Default)]
+pub struct Readiness {
+    pub input: AtomicBool,
+    pub output: AtomicBool,
+}
+
+impl Readiness {
+    pub fn is_ready(&self) -> bool {
+        self.input.load(Ordering::Relaxed) && self.output.load(Ordering::Relaxed)
+    }
+}
+
+/// A built stream, ready to run.
+pub struct Stream {
+    pub input: Box<dyn Input>,
+    pub input_info: ComponentInfo,
+    pub input_processors: Vec<Arc<ProcessorStage>>,
+    pub processors: Vec<Arc<ProcessorStage>>,
+    pub threads: usize,
+    pub output: Arc<dyn Output>,
+    pub output_info: ComponentInfo,
+    pub output_processors: Vec<Arc<ProcessorStage>>,
+    pub readiness: Arc<Readiness>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything read was written and acknowledged.
+    Drained,
+    /// The shutdown timeout ran out with messages still in flight (they were nacked).
+    TimedOut,
+}
+
+fn component_conf(
+    kind: ComponentKind,
+    j: &serde_json::Value,
+    path: &str,
+) -> Result<ComponentConf, BuildError> {
+    ComponentConf::from_json(kind, j).map_err(|message| BuildError {
+        path: path.to_owned(),
+        message,
+    })
+}
+
+impl Stream {
+    /// Build every component of a config. `prefix` is the metrics path root (`root`).
+    pub fn build(cfg: &Config, shared: Arc<Shared>) -> Result<Stream, BuildError> {
+        let base = BuildCtx::new(shared.clone());
+        let mut resources = Resources::default();
+        for (i, j) in cfg.processor_resources.iter().enumerate() {
+            let path = format!("root.processor_resources.{i}");
+            let conf = component_conf(ComponentKind::Processor, j, &path)?;
+            let label = conf.label.clone().ok_or_else(|| BuildError {
+                path: path.clone(),
+                message: "processor resources must have a label".into(),
+            })?;
+            let ctx = BuildCtx {
+                info: ComponentInfo {
+                    label: label.clone(),
+                    path,
+                    kind_name: conf.kind.clone(),
+                },
+                shared: shared.clone(),
+                resources: Arc::new(Resources {
+                    processors: resources.processors.clone(),
+                }),
+            };
+            resources
+                .processors
+                .insert(label, registry::build_processor(&conf, &ctx)?);
+        }
+        let root = BuildCtx {
+            info: ComponentInfo {
+                label: String::new(),
+                path: "root".into(),
+                kind_name: String::new(),
+            },
+            shared: base.shared,
+            resources: Arc::new(resources),
+        };
+
+        let input_conf = component_conf(ComponentKind::Input, &cfg.input, "root.input")?;
+        let input_ctx = root.child("input", &input_conf);
+        let input = registry::build_input(&input_conf, &input_ctx)?;
+        let input_processors = input_ctx.build_processors("processors", &input_conf.processors)?;
+
+        let processors = root.child(
+            "pipeline",
+            &ComponentConf {
+                kind: String::new(),
+                label: None,
+                conf: serde_json::Value::Null,
+                processors: vec![],
+            },
+        );
+        let processors = processors.build_processors("processors", &cfg.pipeline.processors)?;
+
+        let output_conf = component_conf(ComponentKind::Output, &cfg.output, "root.output")?;
+        let output_ctx = root.child("output", &output_conf);
+        let output: Arc<dyn Output> = Arc::from(registry::build_output(&output_conf, &output_ctx)?);
+        let output_processors =
+            output_ctx.build_processors("processors", &output_conf.processors)?;
+
+        let threads = match cfg.pipeline.threads {
+            n if n > 0 => n as usize,
+            _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        Ok(Stream {
+            input,
+            input_info: input_ctx.info,
+            input_processors,
+            processors,
+            threads,
+            output,
+            output_info: output_ctx.info,
+            output_processors,
+            readiness: Arc::new(Readiness::default()),
+        })
+    }
+
+    /// Run until the input ends or `stop` is cancelled, then drain within `timeout` (which
+    /// only applies once `stop` was cancelled: an input that ends by itself is drained fully).
+    pub async fn run(self, stop: CancellationToken, timeout: Duration) -> Outcome {
+        let abort = CancellationToken::new();
+        let (in_tx, in_rx) = mpsc::channel::<Transaction>(self.threads.max(1) * 2);
+        let (out_tx, out_rx) = mpsc::channel::<Transaction>(self.threads.max(1) * 2);
+
+        let output_task = tokio::spawn(run_output(
+            self.output,
+            self.output_info,
+            self.output_processors,
+            out_rx,
+            self.readiness.clone(),
+            abort.clone(),
+        ));
+        let in_rx = Arc::new(Mutex::new(in_rx));
+        let mut workers = Vec::with_capacity(self.threads);
+        for _ in 0..self.threads.max(1) {
+            workers.push(tokio::spawn(run_worker(
+                in_rx.clone(),
+                out_tx.clone(),
+                self.processors.clone(),
+            )));
+        }
+        drop(out_tx);
+        let input_task = tokio::spawn(run_input(
+            self.input,
+            self.input_info,
+            self.input_processors,
+            in_tx,
+            self.readiness.clone(),
+            stop.clone(),
+            abort.clone(),
+        ));
+
+        let all = async {
+            let _ = input_task.await;
+            for w in workers {
+                let _ = w.await;
+            }
+            let _ = output_task.await;
+        };
+        tokio::pin!(all);
+        let outcome = tokio::select! {
+            _ = &mut all => Outcome::Drained,
+            _ = async {
+                stop.cancelled().await;
+                tokio::time::sleep(timeout).await;
+            } => Outcome::TimedOut,
+        };
+        if outcome == Outcome::TimedOut {
+            tracing::error!(
+                "shutdown timeout of {timeout:?} exceeded; abandoning in-flight messages"
+            );
+            abort.cancel();
+            // Give tasks a moment to drop their transactions (which nacks them).
+            let _ = tokio::time::timeout(Duration::from_secs(1), &mut all).await;
+        }
+        self.readiness.input.store(false, Ordering::Relaxed);
+        self.readiness.output.store(false, Ordering::Relaxed);
+        outcome
+    }
+}
+
+/// Backoff for (re)connecting: 100 ms doubling to 1 s, with jitter, for ever.
+fn connect_backoff() -> impl Iterator<Item = Duration> {
+    ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(100))
+        .with_max_delay(Duration::from_secs(1))
+        .with_jitter()
+        .without_max_times()
+        .build()
+}
+
+/// Connect an input, retrying with backoff; false if cancelled first.
+async fn connect_input(
+    input: &mut Box<dyn Input>,
+    info: &ComponentInfo,
+    metrics: &InputMetrics,
+    cancel: &CancellationToken,
+) -> bool {
+    let mut delays = connect_backoff();
+    loop {
+        match input.connect().await {
+            Ok(()) => {
+                metrics.conn.up();
+                return true;
+            }
+            Err(e) => {
+                metrics.conn.failed();
+                tracing::error!(label = %info.label, path = %info.path, "failed to connect input: {e}");
+            }
+        }
+        let delay = delays.next().unwrap_or(Duration::from_secs(1));
+        tokio::select! {
+            _ = cancel.cancelled() => return false,
+            _ = tokio::time::sleep(delay) => {}
+        }
+    }
+}
+
+/// A nacked batch waiting to be sent again, with the token that keeps it counted as in flight.
+type Replay = (Batch, mpsc::Sender<()>);
+
+async fn run_input(
+    mut input: Box<dyn Input>,
+    info: ComponentInfo,
+    procs: Vec<Arc<ProcessorStage>>,
+    tx: mpsc::Sender<Transaction>,
+    readiness: Arc<Readiness>,
+    stop: CancellationToken,
+    abort: CancellationToken,
+) {
+    let metrics = InputMetrics::new(&info.label, &info.path);
+    let replays = input.replays_nacks();
+    let (replay_tx, mut replay_rx) = mpsc::unbounded_channel::<Replay>();
+    // Every transaction in flight holds a clone of `inflight`; when all are gone (and ours is
+    // dropped) `inflight_rx` yields None.
+    let (inflight, mut inflight_rx) = mpsc::channel::<()>(1);
+
+    if !connect_input(&mut input, &info, &metrics, &stop).await {
+        return;
+    }
+    readiness.input.store(true, Ordering::Relaxed);
+
+    let send = |batch: Batch, ack_fn: AckFn, token: mpsc::Sender<()>| {
+        let metrics = metrics.clone();
+        let replay_tx = replay_tx.clone();
+        let stop = stop.clone();
+        let copy = replays.then(|| batch.clone());
+        let started = Instant::now();
+        let ack = AckHandle::new(Box::new(move |status: AckStatus| {
+            metrics.acked_after(started.elapsed());
+            match (status, copy) {
+                (AckStatus::Failed(e), Some(copy)) if !stop.is_cancelled() => {
+                    tracing::warn!("message rejected, replaying it: {e}");
+                    let _ = replay_tx.send((copy, token));
+                    Box::pin(async {})
+                }
+                (status, _) => {
+                    let fut = ack_fn(status);
+                    Box::pin(async move {
+                        fut.await;
+                        drop(token);
+                    })
+                }
+            }
+        }));
+        (batch, ack)
+    };
+
+    // Once the input has ended our own token is dropped, so `inflight_rx` closes when the last
+    // transaction is resolved; until then nacked batches keep being replayed.
+    let mut own_token = Some(inflight);
+    loop {
+        let (batch, ack_fn, token) = tokio::select! {
+            biased;
+            _ = stop.cancelled() => break,
+            Some((batch, token)) = replay_rx.recv() => (batch, crate::message::ack::noop_ack(), token),
+            r = input.read(), if own_token.is_some() => match r {
+                Ok((batch, ack_fn)) => match own_token.clone() {
+                    Some(token) => (batch, ack_fn, token),
+                    None => continue,
+                },
+                Err(ComponentError::EndOfInput) => {
+                    own_token = None;
+                    continue;
+                }
+                Err(ComponentError::NotConnected) => {
+                    metrics.conn.lost();
+                    readiness.input.store(false, Ordering::Relaxed);
+                    if !connect_input(&mut input, &info, &metrics, &stop).await {
+                        break;
+                    }
+                    readiness.input.store(true, Ordering::Relaxed);
+                    continue;
+                }
+                Err(ComponentError::Failed(e)) => {
+                    tracing::error!(label = %info.label, path = %info.path, "failed to read input: {e}");
+                    tokio::select! {
+                        _ = stop.cancelled() => break,
+                        _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                    }
+                    continue;
+                }
+            },
+            r = inflight_rx.recv(), if own_token.is_none() => match r {
+                None => break,
+                Some(()) => continue,
+            },
+        };
+        if batch.is_empty() {
+            continue;
+        }
+        metrics.received.increment(batch.len() as u64);
+        let (batch, ack) = send(batch, ack_fn, token);
+        if !dispatch(&procs, batch, ack, &tx, &abort).await {
+            break;
+        }
+    }
+    readiness.input.store(false, Ordering::Relaxed);
+    if let Err(e) = input.close().await {
+        tracing::warn!(label = %info.label, path = %info.path, "failed to close input: {e}");
+    }
+}
+
+/// Run input processors and hand the results to the pipeline. False when the pipeline is gone.
+async fn dispatch(
+    procs: &[Arc<ProcessorStage>],
+    batch: Batch,
+    ack: AckHandle,
+    tx: &mpsc::Sender<Transaction>,
+    abort: &CancellationToken,
+) -> bool {
+    let batches = if procs.is_empty() {
+        vec![batch]
+    } else {
+        run_processors(procs, batch).await
+    };
+    for b in batches {
+        let t = Transaction {
+            batch: b,
+            ack: ack.split(),
+        };
+        tokio::select! {
+            r = tx.send(t) => if r.is_err() { return false },
+            _ = abort.cancelled() => return false,
+        }
+    }
+    // Every part holds its own split; resolving this one adds nothing (an empty result, e.g.
+    // everything filtered, acks the source here).
+    ack.ack();
+    true
+}
+
+async fn run_worker(
+    rx: Arc<Mutex<mpsc::Receiver<Transaction>>>,
+    tx: mpsc::Sender<Transaction>,
+    procs: Vec<Arc<ProcessorStage>>,
+) {
+    loop {
+        let next = { rx.lock().await.recv().await };
+        let Some(t) = next else { return };
+        if procs.is_empty() {
+            if tx.send(t).await.is_err() {
+                return;
+            }
+            continue;
+        }
+        let batches = run_processors(&procs, t.batch).await;
+        for b in batches {
+            if b.is_empty() {
+                continue;
+            }
+            let part = Transaction {
+                batch: b,
+                ack: t.ack.split(),
+            };
+            if tx.send(part).await.is_err() {
+                return;
+            }
+        }
+        t.ack.ack();
+    }
+}
+
+async fn connect_output(
+    output: &Arc<dyn Output>,
+    info: &ComponentInfo,
+    metrics: &OutputMetrics,
+    cancel: &CancellationToken,
+) -> bool {
+    let mut delays = connect_backoff();
+    loop {
+        match output.connect().await {
+            Ok(()) => {
+                metrics.conn.up();
+                return true;
+            }
+            Err(e) => {
+                metrics.conn.failed();
+                tracing::error!(label = %info.label, path = %info.path, "failed to connect output: {e}");
+            }
+        }
+        let delay = delays.next().unwrap_or(Duration::from_secs(1));
+        tokio::select! {
+            _ = cancel.cancelled() => return false,
+            _ = tokio::time::sleep(delay) => {}
+        }
+    }
+}
+
+async fn run_output(
+    output: Arc<dyn Output>,
+    info: ComponentInfo,
+    procs: Vec<Arc<ProcessorStage>>,
+    mut rx: mpsc::Receiver<Transaction>,
+    readiness: Arc<Readiness>,
+    abort: CancellationToken,
+) {
+    let metrics = OutputMetrics::new(&info.label, &info.path);
+    if !connect_output(&output, &info, &metrics, &abort).await {
+        return;
+    }
+    readiness.output.store(true, Ordering::Relaxed);
+    // Reconnection is shared by concurrent writers: whoever sees NotConnected first reconnects.
+    let reconnect = Arc::new(Mutex::new(()));
+    let slots = Arc::new(Semaphore::new(output.max_in_flight().max(1)));
+    let procs = Arc::new(procs);
+    let mut writers = tokio::task::JoinSet::new();
+    loop {
+        let t = tokio::select! {
+            t = rx.recv() => t,
+            _ = abort.cancelled() => None,
+        };
+        let Some(t) = t else { break };
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            break;
+        };
+        let (output, info, metrics, procs, readiness, abort, reconnect) = (
+            output.clone(),
+            info.clone(),
+            metrics.clone(),
+            procs.clone(),
+            readiness.clone(),
+            abort.clone(),
+            reconnect.clone(),
+        );
+        writers.spawn(async move {
+            let _permit = permit;
+            let batches = if procs.is_empty() {
+                vec![t.batch]
+            } else {
+                run_processors(&procs, t.batch).await
+            };
+            for batch in batches {
+                if batch.is_empty() {
+                    continue;
+                }
+                let n = batch.len();
+                let started = Instant::now();
+                loop {
+                    let r = tokio::select! {
+                        r = output.write(batch.clone()) => r,
+                        _ = abort.cancelled() => return, // dropping the ack nacks it
+                    };
+                    match r {
+                        Ok(()) => {
+                            metrics.written(n, started.elapsed());
+                            break;
+                        }
+                        Err(ComponentError::NotConnected) => {
+                            let _guard = reconnect.lock().await;
+                            metrics.conn.lost();
+                            readiness.output.store(false, Ordering::Relaxed);
+                            if !connect_output(&output, &info, &metrics, &abort).await {
+                                return;
+                            }
+                            readiness.output.store(true, Ordering::Relaxed);
+                        }
+                        Err(e) => {
+                            metrics.failed();
+                            tracing::error!(label = %info.label, path = %info.path, "failed to send message: {e}");
+                            t.ack.nack(e.to_string());
+                            return;
+                        }
+                    }
+                }
+            }
+            t.ack.ack();
+        });
+        // Reap finished writers so the set does not grow without bound.
+        while writers.try_join_next().is_some() {}
+    }
+    while writers.join_next().await.is_some() {}
+    if let Err(e) = output.close().await {
+        tracing::warn!(label = %info.label, path = %info.path, "failed to close output: {e}");
+    }
+}
