@@ -71,6 +71,7 @@ pub enum Command {
 }
 
 pub fn main() -> i32 {
+    crate::http::install_tls_provider();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -83,20 +83,18 @@ pub(super) fn run(g: &GlobalArgs, path: Option<String>) -> i32 {
             return 1;
         }
     };
+    if !g.chilled && !lint_gate(&prepared.lints, false) {
+        return 1;
+    }
     let cfg = match config::decode(&prepared.tree) {
         Ok(c) => c,
         Err(e) => {
-            for l in &prepared.lints {
-                eprintln!("{l}");
-            }
             eprintln!("Configuration file read error: {e}");
             return 1;
         }
     };
     super::logging::init(&cfg.logger, g.log_level.as_deref());
-    if !lint_gate(&prepared.lints, g.chilled) {
-        return 1;
-    }
+    lint_gate(&prepared.lints, g.chilled);
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(e) => {
@@ -119,7 +117,6 @@ pub(super) fn streams(g: &GlobalArgs, paths: &[String]) -> i32 {
             return 1;
         }
     };
-    super::logging::init(&base.0.logger, g.log_level.as_deref());
     let mut lints = base.1;
     let mut streams = Vec::new();
     let files = match super::lint::collect_files(paths) {
@@ -153,6 +150,7 @@ pub(super) fn streams(g: &GlobalArgs, paths: &[String]) -> i32 {
     if !lint_gate(&lints, g.chilled) {
         return 1;
     }
+    super::logging::init(&base.0.logger, g.log_level.as_deref());
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(e) => {

@@ -130,3 +130,69 @@ pub fn build_output(conf: &ComponentConf, ctx: &BuildCtx) -> Result<Box<dyn Outp
         .ok_or_else(|| unknown(ComponentKind::Output, conf, ctx))?;
     (p.build)(&conf.conf, ctx)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::Shared;
+    use crate::config::{decode, lint::lint_config, read_text};
+    use crate::pipeline::Stream;
+    use std::path::Path;
+
+    const KINDS: [ComponentKind; 3] = [
+        ComponentKind::Input,
+        ComponentKind::Processor,
+        ComponentKind::Output,
+    ];
+
+    #[test]
+    fn every_spec_example_lints_clean_and_builds() {
+        let mut checked = 0;
+        for kind in KINDS {
+            for spec in specs(kind) {
+                assert!(!spec.examples.is_empty(), "{} {} has no example", kind.name(), spec.name);
+                for ex in &spec.examples {
+                    let where_ = format!("{} {} example {:?}", kind.name(), spec.name, ex.title);
+                    let loaded = read_text(Path::new("example.yaml"), ex.yaml)
+                        .unwrap_or_else(|e| panic!("{where_}: {e}"));
+                    let lints = lint_config(&loaded);
+                    assert!(lints.is_empty(), "{where_}: {lints:?}");
+                    let cfg = decode(&loaded.tree).unwrap_or_else(|e| panic!("{where_}: {e}"));
+                    if let Err(e) = Stream::build(&cfg, Arc::new(Shared::default())) {
+                        panic!("{where_}: {e}");
+                    }
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked >= 12, "only {checked} examples");
+    }
+
+    #[test]
+    fn spec_defaults_deserialise_into_the_config_structs() {
+        // Building from `{}` (all defaults) catches spec fields the struct does not know and
+        // struct fields the spec gives no default for; required fields are skipped.
+        for kind in KINDS {
+            for spec in specs(kind) {
+                if spec.config.children().iter().any(|f| f.is_required())
+                    || !matches!(spec.config.ty, crate::config::spec::FieldType::Object(_))
+                {
+                    continue;
+                }
+                let conf = ComponentConf {
+                    kind: spec.name.to_owned(),
+                    label: None,
+                    conf: spec.resolve(None),
+                    processors: vec![],
+                };
+                let ctx = BuildCtx::new(Arc::new(Shared::default()));
+                let built = match kind {
+                    ComponentKind::Input => build_input(&conf, &ctx).map(|_| ()),
+                    ComponentKind::Processor => build_processor(&conf, &ctx).map(|_| ()),
+                    _ => build_output(&conf, &ctx).map(|_| ()),
+                };
+                assert!(built.is_ok(), "{} {}: {:?}", kind.name(), spec.name, built.err());
+            }
+        }
+    }
+}

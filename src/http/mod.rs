@@ -157,6 +157,11 @@ impl ApiState {
     }
 }
 
+/// Install the process-wide TLS crypto provider (ring) used by the HTTP clients. Idempotent.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// `/a/{id}/b` matches `/a/7/b`; a pattern ending in `/` matches anything below it.
 pub fn route_matches(pattern: &str, path: &str) -> bool {
     if pattern.ends_with('/') && pattern.len() > 1 {

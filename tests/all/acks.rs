@@ -1,0 +1,191 @@
+//! At-least-once: what the output decides flows back to the input as an ack or a nack.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use engine::components::{ComponentError, ComponentInfo, Input, Output};
+use engine::message::ack::AckFn;
+use engine::message::{AckStatus, Batch, Message};
+use engine::pipeline::{Outcome, Readiness, Stream};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+pub type AckLog = Arc<Mutex<Vec<(String, AckStatus)>>>;
+
+/// An input that produces numbered messages (a fixed number, or forever) and records what the
+/// stream told it about each one.
+pub struct RecordingInput {
+    next: u64,
+    limit: Option<u64>,
+    log: AckLog,
+}
+
+impl RecordingInput {
+    pub fn new(limit: u64) -> (RecordingInput, AckLog) {
+        let log: AckLog = Arc::default();
+        (RecordingInput { next: 0, limit: Some(limit), log: log.clone() }, log)
+    }
+    pub fn endless() -> (RecordingInput, AckLog) {
+        let log: AckLog = Arc::default();
+        (RecordingInput { next: 0, limit: None, log: log.clone() }, log)
+    }
+}
+
+#[async_trait]
+impl Input for RecordingInput {
+    async fn connect(&mut self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+    async fn read(&mut self) -> Result<(Batch, AckFn), ComponentError> {
+        if Some(self.next) == self.limit {
+            return Err(ComponentError::EndOfInput);
+        }
+        if self.limit.is_none() {
+            // Endless inputs pace themselves so tests are not flooded.
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let id = format!("m{}", self.next);
+        self.next += 1;
+        let log = self.log.clone();
+        let key = id.clone();
+        Ok((
+            vec![Message::from_bytes(id)],
+            Box::new(move |status| {
+                log.lock().unwrap().push((key, status));
+                Box::pin(async {})
+            }),
+        ))
+    }
+    async fn close(&mut self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+}
+
+pub fn stream(input: Box<dyn Input>, output: Arc<dyn Output>) -> Stream {
+    Stream {
+        input,
+        input_info: ComponentInfo { label: "test_in".into(), path: "root.input".into(), kind_name: "test".into() },
+        input_processors: vec![],
+        processors: vec![],
+        threads: 2,
+        output,
+        output_info: ComponentInfo { label: "test_out".into(), path: "root.output".into(), kind_name: "test".into() },
+        output_processors: vec![],
+        readiness: Arc::new(Readiness::default()),
+    }
+}
+
+struct FailingOutput;
+
+#[async_trait]
+impl Output for FailingOutput {
+    async fn connect(&self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+    async fn write(&self, _b: Batch) -> Result<(), ComponentError> {
+        Err(ComponentError::Failed("disk on fire".into()))
+    }
+    async fn close(&self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+}
+
+/// Writes slowly; tells the test when the first write has started.
+struct SlowOutput {
+    delay: Duration,
+    started: Arc<Notify>,
+    written: Arc<Mutex<Vec<String>>>,
+}
+
+#[async_trait]
+impl Output for SlowOutput {
+    async fn connect(&self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+    async fn write(&self, b: Batch) -> Result<(), ComponentError> {
+        self.started.notify_one();
+        tokio::time::sleep(self.delay).await;
+        let mut w = self.written.lock().unwrap();
+        for m in &b {
+            w.push(String::from_utf8_lossy(m.bytes()).into_owned());
+        }
+        Ok(())
+    }
+    async fn close(&self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+    fn max_in_flight(&self) -> usize {
+        4
+    }
+}
+
+#[tokio::test]
+async fn a_failing_output_makes_the_input_see_nacks() {
+    let (input, log) = RecordingInput::new(3);
+    let outcome = stream(Box::new(input), Arc::new(FailingOutput))
+        .run(CancellationToken::new(), Duration::from_secs(5))
+        .await;
+    assert_eq!(outcome, Outcome::Drained);
+    let log = log.lock().unwrap();
+    assert_eq!(log.len(), 3);
+    for (_, status) in log.iter() {
+        assert_eq!(status, &AckStatus::Failed("disk on fire".into()));
+    }
+}
+
+#[tokio::test]
+async fn delivered_messages_are_acked_once_each() {
+    let (input, log) = RecordingInput::new(50);
+    let written = Arc::new(Mutex::new(Vec::new()));
+    let out = SlowOutput { delay: Duration::ZERO, started: Arc::new(Notify::new()), written: written.clone() };
+    let outcome = stream(Box::new(input), Arc::new(out)).run(CancellationToken::new(), Duration::from_secs(5)).await;
+    assert_eq!(outcome, Outcome::Drained);
+    let log = log.lock().unwrap();
+    let mut ids: Vec<&str> = log.iter().map(|(id, _)| id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 50);
+    assert_eq!(log.len(), 50);
+    assert!(log.iter().all(|(_, s)| s.is_ok()));
+    assert_eq!(written.lock().unwrap().len(), 50);
+}
+
+#[tokio::test]
+async fn sigterm_style_stop_lets_in_flight_messages_finish_and_be_acked() {
+    let (input, log) = RecordingInput::endless();
+    let started = Arc::new(Notify::new());
+    let written = Arc::new(Mutex::new(Vec::new()));
+    let out = SlowOutput { delay: Duration::from_millis(300), started: started.clone(), written: written.clone() };
+    let stop = CancellationToken::new();
+    let run = tokio::spawn(stream(Box::new(input), Arc::new(out)).run(stop.clone(), Duration::from_secs(5)));
+    started.notified().await;
+    stop.cancel();
+    let outcome = run.await.unwrap();
+    assert_eq!(outcome, Outcome::Drained);
+    let log = log.lock().unwrap();
+    let written = written.lock().unwrap();
+    assert!(!written.is_empty());
+    // Everything that was read got an answer, and everything written was acked as delivered.
+    let delivered: Vec<&String> = log.iter().filter(|(_, s)| s.is_ok()).map(|(id, _)| id).collect();
+    assert_eq!(delivered.len(), written.len());
+    for w in written.iter() {
+        assert!(delivered.contains(&w), "{w} written but not acked");
+    }
+}
+
+#[tokio::test]
+async fn a_shutdown_timeout_nacks_what_is_still_in_flight() {
+    let (input, log) = RecordingInput::endless();
+    let started = Arc::new(Notify::new());
+    let out = SlowOutput { delay: Duration::from_secs(30), started: started.clone(), written: Arc::default() };
+    let stop = CancellationToken::new();
+    let run = tokio::spawn(stream(Box::new(input), Arc::new(out)).run(stop.clone(), Duration::from_millis(200)));
+    started.notified().await;
+    stop.cancel();
+    assert_eq!(run.await.unwrap(), Outcome::TimedOut);
+    // The transactions dropped by the abort reach the input as nacks, none as acks.
+    let log = log.lock().unwrap();
+    assert!(!log.is_empty());
+    assert!(log.iter().all(|(_, s)| matches!(s, AckStatus::Failed(_))), "{log:?}");
+}

@@ -1,0 +1,141 @@
+//! The binary end to end: run, lint, exit codes.
+
+use crate::support::{run_engine, temp_config};
+
+fn example(name: &str) -> String {
+    format!("{}/examples/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn stdin_to_stdout_prints_lines_and_exits_zero() {
+    let out = run_engine(&["run", "-c", &example("stdin_to_stdout.yaml")], b"a\nb\n");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "a\nb\n");
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn global_config_flag_without_subcommand_runs() {
+    let out = run_engine(&["-c", &example("stdin_to_stdout.yaml")], b"x\n");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "x\n");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+const BAD: &str = "input:\n  stdin:\n    scannr: {}\noutput:\n  drop: {}\npipeline:\n  threads: many\nshutdown_timeout: ${ENGINE_TEST_SURELY_UNSET}\n";
+
+#[test]
+fn lint_reports_misspelt_field_wrong_type_and_missing_env() {
+    let (_dir, path) = temp_config(BAD);
+    let p = path.to_string_lossy().to_string();
+    let out = run_engine(&["lint", &p], b"");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines,
+        vec![
+            format!("{p}(3,5) field scannr not recognised, did you mean scanner?"),
+            format!("{p}(7,12) field threads: expected int value, got string (many)"),
+            format!("{p}(8,19) required environment variables were not set: [ENGINE_TEST_SURELY_UNSET]"),
+        ]
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn run_refuses_a_config_with_lint_errors() {
+    let (_dir, path) = temp_config(BAD);
+    let out = run_engine(&["run", "-c", &path.to_string_lossy()], b"should not be read\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("field scannr not recognised"), "{stderr}");
+    assert!(stderr.contains("--chilled"), "{stderr}");
+}
+
+#[test]
+fn lint_passes_clean_configs_and_walks_directories() {
+    let out = run_engine(&["lint", &format!("{}/examples/...", env!("CARGO_MANIFEST_DIR"))], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn lint_flags_unknown_component_ambiguity_options_and_labels() {
+    let (_dir, path) = temp_config(
+        "input:\n  label: In\n  stdinn: {}\noutput:\n  label: out\n  drop: {}\n  stdout: {}\npipeline:\n  processors:\n    - label: dup\n      noop: {}\n    - label: dup\n      log:\n        level: LOUD\n",
+    );
+    let p = path.to_string_lossy().to_string();
+    let out = run_engine(&["lint", &p], b"");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for want in [
+        format!("{p}(2,10) label 'In' is invalid"),
+        format!("{p}(3,3) input type 'stdinn' was not recognised, did you mean stdin?"),
+        format!("{p}(5,3) unable to infer output type, multiple candidates 'drop' and 'stdout'"),
+        format!("{p}(12,14) label 'dup' collides with a previously defined label at line 10"),
+        format!("{p}(14,16) value LOUD is not a valid option for field level"),
+    ] {
+        assert!(stderr.contains(&want), "missing {want:?} in:\n{stderr}");
+    }
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn unreadable_yaml_names_file_line_and_column() {
+    let (_dir, path) = temp_config("input:\n  stdin: {\n output: x\n");
+    let out = run_engine(&["lint", &path.to_string_lossy()], b"");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with(&format!("{}(", path.display())), "{stderr}");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn set_overrides_and_env_defaults_apply() {
+    let (_dir, path) = temp_config(
+        "http:\n  enabled: false\ninput:\n  generate:\n    count: 1\n    interval: ''\n    mapping: 'root = \"${GREETING:hello}\"'\noutput:\n  stdout: {}\n",
+    );
+    let out = run_engine(&["run", "-c", &path.to_string_lossy(), "--set", "input.generate.count=3"], b"");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello\nhello\nhello\n");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn list_shows_registered_components() {
+    let out = run_engine(&["list", "inputs", "--format", "json"], b"");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let inputs: Vec<&str> = v["inputs"].as_array().unwrap().iter().filter_map(|x| x.as_str()).collect();
+    for want in ["file", "generate", "inproc", "stdin"] {
+        assert!(inputs.contains(&want), "{inputs:?}");
+    }
+}
+
+#[test]
+fn streams_mode_connects_inproc() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("out.txt");
+    std::fs::write(
+        dir.path().join("producer.yaml"),
+        "input:\n  generate:\n    count: 3\n    interval: ''\n    mapping: 'root = \"ping\"'\noutput:\n  inproc: pipe\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("consumer.yaml"),
+        format!("input:\n  inproc: pipe\noutput:\n  file:\n    path: {}\n", out_path.display()),
+    )
+    .unwrap();
+    let mut child = crate::support::spawn_engine(&["streams", "--set", "http.enabled=false", &dir.path().to_string_lossy()]);
+    // The consumer never ends by itself: wait for its output, then stop the process.
+    let mut content = String::new();
+    for _ in 0..200 {
+        content = std::fs::read_to_string(&out_path).unwrap_or_default();
+        if content.lines().count() >= 3 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    unsafe_kill_term(child.id());
+    let status = child.wait().unwrap();
+    assert_eq!(content, "ping\nping\nping\n");
+    assert_eq!(status.code(), Some(0));
+}
+
+pub fn unsafe_kill_term(pid: u32) {
+    let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+}

@@ -1,0 +1,72 @@
+//! Helpers shared by the test modules: run the binary, find a free port, fetch a URL.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+
+pub fn engine_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_engine"))
+}
+
+/// Run the engine with `args`, feeding `stdin`, and wait for it.
+pub fn run_engine(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(engine_bin())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("engine binary starts");
+    if let Some(mut s) = child.stdin.take() {
+        s.write_all(stdin).expect("write stdin");
+    }
+    child.wait_with_output().expect("engine finishes")
+}
+
+pub fn spawn_engine(args: &[&str]) -> Child {
+    Command::new(engine_bin())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("engine binary starts")
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Write `text` to a new file in a temp dir and return (dir guard, path).
+pub fn temp_config(text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("config.yaml");
+    std::fs::write(&path, text).expect("write config");
+    (dir, path)
+}
+
+pub async fn get(url: &str) -> (u16, String) {
+    engine::http::install_tls_provider();
+    let r = reqwest::get(url).await.expect("request succeeds");
+    let status = r.status().as_u16();
+    (status, r.text().await.unwrap_or_default())
+}
+
+/// Poll `url` until it answers `status` (bounded: the state it reflects changes asynchronously).
+pub async fn wait_for_status(url: &str, status: u16) -> (u16, String) {
+    engine::http::install_tls_provider();
+    let mut last = (0, String::new());
+    for _ in 0..100 {
+        if let Ok(r) = reqwest::get(url).await {
+            last = (r.status().as_u16(), r.text().await.unwrap_or_default());
+            if last.0 == status {
+                return last;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    last
+}
