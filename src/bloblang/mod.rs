@@ -63,6 +63,17 @@ pub fn parse_mapping(src: &str) -> Result<Mapping, ParseError> {
 }
 
 impl Mapping {
+    pub fn map_message(&self, batch: &[Message], index: usize) -> Result<Option<Message>, ExecError> {
+        let _ = (batch, index);
+        self.new_message()
+    }
+    pub fn mutate_message(&self, batch: &[Message], index: usize) -> Result<Option<Message>, ExecError> {
+        self.map_message(batch, index)
+    }
+    pub fn query(&self, batch: &[Message], index: usize) -> Result<Value, ExecError> {
+        let _ = (batch, index);
+        Ok(self.value.clone())
+    }
     pub fn new_message(&self) -> Result<Option<Message>, ExecError> {
         Ok(Some(Message::from_value(self.value.clone())))
     }

@@ -379,16 +379,24 @@ impl Linter<'_> {
     }
 }
 
+fn diagnostics(e: crate::bloblang::ParseError) -> Vec<(usize, usize, String)> {
+    e.errors
+        .into_iter()
+        .map(|d| (d.line, d.col, format!("bloblang: {}", d.message)))
+        .collect()
+}
+
 /// Bloblang parse problems of a mapping field.
 fn mapping_problems(text: &str) -> Vec<(usize, usize, String)> {
-    let _ = text;
-    Vec::new()
+    if text.trim().is_empty() {
+        return Vec::new();
+    }
+    crate::bloblang::parse_mapping(text).err().map(diagnostics).unwrap_or_default()
 }
 
 /// Bloblang parse problems of the `${! ... }` parts of an interpolated string.
 fn interpolation_problems(text: &str) -> Vec<(usize, usize, String)> {
-    let _ = text;
-    Vec::new()
+    crate::bloblang::parse_interpolation(text).err().map(diagnostics).unwrap_or_default()
 }
 
 fn shape(n: &Node) -> &'static str {

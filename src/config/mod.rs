@@ -1,6 +1,7 @@
 //! Config loading: environment interpolation on the raw text, YAML into a positioned tree,
 //! `--set` overrides and resource files merged in, defaults applied from the specs.
 
+pub mod docs;
 pub mod env;
 pub mod lint;
 pub mod spec;

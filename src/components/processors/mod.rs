@@ -1,6 +1,7 @@
 //! Processors: one file per component.
 
 pub mod log;
+pub mod mapping;
 pub mod noop;
 pub mod resource;
 pub mod sleep;
