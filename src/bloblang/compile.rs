@@ -479,9 +479,13 @@ impl<'s> Compiler<'s> {
     fn call(&mut self, name: String, args: Vec<Arg>, span: Span) -> Expr {
         if let Some(spec) = builtins::function(&name) {
             if spec.id == NFn::Counter {
-                let Some(a) = self.bind_args(&name, spec.params, args, span, false) else {
+                let set_given = args.len() > 2 || args.iter().any(|a| a.name.as_deref() == Some("set"));
+                let Some(mut a) = self.bind_args(&name, spec.params, args, span, false) else {
                     return Expr::Lit(Value::Null);
                 };
+                if !set_given {
+                    a.truncate(2);
+                }
                 return Expr::Counter(
                     Arc::new(CounterState {
                         value: AtomicI64::new(0),

@@ -267,10 +267,11 @@ pub fn eval<'a>(e: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
             let vals = eval_args(args, ctx)?;
             let tv = target.value().unwrap_or(&NULL);
             (spec.imp)(tv, &vals).map(R::Own).map_err(|m| {
-                if m.starts_with("expected ") {
-                    format!("{}: {m}", annotation(t))
-                } else {
+                let a = annotation(t);
+                if m.starts_with(&a) {
                     m
+                } else {
+                    format!("{a}: {m}")
                 }
             })
         }
@@ -732,23 +733,33 @@ fn counter<'a>(st: &CounterState, args: &'a [Expr], ctx: &Ctx<'a>) -> Eval<'a> {
     };
     let min = ops::int_of(&get(0)?).unwrap_or(1);
     let max = ops::int_of(&get(1)?).unwrap_or(i64::MAX);
-    if let Some(v) = ops::int_of(&get(2)?) {
-        st.value.store(v, AtOrd::SeqCst);
-        st.started.store(true, AtOrd::SeqCst);
-        return Ok(R::Own(Value::Int(v)));
-    }
     if !st.started.swap(true, AtOrd::SeqCst) {
-        st.value.store(min, AtOrd::SeqCst);
-        return Ok(R::Own(Value::Int(min)));
+        st.value.store(min.wrapping_sub(1), AtOrd::SeqCst);
     }
-    let next = st
+    // `set`: a number resets the counter to it, null reads it without counting, nothing counts.
+    if let Some(a) = args.get(2) {
+        match eval(a, ctx)? {
+            R::Nothing | R::Deleted => {}
+            r => match r.value() {
+                Some(Value::Null) | None => {
+                    return Ok(R::Own(Value::Int(st.value.load(AtOrd::SeqCst))));
+                }
+                Some(v) => match ops::int_of(v) {
+                    Some(n) => {
+                        st.value.store(n, AtOrd::SeqCst);
+                        return Ok(R::Own(Value::Int(n)));
+                    }
+                    None => return Err(type_error("number", v)),
+                },
+            },
+        }
+    }
+    let step = |c: i64| if c >= max { min } else { c + 1 };
+    let prev = st
         .value
-        .fetch_update(AtOrd::SeqCst, AtOrd::SeqCst, |c| {
-            Some(if c >= max { min } else { c + 1 })
-        })
-        .map(|c| if c >= max { min } else { c + 1 })
+        .fetch_update(AtOrd::SeqCst, AtOrd::SeqCst, |c| Some(step(c)))
         .unwrap_or(min);
-    Ok(R::Own(Value::Int(next)))
+    Ok(R::Own(Value::Int(step(prev))))
 }
 
 fn truthy(r: R<'_>, q: &Expr) -> Result<bool, String> {
@@ -808,6 +819,23 @@ fn call_method<'a>(t: &'a Expr, m: NMethod, args: &'a [Expr], ctx: &Ctx<'a>) -> 
         _ => {}
     }
     let target = need(eval(t, ctx)?, t)?;
+    method_body(t, target, m, args, ctx).map_err(|e| {
+        let a = annotation(t);
+        if e.starts_with(&a) {
+            e
+        } else {
+            format!("{a}: {e}")
+        }
+    })
+}
+
+fn method_body<'a>(
+    t: &'a Expr,
+    target: R<'a>,
+    m: NMethod,
+    args: &'a [Expr],
+    ctx: &Ctx<'a>,
+) -> Eval<'a> {
     let tv: &Value = target.value().unwrap_or(&NULL);
     let err_t = |exp: &str| format!("{}: {}", annotation(t), type_error(exp, tv));
     Ok(match m {
