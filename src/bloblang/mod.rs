@@ -1,103 +1,336 @@
 //! Bloblang: parser, compiler and interpreter, and its library.
 //!
-//! TEMPORARY: until the language lands, mappings are limited to `root = <JSON literal>` and
-//! interpolated strings are taken literally.
+//! `parse_mapping` turns mapping text into a compiled [`Mapping`] (pest grammar in
+//! `bloblang-grammar/bloblang.pest` → [`ast`] → [`compile`] → [`interp`]); the mapping is then run
+//! with `mapping` ([`Mapping::map_message`]) or `mutation` ([`Mapping::mutate_message`])
+//! semantics. [`parse_interpolation`] handles `${! ... }` strings in configs.
 
+pub mod ast;
+pub mod builtins;
+pub mod compile;
+pub mod error;
+pub mod interp;
 pub mod library;
+pub mod parser;
+pub mod value_ops;
 
-use std::fmt;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+pub use error::{Diagnostic, ExecError, ParseError};
 
 use crate::message::{Message, Value};
+use compile::{CStmt, Compiler, Expr, Maps};
+use interp::{ExecEnv, State, This};
 
-#[derive(Debug, Clone)]
-pub struct Diagnostic {
-    pub line: usize,
-    pub col: usize,
-    pub message: String,
+pub(crate) struct MappingInner {
+    pub stmts: Vec<CStmt>,
+    pub maps: Maps,
 }
 
-#[derive(Debug, Clone)]
-pub struct ParseError {
-    pub errors: Vec<Diagnostic>,
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for d in &self.errors {
-            write!(f, "line {} char {}: {}", d.line, d.col, d.message)?;
-        }
-        Ok(())
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct ExecError(pub String);
-
-impl fmt::Display for ExecError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-#[derive(Clone, Debug)]
+/// A compiled mapping. Cheap to clone; shareable between threads.
+#[derive(Clone)]
 pub struct Mapping {
-    value: Value,
+    pub(crate) inner: Arc<MappingInner>,
 }
 
-pub fn parse_mapping(src: &str) -> Result<Mapping, ParseError> {
-    let body = src
-        .trim()
-        .strip_prefix("root")
-        .map(str::trim_start)
-        .and_then(|s| s.strip_prefix('='));
-    match body.map(|b| Value::from_json_str(b.trim())) {
-        Some(Ok(value)) => Ok(Mapping { value }),
-        _ => Err(ParseError {
-            errors: vec![Diagnostic {
-                line: 1,
-                col: 1,
-                message: "expected root = <literal>".into(),
-            }],
-        }),
+impl std::fmt::Debug for Mapping {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mapping")
+            .field("statements", &self.inner.stmts.len())
+            .finish()
     }
+}
+
+fn compile_mapping(src: &str, allow_files: bool) -> Result<Mapping, ParseError> {
+    let ast = parser::parse_mapping_ast(src).map_err(|e| ParseError::new(src, e))?;
+    if !allow_files {
+        for s in &ast {
+            if matches!(s, ast::Stmt::Import { .. } | ast::Stmt::From { .. }) {
+                return Err(ParseError::new(
+                    src,
+                    vec![Diagnostic::at(
+                        src,
+                        0,
+                        "imports are disabled in this context",
+                    )],
+                ));
+            }
+        }
+    }
+    let from_count = ast
+        .iter()
+        .filter(|s| matches!(s, ast::Stmt::From { .. }))
+        .count();
+    if from_count > 0 && ast.len() > 1 {
+        return Err(ParseError::new(
+            src,
+            vec![Diagnostic::at(
+                src,
+                0,
+                "unexpected content after single root import",
+            )],
+        ));
+    }
+    let mut c = Compiler::new(src);
+    c.allow_files = allow_files;
+    let stmts = c.stmts(ast, false);
+    if !c.errors.is_empty() {
+        return Err(ParseError::new(src, c.errors));
+    }
+    Ok(Mapping {
+        inner: Arc::new(MappingInner {
+            stmts,
+            maps: c.maps,
+        }),
+    })
+}
+
+/// Parse and compile a mapping. All problems found are reported together.
+pub fn parse_mapping(src: &str) -> Result<Mapping, ParseError> {
+    compile_mapping(src, true)
+}
+
+/// A mapping from untrusted text (the `bloblang()` method): no file access.
+pub(crate) fn parse_mapping_restricted(src: &str) -> Result<Mapping, ParseError> {
+    compile_mapping(src, false)
+}
+
+/// What a run produced.
+pub(crate) struct Outcome {
+    pub state: State,
 }
 
 impl Mapping {
-    pub fn map_message(&self, batch: &[Message], index: usize) -> Result<Option<Message>, ExecError> {
-        let _ = (batch, index);
-        self.new_message()
+    fn run(
+        &self,
+        batch: &[Message],
+        index: usize,
+        mutate: bool,
+        this: This<'_>,
+    ) -> Result<Outcome, ExecError> {
+        let meta = batch
+            .get(index)
+            .map(|m| m.meta().clone())
+            .unwrap_or_default();
+        let mut state = State::new(meta);
+        let env = ExecEnv {
+            batch,
+            index,
+            maps: &self.inner.maps,
+            mutate,
+        };
+        interp::exec_stmts(&self.inner.stmts, &mut state, &env, this).map_err(ExecError::new)?;
+        Ok(Outcome { state })
     }
-    pub fn mutate_message(&self, batch: &[Message], index: usize) -> Result<Option<Message>, ExecError> {
-        self.map_message(batch, index)
+
+    fn finish(
+        &self,
+        batch: &[Message],
+        index: usize,
+        out: Outcome,
+    ) -> Result<Option<Message>, ExecError> {
+        let st = out.state;
+        if st.deleted {
+            return Ok(None);
+        }
+        let mut msg = batch.get(index).cloned().unwrap_or_default();
+        msg.set_meta(st.meta);
+        if let Some(root) = st.root {
+            msg.set_value(root);
+        }
+        Ok(Some(msg))
     }
+
+    /// `mapping` processor semantics on message `index` of `batch`: a new document is built,
+    /// `this` is the (read-only) input. `Ok(None)` when `root = deleted()`. When root is never
+    /// assigned the payload is unchanged; metadata starts as a copy of the input's.
+    pub fn map_message(
+        &self,
+        batch: &[Message],
+        index: usize,
+    ) -> Result<Option<Message>, ExecError> {
+        let empty = Message::default();
+        let this_msg = batch.get(index).unwrap_or(&empty);
+        let out = self.run(batch, index, false, This::Message(this_msg))?;
+        self.finish(batch, index, out)
+    }
+
+    /// `mutation` semantics: the input document is edited in place (`this` sees the edits).
+    pub fn mutate_message(
+        &self,
+        batch: &[Message],
+        index: usize,
+    ) -> Result<Option<Message>, ExecError> {
+        let empty = Message::default();
+        let this_msg = batch.get(index).unwrap_or(&empty);
+        let out = self.run(batch, index, true, This::Message(this_msg))?;
+        self.finish(batch, index, out)
+    }
+
+    /// Evaluate for a value (check fields, `args_mapping`): returns the value root was assigned,
+    /// or `Value::Null` when root was never assigned or was deleted.
     pub fn query(&self, batch: &[Message], index: usize) -> Result<Value, ExecError> {
-        let _ = (batch, index);
-        Ok(self.value.clone())
+        let empty = Message::default();
+        let this_msg = batch.get(index).unwrap_or(&empty);
+        let out = self.run(batch, index, false, This::Message(this_msg))?;
+        Ok(out.state.root.unwrap_or(Value::Null))
     }
+
+    /// Run against a value as `this` (no message), returning the root (Null when unassigned or
+    /// deleted). Used by tests and the `bloblang()` method.
+    pub fn query_value(&self, this: &Value) -> Result<Value, ExecError> {
+        let out = self.run(&[], 0, false, This::Value(this))?;
+        Ok(out.state.root.unwrap_or(Value::Null))
+    }
+
+    /// `generate` input: no input document (an empty message). `Ok(None)` when deleted.
     pub fn new_message(&self) -> Result<Option<Message>, ExecError> {
-        Ok(Some(Message::from_value(self.value.clone())))
+        let batch = [Message::from_bytes(Vec::new())];
+        let out = self.run(&batch, 0, false, This::Message(&batch[0]))?;
+        let st = out.state;
+        if st.deleted {
+            return Ok(None);
+        }
+        let mut msg = Message::from_bytes(Vec::new());
+        msg.set_meta(st.meta);
+        if let Some(root) = st.root {
+            msg.set_value(root);
+        }
+        Ok(Some(msg))
+    }
+
+    /// Low-level run used by the `blobl` CLI: returns `Ok(None)` when deleted, `Ok(Some(None))`
+    /// when root was never assigned, `Ok(Some(Some(v)))` otherwise.
+    pub fn exec_root(
+        &self,
+        batch: &[Message],
+        index: usize,
+        this: Option<&Value>,
+    ) -> Result<Option<Option<Value>>, ExecError> {
+        let empty = Message::default();
+        let this_src = match this {
+            Some(v) => This::Value(v),
+            None => This::Message(batch.get(index).unwrap_or(&empty)),
+        };
+        let out = self.run(batch, index, false, this_src)?;
+        if out.state.deleted {
+            return Ok(None);
+        }
+        Ok(Some(out.state.root))
+    }
+
+    /// Whether any statement references `this` (lets callers skip JSON parsing).
+    pub fn references_this(&self) -> bool {
+        true
     }
 }
 
-#[derive(Clone, Debug)]
-pub struct InterpolatedString {
-    text: String,
+// ------------------------------------------------------------------------------------------------
+// Interpolation
+
+enum Part {
+    Text(String),
+    Query(Expr),
 }
 
+struct InterpInner {
+    parts: Vec<Part>,
+    maps: Maps,
+}
+
+/// A config string with `${! query }` blocks.
+#[derive(Clone)]
+pub struct InterpolatedString {
+    inner: Arc<InterpInner>,
+}
+
+impl std::fmt::Debug for InterpolatedString {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InterpolatedString")
+            .field("static", &self.is_static())
+            .finish()
+    }
+}
+
+/// Parse an interpolated string. `${{! ... }}` is an escaped literal `${! ... }`.
 pub fn parse_interpolation(src: &str) -> Result<InterpolatedString, ParseError> {
+    let parts = parser::parse_interpolation_ast(src).map_err(|e| ParseError::new(src, e))?;
+    let mut c = Compiler::new(src);
+    let mut out = Vec::with_capacity(parts.len());
+    for p in parts {
+        match p {
+            parser::InterpPart::Text(t) => out.push(Part::Text(t)),
+            parser::InterpPart::Query(a, _) => out.push(Part::Query(c.expr(a))),
+        }
+    }
+    if !c.errors.is_empty() {
+        return Err(ParseError::new(src, c.errors));
+    }
     Ok(InterpolatedString {
-        text: src.to_owned(),
+        inner: Arc::new(InterpInner {
+            parts: out,
+            maps: c.maps,
+        }),
     })
 }
 
 impl InterpolatedString {
     pub fn is_static(&self) -> bool {
-        true
+        self.inner.parts.iter().all(|p| matches!(p, Part::Text(_)))
     }
-    pub fn render(&self, _batch: &[Message], _index: usize) -> Result<String, ExecError> {
-        Ok(self.text.clone())
-    }
+
     pub fn render_static(&self) -> String {
-        self.text.clone()
+        let mut s = String::new();
+        for p in &self.inner.parts {
+            if let Part::Text(t) = p {
+                s.push_str(t);
+            }
+        }
+        s
+    }
+
+    /// Render against message `index` of `batch`: strings raw, other values as JSON.
+    pub fn render(&self, batch: &[Message], index: usize) -> Result<String, ExecError> {
+        let mut s = String::new();
+        let empty = Message::default();
+        let msg = batch.get(index).unwrap_or(&empty);
+        let vars = std::collections::HashMap::new();
+        for p in &self.inner.parts {
+            match p {
+                Part::Text(t) => s.push_str(t),
+                Part::Query(q) => {
+                    let ctx = interp::Ctx {
+                        this: This::Message(msg),
+                        root: None,
+                        vars: &vars,
+                        meta: msg.meta(),
+                        batch,
+                        index,
+                        params: None,
+                        maps: &self.inner.maps,
+                    };
+                    match interp::eval(q, &ctx).map_err(ExecError::new)? {
+                        interp::R::Ref(v) => push_value(&mut s, v),
+                        interp::R::Own(v) => push_value(&mut s, &v),
+                        interp::R::Deleted => {}
+                        interp::R::Nothing => s.push_str("null"),
+                    }
+                }
+            }
+        }
+        Ok(s)
+    }
+}
+
+fn push_value(s: &mut String, v: &Value) {
+    use std::fmt::Write;
+    match v {
+        Value::String(x) => s.push_str(x),
+        other => {
+            let _ = write!(s, "{other}");
+        }
     }
 }

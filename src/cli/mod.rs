@@ -1,5 +1,6 @@
 //! The command line: `run`, `streams`, `lint`, `list`, `blobl`. Errors are rendered here, once.
 
+pub mod blobl;
 mod lint;
 mod list;
 mod logging;
@@ -24,22 +25,22 @@ pub struct Cli {
 #[derive(Args, Debug, Clone, Default)]
 pub struct GlobalArgs {
     /// Path to the main config file.
-    #[arg(short = 'c', long = "config", global = true)]
+    #[arg(short = 'c', long = "config")]
     pub config: Option<String>,
     /// Resource files (globs) holding `*_resources` sections.
-    #[arg(short = 'r', long = "resources", global = true)]
+    #[arg(short = 'r', long = "resources")]
     pub resources: Vec<String>,
     /// Override a config field: `-s input.generate.count=5`.
-    #[arg(short = 's', long = "set", global = true)]
+    #[arg(short = 's', long = "set")]
     pub set: Vec<String>,
     /// Run even when the config has lint errors (they are logged as warnings).
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub chilled: bool,
     /// Dotenv files (globs) loaded into the environment before the config is read.
-    #[arg(short = 'e', long = "env-file", global = true)]
+    #[arg(short = 'e', long = "env-file")]
     pub env_file: Vec<String>,
     /// Override `logger.level`.
-    #[arg(long = "log.level", global = true)]
+    #[arg(long = "log.level")]
     pub log_level: Option<String>,
 }
 
@@ -47,16 +48,22 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Run a stream from a config file (the default command).
     Run {
+        #[command(flatten)]
+        args: GlobalArgs,
         /// The config file (same as -c).
         path: Option<String>,
     },
     /// Run several stream configs in one process; `inproc` connects them.
     Streams {
+        #[command(flatten)]
+        args: GlobalArgs,
         /// Stream config files or directories.
         paths: Vec<String>,
     },
     /// Check configs for errors, printing `file(line,col) message` lines.
     Lint {
+        #[command(flatten)]
+        args: GlobalArgs,
         /// Files, directories, or `dir/...` to walk recursively.
         paths: Vec<String>,
     },
@@ -68,6 +75,22 @@ pub enum Command {
         #[arg(long, default_value = "text")]
         format: String,
     },
+    /// Run a Bloblang mapping over stdin, one document per line.
+    Blobl(blobl::BloblArgs),
+}
+
+impl GlobalArgs {
+    /// Flags may come before the subcommand (`engine -c x run`) or after it (`engine run -c x`).
+    fn merged(&self, sub: &GlobalArgs) -> GlobalArgs {
+        GlobalArgs {
+            config: sub.config.clone().or_else(|| self.config.clone()),
+            resources: [self.resources.clone(), sub.resources.clone()].concat(),
+            set: [self.set.clone(), sub.set.clone()].concat(),
+            chilled: self.chilled || sub.chilled,
+            env_file: [self.env_file.clone(), sub.env_file.clone()].concat(),
+            log_level: sub.log_level.clone().or_else(|| self.log_level.clone()),
+        }
+    }
 }
 
 pub fn main() -> i32 {
@@ -82,16 +105,23 @@ pub fn main() -> i32 {
             };
         }
     };
-    if let Err(e) = load_env_files(&cli.global.env_file) {
+    let g = match &cli.command {
+        Some(Command::Run { args, .. })
+        | Some(Command::Streams { args, .. })
+        | Some(Command::Lint { args, .. }) => cli.global.merged(args),
+        _ => cli.global.clone(),
+    };
+    if let Err(e) = load_env_files(&g.env_file) {
         eprintln!("{e}");
         return 1;
     }
     match cli.command {
-        None => run::run(&cli.global, None),
-        Some(Command::Run { path }) => run::run(&cli.global, path),
-        Some(Command::Streams { paths }) => run::streams(&cli.global, &paths),
-        Some(Command::Lint { paths }) => lint::lint(&cli.global, &paths),
+        None => run::run(&g, None),
+        Some(Command::Run { path, .. }) => run::run(&g, path),
+        Some(Command::Streams { paths, .. }) => run::streams(&g, &paths),
+        Some(Command::Lint { paths, .. }) => lint::lint(&g, &paths),
         Some(Command::List { kinds, format }) => list::list(&kinds, &format),
+        Some(Command::Blobl(args)) => blobl::run(&args),
     }
 }
 

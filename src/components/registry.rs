@@ -153,7 +153,12 @@ mod tests {
         let mut checked = 0;
         for kind in KINDS {
             for spec in specs(kind) {
-                assert!(!spec.examples.is_empty(), "{} {} has no example", kind.name(), spec.name);
+                assert!(
+                    !spec.examples.is_empty(),
+                    "{} {} has no example",
+                    kind.name(),
+                    spec.name
+                );
                 for ex in &spec.examples {
                     let where_ = format!("{} {} example {:?}", kind.name(), spec.name, ex.title);
                     let loaded = read_text(Path::new("example.yaml"), ex.yaml)
@@ -194,7 +199,13 @@ mod tests {
                     ComponentKind::Processor => build_processor(&conf, &ctx).map(|_| ()),
                     _ => build_output(&conf, &ctx).map(|_| ()),
                 };
-                assert!(built.is_ok(), "{} {}: {:?}", kind.name(), spec.name, built.err());
+                assert!(
+                    built.is_ok(),
+                    "{} {}: {:?}",
+                    kind.name(),
+                    spec.name,
+                    built.err()
+                );
             }
         }
     }

@@ -32,7 +32,13 @@ pub fn components_markdown() -> String {
 }
 
 fn component(out: &mut String, s: &ComponentSpec) {
-    let _ = write!(out, "\n### `{}` ({})\n\n{}\n", s.name, s.status.name(), s.summary);
+    let _ = write!(
+        out,
+        "\n### `{}` ({})\n\n{}\n",
+        s.name,
+        s.status.name(),
+        s.summary
+    );
     if !s.description.is_empty() {
         let _ = write!(out, "\n{}\n", s.description);
     }
@@ -45,7 +51,12 @@ fn component(out: &mut String, s: &ComponentSpec) {
         }
         FieldType::Object(_) => {}
         _ => {
-            let _ = write!(out, "\nThe config is a single {}: {}\n", s.config.ty.name(), s.config.description);
+            let _ = write!(
+                out,
+                "\nThe config is a single {}: {}\n",
+                s.config.ty.name(),
+                s.config.description
+            );
         }
     }
     for ex in &s.examples {
@@ -72,7 +83,15 @@ fn field_rows(out: &mut String, f: &FieldSpec, prefix: &str) {
     }
     let mut desc = f.description.replace('|', "\\|").replace('\n', " ");
     if !f.options.is_empty() {
-        let _ = write!(desc, " Options: {}.", f.options.iter().map(|o| format!("`{o}`")).collect::<Vec<_>>().join(", "));
+        let _ = write!(
+            desc,
+            " Options: {}.",
+            f.options
+                .iter()
+                .map(|o| format!("`{o}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     if !notes.is_empty() {
         let _ = write!(desc, " ({})", notes.join(", "));
@@ -93,6 +112,9 @@ mod tests {
             std::fs::write(path, &want).expect("write docs");
         }
         let have = std::fs::read_to_string(path).unwrap_or_default();
-        assert!(have == want, "docs/components.md is stale: run `UPDATE_DOCS=1 cargo test docs_are_fresh`");
+        assert!(
+            have == want,
+            "docs/components.md is stale: run `UPDATE_DOCS=1 cargo test docs_are_fresh`"
+        );
     }
 }

@@ -391,12 +391,18 @@ fn mapping_problems(text: &str) -> Vec<(usize, usize, String)> {
     if text.trim().is_empty() {
         return Vec::new();
     }
-    crate::bloblang::parse_mapping(text).err().map(diagnostics).unwrap_or_default()
+    crate::bloblang::parse_mapping(text)
+        .err()
+        .map(diagnostics)
+        .unwrap_or_default()
 }
 
 /// Bloblang parse problems of the `${! ... }` parts of an interpolated string.
 fn interpolation_problems(text: &str) -> Vec<(usize, usize, String)> {
-    crate::bloblang::parse_interpolation(text).err().map(diagnostics).unwrap_or_default()
+    crate::bloblang::parse_interpolation(text)
+        .err()
+        .map(diagnostics)
+        .unwrap_or_default()
 }
 
 fn shape(n: &Node) -> &'static str {

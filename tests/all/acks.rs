@@ -24,11 +24,25 @@ pub struct RecordingInput {
 impl RecordingInput {
     pub fn new(limit: u64) -> (RecordingInput, AckLog) {
         let log: AckLog = Arc::default();
-        (RecordingInput { next: 0, limit: Some(limit), log: log.clone() }, log)
+        (
+            RecordingInput {
+                next: 0,
+                limit: Some(limit),
+                log: log.clone(),
+            },
+            log,
+        )
     }
     pub fn endless() -> (RecordingInput, AckLog) {
         let log: AckLog = Arc::default();
-        (RecordingInput { next: 0, limit: None, log: log.clone() }, log)
+        (
+            RecordingInput {
+                next: 0,
+                limit: None,
+                log: log.clone(),
+            },
+            log,
+        )
     }
 }
 
@@ -65,12 +79,20 @@ impl Input for RecordingInput {
 pub fn stream(input: Box<dyn Input>, output: Arc<dyn Output>) -> Stream {
     Stream {
         input,
-        input_info: ComponentInfo { label: "test_in".into(), path: "root.input".into(), kind_name: "test".into() },
+        input_info: ComponentInfo {
+            label: "test_in".into(),
+            path: "root.input".into(),
+            kind_name: "test".into(),
+        },
         input_processors: vec![],
         processors: vec![],
         threads: 2,
         output,
-        output_info: ComponentInfo { label: "test_out".into(), path: "root.output".into(), kind_name: "test".into() },
+        output_info: ComponentInfo {
+            label: "test_out".into(),
+            path: "root.output".into(),
+            kind_name: "test".into(),
+        },
         output_processors: vec![],
         readiness: Arc::new(Readiness::default()),
     }
@@ -138,8 +160,14 @@ async fn a_failing_output_makes_the_input_see_nacks() {
 async fn delivered_messages_are_acked_once_each() {
     let (input, log) = RecordingInput::new(50);
     let written = Arc::new(Mutex::new(Vec::new()));
-    let out = SlowOutput { delay: Duration::ZERO, started: Arc::new(Notify::new()), written: written.clone() };
-    let outcome = stream(Box::new(input), Arc::new(out)).run(CancellationToken::new(), Duration::from_secs(5)).await;
+    let out = SlowOutput {
+        delay: Duration::ZERO,
+        started: Arc::new(Notify::new()),
+        written: written.clone(),
+    };
+    let outcome = stream(Box::new(input), Arc::new(out))
+        .run(CancellationToken::new(), Duration::from_secs(5))
+        .await;
     assert_eq!(outcome, Outcome::Drained);
     let log = log.lock().unwrap();
     let mut ids: Vec<&str> = log.iter().map(|(id, _)| id.as_str()).collect();
@@ -156,9 +184,15 @@ async fn sigterm_style_stop_lets_in_flight_messages_finish_and_be_acked() {
     let (input, log) = RecordingInput::endless();
     let started = Arc::new(Notify::new());
     let written = Arc::new(Mutex::new(Vec::new()));
-    let out = SlowOutput { delay: Duration::from_millis(300), started: started.clone(), written: written.clone() };
+    let out = SlowOutput {
+        delay: Duration::from_millis(300),
+        started: started.clone(),
+        written: written.clone(),
+    };
     let stop = CancellationToken::new();
-    let run = tokio::spawn(stream(Box::new(input), Arc::new(out)).run(stop.clone(), Duration::from_secs(5)));
+    let run = tokio::spawn(
+        stream(Box::new(input), Arc::new(out)).run(stop.clone(), Duration::from_secs(5)),
+    );
     started.notified().await;
     stop.cancel();
     let outcome = run.await.unwrap();
@@ -167,7 +201,11 @@ async fn sigterm_style_stop_lets_in_flight_messages_finish_and_be_acked() {
     let written = written.lock().unwrap();
     assert!(!written.is_empty());
     // Everything that was read got an answer, and everything written was acked as delivered.
-    let delivered: Vec<&String> = log.iter().filter(|(_, s)| s.is_ok()).map(|(id, _)| id).collect();
+    let delivered: Vec<&String> = log
+        .iter()
+        .filter(|(_, s)| s.is_ok())
+        .map(|(id, _)| id)
+        .collect();
     assert_eq!(delivered.len(), written.len());
     for w in written.iter() {
         assert!(delivered.contains(&w), "{w} written but not acked");
@@ -178,14 +216,23 @@ async fn sigterm_style_stop_lets_in_flight_messages_finish_and_be_acked() {
 async fn a_shutdown_timeout_nacks_what_is_still_in_flight() {
     let (input, log) = RecordingInput::endless();
     let started = Arc::new(Notify::new());
-    let out = SlowOutput { delay: Duration::from_secs(30), started: started.clone(), written: Arc::default() };
+    let out = SlowOutput {
+        delay: Duration::from_secs(30),
+        started: started.clone(),
+        written: Arc::default(),
+    };
     let stop = CancellationToken::new();
-    let run = tokio::spawn(stream(Box::new(input), Arc::new(out)).run(stop.clone(), Duration::from_millis(200)));
+    let run = tokio::spawn(
+        stream(Box::new(input), Arc::new(out)).run(stop.clone(), Duration::from_millis(200)),
+    );
     started.notified().await;
     stop.cancel();
     assert_eq!(run.await.unwrap(), Outcome::TimedOut);
     // The transactions dropped by the abort reach the input as nacks, none as acks.
     let log = log.lock().unwrap();
     assert!(!log.is_empty());
-    assert!(log.iter().all(|(_, s)| matches!(s, AckStatus::Failed(_))), "{log:?}");
+    assert!(
+        log.iter().all(|(_, s)| matches!(s, AckStatus::Failed(_))),
+        "{log:?}"
+    );
 }

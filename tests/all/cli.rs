@@ -10,7 +10,12 @@ fn example(name: &str) -> String {
 fn stdin_to_stdout_prints_lines_and_exits_zero() {
     let out = run_engine(&["run", "-c", &example("stdin_to_stdout.yaml")], b"a\nb\n");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "a\nb\n");
-    assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -34,7 +39,9 @@ fn lint_reports_misspelt_field_wrong_type_and_missing_env() {
         vec![
             format!("{p}(3,5) field scannr not recognised, did you mean scanner?"),
             format!("{p}(7,12) field threads: expected int value, got string (many)"),
-            format!("{p}(8,19) required environment variables were not set: [ENGINE_TEST_SURELY_UNSET]"),
+            format!(
+                "{p}(8,19) required environment variables were not set: [ENGINE_TEST_SURELY_UNSET]"
+            ),
         ]
     );
     assert_eq!(out.status.code(), Some(1));
@@ -43,7 +50,10 @@ fn lint_reports_misspelt_field_wrong_type_and_missing_env() {
 #[test]
 fn run_refuses_a_config_with_lint_errors() {
     let (_dir, path) = temp_config(BAD);
-    let out = run_engine(&["run", "-c", &path.to_string_lossy()], b"should not be read\n");
+    let out = run_engine(
+        &["run", "-c", &path.to_string_lossy()],
+        b"should not be read\n",
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -53,8 +63,19 @@ fn run_refuses_a_config_with_lint_errors() {
 
 #[test]
 fn lint_passes_clean_configs_and_walks_directories() {
-    let out = run_engine(&["lint", &format!("{}/examples/...", env!("CARGO_MANIFEST_DIR"))], b"");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run_engine(
+        &[
+            "lint",
+            &format!("{}/examples/...", env!("CARGO_MANIFEST_DIR")),
+        ],
+        b"",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -82,7 +103,10 @@ fn unreadable_yaml_names_file_line_and_column() {
     let (_dir, path) = temp_config("input:\n  stdin: {\n output: x\n");
     let out = run_engine(&["lint", &path.to_string_lossy()], b"");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.starts_with(&format!("{}(", path.display())), "{stderr}");
+    assert!(
+        stderr.starts_with(&format!("{}(", path.display())),
+        "{stderr}"
+    );
     assert_eq!(out.status.code(), Some(1));
 }
 
@@ -91,8 +115,20 @@ fn set_overrides_and_env_defaults_apply() {
     let (_dir, path) = temp_config(
         "http:\n  enabled: false\ninput:\n  generate:\n    count: 1\n    interval: ''\n    mapping: 'root = \"${GREETING:hello}\"'\noutput:\n  stdout: {}\n",
     );
-    let out = run_engine(&["run", "-c", &path.to_string_lossy(), "--set", "input.generate.count=3"], b"");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello\nhello\nhello\n");
+    let out = run_engine(
+        &[
+            "run",
+            "-c",
+            &path.to_string_lossy(),
+            "--set",
+            "input.generate.count=3",
+        ],
+        b"",
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "hello\nhello\nhello\n"
+    );
     assert_eq!(out.status.code(), Some(0));
 }
 
@@ -100,7 +136,12 @@ fn set_overrides_and_env_defaults_apply() {
 fn list_shows_registered_components() {
     let out = run_engine(&["list", "inputs", "--format", "json"], b"");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    let inputs: Vec<&str> = v["inputs"].as_array().unwrap().iter().filter_map(|x| x.as_str()).collect();
+    let inputs: Vec<&str> = v["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|x| x.as_str())
+        .collect();
     for want in ["file", "generate", "inproc", "stdin"] {
         assert!(inputs.contains(&want), "{inputs:?}");
     }
@@ -117,10 +158,18 @@ fn streams_mode_connects_inproc() {
     .unwrap();
     std::fs::write(
         dir.path().join("consumer.yaml"),
-        format!("input:\n  inproc: pipe\noutput:\n  file:\n    path: {}\n", out_path.display()),
+        format!(
+            "input:\n  inproc: pipe\noutput:\n  file:\n    path: {}\n",
+            out_path.display()
+        ),
     )
     .unwrap();
-    let mut child = crate::support::spawn_engine(&["streams", "--set", "http.enabled=false", &dir.path().to_string_lossy()]);
+    let mut child = crate::support::spawn_engine(&[
+        "streams",
+        "--set",
+        "http.enabled=false",
+        &dir.path().to_string_lossy(),
+    ]);
     // The consumer never ends by itself: wait for its output, then stop the process.
     let mut content = String::new();
     for _ in 0..200 {
@@ -137,5 +186,7 @@ fn streams_mode_connects_inproc() {
 }
 
 pub fn unsafe_kill_term(pid: u32) {
-    let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
 }

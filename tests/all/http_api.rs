@@ -30,7 +30,10 @@ async fn ping_and_metrics_count_messages_that_went_through() {
         assert_eq!(line.trim_end(), want);
     }
     let base = format!("http://127.0.0.1:{port}");
-    assert_eq!(wait_for_status(&format!("{base}/ping"), 200).await, (200, "pong".into()));
+    assert_eq!(
+        wait_for_status(&format!("{base}/ping"), 200).await,
+        (200, "pong".into())
+    );
     let (status, metrics) = get(&format!("{base}/metrics")).await;
     assert_eq!(status, 200);
     assert!(
@@ -42,7 +45,10 @@ async fn ping_and_metrics_count_messages_that_went_through() {
         "{metrics}"
     );
     // The same endpoints under the root path, as Bento serves them.
-    assert_eq!(get(&format!("{base}/bento/ping")).await, (200, "pong".into()));
+    assert_eq!(
+        get(&format!("{base}/bento/ping")).await,
+        (200, "pong".into())
+    );
     let (_, ready) = get(&format!("{base}/ready")).await;
     assert_eq!(ready, "OK");
     drop(stdin);
@@ -75,7 +81,10 @@ impl Output for GatedOutput {
 async fn ready_is_503_until_the_output_connects() {
     let open = Arc::new(AtomicBool::new(false));
     let (input, _log) = crate::acks::RecordingInput::endless();
-    let stream = crate::acks::stream(Box::new(input), Arc::new(GatedOutput { open: open.clone() }));
+    let stream = crate::acks::stream(
+        Box::new(input),
+        Arc::new(GatedOutput { open: open.clone() }),
+    );
     let api = Arc::new(ApiState::new("/bento"));
     api.add_stream("", stream.readiness.clone());
     let (listener, addr) = engine::http::bind("127.0.0.1:0").await.unwrap();

@@ -32,10 +32,17 @@ pub fn mutation_spec() -> ComponentSpec {
 }
 
 pub fn bloblang_spec() -> ComponentSpec {
-    ComponentSpec::new("bloblang", ComponentKind::Processor, "The old name of the `mapping` processor.")
-        .status(Status::Deprecated)
-        .scalar(FieldSpec::bloblang("bloblang", "The Bloblang mapping."))
-        .example("Old style", "pipeline:\n  processors:\n    - bloblang: 'root = this'\n")
+    ComponentSpec::new(
+        "bloblang",
+        ComponentKind::Processor,
+        "The old name of the `mapping` processor.",
+    )
+    .status(Status::Deprecated)
+    .scalar(FieldSpec::bloblang("bloblang", "The Bloblang mapping."))
+    .example(
+        "Old style",
+        "pipeline:\n  processors:\n    - bloblang: 'root = this'\n",
+    )
 }
 
 pub fn mapping_plugin() -> Plugin<dyn Processor> {
@@ -59,7 +66,11 @@ pub fn bloblang_plugin() -> Plugin<dyn Processor> {
     }
 }
 
-fn build(conf: &serde_json::Value, ctx: &BuildCtx, mode: Mode) -> Result<Box<dyn Processor>, BuildError> {
+fn build(
+    conf: &serde_json::Value,
+    ctx: &BuildCtx,
+    mode: Mode,
+) -> Result<Box<dyn Processor>, BuildError> {
     let text: String = ctx.parse(conf)?;
     let mapping = crate::bloblang::parse_mapping(&text).map_err(|e| ctx.error(e))?;
     Ok(Box::new(MappingProcessor {

@@ -1,0 +1,627 @@
+//! AST → executable tree: resolves functions and methods, checks arity and literal arguments,
+//! binds lambda parameters and folds constant sub-expressions.
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicI64;
+use std::sync::Arc;
+
+use super::ast::*;
+use super::builtins::{self, NFn, NMethod};
+use super::error::Diagnostic;
+use super::library::{self, FunctionSpec, MethodSpec, Param, ParamDefault, ParamKind};
+use crate::message::Value;
+
+pub enum Expr {
+    Lit(Value),
+    /// `this.a.b` (relative to the current context).
+    This(Vec<String>),
+    /// `root.a.b` (the document being built).
+    Root(Vec<String>),
+    /// A named lambda/capture parameter, `depth` frames up from the innermost.
+    Param(usize, Vec<String>),
+    Var(String),
+    MetaAll,
+    Meta(String),
+    Field(Box<Expr>, Vec<String>),
+    Func(NFn, Vec<Expr>),
+    Counter(Arc<CounterState>, Vec<Expr>),
+    LibFunc(&'static FunctionSpec, Vec<Expr>),
+    Method(Box<Expr>, NMethod, Vec<Expr>),
+    LibMethod(Box<Expr>, &'static MethodSpec, Vec<Expr>),
+    /// `target.(body)`: body evaluated with `this` = target.
+    Capture(Box<Expr>, Box<Expr>),
+    /// `target.(x -> body)`: body evaluated with parameter `x` = target.
+    NamedCapture(Box<Expr>, Box<Expr>),
+    /// A lambda passed as an argument: `x -> body` (named) or a bare query (unnamed).
+    Lambda(Box<Expr>),
+    Index(Box<Expr>, Box<Expr>),
+    Slice(Box<Expr>, [Option<Box<Expr>>; 3]),
+    Not(Box<Expr>),
+    Neg(Box<Expr>),
+    Bin(BinOp, Box<Expr>, Box<Expr>),
+    If(Vec<(Expr, Expr)>, Option<Box<Expr>>),
+    Match(Option<Box<Expr>>, Vec<(Pattern, Expr)>),
+    Array(Vec<Expr>),
+    Object(Vec<(Key, Expr)>),
+}
+
+pub enum Pattern {
+    Any,
+    /// A literal compared by equality.
+    Value(Value),
+    /// A boolean query evaluated with `this` = the matched value.
+    Query(Expr),
+}
+
+pub enum Key {
+    Static(String),
+    Dynamic(Expr),
+}
+
+#[derive(Debug)]
+pub struct CounterState {
+    pub value: AtomicI64,
+    pub started: std::sync::atomic::AtomicBool,
+}
+
+pub enum CStmt {
+    Assign {
+        target: Target,
+        value: Expr,
+        line: usize,
+    },
+    If {
+        branches: Vec<(Expr, Vec<CStmt>)>,
+        otherwise: Option<Vec<CStmt>>,
+        line: usize,
+    },
+}
+
+pub type Maps = HashMap<String, Arc<Vec<CStmt>>>;
+
+pub struct Compiler<'s> {
+    pub src: &'s str,
+    pub errors: Vec<Diagnostic>,
+    params: Vec<String>,
+    /// Whether `import`/`from` may read files (false for `bloblang()` dynamic mappings).
+    pub allow_files: bool,
+    pub maps: Maps,
+}
+
+/// Names that are valid paths at the head of a chain.
+fn is_this(s: &str) -> bool {
+    s == "this"
+}
+
+impl<'s> Compiler<'s> {
+    pub fn new(src: &'s str) -> Self {
+        Compiler {
+            src,
+            errors: Vec::new(),
+            params: Vec::new(),
+            allow_files: true,
+            maps: HashMap::new(),
+        }
+    }
+
+    fn err(&mut self, span: Span, msg: impl AsRef<str>) {
+        self.errors
+            .push(Diagnostic::at(self.src, span.start, msg.as_ref()));
+    }
+
+    fn line(&self, span: Span) -> usize {
+        super::error::line_col(self.src, span.start).0
+    }
+
+    pub fn stmts(&mut self, stmts: Vec<Stmt>, in_map: bool) -> Vec<CStmt> {
+        let mut out = Vec::with_capacity(stmts.len());
+        for s in stmts {
+            match s {
+                Stmt::Assign {
+                    target,
+                    value,
+                    span,
+                } => {
+                    if in_map && matches!(target, Target::Meta(_)) {
+                        self.err(span, "setting meta fields is not allowed within this block");
+                        continue;
+                    }
+                    let value = self.expr(value);
+                    out.push(CStmt::Assign {
+                        target,
+                        value,
+                        line: self.line(span),
+                    });
+                }
+                Stmt::If {
+                    branches,
+                    otherwise,
+                    span,
+                } => {
+                    let branches = branches
+                        .into_iter()
+                        .map(|(c, b)| (self.expr(c), self.stmts(b, in_map)))
+                        .collect();
+                    let otherwise = otherwise.map(|b| self.stmts(b, in_map));
+                    out.push(CStmt::If {
+                        branches,
+                        otherwise,
+                        line: self.line(span),
+                    });
+                }
+                Stmt::Map { name, body, span } => {
+                    if in_map {
+                        self.err(span, "map definitions are not allowed within this block");
+                        continue;
+                    }
+                    if self.maps.contains_key(&name) {
+                        self.err(span, format!("map name collision: {name}"));
+                        continue;
+                    }
+                    let body = self.stmts(body, true);
+                    self.maps.insert(name, Arc::new(body));
+                }
+                Stmt::Import { path, span } => self.import(&path, span, false, &mut out),
+                Stmt::From { path, span } => self.import(&path, span, true, &mut out),
+            }
+        }
+        out
+    }
+
+    fn import(&mut self, path: &str, span: Span, whole: bool, out: &mut Vec<CStmt>) {
+        if !self.allow_files {
+            self.err(span, "imports are disabled in this context");
+            return;
+        }
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                let msg = match e.kind() {
+                    std::io::ErrorKind::NotFound => {
+                        format!("open {path}: no such file or directory")
+                    }
+                    _ => format!("open {path}: {e}"),
+                };
+                self.err(span, msg);
+                return;
+            }
+        };
+        let ast = match super::parser::parse_mapping_ast(&text) {
+            Ok(a) => a,
+            Err(errs) => {
+                let first = errs.first().map(|d| d.to_string()).unwrap_or_default();
+                self.err(span, format!("failed to parse import '{path}': {first}"));
+                return;
+            }
+        };
+        let mut sub = Compiler::new(&text);
+        let stmts = sub.stmts(ast, false);
+        if let Some(d) = sub.errors.first() {
+            self.err(span, format!("failed to parse import '{path}': {d}"));
+            return;
+        }
+        if whole {
+            out.extend(stmts);
+        } else if sub.maps.is_empty() {
+            self.err(span, format!("no maps to import from '{path}'"));
+            return;
+        }
+        let mut collisions = Vec::new();
+        for (k, v) in sub.maps {
+            if self.maps.contains_key(&k) {
+                collisions.push(k);
+            } else {
+                self.maps.insert(k, v);
+            }
+        }
+        if !collisions.is_empty() {
+            collisions.sort();
+            self.err(
+                span,
+                format!(
+                    "map name collisions from import '{path}': [{}]",
+                    collisions.join(" ")
+                ),
+            );
+        }
+    }
+
+    pub fn expr(&mut self, ast: Ast) -> Expr {
+        let e = self.expr_inner(ast);
+        fold(e)
+    }
+
+    fn expr_inner(&mut self, ast: Ast) -> Expr {
+        match ast {
+            Ast::Lit(v, _) => Expr::Lit(v),
+            Ast::Ident(name, _) => {
+                if let Some(depth) = self.params.iter().rev().position(|p| *p == name) {
+                    Expr::Param(depth, Vec::new())
+                } else if is_this(&name) {
+                    Expr::This(Vec::new())
+                } else if name == "root" {
+                    Expr::Root(Vec::new())
+                } else {
+                    Expr::This(vec![name])
+                }
+            }
+            Ast::Var(name, _) => Expr::Var(name),
+            Ast::Meta(None, _) => Expr::MetaAll,
+            Ast::Meta(Some(k), _) => Expr::Meta(k),
+            Ast::Field { target, name, .. } => {
+                let t = self.expr_inner(*target);
+                match t {
+                    Expr::This(mut p) => {
+                        p.push(name);
+                        Expr::This(p)
+                    }
+                    Expr::Root(mut p) => {
+                        p.push(name);
+                        Expr::Root(p)
+                    }
+                    Expr::Param(d, mut p) => {
+                        p.push(name);
+                        Expr::Param(d, p)
+                    }
+                    Expr::Field(t, mut p) => {
+                        p.push(name);
+                        Expr::Field(t, p)
+                    }
+                    other => Expr::Field(Box::new(other), vec![name]),
+                }
+            }
+            Ast::Call { name, args, span } => self.call(name, args, span),
+            Ast::Method {
+                target,
+                name,
+                args,
+                span,
+            } => {
+                let t = self.expr_inner(*target);
+                self.method(t, name, args, span)
+            }
+            Ast::Capture { target, body, .. } => {
+                let t = self.expr_inner(*target);
+                match *body {
+                    Ast::Lambda { param, body, .. } => {
+                        self.params.push(param);
+                        let b = self.expr_inner(*body);
+                        self.params.pop();
+                        Expr::NamedCapture(Box::new(t), Box::new(b))
+                    }
+                    other => {
+                        let b = self.expr_inner(other);
+                        Expr::Capture(Box::new(t), Box::new(b))
+                    }
+                }
+            }
+            Ast::Index { target, index, .. } => {
+                let t = self.expr_inner(*target);
+                let i = self.expr_inner(*index);
+                Expr::Index(Box::new(t), Box::new(i))
+            }
+            Ast::Slice { target, parts, .. } => {
+                let t = self.expr_inner(*target);
+                let [a, b, c] = parts;
+                let mut conv = |p: Option<Box<Ast>>| p.map(|x| Box::new(self.expr_inner(*x)));
+                let parts = [conv(a), conv(b), conv(c)];
+                Expr::Slice(Box::new(t), parts)
+            }
+            Ast::Lambda { param, body, span } => {
+                // Outside of an argument list a lambda has no meaning.
+                self.err(
+                    span,
+                    "unexpected lambda: lambdas are only allowed as arguments",
+                );
+                self.params.push(param);
+                let b = self.expr_inner(*body);
+                self.params.pop();
+                Expr::Lambda(Box::new(b))
+            }
+            Ast::Unary(op, inner, _) => {
+                let i = self.expr_inner(*inner);
+                match op {
+                    UnOp::Not => Expr::Not(Box::new(i)),
+                    UnOp::Neg => Expr::Neg(Box::new(i)),
+                }
+            }
+            Ast::Binary(op, l, r, _) => {
+                let l = self.expr_inner(*l);
+                let r = self.expr_inner(*r);
+                Expr::Bin(op, Box::new(l), Box::new(r))
+            }
+            Ast::If {
+                branches,
+                otherwise,
+                ..
+            } => {
+                let branches = branches
+                    .into_iter()
+                    .map(|(c, v)| (self.expr_inner(c), self.expr_inner(v)))
+                    .collect();
+                let otherwise = otherwise.map(|o| Box::new(self.expr_inner(*o)));
+                Expr::If(branches, otherwise)
+            }
+            Ast::Match { subject, cases, .. } => {
+                let subject = subject.map(|s| Box::new(self.expr_inner(*s)));
+                let has_subject = subject.is_some();
+                let cases = cases
+                    .into_iter()
+                    .map(|(p, v)| {
+                        let pat = match p {
+                            None => Pattern::Any,
+                            Some(Ast::Lit(v, _)) if has_subject => Pattern::Value(v),
+                            Some(a) => match fold(self.expr_inner(a)) {
+                                Expr::Lit(v) if has_subject && !matches!(v, Value::Bool(_)) => {
+                                    Pattern::Value(v)
+                                }
+                                e => Pattern::Query(e),
+                            },
+                        };
+                        (pat, self.expr_inner(v))
+                    })
+                    .collect();
+                Expr::Match(subject, cases)
+            }
+            Ast::Array(items, _) => {
+                Expr::Array(items.into_iter().map(|i| self.expr_inner(i)).collect())
+            }
+            Ast::Object(entries, _) => Expr::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let key = match k {
+                            ObjKey::Static(s) => Key::Static(s),
+                            ObjKey::Dynamic(a) => Key::Dynamic(self.expr_inner(a)),
+                        };
+                        (key, self.expr_inner(v))
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Compile an argument that may be a lambda (`x -> body`) or a plain query.
+    fn lambda_arg(&mut self, a: Ast) -> Expr {
+        match a {
+            Ast::Lambda { param, body, .. } => {
+                self.params.push(param);
+                let b = self.expr_inner(*body);
+                self.params.pop();
+                Expr::Lambda(Box::new(b))
+            }
+            other => fold(self.expr_inner(other)),
+        }
+    }
+
+    /// Order arguments by parameter, fill defaults, and check literal kinds.
+    fn bind_args(
+        &mut self,
+        what: &str,
+        params: &[Param],
+        args: Vec<Arg>,
+        span: Span,
+        lazy: bool,
+    ) -> Option<Vec<Expr>> {
+        let named = args.iter().any(|a| a.name.is_some());
+        let positional = args.iter().any(|a| a.name.is_none());
+        if named && positional {
+            self.err(
+                span,
+                format!("{what}: cannot mix named and nameless arguments"),
+            );
+            return None;
+        }
+        let mut slots: Vec<Option<Ast>> = (0..params.len()).map(|_| None).collect();
+        if named {
+            for a in args {
+                let n = a.name.unwrap_or_default();
+                match params.iter().position(|p| p.name == n) {
+                    Some(i) => slots[i] = Some(a.value),
+                    None => {
+                        self.err(span, format!("{what}: unknown parameter {n}"));
+                        return None;
+                    }
+                }
+            }
+        } else {
+            if args.len() > params.len() {
+                self.err(
+                    span,
+                    format!(
+                        "{what}: wrong number of arguments, expected {}, got {}",
+                        params.len(),
+                        args.len()
+                    ),
+                );
+                return None;
+            }
+            for (i, a) in args.into_iter().enumerate() {
+                slots[i] = Some(a.value);
+            }
+        }
+        let mut out = Vec::with_capacity(params.len());
+        for (p, slot) in params.iter().zip(slots) {
+            match slot {
+                Some(a) => {
+                    let e = if lazy {
+                        self.lambda_arg(a)
+                    } else {
+                        fold(self.expr_inner(a))
+                    };
+                    if let Expr::Lit(v) = &e {
+                        if let Err(m) = check_kind(p, v) {
+                            self.err(span, format!("{what}: field {}: {m}", p.name));
+                            return None;
+                        }
+                    }
+                    out.push(e);
+                }
+                None => match p.default {
+                    ParamDefault::Required => {
+                        self.err(span, format!("{what}: missing parameter: {}", p.name));
+                        return None;
+                    }
+                    ParamDefault::Optional | ParamDefault::Null => out.push(Expr::Lit(Value::Null)),
+                    ParamDefault::Bool(b) => out.push(Expr::Lit(Value::Bool(b))),
+                    ParamDefault::Int(i) => out.push(Expr::Lit(Value::Int(i))),
+                    ParamDefault::Float(f) => out.push(Expr::Lit(Value::Float(f))),
+                    ParamDefault::Str(s) => out.push(Expr::Lit(Value::String(s.to_string()))),
+                },
+            }
+        }
+        Some(out)
+    }
+
+    fn call(&mut self, name: String, args: Vec<Arg>, span: Span) -> Expr {
+        if let Some(spec) = builtins::function(&name) {
+            if spec.id == NFn::Counter {
+                let set_given =
+                    args.len() > 2 || args.iter().any(|a| a.name.as_deref() == Some("set"));
+                let Some(mut a) = self.bind_args(&name, spec.params, args, span, false) else {
+                    return Expr::Lit(Value::Null);
+                };
+                if !set_given {
+                    a.truncate(2);
+                }
+                return Expr::Counter(
+                    Arc::new(CounterState {
+                        value: AtomicI64::new(0),
+                        started: Default::default(),
+                    }),
+                    a,
+                );
+            }
+            let Some(a) = self.bind_args(&name, spec.params, args, span, false) else {
+                return Expr::Lit(Value::Null);
+            };
+            return Expr::Func(spec.id, a);
+        }
+        if let Some(spec) = library::functions().into_iter().find(|f| f.name == name) {
+            let Some(a) = self.bind_args(&name, spec.params, args, span, false) else {
+                return Expr::Lit(Value::Null);
+            };
+            return Expr::LibFunc(spec, a);
+        }
+        // Extension: a method called as a function takes its target as the first argument.
+        if is_method_name(&name) {
+            let mut args = args;
+            if args.is_empty() || args[0].name.is_some() {
+                self.err(
+                    span,
+                    format!("method {name} called as a function requires its target as the first argument"),
+                );
+                return Expr::Lit(Value::Null);
+            }
+            let target = args.remove(0);
+            let t = self.expr_inner(target.value);
+            return self.method(t, name, args, span);
+        }
+        self.err(span, format!("unrecognised function '{name}'"));
+        Expr::Lit(Value::Null)
+    }
+
+    fn method(&mut self, target: Expr, name: String, args: Vec<Arg>, span: Span) -> Expr {
+        let lib = library::methods().into_iter().find(|m| m.name == name);
+        let native = builtins::method(&name);
+        let use_native = match (native, lib) {
+            (Some(n), Some(_)) => !n.prefer_library,
+            (Some(_), None) => true,
+            _ => false,
+        };
+        if use_native {
+            if let Some(spec) = native {
+                let Some(a) = self.bind_args(&name, spec.params, args, span, spec.lazy_args) else {
+                    return Expr::Lit(Value::Null);
+                };
+                return Expr::Method(Box::new(target), spec.id, a);
+            }
+        }
+        if let Some(spec) = lib {
+            let Some(a) = self.bind_args(&name, spec.params, args, span, false) else {
+                return Expr::Lit(Value::Null);
+            };
+            return Expr::LibMethod(Box::new(target), spec, a);
+        }
+        self.err(span, format!("unrecognised method '{name}'"));
+        Expr::Lit(Value::Null)
+    }
+}
+
+pub fn is_method_name(name: &str) -> bool {
+    builtins::method(name).is_some() || library::methods().iter().any(|m| m.name == name)
+}
+
+fn check_kind(p: &Param, v: &Value) -> Result<(), String> {
+    let ok = match p.kind {
+        ParamKind::Any => true,
+        ParamKind::String => matches!(v, Value::String(_) | Value::Bytes(_)),
+        ParamKind::Int => super::value_ops::int_of(v).is_some(),
+        ParamKind::Float => matches!(v, Value::Int(_) | Value::Float(_)),
+        ParamKind::Bool => matches!(v, Value::Bool(_)),
+        ParamKind::Array => matches!(v, Value::Array(_)),
+        ParamKind::Object => matches!(v, Value::Object(_)),
+    };
+    // Null stands for "not given" on optional parameters.
+    if ok || (v.is_null() && !matches!(p.default, ParamDefault::Required)) {
+        Ok(())
+    } else {
+        let k = match p.kind {
+            ParamKind::Any => "any",
+            ParamKind::String => "string",
+            ParamKind::Int => "integer",
+            ParamKind::Float => "number",
+            ParamKind::Bool => "bool",
+            ParamKind::Array => "array",
+            ParamKind::Object => "object",
+        };
+        Err(super::value_ops::type_error(k, v))
+    }
+}
+
+/// Constant folding: operators on literals, literal arrays/objects.
+fn fold(e: Expr) -> Expr {
+    match e {
+        Expr::Bin(op, l, r) => match (*l, *r) {
+            (Expr::Lit(a), Expr::Lit(b))
+                if !matches!(op, BinOp::And | BinOp::Or | BinOp::Coalesce) =>
+            {
+                match super::value_ops::binary(op, &a, &b, &|| String::new(), &|| String::new()) {
+                    Ok(v) => Expr::Lit(v),
+                    Err(_) => Expr::Bin(op, Box::new(Expr::Lit(a)), Box::new(Expr::Lit(b))),
+                }
+            }
+            (l, r) => Expr::Bin(op, Box::new(l), Box::new(r)),
+        },
+        Expr::Neg(inner) => match *inner {
+            Expr::Lit(Value::Int(i)) => Expr::Lit(Value::Int(i.wrapping_neg())),
+            Expr::Lit(Value::Float(f)) => Expr::Lit(Value::Float(-f)),
+            other => Expr::Neg(Box::new(other)),
+        },
+        Expr::Array(items) if items.iter().all(|i| matches!(i, Expr::Lit(_))) => {
+            Expr::Lit(Value::Array(
+                items
+                    .into_iter()
+                    .filter_map(|i| match i {
+                        Expr::Lit(v) => Some(v),
+                        _ => None,
+                    })
+                    .collect(),
+            ))
+        }
+        Expr::Object(entries)
+            if entries
+                .iter()
+                .all(|(k, v)| matches!(k, Key::Static(_)) && matches!(v, Expr::Lit(_))) =>
+        {
+            let mut o = std::collections::BTreeMap::new();
+            for (k, v) in entries {
+                if let (Key::Static(k), Expr::Lit(v)) = (k, v) {
+                    o.insert(k, v);
+                }
+            }
+            Expr::Lit(Value::Object(o))
+        }
+        other => other,
+    }
+}
