@@ -365,12 +365,12 @@ pub fn apply_set(tree: &mut Node, set: &str) -> Result<(), ConfigError> {
     if path.is_empty() {
         return Err(ConfigError::BadSet(set.to_owned()));
     }
-    let value_node = yaml::parse(value)
-        .map(|n| match n.map() {
-            Some([]) => Node::string(value, 1, 1),
-            _ => n,
-        })
-        .unwrap_or_else(|_| Node::string(value, 1, 1));
+    // An empty value would parse as an empty document; it means the empty string.
+    let value_node = if value.trim().is_empty() {
+        Node::string(value, 1, 1)
+    } else {
+        yaml::parse(value).unwrap_or_else(|_| Node::string(value, 1, 1))
+    };
     let segs: Vec<&str> = path.split('.').collect();
     set_at(tree, &segs, value_node).map_err(|e| ConfigError::Invalid(format!("--set {path}: {e}")))
 }
