@@ -5,7 +5,7 @@ use std::sync::{Arc, LazyLock};
 
 use super::inputs::{file as file_in, generate, inproc as inproc_in, stdin};
 use super::outputs::{drop, file as file_out, inproc as inproc_out, reject, stdout};
-use super::processors::{log, mapping, noop, resource, sleep};
+use super::processors::{branch, log, mapping, noop, resource, sleep};
 use super::{BuildCtx, BuildError, Input, Output, Plugin, Processor, ProcessorStage};
 use crate::config::spec::{ComponentKind, ComponentSpec};
 use crate::config::ComponentConf;
@@ -22,6 +22,7 @@ fn inputs() -> Vec<Plugin<dyn Input>> {
 fn processors() -> Vec<Plugin<dyn Processor>> {
     vec![
         mapping::bloblang_plugin(),
+        branch::plugin(),
         log::plugin(),
         mapping::mapping_plugin(),
         mapping::mutation_plugin(),

@@ -196,10 +196,12 @@ impl Linter<'_> {
         };
         if let Some(check) = check {
             // Block scalars start on the line after their indicator.
-            let (line0, col0) = self.content_origin(node);
+            let (line0, col0, block) = self.content_origin(node);
             for (line, col, msg) in check(text) {
-                let (l, c) = if line <= 1 {
-                    (line0, col0 + col.saturating_sub(1))
+                // Every line of a block scalar is indented like its first; a flow scalar's
+                // continuation lines are not.
+                let (l, c) = if line <= 1 || block {
+                    (line0 + line.saturating_sub(1), col0 + col.saturating_sub(1))
                 } else {
                     (line0 + line - 1, col)
                 };
@@ -356,25 +358,18 @@ impl Linter<'_> {
 impl Linter<'_> {
     /// Where the content of a string scalar starts: the next non-empty line for block scalars
     /// (`|`, `>`), after the quote for quoted ones, else the node itself.
-    fn content_origin(&self, node: &Node) -> (usize, usize) {
+    fn content_origin(&self, node: &Node) -> (usize, usize, bool) {
+        if node.block {
+            return (node.line, node.col, true);
+        }
         let line = self
             .src
             .get(node.line.wrapping_sub(1))
             .copied()
             .unwrap_or("");
-        let first = line.chars().nth(node.col.saturating_sub(1));
-        match first {
-            Some('|') | Some('>') => {
-                for (i, l) in self.src.iter().enumerate().skip(node.line) {
-                    if !l.trim().is_empty() {
-                        let indent = l.len() - l.trim_start().len();
-                        return (i + 1, indent + 1);
-                    }
-                }
-                (node.line + 1, 1)
-            }
-            Some('"') | Some('\'') => (node.line, node.col + 1),
-            _ => (node.line, node.col),
+        match line.chars().nth(node.col.saturating_sub(1)) {
+            Some('"') | Some('\'') => (node.line, node.col + 1, false),
+            _ => (node.line, node.col, false),
         }
     }
 }

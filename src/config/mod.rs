@@ -427,6 +427,7 @@ pub fn merge_resources(tree: &mut Node, extra: &Node) {
                     kind: NodeKind::Seq(items.to_vec()),
                     line: 1,
                     col: 1,
+                    block: false,
                 },
             ),
         }

@@ -21,9 +21,12 @@ pub enum NodeKind {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Node {
     pub kind: NodeKind,
-    /// 1-based line and column of the node's first character.
+    /// 1-based line and column of the node's first character (for block scalars, of the
+    /// content's first character).
     pub line: usize,
     pub col: usize,
+    /// A `|` or `>` block scalar, whose every line is indented like its first.
+    pub block: bool,
 }
 
 #[derive(Debug, Error, Clone, PartialEq)]
@@ -83,6 +86,7 @@ impl Node {
             kind: NodeKind::Map(Vec::new()),
             line,
             col,
+            block: false,
         }
     }
 
@@ -91,6 +95,7 @@ impl Node {
             kind: NodeKind::Scalar(s.into(), true),
             line,
             col,
+            block: false,
         }
     }
 
@@ -138,7 +143,12 @@ impl Node {
                     .collect(),
             ),
         };
-        Node { kind, line, col }
+        Node {
+            kind,
+            line,
+            col,
+            block: false,
+        }
     }
 }
 
@@ -263,6 +273,7 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
                         kind: NodeKind::Scalar(cow_string(value), quoted),
                         line: span.start.line(),
                         col: span.start.col() + 1,
+                        block: matches!(style, ScalarStyle::Literal | ScalarStyle::Folded),
                     },
                     anchor,
                 ))
@@ -293,6 +304,7 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
                         kind: NodeKind::Seq(items),
                         line: start.start.line(),
                         col: start.start.col() + 1,
+                        block: false,
                     },
                     pending_anchor.pop().unwrap_or(0),
                 )),
@@ -304,6 +316,7 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
                         kind: NodeKind::Map(entries),
                         line: start.start.line(),
                         col: start.start.col() + 1,
+                        block: false,
                     },
                     pending_anchor.pop().unwrap_or(0),
                 )),

@@ -1,6 +1,7 @@
 //! One integration-test binary (one link) holding every end-to-end test module.
 
 mod acks;
+mod bloblang_config;
 mod cli;
 mod config_fuzz;
 mod http_api;

@@ -1,5 +1,6 @@
 //! Processors: one file per component.
 
+pub mod branch;
 pub mod log;
 pub mod mapping;
 pub mod noop;
