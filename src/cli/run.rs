@@ -164,8 +164,11 @@ pub(super) fn streams(g: &GlobalArgs, paths: &[String]) -> i32 {
 /// Build every stream, serve the management API, run until the streams end or a signal
 /// arrives, then shut down in order. Returns the exit code.
 async fn run_streams(service: &Config, streams: Vec<(String, Config)>) -> i32 {
-    let shared = Arc::new(Shared::default());
     let api = Arc::new(ApiState::new(&service.http.root_path));
+    let shared = Arc::new(Shared {
+        api: api.clone(),
+        ..Shared::default()
+    });
     let _ = crate::metrics::prometheus();
     let mut built = Vec::new();
     for (id, cfg) in &streams {

@@ -106,6 +106,8 @@ impl ComponentInfo {
 #[derive(Default)]
 pub struct Shared {
     pub inproc: Mutex<HashMap<String, InprocPipe>>,
+    /// The management server, on which `http_server` inputs without an address register.
+    pub api: Arc<crate::http::ApiState>,
 }
 
 /// The channel an `inproc` output writes to and `inproc` inputs read from, created by whichever

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};
 
-use super::inputs::{file as file_in, generate, inproc as inproc_in, stdin};
-use super::outputs::{drop, file as file_out, inproc as inproc_out, reject, stdout};
+use super::inputs::{file as file_in, generate, http_server, inproc as inproc_in, stdin};
+use super::outputs::{drop, file as file_out, inproc as inproc_out, reject, stdout, sync_response};
 use super::processors::{branch, log, mapping, noop, resource, sleep};
 use super::{BuildCtx, BuildError, Input, Output, Plugin, Processor, ProcessorStage};
 use crate::config::spec::{ComponentKind, ComponentSpec};
@@ -14,6 +14,7 @@ fn inputs() -> Vec<Plugin<dyn Input>> {
     vec![
         file_in::plugin(),
         generate::plugin(),
+        http_server::plugin(),
         inproc_in::plugin(),
         stdin::plugin(),
     ]
@@ -29,6 +30,7 @@ fn processors() -> Vec<Plugin<dyn Processor>> {
         noop::plugin(),
         resource::plugin(),
         sleep::plugin(),
+        sync_response::processor_plugin(),
     ]
 }
 
@@ -39,6 +41,7 @@ fn outputs() -> Vec<Plugin<dyn Output>> {
         inproc_out::plugin(),
         reject::plugin(),
         stdout::plugin(),
+        sync_response::output_plugin(),
     ]
 }
 

@@ -20,6 +20,10 @@ use tokio_util::sync::CancellationToken;
 use crate::pipeline::Readiness;
 
 pub type Body = Full<Bytes>;
+
+/// The peer address of a request, put in its extensions by the server.
+#[derive(Clone, Copy, Debug)]
+pub struct RemoteAddr(pub SocketAddr);
 pub type Handler =
     Arc<dyn Fn(Request<Incoming>) -> BoxFuture<'static, Response<Body>> + Send + Sync>;
 
@@ -188,7 +192,7 @@ pub async fn bind(address: &str) -> std::io::Result<(TcpListener, SocketAddr)> {
 /// Serve until `shutdown` is cancelled.
 pub async fn serve(listener: TcpListener, state: Arc<ApiState>, shutdown: CancellationToken) {
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, remote) = tokio::select! {
             _ = shutdown.cancelled() => return,
             r = listener.accept() => match r {
                 Ok(x) => x,
@@ -201,8 +205,9 @@ pub async fn serve(listener: TcpListener, state: Arc<ApiState>, shutdown: Cancel
         let state = state.clone();
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
-            let svc = service_fn(move |req| {
+            let svc = service_fn(move |mut req: Request<Incoming>| {
                 let state = state.clone();
+                req.extensions_mut().insert(RemoteAddr(remote));
                 async move { Ok::<_, Infallible>(state.handle(req).await) }
             });
             let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), svc);

@@ -32,6 +32,34 @@ pub struct Message {
     parsed: OnceLock<Result<Arc<Value>, String>>,
     meta: Arc<Metadata>,
     error: Option<Arc<MessageError>>,
+    /// Where a `sync_response` output or processor leaves the reply for the request this
+    /// message came from (`http_server`); shared by every message derived from it.
+    sync: Option<Arc<SyncResponse>>,
+}
+
+/// The reply an input that answers its caller (`http_server`) will send.
+#[derive(Debug, Default)]
+pub struct SyncResponse {
+    parts: std::sync::Mutex<Vec<Message>>,
+}
+
+impl SyncResponse {
+    pub fn push(&self, m: Message) {
+        let mut copy = m;
+        // The stored copy must not keep the slot alive in a cycle.
+        copy.sync = None;
+        match self.parts.lock() {
+            Ok(mut p) => p.push(copy),
+            Err(p) => p.into_inner().push(copy),
+        }
+    }
+
+    pub fn take(&self) -> Vec<Message> {
+        match self.parts.lock() {
+            Ok(mut p) => std::mem::take(&mut *p),
+            Err(p) => std::mem::take(&mut *p.into_inner()),
+        }
+    }
 }
 
 pub type Batch = Vec<Message>;
@@ -127,6 +155,14 @@ impl Message {
 
     pub fn clear_error(&mut self) {
         self.error = None;
+    }
+
+    pub fn sync_response(&self) -> Option<&Arc<SyncResponse>> {
+        self.sync.as_ref()
+    }
+
+    pub fn set_sync_response(&mut self, slot: Arc<SyncResponse>) {
+        self.sync = Some(slot);
     }
 }
 

@@ -5,4 +5,5 @@ mod bloblang_config;
 mod cli;
 mod config_fuzz;
 mod http_api;
+mod http_server;
 mod support;

@@ -2,6 +2,7 @@
 
 pub mod file;
 pub mod generate;
+pub mod http_server;
 pub mod inproc;
 pub mod stdin;
 

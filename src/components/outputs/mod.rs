@@ -5,6 +5,7 @@ pub mod file;
 pub mod inproc;
 pub mod reject;
 pub mod stdout;
+pub mod sync_response;
 
 /// The `codec` field of the line-oriented outputs: only `lines` is supported.
 pub(crate) fn codec_field() -> crate::config::spec::FieldSpec {

@@ -1,0 +1,486 @@
+//! `http_server`: receives messages as HTTP requests and answers each request once its message
+//! was delivered (or with the error that stopped it).
+//!
+//! Without an `address` the path is served by the management server; with one, by a server of
+//! its own. A request becomes one message carrying the request's metadata; the response waits
+//! for the transaction's acknowledgement: 200 with the `sync_response` reply (or an empty body),
+//! 502 with the error text on a nack, 408 after `timeout`, 503 while shutting down.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderName, HeaderValue};
+use hyper::{Request, Response, StatusCode};
+use regex::Regex;
+use serde::Deserialize;
+use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio_util::sync::CancellationToken;
+
+use crate::bloblang::{parse_interpolation, InterpolatedString};
+use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
+use crate::config::parse_duration;
+use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
+use crate::http::{text, ApiState, Body, Handler, RemoteAddr};
+use crate::message::ack::AckFn;
+use crate::message::{AckStatus, Batch, Message, Metadata, SyncResponse, Value};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpServerConfig {
+    pub address: String,
+    pub path: String,
+    pub allowed_verbs: Vec<String>,
+    pub timeout: String,
+    pub max_body_size: i64,
+    pub cors: CorsConfig,
+    pub sync_response: SyncResponseConfig,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsConfig {
+    pub enabled: bool,
+    pub allowed_origins: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncResponseConfig {
+    pub status: String,
+    pub headers: std::collections::BTreeMap<String, String>,
+    pub metadata_headers: MetadataFilterConfig,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetadataFilterConfig {
+    pub include_prefixes: Vec<String>,
+    pub include_patterns: Vec<String>,
+}
+
+/// The `include_prefixes`/`include_patterns` metadata filter fields, shared by components that
+/// copy metadata into headers or back.
+pub fn metadata_filter_field(name: &'static str, description: &'static str) -> FieldSpec {
+    FieldSpec::object(
+        name,
+        description,
+        vec![
+            FieldSpec::array(
+                "include_prefixes",
+                FieldType::String,
+                "Metadata keys with any of these prefixes are included.",
+            )
+            .default(serde_json::json!([])),
+            FieldSpec::array(
+                "include_patterns",
+                FieldType::String,
+                "Metadata keys matching any of these regular expressions are included.",
+            )
+            .default(serde_json::json!([])),
+        ],
+    )
+    .default(serde_json::json!({}))
+}
+
+/// A compiled metadata filter.
+#[derive(Clone, Default)]
+pub struct MetadataFilter {
+    prefixes: Vec<String>,
+    patterns: Vec<Regex>,
+}
+
+impl MetadataFilter {
+    pub fn new(c: &MetadataFilterConfig) -> Result<MetadataFilter, String> {
+        let patterns = c
+            .include_patterns
+            .iter()
+            .map(|p| Regex::new(p).map_err(|e| format!("include_patterns: {e}")))
+            .collect::<Result<_, _>>()?;
+        Ok(MetadataFilter {
+            prefixes: c.include_prefixes.clone(),
+            patterns,
+        })
+    }
+
+    pub fn matches(&self, key: &str) -> bool {
+        self.prefixes.iter().any(|p| key.starts_with(p.as_str()))
+            || self.patterns.iter().any(|r| r.is_match(key))
+    }
+}
+
+pub fn spec() -> ComponentSpec {
+    ComponentSpec::new("http_server", ComponentKind::Input, "Receive messages as HTTP requests and answer each once it was processed.")
+        .description("The request body becomes a message; metadata holds `http_server_user_agent`, `http_server_request_path`, `http_server_verb`, `http_server_remote_ip`, every header (first value), query parameter and `{param}` path segment. The response waits until the message was delivered: 200 with what a `sync_response` output or processor stored (an empty body when nothing did), 502 with the error text when it was rejected, 408 after `timeout`, 503 while shutting down, 405 for a verb not allowed, 413 for a body over `max_body_size`.")
+        .fields(vec![
+            FieldSpec::string("address", "An address to listen on; empty serves the path on the management server (`http.address`).").default(""),
+            FieldSpec::string("path", "The path to receive requests on. `{name}` segments become metadata; a trailing `/` matches every path below.").default("/post"),
+            FieldSpec::array("allowed_verbs", FieldType::String, "HTTP verbs accepted.").default(serde_json::json!(["POST"])),
+            FieldSpec::string("timeout", "How long to wait for a message to be delivered before answering 408.").default("5s"),
+            FieldSpec::int("max_body_size", "The largest request body accepted, in bytes (413 beyond). An engine extension.").default(10 * 1024 * 1024).advanced(),
+            FieldSpec::object("cors", "Cross-origin resource sharing headers.", vec![
+                FieldSpec::bool("enabled", "Whether to answer CORS preflight requests and add CORS headers.").default(false),
+                FieldSpec::array("allowed_origins", FieldType::String, "Origins allowed.").default(serde_json::json!([])),
+            ]).default(serde_json::json!({})).advanced(),
+            FieldSpec::object("sync_response", "How the response to a request is built from the stored reply.", vec![
+                FieldSpec::string("status", "The status code of the response.").interpolated().default("200").example("${! @status.or(\"200\") }"),
+                FieldSpec::map("headers", FieldType::String, "Headers of the response.").default(serde_json::json!({"Content-Type": "application/octet-stream"})),
+                metadata_filter_field("metadata_headers", "Metadata of the reply copied into response headers."),
+            ]).default(serde_json::json!({})).advanced(),
+        ])
+        .example(
+            "An API that answers with the processed document",
+            "input:\n  http_server:\n    path: /infer\n    allowed_verbs: [ POST ]\n    sync_response:\n      headers:\n        Content-Type: application/json\npipeline:\n  processors:\n    - mapping: 'root.received = this'\noutput:\n  sync_response: {}\n",
+        )
+}
+
+pub fn plugin() -> Plugin<dyn Input> {
+    Plugin { spec, build }
+}
+
+/// A request waiting for the stream: its message and where to send the verdict.
+type Pending = (Batch, oneshot::Sender<AckStatus>);
+
+struct Responder {
+    status: InterpolatedString,
+    headers: Vec<(HeaderName, InterpolatedString)>,
+    metadata_headers: MetadataFilter,
+}
+
+struct Route {
+    path: String,
+    verbs: Vec<String>,
+    timeout: Duration,
+    max_body: usize,
+    cors: Option<Vec<String>>,
+    tx: mpsc::Sender<Pending>,
+    responder: Responder,
+    api: Arc<ApiState>,
+    closed: CancellationToken,
+}
+
+fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, BuildError> {
+    let c: HttpServerConfig = ctx.parse(conf)?;
+    let timeout = parse_duration(&c.timeout).map_err(|e| ctx.error(format!("timeout: {e}")))?;
+    let status = parse_interpolation(&c.sync_response.status)
+        .map_err(|e| ctx.error(format!("sync_response.status: {e}")))?;
+    let mut headers = Vec::new();
+    for (k, v) in &c.sync_response.headers {
+        let name = HeaderName::from_bytes(k.as_bytes())
+            .map_err(|e| ctx.error(format!("sync_response.headers: {k}: {e}")))?;
+        let value = parse_interpolation(v)
+            .map_err(|e| ctx.error(format!("sync_response.headers.{k}: {e}")))?;
+        headers.push((name, value));
+    }
+    let metadata_headers = MetadataFilter::new(&c.sync_response.metadata_headers)
+        .map_err(|e| ctx.error(format!("sync_response.metadata_headers: {e}")))?;
+    let (tx, rx) = mpsc::channel(64);
+    let own_server = !c.address.is_empty();
+    let api = if own_server {
+        Arc::new(ApiState::new(""))
+    } else {
+        ctx.shared.api.clone()
+    };
+    let route = Arc::new(Route {
+        path: c.path.clone(),
+        verbs: c
+            .allowed_verbs
+            .iter()
+            .map(|v| v.to_ascii_uppercase())
+            .collect(),
+        timeout,
+        max_body: usize::try_from(c.max_body_size.max(0)).unwrap_or(usize::MAX),
+        cors: c.cors.enabled.then(|| c.cors.allowed_origins.clone()),
+        tx,
+        responder: Responder {
+            status,
+            headers,
+            metadata_headers,
+        },
+        api: api.clone(),
+        closed: CancellationToken::new(),
+    });
+    Ok(Box::new(HttpServerInput {
+        route,
+        rx: Mutex::new(rx),
+        address: own_server.then_some(c.address),
+        api,
+        server_stop: None,
+    }))
+}
+
+pub struct HttpServerInput {
+    route: Arc<Route>,
+    rx: Mutex<mpsc::Receiver<Pending>>,
+    address: Option<String>,
+    api: Arc<ApiState>,
+    server_stop: Option<CancellationToken>,
+}
+
+#[async_trait]
+impl Input for HttpServerInput {
+    async fn connect(&mut self) -> Result<(), ComponentError> {
+        if self.server_stop.is_some() {
+            return Ok(());
+        }
+        let route = self.route.clone();
+        let handler: Handler = Arc::new(move |req| {
+            let route = route.clone();
+            Box::pin(async move { route.handle(req).await }) as BoxFuture<'static, Response<Body>>
+        });
+        self.api.add_route(
+            &self.route.path,
+            "Receives messages (http_server input).",
+            handler,
+        );
+        let stop = CancellationToken::new();
+        if let Some(addr) = &self.address {
+            let (listener, bound) = crate::http::bind(addr)
+                .await
+                .map_err(|e| ComponentError::failed(format!("failed to listen on {addr}: {e}")))?;
+            tracing::info!(
+                "Receiving HTTP messages at: http://{bound}{}",
+                self.route.path
+            );
+            tokio::spawn(crate::http::serve(listener, self.api.clone(), stop.clone()));
+        }
+        self.server_stop = Some(stop);
+        Ok(())
+    }
+
+    async fn read(&mut self) -> Result<(Batch, AckFn), ComponentError> {
+        let next = self.rx.lock().await.recv().await;
+        match next {
+            Some((batch, reply)) => Ok((
+                batch,
+                Box::new(move |status| {
+                    let _ = reply.send(status);
+                    Box::pin(async {})
+                }),
+            )),
+            None => Err(ComponentError::EndOfInput),
+        }
+    }
+
+    async fn close(&mut self) -> Result<(), ComponentError> {
+        // New requests get 503; those already queued are dropped, which answers them 503 too.
+        self.route.closed.cancel();
+        self.rx.lock().await.close();
+        if let Some(stop) = self.server_stop.take() {
+            stop.cancel();
+        }
+        Ok(())
+    }
+}
+
+impl Route {
+    fn cors_headers(&self, req_origin: Option<&HeaderValue>, resp: &mut Response<Body>) {
+        let Some(allowed) = &self.cors else { return };
+        let Some(origin) = req_origin.and_then(|o| o.to_str().ok()) else {
+            return;
+        };
+        if allowed.iter().any(|a| a == "*" || a == origin) {
+            if let Ok(v) = HeaderValue::from_str(origin) {
+                resp.headers_mut().insert("access-control-allow-origin", v);
+            }
+            resp.headers_mut().insert(
+                "access-control-allow-methods",
+                HeaderValue::from_str(&self.verbs.join(", "))
+                    .unwrap_or(HeaderValue::from_static("POST")),
+            );
+            resp.headers_mut().insert(
+                "access-control-allow-headers",
+                HeaderValue::from_static("*"),
+            );
+        }
+    }
+
+    async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Body> {
+        let origin = req.headers().get("origin").cloned();
+        let mut resp = self.respond(req).await;
+        self.cors_headers(origin.as_ref(), &mut resp);
+        resp
+    }
+
+    async fn respond(&self, req: Request<Incoming>) -> Response<Body> {
+        if self.closed.is_cancelled() || self.api.shutting_down.load(Ordering::Relaxed) {
+            return text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n");
+        }
+        let verb = req.method().as_str().to_owned();
+        if verb == "OPTIONS" && self.cors.is_some() {
+            return text(StatusCode::NO_CONTENT, "");
+        }
+        if !self.verbs.contains(&verb) {
+            return text(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n");
+        }
+        let meta = self.request_metadata(&req);
+        let body = match Limited::new(req.into_body(), self.max_body).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(e) => {
+                return if e
+                    .downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some()
+                {
+                    text(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        format!("request body larger than {} bytes\n", self.max_body),
+                    )
+                } else {
+                    text(
+                        StatusCode::BAD_REQUEST,
+                        format!("failed to read request body: {e}\n"),
+                    )
+                };
+            }
+        };
+        let slot = Arc::new(SyncResponse::default());
+        let mut msg = Message::from_bytes(body);
+        msg.set_meta(meta);
+        msg.set_sync_response(slot.clone());
+        let (reply_tx, reply_rx) = oneshot::channel();
+        tokio::select! {
+            r = self.tx.send((vec![msg], reply_tx)) => if r.is_err() {
+                return text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n");
+            },
+            _ = tokio::time::sleep(self.timeout) => return text(StatusCode::REQUEST_TIMEOUT, "Request timed out\n"),
+        }
+        match tokio::time::timeout(self.timeout, reply_rx).await {
+            Err(_) => text(StatusCode::REQUEST_TIMEOUT, "Request timed out\n"),
+            Ok(Err(_)) => text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n"),
+            Ok(Ok(AckStatus::Failed(e))) => text(StatusCode::BAD_GATEWAY, format!("{e}\n")),
+            Ok(Ok(AckStatus::Delivered)) => self.responder.reply(slot.take()),
+        }
+    }
+
+    fn request_metadata(&self, req: &Request<Incoming>) -> Metadata {
+        let mut meta = Metadata::new();
+        for (k, v) in req.headers() {
+            if let Ok(s) = v.to_str() {
+                meta.entry(canonical_header(k.as_str()))
+                    .or_insert_with(|| Value::from(s));
+            }
+        }
+        let uri = req.uri();
+        if let Some(q) = uri.query() {
+            for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+                meta.entry(k.into_owned())
+                    .or_insert_with(|| Value::from(v.into_owned()));
+            }
+        }
+        for (name, value) in path_params(&self.path, uri.path()) {
+            meta.insert(name, Value::from(value));
+        }
+        meta.insert("http_server_request_path".into(), Value::from(uri.path()));
+        meta.insert(
+            "http_server_verb".into(),
+            Value::from(req.method().as_str()),
+        );
+        if let Some(ua) = req
+            .headers()
+            .get("user-agent")
+            .and_then(|v| v.to_str().ok())
+        {
+            meta.insert("http_server_user_agent".into(), Value::from(ua));
+        }
+        if let Some(RemoteAddr(a)) = req.extensions().get::<RemoteAddr>() {
+            meta.insert(
+                "http_server_remote_ip".into(),
+                Value::from(a.ip().to_string()),
+            );
+        }
+        meta
+    }
+}
+
+impl Responder {
+    fn reply(&self, parts: Vec<Message>) -> Response<Body> {
+        let Some(first) = parts.first() else {
+            return text(StatusCode::OK, "");
+        };
+        let batch = std::slice::from_ref(first);
+        let status = self
+            .status
+            .render(batch, 0)
+            .ok()
+            .and_then(|s| s.trim().parse::<u16>().ok())
+            .and_then(|c| StatusCode::from_u16(c).ok())
+            .unwrap_or(StatusCode::OK);
+        // Several stored replies are joined by newlines; Bento answers multipart there, which
+        // the platform's clients do not use.
+        let body: Vec<u8> = parts
+            .iter()
+            .map(|m| m.bytes().to_vec())
+            .collect::<Vec<_>>()
+            .join(&b'\n');
+        let mut resp = text(status, Bytes::from(body));
+        for (name, value) in &self.headers {
+            if let Ok(v) = value.render(batch, 0) {
+                if let Ok(hv) = HeaderValue::from_str(&v) {
+                    resp.headers_mut().insert(name.clone(), hv);
+                }
+            }
+        }
+        for (k, v) in first.meta() {
+            if self.metadata_headers.matches(k) {
+                if let (Ok(n), Ok(hv)) = (
+                    HeaderName::from_bytes(k.as_bytes()),
+                    HeaderValue::from_str(&v.to_string()),
+                ) {
+                    resp.headers_mut().insert(n, hv);
+                }
+            }
+        }
+        resp
+    }
+}
+
+/// Go's canonical header form (`content-type` → `Content-Type`), as Bento's metadata keys are.
+fn canonical_header(k: &str) -> String {
+    k.split('-')
+        .map(|part| {
+            let mut c = part.chars();
+            match c.next() {
+                Some(f) => f.to_ascii_uppercase().to_string() + &c.as_str().to_ascii_lowercase(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// Values of `{name}` segments of `pattern` in `path`.
+fn path_params(pattern: &str, path: &str) -> Vec<(String, String)> {
+    pattern
+        .split('/')
+        .zip(path.split('/'))
+        .filter_map(|(p, v)| {
+            p.strip_prefix('{')
+                .and_then(|p| p.strip_suffix('}'))
+                .map(|name| (name.to_owned(), v.to_owned()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_canonicalised_like_go() {
+        assert_eq!(canonical_header("content-type"), "Content-Type");
+        assert_eq!(canonical_header("x-api-key"), "X-Api-Key");
+    }
+
+    #[test]
+    fn path_params_are_extracted() {
+        assert_eq!(
+            path_params("/v1/{model}/infer", "/v1/llama/infer"),
+            vec![("model".to_owned(), "llama".to_owned())]
+        );
+    }
+}

@@ -1,0 +1,129 @@
+//! The `http_server` input end to end: replies, error statuses, and shutdown.
+
+use crate::support::{free_port, spawn_engine, temp_config, wait_for_status};
+
+fn config(port: u16) -> String {
+    format!(
+        r#"http:
+  address: 127.0.0.1:{port}
+input:
+  http_server:
+    path: /v1/{{model}}/infer
+    allowed_verbs: [ POST ]
+    max_body_size: 1024
+    sync_response:
+      status: '${{! @status.or("200") }}'
+      headers:
+        Content-Type: application/json
+pipeline:
+  processors:
+    - mapping: |
+        root.model = @model
+        root.prompt = this.prompt
+    - mapping: |
+        root = if errored() {{ {{"error": "invalid JSON body"}} }} else {{ this }}
+        meta status = if errored() {{ "400" }} else {{ "200" }}
+output:
+  sync_response: {{}}
+shutdown_delay: 5s
+"#
+    )
+}
+
+#[tokio::test]
+async fn statuses_for_bad_bodies_verbs_sizes_and_shutdown() {
+    engine::http::install_tls_provider();
+    let port = free_port();
+    let (_dir, path) = temp_config(&config(port));
+    let mut child = spawn_engine(&["run", "-c", &path.to_string_lossy()]);
+    let base = format!("http://127.0.0.1:{port}");
+    assert_eq!(wait_for_status(&format!("{base}/ready"), 200).await.0, 200);
+    let client = reqwest::Client::new();
+    let url = format!("{base}/v1/llama/infer");
+
+    let ok = client
+        .post(&url)
+        .body(r#"{"prompt":"hi"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status().as_u16(), 200);
+    assert_eq!(ok.headers()["content-type"], "application/json");
+    assert_eq!(
+        ok.text().await.unwrap(),
+        r#"{"model":"llama","prompt":"hi"}"#
+    );
+
+    let bad = client.post(&url).body("{not json").send().await.unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+    assert_eq!(
+        bad.text().await.unwrap(),
+        r#"{"error":"invalid JSON body"}"#
+    );
+
+    let verb = client.get(&url).send().await.unwrap();
+    assert_eq!(verb.status().as_u16(), 405);
+
+    let big = client
+        .post(&url)
+        .body(vec![b'x'; 4096])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(big.status().as_u16(), 413);
+
+    // Still serving after the errors.
+    let again = client
+        .post(&url)
+        .body(r#"{"prompt":"again"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status().as_u16(), 200);
+    assert_eq!(
+        again.text().await.unwrap(),
+        r#"{"model":"llama","prompt":"again"}"#
+    );
+
+    crate::cli::unsafe_kill_term(child.id());
+    // During the shutdown delay the input refuses new work with 503.
+    let (status, _) = wait_for_status_post(&client, &url, 503).await;
+    assert_eq!(status, 503);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+async fn wait_for_status_post(client: &reqwest::Client, url: &str, want: u16) -> (u16, String) {
+    let mut last = (0, String::new());
+    for _ in 0..100 {
+        if let Ok(r) = client.post(url).body("{}").send().await {
+            last = (r.status().as_u16(), r.text().await.unwrap_or_default());
+            if last.0 == want {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    last
+}
+
+#[tokio::test]
+async fn a_nacked_request_gets_502_with_the_error() {
+    engine::http::install_tls_provider();
+    let port = free_port();
+    let (_dir, path) = temp_config(&format!(
+        "http:\n  address: 127.0.0.1:{port}\ninput:\n  http_server:\n    path: /post\noutput:\n  reject: 'queue unavailable: ${{! content() }}'\n"
+    ));
+    let mut child = spawn_engine(&["run", "-c", &path.to_string_lossy()]);
+    let base = format!("http://127.0.0.1:{port}");
+    assert_eq!(wait_for_status(&format!("{base}/ready"), 200).await.0, 200);
+    let r = reqwest::Client::new()
+        .post(format!("{base}/post"))
+        .body("m1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 502);
+    assert_eq!(r.text().await.unwrap(), "queue unavailable: m1\n");
+    crate::cli::unsafe_kill_term(child.id());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
