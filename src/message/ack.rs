@@ -45,13 +45,18 @@ impl Drop for Shared {
         };
         let callback = self.on_done.lock().ok().and_then(|mut c| c.take());
         if let Some(f) = callback {
-            let fut = f(status);
-            // Acks are resolved from async tasks; outside a runtime (unit tests) run inline.
-            match tokio::runtime::Handle::try_current() {
-                Ok(h) => {
-                    h.spawn(fut);
+            let mut fut = f(status);
+            // Most acknowledgements complete at once (nothing to tell the source, or a channel
+            // send): poll once inline and only spawn the ones that must wait (network acks).
+            let waker = futures::task::noop_waker();
+            let mut cx = std::task::Context::from_waker(&waker);
+            if fut.as_mut().poll(&mut cx).is_pending() {
+                match tokio::runtime::Handle::try_current() {
+                    Ok(h) => {
+                        h.spawn(fut);
+                    }
+                    Err(_) => futures::executor::block_on(fut),
                 }
-                Err(_) => futures::executor::block_on(fut),
             }
         }
     }

@@ -437,6 +437,18 @@ async fn connect_output(
     }
 }
 
+/// What every write needs, shared by the concurrent writers of one output.
+struct OutputShared {
+    output: Arc<dyn Output>,
+    info: ComponentInfo,
+    metrics: OutputMetrics,
+    procs: Vec<Arc<ProcessorStage>>,
+    readiness: Arc<Readiness>,
+    abort: CancellationToken,
+    /// Whoever sees `NotConnected` first reconnects; the others wait for it.
+    reconnect: Mutex<()>,
+}
+
 async fn run_output(
     output: Arc<dyn Output>,
     info: ComponentInfo,
@@ -450,77 +462,87 @@ async fn run_output(
         return;
     }
     readiness.output.store(true, Ordering::Relaxed);
-    // Reconnection is shared by concurrent writers: whoever sees NotConnected first reconnects.
-    let reconnect = Arc::new(Mutex::new(()));
-    let slots = Arc::new(Semaphore::new(output.max_in_flight().max(1)));
-    let procs = Arc::new(procs);
+    let max_in_flight = output.max_in_flight().max(1);
+    let shared = Arc::new(OutputShared {
+        output,
+        info,
+        metrics,
+        procs,
+        readiness,
+        abort,
+        reconnect: Mutex::new(()),
+    });
+    let slots = Arc::new(Semaphore::new(max_in_flight));
     let mut writers = tokio::task::JoinSet::new();
     loop {
         let t = tokio::select! {
             t = rx.recv() => t,
-            _ = abort.cancelled() => None,
+            _ = shared.abort.cancelled() => None,
         };
         let Some(t) = t else { break };
+        if max_in_flight == 1 {
+            // One write at a time: no task per transaction.
+            write_transaction(&shared, t).await;
+            continue;
+        }
         let Ok(permit) = slots.clone().acquire_owned().await else {
             break;
         };
-        let (output, info, metrics, procs, readiness, abort, reconnect) = (
-            output.clone(),
-            info.clone(),
-            metrics.clone(),
-            procs.clone(),
-            readiness.clone(),
-            abort.clone(),
-            reconnect.clone(),
-        );
+        let shared = shared.clone();
         writers.spawn(async move {
             let _permit = permit;
-            let batches = if procs.is_empty() {
-                vec![t.batch]
-            } else {
-                run_processors(&procs, t.batch).await
-            };
-            for batch in batches {
-                if batch.is_empty() {
-                    continue;
-                }
-                let n = batch.len();
-                let started = Instant::now();
-                loop {
-                    let r = tokio::select! {
-                        r = output.write(batch.clone()) => r,
-                        _ = abort.cancelled() => return, // dropping the ack nacks it
-                    };
-                    match r {
-                        Ok(()) => {
-                            metrics.written(n, started.elapsed());
-                            break;
-                        }
-                        Err(ComponentError::NotConnected) => {
-                            let _guard = reconnect.lock().await;
-                            metrics.conn.lost();
-                            readiness.output.store(false, Ordering::Relaxed);
-                            if !connect_output(&output, &info, &metrics, &abort).await {
-                                return;
-                            }
-                            readiness.output.store(true, Ordering::Relaxed);
-                        }
-                        Err(e) => {
-                            metrics.failed();
-                            tracing::error!(label = %info.label, path = %info.path, "failed to send message: {e}");
-                            t.ack.nack(e.to_string());
-                            return;
-                        }
-                    }
-                }
-            }
-            t.ack.ack();
+            write_transaction(&shared, t).await;
         });
         // Reap finished writers so the set does not grow without bound.
         while writers.try_join_next().is_some() {}
     }
     while writers.join_next().await.is_some() {}
-    if let Err(e) = output.close().await {
-        tracing::warn!(label = %info.label, path = %info.path, "failed to close output: {e}");
+    if let Err(e) = shared.output.close().await {
+        tracing::warn!(label = %shared.info.label, path = %shared.info.path, "failed to close output: {e}");
     }
+}
+
+/// Run output processors, write (reconnecting while the output reports `NotConnected`), and
+/// resolve the transaction. An abort drops it unresolved, which nacks it.
+async fn write_transaction(s: &OutputShared, t: Transaction) {
+    let batches = if s.procs.is_empty() {
+        vec![t.batch]
+    } else {
+        run_processors(&s.procs, t.batch).await
+    };
+    for batch in batches {
+        if batch.is_empty() {
+            continue;
+        }
+        let n = batch.len();
+        let started = Instant::now();
+        loop {
+            let r = tokio::select! {
+                r = s.output.write(batch.clone()) => r,
+                _ = s.abort.cancelled() => return,
+            };
+            match r {
+                Ok(()) => {
+                    s.metrics.written(n, started.elapsed());
+                    break;
+                }
+                Err(ComponentError::NotConnected) => {
+                    let _guard = s.reconnect.lock().await;
+                    s.metrics.conn.lost();
+                    s.readiness.output.store(false, Ordering::Relaxed);
+                    if !connect_output(&s.output, &s.info, &s.metrics, &s.abort).await {
+                        return;
+                    }
+                    s.readiness.output.store(true, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    s.metrics.failed();
+                    tracing::error!(label = %s.info.label, path = %s.info.path, "failed to send message: {e}");
+                    t.ack.nack(e.to_string());
+                    return;
+                }
+            }
+        }
+    }
+    t.ack.ack();
 }

@@ -1,9 +1,9 @@
 //! `stdout`: writes each message followed by a newline to standard output.
 
+use std::io::Write;
+
 use async_trait::async_trait;
 use serde::Deserialize;
-use tokio::io::{AsyncWriteExt, BufWriter, Stdout};
-use tokio::sync::Mutex;
 
 use super::codec_field;
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
@@ -32,14 +32,12 @@ pub fn plugin() -> Plugin<dyn Output> {
 
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Output>, BuildError> {
     let _c: StdoutConfig = ctx.parse(conf)?;
-    Ok(Box::new(StdoutOutput {
-        out: Mutex::new(BufWriter::with_capacity(64 * 1024, tokio::io::stdout())),
-    }))
+    Ok(Box::new(StdoutOutput))
 }
 
-pub struct StdoutOutput {
-    out: Mutex<BufWriter<Stdout>>,
-}
+/// Writes synchronously, as Bento does: a write to stdout is a short syscall, far cheaper than
+/// a round trip through tokio's blocking pool, and a full pipe blocking us is back-pressure.
+pub struct StdoutOutput;
 
 #[async_trait]
 impl Output for StdoutOutput {
@@ -48,25 +46,20 @@ impl Output for StdoutOutput {
     }
 
     async fn write(&self, batch: Batch) -> Result<(), ComponentError> {
-        let mut out = self.out.lock().await;
+        let mut buf = Vec::with_capacity(batch.iter().map(|m| m.bytes().len() + 1).sum());
         for m in &batch {
-            out.write_all(m.bytes())
-                .await
-                .map_err(ComponentError::failed)?;
-            out.write_all(b"\n").await.map_err(ComponentError::failed)?;
+            buf.extend_from_slice(m.bytes());
+            buf.push(b'\n');
         }
-        // A write is only acknowledged once it reached the file descriptor, but flushing per
-        // message would cost a syscall each: flush when the buffer is all we have.
-        out.flush().await.map_err(ComponentError::failed)?;
-        Ok(())
+        let mut out = std::io::stdout().lock();
+        out.write_all(&buf).map_err(ComponentError::failed)?;
+        out.flush().map_err(ComponentError::failed)
     }
 
     async fn close(&self) -> Result<(), ComponentError> {
-        self.out
+        std::io::stdout()
             .lock()
-            .await
             .flush()
-            .await
             .map_err(ComponentError::failed)
     }
 }
