@@ -5,7 +5,7 @@ use std::sync::{Arc, LazyLock};
 
 use super::inputs::{file as file_in, generate, http_server, inproc as inproc_in, stdin};
 use super::outputs::{drop, file as file_out, inproc as inproc_out, reject, stdout, sync_response};
-use super::processors::{branch, log, mapping, noop, resource, sleep};
+use super::processors::{branch, flow, log, mapping, noop, resource, sleep};
 use super::{BuildCtx, BuildError, Input, Output, Plugin, Processor, ProcessorStage};
 use crate::config::spec::{ComponentKind, ComponentSpec};
 use crate::config::ComponentConf;
@@ -24,13 +24,16 @@ fn processors() -> Vec<Plugin<dyn Processor>> {
     vec![
         mapping::bloblang_plugin(),
         branch::plugin(),
+        flow::catch_plugin(),
         log::plugin(),
         mapping::mapping_plugin(),
         mapping::mutation_plugin(),
         noop::plugin(),
         resource::plugin(),
         sleep::plugin(),
+        flow::switch_plugin(),
         sync_response::processor_plugin(),
+        flow::try_plugin(),
     ]
 }
 

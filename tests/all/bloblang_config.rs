@@ -87,3 +87,36 @@ fn generate_runs_its_mapping_and_interpolation_reaches_outputs() {
     assert_eq!(odd, "{\"n\":1}\n{\"n\":3}\n");
     assert_eq!(even, "{\"n\":2}\n");
 }
+
+#[test]
+fn try_catch_and_switch_route_on_the_error_flag_and_content() {
+    let (out, err, code) = run_config(
+        r#"http: {enabled: false}
+input:
+  stdin: {}
+pipeline:
+  processors:
+    - try:
+        - mapping: 'root.v = this.v * 10'
+        - mapping: 'root.after = true'
+    - catch:
+        - mapping: 'root = {"caught": error().contains("failed assignment")}'
+    - switch:
+        - check: 'this.v > 15'
+          processors:
+            - mutation: 'root.tier = "big"'
+        - check: 'this.exists("v")'
+          processors:
+            - mutation: 'root.tier = "small"'
+output:
+  stdout: {}
+"#,
+        b"{\"v\":1}\n{\"v\":\"x\"}\n{\"v\":2}\n",
+    );
+    assert_eq!(
+        out,
+        "{\"after\":true,\"tier\":\"small\",\"v\":10}\n{\"caught\":true}\n{\"after\":true,\"tier\":\"big\",\"v\":20}\n",
+        "{err}"
+    );
+    assert_eq!(code, Some(0));
+}

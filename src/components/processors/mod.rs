@@ -1,6 +1,7 @@
 //! Processors: one file per component.
 
 pub mod branch;
+pub mod flow;
 pub mod log;
 pub mod mapping;
 pub mod noop;
