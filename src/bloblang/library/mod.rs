@@ -8,6 +8,10 @@
 
 use crate::message::Value;
 
+mod gofmt;
+pub mod helpers;
+mod strings;
+
 /// What an argument must be. The interpreter checks literal arguments against it at compile time
 /// and evaluated ones at run time, and fills in defaults, so an implementation receives exactly
 /// `params.len()` values in declaration order.
@@ -76,10 +80,12 @@ pub struct FunctionSpec {
 
 /// Every simple method, in one explicit list.
 pub fn methods() -> Vec<&'static MethodSpec> {
-    Vec::new()
+    let tables: &[&'static [MethodSpec]] = &[strings::METHODS];
+    tables.iter().flat_map(|t| t.iter()).collect()
 }
 
 /// Every simple function, in one explicit list.
 pub fn functions() -> Vec<&'static FunctionSpec> {
-    Vec::new()
+    let tables: &[&'static [FunctionSpec]] = &[];
+    tables.iter().flat_map(|t| t.iter()).collect()
 }
