@@ -8,8 +8,10 @@
 
 use crate::message::Value;
 
+mod coercion;
 mod gofmt;
 pub mod helpers;
+mod numbers;
 mod strings;
 
 /// What an argument must be. The interpreter checks literal arguments against it at compile time
@@ -80,12 +82,12 @@ pub struct FunctionSpec {
 
 /// Every simple method, in one explicit list.
 pub fn methods() -> Vec<&'static MethodSpec> {
-    let tables: &[&'static [MethodSpec]] = &[strings::METHODS];
+    let tables: &[&'static [MethodSpec]] = &[strings::METHODS, numbers::METHODS, coercion::METHODS];
     tables.iter().flat_map(|t| t.iter()).collect()
 }
 
 /// Every simple function, in one explicit list.
 pub fn functions() -> Vec<&'static FunctionSpec> {
-    let tables: &[&'static [FunctionSpec]] = &[];
+    let tables: &[&'static [FunctionSpec]] = &[numbers::FUNCTIONS];
     tables.iter().flat_map(|t| t.iter()).collect()
 }
