@@ -12,6 +12,7 @@ mod coercion;
 mod gofmt;
 pub mod helpers;
 mod numbers;
+mod objects;
 mod strings;
 
 /// What an argument must be. The interpreter checks literal arguments against it at compile time
@@ -80,9 +81,17 @@ pub struct FunctionSpec {
     pub imp: FunctionFn,
 }
 
+/// Methods taking any number of arguments (Bento's `VariadicParams`): their `params` is empty
+/// and the interpreter passes every evaluated argument, positionally, as is.
+pub const VARIADIC_METHODS: &[&str] = &["append", "concat", "format", "with", "without", "zip"];
+
+pub fn is_variadic_method(name: &str) -> bool {
+    VARIADIC_METHODS.contains(&name)
+}
+
 /// Every simple method, in one explicit list.
 pub fn methods() -> Vec<&'static MethodSpec> {
-    let tables: &[&'static [MethodSpec]] = &[strings::METHODS, numbers::METHODS, coercion::METHODS];
+    let tables: &[&'static [MethodSpec]] = &[strings::METHODS, numbers::METHODS, coercion::METHODS, objects::METHODS];
     tables.iter().flat_map(|t| t.iter()).collect()
 }
 
