@@ -13,6 +13,7 @@ mod gofmt;
 pub mod helpers;
 mod numbers;
 mod objects;
+mod parsing;
 mod strings;
 
 /// What an argument must be. The interpreter checks literal arguments against it at compile time
@@ -91,7 +92,7 @@ pub fn is_variadic_method(name: &str) -> bool {
 
 /// Every simple method, in one explicit list.
 pub fn methods() -> Vec<&'static MethodSpec> {
-    let tables: &[&'static [MethodSpec]] = &[strings::METHODS, numbers::METHODS, coercion::METHODS, objects::METHODS];
+    let tables: &[&'static [MethodSpec]] = &[strings::METHODS, numbers::METHODS, coercion::METHODS, objects::METHODS, parsing::METHODS];
     tables.iter().flat_map(|t| t.iter()).collect()
 }
 
