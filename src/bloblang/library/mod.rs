@@ -10,11 +10,13 @@ use crate::message::Value;
 
 mod coercion;
 mod gofmt;
+mod golayout;
 pub mod helpers;
 mod numbers;
 mod objects;
 mod parsing;
 mod strings;
+mod timestamps;
 
 /// What an argument must be. The interpreter checks literal arguments against it at compile time
 /// and evaluated ones at run time, and fills in defaults, so an implementation receives exactly
@@ -92,12 +94,12 @@ pub fn is_variadic_method(name: &str) -> bool {
 
 /// Every simple method, in one explicit list.
 pub fn methods() -> Vec<&'static MethodSpec> {
-    let tables: &[&'static [MethodSpec]] = &[strings::METHODS, numbers::METHODS, coercion::METHODS, objects::METHODS, parsing::METHODS];
+    let tables: &[&'static [MethodSpec]] = &[strings::METHODS, numbers::METHODS, coercion::METHODS, objects::METHODS, parsing::METHODS, timestamps::METHODS];
     tables.iter().flat_map(|t| t.iter()).collect()
 }
 
 /// Every simple function, in one explicit list.
 pub fn functions() -> Vec<&'static FunctionSpec> {
-    let tables: &[&'static [FunctionSpec]] = &[numbers::FUNCTIONS];
+    let tables: &[&'static [FunctionSpec]] = &[numbers::FUNCTIONS, timestamps::FUNCTIONS];
     tables.iter().flat_map(|t| t.iter()).collect()
 }
