@@ -9,6 +9,7 @@
 use crate::message::Value;
 
 mod coercion;
+mod encoding;
 mod gofmt;
 mod golayout;
 pub mod helpers;
@@ -94,7 +95,7 @@ pub fn is_variadic_method(name: &str) -> bool {
 
 /// Every simple method, in one explicit list.
 pub fn methods() -> Vec<&'static MethodSpec> {
-    let tables: &[&'static [MethodSpec]] = &[strings::METHODS, numbers::METHODS, coercion::METHODS, objects::METHODS, parsing::METHODS, timestamps::METHODS];
+    let tables: &[&'static [MethodSpec]] = &[strings::METHODS, numbers::METHODS, coercion::METHODS, objects::METHODS, parsing::METHODS, timestamps::METHODS, encoding::METHODS];
     tables.iter().flat_map(|t| t.iter()).collect()
 }
 
