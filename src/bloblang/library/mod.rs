@@ -16,6 +16,7 @@ pub mod helpers;
 mod numbers;
 mod objects;
 mod parsing;
+mod regexp;
 mod strings;
 mod timestamps;
 
@@ -95,7 +96,7 @@ pub fn is_variadic_method(name: &str) -> bool {
 
 /// Every simple method, in one explicit list.
 pub fn methods() -> Vec<&'static MethodSpec> {
-    let tables: &[&'static [MethodSpec]] = &[strings::METHODS, numbers::METHODS, coercion::METHODS, objects::METHODS, parsing::METHODS, timestamps::METHODS, encoding::METHODS];
+    let tables: &[&'static [MethodSpec]] = &[strings::METHODS, numbers::METHODS, coercion::METHODS, objects::METHODS, parsing::METHODS, timestamps::METHODS, encoding::METHODS, regexp::METHODS];
     tables.iter().flat_map(|t| t.iter()).collect()
 }
 
