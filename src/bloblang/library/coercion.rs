@@ -171,22 +171,52 @@ mod tests {
     fn documented() {
         assert_eq!(array(&Value::from("x"), &[]).unwrap(), j(r#"["x"]"#));
         assert_eq!(array(&j("[1]"), &[]).unwrap(), j("[1]"));
-        assert_eq!(bool_(&Value::from("true"), &[Value::Null]).unwrap(), Value::Bool(true));
-        assert_eq!(bool_(&Value::Int(0), &[Value::Null]).unwrap(), Value::Bool(false));
-        assert_eq!(bool_(&Value::from("nah"), &[Value::Bool(true)]).unwrap(), Value::Bool(true));
+        assert_eq!(
+            bool_(&Value::from("true"), &[Value::Null]).unwrap(),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            bool_(&Value::Int(0), &[Value::Null]).unwrap(),
+            Value::Bool(false)
+        );
+        assert_eq!(
+            bool_(&Value::from("nah"), &[Value::Bool(true)]).unwrap(),
+            Value::Bool(true)
+        );
         assert_eq!(
             bool_(&Value::from("nah"), &[Value::Null]).unwrap_err(),
             "expected bool value, got string (\"nah\")"
         );
-        assert_eq!(bytes(&Value::from("foo"), &[]).unwrap(), Value::Bytes(b"foo".to_vec()));
-        assert_eq!(number(&Value::from("12"), &[Value::Null]).unwrap(), Value::Int(12));
-        assert_eq!(number(&Value::from("1.5"), &[Value::Null]).unwrap(), Value::Float(1.5));
-        assert_eq!(number(&Value::from("x"), &[Value::Int(5)]).unwrap(), Value::Int(5));
+        assert_eq!(
+            bytes(&Value::from("foo"), &[]).unwrap(),
+            Value::Bytes(b"foo".to_vec())
+        );
+        assert_eq!(
+            number(&Value::from("12"), &[Value::Null]).unwrap(),
+            Value::Int(12)
+        );
+        assert_eq!(
+            number(&Value::from("1.5"), &[Value::Null]).unwrap(),
+            Value::Float(1.5)
+        );
+        assert_eq!(
+            number(&Value::from("x"), &[Value::Int(5)]).unwrap(),
+            Value::Int(5)
+        );
         assert!(number(&Value::Null, &[Value::Null]).is_err());
-        assert_eq!(string(&j(r#"{"foo":"bar"}"#), &[]).unwrap(), Value::from(r#"{"foo":"bar"}"#));
-        assert_eq!(string(&j("228930314431312345"), &[]).unwrap(), Value::from("228930314431312345"));
+        assert_eq!(
+            string(&j(r#"{"foo":"bar"}"#), &[]).unwrap(),
+            Value::from(r#"{"foo":"bar"}"#)
+        );
+        assert_eq!(
+            string(&j("228930314431312345"), &[]).unwrap(),
+            Value::from("228930314431312345")
+        );
         assert_eq!(string(&Value::Null, &[]).unwrap(), Value::from("null"));
-        assert_eq!(type_(&Value::Bytes(vec![]), &[]).unwrap(), Value::from("bytes"));
+        assert_eq!(
+            type_(&Value::Bytes(vec![]), &[]).unwrap(),
+            Value::from("bytes")
+        );
         assert_eq!(not(&Value::Bool(true), &[]).unwrap(), Value::Bool(false));
         assert!(not(&Value::Int(1), &[]).is_err());
     }

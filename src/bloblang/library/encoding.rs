@@ -88,7 +88,11 @@ pub static METHODS: &[MethodSpec] = &[
 ];
 
 const AES_PARAMS: &[super::Param] = &[
-    req("scheme", K::String, "The scheme to use for encryption, one of `ctr`, `ofb`, `cbc`."),
+    req(
+        "scheme",
+        K::String,
+        "The scheme to use for encryption, one of `ctr`, `ofb`, `cbc`.",
+    ),
     req("key", K::String, "A key to encrypt with."),
     req("iv", K::String, "An initialization vector / nonce."),
 ];
@@ -179,14 +183,23 @@ pub fn encode_bytes(scheme: &str, b: &[u8]) -> Result<String, String> {
 pub fn decode_bytes(scheme: &str, b: &[u8]) -> Result<Vec<u8>, String> {
     use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
     // Go's streaming base64 decoders skip newlines.
-    let strip = || -> Vec<u8> { b.iter().copied().filter(|c| *c != b'\n' && *c != b'\r').collect() };
+    let strip = || -> Vec<u8> {
+        b.iter()
+            .copied()
+            .filter(|c| *c != b'\n' && *c != b'\r')
+            .collect()
+    };
     match scheme {
         "base64" => STANDARD.decode(strip()).map_err(b64_err),
         "base64url" => URL_SAFE.decode(strip()).map_err(b64_err),
         "base64rawurl" => URL_SAFE_NO_PAD.decode(strip()).map_err(b64_err),
         "hex" => hex::decode(b).map_err(|e| match e {
             hex::FromHexError::InvalidHexCharacter { c, .. } => {
-                format!("encoding/hex: invalid byte: U+{:04X} {}", c as u32, go_char_quote(c))
+                format!(
+                    "encoding/hex: invalid byte: U+{:04X} {}",
+                    c as u32,
+                    go_char_quote(c)
+                )
             }
             _ => "encoding/hex: odd length hex string".into(),
         }),
@@ -237,7 +250,9 @@ fn hash(v: &Value, args: &[Value]) -> Result<Value, String> {
         .map(|_| get_bytes(arg(args, 1)).map(|b| b.into_owned()))
         .transpose()?
         .unwrap_or_default();
-    let poly = arg_opt_str(args, 2)?.map(|s| s.into_owned()).unwrap_or_else(|| "IEEE".into());
+    let poly = arg_opt_str(args, 2)?
+        .map(|s| s.into_owned())
+        .unwrap_or_else(|| "IEEE".into());
     let data = str_or_bytes(v)?;
     let needs_key = || {
         if key.is_empty() {
@@ -263,7 +278,9 @@ fn hash(v: &Value, args: &[Value]) -> Result<Value, String> {
         "sha1" => sha1::Sha1::digest(&data[..]).to_vec(),
         "sha256" => sha2::Sha256::digest(&data[..]).to_vec(),
         "sha512" => sha2::Sha512::digest(&data[..]).to_vec(),
-        "xxhash64" => twox_hash::XxHash64::oneshot(0, &data).to_string().into_bytes(),
+        "xxhash64" => twox_hash::XxHash64::oneshot(0, &data)
+            .to_string()
+            .into_bytes(),
         "crc32" => {
             let sum = match poly.as_str() {
                 "IEEE" => crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(&data),
@@ -365,7 +382,8 @@ fn aes_apply(v: &Value, args: &[Value], encrypt: bool) -> Result<Value, String> 
         ($c:ty) => {{
             let mut m = cbc::Encryptor::<$c>::new_from_slices(&key, &iv).map_err(bad_len)?;
             for chunk in buf.chunks_exact_mut(16) {
-                let block: &mut aes::Block = chunk.try_into().map_err(|_| "bad block".to_string())?;
+                let block: &mut aes::Block =
+                    chunk.try_into().map_err(|_| "bad block".to_string())?;
                 m.encrypt_block(block);
             }
         }};
@@ -374,7 +392,8 @@ fn aes_apply(v: &Value, args: &[Value], encrypt: bool) -> Result<Value, String> 
         ($c:ty) => {{
             let mut m = cbc::Decryptor::<$c>::new_from_slices(&key, &iv).map_err(bad_len)?;
             for chunk in buf.chunks_exact_mut(16) {
-                let block: &mut aes::Block = chunk.try_into().map_err(|_| "bad block".to_string())?;
+                let block: &mut aes::Block =
+                    chunk.try_into().map_err(|_| "bad block".to_string())?;
                 m.decrypt_block(block);
             }
         }};
@@ -432,20 +451,55 @@ mod tests {
 
     #[test]
     fn encodings() {
-        assert_eq!(encode(&s("hello world"), &[s("hex")]).unwrap(), s("68656c6c6f20776f726c64"));
+        assert_eq!(
+            encode(&s("hello world"), &[s("hex")]).unwrap(),
+            s("68656c6c6f20776f726c64")
+        );
         let a85 = "FD,B0+DGm>FDl80Ci\"A>F`)8BEckl6F`M&(+Cno&@/";
-        assert_eq!(encode(&s("this is totally unstructured data"), &[s("ascii85")]).unwrap(), s(a85));
-        assert_eq!(decode(&s(a85), &[s("ascii85")]).unwrap(), Value::Bytes(b"this is totally unstructured data".to_vec()));
-        assert_eq!(encode(&Value::Bytes(vec![0, 0, 0, 0, 1]), &[s("ascii85")]).unwrap(), s("z!<"));
-        assert_eq!(decode(&s("z!<"), &[s("ascii85")]).unwrap(), Value::Bytes(vec![0, 0, 0, 0, 1]));
-        assert_eq!(decode(&s("68656c6c6f"), &[s("hex")]).unwrap(), Value::Bytes(b"hello".to_vec()));
-        assert_eq!(decode(&s("6g"), &[s("hex")]).unwrap_err(), "encoding/hex: invalid byte: U+0067 'g'");
+        assert_eq!(
+            encode(&s("this is totally unstructured data"), &[s("ascii85")]).unwrap(),
+            s(a85)
+        );
+        assert_eq!(
+            decode(&s(a85), &[s("ascii85")]).unwrap(),
+            Value::Bytes(b"this is totally unstructured data".to_vec())
+        );
+        assert_eq!(
+            encode(&Value::Bytes(vec![0, 0, 0, 0, 1]), &[s("ascii85")]).unwrap(),
+            s("z!<")
+        );
+        assert_eq!(
+            decode(&s("z!<"), &[s("ascii85")]).unwrap(),
+            Value::Bytes(vec![0, 0, 0, 0, 1])
+        );
+        assert_eq!(
+            decode(&s("68656c6c6f"), &[s("hex")]).unwrap(),
+            Value::Bytes(b"hello".to_vec())
+        );
+        assert_eq!(
+            decode(&s("6g"), &[s("hex")]).unwrap_err(),
+            "encoding/hex: invalid byte: U+0067 'g'"
+        );
         assert_eq!(encode(&s("hi?>"), &[s("base64")]).unwrap(), s("aGk/Pg=="));
-        assert_eq!(encode(&s("hi?>"), &[s("base64url")]).unwrap(), s("aGk_Pg=="));
-        assert_eq!(encode(&s("hi?>"), &[s("base64rawurl")]).unwrap(), s("aGk_Pg"));
-        assert_eq!(decode(&s("aGk/Pg=="), &[s("base64")]).unwrap(), Value::Bytes(b"hi?>".to_vec()));
-        assert!(decode(&s("a*"), &[s("base64")]).unwrap_err().starts_with("illegal base64 data"));
-        assert_eq!(encode(&s("x"), &[s("nope")]).unwrap_err(), "unrecognized encoding type: nope");
+        assert_eq!(
+            encode(&s("hi?>"), &[s("base64url")]).unwrap(),
+            s("aGk_Pg==")
+        );
+        assert_eq!(
+            encode(&s("hi?>"), &[s("base64rawurl")]).unwrap(),
+            s("aGk_Pg")
+        );
+        assert_eq!(
+            decode(&s("aGk/Pg=="), &[s("base64")]).unwrap(),
+            Value::Bytes(b"hi?>".to_vec())
+        );
+        assert!(decode(&s("a*"), &[s("base64")])
+            .unwrap_err()
+            .starts_with("illegal base64 data"));
+        assert_eq!(
+            encode(&s("x"), &[s("nope")]).unwrap_err(),
+            "unrecognized encoding type: nope"
+        );
         assert!(encode(&Value::Int(1), &[s("hex")]).is_err());
     }
 
@@ -453,17 +507,38 @@ mod tests {
     fn hashes() {
         let hw = s("hello world");
         let none = Value::Null;
-        assert_eq!(hexs(hash(&hw, &[s("sha1"), none.clone(), none.clone()]).unwrap()), "2aae6c35c94fcfb415dbe95f408b9ce91ee846ed");
-        assert_eq!(hexs(hash(&hw, &[s("hmac_sha1"), s("static-key"), none.clone()]).unwrap()), "d87e5f068fa08fe90bb95bc7c8344cb809179d76");
-        assert_eq!(hexs(hash(&hw, &[s("crc32"), none.clone(), s("Castagnoli")]).unwrap()), "c99465aa");
-        assert_eq!(hexs(hash(&hw, &[s("crc32"), none.clone(), s("Koopman")]).unwrap()), "df373d3c");
-        assert_eq!(hexs(hash(&hw, &[s("crc32"), none.clone(), none.clone()]).unwrap()), "0d4a1185");
-        assert_eq!(hexs(hash(&hw, &[s("md5"), none.clone(), none.clone()]).unwrap()), "5eb63bbbe01eeed093cb22bb8f5acdc3");
+        assert_eq!(
+            hexs(hash(&hw, &[s("sha1"), none.clone(), none.clone()]).unwrap()),
+            "2aae6c35c94fcfb415dbe95f408b9ce91ee846ed"
+        );
+        assert_eq!(
+            hexs(hash(&hw, &[s("hmac_sha1"), s("static-key"), none.clone()]).unwrap()),
+            "d87e5f068fa08fe90bb95bc7c8344cb809179d76"
+        );
+        assert_eq!(
+            hexs(hash(&hw, &[s("crc32"), none.clone(), s("Castagnoli")]).unwrap()),
+            "c99465aa"
+        );
+        assert_eq!(
+            hexs(hash(&hw, &[s("crc32"), none.clone(), s("Koopman")]).unwrap()),
+            "df373d3c"
+        );
+        assert_eq!(
+            hexs(hash(&hw, &[s("crc32"), none.clone(), none.clone()]).unwrap()),
+            "0d4a1185"
+        );
+        assert_eq!(
+            hexs(hash(&hw, &[s("md5"), none.clone(), none.clone()]).unwrap()),
+            "5eb63bbbe01eeed093cb22bb8f5acdc3"
+        );
         assert_eq!(
             hash(&hw, &[s("xxhash64"), none.clone(), none.clone()]).unwrap(),
             Value::Bytes(b"5020219685658847592".to_vec())
         );
-        assert_eq!(hash(&hw, &[s("hmac_sha256"), none.clone(), none.clone()]).unwrap_err(), "hash algorithm hmac_sha256 requires a key argument");
+        assert_eq!(
+            hash(&hw, &[s("hmac_sha256"), none.clone(), none.clone()]).unwrap_err(),
+            "hash algorithm hmac_sha256 requires a key argument"
+        );
         assert!(hash(&hw, &[s("nope"), none.clone(), none]).is_err());
     }
 
@@ -485,12 +560,24 @@ mod tests {
         let iv = Value::Bytes(hex::decode("f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff").unwrap());
         let enc = encrypt_aes(&s("hello world!"), &[s("ctr"), key.clone(), iv.clone()]).unwrap();
         assert_eq!(hexs(enc.clone()), "84e9b31ff7400bdf80be7254");
-        assert_eq!(decrypt_aes(&enc, &[s("ctr"), key.clone(), iv.clone()]).unwrap(), Value::Bytes(b"hello world!".to_vec()));
+        assert_eq!(
+            decrypt_aes(&enc, &[s("ctr"), key.clone(), iv.clone()]).unwrap(),
+            Value::Bytes(b"hello world!".to_vec())
+        );
         for scheme in ["ofb", "cbc"] {
-            let e = encrypt_aes(&s("0123456789abcdef"), &[s(scheme), key.clone(), iv.clone()]).unwrap();
-            assert_eq!(decrypt_aes(&e, &[s(scheme), key.clone(), iv.clone()]).unwrap(), Value::Bytes(b"0123456789abcdef".to_vec()));
+            let e = encrypt_aes(
+                &s("0123456789abcdef"),
+                &[s(scheme), key.clone(), iv.clone()],
+            )
+            .unwrap();
+            assert_eq!(
+                decrypt_aes(&e, &[s(scheme), key.clone(), iv.clone()]).unwrap(),
+                Value::Bytes(b"0123456789abcdef".to_vec())
+            );
         }
         assert!(encrypt_aes(&s("short"), &[s("cbc"), key.clone(), iv.clone()]).is_err());
-        assert!(encrypt_aes(&s("x"), &[s("ctr"), s("short"), iv]).unwrap_err().contains("invalid key size"));
+        assert!(encrypt_aes(&s("x"), &[s("ctr"), s("short"), iv])
+            .unwrap_err()
+            .contains("invalid key size"));
     }
 }

@@ -157,8 +157,12 @@ fn nanoid(args: &[Value]) -> Result<Value, String> {
 }
 
 fn ulid(args: &[Value]) -> Result<Value, String> {
-    let encoding = arg_opt_str(args, 0)?.map(|s| s.into_owned()).unwrap_or_else(|| "crockford".into());
-    let source = arg_opt_str(args, 1)?.map(|s| s.into_owned()).unwrap_or_else(|| "secure_random".into());
+    let encoding = arg_opt_str(args, 0)?
+        .map(|s| s.into_owned())
+        .unwrap_or_else(|| "crockford".into());
+    let source = arg_opt_str(args, 1)?
+        .map(|s| s.into_owned())
+        .unwrap_or_else(|| "secure_random".into());
     if source != "secure_random" && source != "fast_random" {
         return Err(format!("invalid randomness source: {source}"));
     }
@@ -178,7 +182,9 @@ fn random_int(args: &[Value]) -> Result<Value, String> {
         return Err(format!("min ({min}) and max ({max}) must be non-negative"));
     }
     if min > max {
-        return Err(format!("min ({min}) must be less than or equal to max ({max})"));
+        return Err(format!(
+            "min ({min}) must be less than or equal to max ({max})"
+        ));
     }
     let n = match seed {
         Some(s) => rand::rngs::StdRng::seed_from_u64(s as u64).random_range(min..=max),
@@ -191,7 +197,11 @@ fn cosine_similarity(args: &[Value]) -> Result<Value, String> {
     let a = get_array(arg(args, 0))?;
     let b = get_array(arg(args, 1))?;
     if a.len() != b.len() {
-        return Err(format!("vectors must have the same length: {} != {}", a.len(), b.len()));
+        return Err(format!(
+            "vectors must have the same length: {} != {}",
+            a.len(),
+            b.len()
+        ));
     }
     if a.is_empty() {
         return Err("vectors must not be empty".into());
@@ -222,7 +232,8 @@ fn compare_argon2(v: &Value, args: &[Value]) -> Result<Value, String> {
     use argon2::{PasswordHash, PasswordVerifier};
     let secret = get_bytes(v)?;
     let hashed = arg_str(args, 0)?;
-    let parsed = PasswordHash::new(&hashed).map_err(|e| format!("failed to parse argon2 hash: {e}"))?;
+    let parsed =
+        PasswordHash::new(&hashed).map_err(|e| format!("failed to parse argon2 hash: {e}"))?;
     match argon2::Argon2::default().verify_password(&secret, &parsed) {
         Ok(()) => Ok(Value::Bool(true)),
         Err(argon2::password_hash::Error::PasswordInvalid) => Ok(Value::Bool(false)),
@@ -240,34 +251,91 @@ mod tests {
 
     #[test]
     fn functions() {
-        assert_eq!(env(&[s("ENGINE_LIB_SURELY_UNSET_VAR"), Value::Null]).unwrap(), Value::Null);
+        assert_eq!(
+            env(&[s("ENGINE_LIB_SURELY_UNSET_VAR"), Value::Null]).unwrap(),
+            Value::Null
+        );
         assert!(matches!(hostname(&[]).unwrap(), Value::String(_)));
         let u = uuid_v4(&[]).unwrap();
         assert_eq!(u.as_str().unwrap().len(), 36);
-        assert_eq!(nanoid(&[Value::Null, Value::Null]).unwrap().as_str().unwrap().len(), 21);
+        assert_eq!(
+            nanoid(&[Value::Null, Value::Null])
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .len(),
+            21
+        );
         let n = nanoid(&[Value::Int(10), s("ab")]).unwrap();
         assert!(n.as_str().unwrap().chars().all(|c| c == 'a' || c == 'b'));
-        assert_eq!(ulid(&[Value::Null, Value::Null]).unwrap().as_str().unwrap().len(), 26);
-        assert_eq!(ulid(&[s("hex"), Value::Null]).unwrap().as_str().unwrap().len(), 32);
+        assert_eq!(
+            ulid(&[Value::Null, Value::Null])
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .len(),
+            26
+        );
+        assert_eq!(
+            ulid(&[s("hex"), Value::Null])
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .len(),
+            32
+        );
         let a = random_int(&[Value::Int(5), Value::Int(10), Value::Int(20)]).unwrap();
-        assert_eq!(a, random_int(&[Value::Int(5), Value::Int(10), Value::Int(20)]).unwrap());
+        assert_eq!(
+            a,
+            random_int(&[Value::Int(5), Value::Int(10), Value::Int(20)]).unwrap()
+        );
         let Value::Int(x) = a else { panic!() };
         assert!((10..=20).contains(&x));
         assert!(random_int(&[Value::Null, Value::Int(5), Value::Int(1)]).is_err());
         let v = |x: &str| Value::from_json_str(x).unwrap();
-        assert_eq!(cosine_similarity(&[v("[1,2,3]"), v("[2,4,6]")]).unwrap().to_json_string(), "1");
-        assert_eq!(cosine_similarity(&[v("[1,0]"), v("[0,1]")]).unwrap().to_json_string(), "0");
+        assert_eq!(
+            cosine_similarity(&[v("[1,2,3]"), v("[2,4,6]")])
+                .unwrap()
+                .to_json_string(),
+            "1"
+        );
+        assert_eq!(
+            cosine_similarity(&[v("[1,0]"), v("[0,1]")])
+                .unwrap()
+                .to_json_string(),
+            "0"
+        );
         assert!(cosine_similarity(&[v("[1]"), v("[0,1]")]).is_err());
     }
 
     #[test]
     fn passwords() {
         let argon = s("$argon2id$v=19$m=4096,t=3,p=1$c2FsdHktbWNzYWx0ZmFjZQ$RMUMwgtS32/mbszd+ke4o4Ej1jFpYiUqY6MHWa69X7Y");
-        assert_eq!(compare_argon2(&s("there-are-many-blobs-in-the-sea"), &[argon.clone()]).unwrap(), Value::Bool(true));
-        assert_eq!(compare_argon2(&s("will-i-ever-find-love"), &[argon]).unwrap(), Value::Bool(false));
+        assert_eq!(
+            compare_argon2(
+                &s("there-are-many-blobs-in-the-sea"),
+                std::slice::from_ref(&argon)
+            )
+            .unwrap(),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            compare_argon2(&s("will-i-ever-find-love"), &[argon]).unwrap(),
+            Value::Bool(false)
+        );
         let bc = s("$2y$10$Dtnt5NNzVtMCOZONT705tOcS8It6krJX8bEjnDJnwxiFKsz1C.3Ay");
-        assert_eq!(compare_bcrypt(&s("there-are-many-blobs-in-the-sea"), &[bc.clone()]).unwrap(), Value::Bool(true));
-        assert_eq!(compare_bcrypt(&s("will-i-ever-find-love"), &[bc]).unwrap(), Value::Bool(false));
+        assert_eq!(
+            compare_bcrypt(
+                &s("there-are-many-blobs-in-the-sea"),
+                std::slice::from_ref(&bc)
+            )
+            .unwrap(),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            compare_bcrypt(&s("will-i-ever-find-love"), &[bc]).unwrap(),
+            Value::Bool(false)
+        );
         assert!(compare_bcrypt(&s("x"), &[s("nope")]).is_err());
     }
 }

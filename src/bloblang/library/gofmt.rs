@@ -145,7 +145,10 @@ fn go_v(v: &Value, _nested: bool) -> String {
             format!("[{}]", parts.join(" "))
         }
         Value::Object(o) => {
-            let parts: Vec<String> = o.iter().map(|(k, x)| format!("{k}:{}", go_v(x, true))).collect();
+            let parts: Vec<String> = o
+                .iter()
+                .map(|(k, x)| format!("{k}:{}", go_v(x, true)))
+                .collect();
             format!("map[{}]", parts.join(" "))
         }
     }
@@ -243,7 +246,11 @@ fn format_one(verb: char, spec: &Spec, v: &Value) -> String {
                 return "NaN".into();
             }
             if f.is_infinite() {
-                return if f > 0.0 { sign("+Inf".into(), spec, false) } else { "-Inf".into() };
+                return if f > 0.0 {
+                    sign("+Inf".into(), spec, false)
+                } else {
+                    "-Inf".into()
+                };
             }
             let s = match verb {
                 'f' | 'F' => format!("{:.*}", spec.prec.unwrap_or(6), f),
@@ -311,10 +318,25 @@ mod tests {
         assert_eq!(sprintf("%s(%v): %v", &args), "lance(37): 13");
         assert_eq!(sprintf("%f", &[Value::Float(1.0)]), "1.000000");
         assert_eq!(sprintf("%f", &[Value::Float(-0.0)]), "-0.000000");
-        assert_eq!(sprintf("%5d|%-4s|%05.1f", &[Value::Int(3), Value::from("a"), Value::Float(2.25)]), "    3|a   |002.2");
+        assert_eq!(
+            sprintf(
+                "%5d|%-4s|%05.1f",
+                &[Value::Int(3), Value::from("a"), Value::Float(2.25)]
+            ),
+            "    3|a   |002.2"
+        );
         assert_eq!(sprintf("%d %d", &[Value::Int(1)]), "1 %!d(MISSING)");
-        assert_eq!(sprintf("%q %x %t %%", &[Value::from("a"), Value::Int(255), Value::Bool(true)]), "\"a\" ff true %");
-        assert_eq!(sprintf("%v", &[Value::Array(vec![Value::Int(1), Value::from("b")])]), "[1 b]");
+        assert_eq!(
+            sprintf(
+                "%q %x %t %%",
+                &[Value::from("a"), Value::Int(255), Value::Bool(true)]
+            ),
+            "\"a\" ff true %"
+        );
+        assert_eq!(
+            sprintf("%v", &[Value::Array(vec![Value::Int(1), Value::from("b")])]),
+            "[1 b]"
+        );
         assert_eq!(sprintf("x", &[Value::Int(1)]), "x%!(EXTRA int64=1)");
         assert_eq!(sprintf("%e", &[Value::Float(1234.5)]), "1.234500e+03");
     }

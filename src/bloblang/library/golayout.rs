@@ -188,11 +188,27 @@ fn tokenize(layout: &str) -> Vec<Tok> {
 }
 
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ];
 const DAYS: [&str; 7] = [
-    "Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
 ];
 
 /// Format a time with a Go layout. `zone_name` is the zone abbreviation when known (`MST`).
@@ -238,9 +254,7 @@ pub fn format(t: &DateTime<FixedOffset>, layout: &str, zone_name: Option<&str>) 
             Tok::Sec2 => out.push_str(&format!("{:02}", t.second())),
             Tok::PmUpper => out.push_str(if t.hour() >= 12 { "PM" } else { "AM" }),
             Tok::PmLower => out.push_str(if t.hour() >= 12 { "pm" } else { "am" }),
-            Tok::WeekShort => {
-                out.push_str(&DAYS[t.weekday().num_days_from_sunday() as usize][..3])
-            }
+            Tok::WeekShort => out.push_str(&DAYS[t.weekday().num_days_from_sunday() as usize][..3]),
             Tok::WeekLong => out.push_str(DAYS[t.weekday().num_days_from_sunday() as usize]),
             Tok::ZoneName => match zone_name {
                 Some(n) if !n.is_empty() => out.push_str(n),
@@ -355,7 +369,9 @@ pub fn parse(layout: &str, value: &str) -> Result<DateTime<FixedOffset>, String>
         let res: Result<(), ParseErr> = (|| {
             match tok {
                 Tok::Lit(l) => {
-                    rest = rest.strip_prefix(l.as_str()).ok_or_else(|| fail(before, tok))?;
+                    rest = rest
+                        .strip_prefix(l.as_str())
+                        .ok_or_else(|| fail(before, tok))?;
                 }
                 Tok::Year4 => {
                     let b = rest.as_bytes();
@@ -367,11 +383,16 @@ pub fn parse(layout: &str, value: &str) -> Result<DateTime<FixedOffset>, String>
                 }
                 Tok::Year2 => {
                     let (n, r) = getnum(rest, true).ok_or_else(|| fail(before, tok))?;
-                    year = if n >= 69 { 1900 + n as i32 } else { 2000 + n as i32 };
+                    year = if n >= 69 {
+                        1900 + n as i32
+                    } else {
+                        2000 + n as i32
+                    };
                     rest = r;
                 }
                 Tok::Month | Tok::Month2 => {
-                    let (n, r) = getnum(rest, *tok == Tok::Month2).ok_or_else(|| fail(before, tok))?;
+                    let (n, r) =
+                        getnum(rest, *tok == Tok::Month2).ok_or_else(|| fail(before, tok))?;
                     month = n as i32;
                     rest = r;
                 }
@@ -390,7 +411,8 @@ pub fn parse(layout: &str, value: &str) -> Result<DateTime<FixedOffset>, String>
                     if *tok == Tok::DayUnder && rest.starts_with(' ') {
                         rest = &rest[1..];
                     }
-                    let (n, r) = getnum(rest, *tok == Tok::Day2).ok_or_else(|| fail(before, tok))?;
+                    let (n, r) =
+                        getnum(rest, *tok == Tok::Day2).ok_or_else(|| fail(before, tok))?;
                     day = n as i32;
                     rest = r;
                 }
@@ -399,28 +421,36 @@ pub fn parse(layout: &str, value: &str) -> Result<DateTime<FixedOffset>, String>
                     if *tok == Tok::YDayUnder {
                         r0 = r0.trim_start_matches(' ');
                     }
-                    let (n, r) = getnum3(r0, *tok == Tok::YDay3).ok_or_else(|| fail(before, tok))?;
+                    let (n, r) =
+                        getnum3(r0, *tok == Tok::YDay3).ok_or_else(|| fail(before, tok))?;
                     yday = n as i32;
                     rest = r;
                 }
                 Tok::Hour | Tok::Hour12 | Tok::Hour12Zero => {
-                    let (n, r) = getnum(rest, *tok == Tok::Hour12Zero).ok_or_else(|| fail(before, tok))?;
+                    let (n, r) =
+                        getnum(rest, *tok == Tok::Hour12Zero).ok_or_else(|| fail(before, tok))?;
                     hour = n;
                     rest = r;
                 }
                 Tok::Min | Tok::Min2 => {
-                    let (n, r) = getnum(rest, *tok == Tok::Min2).ok_or_else(|| fail(before, tok))?;
+                    let (n, r) =
+                        getnum(rest, *tok == Tok::Min2).ok_or_else(|| fail(before, tok))?;
                     min = n;
                     rest = r;
                 }
                 Tok::Sec | Tok::Sec2 => {
-                    let (n, r) = getnum(rest, *tok == Tok::Sec2).ok_or_else(|| fail(before, tok))?;
+                    let (n, r) =
+                        getnum(rest, *tok == Tok::Sec2).ok_or_else(|| fail(before, tok))?;
                     sec = n;
                     rest = r;
                     // A fractional second in the value without one in the layout.
                     let next_is_frac = matches!(toks.get(idx), Some(Tok::Frac(..)));
                     let b = rest.as_bytes();
-                    if !next_is_frac && b.len() >= 2 && (b[0] == b'.' || b[0] == b',') && b[1].is_ascii_digit() {
+                    if !next_is_frac
+                        && b.len() >= 2
+                        && (b[0] == b'.' || b[0] == b',')
+                        && b[1].is_ascii_digit()
+                    {
                         let n = rest[1..].bytes().take_while(u8::is_ascii_digit).count();
                         nsec = parse_nanos(&rest[1..1 + n]);
                         rest = &rest[1 + n..];
@@ -431,7 +461,11 @@ pub fn parse(layout: &str, value: &str) -> Result<DateTime<FixedOffset>, String>
                         return Err(fail(before, tok));
                     }
                     let p = &rest[..2];
-                    let (pm_s, am_s) = if *tok == Tok::PmUpper { ("PM", "AM") } else { ("pm", "am") };
+                    let (pm_s, am_s) = if *tok == Tok::PmUpper {
+                        ("PM", "AM")
+                    } else {
+                        ("pm", "am")
+                    };
                     if p == pm_s {
                         pm = true;
                     } else if p == am_s {
@@ -447,7 +481,7 @@ pub fn parse(layout: &str, value: &str) -> Result<DateTime<FixedOffset>, String>
                         rest = r;
                     } else {
                         let n = rest.bytes().take_while(u8::is_ascii_uppercase).count();
-                        if n < 3 || n > 5 {
+                        if !(3..=5).contains(&n) {
                             return Err(fail(before, tok));
                         }
                         offset.get_or_insert(0);
@@ -461,7 +495,8 @@ pub fn parse(layout: &str, value: &str) -> Result<DateTime<FixedOffset>, String>
                         return Ok(());
                     }
                     let b = rest.as_bytes();
-                    let need = 3 + if *parts >= 2 { 2 + *colons as usize } else { 0 }
+                    let need = 3
+                        + if *parts >= 2 { 2 + *colons as usize } else { 0 }
                         + if *parts >= 3 { 2 + *colons as usize } else { 0 };
                     if b.len() < need || (b[0] != b'+' && b[0] != b'-') {
                         return Err(fail(before, tok));
@@ -508,7 +543,8 @@ pub fn parse(layout: &str, value: &str) -> Result<DateTime<FixedOffset>, String>
                 Tok::Frac(_, n, nine) => {
                     let b = rest.as_bytes();
                     if *nine {
-                        if b.len() < 2 || !(b[0] == b'.' || b[0] == b',') || !b[1].is_ascii_digit() {
+                        if b.len() < 2 || !(b[0] == b'.' || b[0] == b',') || !b[1].is_ascii_digit()
+                        {
                             return Ok(());
                         }
                         let k = rest[1..].bytes().take_while(u8::is_ascii_digit).count();
@@ -564,7 +600,8 @@ pub fn parse(layout: &str, value: &str) -> Result<DateTime<FixedOffset>, String>
         if yday < 1 || yday > if leap { 366 } else { 365 } {
             return Err(range_err("day-of-year"));
         }
-        let d = NaiveDate::from_yo_opt(year, yday as u32).ok_or_else(|| range_err("day-of-year"))?;
+        let d =
+            NaiveDate::from_yo_opt(year, yday as u32).ok_or_else(|| range_err("day-of-year"))?;
         if month < 0 {
             month = d.month() as i32;
         }
@@ -581,7 +618,8 @@ pub fn parse(layout: &str, value: &str) -> Result<DateTime<FixedOffset>, String>
     if !(1..=12).contains(&month) {
         return Err(range_err("month"));
     }
-    let date = NaiveDate::from_ymd_opt(year, month as u32, day as u32).ok_or_else(|| range_err("day"))?;
+    let date =
+        NaiveDate::from_ymd_opt(year, month as u32, day as u32).ok_or_else(|| range_err("day"))?;
     let naive = date
         .and_hms_nano_opt(hour, min, sec, nsec)
         .ok_or_else(|| range_err("second"))?;
@@ -647,7 +685,11 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
                 ))
             }
         };
-        let iv: i128 = if int_part.is_empty() { 0 } else { int_part.parse().map_err(|_| invalid())? };
+        let iv: i128 = if int_part.is_empty() {
+            0
+        } else {
+            int_part.parse().map_err(|_| invalid())?
+        };
         total_i += iv * mult;
         if !frac_part.is_empty() {
             let f: f64 = format!("0.{frac_part}").parse().map_err(|_| invalid())?;
@@ -665,7 +707,12 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
 }
 
 /// Add years, months and days the way Go's `Time.AddDate` does (overflowing days roll over).
-pub fn add_date(t: &DateTime<FixedOffset>, years: i64, months: i64, days: i64) -> Option<DateTime<FixedOffset>> {
+pub fn add_date(
+    t: &DateTime<FixedOffset>,
+    years: i64,
+    months: i64,
+    days: i64,
+) -> Option<DateTime<FixedOffset>> {
     let total_months = t.year() as i64 * 12 + t.month0() as i64 + years * 12 + months;
     let y = total_months.div_euclid(12) as i32;
     let m = total_months.rem_euclid(12) as u32 + 1;
@@ -689,22 +736,52 @@ mod tests {
     #[test]
     fn parse_and_format() {
         assert_eq!(p("2006-Jan-02", "2020-Aug-14"), "2020-08-14T00:00:00Z");
-        assert_eq!(p(RFC3339_NANO, "2020-08-14T11:50:26.371Z"), "2020-08-14T11:50:26.371Z");
-        assert_eq!(p(RFC3339_NANO, "2021-02-03T17:05:06+01:00"), "2021-02-03T17:05:06+01:00");
-        assert_eq!(p("2006-01-02 15:04:05 MST", "2021-02-03 17:05:06 UTC"), "2021-02-03T17:05:06Z");
-        assert_eq!(p("Jan _2 3:04PM", "Feb  3 5:06PM"), "0000-02-03T17:06:00Z".replace("0000", "0001"));
+        assert_eq!(
+            p(RFC3339_NANO, "2020-08-14T11:50:26.371Z"),
+            "2020-08-14T11:50:26.371Z"
+        );
+        assert_eq!(
+            p(RFC3339_NANO, "2021-02-03T17:05:06+01:00"),
+            "2021-02-03T17:05:06+01:00"
+        );
+        assert_eq!(
+            p("2006-01-02 15:04:05 MST", "2021-02-03 17:05:06 UTC"),
+            "2021-02-03T17:05:06Z"
+        );
+        assert_eq!(
+            p("Jan _2 3:04PM", "Feb  3 5:06PM"),
+            "0000-02-03T17:06:00Z".replace("0000", "0001")
+        );
         assert_eq!(
             p("2006-01-02", "2020-Aug-14"),
             "parsing time \"2020-Aug-14\" as \"2006-01-02\": cannot parse \"Aug-14\" as \"01\""
         );
-        assert_eq!(p("2006-01-02", "2020-08-14x"), "parsing time \"2020-08-14x\": extra text: \"x\"");
-        assert_eq!(p("2006-01-02", "2020-13-14"), "parsing time \"2020-13-14\": month out of range");
-        assert_eq!(p("2006-01-02", "2021-02-30"), "parsing time \"2021-02-30\": day out of range");
+        assert_eq!(
+            p("2006-01-02", "2020-08-14x"),
+            "parsing time \"2020-08-14x\": extra text: \"x\""
+        );
+        assert_eq!(
+            p("2006-01-02", "2020-13-14"),
+            "parsing time \"2020-13-14\": month out of range"
+        );
+        assert_eq!(
+            p("2006-01-02", "2021-02-30"),
+            "parsing time \"2021-02-30\": day out of range"
+        );
         let t = parse(RFC3339_NANO, "2020-08-14T11:50:26.371Z").unwrap();
-        assert_eq!(format(&t, "2006-Jan-02 15:04:05", None), "2020-Aug-14 11:50:26");
-        assert_eq!(format(&t, "2006-Jan-02 15:04:05.999999", None), "2020-Aug-14 11:50:26.371");
+        assert_eq!(
+            format(&t, "2006-Jan-02 15:04:05", None),
+            "2020-Aug-14 11:50:26"
+        );
+        assert_eq!(
+            format(&t, "2006-Jan-02 15:04:05.999999", None),
+            "2020-Aug-14 11:50:26.371"
+        );
         assert_eq!(format(&t, "15:04:05.000000", None), "11:50:26.371000");
-        assert_eq!(format(&t, "Mon Monday January 3PM pm 002 MST -0700 Z07:00", None), "Fri Friday August 11AM am 227 UTC +0000 Z");
+        assert_eq!(
+            format(&t, "Mon Monday January 3PM pm 002 MST -0700 Z07:00", None),
+            "Fri Friday August 11AM am 227 UTC +0000 Z"
+        );
         let t2 = parse(RFC3339_NANO, "2021-02-03T17:05:06-05:30").unwrap();
         assert_eq!(format(&t2, "MST Z07:00 -07", None), "-0530 -05:30 -05");
     }
@@ -716,9 +793,18 @@ mod tests {
         assert_eq!(parse_duration("-1.5h"), Ok(-5_400_000_000_000));
         assert_eq!(parse_duration("2h45m0.5s"), Ok(9_900_500_000_000));
         assert_eq!(parse_duration("0"), Ok(0));
-        assert_eq!(parse_duration("1"), Err("time: missing unit in duration \"1\"".into()));
-        assert_eq!(parse_duration("1x"), Err("time: unknown unit \"x\" in duration \"1x\"".into()));
-        assert_eq!(parse_duration(""), Err("time: invalid duration \"\"".into()));
+        assert_eq!(
+            parse_duration("1"),
+            Err("time: missing unit in duration \"1\"".into())
+        );
+        assert_eq!(
+            parse_duration("1x"),
+            Err("time: unknown unit \"x\" in duration \"1x\"".into())
+        );
+        assert_eq!(
+            parse_duration(""),
+            Err("time: invalid duration \"\"".into())
+        );
     }
 
     #[test]

@@ -107,7 +107,7 @@ pub fn strconv_error(func: &str, input: &str, what: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // Argument access. The interpreter checks argument kinds, these stay defensive anyway.
 
-pub fn arg<'a>(args: &'a [Value], i: usize) -> &'a Value {
+pub fn arg(args: &[Value], i: usize) -> &Value {
     static NULL: Value = Value::Null;
     args.get(i).unwrap_or(&NULL)
 }
@@ -255,7 +255,11 @@ pub fn format_go_g_prec(f: f64, prec: Option<usize>, eprec_shortest: i32) -> Str
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     let sci = match prec {
         None => format!("{:e}", f),
@@ -279,7 +283,7 @@ pub fn format_go_g_prec(f: f64, prec: Option<usize>, eprec_shortest: i32) -> Str
         None => eprec_shortest,
         Some(p) => {
             let p = p.max(1) as i32;
-            if p > digits.len() as i32 && digits.len() as i32 >= exp + 1 {
+            if p > digits.len() as i32 && digits.len() as i32 > exp {
                 digits.len() as i32
             } else {
                 p

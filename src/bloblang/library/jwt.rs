@@ -10,8 +10,16 @@ use crate::message::value::Object;
 use crate::message::Value;
 
 const CAT: &str = "JSON Web Tokens";
-const PARSE: &[Param] = &[req("signing_secret", K::String, "The secret that was used for signing the token.")];
-const SIGN: &[Param] = &[req("signing_secret", K::String, "The secret to use for signing the token.")];
+const PARSE: &[Param] = &[req(
+    "signing_secret",
+    K::String,
+    "The secret that was used for signing the token.",
+)];
+const SIGN: &[Param] = &[req(
+    "signing_secret",
+    K::String,
+    "The secret to use for signing the token.",
+)];
 
 pub static METHODS: &[MethodSpec] = &[
     MethodSpec {
@@ -112,9 +120,16 @@ fn parse_jwt(v: &Value, args: &[Value], alg: Alg) -> Result<Value, String> {
     }
     let header_bytes = URL_SAFE_NO_PAD
         .decode(parts[0].trim_end_matches('='))
-        .map_err(|e| fail(&format!("token is malformed: could not base64 decode header: {e}")))?;
-    let header = Value::from_json_slice(&header_bytes)
-        .map_err(|e| fail(&format!("token is malformed: could not JSON decode header: {e}")))?;
+        .map_err(|e| {
+            fail(&format!(
+                "token is malformed: could not base64 decode header: {e}"
+            ))
+        })?;
+    let header = Value::from_json_slice(&header_bytes).map_err(|e| {
+        fail(&format!(
+            "token is malformed: could not JSON decode header: {e}"
+        ))
+    })?;
     let header_alg = header
         .as_object()
         .and_then(|h| h.get("alg"))
@@ -134,9 +149,16 @@ fn parse_jwt(v: &Value, args: &[Value], alg: Alg) -> Result<Value, String> {
     }
     let claims_bytes = URL_SAFE_NO_PAD
         .decode(parts[1].trim_end_matches('='))
-        .map_err(|e| fail(&format!("token is malformed: could not base64 decode claim: {e}")))?;
-    let claims = Value::from_json_slice(&claims_bytes)
-        .map_err(|e| fail(&format!("token is malformed: could not JSON decode claim: {e}")))?;
+        .map_err(|e| {
+            fail(&format!(
+                "token is malformed: could not base64 decode claim: {e}"
+            ))
+        })?;
+    let claims = Value::from_json_slice(&claims_bytes).map_err(|e| {
+        fail(&format!(
+            "token is malformed: could not JSON decode claim: {e}"
+        ))
+    })?;
     match claims {
         Value::Object(_) => Ok(claims),
         _ => Err(fail("token is malformed: claims are not an object")),
@@ -188,21 +210,34 @@ mod tests {
     #[test]
     fn documented() {
         let secret = [s("dont-tell-anyone")];
-        let claims = Value::from_json_str(r#"{"iat":1516239022,"mood":"Disdainful","sub":"1234567890"}"#).unwrap();
+        let claims =
+            Value::from_json_str(r#"{"iat":1516239022,"mood":"Disdainful","sub":"1234567890"}"#)
+                .unwrap();
         for (alg, spec) in METHODS.iter().take(3).enumerate() {
             let token = spec.examples[0].cases[0].0;
             let token = Value::from_json_str(token).unwrap().as_object().unwrap()["signed"].clone();
             assert_eq!((spec.imp)(&token, &secret).unwrap(), claims, "alg {alg}");
-            assert!((spec.imp)(&token, &[s("wrong")]).unwrap_err().contains("signature is invalid"));
+            assert!((spec.imp)(&token, &[s("wrong")])
+                .unwrap_err()
+                .contains("signature is invalid"));
         }
         for spec in METHODS.iter().skip(3) {
             let (input, output) = spec.examples[0].cases[0];
-            let claims = Value::from_json_str(input).unwrap().as_object().unwrap()["claims"].clone();
-            let expected = Value::from_json_str(output).unwrap().as_object().unwrap()["signed"].clone();
-            assert_eq!((spec.imp)(&claims, &secret).unwrap(), expected, "{}", spec.name);
+            let claims =
+                Value::from_json_str(input).unwrap().as_object().unwrap()["claims"].clone();
+            let expected =
+                Value::from_json_str(output).unwrap().as_object().unwrap()["signed"].clone();
+            assert_eq!(
+                (spec.imp)(&claims, &secret).unwrap(),
+                expected,
+                "{}",
+                spec.name
+            );
         }
         let hs256 = sign_hs256(&Value::from_json_str(r#"{"a":1}"#).unwrap(), &secret).unwrap();
-        assert!(parse_hs384(&hs256, &secret).unwrap_err().contains("unexpected signing method: HS256"));
+        assert!(parse_hs384(&hs256, &secret)
+            .unwrap_err()
+            .contains("unexpected signing method: HS256"));
         assert!(parse_hs256(&s("a.b"), &secret).is_err());
     }
 }

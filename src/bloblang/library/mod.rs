@@ -98,12 +98,27 @@ pub fn is_variadic_method(name: &str) -> bool {
 
 /// Every simple method, in one explicit list.
 pub fn methods() -> Vec<&'static MethodSpec> {
-    let tables: &[&'static [MethodSpec]] = &[strings::METHODS, numbers::METHODS, coercion::METHODS, objects::METHODS, parsing::METHODS, timestamps::METHODS, encoding::METHODS, regexp::METHODS, jwt::METHODS, general::METHODS];
+    let tables: &[&'static [MethodSpec]] = &[
+        strings::METHODS,
+        numbers::METHODS,
+        coercion::METHODS,
+        objects::METHODS,
+        parsing::METHODS,
+        timestamps::METHODS,
+        encoding::METHODS,
+        regexp::METHODS,
+        jwt::METHODS,
+        general::METHODS,
+    ];
     tables.iter().flat_map(|t| t.iter()).collect()
 }
 
 /// Every simple function, in one explicit list.
 pub fn functions() -> Vec<&'static FunctionSpec> {
-    let tables: &[&'static [FunctionSpec]] = &[numbers::FUNCTIONS, timestamps::FUNCTIONS, general::FUNCTIONS];
+    let tables: &[&'static [FunctionSpec]] = &[
+        numbers::FUNCTIONS,
+        timestamps::FUNCTIONS,
+        general::FUNCTIONS,
+    ];
     tables.iter().flat_map(|t| t.iter()).collect()
 }

@@ -31,8 +31,14 @@ macro_rules! int_cast_spec {
                 ex(
                     "",
                     concat!(
-                        "\nroot.a = this.a.", $name, "()\nroot.b = this.b.round().", $name,
-                        "()\nroot.c = this.c.", $name, "()\nroot.d = this.d.", $name,
+                        "\nroot.a = this.a.",
+                        $name,
+                        "()\nroot.b = this.b.round().",
+                        $name,
+                        "()\nroot.c = this.c.",
+                        $name,
+                        "()\nroot.d = this.d.",
+                        $name,
                         "().catch(0)\n"
                     ),
                     &[(
@@ -205,7 +211,7 @@ fn abs(v: &Value, _: &[Value]) -> Result<Value, String> {
 
 /// An integer when the (already integral) float fits `i64`, else the float.
 fn int_if_fits(f: f64) -> Value {
-    if f.is_finite() && f >= -9.223_372_036_854_776e18 && f < 9.223_372_036_854_776e18 {
+    if f.is_finite() && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f) {
         Value::Int(f as i64)
     } else {
         Value::Float(f)
@@ -406,7 +412,9 @@ pub fn to_uint(v: &Value) -> Result<u64, String> {
         Value::Float(f) => {
             let f = *f;
             if f < 0.0 {
-                return Err("float value is negative and cannot be cast as an unsigned integer".into());
+                return Err(
+                    "float value is negative and cannot be cast as an unsigned integer".into(),
+                );
             }
             if f.is_infinite() {
                 return Err("cannot convert +/-INF to an unsigned integer".into());
@@ -435,10 +443,14 @@ fn uint_value(u: u64) -> Value {
 fn int_range(v: &Value, min: i64, max: i64, bits: &str) -> Result<Value, String> {
     let i = to_int(v)?;
     if i > max {
-        return Err(format!("value is too large to be cast as {bits} signed integer"));
+        return Err(format!(
+            "value is too large to be cast as {bits} signed integer"
+        ));
     }
     if i < min {
-        return Err(format!("value is too small to be cast as {bits} signed integer"));
+        return Err(format!(
+            "value is too small to be cast as {bits} signed integer"
+        ));
     }
     Ok(Value::Int(i))
 }
@@ -446,7 +458,9 @@ fn int_range(v: &Value, min: i64, max: i64, bits: &str) -> Result<Value, String>
 fn uint_range(v: &Value, max: u64, bits: &str) -> Result<Value, String> {
     let u = to_uint(v)?;
     if u > max {
-        return Err(format!("value is too large to be cast as {bits} unsigned integer"));
+        return Err(format!(
+            "value is too large to be cast as {bits} unsigned integer"
+        ));
     }
     Ok(uint_value(u))
 }
@@ -571,12 +585,20 @@ mod tests {
     #[test]
     fn casts() {
         assert_eq!(int64(&Value::from("12"), &[]).unwrap(), Value::Int(12));
-        assert_eq!(int64(&Value::from("0xDEADBEEF"), &[]).unwrap(), Value::Int(3735928559));
-        assert_eq!(int32(&Value::from("0xDEAD"), &[]).unwrap(), Value::Int(57005));
+        assert_eq!(
+            int64(&Value::from("0xDEADBEEF"), &[]).unwrap(),
+            Value::Int(3735928559)
+        );
+        assert_eq!(
+            int32(&Value::from("0xDEAD"), &[]).unwrap(),
+            Value::Int(57005)
+        );
         assert_eq!(int8(&Value::from("0xD"), &[]).unwrap(), Value::Int(13));
         assert_eq!(uint16(&Value::from("0xDE"), &[]).unwrap(), Value::Int(222));
         assert_eq!(int64(&f(12.0), &[]).unwrap(), Value::Int(12));
-        assert!(int64(&f(12.34), &[]).unwrap_err().contains("contains decimals"));
+        assert!(int64(&f(12.34), &[])
+            .unwrap_err()
+            .contains("contains decimals"));
         assert_eq!(
             uint8(&Value::Int(-12), &[]).unwrap_err(),
             "signed integer value is negative and cannot be cast as an unsigned integer"
@@ -590,23 +612,39 @@ mod tests {
             "strconv.ParseInt: parsing \"abc\": invalid syntax"
         );
         assert_eq!(
-            float64(&Value::from("6.674282313423543523453425345e-11"), &[]).unwrap().to_json_string(),
+            float64(&Value::from("6.674282313423543523453425345e-11"), &[])
+                .unwrap()
+                .to_json_string(),
             "6.674282313423544e-11"
         );
         assert_eq!(
-            float32(&Value::from("6.674282313423543523453425345e-11"), &[]).unwrap().to_json_string(),
+            float32(&Value::from("6.674282313423543523453425345e-11"), &[])
+                .unwrap()
+                .to_json_string(),
             "6.674283e-11"
         );
         assert!(float64(&Value::from("nope"), &[]).is_err());
         assert_eq!(int64(&Value::from("0o17"), &[]).unwrap(), Value::Int(15));
-        assert_eq!(int64(&Value::from("-9223372036854775808"), &[]).unwrap(), Value::Int(i64::MIN));
+        assert_eq!(
+            int64(&Value::from("-9223372036854775808"), &[]).unwrap(),
+            Value::Int(i64::MIN)
+        );
     }
 
     #[test]
     fn functions() {
-        assert_eq!(range(&[Value::Int(0), Value::Int(10), Value::Int(2)]).unwrap(), j("[0,2,4,6,8]"));
-        assert_eq!(range(&[Value::Int(0), Value::Int(-10), Value::Int(-2)]).unwrap(), j("[0,-2,-4,-6,-8]"));
-        assert_eq!(range(&[Value::Int(0), Value::Int(3), Value::Null]).unwrap(), j("[0,1,2]"));
+        assert_eq!(
+            range(&[Value::Int(0), Value::Int(10), Value::Int(2)]).unwrap(),
+            j("[0,2,4,6,8]")
+        );
+        assert_eq!(
+            range(&[Value::Int(0), Value::Int(-10), Value::Int(-2)]).unwrap(),
+            j("[0,-2,-4,-6,-8]")
+        );
+        assert_eq!(
+            range(&[Value::Int(0), Value::Int(3), Value::Null]).unwrap(),
+            j("[0,1,2]")
+        );
         assert!(range(&[Value::Int(0), Value::Int(3), Value::Int(0)]).is_err());
         assert!(range(&[Value::Int(5), Value::Int(3), Value::Int(1)]).is_err());
         assert_eq!(pi(&[]).unwrap(), f(std::f64::consts::PI));

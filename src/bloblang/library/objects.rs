@@ -570,7 +570,10 @@ fn key_values(v: &Value, _: &[Value]) -> Result<Value, String> {
 
 fn keys(v: &Value, _: &[Value]) -> Result<Value, String> {
     Ok(Value::Array(
-        get_object(v)?.keys().map(|k| Value::String(k.clone())).collect(),
+        get_object(v)?
+            .keys()
+            .map(|k| Value::String(k.clone()))
+            .collect(),
     ))
 }
 
@@ -580,7 +583,10 @@ fn values(v: &Value, _: &[Value]) -> Result<Value, String> {
 
 fn sort(v: &Value, _: &[Value]) -> Result<Value, String> {
     let arr = get_array(v)?;
-    if arr.iter().all(|e| matches!(e, Value::Int(_) | Value::Float(_))) {
+    if arr
+        .iter()
+        .all(|e| matches!(e, Value::Int(_) | Value::Float(_)))
+    {
         let mut out = arr.clone();
         out.sort_by(|a, b| {
             let (x, y) = (a.as_f64().unwrap_or(0.0), b.as_f64().unwrap_or(0.0));
@@ -588,9 +594,12 @@ fn sort(v: &Value, _: &[Value]) -> Result<Value, String> {
         });
         return Ok(Value::Array(out));
     }
-    if arr.iter().all(|e| matches!(e, Value::String(_) | Value::Bytes(_))) {
+    if arr
+        .iter()
+        .all(|e| matches!(e, Value::String(_) | Value::Bytes(_)))
+    {
         let mut out = arr.clone();
-        out.sort_by(|a, b| to_bytes(a).cmp(&to_bytes(b)));
+        out.sort_by_key(to_bytes);
         return Ok(Value::Array(out));
     }
     let first = arr.first().unwrap_or(&Value::Null);
@@ -715,43 +724,119 @@ mod tests {
 
     #[test]
     fn documented() {
-        assert_eq!(append(&j(r#"["bar","baz"]"#), &[s("and"), s("this")]).unwrap(), j(r#"["bar","baz","and","this"]"#));
+        assert_eq!(
+            append(&j(r#"["bar","baz"]"#), &[s("and"), s("this")]).unwrap(),
+            j(r#"["bar","baz","and","this"]"#)
+        );
         let foo = j(r#"{"first_name":"fooer","likes":"bars"}"#);
         let bar = j(r#"{"second_name":"barer","likes":"foos"}"#);
-        assert_eq!(assign(&foo, &[bar.clone()]).unwrap(), j(r#"{"first_name":"fooer","likes":"foos","second_name":"barer"}"#));
-        assert_eq!(merge(&foo, &[bar]).unwrap(), j(r#"{"first_name":"fooer","likes":["bars","foos"],"second_name":"barer"}"#));
+        assert_eq!(
+            assign(&foo, std::slice::from_ref(&bar)).unwrap(),
+            j(r#"{"first_name":"fooer","likes":"foos","second_name":"barer"}"#)
+        );
+        assert_eq!(
+            merge(&foo, &[bar]).unwrap(),
+            j(r#"{"first_name":"fooer","likes":["bars","foos"],"second_name":"barer"}"#)
+        );
         let c = j(r#"{"foo":[{"bar":"1"},{"bar":{}},{"bar":"2"},{"bar":[]}]}"#);
-        assert_eq!(collapse(&c, &[Value::Bool(false)]).unwrap(), j(r#"{"foo.0.bar":"1","foo.2.bar":"2"}"#));
-        assert_eq!(collapse(&c, &[Value::Bool(true)]).unwrap(), j(r#"{"foo.0.bar":"1","foo.1.bar":{},"foo.2.bar":"2","foo.3.bar":[]}"#));
-        assert_eq!(concat(&j(r#"["a","b"]"#), &[j(r#"["c"]"#), j(r#"["d","e","f"]"#)]).unwrap(), j(r#"["a","b","c","d","e","f"]"#));
-        assert_eq!(enumerated(&j(r#"["bar","baz"]"#), &[]).unwrap(), j(r#"[{"index":0,"value":"bar"},{"index":1,"value":"baz"}]"#));
+        assert_eq!(
+            collapse(&c, &[Value::Bool(false)]).unwrap(),
+            j(r#"{"foo.0.bar":"1","foo.2.bar":"2"}"#)
+        );
+        assert_eq!(
+            collapse(&c, &[Value::Bool(true)]).unwrap(),
+            j(r#"{"foo.0.bar":"1","foo.1.bar":{},"foo.2.bar":"2","foo.3.bar":[]}"#)
+        );
+        assert_eq!(
+            concat(&j(r#"["a","b"]"#), &[j(r#"["c"]"#), j(r#"["d","e","f"]"#)]).unwrap(),
+            j(r#"["a","b","c","d","e","f"]"#)
+        );
+        assert_eq!(
+            enumerated(&j(r#"["bar","baz"]"#), &[]).unwrap(),
+            j(r#"[{"index":0,"value":"bar"},{"index":1,"value":"baz"}]"#)
+        );
         assert_eq!(
             explode(&j(r#"{"id":1,"value":["foo","bar","baz"]}"#), &[s("value")]).unwrap(),
             j(r#"[{"id":1,"value":"foo"},{"id":1,"value":"bar"},{"id":1,"value":"baz"}]"#)
         );
         assert_eq!(
-            explode(&j(r#"{"id":1,"value":{"foo":2,"bar":[3,4],"baz":{"bev":5}}}"#), &[s("value")]).unwrap(),
-            j(r#"{"bar":{"id":1,"value":[3,4]},"baz":{"id":1,"value":{"bev":5}},"foo":{"id":1,"value":2}}"#)
+            explode(
+                &j(r#"{"id":1,"value":{"foo":2,"bar":[3,4],"baz":{"bev":5}}}"#),
+                &[s("value")]
+            )
+            .unwrap(),
+            j(
+                r#"{"bar":{"id":1,"value":[3,4]},"baz":{"id":1,"value":{"bev":5}},"foo":{"id":1,"value":2}}"#
+            )
         );
         assert!(explode(&j(r#"{"value":1}"#), &[s("value")]).is_err());
-        assert_eq!(find(&j(r#"["foo","bar","baz"]"#), &[s("bar")]).unwrap(), Value::Int(1));
+        assert_eq!(
+            find(&j(r#"["foo","bar","baz"]"#), &[s("bar")]).unwrap(),
+            Value::Int(1)
+        );
         assert_eq!(find(&j(r#"["foo"]"#), &[s("bar")]).unwrap(), Value::Int(-1));
-        assert_eq!(find_all(&j(r#"["foo","bar","baz","bar"]"#), &[s("bar")]).unwrap(), j("[1,3]"));
-        assert_eq!(flatten(&j(r#"["foo",["bar","baz"],"buz"]"#), &[]).unwrap(), j(r#"["foo","bar","baz","buz"]"#));
-        assert_eq!(get(&j(r#"{"bar":"from bar","baz":{"x":[1,2]}}"#), &[s("baz.x.1")]).unwrap(), Value::Int(2));
-        assert_eq!(get(&j(r#"{"bar":"from bar"}"#), &[s("nope.x")]).unwrap(), Value::Null);
-        assert_eq!(set(&j(r#"{"bar":"value"}"#), &[s("nested.field"), s("foo")]).unwrap(), j(r#"{"bar":"value","nested":{"field":"foo"}}"#));
-        assert_eq!(set(&j(r#"{"bar":"value","arr":["value"]}"#), &[s("arr.0"), s("foo")]).unwrap(), j(r#"{"arr":["foo"],"bar":"value"}"#));
-        assert_eq!(index(&j(r#"["rachel","stevens"]"#), &[Value::Int(-1)]).unwrap(), s("stevens"));
-        assert_eq!(index(&Value::Bytes(b"foobar bazson".to_vec()), &[Value::Int(-1)]).unwrap(), Value::Int(110));
+        assert_eq!(
+            find_all(&j(r#"["foo","bar","baz","bar"]"#), &[s("bar")]).unwrap(),
+            j("[1,3]")
+        );
+        assert_eq!(
+            flatten(&j(r#"["foo",["bar","baz"],"buz"]"#), &[]).unwrap(),
+            j(r#"["foo","bar","baz","buz"]"#)
+        );
+        assert_eq!(
+            get(
+                &j(r#"{"bar":"from bar","baz":{"x":[1,2]}}"#),
+                &[s("baz.x.1")]
+            )
+            .unwrap(),
+            Value::Int(2)
+        );
+        assert_eq!(
+            get(&j(r#"{"bar":"from bar"}"#), &[s("nope.x")]).unwrap(),
+            Value::Null
+        );
+        assert_eq!(
+            set(&j(r#"{"bar":"value"}"#), &[s("nested.field"), s("foo")]).unwrap(),
+            j(r#"{"bar":"value","nested":{"field":"foo"}}"#)
+        );
+        assert_eq!(
+            set(
+                &j(r#"{"bar":"value","arr":["value"]}"#),
+                &[s("arr.0"), s("foo")]
+            )
+            .unwrap(),
+            j(r#"{"arr":["foo"],"bar":"value"}"#)
+        );
+        assert_eq!(
+            index(&j(r#"["rachel","stevens"]"#), &[Value::Int(-1)]).unwrap(),
+            s("stevens")
+        );
+        assert_eq!(
+            index(&Value::Bytes(b"foobar bazson".to_vec()), &[Value::Int(-1)]).unwrap(),
+            Value::Int(110)
+        );
         assert!(index(&j("[1]"), &[Value::Int(3)]).is_err());
-        assert_eq!(join(&j(r#"["hello","world"]"#), &[Value::Null]).unwrap(), s("helloworld"));
+        assert_eq!(
+            join(&j(r#"["hello","world"]"#), &[Value::Null]).unwrap(),
+            s("helloworld")
+        );
         assert_eq!(join(&j(r#"["3","8"]"#), &[s(",")]).unwrap(), s("3,8"));
-        assert!(join(&j("[1]"), &[Value::Null]).unwrap_err().starts_with("failed to join element 0"));
-        assert_eq!(key_values(&j(r#"{"bar":1,"baz":2}"#), &[]).unwrap(), j(r#"[{"key":"bar","value":1},{"key":"baz","value":2}]"#));
-        assert_eq!(keys(&j(r#"{"bar":1,"baz":2}"#), &[]).unwrap(), j(r#"["bar","baz"]"#));
+        assert!(join(&j("[1]"), &[Value::Null])
+            .unwrap_err()
+            .starts_with("failed to join element 0"));
+        assert_eq!(
+            key_values(&j(r#"{"bar":1,"baz":2}"#), &[]).unwrap(),
+            j(r#"[{"key":"bar","value":1},{"key":"baz","value":2}]"#)
+        );
+        assert_eq!(
+            keys(&j(r#"{"bar":1,"baz":2}"#), &[]).unwrap(),
+            j(r#"["bar","baz"]"#)
+        );
         assert_eq!(values(&j(r#"{"bar":1,"baz":2}"#), &[]).unwrap(), j("[1,2]"));
-        assert_eq!(sort(&j(r#"["bbb","ccc","aaa"]"#), &[]).unwrap(), j(r#"["aaa","bbb","ccc"]"#));
+        assert_eq!(
+            sort(&j(r#"["bbb","ccc","aaa"]"#), &[]).unwrap(),
+            j(r#"["aaa","bbb","ccc"]"#)
+        );
         assert_eq!(sort(&j("[3,1.5,2]"), &[]).unwrap(), j("[1.5,2,3]"));
         assert!(sort(&j(r#"[3,"a"]"#), &[]).is_err());
         assert_eq!(
@@ -760,10 +845,19 @@ mod tests {
         );
         assert!(matches!(sum(&j("[3,8,4]"), &[]).unwrap(), Value::Int(15)));
         assert_eq!(sum(&j("[1.5,1]"), &[]).unwrap(), Value::Float(2.5));
-        assert_eq!(unique(&j(r#"["a","b","a","c"]"#), &[]).unwrap(), j(r#"["a","b","c"]"#));
+        assert_eq!(
+            unique(&j(r#"["a","b","a","c"]"#), &[]).unwrap(),
+            j(r#"["a","b","c"]"#)
+        );
         let w = j(r#"{"inner":{"a":"first","b":"second","c":"third"},"d":"fourth","e":"fifth"}"#);
-        assert_eq!(with(&w, &[s("inner.a"), s("inner.c"), s("d")]).unwrap(), j(r#"{"d":"fourth","inner":{"a":"first","c":"third"}}"#));
-        assert_eq!(without(&w, &[s("inner.a"), s("inner.c"), s("d")]).unwrap(), j(r#"{"e":"fifth","inner":{"b":"second"}}"#));
+        assert_eq!(
+            with(&w, &[s("inner.a"), s("inner.c"), s("d")]).unwrap(),
+            j(r#"{"d":"fourth","inner":{"a":"first","c":"third"}}"#)
+        );
+        assert_eq!(
+            without(&w, &[s("inner.a"), s("inner.c"), s("d")]).unwrap(),
+            j(r#"{"e":"fifth","inner":{"b":"second"}}"#)
+        );
         assert_eq!(
             zip(&j(r#"["a","b","c"]"#), &[j("[1,2,3]"), j("[4,5,6]")]).unwrap(),
             j(r#"[["a",1,4],["b",2,5],["c",3,6]]"#)

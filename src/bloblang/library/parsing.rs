@@ -151,7 +151,8 @@ fn parse_yaml(v: &Value, _: &[Value]) -> Result<Value, String> {
     if text.trim().is_empty() {
         return Ok(Value::Null);
     }
-    serde_saphyr::from_str::<Value>(&text).map_err(|e| format!("failed to parse value as YAML: {e}"))
+    serde_saphyr::from_str::<Value>(&text)
+        .map_err(|e| format!("failed to parse value as YAML: {e}"))
 }
 
 /// YAML text of a value, in the shape Go's `yaml.v3` writes it (4 space indentation, block
@@ -172,7 +173,9 @@ fn format_yaml(v: &Value, _: &[Value]) -> Result<Value, String> {
 
 fn parse_csv(v: &Value, args: &[Value]) -> Result<Value, String> {
     let header = arg_bool(args, 0, true)?;
-    let delim = arg_opt_str(args, 1)?.map(|s| s.into_owned()).unwrap_or_else(|| ",".into());
+    let delim = arg_opt_str(args, 1)?
+        .map(|s| s.into_owned())
+        .unwrap_or_else(|| ",".into());
     let _lazy = arg_bool(args, 2, false)?;
     let mut dchars = delim.chars();
     let d = match (dchars.next(), dchars.next()) {
@@ -304,7 +307,10 @@ pub fn go_parse_url(raw: &str) -> Result<GoUrl, String> {
     if url.scheme.is_empty() && !rest.starts_with('/') {
         if let Some(colon) = rest.find(':') {
             if rest.find('/').is_none_or(|slash| colon < slash) {
-                return Err(url_err(input, "first path segment in URL cannot contain colon"));
+                return Err(url_err(
+                    input,
+                    "first path segment in URL cannot contain colon",
+                ));
             }
         }
     }
@@ -432,25 +438,57 @@ mod tests {
 
     #[test]
     fn json() {
-        assert_eq!(parse_json(&s(r#"{"foo":"bar"}"#), &[Value::Null]).unwrap(), j(r#"{"foo":"bar"}"#));
-        assert_eq!(parse_json(&s("[1] trailing"), &[Value::Null]).unwrap(), j("[1]"));
-        assert!(parse_json(&s("{nope"), &[Value::Null]).unwrap_err().starts_with("failed to parse value as JSON: "));
+        assert_eq!(
+            parse_json(&s(r#"{"foo":"bar"}"#), &[Value::Null]).unwrap(),
+            j(r#"{"foo":"bar"}"#)
+        );
+        assert_eq!(
+            parse_json(&s("[1] trailing"), &[Value::Null]).unwrap(),
+            j("[1]")
+        );
+        assert!(parse_json(&s("{nope"), &[Value::Null])
+            .unwrap_err()
+            .starts_with("failed to parse value as JSON: "));
         let d = j(r#"{"foo":"bar"}"#);
         let none = [Value::Null, Value::Null, Value::Null];
-        assert_eq!(text(format_json(&d, &none).unwrap()), "{\n    \"foo\": \"bar\"\n}");
-        assert_eq!(text(format_json(&d, &[s("  "), Value::Null, Value::Null]).unwrap()), "{\n  \"foo\": \"bar\"\n}");
-        assert_eq!(text(format_json(&d, &[Value::Null, Value::Bool(true), Value::Null]).unwrap()), r#"{"foo":"bar"}"#);
+        assert_eq!(
+            text(format_json(&d, &none).unwrap()),
+            "{\n    \"foo\": \"bar\"\n}"
+        );
+        assert_eq!(
+            text(format_json(&d, &[s("  "), Value::Null, Value::Null]).unwrap()),
+            "{\n  \"foo\": \"bar\"\n}"
+        );
+        assert_eq!(
+            text(format_json(&d, &[Value::Null, Value::Bool(true), Value::Null]).unwrap()),
+            r#"{"foo":"bar"}"#
+        );
         let h = j(r#"{"email":"foo&bar@bento.dev","name":"foo>bar"}"#);
-        assert_eq!(text(format_json(&h, &none).unwrap()), "{\n    \"email\": \"foo\\u0026bar@bento.dev\",\n    \"name\": \"foo\\u003ebar\"\n}");
-        assert_eq!(text(format_json(&h, &[Value::Null, Value::Null, Value::Bool(false)]).unwrap()), "{\n    \"email\": \"foo&bar@bento.dev\",\n    \"name\": \"foo>bar\"\n}");
+        assert_eq!(
+            text(format_json(&h, &none).unwrap()),
+            "{\n    \"email\": \"foo\\u0026bar@bento.dev\",\n    \"name\": \"foo\\u003ebar\"\n}"
+        );
+        assert_eq!(
+            text(format_json(&h, &[Value::Null, Value::Null, Value::Bool(false)]).unwrap()),
+            "{\n    \"email\": \"foo&bar@bento.dev\",\n    \"name\": \"foo>bar\"\n}"
+        );
     }
 
     #[test]
     fn yaml() {
-        assert_eq!(parse_yaml(&s("foo: bar"), &[]).unwrap(), j(r#"{"foo":"bar"}"#));
-        assert_eq!(parse_yaml(&s("a: 1\nb: [1.5, true, null]"), &[]).unwrap(), j(r#"{"a":1,"b":[1.5,true,null]}"#));
+        assert_eq!(
+            parse_yaml(&s("foo: bar"), &[]).unwrap(),
+            j(r#"{"foo":"bar"}"#)
+        );
+        assert_eq!(
+            parse_yaml(&s("a: 1\nb: [1.5, true, null]"), &[]).unwrap(),
+            j(r#"{"a":1,"b":[1.5,true,null]}"#)
+        );
         assert!(parse_yaml(&s("a: [1"), &[]).is_err());
-        assert_eq!(text(format_yaml(&j(r#"{"foo":"bar"}"#), &[]).unwrap()), "foo: bar\n");
+        assert_eq!(
+            text(format_yaml(&j(r#"{"foo":"bar"}"#), &[]).unwrap()),
+            "foo: bar\n"
+        );
         assert_eq!(
             text(format_yaml(&j(r#"{"a":{"b":[1,"x"]}}"#), &[]).unwrap()),
             "a:\n    b:\n        - 1\n        - x\n"
@@ -465,15 +503,27 @@ mod tests {
             j(r#"[{"bar":"bar 1","foo":"foo 1"},{"bar":"bar 2","foo":"foo 2"}]"#)
         );
         assert_eq!(
-            parse_csv(&s("foo 1,bar 1\nfoo 2,bar 2"), &[Value::Bool(false), Value::Null, Value::Null]).unwrap(),
+            parse_csv(
+                &s("foo 1,bar 1\nfoo 2,bar 2"),
+                &[Value::Bool(false), Value::Null, Value::Null]
+            )
+            .unwrap(),
             j(r#"[["foo 1","bar 1"],["foo 2","bar 2"]]"#)
         );
         assert_eq!(
-            parse_csv(&s("foo.bar\nfoo 1.bar 1"), &[Value::Null, s("."), Value::Null]).unwrap(),
+            parse_csv(
+                &s("foo.bar\nfoo 1.bar 1"),
+                &[Value::Null, s("."), Value::Null]
+            )
+            .unwrap(),
             j(r#"[{"bar":"bar 1","foo":"foo 1"}]"#)
         );
         assert_eq!(
-            parse_csv(&s("foo,bar\nfoo 1,bar 1\nfoo\" \"2,bar\" \"2"), &[Value::Null, Value::Null, Value::Bool(true)]).unwrap(),
+            parse_csv(
+                &s("foo,bar\nfoo 1,bar 1\nfoo\" \"2,bar\" \"2"),
+                &[Value::Null, Value::Null, Value::Bool(true)]
+            )
+            .unwrap(),
             j(r#"[{"bar":"bar 1","foo":"foo 1"},{"bar":"bar\" \"2","foo":"foo\" \"2"}]"#)
         );
         assert!(parse_csv(&s(""), &none).is_err());
@@ -484,15 +534,28 @@ mod tests {
     #[test]
     fn urls() {
         assert_eq!(
-            parse_url(&s("https://warpstreamlabs.github.io/bento/docs/guides/bloblang/about"), &[]).unwrap(),
-            j(r#"{"fragment":"","host":"warpstreamlabs.github.io","opaque":"","path":"/bento/docs/guides/bloblang/about","raw_fragment":"","raw_path":"","raw_query":"","scheme":"https"}"#)
+            parse_url(
+                &s("https://warpstreamlabs.github.io/bento/docs/guides/bloblang/about"),
+                &[]
+            )
+            .unwrap(),
+            j(
+                r#"{"fragment":"","host":"warpstreamlabs.github.io","opaque":"","path":"/bento/docs/guides/bloblang/about","raw_fragment":"","raw_path":"","raw_query":"","scheme":"https"}"#
+            )
         );
         let u = parse_url(&s("amqp://foo:bar@127.0.0.1:5672/?x=1#frag"), &[]).unwrap();
-        assert_eq!(u.as_object().unwrap()["user"], j(r#"{"name":"foo","password":"bar"}"#));
+        assert_eq!(
+            u.as_object().unwrap()["user"],
+            j(r#"{"name":"foo","password":"bar"}"#)
+        );
         assert_eq!(u.as_object().unwrap()["host"], s("127.0.0.1:5672"));
         assert_eq!(u.as_object().unwrap()["raw_query"], s("x=1"));
         assert_eq!(u.as_object().unwrap()["fragment"], s("frag"));
-        assert!(!parse_url(&s("redis://localhost:6379"), &[]).unwrap().as_object().unwrap().contains_key("user"));
+        assert!(!parse_url(&s("redis://localhost:6379"), &[])
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .contains_key("user"));
         assert_eq!(
             parse_url(&s("invalid %&# url"), &[]).unwrap_err(),
             "parse \"invalid %&\": invalid URL escape \"%&\""

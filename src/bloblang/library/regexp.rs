@@ -125,7 +125,9 @@ fn re_find_all(v: &Value, args: &[Value]) -> Result<Value, String> {
     let re = pattern_arg(args)?;
     let s = target_text(v)?;
     Ok(Value::Array(
-        re.find_iter(&s).map(|m| Value::String(m.as_str().into())).collect(),
+        re.find_iter(&s)
+            .map(|m| Value::String(m.as_str().into()))
+            .collect(),
     ))
 }
 
@@ -176,7 +178,9 @@ fn re_find_all_object(v: &Value, args: &[Value]) -> Result<Value, String> {
     let s = target_text(v)?;
     let names = group_names(&re);
     Ok(Value::Array(
-        re.captures_iter(&s).map(|c| caps_object(&names, &c)).collect(),
+        re.captures_iter(&s)
+            .map(|c| caps_object(&names, &c))
+            .collect(),
     ))
 }
 
@@ -204,24 +208,60 @@ mod tests {
 
     #[test]
     fn documented() {
-        assert_eq!(re_match(&s("there are 10 puppies"), &[s("[0-9]")]).unwrap(), Value::Bool(true));
-        assert_eq!(re_match(&s("there are ten puppies"), &[s("[0-9]")]).unwrap(), Value::Bool(false));
-        assert_eq!(re_find_all(&s("paranormal"), &[s("a.")]).unwrap(), j(r#"["ar","an","al"]"#));
-        assert_eq!(re_find_all_submatch(&s("-axxb-ab-"), &[s("a(x*)b")]).unwrap(), j(r#"[["axxb","xx"],["ab",""]]"#));
-        assert_eq!(re_find_object(&s("-axxb-ab-"), &[s("a(?P<foo>x*)b")]).unwrap(), j(r#"{"0":"axxb","foo":"xx"}"#));
         assert_eq!(
-            re_find_object(&s("option1: value1"), &[s(r"(?P<key>\w+):\s+(?P<value>\w+)")]).unwrap(),
+            re_match(&s("there are 10 puppies"), &[s("[0-9]")]).unwrap(),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            re_match(&s("there are ten puppies"), &[s("[0-9]")]).unwrap(),
+            Value::Bool(false)
+        );
+        assert_eq!(
+            re_find_all(&s("paranormal"), &[s("a.")]).unwrap(),
+            j(r#"["ar","an","al"]"#)
+        );
+        assert_eq!(
+            re_find_all_submatch(&s("-axxb-ab-"), &[s("a(x*)b")]).unwrap(),
+            j(r#"[["axxb","xx"],["ab",""]]"#)
+        );
+        assert_eq!(
+            re_find_object(&s("-axxb-ab-"), &[s("a(?P<foo>x*)b")]).unwrap(),
+            j(r#"{"0":"axxb","foo":"xx"}"#)
+        );
+        assert_eq!(
+            re_find_object(
+                &s("option1: value1"),
+                &[s(r"(?P<key>\w+):\s+(?P<value>\w+)")]
+            )
+            .unwrap(),
             j(r#"{"0":"option1: value1","key":"option1","value":"value1"}"#)
         );
         assert_eq!(re_find_object(&s("zzz"), &[s("a(b)")]).unwrap(), j("{}"));
-        assert_eq!(re_find_object(&s("ab"), &[s("a(b)")]).unwrap(), j(r#"{"0":"ab","1":"b"}"#));
         assert_eq!(
-            re_find_all_object(&s("option1: value1\noption2: value2"), &[s(r"(?m)(?P<key>\w+):\s+(?P<value>\w+)$")]).unwrap(),
-            j(r#"[{"0":"option1: value1","key":"option1","value":"value1"},{"0":"option2: value2","key":"option2","value":"value2"}]"#)
+            re_find_object(&s("ab"), &[s("a(b)")]).unwrap(),
+            j(r#"{"0":"ab","1":"b"}"#)
         );
-        assert_eq!(re_replace_all(&s("foo ADD 70"), &[s("ADD ([0-9]+)"), s("+($1)")]).unwrap(), s("foo +(70)"));
-        assert_eq!(re_replace_all(&s("a-b"), &[s("(?P<x>[a-z])"), s("${x}$$")]).unwrap(), s("a$-b$"));
-        assert!(re_match(&s("x"), &[s("(")]).unwrap_err().starts_with("error parsing regexp"));
+        assert_eq!(
+            re_find_all_object(
+                &s("option1: value1\noption2: value2"),
+                &[s(r"(?m)(?P<key>\w+):\s+(?P<value>\w+)$")]
+            )
+            .unwrap(),
+            j(
+                r#"[{"0":"option1: value1","key":"option1","value":"value1"},{"0":"option2: value2","key":"option2","value":"value2"}]"#
+            )
+        );
+        assert_eq!(
+            re_replace_all(&s("foo ADD 70"), &[s("ADD ([0-9]+)"), s("+($1)")]).unwrap(),
+            s("foo +(70)")
+        );
+        assert_eq!(
+            re_replace_all(&s("a-b"), &[s("(?P<x>[a-z])"), s("${x}$$")]).unwrap(),
+            s("a$-b$")
+        );
+        assert!(re_match(&s("x"), &[s("(")])
+            .unwrap_err()
+            .starts_with("error parsing regexp"));
         assert!(re_match(&Value::Int(3), &[s("3")]).is_err());
     }
 }

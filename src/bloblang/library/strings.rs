@@ -652,7 +652,14 @@ fn slice(v: &Value, args: &[Value]) -> Result<Value, String> {
 
 fn slug_subs(lang: &str) -> &'static [(&'static str, &'static str)] {
     match lang {
-        "de" => &[("&", "und"), ("@", "an"), ("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")],
+        "de" => &[
+            ("&", "und"),
+            ("@", "an"),
+            ("ä", "ae"),
+            ("ö", "oe"),
+            ("ü", "ue"),
+            ("ß", "ss"),
+        ],
         "fr" => &[("&", "et"), ("@", "arobase")],
         "es" => &[("&", "y"), ("@", "en")],
         "it" => &[("&", "e"), ("@", "chiocciola")],
@@ -673,7 +680,16 @@ fn slug(v: &Value, args: &[Value]) -> Result<Value, String> {
     let s = get_str(v)?;
     let lang = arg_opt_str(args, 0)?.unwrap_or(Cow::Borrowed("en"));
     let mut t = s.into_owned();
-    for (from, to) in [("\"", ""), ("'", ""), ("’", ""), ("‐", "-"), ("‒", "-"), ("–", "-"), ("—", "-"), ("―", "-")] {
+    for (from, to) in [
+        ("\"", ""),
+        ("'", ""),
+        ("’", ""),
+        ("‐", "-"),
+        ("‒", "-"),
+        ("–", "-"),
+        ("—", "-"),
+        ("―", "-"),
+    ] {
         t = t.replace(from, to);
     }
     for (from, to) in slug_subs(&lang) {
@@ -703,7 +719,9 @@ fn split(v: &Value, args: &[Value]) -> Result<Value, String> {
             let parts: Vec<Value> = if d.is_empty() {
                 s.chars().map(|c| Value::String(c.to_string())).collect()
             } else {
-                s.split(d.as_ref()).map(|p| Value::String(p.into())).collect()
+                s.split(d.as_ref())
+                    .map(|p| Value::String(p.into()))
+                    .collect()
             };
             Ok(Value::Array(match v {
                 Value::Bytes(_) => parts
@@ -845,32 +863,87 @@ mod tests {
 
     #[test]
     fn documented() {
-        assert_eq!(capitalize(&s("the foo bar"), &[]).unwrap(), s("The Foo Bar"));
-        assert_eq!(capitalize(&s("hello world 2"), &[]).unwrap(), s("Hello World 2"));
-        assert_eq!(contains(&j(r#"[10.3,20.0,"huh",3]"#), &[Value::Int(20)]).unwrap(), Value::Bool(true));
-        assert_eq!(contains(&s("this foo that"), &[s("foo")]).unwrap(), Value::Bool(true));
-        assert_eq!(contains(&j(r#"{"a":"foo"}"#), &[s("foo")]).unwrap(), Value::Bool(true));
-        assert_eq!(escape_html(&s("foo & bar"), &[]).unwrap(), s("foo &amp; bar"));
-        assert_eq!(unescape_html(&s("foo &amp; bar &#225;"), &[]).unwrap(), s("foo & bar á"));
-        assert_eq!(escape_url_query(&s("foo & bar~*"), &[]).unwrap(), s("foo+%26+bar~%2A"));
-        assert_eq!(unescape_url_query(&s("foo+%26+bar"), &[]).unwrap(), s("foo & bar"));
-        assert_eq!(unescape_url_query(&s("a%zz"), &[]).unwrap_err(), "invalid URL escape \"%zz\"");
-        assert_eq!(filepath_join(&j(r#"["/foo/","bar.txt"]"#), &[]).unwrap(), s("/foo/bar.txt"));
-        assert_eq!(filepath_join(&j(r#"["a","../b","./c"]"#), &[]).unwrap(), s("b/c"));
-        assert_eq!(filepath_split(&s("/foo/bar.txt"), &[]).unwrap(), j(r#"["/foo/","bar.txt"]"#));
-        assert_eq!(filepath_split(&s("baz.txt"), &[]).unwrap(), j(r#"["","baz.txt"]"#));
         assert_eq!(
-            format(&s("%s(%v): %v"), &[s("lance"), Value::Int(37), Value::Int(13)]).unwrap(),
+            capitalize(&s("the foo bar"), &[]).unwrap(),
+            s("The Foo Bar")
+        );
+        assert_eq!(
+            capitalize(&s("hello world 2"), &[]).unwrap(),
+            s("Hello World 2")
+        );
+        assert_eq!(
+            contains(&j(r#"[10.3,20.0,"huh",3]"#), &[Value::Int(20)]).unwrap(),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            contains(&s("this foo that"), &[s("foo")]).unwrap(),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            contains(&j(r#"{"a":"foo"}"#), &[s("foo")]).unwrap(),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            escape_html(&s("foo & bar"), &[]).unwrap(),
+            s("foo &amp; bar")
+        );
+        assert_eq!(
+            unescape_html(&s("foo &amp; bar &#225;"), &[]).unwrap(),
+            s("foo & bar á")
+        );
+        assert_eq!(
+            escape_url_query(&s("foo & bar~*"), &[]).unwrap(),
+            s("foo+%26+bar~%2A")
+        );
+        assert_eq!(
+            unescape_url_query(&s("foo+%26+bar"), &[]).unwrap(),
+            s("foo & bar")
+        );
+        assert_eq!(
+            unescape_url_query(&s("a%zz"), &[]).unwrap_err(),
+            "invalid URL escape \"%zz\""
+        );
+        assert_eq!(
+            filepath_join(&j(r#"["/foo/","bar.txt"]"#), &[]).unwrap(),
+            s("/foo/bar.txt")
+        );
+        assert_eq!(
+            filepath_join(&j(r#"["a","../b","./c"]"#), &[]).unwrap(),
+            s("b/c")
+        );
+        assert_eq!(
+            filepath_split(&s("/foo/bar.txt"), &[]).unwrap(),
+            j(r#"["/foo/","bar.txt"]"#)
+        );
+        assert_eq!(
+            filepath_split(&s("baz.txt"), &[]).unwrap(),
+            j(r#"["","baz.txt"]"#)
+        );
+        assert_eq!(
+            format(
+                &s("%s(%v): %v"),
+                &[s("lance"), Value::Int(37), Value::Int(13)]
+            )
+            .unwrap(),
             s("lance(37): 13")
         );
-        assert_eq!(has_prefix(&s("foobar"), &[s("foo")]).unwrap(), Value::Bool(true));
-        assert_eq!(has_suffix(&s("foobar"), &[s("foo")]).unwrap(), Value::Bool(false));
+        assert_eq!(
+            has_prefix(&s("foobar"), &[s("foo")]).unwrap(),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            has_suffix(&s("foobar"), &[s("foo")]).unwrap(),
+            Value::Bool(false)
+        );
         assert_eq!(index_of(&s("foobar"), &[s("bar")]).unwrap(), Value::Int(3));
         assert_eq!(index_of(&s("foobar"), &[s("x")]).unwrap(), Value::Int(-1));
         assert_eq!(length(&s("hello world"), &[]).unwrap(), Value::Int(11));
         assert_eq!(length(&j(r#"{"a":1,"b":2}"#), &[]).unwrap(), Value::Int(2));
         assert_eq!(uppercase(&s("hello"), &[]).unwrap(), s("HELLO"));
-        assert_eq!(lowercase(&Value::Bytes(b"HI".to_vec()), &[]).unwrap(), Value::Bytes(b"hi".to_vec()));
+        assert_eq!(
+            lowercase(&Value::Bytes(b"HI".to_vec()), &[]).unwrap(),
+            Value::Bytes(b"hi".to_vec())
+        );
         assert_eq!(quote(&s("foo\nbar"), &[]).unwrap(), s("\"foo\\nbar\""));
         assert_eq!(unquote(&s("\"foo\\nbar\""), &[]).unwrap(), s("foo\nbar"));
         assert_eq!(repeat(&s("na"), &[Value::Int(2)]).unwrap(), s("nana"));
@@ -884,37 +957,76 @@ mod tests {
         );
         assert!(replace_all_many(&s("x"), &[j(r#"["a"]"#)]).is_err());
         assert_eq!(reverse(&s("backwards"), &[]).unwrap(), s("sdrawkcab"));
-        assert_eq!(slice(&s("foo bar"), &[Value::Int(0), Value::Int(2)]).unwrap(), s("fo"));
-        assert_eq!(slice(&s("foo bar"), &[Value::Int(4), Value::Null]).unwrap(), s("bar"));
-        assert_eq!(slice(&s("foo bar"), &[Value::Int(-4), Value::Null]).unwrap(), s(" bar"));
-        assert_eq!(slice(&s("foo bar"), &[Value::Int(0), Value::Int(-4)]).unwrap(), s("foo"));
         assert_eq!(
-            slice(&j(r#"["foo","bar","baz","buz","bev"]"#), &[Value::Int(-2), Value::Null]).unwrap(),
+            slice(&s("foo bar"), &[Value::Int(0), Value::Int(2)]).unwrap(),
+            s("fo")
+        );
+        assert_eq!(
+            slice(&s("foo bar"), &[Value::Int(4), Value::Null]).unwrap(),
+            s("bar")
+        );
+        assert_eq!(
+            slice(&s("foo bar"), &[Value::Int(-4), Value::Null]).unwrap(),
+            s(" bar")
+        );
+        assert_eq!(
+            slice(&s("foo bar"), &[Value::Int(0), Value::Int(-4)]).unwrap(),
+            s("foo")
+        );
+        assert_eq!(
+            slice(
+                &j(r#"["foo","bar","baz","buz","bev"]"#),
+                &[Value::Int(-2), Value::Null]
+            )
+            .unwrap(),
             j(r#"["buz","bev"]"#)
         );
         assert!(slice(&s("abc"), &[Value::Int(2), Value::Int(1)]).is_err());
-        assert_eq!(slug(&s("Gopher & Bento"), &[s("en")]).unwrap(), s("gopher-and-bento"));
+        assert_eq!(
+            slug(&s("Gopher & Bento"), &[s("en")]).unwrap(),
+            s("gopher-and-bento")
+        );
         assert_eq!(
             slug(&s("Gaufre & Poisson d'Eau Profonde"), &[s("fr")]).unwrap(),
             s("gaufre-et-poisson-deau-profonde")
         );
-        assert_eq!(split(&s("foo,bar,baz"), &[s(",")]).unwrap(), j(r#"["foo","bar","baz"]"#));
+        assert_eq!(
+            split(&s("foo,bar,baz"), &[s(",")]).unwrap(),
+            j(r#"["foo","bar","baz"]"#)
+        );
         assert_eq!(
             split(&j(r#"[1,"a",0,"e",0,"i"]"#), &[Value::Int(0)]).unwrap(),
             j(r#"[[1,"a"],["e"],["i"]]"#)
         );
         assert_eq!(
-            strip_html(&s("<p>the plain <strong>old text</strong></p>"), &[Value::Null]).unwrap(),
+            strip_html(
+                &s("<p>the plain <strong>old text</strong></p>"),
+                &[Value::Null]
+            )
+            .unwrap(),
             s("the plain old text")
         );
         assert_eq!(
-            strip_html(&s("<article><p>the plain <strong>old text</strong></p></article>"), &[j(r#"["article"]"#)]).unwrap(),
+            strip_html(
+                &s("<article><p>the plain <strong>old text</strong></p></article>"),
+                &[j(r#"["article"]"#)]
+            )
+            .unwrap(),
             s("<article>the plain old text</article>")
         );
-        assert_eq!(trim(&s("!!!watch out!?"), &[s("!?")]).unwrap(), s("watch out"));
+        assert_eq!(
+            trim(&s("!!!watch out!?"), &[s("!?")]).unwrap(),
+            s("watch out")
+        );
         assert_eq!(trim(&s("  x "), &[Value::Null]).unwrap(), s("x"));
-        assert_eq!(trim_prefix(&s("foobar_blobton"), &[s("foobar_")]).unwrap(), s("blobton"));
-        assert_eq!(trim_suffix(&s("blobton_foobar"), &[s("_foobar")]).unwrap(), s("blobton"));
+        assert_eq!(
+            trim_prefix(&s("foobar_blobton"), &[s("foobar_")]).unwrap(),
+            s("blobton")
+        );
+        assert_eq!(
+            trim_suffix(&s("blobton_foobar"), &[s("_foobar")]).unwrap(),
+            s("blobton")
+        );
     }
 
     #[test]

@@ -19,7 +19,12 @@ const FORMAT_PARAMS: &[Param] = &[
 ];
 const STRFTIME_PARAMS: &[Param] = &[
     req("format", K::String, "The output format to use."),
-    opt("tz", K::String, D::Optional, "An optional timezone to use, otherwise the timezone of the input string is used."),
+    opt(
+        "tz",
+        K::String,
+        D::Optional,
+        "An optional timezone to use, otherwise the timezone of the input string is used.",
+    ),
 ];
 const PARSE_PARAMS: &[Param] = &[req("format", K::String, "The format of the target string.")];
 const ISO_PARAMS: &[Param] = &[req("duration", K::String, "Duration in ISO 8601 format")];
@@ -268,9 +273,9 @@ fn load_zone(name: &str) -> Result<Zone, String> {
     match name {
         "" | "UTC" => Ok(Zone::Utc),
         "Local" => Ok(Zone::Local),
-        n => chrono_tz::Tz::from_str(n).map(Zone::Named).map_err(|_| {
-            format!("failed to parse timezone location name: unknown time zone {n}")
-        }),
+        n => chrono_tz::Tz::from_str(n)
+            .map(Zone::Named)
+            .map_err(|_| format!("failed to parse timezone location name: unknown time zone {n}")),
     }
 }
 
@@ -323,7 +328,13 @@ fn chrono_fmt(fmt: &str) -> String {
 
 pub fn strptime(value: &str, fmt: &str) -> Result<DateTime<FixedOffset>, String> {
     let f = chrono_fmt(fmt);
-    let err = |e: chrono::ParseError| format!("failed to parse {} with {}: {e}", go_quote(value), go_quote(fmt));
+    let err = |e: chrono::ParseError| {
+        format!(
+            "failed to parse {} with {}: {e}",
+            go_quote(value),
+            go_quote(fmt)
+        )
+    };
     match DateTime::parse_from_str(value, &f) {
         Ok(t) => return Ok(t),
         Err(e) if e.kind() != chrono::format::ParseErrorKind::NotEnough => return Err(err(e)),
@@ -364,19 +375,32 @@ fn zoned(v: &Value, tz: Option<&str>) -> Result<(DateTime<FixedOffset>, Option<S
 }
 
 fn ts_format(v: &Value, args: &[Value]) -> Result<Value, String> {
-    let layout = arg_opt_str(args, 0)?.map(|s| s.into_owned()).unwrap_or_else(|| RFC3339_NANO.into());
+    let layout = arg_opt_str(args, 0)?
+        .map(|s| s.into_owned())
+        .unwrap_or_else(|| RFC3339_NANO.into());
     let tz = arg_opt_str(args, 1)?;
     let (t, abbrev) = zoned(v, tz.as_deref())?;
-    Ok(Value::String(golayout::format(&t, &layout, abbrev.as_deref())))
+    Ok(Value::String(golayout::format(
+        &t,
+        &layout,
+        abbrev.as_deref(),
+    )))
 }
 
-pub fn strftime(t: &DateTime<FixedOffset>, fmt: &str, abbrev: Option<&str>) -> Result<String, String> {
+pub fn strftime(
+    t: &DateTime<FixedOffset>,
+    fmt: &str,
+    abbrev: Option<&str>,
+) -> Result<String, String> {
     let mut f = chrono_fmt(fmt);
     if let Some(a) = abbrev {
         f = f.replace("%Z", &a.replace('%', "%%"));
     }
     let items: Vec<chrono::format::Item> = chrono::format::StrftimeItems::new(&f).collect();
-    if items.iter().any(|i| matches!(i, chrono::format::Item::Error)) {
+    if items
+        .iter()
+        .any(|i| matches!(i, chrono::format::Item::Error))
+    {
         return Err(format!("invalid strftime format {}", go_quote(fmt)));
     }
     let mut out = String::new();
@@ -470,7 +494,10 @@ fn parse_period(s: &str) -> Result<Period, String> {
     }
     rest = rest.strip_prefix('P').ok_or_else(bad)?;
     if rest.is_empty() {
-        return Err(format!("{}: expected 'Y', 'M', 'W', 'D', 'H', 'M', or 'S' designator", go_quote(s)));
+        return Err(format!(
+            "{}: expected 'Y', 'M', 'W', 'D', 'H', 'M', or 'S' designator",
+            go_quote(s)
+        ));
     }
     let mut in_time = false;
     let mut any = false;
@@ -485,7 +512,11 @@ fn parse_period(s: &str) -> Result<Period, String> {
             .take_while(|b| b.is_ascii_digit() || *b == b'.' || *b == b',')
             .count();
         if n == 0 {
-            return Err(format!("{}: expected a number but found '{}'", go_quote(s), &rest[..1]));
+            return Err(format!(
+                "{}: expected a number but found '{}'",
+                go_quote(s),
+                &rest[..1]
+            ));
         }
         let num: f64 = rest[..n]
             .replace(',', ".")
@@ -514,7 +545,10 @@ fn parse_period(s: &str) -> Result<Period, String> {
         any = true;
     }
     if !any {
-        return Err(format!("{}: expected 'Y', 'M', 'W', 'D', 'H', 'M', or 'S' designator", go_quote(s)));
+        return Err(format!(
+            "{}: expected 'Y', 'M', 'W', 'D', 'H', 'M', or 'S' designator",
+            go_quote(s)
+        ));
     }
     Ok(p)
 }
@@ -541,7 +575,11 @@ fn parse_duration_iso8601(v: &Value, _: &[Value]) -> Result<Value, String> {
     Ok(Value::Int(period_nanos_approx(&p).round() as i64))
 }
 
-fn add_period(t: &DateTime<FixedOffset>, p: &Period, sign: f64) -> Result<DateTime<FixedOffset>, String> {
+fn add_period(
+    t: &DateTime<FixedOffset>,
+    p: &Period,
+    sign: f64,
+) -> Result<DateTime<FixedOffset>, String> {
     let sign = if p.neg { -sign } else { sign };
     let whole = |x: f64| x.fract() == 0.0;
     let date_whole = whole(p.years) && whole(p.months) && whole(p.weeks) && whole(p.days);
@@ -553,7 +591,10 @@ fn add_period(t: &DateTime<FixedOffset>, p: &Period, sign: f64) -> Result<DateTi
             (sign * (p.weeks * 7.0 + p.days)) as i64,
         )
         .ok_or("timestamp out of range")?;
-        (b, sign * (p.hours * 3600e9 + p.minutes * 60e9 + p.seconds * 1e9))
+        (
+            b,
+            sign * (p.hours * 3600e9 + p.minutes * 60e9 + p.seconds * 1e9),
+        )
     } else {
         let q = Period { neg: false, ..*p };
         (*t, sign * period_nanos_approx(&q))
@@ -616,37 +657,84 @@ mod tests {
 
     #[test]
     fn parsing() {
-        assert_eq!(ts_text(ts_parse(&s("2020-Aug-14"), &[s("2006-Jan-02")]).unwrap()), "2020-08-14T00:00:00Z");
-        assert_eq!(ts_text(ts_strptime(&s("2020-Aug-14"), &[s("%Y-%b-%d")]).unwrap()), "2020-08-14T00:00:00Z");
         assert_eq!(
-            ts_text(ts_strptime(&s("2020-Aug-14 11:50:26.371000"), &[s("%Y-%b-%d %H:%M:%S.%f")]).unwrap()),
+            ts_text(ts_parse(&s("2020-Aug-14"), &[s("2006-Jan-02")]).unwrap()),
+            "2020-08-14T00:00:00Z"
+        );
+        assert_eq!(
+            ts_text(ts_strptime(&s("2020-Aug-14"), &[s("%Y-%b-%d")]).unwrap()),
+            "2020-08-14T00:00:00Z"
+        );
+        assert_eq!(
+            ts_text(
+                ts_strptime(
+                    &s("2020-Aug-14 11:50:26.371000"),
+                    &[s("%Y-%b-%d %H:%M:%S.%f")]
+                )
+                .unwrap()
+            ),
             "2020-08-14T11:50:26.371Z"
         );
         assert!(ts_strptime(&s("nope"), &[s("%Y")]).is_err());
-        assert_eq!(parse_timestamp(&s("2020-Aug-14"), &[s("2006-Jan-02")]).unwrap(), s("2020-08-14T00:00:00Z"));
+        assert_eq!(
+            parse_timestamp(&s("2020-Aug-14"), &[s("2006-Jan-02")]).unwrap(),
+            s("2020-08-14T00:00:00Z")
+        );
         assert!(ts_parse(&Value::Int(5), &[s("2006")]).is_err());
     }
 
     #[test]
     fn formatting() {
         let utc = [s("2006-Jan-02 15:04:05"), s("UTC")];
-        assert_eq!(ts_format(&Value::Int(1597405526), &utc).unwrap(), s("2020-Aug-14 11:45:26"));
-        assert_eq!(ts_format(&s("2020-08-14T11:50:26.371Z"), &utc).unwrap(), s("2020-Aug-14 11:50:26"));
-        let micro = [s("2006-Jan-02 15:04:05.999999"), s("UTC")];
-        assert_eq!(ts_format(&Value::Float(1597405526.123456), &micro).unwrap(), s("2020-Aug-14 11:45:26.123456"));
-        assert_eq!(ts_format(&s("2020-08-14T11:50:26.371Z"), &micro).unwrap(), s("2020-Aug-14 11:50:26.371"));
-        assert_eq!(ts_format(&s("2020-08-14T11:50:26.371Z"), &[Value::Null, Value::Null]).unwrap(), s("2020-08-14T11:50:26.371Z"));
         assert_eq!(
-            ts_format(&s("2021-01-14T11:50:26Z"), &[s("15:04 MST"), s("America/New_York")]).unwrap(),
+            ts_format(&Value::Int(1597405526), &utc).unwrap(),
+            s("2020-Aug-14 11:45:26")
+        );
+        assert_eq!(
+            ts_format(&s("2020-08-14T11:50:26.371Z"), &utc).unwrap(),
+            s("2020-Aug-14 11:50:26")
+        );
+        let micro = [s("2006-Jan-02 15:04:05.999999"), s("UTC")];
+        assert_eq!(
+            ts_format(&Value::Float(1597405526.123456), &micro).unwrap(),
+            s("2020-Aug-14 11:45:26.123456")
+        );
+        assert_eq!(
+            ts_format(&s("2020-08-14T11:50:26.371Z"), &micro).unwrap(),
+            s("2020-Aug-14 11:50:26.371")
+        );
+        assert_eq!(
+            ts_format(&s("2020-08-14T11:50:26.371Z"), &[Value::Null, Value::Null]).unwrap(),
+            s("2020-08-14T11:50:26.371Z")
+        );
+        assert_eq!(
+            ts_format(
+                &s("2021-01-14T11:50:26Z"),
+                &[s("15:04 MST"), s("America/New_York")]
+            )
+            .unwrap(),
             s("06:50 EST")
         );
-        assert!(ts_format(&s("2021-01-14T11:50:26Z"), &[Value::Null, s("Nowhere/Land")]).unwrap_err().contains("unknown time zone"));
+        assert!(ts_format(
+            &s("2021-01-14T11:50:26Z"),
+            &[Value::Null, s("Nowhere/Land")]
+        )
+        .unwrap_err()
+        .contains("unknown time zone"));
         assert_eq!(
-            ts_strftime(&Value::Int(1597405526), &[s("%Y-%b-%d %H:%M:%S.%f"), s("UTC")]).unwrap(),
+            ts_strftime(
+                &Value::Int(1597405526),
+                &[s("%Y-%b-%d %H:%M:%S.%f"), s("UTC")]
+            )
+            .unwrap(),
             s("2020-Aug-14 11:45:26.000000")
         );
         assert_eq!(
-            ts_strftime(&s("2020-08-14T11:50:26.371Z"), &[s("%Y-%b-%d %H:%M:%S.%f"), s("UTC")]).unwrap(),
+            ts_strftime(
+                &s("2020-08-14T11:50:26.371Z"),
+                &[s("%Y-%b-%d %H:%M:%S.%f"), s("UTC")]
+            )
+            .unwrap(),
             s("2020-Aug-14 11:50:26.371000")
         );
         assert!(ts_strftime(&s("2020-08-14T11:50:26.371Z"), &[s("%Q"), Value::Null]).is_err());
@@ -654,23 +742,49 @@ mod tests {
 
     #[test]
     fn arithmetic() {
-        assert_eq!(ts_text(ts_tz(&s("2021-02-03T17:05:06+01:00"), &[s("UTC")]).unwrap()), "2021-02-03T16:05:06Z");
         assert_eq!(
-            ts_text(ts_round(&s("2020-08-14T05:54:23Z"), &[Value::Int(3_600_000_000_000)]).unwrap()),
+            ts_text(ts_tz(&s("2021-02-03T17:05:06+01:00"), &[s("UTC")]).unwrap()),
+            "2021-02-03T16:05:06Z"
+        );
+        assert_eq!(
+            ts_text(
+                ts_round(&s("2020-08-14T05:54:23Z"), &[Value::Int(3_600_000_000_000)]).unwrap()
+            ),
             "2020-08-14T06:00:00Z"
         );
         let t = s("2009-11-10T23:00:00Z");
         assert_eq!(ts_unix(&t, &[]).unwrap(), Value::Int(1257894000));
         assert_eq!(ts_unix_milli(&t, &[]).unwrap(), Value::Int(1257894000000));
-        assert_eq!(ts_unix_micro(&t, &[]).unwrap(), Value::Int(1257894000000000));
-        assert_eq!(ts_unix_nano(&t, &[]).unwrap(), Value::Int(1257894000000000000));
-        assert_eq!(ts_sub(&s("2020-08-13T05:54:23Z"), &[s("2020-08-14T05:54:23Z")]).unwrap(), Value::Int(-86400000000000));
+        assert_eq!(
+            ts_unix_micro(&t, &[]).unwrap(),
+            Value::Int(1257894000000000)
+        );
+        assert_eq!(
+            ts_unix_nano(&t, &[]).unwrap(),
+            Value::Int(1257894000000000000)
+        );
+        assert_eq!(
+            ts_sub(&s("2020-08-13T05:54:23Z"), &[s("2020-08-14T05:54:23Z")]).unwrap(),
+            Value::Int(-86400000000000)
+        );
         assert_eq!(parse_duration(&s("50us"), &[]).unwrap(), Value::Int(50000));
-        assert_eq!(parse_duration_iso8601(&s("P3Y6M4DT12H30M5S"), &[]).unwrap(), Value::Int(110839937000000000));
-        assert_eq!(parse_duration_iso8601(&s("PT2.5S"), &[]).unwrap(), Value::Int(2_500_000_000));
+        assert_eq!(
+            parse_duration_iso8601(&s("P3Y6M4DT12H30M5S"), &[]).unwrap(),
+            Value::Int(110839937000000000)
+        );
+        assert_eq!(
+            parse_duration_iso8601(&s("PT2.5S"), &[]).unwrap(),
+            Value::Int(2_500_000_000)
+        );
         assert!(parse_duration_iso8601(&s("3D"), &[]).is_err());
-        assert_eq!(ts_text(ts_add_iso8601(&s("2021-01-31T10:00:00Z"), &[s("P1M")]).unwrap()), "2021-03-03T10:00:00Z");
-        assert_eq!(ts_text(ts_sub_iso8601(&s("2021-01-31T10:00:00Z"), &[s("PT1H")]).unwrap()), "2021-01-31T09:00:00Z");
+        assert_eq!(
+            ts_text(ts_add_iso8601(&s("2021-01-31T10:00:00Z"), &[s("P1M")]).unwrap()),
+            "2021-03-03T10:00:00Z"
+        );
+        assert_eq!(
+            ts_text(ts_sub_iso8601(&s("2021-01-31T10:00:00Z"), &[s("PT1H")]).unwrap()),
+            "2021-01-31T09:00:00Z"
+        );
         assert!(matches!(timestamp_unix(&[]).unwrap(), Value::Int(_)));
         assert!(matches!(now(&[]).unwrap(), Value::String(_)));
     }
