@@ -53,20 +53,26 @@ pub static METHODS: &[MethodSpec] = &[
     MethodSpec {
         name: "compress",
         category: CAT,
-        description: "Compresses a string or byte array value according to a specified algorithm: `flate`, `gzip`, `pgzip` or `zlib`.",
+        description: "Compresses a string or byte array value according to a specified algorithm: `flate`, `gzip`, `pgzip`, `lz4`, `snappy` or `zlib`.",
         params: &[
-            req("algorithm", K::String, "One of `flate`, `gzip`, `pgzip`, `zlib`."),
+            req("algorithm", K::String, "One of `flate`, `gzip`, `pgzip`, `lz4`, `snappy`, `zlib`."),
             opt("level", K::Int, D::Int(-1), "The level of compression to use. May not be applicable to all algorithms."),
         ],
-        examples: &[ex("", "let long_content = range(0, 1000).map_each(content()).join(\" \")\nroot.a_len = $long_content.length()\nroot.b_len = $long_content.compress(\"gzip\").length()\n", &[("hello world this is some content", r#"{"a_len":32999,"b_len":161}"#)])],
+        examples: &[
+            ex("", "let long_content = range(0, 1000).map_each(content()).join(\" \")\nroot.a_len = $long_content.length()\nroot.b_len = $long_content.compress(\"gzip\").length()\n", &[("hello world this is some content", r#"{"a_len":32999,"b_len":161}"#)]),
+            ex("", "root.compressed = content().compress(\"lz4\").encode(\"base64\")", &[("hello world I love space", r#"{"compressed":"BCJNGGRwuRgAAIBoZWxsbyB3b3JsZCBJIGxvdmUgc3BhY2UAAAAAGoETLg=="}"#)]),
+        ],
         imp: compress,
     },
     MethodSpec {
         name: "decompress",
         category: CAT,
-        description: "Decompresses a string or byte array value according to a specified algorithm: `flate`, `gzip`, `pgzip` or `zlib`. The result of decompression is a byte array.",
-        params: &[req("algorithm", K::String, "One of `flate`, `gzip`, `pgzip`, `zlib`.")],
-        examples: &[],
+        description: "Decompresses a string or byte array value according to a specified algorithm: `flate`, `gzip`, `pgzip`, `lz4`, `snappy` or `zlib`. The result of decompression is a byte array.",
+        params: &[req("algorithm", K::String, "One of `flate`, `gzip`, `pgzip`, `lz4`, `snappy`, `zlib`.")],
+        examples: &[
+            ex("", "root = this.compressed.decode(\"base64\").decompress(\"lz4\")", &[(r#"{"compressed":"BCJNGGRwuRgAAIBoZWxsbyB3b3JsZCBJIGxvdmUgc3BhY2UAAAAAGoETLg=="}"#, "hello world I love space")]),
+            ex("Use the `.string()` method in order to coerce the result into a string.", "root.result = this.compressed.decode(\"base64\").decompress(\"lz4\").string()", &[(r#"{"compressed":"BCJNGGRwuRgAAIBoZWxsbyB3b3JsZCBJIGxvdmUgc3BhY2UAAAAAGoETLg=="}"#, r#"{"result":"hello world I love space"}"#)]),
+        ],
         imp: decompress,
     },
     MethodSpec {
@@ -324,6 +330,17 @@ fn compress(v: &Value, args: &[Value]) -> Result<Value, String> {
             e.write_all(&data).map_err(io)?;
             e.finish().map_err(io)?
         }
+        "lz4" => {
+            let info = lz4_flex::frame::FrameInfo::new()
+                .block_size(lz4_flex::frame::BlockSize::Max4MB)
+                .content_checksum(true);
+            let mut e = lz4_flex::frame::FrameEncoder::with_frame_info(info, Vec::new());
+            e.write_all(&data).map_err(io)?;
+            e.finish().map_err(|e| e.to_string())?
+        }
+        "snappy" => snap::raw::Encoder::new()
+            .compress_vec(&data)
+            .map_err(|e| e.to_string())?,
         other => return Err(format!("unrecognised compression algorithm: {other}")),
     };
     Ok(Value::Bytes(out))
@@ -337,6 +354,13 @@ fn decompress(v: &Value, args: &[Value]) -> Result<Value, String> {
         "gzip" | "pgzip" => flate2::read::MultiGzDecoder::new(&data[..]).read_to_end(&mut out),
         "zlib" => flate2::read::ZlibDecoder::new(&data[..]).read_to_end(&mut out),
         "flate" => flate2::read::DeflateDecoder::new(&data[..]).read_to_end(&mut out),
+        "lz4" => lz4_flex::frame::FrameDecoder::new(&data[..]).read_to_end(&mut out),
+        "snappy" => {
+            return snap::raw::Decoder::new()
+                .decompress_vec(&data)
+                .map(Value::Bytes)
+                .map_err(|e| e.to_string())
+        }
         other => return Err(format!("unrecognised compression algorithm: {other}")),
     };
     res.map_err(|e| e.to_string())?;
@@ -545,12 +569,17 @@ mod tests {
     #[test]
     fn compression() {
         let long = s(&vec!["hello world this is some content"; 1000].join(" "));
-        for algo in ["gzip", "zlib", "flate", "pgzip"] {
+        for algo in ["gzip", "zlib", "flate", "pgzip", "lz4", "snappy"] {
             let c = compress(&long, &[s(algo), Value::Null]).unwrap();
             let d = decompress(&c, &[s(algo)]).unwrap();
             assert_eq!(d, long, "{algo}");
         }
         assert!(decompress(&s("not gzip"), &[s("gzip")]).is_err());
+        let lz = compress(&s("hello world I love space"), &[s("lz4"), Value::Null]).unwrap();
+        assert_eq!(
+            encode(&lz, &[s("base64")]).unwrap(),
+            s("BCJNGGRwuRgAAIBoZWxsbyB3b3JsZCBJIGxvdmUgc3BhY2UAAAAAGoETLg==")
+        );
         assert!(compress(&long, &[s("lzma"), Value::Null]).is_err());
     }
 

@@ -10,6 +10,8 @@ use crate::message::Value;
 
 mod coercion;
 mod encoding;
+#[cfg(test)]
+mod examples_test;
 mod general;
 mod gofmt;
 mod golayout;
