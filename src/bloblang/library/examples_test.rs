@@ -218,10 +218,7 @@ fn run_example(mapping: &str, input: &str, expected: &str) -> Result<Outcome, St
             // Field path: identifiers until the first segment followed by '('.
             let mut v = input_v.clone();
             let mut rest = rest;
-            loop {
-                let Some(r) = rest.strip_prefix('.') else {
-                    break;
-                };
+            while let Some(r) = rest.strip_prefix('.') {
                 let seg_len = r
                     .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                     .unwrap_or(r.len());
