@@ -23,6 +23,7 @@ mod parsing;
 mod regexp;
 mod strings;
 mod timestamps;
+mod xml;
 
 /// What an argument must be. The interpreter checks literal arguments against it at compile time
 /// and evaluated ones at run time, and fills in defaults, so an implementation receives exactly
@@ -111,6 +112,7 @@ pub fn methods() -> Vec<&'static MethodSpec> {
         regexp::METHODS,
         jwt::METHODS,
         general::METHODS,
+        xml::METHODS,
     ];
     tables.iter().flat_map(|t| t.iter()).collect()
 }
