@@ -12,6 +12,7 @@ mod coercion;
 mod encoding;
 #[cfg(test)]
 mod examples_test;
+mod formats;
 mod general;
 mod gofmt;
 mod golayout;
@@ -113,6 +114,7 @@ pub fn methods() -> Vec<&'static MethodSpec> {
         jwt::METHODS,
         general::METHODS,
         xml::METHODS,
+        formats::METHODS,
     ];
     tables.iter().flat_map(|t| t.iter()).collect()
 }
