@@ -93,6 +93,47 @@ pub static FUNCTIONS: &[FunctionSpec] = &[
     },
 ];
 
+pub static FILE_FUNCTIONS: &[FunctionSpec] = &[
+    FunctionSpec {
+        name: "file",
+        category: "Environment",
+        description: "Reads a file and returns its contents. Relative paths are resolved from the directory of the process executing the mapping.",
+        params: &[
+            req("path", K::String, "The path of the target file."),
+            opt("no_cache", K::Bool, D::Bool(false), "Whether to bypass the cache (files are read on every call here)."),
+        ],
+        examples: &[ex_skip("", "root.doc = file(env(\"BENTO_TEST_BLOBLANG_FILE\")).parse_json()", &[])],
+        imp: file,
+    },
+    FunctionSpec {
+        name: "file_rel",
+        category: "Environment",
+        description: "Reads a file and returns its contents. Relative paths are resolved from the directory of the mapping; where that is unknown, from the working directory.",
+        params: &[
+            req("path", K::String, "The path of the target file."),
+            opt("no_cache", K::Bool, D::Bool(false), "Whether to bypass the cache (files are read on every call here)."),
+        ],
+        examples: &[ex_skip("", "root.doc = file_rel(env(\"BENTO_TEST_BLOBLANG_FILE\")).parse_json()", &[])],
+        imp: file,
+    },
+    FunctionSpec {
+        name: "file_rel_json",
+        category: "Environment",
+        description: "Reads a file and parses its contents as JSON. Relative paths are resolved from the directory of the mapping; where that is unknown, from the working directory.",
+        params: &[req("path", K::String, "The path of the target file.")],
+        examples: &[ex_skip("", "root.doc = file_rel_json(env(\"BENTO_TEST_BLOBLANG_FILE\"))", &[])],
+        imp: file_json,
+    },
+    FunctionSpec {
+        name: "ksuid",
+        category: "General",
+        description: "Generates a new ksuid each time it is invoked and prints a string representation.",
+        params: &[],
+        examples: &[ex_skip("", "root.id = ksuid()", &[])],
+        imp: ksuid,
+    },
+];
+
 pub static METHODS: &[MethodSpec] = &[
     MethodSpec {
         name: "compare_bcrypt",
@@ -121,6 +162,57 @@ pub static METHODS: &[MethodSpec] = &[
 fn env(args: &[Value]) -> Result<Value, String> {
     let name = arg_str(args, 0)?;
     Ok(std::env::var(name.as_ref()).map_or(Value::Null, Value::String))
+}
+
+/// Go's `os.ReadFile` error text: `open PATH: no such file or directory`.
+fn read_file(path: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| {
+        let reason = match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+            std::io::ErrorKind::IsADirectory => "is a directory".to_string(),
+            _ => e.to_string(),
+        };
+        format!("open {path}: {reason}")
+    })
+}
+
+fn file(args: &[Value]) -> Result<Value, String> {
+    read_file(&arg_str(args, 0)?).map(Value::Bytes)
+}
+
+fn file_json(args: &[Value]) -> Result<Value, String> {
+    let path = arg_str(args, 0)?;
+    let bytes = read_file(&path)?;
+    Value::from_json_slice(&bytes).map_err(|e| format!("failed to parse {path} as JSON: {e}"))
+}
+
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// A KSUID: 4 bytes of seconds since 2014-05-13T16:53:20Z and 16 random bytes, base62 encoded
+/// into 27 characters.
+fn ksuid(_: &[Value]) -> Result<Value, String> {
+    let ts = (chrono::Utc::now().timestamp() - 1_400_000_000).clamp(0, u32::MAX as i64) as u32;
+    let mut raw = [0u8; 20];
+    raw[..4].copy_from_slice(&ts.to_be_bytes());
+    rand::rng().fill(&mut raw[4..]);
+    // Repeated division of the 160-bit big-endian number by 62.
+    let mut num = raw.to_vec();
+    let mut out = Vec::with_capacity(27);
+    while num.iter().any(|b| *b != 0) {
+        let mut rem = 0u32;
+        for b in num.iter_mut() {
+            let acc = (rem << 8) | *b as u32;
+            *b = (acc / 62) as u8;
+            rem = acc % 62;
+        }
+        out.push(BASE62[rem as usize]);
+    }
+    while out.len() < 27 {
+        out.push(b'0');
+    }
+    out.reverse();
+    Ok(Value::String(String::from_utf8_lossy(&out).into_owned()))
 }
 
 fn hostname(_: &[Value]) -> Result<Value, String> {
@@ -306,6 +398,22 @@ mod tests {
             "0"
         );
         assert!(cosine_similarity(&[v("[1]"), v("[0,1]")]).is_err());
+        assert_eq!(ksuid(&[]).unwrap().as_str().unwrap().len(), 27);
+        assert_eq!(
+            file(&[s("/definitely/not/here"), Value::Null]).unwrap_err(),
+            "open /definitely/not/here: no such file or directory"
+        );
+        let dir = std::env::temp_dir().join(format!("engine-lib-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("doc.json");
+        std::fs::write(&path, br#"{"foo":"bar"}"#).unwrap();
+        let p = s(path.to_str().unwrap());
+        assert_eq!(
+            file(&[p.clone(), Value::Null]).unwrap(),
+            Value::Bytes(br#"{"foo":"bar"}"#.to_vec())
+        );
+        assert_eq!(file_json(&[p]).unwrap(), v(r#"{"foo":"bar"}"#));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -125,6 +125,7 @@ pub fn functions() -> Vec<&'static FunctionSpec> {
         numbers::FUNCTIONS,
         timestamps::FUNCTIONS,
         general::FUNCTIONS,
+        general::FILE_FUNCTIONS,
     ];
     tables.iter().flat_map(|t| t.iter()).collect()
 }
