@@ -8,6 +8,24 @@
 
 use crate::message::Value;
 
+mod coercion;
+mod encoding;
+#[cfg(test)]
+mod examples_test;
+mod formats;
+mod general;
+mod gofmt;
+mod golayout;
+pub mod helpers;
+mod jwt;
+mod numbers;
+mod objects;
+mod parsing;
+mod regexp;
+mod strings;
+mod timestamps;
+mod xml;
+
 /// What an argument must be. The interpreter checks literal arguments against it at compile time
 /// and evaluated ones at run time, and fills in defaults, so an implementation receives exactly
 /// `params.len()` values in declaration order.
@@ -74,12 +92,40 @@ pub struct FunctionSpec {
     pub imp: FunctionFn,
 }
 
+/// Methods taking any number of arguments (Bento's `VariadicParams`): their `params` is empty
+/// and the interpreter passes every evaluated argument, positionally, as is.
+pub const VARIADIC_METHODS: &[&str] = &["append", "concat", "format", "with", "without", "zip"];
+
+pub fn is_variadic_method(name: &str) -> bool {
+    VARIADIC_METHODS.contains(&name)
+}
+
 /// Every simple method, in one explicit list.
 pub fn methods() -> Vec<&'static MethodSpec> {
-    Vec::new()
+    let tables: &[&'static [MethodSpec]] = &[
+        strings::METHODS,
+        numbers::METHODS,
+        coercion::METHODS,
+        objects::METHODS,
+        parsing::METHODS,
+        timestamps::METHODS,
+        encoding::METHODS,
+        regexp::METHODS,
+        jwt::METHODS,
+        general::METHODS,
+        xml::METHODS,
+        formats::METHODS,
+    ];
+    tables.iter().flat_map(|t| t.iter()).collect()
 }
 
 /// Every simple function, in one explicit list.
 pub fn functions() -> Vec<&'static FunctionSpec> {
-    Vec::new()
+    let tables: &[&'static [FunctionSpec]] = &[
+        numbers::FUNCTIONS,
+        timestamps::FUNCTIONS,
+        general::FUNCTIONS,
+        general::FILE_FUNCTIONS,
+    ];
+    tables.iter().flat_map(|t| t.iter()).collect()
 }

@@ -1,0 +1,345 @@
+//! Runs the documented examples whose mappings are simple enough to evaluate without the
+//! interpreter: assignments of `this.path` followed by a chain of library methods with literal
+//! arguments (positional or named), or a single library function call with literal arguments.
+//! Defaults are filled the way the interpreter fills them, which also checks the declared
+//! parameters.
+
+use super::*;
+use crate::message::Value;
+
+#[derive(Debug)]
+struct Call {
+    name: String,
+    args: Vec<(Option<String>, Value)>,
+}
+
+fn split_top(s: &str, sep: char) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut cur = String::new();
+    let mut chars = s.chars().peekable();
+    let mut in_str = false;
+    while let Some(c) = chars.next() {
+        if in_str {
+            cur.push(c);
+            if c == '\\' {
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            } else if c == '"' {
+                in_str = false;
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_str = true;
+                cur.push(c);
+            }
+            '(' | '[' | '{' => {
+                depth += 1;
+                cur.push(c);
+            }
+            ')' | ']' | '}' => {
+                depth -= 1;
+                cur.push(c);
+            }
+            c if c == sep && depth == 0 => out.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+fn literal(s: &str) -> Option<Value> {
+    let s = s.trim();
+    if let Some(inner) = s
+        .strip_prefix("\"\"\"")
+        .and_then(|r| r.strip_suffix("\"\"\""))
+    {
+        return Some(Value::String(inner.to_string()));
+    }
+    Value::from_json_str(s).ok()
+}
+
+fn parse_args(s: &str) -> Option<Vec<(Option<String>, Value)>> {
+    let mut out = Vec::new();
+    for part in split_top(s, ',') {
+        let part = part.trim();
+        if part.is_empty() {
+            continue;
+        }
+        let named = part.split_once(':').filter(|(n, _)| {
+            n.trim()
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+        match named {
+            Some((n, v)) if !part.starts_with('"') => {
+                out.push((Some(n.trim().to_string()), literal(v)?))
+            }
+            _ => out.push((None, literal(part)?)),
+        }
+    }
+    Some(out)
+}
+
+/// `name(args)` chains separated by dots, e.g. `foo(1).bar()`.
+fn parse_chain(s: &str) -> Option<Vec<Call>> {
+    let mut calls = Vec::new();
+    let mut rest = s.trim();
+    while !rest.is_empty() {
+        rest = rest.strip_prefix('.').unwrap_or(rest);
+        let open = rest.find('(')?;
+        let name = rest[..open].to_string();
+        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return None;
+        }
+        let mut depth = 0;
+        let mut in_str = false;
+        let mut end = None;
+        let bytes = rest.as_bytes();
+        let mut i = open;
+        while i < bytes.len() {
+            let c = bytes[i];
+            if in_str {
+                if c == b'\\' {
+                    i += 1;
+                } else if c == b'"' {
+                    in_str = false;
+                }
+            } else if c == b'"' {
+                in_str = true;
+            } else if c == b'(' {
+                depth += 1;
+            } else if c == b')' {
+                depth -= 1;
+                if depth == 0 {
+                    end = Some(i);
+                    break;
+                }
+            }
+            i += 1;
+        }
+        let end = end?;
+        calls.push(Call {
+            name,
+            args: parse_args(&rest[open + 1..end])?,
+        });
+        rest = &rest[end + 1..];
+    }
+    Some(calls)
+}
+
+fn fill(params: &[Param], args: &[(Option<String>, Value)], variadic: bool) -> Option<Vec<Value>> {
+    if variadic {
+        return Some(args.iter().map(|(_, v)| v.clone()).collect());
+    }
+    let mut out: Vec<Option<Value>> = vec![None; params.len()];
+    for (i, (name, v)) in args.iter().enumerate() {
+        let idx = match name {
+            Some(n) => params.iter().position(|p| p.name == n)?,
+            None => i,
+        };
+        *out.get_mut(idx)? = Some(v.clone());
+    }
+    out.into_iter()
+        .zip(params)
+        .map(|(v, p)| match v {
+            Some(v) => Some(v),
+            None => match p.default {
+                ParamDefault::Required => None,
+                ParamDefault::Optional | ParamDefault::Null => Some(Value::Null),
+                ParamDefault::Bool(b) => Some(Value::Bool(b)),
+                ParamDefault::Int(i) => Some(Value::Int(i)),
+                ParamDefault::Float(f) => Some(Value::Float(f)),
+                ParamDefault::Str(s) => Some(Value::String(s.into())),
+            },
+        })
+        .collect()
+}
+
+fn find_method(name: &str) -> Option<&'static MethodSpec> {
+    methods().into_iter().find(|m| m.name == name)
+}
+
+fn find_function(name: &str) -> Option<&'static FunctionSpec> {
+    functions().into_iter().find(|m| m.name == name)
+}
+
+enum Outcome {
+    Skipped,
+    Checked,
+}
+
+fn set_root(root: &mut Value, path: &str, v: Value) {
+    if path.is_empty() {
+        *root = v;
+        return;
+    }
+    let segs: Vec<String> = path.split('.').map(str::to_string).collect();
+    let mut cur = root;
+    for seg in segs {
+        if !matches!(cur, Value::Object(_)) {
+            *cur = Value::Object(Default::default());
+        }
+        let Value::Object(o) = cur else { return };
+        cur = o.entry(seg).or_insert(Value::Null);
+    }
+    *cur = v;
+}
+
+fn run_example(mapping: &str, input: &str, expected: &str) -> Result<Outcome, String> {
+    let input_v = Value::from_json_str(input).ok();
+    let mut root = Value::Null;
+    for line in mapping.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((lhs, rhs)) = line.split_once(" = ") else {
+            return Ok(Outcome::Skipped);
+        };
+        let Some(target) = lhs
+            .trim()
+            .strip_prefix("root")
+            .map(|t| t.trim_start_matches('.'))
+        else {
+            return Ok(Outcome::Skipped);
+        };
+        let rhs = rhs.trim();
+        let (mut value, chain_src) = if let Some(rest) = rhs.strip_prefix("this") {
+            let Some(input_v) = &input_v else {
+                return Ok(Outcome::Skipped);
+            };
+            // Field path: identifiers until the first segment followed by '('.
+            let mut v = input_v.clone();
+            let mut rest = rest;
+            while let Some(r) = rest.strip_prefix('.') {
+                let seg_len = r
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(r.len());
+                if r[seg_len..].starts_with('(') {
+                    break;
+                }
+                let seg = &r[..seg_len];
+                v = v
+                    .as_object()
+                    .and_then(|o| o.get(seg))
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                rest = &r[seg_len..];
+            }
+            (v, rest.to_string())
+        } else if let Some(calls) = parse_chain(rhs) {
+            let Some(first) = calls.first() else {
+                return Ok(Outcome::Skipped);
+            };
+            let Some(f) = find_function(&first.name) else {
+                return Ok(Outcome::Skipped);
+            };
+            let Some(args) = fill(f.params, &first.args, false) else {
+                return Err(format!("bad args for function {}", first.name));
+            };
+            let v = (f.imp)(&args).map_err(|e| format!("function {} failed: {e}", first.name))?;
+            let open = rhs.find('(').unwrap_or(0);
+            let close = rhs[open..].find(')').map_or(rhs.len(), |i| open + i + 1);
+            (v, rhs[close..].to_string())
+        } else {
+            return Ok(Outcome::Skipped);
+        };
+        let Some(calls) = parse_chain(&chain_src) else {
+            return Ok(Outcome::Skipped);
+        };
+        if calls.iter().any(|c| find_method(&c.name).is_none()) {
+            return Ok(Outcome::Skipped);
+        }
+        for call in calls {
+            let Some(m) = find_method(&call.name) else {
+                return Ok(Outcome::Skipped);
+            };
+            let Some(args) = fill(m.params, &call.args, is_variadic_method(m.name)) else {
+                return Err(format!("bad args for method {}", call.name));
+            };
+            value = match (m.imp)(&value, &args) {
+                Ok(v) => v,
+                Err(e) => return Err(format!("method {} failed: {e}", call.name)),
+            };
+        }
+        set_root(&mut root, target, value);
+    }
+    let got_text = match &root {
+        Value::String(s) => s.clone(),
+        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+        other => other.to_json_string(),
+    };
+    let matches = match (Value::from_json_str(expected), &root) {
+        (Ok(exp), Value::Object(_) | Value::Array(_)) => {
+            exp.to_json_string() == root.to_json_string()
+        }
+        _ => got_text == expected,
+    };
+    if matches {
+        Ok(Outcome::Checked)
+    } else {
+        Err(format!("expected {expected}, got {got_text}"))
+    }
+}
+
+/// Examples that can't match here: their outputs depend on Bento's own compressor, or they
+/// are checked through the interpreter.
+const NOT_CHECKABLE: &[&str] = &["compress"];
+
+#[test]
+fn documented_examples() {
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    let method_examples = methods().into_iter().map(|m| (m.name, m.examples));
+    let function_examples = functions().into_iter().map(|f| (f.name, f.examples));
+    for (name, examples) in method_examples.chain(function_examples) {
+        if NOT_CHECKABLE.contains(&name) {
+            continue;
+        }
+        for ex in examples.iter().filter(|e| !e.skip_check) {
+            for (input, output) in ex.cases {
+                match run_example(ex.mapping, input, output) {
+                    Ok(Outcome::Checked) => checked += 1,
+                    Ok(Outcome::Skipped) => {}
+                    Err(e) => failures.push(format!("{name}: {} with {input}: {e}", ex.mapping)),
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    eprintln!("{checked} documented examples checked");
+    assert!(checked > 100, "only {checked} examples checked");
+}
+
+#[test]
+fn tables_are_consistent() {
+    let mut names = std::collections::HashSet::new();
+    for m in methods() {
+        assert!(names.insert(m.name), "duplicate method {}", m.name);
+        assert!(!m.description.is_empty(), "{} lacks a description", m.name);
+    }
+    let mut names = std::collections::HashSet::new();
+    for f in functions() {
+        assert!(names.insert(f.name), "duplicate function {}", f.name);
+    }
+    for v in VARIADIC_METHODS {
+        assert!(
+            methods()
+                .iter()
+                .any(|m| m.name == *v && m.params.is_empty()),
+            "{v}"
+        );
+    }
+}
