@@ -538,6 +538,18 @@ impl<'s> Compiler<'s> {
             }
         }
         if let Some(spec) = lib {
+            if library::is_variadic_method(&name) {
+                // Variadic methods take every argument positionally, as given.
+                if args.iter().any(|a| a.name.is_some()) {
+                    self.err(span, format!("{name}: named arguments are not supported"));
+                    return Expr::Lit(Value::Null);
+                }
+                let a = args
+                    .into_iter()
+                    .map(|a| fold(self.expr_inner(a.value)))
+                    .collect();
+                return Expr::LibMethod(Box::new(target), spec, a);
+            }
             let Some(a) = self.bind_args(&name, spec.params, args, span, false) else {
                 return Expr::Lit(Value::Null);
             };

@@ -200,10 +200,17 @@ impl FieldSpec {
         }
     }
 
-    /// Fill in defaults for absent fields, recursively through objects. Absent optional fields
-    /// without a default stay absent (the config struct sees `None`).
+    /// Fill in defaults for absent fields, recursively through objects (and objects inside
+    /// lists and maps). Absent optional fields without a default stay absent (the config struct
+    /// sees `None`).
     pub fn apply_defaults(&self, v: &mut J) {
-        if let (FieldType::Object(children), J::Object(map)) = (&self.ty, &mut *v) {
+        apply_type_defaults(&self.ty, v);
+    }
+}
+
+fn apply_type_defaults(ty: &FieldType, v: &mut J) {
+    match (ty, v) {
+        (FieldType::Object(children), J::Object(map)) => {
             for c in children {
                 match map.get_mut(c.name) {
                     Some(existing) => c.apply_defaults(existing),
@@ -222,6 +229,17 @@ impl FieldSpec {
                 }
             }
         }
+        (FieldType::Array(inner), J::Array(items)) => {
+            for item in items {
+                apply_type_defaults(inner, item);
+            }
+        }
+        (FieldType::Map(inner), J::Object(map)) => {
+            for item in map.values_mut() {
+                apply_type_defaults(inner, item);
+            }
+        }
+        _ => {}
     }
 }
 

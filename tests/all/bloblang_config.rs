@@ -97,8 +97,8 @@ input:
 pipeline:
   processors:
     - try:
-        - mapping: 'root.v = this.v * 10'
-        - mapping: 'root.after = true'
+        - mutation: 'root.v = this.v * 10'
+        - mutation: 'root.after = true'
     - catch:
         - mapping: 'root = {"caught": error().contains("failed assignment")}'
     - switch:

@@ -65,7 +65,12 @@ enum Mode {
     Catch,
 }
 
-fn build_list(conf: &serde_json::Value, ctx: &BuildCtx, field: &str, mode: Mode) -> Result<Box<dyn Processor>, BuildError> {
+fn build_list(
+    conf: &serde_json::Value,
+    ctx: &BuildCtx,
+    field: &str,
+    mode: Mode,
+) -> Result<Box<dyn Processor>, BuildError> {
     let list: Vec<serde_json::Value> = ctx.parse(conf)?;
     Ok(Box::new(ListProcessor {
         children: ctx.build_processors(field, &list)?,
@@ -80,7 +85,11 @@ pub struct ListProcessor {
 
 /// Run `children` over `msgs` one stage at a time, letting only the messages `eligible` accepts
 /// into each stage; the rest pass by untouched, and order is kept.
-async fn run_gated(children: &[Arc<ProcessorStage>], mut msgs: Batch, eligible: fn(&Message) -> bool) -> Batch {
+async fn run_gated(
+    children: &[Arc<ProcessorStage>],
+    mut msgs: Batch,
+    eligible: fn(&Message) -> bool,
+) -> Batch {
     for child in children {
         let (mut inside, mut slots) = (Vec::new(), Vec::with_capacity(msgs.len()));
         for m in msgs {
@@ -143,14 +152,20 @@ struct Case {
     fallthrough: bool,
 }
 
-fn build_switch(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>, BuildError> {
+fn build_switch(
+    conf: &serde_json::Value,
+    ctx: &BuildCtx,
+) -> Result<Box<dyn Processor>, BuildError> {
     let cases: Vec<CaseConfig> = ctx.parse(conf)?;
     let mut built = Vec::with_capacity(cases.len());
     for (i, c) in cases.into_iter().enumerate() {
         let check = if c.check.trim().is_empty() {
             None
         } else {
-            Some(crate::bloblang::parse_mapping(&c.check).map_err(|e| ctx.error(format!("case {i} check: {e}")))?)
+            Some(
+                crate::bloblang::parse_mapping(&c.check)
+                    .map_err(|e| ctx.error(format!("case {i} check: {e}")))?,
+            )
         };
         built.push(Case {
             check,
@@ -185,7 +200,10 @@ impl Processor for SwitchProcessor {
                             Ok(Value::Bool(b)) => b,
                             Ok(other) => {
                                 for msg in &mut current {
-                                    self.info.flag(msg, format!("expected bool value, got {}", other.type_name()));
+                                    self.info.flag(
+                                        msg,
+                                        format!("expected bool value, got {}", other.type_name()),
+                                    );
                                 }
                                 break;
                             }
@@ -201,7 +219,11 @@ impl Processor for SwitchProcessor {
                         continue;
                     }
                 }
-                current = run_processors(&case.processors, current).await.into_iter().flatten().collect();
+                current = run_processors(&case.processors, current)
+                    .await
+                    .into_iter()
+                    .flatten()
+                    .collect();
                 matched_before = case.fallthrough;
                 if !case.fallthrough {
                     break;
