@@ -4,8 +4,10 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};
 
 use super::inputs::{file as file_in, generate, http_server, inproc as inproc_in, stdin};
-use super::outputs::{drop, file as file_out, inproc as inproc_out, reject, stdout, sync_response};
-use super::processors::{branch, flow, log, mapping, noop, resource, sleep};
+use super::outputs::{
+    drop, file as file_out, http_client, inproc as inproc_out, reject, stdout, sync_response,
+};
+use super::processors::{branch, flow, http, log, mapping, noop, resource, sleep};
 use super::{BuildCtx, BuildError, Input, Output, Plugin, Processor, ProcessorStage};
 use crate::config::spec::{ComponentKind, ComponentSpec};
 use crate::config::ComponentConf;
@@ -25,6 +27,7 @@ fn processors() -> Vec<Plugin<dyn Processor>> {
         mapping::bloblang_plugin(),
         branch::plugin(),
         flow::catch_plugin(),
+        http::plugin(),
         log::plugin(),
         mapping::mapping_plugin(),
         mapping::mutation_plugin(),
@@ -41,6 +44,7 @@ fn outputs() -> Vec<Plugin<dyn Output>> {
     vec![
         drop::plugin(),
         file_out::plugin(),
+        http_client::plugin(),
         inproc_out::plugin(),
         reject::plugin(),
         stdout::plugin(),

@@ -5,5 +5,7 @@ mod bloblang_config;
 mod cli;
 mod config_fuzz;
 mod http_api;
+mod http_client;
 mod http_server;
+mod ml_service;
 mod support;

@@ -2,6 +2,7 @@
 
 pub mod drop;
 pub mod file;
+pub mod http_client;
 pub mod inproc;
 pub mod reject;
 pub mod stdout;

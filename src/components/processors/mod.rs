@@ -2,6 +2,7 @@
 
 pub mod branch;
 pub mod flow;
+pub mod http;
 pub mod log;
 pub mod mapping;
 pub mod noop;

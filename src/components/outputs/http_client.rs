@@ -1,0 +1,91 @@
+//! `http_client`: sends each message to an HTTP server; a failed request nacks the message.
+
+use async_trait::async_trait;
+use serde::Deserialize;
+
+use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
+use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
+use crate::http::client::{client_fields, HttpClient, HttpClientConfig};
+use crate::message::{Batch, Message, Value};
+
+// No `deny_unknown_fields`: serde does not support it with `flatten` (lint still checks).
+#[derive(Deserialize)]
+pub struct HttpClientOutputConfig {
+    #[serde(flatten)]
+    pub client: HttpClientConfig,
+    pub max_in_flight: i64,
+    pub propagate_response: bool,
+}
+
+pub fn spec() -> ComponentSpec {
+    let mut fields = client_fields();
+    fields.push(
+        FieldSpec::int("max_in_flight", "The maximum number of parallel requests.").default(64),
+    );
+    fields.push(
+        FieldSpec::bool("propagate_response", "Whether the response body is stored as the reply for inputs that answer their callers (`http_server`).")
+            .default(false)
+            .advanced(),
+    );
+    ComponentSpec::new("http_client", ComponentKind::Output, "Sends messages to an HTTP server.")
+        .description("A message is acknowledged once the server answered with a 2xx (or a `successful_on`) status, after retries as for the `http` processor; otherwise it is nacked with the error.")
+        .fields(fields)
+        .example("Post to a webhook", "output:\n  http_client:\n    url: http://localhost:9000/hook\n    verb: POST\n")
+}
+
+pub fn plugin() -> Plugin<dyn Output> {
+    Plugin { spec, build }
+}
+
+fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Output>, BuildError> {
+    let c: HttpClientOutputConfig = ctx.parse(conf)?;
+    Ok(Box::new(HttpClientOutput {
+        client: HttpClient::new(&c.client).map_err(|e| ctx.error(e))?,
+        max_in_flight: usize::try_from(c.max_in_flight.max(1)).unwrap_or(1),
+        propagate: c.propagate_response,
+    }))
+}
+
+pub struct HttpClientOutput {
+    client: HttpClient,
+    max_in_flight: usize,
+    propagate: bool,
+}
+
+#[async_trait]
+impl Output for HttpClientOutput {
+    async fn connect(&self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+
+    async fn write(&self, batch: Batch) -> Result<(), ComponentError> {
+        for i in 0..batch.len() {
+            let resp = self
+                .client
+                .send(&batch, i)
+                .await
+                .map_err(|e| ComponentError::Failed(e.message))?;
+            if self.propagate {
+                if let Some(slot) = batch[i].sync_response() {
+                    let mut reply = Message::from_bytes(resp.body);
+                    let mut meta = self.client.extracted(&resp.headers);
+                    meta.insert(
+                        "http_status_code".into(),
+                        Value::Int(i64::from(resp.status)),
+                    );
+                    reply.set_meta(meta);
+                    slot.push(reply);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn close(&self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+
+    fn max_in_flight(&self) -> usize {
+        self.max_in_flight
+    }
+}

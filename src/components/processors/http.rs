@@ -1,0 +1,92 @@
+//! `http`: sends each message to an HTTP server and replaces it with the response.
+
+use async_trait::async_trait;
+use serde::Deserialize;
+
+use crate::components::{BuildCtx, BuildError, ComponentError, ComponentInfo, Plugin, Processor};
+use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
+use crate::http::client::{client_fields, HttpClient, HttpClientConfig};
+use crate::message::{Batch, Value};
+
+// No `deny_unknown_fields`: serde does not support it with `flatten` (lint still checks).
+#[derive(Deserialize)]
+pub struct HttpProcessorConfig {
+    #[serde(flatten)]
+    pub client: HttpClientConfig,
+    pub parallel: bool,
+}
+
+pub fn spec() -> ComponentSpec {
+    let mut fields = client_fields();
+    fields.push(
+        FieldSpec::bool(
+            "parallel",
+            "Whether to send the messages of a batch in parallel.",
+        )
+        .default(false),
+    );
+    ComponentSpec::new("http", ComponentKind::Processor, "Performs an HTTP request using a message batch as the request body, and replaces the original message parts with the body of the response.")
+        .description("Each message is sent as its own request. On success the payload becomes the response body, the metadata `http_status_code` is set and `extract_headers` copies response headers into metadata. On failure (after `retries`) the message keeps its payload, is flagged with an error such as `HTTP request returned unexpected response code (502): 502 Bad Gateway, Error: ...`, and carries `http_status_code` when the server answered. Status codes in `backoff_on` retry with exponential backoff up to `max_retry_backoff`, codes in `drop_on` fail at once, other failures retry after `retry_period`.")
+        .fields(fields)
+        .example(
+            "Call a model server",
+            "pipeline:\n  processors:\n    - http:\n        url: http://localhost:8000/v1/infer\n        verb: POST\n        headers:\n          Content-Type: application/json\n        timeout: 30s\n        retries: 3\n",
+        )
+}
+
+pub fn plugin() -> Plugin<dyn Processor> {
+    Plugin { spec, build }
+}
+
+fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>, BuildError> {
+    let c: HttpProcessorConfig = ctx.parse(conf)?;
+    Ok(Box::new(HttpProcessor {
+        client: HttpClient::new(&c.client).map_err(|e| ctx.error(e))?,
+        parallel: c.parallel,
+        info: ctx.info.clone(),
+    }))
+}
+
+pub struct HttpProcessor {
+    client: HttpClient,
+    parallel: bool,
+    info: ComponentInfo,
+}
+
+#[async_trait]
+impl Processor for HttpProcessor {
+    async fn process(&self, batch: Batch) -> Result<Vec<Batch>, ComponentError> {
+        let results = if self.parallel {
+            futures::future::join_all((0..batch.len()).map(|i| self.client.send(&batch, i))).await
+        } else {
+            let mut r = Vec::with_capacity(batch.len());
+            for i in 0..batch.len() {
+                r.push(self.client.send(&batch, i).await);
+            }
+            r
+        };
+        let mut out = batch;
+        for (m, r) in out.iter_mut().zip(results) {
+            match r {
+                Ok(resp) => {
+                    m.set_bytes(resp.body);
+                    let extracted = self.client.extracted(&resp.headers);
+                    let meta = m.meta_mut();
+                    meta.extend(extracted);
+                    meta.insert(
+                        "http_status_code".into(),
+                        Value::Int(i64::from(resp.status)),
+                    );
+                }
+                Err(e) => {
+                    if let Some(code) = e.status {
+                        m.meta_mut()
+                            .insert("http_status_code".into(), Value::Int(i64::from(code)));
+                    }
+                    self.info.flag(m, e.message);
+                }
+            }
+        }
+        Ok(vec![out])
+    }
+}

@@ -1,0 +1,167 @@
+//! The `http` processor and `http_client` output against a stand-in ML service that fails and
+//! answers slowly on demand.
+
+use crate::ml_service;
+use crate::support::{spawn_engine, temp_config};
+use std::io::{BufRead, BufReader, Write};
+
+fn run_lines(yaml: &str, input: &str) -> (Vec<String>, String, Option<i32>) {
+    let (_dir, path) = temp_config(yaml);
+    let mut child = spawn_engine(&["run", "-c", &path.to_string_lossy()]);
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code(),
+    )
+}
+
+#[tokio::test]
+async fn the_http_processor_retries_until_the_service_recovers() {
+    let (addr, svc) = ml_service::start().await;
+    let yaml = format!(
+        r#"http: {{enabled: false}}
+input:
+  stdin: {{}}
+pipeline:
+  processors:
+    - http:
+        url: 'http://{addr}/v1/infer?fail=2&key=${{! this.id }}'
+        retries: 3
+        retry_period: 10ms
+        backoff_on: [ 429 ]
+        extract_headers:
+          include_prefixes: [ x-model ]
+    - mapping: |
+        root = this
+        root.code = @http_status_code
+        root.version = @"x-model-version"
+output:
+  stdout: {{}}
+"#
+    );
+    let (lines, err, code) = tokio::task::spawn_blocking(move || {
+        run_lines(&yaml, "{\"id\":\"a\",\"prompt\":\"hello world\"}\n")
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        lines,
+        vec![
+            r#"{"attempt":3,"code":200,"output":"echo: hello world","tokens_used":3,"version":"stub-1"}"#
+        ]
+    );
+    assert_eq!(svc.seen.lock().unwrap()["a"], 3);
+}
+
+#[tokio::test]
+async fn exhausted_retries_flag_the_message_with_bentos_error_text() {
+    let (addr, svc) = ml_service::start().await;
+    let yaml = format!(
+        r#"http: {{enabled: false}}
+input:
+  stdin: {{}}
+pipeline:
+  processors:
+    - http:
+        url: 'http://{addr}/v1/infer?status=502&key=b'
+        retries: 2
+        retry_period: 5ms
+    - mapping: 'root = {{"error": error(), "code": @http_status_code, "kept": this.prompt}}'
+output:
+  stdout: {{}}
+"#
+    );
+    let (lines, err, _) =
+        tokio::task::spawn_blocking(move || run_lines(&yaml, "{\"prompt\":\"p\"}\n"))
+            .await
+            .unwrap();
+    assert_eq!(
+        lines,
+        vec![
+            r#"{"code":502,"error":"HTTP request returned unexpected response code (502): 502 Bad Gateway, Error: {\"error\":\"status 502\"}","kept":"p"}"#
+        ],
+        "{err}"
+    );
+    // One attempt plus two retries.
+    assert_eq!(svc.seen.lock().unwrap()["b"], 3);
+}
+
+#[tokio::test]
+async fn a_stalled_service_times_out_and_drop_on_fails_at_once() {
+    let (addr, svc) = ml_service::start().await;
+    let yaml = format!(
+        r#"http: {{enabled: false}}
+input:
+  stdin: {{}}
+pipeline:
+  threads: 1
+  processors:
+    - http:
+        url: 'http://{addr}/v1/infer?${{! this.q }}'
+        timeout: 100ms
+        retries: 1
+        retry_period: 5ms
+        drop_on: [ 400 ]
+    - mapping: 'root = if errored() {{ "failed" }} else {{ "ok" }}'
+output:
+  stdout: {{}}
+"#
+    );
+    let input =
+        "{\"q\":\"stall=1&key=s\"}\n{\"q\":\"status=400&key=d\"}\n{\"q\":\"delay_ms=20&key=ok\"}\n";
+    let (lines, err, _) = tokio::task::spawn_blocking(move || run_lines(&yaml, input))
+        .await
+        .unwrap();
+    assert_eq!(lines, vec!["failed", "failed", "ok"], "{err}");
+    let seen = svc.seen.lock().unwrap();
+    assert_eq!(seen["s"], 2, "a timeout is retried");
+    assert_eq!(seen["d"], 1, "drop_on is not retried");
+}
+
+#[tokio::test]
+async fn the_http_client_output_nacks_failures_back_to_the_input() {
+    let (addr, _svc) = ml_service::start().await;
+    // A failing output nacks; stdin replays nacked messages until they succeed (fail=2).
+    let yaml = format!(
+        r#"http: {{enabled: false}}
+input:
+  stdin: {{}}
+output:
+  http_client:
+    url: 'http://{addr}/v1/infer?fail=2&key=out'
+    retries: 0
+"#
+    );
+    let (_dir, path) = temp_config(&yaml);
+    let mut child = spawn_engine(&["run", "-c", &path.to_string_lossy(), "--log.level", "warn"]);
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"{\"prompt\":\"x\"}\n")
+        .unwrap();
+    let status = tokio::task::spawn_blocking(move || {
+        let err = BufReader::new(child.stderr.take().unwrap());
+        let warnings = err
+            .lines()
+            .map_while(Result::ok)
+            .filter(|l| l.contains("replaying"))
+            .count();
+        (child.wait().unwrap().code(), warnings)
+    })
+    .await
+    .unwrap();
+    assert_eq!(status, (Some(0), 2));
+    assert_eq!(_svc.seen.lock().unwrap()["out"], 3);
+}
