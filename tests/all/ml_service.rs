@@ -87,8 +87,14 @@ impl MlService {
 }
 
 /// Start the service on a free loopback port.
+#[allow(dead_code)]
 pub async fn start() -> (SocketAddr, Arc<MlService>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    start_on("127.0.0.1:0").await
+}
+
+/// Start the service on `address`.
+pub async fn start_on(address: &str) -> (SocketAddr, Arc<MlService>) {
+    let listener = TcpListener::bind(address).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let svc = Arc::new(MlService::default());
     let s = svc.clone();
