@@ -123,10 +123,7 @@ impl<'s> Compiler<'s> {
                     span,
                 } => {
                     if in_map && matches!(target, Target::Meta(_)) {
-                        self.err(
-                            span,
-                            "setting meta fields is not allowed within this block",
-                        );
+                        self.err(span, "setting meta fields is not allowed within this block");
                         continue;
                     }
                     let value = self.expr(value);
@@ -211,10 +208,11 @@ impl<'s> Compiler<'s> {
         }
         let mut collisions = Vec::new();
         for (k, v) in sub.maps {
-            if self.maps.contains_key(&k) {
-                collisions.push(k);
-            } else {
-                self.maps.insert(k, v);
+            match self.maps.entry(k) {
+                std::collections::hash_map::Entry::Occupied(e) => collisions.push(e.key().clone()),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(v);
+                }
             }
         }
         if !collisions.is_empty() {
@@ -312,7 +310,10 @@ impl<'s> Compiler<'s> {
             }
             Ast::Lambda { param, body, span } => {
                 // Outside of an argument list a lambda has no meaning.
-                self.err(span, "unexpected lambda: lambdas are only allowed as arguments");
+                self.err(
+                    span,
+                    "unexpected lambda: lambdas are only allowed as arguments",
+                );
                 self.params.push(param);
                 let b = self.expr_inner(*body);
                 self.params.pop();
@@ -459,10 +460,7 @@ impl<'s> Compiler<'s> {
                 }
                 None => match p.default {
                     ParamDefault::Required => {
-                        self.err(
-                            span,
-                            format!("{what}: missing parameter: {}", p.name),
-                        );
+                        self.err(span, format!("{what}: missing parameter: {}", p.name));
                         return None;
                     }
                     ParamDefault::Optional | ParamDefault::Null => out.push(Expr::Lit(Value::Null)),
@@ -479,7 +477,8 @@ impl<'s> Compiler<'s> {
     fn call(&mut self, name: String, args: Vec<Arg>, span: Span) -> Expr {
         if let Some(spec) = builtins::function(&name) {
             if spec.id == NFn::Counter {
-                let set_given = args.len() > 2 || args.iter().any(|a| a.name.as_deref() == Some("set"));
+                let set_given =
+                    args.len() > 2 || args.iter().any(|a| a.name.as_deref() == Some("set"));
                 let Some(mut a) = self.bind_args(&name, spec.params, args, span, false) else {
                     return Expr::Lit(Value::Null);
                 };
@@ -533,8 +532,7 @@ impl<'s> Compiler<'s> {
         };
         if use_native {
             if let Some(spec) = native {
-                let Some(a) = self.bind_args(&name, spec.params, args, span, spec.lazy_args)
-                else {
+                let Some(a) = self.bind_args(&name, spec.params, args, span, spec.lazy_args) else {
                     return Expr::Lit(Value::Null);
                 };
                 return Expr::Method(Box::new(target), spec.id, a);
@@ -589,8 +587,7 @@ fn fold(e: Expr) -> Expr {
             (Expr::Lit(a), Expr::Lit(b))
                 if !matches!(op, BinOp::And | BinOp::Or | BinOp::Coalesce) =>
             {
-                match super::value_ops::binary(op, &a, &b, &|| String::new(), &|| String::new())
-                {
+                match super::value_ops::binary(op, &a, &b, &|| String::new(), &|| String::new()) {
                     Ok(v) => Expr::Lit(v),
                     Err(_) => Expr::Bin(op, Box::new(Expr::Lit(a)), Box::new(Expr::Lit(b))),
                 }
@@ -602,8 +599,8 @@ fn fold(e: Expr) -> Expr {
             Expr::Lit(Value::Float(f)) => Expr::Lit(Value::Float(-f)),
             other => Expr::Neg(Box::new(other)),
         },
-        Expr::Array(items) if items.iter().all(|i| matches!(i, Expr::Lit(_))) => Expr::Lit(
-            Value::Array(
+        Expr::Array(items) if items.iter().all(|i| matches!(i, Expr::Lit(_))) => {
+            Expr::Lit(Value::Array(
                 items
                     .into_iter()
                     .filter_map(|i| match i {
@@ -611,8 +608,8 @@ fn fold(e: Expr) -> Expr {
                         _ => None,
                     })
                     .collect(),
-            ),
-        ),
+            ))
+        }
         Expr::Object(entries)
             if entries
                 .iter()

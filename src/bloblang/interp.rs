@@ -241,7 +241,10 @@ pub fn eval<'a>(e: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
             None => Err(format!("variable {n} undefined")),
         },
         Expr::MetaAll => Ok(R::Own(Value::Object(
-            ctx.meta.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            ctx.meta
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         ))),
         Expr::Meta(k) => Ok(match ctx.meta.get(k) {
             Some(v) => R::Ref(v),
@@ -596,11 +599,15 @@ fn slice<'a>(v: &Value, b: [Option<i64>; 3], t: &Expr) -> Eval<'a> {
         Value::String(s) => {
             let chars: Vec<char> = s.chars().collect();
             let idx = ops::slice_indices(chars.len(), b[0], b[1], b[2])?;
-            Ok(R::Own(Value::String(idx.into_iter().map(|i| chars[i]).collect())))
+            Ok(R::Own(Value::String(
+                idx.into_iter().map(|i| chars[i]).collect(),
+            )))
         }
         Value::Bytes(by) => {
             let idx = ops::slice_indices(by.len(), b[0], b[1], b[2])?;
-            Ok(R::Own(Value::Bytes(idx.into_iter().map(|i| by[i]).collect())))
+            Ok(R::Own(Value::Bytes(
+                idx.into_iter().map(|i| by[i]).collect(),
+            )))
         }
         other => Err(format!(
             "{}: {}",
@@ -706,7 +713,9 @@ fn call_fn<'a>(f: NFn, args: &'a [Expr], ctx: &Ctx<'a>) -> Eval<'a> {
         NFn::Count => {
             let name = argv(0)?;
             let name = str_arg(&name)?.into_owned();
-            let mut m = COUNTS.lock().map_err(|_| "counter state poisoned".to_string())?;
+            let mut m = COUNTS
+                .lock()
+                .map_err(|_| "counter state poisoned".to_string())?;
             let c = m.entry(name).or_insert(0);
             *c += 1;
             R::Own(Value::Int(*c))
@@ -1301,9 +1310,9 @@ pub fn exec_stmts(
                                 )),
                                 None => Ok(false),
                             },
-                            Err(e) => Err(format!(
-                                "failed to check if condition (line {line}): {e}"
-                            )),
+                            Err(e) => {
+                                Err(format!("failed to check if condition (line {line}): {e}"))
+                            }
                         }
                     }?;
                     if b {

@@ -51,7 +51,11 @@ fn compile_mapping(src: &str, allow_files: bool) -> Result<Mapping, ParseError> 
             if matches!(s, ast::Stmt::Import { .. } | ast::Stmt::From { .. }) {
                 return Err(ParseError::new(
                     src,
-                    vec![Diagnostic::at(src, 0, "imports are disabled in this context")],
+                    vec![Diagnostic::at(
+                        src,
+                        0,
+                        "imports are disabled in this context",
+                    )],
                 ));
             }
         }
@@ -275,10 +279,7 @@ pub fn parse_interpolation(src: &str) -> Result<InterpolatedString, ParseError> 
 
 impl InterpolatedString {
     pub fn is_static(&self) -> bool {
-        self.inner
-            .parts
-            .iter()
-            .all(|p| matches!(p, Part::Text(_)))
+        self.inner.parts.iter().all(|p| matches!(p, Part::Text(_)))
     }
 
     pub fn render_static(&self) -> String {

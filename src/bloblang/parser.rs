@@ -20,7 +20,11 @@ pub fn parse_mapping_ast(src: &str) -> Result<Vec<Stmt>, Vec<Diagnostic>> {
     check_nesting(src)?;
     let mut pairs = BloblParser::parse(Rule::mapping, src).map_err(|e| vec![pest_error(src, e)])?;
     let Some(mapping) = pairs.next() else {
-        return Err(vec![Diagnostic::at(src, 0, "expected import, map, or assignment")]);
+        return Err(vec![Diagnostic::at(
+            src,
+            0,
+            "expected import, map, or assignment",
+        )]);
     };
     let mut b = Builder::new(src);
     let mut out = Vec::new();
@@ -168,9 +172,7 @@ fn rule_name(r: &Rule) -> Option<&'static str> {
         Rule::match_case => "match case",
         Rule::object_entry | Rule::string_key => "object key",
         Rule::EOI => "end of input",
-        Rule::method_tail | Rule::field_tail | Rule::capture_tail => {
-            "method or field path"
-        }
+        Rule::method_tail | Rule::field_tail | Rule::capture_tail => "method or field path",
         Rule::index_tail => "[",
         Rule::slice | Rule::slice_part => "index",
         Rule::seg_ident => "field name",
@@ -186,63 +188,144 @@ fn pest_error(src: &str, e: pest::error::Error<Rule>) -> Diagnostic {
         pest::error::InputLocation::Pos(p) => p,
         pest::error::InputLocation::Span((s, _)) => s,
     };
-    let msg = match &e.variant {
-        pest::error::ErrorVariant::ParsingError { positives, .. } => {
-            let mut names: Vec<&str> = Vec::new();
-            for r in positives {
-                if let Some(n) = rule_name(r) {
-                    if !names.contains(&n) {
-                        names.push(n);
-                    }
-                }
-            }
-            let at_end = src[pos.min(src.len())..].trim().is_empty();
-            if names.is_empty() {
-                if at_end {
-                    "unexpected end of input".to_string()
-                } else {
-                    "unexpected input".to_string()
-                }
-            } else if names.len() == 1 && names[0] == "end of input" {
-                if is_shorthand_followed(src) {
-                    "expected the mapping to end here as the beginning is shorthand for a \
-                     root query, but this shorthand form cannot be followed with more assignments"
-                        .to_string()
-                } else {
-                    "expected line break".to_string()
-                }
-            } else {
-                let mut s = String::from("expected ");
-                for (i, n) in names.iter().enumerate() {
-                    if i > 0 {
-                        s.push_str(if i + 1 == names.len() { ", or " } else { ", " });
-                    }
-                    s.push_str(n);
-                }
-                s
-            }
-        }
-        pest::error::ErrorVariant::CustomError { message } => message.clone(),
-    };
-    // An unterminated string is a clearer message than "expected query".
+    // An unterminated string is a clearer message than whatever was expected after it.
     if let Some(p) = unterminated_quote(src) {
         if p <= pos {
             return Diagnostic::at(src, p, "required: expected end quote");
         }
     }
+    let msg = match &e.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } => {
+            let has = |r: Rule| positives.contains(&r);
+            let after_dot = pos > 0 && src.as_bytes().get(pos - 1) == Some(&b'.');
+            if has(Rule::assign_op) {
+                "expected =".to_string()
+            } else if has(Rule::target_path)
+                || has(Rule::import_stmt)
+                || has(Rule::let_stmt)
+                || has(Rule::kw_import)
+                || has(Rule::kw_let)
+            {
+                "expected import, map, or assignment".to_string()
+            } else if after_dot && (has(Rule::seg_ident) || has(Rule::ident)) {
+                "required: expected method or field path".to_string()
+            } else if has(Rule::EOI) {
+                let line_start = src[..pos.min(src.len())]
+                    .rfind('\n')
+                    .map(|i| i + 1)
+                    .unwrap_or(0);
+                let before = src[line_start..pos.min(src.len())].trim();
+                if before == "let" {
+                    "required: expected variable name".to_string()
+                } else if before == "map" {
+                    "required: expected map name".to_string()
+                } else if let Some(head) = shorthand_head(src, pos) {
+                    format!(
+                        "expected the mapping to end here as the beginning is shorthand for \
+                         `root = {head}`, but this shorthand form cannot be followed with more \
+                         assignments"
+                    )
+                } else {
+                    "expected line break".to_string()
+                }
+            } else {
+                let mut names: Vec<&str> = Vec::new();
+                for r in positives {
+                    if let Some(n) = rule_name(r) {
+                        if !names.contains(&n) {
+                            names.push(n);
+                        }
+                    }
+                }
+                if names.is_empty() {
+                    if src[pos.min(src.len())..].trim().is_empty() {
+                        "unexpected end of input".to_string()
+                    } else {
+                        "unexpected input".to_string()
+                    }
+                } else {
+                    format!("expected {}", bento_list(&names))
+                }
+            }
+        }
+        pest::error::ErrorVariant::CustomError { message } => message.clone(),
+    };
     Diagnostic::at(src, pos, &msg)
 }
 
-fn is_shorthand_followed(src: &str) -> bool {
-    // Heuristic: the first non-blank, non-comment line does not contain an assignment.
-    let first = src
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty() && !l.starts_with('#'));
-    match first {
-        Some(l) => !l.contains(" = ") && !l.starts_with("let ") && !l.starts_with("map "),
-        None => false,
+/// `a`, `a or b`, `a, b, or c`.
+fn bento_list(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [a] => a.to_string(),
+        [a, b] => format!("{a} or {b}"),
+        _ => {
+            let (last, rest) = names.split_last().unwrap_or((&"", &[]));
+            format!("{}, or {last}", rest.join(", "))
+        }
     }
+}
+
+/// When the mapping starts with a bare query (not an assignment), the query text, shortened the
+/// way Bento shortens it.
+fn shorthand_head(src: &str, pos: usize) -> Option<String> {
+    let body_start = src.len() - src.trim_start().len();
+    let mut start = body_start;
+    // Skip a leading comment/shebang line.
+    while src[start..].starts_with('#') {
+        let nl = src[start..].find('\n')?;
+        start += nl + 1;
+        start += src[start..].len() - src[start..].trim_start().len();
+    }
+    let first_line = src[start..].lines().next().unwrap_or("");
+    if is_assignment_line(first_line) {
+        return None;
+    }
+    let end = pos.clamp(start, src.len());
+    let q = src[start..end].trim();
+    let q = q.lines().next().unwrap_or(q).trim();
+    Some(if q.chars().count() > 15 {
+        format!("{}...", q.chars().take(12).collect::<String>())
+    } else {
+        q.to_string()
+    })
+}
+
+fn is_assignment_line(l: &str) -> bool {
+    let l = l.trim_start();
+    if l.starts_with("let ")
+        || l.starts_with("map ")
+        || l.starts_with("import ")
+        || l.starts_with("from ")
+        || l.starts_with("if ")
+    {
+        return true;
+    }
+    // `target = ...` where target is a path, `meta x`, or `@x`.
+    let bytes = l.as_bytes();
+    let mut i = 0;
+    let mut in_quote = false;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if in_quote {
+            if c == b'\\' {
+                i += 1;
+            } else if c == b'"' {
+                in_quote = false;
+            }
+        } else if c == b'"' {
+            in_quote = i > 0 && bytes[i - 1] == b'.';
+            if !in_quote {
+                return false;
+            }
+        } else if c == b'=' {
+            return bytes.get(i + 1) != Some(&b'=') && bytes.get(i + 1) != Some(&b'>');
+        } else if !(c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b' ' || c == b'@') {
+            return false;
+        }
+        i += 1;
+    }
+    false
 }
 
 /// Byte offset of a `"` that opens a string never closed on its line.
@@ -340,7 +423,7 @@ impl<'s> Builder<'s> {
     fn stmt(&mut self, p: Pair<Rule>) -> Option<Stmt> {
         let span = span_of(&p);
         let rule = p.as_rule();
-        let mut inner = p.into_inner();
+        let mut inner = p.into_inner().filter(|q| q.as_rule() != Rule::assign_op);
         match rule {
             Rule::import_stmt | Rule::from_stmt => {
                 inner.next();
@@ -402,7 +485,10 @@ impl<'s> Builder<'s> {
                     }
                 }
                 // `root.x`/`this.x` are written `x`; a quoted "root" segment is a field.
-                if matches!(path.first().map(String::as_str), Some("root") | Some("this")) {
+                if matches!(
+                    path.first().map(String::as_str),
+                    Some("root") | Some("this")
+                ) {
                     path.remove(0);
                 }
                 let value = self.expr_opt(inner.next(), span);
@@ -533,10 +619,18 @@ impl<'s> Builder<'s> {
                 end: t.as_span().end(),
             };
             let rule = t.as_rule();
+            let t_start = t.as_span().start();
             let mut ti = t.into_inner();
             cur = match rule {
                 Rule::method_tail => {
-                    let name = ti.next().map(|n| n.as_str().to_string()).unwrap_or_default();
+                    let span = Span {
+                        start: t_start + 1,
+                        end: span.end,
+                    };
+                    let name = ti
+                        .next()
+                        .map(|n| n.as_str().to_string())
+                        .unwrap_or_default();
                     let args = ti.next().map(|a| self.args(a)).unwrap_or_default();
                     Ast::Method {
                         target: Box::new(cur),
@@ -669,7 +763,10 @@ impl<'s> Builder<'s> {
             Rule::paren_expr => self.expr_opt(p.into_inner().next(), span),
             Rule::lambda => {
                 let mut it = p.into_inner();
-                let param = it.next().map(|n| n.as_str().to_string()).unwrap_or_default();
+                let param = it
+                    .next()
+                    .map(|n| n.as_str().to_string())
+                    .unwrap_or_default();
                 let body = self.expr_opt(it.next(), span);
                 Ast::Lambda {
                     param,
@@ -739,7 +836,10 @@ impl<'s> Builder<'s> {
             }
             Rule::function_call => {
                 let mut it = p.into_inner();
-                let name = it.next().map(|n| n.as_str().to_string()).unwrap_or_default();
+                let name = it
+                    .next()
+                    .map(|n| n.as_str().to_string())
+                    .unwrap_or_default();
                 let args = it.next().map(|a| self.args(a)).unwrap_or_default();
                 Ast::Call { name, args, span }
             }
