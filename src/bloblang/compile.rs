@@ -323,13 +323,13 @@ impl<'s> Compiler<'s> {
                 let i = self.expr_inner(*inner);
                 match op {
                     UnOp::Not => Expr::Not(Box::new(i)),
-                    UnOp::Neg => Expr::Neg(Box::new(i)),
+                    UnOp::Neg => fold(Expr::Neg(Box::new(i))),
                 }
             }
             Ast::Binary(op, l, r, _) => {
                 let l = self.expr_inner(*l);
                 let r = self.expr_inner(*r);
-                Expr::Bin(op, Box::new(l), Box::new(r))
+                fold(Expr::Bin(op, Box::new(l), Box::new(r)))
             }
             Ast::If {
                 branches,
@@ -364,10 +364,10 @@ impl<'s> Compiler<'s> {
                     .collect();
                 Expr::Match(subject, cases)
             }
-            Ast::Array(items, _) => {
-                Expr::Array(items.into_iter().map(|i| self.expr_inner(i)).collect())
-            }
-            Ast::Object(entries, _) => Expr::Object(
+            Ast::Array(items, _) => fold(Expr::Array(
+                items.into_iter().map(|i| self.expr_inner(i)).collect(),
+            )),
+            Ast::Object(entries, _) => fold(Expr::Object(
                 entries
                     .into_iter()
                     .map(|(k, v)| {
@@ -378,7 +378,7 @@ impl<'s> Compiler<'s> {
                         (key, self.expr_inner(v))
                     })
                     .collect(),
-            ),
+            )),
         }
     }
 
@@ -539,6 +539,18 @@ impl<'s> Compiler<'s> {
             }
         }
         if let Some(spec) = lib {
+            if spec.params.is_empty() && VARIADIC_METHODS.contains(&spec.name) {
+                // Variadic: every argument, evaluated, positionally.
+                if args.iter().any(|a| a.name.is_some()) {
+                    self.err(span, format!("{name}: named arguments are not supported"));
+                    return Expr::Lit(Value::Null);
+                }
+                let a = args
+                    .into_iter()
+                    .map(|a| fold(self.expr_inner(a.value)))
+                    .collect();
+                return Expr::LibMethod(Box::new(target), spec, a);
+            }
             let Some(a) = self.bind_args(&name, spec.params, args, span, false) else {
                 return Expr::Lit(Value::Null);
             };
@@ -548,6 +560,10 @@ impl<'s> Compiler<'s> {
         Expr::Lit(Value::Null)
     }
 }
+
+/// Library methods taking any number of arguments (Bento's `VariadicParams`): declared with no
+/// params, they receive every evaluated argument as is. Mirrors `library::VARIADIC_METHODS`.
+const VARIADIC_METHODS: &[&str] = &["append", "concat", "format", "with", "without", "zip"];
 
 pub fn is_method_name(name: &str) -> bool {
     builtins::method(name).is_some() || library::methods().iter().any(|m| m.name == name)

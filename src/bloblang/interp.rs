@@ -1254,7 +1254,7 @@ pub fn exec_stmts(
                     };
                     let ctx = Ctx {
                         this: this_now,
-                        root: st.root.as_ref(),
+                        root: root_view(st, env, this),
                         vars: &st.vars,
                         meta: &st.meta,
                         batch: env.batch,
@@ -1292,7 +1292,7 @@ pub fn exec_stmts(
                         };
                         let ctx = Ctx {
                             this: this_now,
-                            root: st.root.as_ref(),
+                            root: root_view(st, env, this),
                             vars: &st.vars,
                             meta: &st.meta,
                             batch: env.batch,
@@ -1330,6 +1330,19 @@ pub fn exec_stmts(
         }
     }
     Ok(())
+}
+
+/// What `root` reads as on the right-hand side: the document built so far; in a mutation the
+/// input document until the first write.
+fn root_view<'s>(st: &'s State, env: &ExecEnv<'_>, this: This<'s>) -> Option<&'s Value> {
+    match &st.root {
+        Some(r) => Some(r),
+        None if env.mutate => match this {
+            This::Value(v) => Some(v),
+            This::Message(m) => m.structured().ok(),
+        },
+        None => None,
+    }
 }
 
 fn assign(

@@ -221,11 +221,6 @@ impl Mapping {
         }
         Ok(Some(out.state.root))
     }
-
-    /// Whether any statement references `this` (lets callers skip JSON parsing).
-    pub fn references_this(&self) -> bool {
-        true
-    }
 }
 
 // ------------------------------------------------------------------------------------------------
