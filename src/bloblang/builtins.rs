@@ -292,9 +292,12 @@ pub static METHODS: &[NativeMethod] = &[
         category: "General",
         description: "If the target query fails, returns the argument instead.",
         params: &[p("fallback", ParamKind::Any, ParamDefault::Required, "The value used on error.")],
-        examples: &[ex("", "root.doc.id = this.thing.id.number().catch(0)", &[(r#"{"thing":{"id":"nope"}}"#, r#"{"doc":{"id":0}}"#)])],
+        examples: &[
+            ex("", "root.doc.id = this.thing.id.number().catch(0)", &[(r#"{"thing":{"id":"nope"}}"#, r#"{"doc":{"id":0}}"#)]),
+            ex("The error message can be captured with a named lambda.", "root.r = throw(\"boom\").catch(err -> {\"error\": err, \"input\": this.a})", &[(r#"{"a":1}"#, r#"{"r":{"error":"boom","input":1}}"#)]),
+        ],
         id: NMethod::Catch,
-        lazy_args: false,
+        lazy_args: true,
         prefer_library: false,
     },
     NativeMethod {

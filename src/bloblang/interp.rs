@@ -267,6 +267,16 @@ pub fn eval<'a>(e: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
         Expr::Method(t, m, args) => call_method(t, *m, args, ctx),
         Expr::LibMethod(t, spec, args) => {
             let target = need(eval(t, ctx)?, t)?;
+            if spec.name == "set" && args.len() == 2 {
+                // `set(path, deleted())` removes the path: the marker cannot reach the library.
+                if let R::Deleted = eval(&args[1], ctx)? {
+                    let p = eval(&args[0], ctx)?.into_owned().unwrap_or(Value::Null);
+                    let path = ops::split_dot_path(&str_arg(&p)?);
+                    let mut v = target.into_owned().unwrap_or(Value::Null);
+                    ops::delete_path(&mut v, &path);
+                    return Ok(R::Own(v));
+                }
+            }
             let vals = eval_args(args, ctx)?;
             let tv = target.value().unwrap_or(&NULL);
             (spec.imp)(tv, &vals).map(R::Own).map_err(|m| {
@@ -785,8 +795,16 @@ fn call_method<'a>(t: &'a Expr, m: NMethod, args: &'a [Expr], ctx: &Ctx<'a>) -> 
         NMethod::Catch => {
             return match eval(t, ctx) {
                 Ok(v) => Ok(v),
-                Err(_) => eval(&args[0], ctx),
-            }
+                // `catch(err -> ...)` binds the error message; a plain query sees the
+                // unchanged context.
+                Err(e) => match &args[0] {
+                    Expr::Lambda(body) => {
+                        let ev = Value::String(e);
+                        with_param(ctx, &ev, |c| eval(body, c).map(own))
+                    }
+                    other => eval(other, ctx),
+                },
+            };
         }
         NMethod::Or => {
             return match eval(t, ctx) {
