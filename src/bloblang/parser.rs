@@ -18,7 +18,10 @@ const MAX_NESTING: usize = 128;
 
 pub fn parse_mapping_ast(src: &str) -> Result<Vec<Stmt>, Vec<Diagnostic>> {
     check_nesting(src)?;
-    let mut pairs = BloblParser::parse(Rule::mapping, src).map_err(|e| vec![pest_error(src, e)])?;
+    let mut pairs = match BloblParser::parse(Rule::mapping, src) {
+        Ok(p) => p,
+        Err(e) => return Err(syntax_errors(src, e)),
+    };
     let Some(mapping) = pairs.next() else {
         return Err(vec![Diagnostic::at(
             src,
@@ -55,6 +58,117 @@ pub fn parse_mapping_ast(src: &str) -> Result<Vec<Stmt>, Vec<Diagnostic>> {
     } else {
         Err(b.errors)
     }
+}
+
+/// The first syntax error, then those found by re-parsing from each following top-level
+/// statement, so that one run reports every broken statement.
+fn syntax_errors(src: &str, first: pest::error::Error<Rule>) -> Vec<Diagnostic> {
+    let first = pest_error(src, first);
+    let mut out = vec![first.clone()];
+    let starts = statement_starts(src);
+    let err_line_start = line_start_offset(src, first.line);
+    let mut from = err_line_start;
+    let mut guard = 0;
+    while guard < 64 {
+        guard += 1;
+        let Some(&next) = starts.iter().find(|&&s| s > from) else {
+            break;
+        };
+        // Parse the rest as statements only: a bare query is not valid after the first line.
+        let rest = &src[next..];
+        match BloblParser::parse(Rule::mapping, rest) {
+            Ok(_) => break,
+            Err(e) => {
+                let d = pest_error(rest, e);
+                let abs = line_start_offset(rest, d.line) + col_offset(rest, d.line, d.col);
+                let shifted = Diagnostic::at(src, next + abs, &d.message);
+                from = line_start_offset(src, shifted.line);
+                if out.last() != Some(&shifted) {
+                    out.push(shifted);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn line_start_offset(src: &str, line: usize) -> usize {
+    if line <= 1 {
+        return 0;
+    }
+    src.match_indices('\n')
+        .nth(line - 2)
+        .map(|(i, _)| i + 1)
+        .unwrap_or(src.len())
+}
+
+fn col_offset(src: &str, line: usize, col: usize) -> usize {
+    let start = line_start_offset(src, line);
+    src[start..]
+        .char_indices()
+        .nth(col.saturating_sub(1))
+        .map(|(i, _)| i)
+        .unwrap_or(src.len() - start)
+}
+
+/// Byte offsets of lines that start a top-level statement: bracket depth zero, outside strings,
+/// not blank, not a comment, not starting with a closing bracket or `else`.
+fn statement_starts(src: &str) -> Vec<usize> {
+    let b = src.as_bytes();
+    let mut out = Vec::new();
+    let mut depth: i64 = 0;
+    let mut i = 0;
+    let mut at_line_start = true;
+    while i < b.len() {
+        if at_line_start {
+            at_line_start = false;
+            let mut j = i;
+            while j < b.len() && (b[j] == b' ' || b[j] == b'\t') {
+                j += 1;
+            }
+            let rest = &src[j..];
+            // An unindented assignment after an unclosed bracket starts afresh.
+            if depth > 0 && j == i && is_assignment_line(rest.lines().next().unwrap_or("")) {
+                depth = 0;
+            }
+            if depth == 0
+                && j < b.len()
+                && !matches!(b[j], b'\n' | b'\r' | b'#' | b'}' | b')' | b']')
+                && !rest.starts_with("else")
+            {
+                out.push(i);
+            }
+        }
+        match b[i] {
+            b'\n' => at_line_start = true,
+            b'#' => {
+                while i + 1 < b.len() && b[i + 1] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' if b[i..].starts_with(b"\"\"\"") => match src[i + 3..].find("\"\"\"") {
+                Some(e) => i += e + 5,
+                None => return out,
+            },
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' && b[i] != b'\n' {
+                    if b[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                if i < b.len() && b[i] == b'\n' {
+                    at_line_start = true;
+                }
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth -= 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    out
 }
 
 /// Parse one query (an expression on its own).
@@ -184,14 +298,25 @@ fn rule_name(r: &Rule) -> Option<&'static str> {
 }
 
 fn pest_error(src: &str, e: pest::error::Error<Rule>) -> Diagnostic {
-    let pos = match e.location {
+    let mut pos = match e.location {
         pest::error::InputLocation::Pos(p) => p,
         pest::error::InputLocation::Span((s, _)) => s,
     };
+    // Errors at the very end point just after the last character, not at trailing blank lines.
+    let content_end = src.trim_end().len();
+    if content_end > 0 && pos > content_end && src[content_end..].trim().is_empty() {
+        pos = content_end;
+    }
     // An unterminated string is a clearer message than whatever was expected after it.
     if let Some(p) = unterminated_quote(src) {
         if p <= pos {
             return Diagnostic::at(src, p, "required: expected end quote");
+        }
+    }
+    let line_rest = src[pos.min(src.len())..].lines().next().unwrap_or("");
+    if line_rest.trim().is_empty() || line_rest.trim_start().starts_with('#') {
+        if let Some(closer) = unclosed_bracket(&src[..pos.min(src.len())]) {
+            return Diagnostic::at(src, pos, &format!("required: expected {closer}"));
         }
     }
     let msg = match &e.variant {
@@ -251,6 +376,49 @@ fn pest_error(src: &str, e: pest::error::Error<Rule>) -> Diagnostic {
         pest::error::ErrorVariant::CustomError { message } => message.clone(),
     };
     Diagnostic::at(src, pos, &msg)
+}
+
+/// The closer of the innermost bracket left open in `src` (strings and comments skipped).
+fn unclosed_bracket(src: &str) -> Option<char> {
+    let mut stack = Vec::new();
+    let mut chars = src.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '#' => {
+                for (_, d) in chars.by_ref() {
+                    if d == '\n' {
+                        break;
+                    }
+                }
+            }
+            '"' if src[i..].starts_with("\"\"\"") => {
+                let end = src[i + 3..].find("\"\"\"")?;
+                let stop = i + 3 + end + 3;
+                while chars.peek().is_some_and(|(j, _)| *j < stop) {
+                    chars.next();
+                }
+            }
+            '"' => {
+                while let Some((_, d)) = chars.next() {
+                    match d {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' | '\n' => break,
+                        _ => {}
+                    }
+                }
+            }
+            '(' => stack.push(')'),
+            '[' => stack.push(']'),
+            '{' => stack.push('}'),
+            ')' | ']' | '}' => {
+                stack.pop();
+            }
+            _ => {}
+        }
+    }
+    stack.pop()
 }
 
 /// `a`, `a or b`, `a, b, or c`.

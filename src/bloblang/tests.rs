@@ -369,6 +369,23 @@ fn method_as_function_extension() {
 }
 
 #[test]
+fn syntax_errors_in_several_statements_are_all_reported() {
+    let e = parse_mapping(
+        "root.a = this.a +\nroot.b = \"ok\"\nroot.c = [1, 2\nroot.d = 5\nroot.e = foo(\n",
+    )
+    .unwrap_err();
+    let got: Vec<String> = e.errors.iter().map(|d| d.to_string()).collect();
+    assert_eq!(
+        got,
+        vec![
+            "line 1 char 18: expected query",
+            "line 3 char 15: required: expected ]",
+            "line 5 char 14: required: expected )",
+        ]
+    );
+}
+
+#[test]
 fn parse_errors_are_all_reported() {
     let e =
         parse_mapping("root.a = nope()\nroot.b = alsonope()\nroot.c = this.x.what()").unwrap_err();
@@ -391,23 +408,23 @@ const GOLDEN_ERRORS: &[(&str, &str)] = &[
     ("root = \"\"\"never closed", "line 1 char 8: required: expected end quote"),
     ("root = nosuchfunction()", "line 1 char 8: unrecognised function 'nosuchfunction'"),
     ("root = this.nosuchmethod()", "line 1 char 13: unrecognised method 'nosuchmethod'"),
-    ("root = this.foo.bar(", "line 1 char 21: expected query or name"),
+    ("root = this.foo.bar(", "line 1 char 21: required: expected )"),
     ("root = 5 +", "line 1 char 11: expected query"),
     ("root = this.catch(1, 2)", "line 1 char 13: catch: wrong number of arguments, expected 1, got 2"),
-    ("root = match this { 1 => \"a\"", "line 1 char 29: expected operator, method or field path, or ["),
+    ("root = match this { 1 => \"a\"", "line 1 char 29: required: expected }"),
     ("let = blah", "line 1 char 5: required: expected variable name"),
     ("foo wat bar", "line 1 char 5: expected ="),
     ("foo = bar bar = baz", "line 1 char 11: expected line break"),
     ("foo = blah.", "line 1 char 12: required: expected method or field path"),
     ("root = this.a ** 2", "line 1 char 16: expected query"),
-    ("root = [1, 2", "line 1 char 13: expected operator, method or field path, or ["),
-    ("root = {\"a\": 1", "line 1 char 15: expected operator, method or field path, or ["),
+    ("root = [1, 2", "line 1 char 13: required: expected ]"),
+    ("root = {\"a\": 1", "line 1 char 15: required: expected }"),
     ("meta foo+bar = baz", "line 1 char 9: expected ="),
     ("root = if this.a { 1 } else", "line 1 char 28: expected {"),
     ("map foo {\n  meta foo = \"bar\"\n}", "line 2 char 3: setting meta fields is not allowed within this block"),
     ("root = throw()", "line 1 char 8: throw: missing parameter: why"),
     ("root = 1 +* 2", "line 1 char 11: expected query"),
-    ("root = this.(", "line 1 char 14: expected query"),
+    ("root = this.(", "line 1 char 14: required: expected )"),
     ("root = $", "line 1 char 9: expected name"),
     ("root = \"a\\q\"", "line 1 char 8: invalid syntax: bad escape sequence"),
     ("root = counter(min: \"x\")", "line 1 char 8: counter: field min: expected integer value, got string (\"x\")"),
