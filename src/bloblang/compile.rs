@@ -345,17 +345,14 @@ impl<'s> Compiler<'s> {
             }
             Ast::Match { subject, cases, .. } => {
                 let subject = subject.map(|s| Box::new(self.expr_inner(*s)));
-                let has_subject = subject.is_some();
                 let cases = cases
                     .into_iter()
                     .map(|(p, v)| {
                         let pat = match p {
                             None => Pattern::Any,
-                            Some(Ast::Lit(v, _)) if has_subject => Pattern::Value(v),
+                            // A literal (other than a boolean) is compared by equality.
                             Some(a) => match fold(self.expr_inner(a)) {
-                                Expr::Lit(v) if has_subject && !matches!(v, Value::Bool(_)) => {
-                                    Pattern::Value(v)
-                                }
+                                Expr::Lit(v) if !matches!(v, Value::Bool(_)) => Pattern::Value(v),
                                 e => Pattern::Query(e),
                             },
                         };

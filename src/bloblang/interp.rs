@@ -279,14 +279,9 @@ pub fn eval<'a>(e: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
             }
             let vals = eval_args(args, ctx)?;
             let tv = target.value().unwrap_or(&NULL);
-            (spec.imp)(tv, &vals).map(R::Own).map_err(|m| {
-                let a = annotation(t);
-                if m.starts_with(&a) {
-                    m
-                } else {
-                    format!("{a}: {m}")
-                }
-            })
+            (spec.imp)(tv, &vals)
+                .map(R::Own)
+                .map_err(|m| ops::annotate_error(m, &annotation(t)))
         }
         Expr::Capture(t, body) => {
             let target = need(eval(t, ctx)?, t)?;
@@ -332,7 +327,7 @@ pub fn eval<'a>(e: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
             let r = need(eval(i, ctx)?, i)?;
             match r.value() {
                 Some(Value::Bool(b)) => Ok(R::Own(Value::Bool(!b))),
-                Some(v) => Err(format!("{}: {}", annotation(i), type_error("bool", v))),
+                Some(v) => Err(ops::type_error_from("bool", v, &annotation(i))),
                 None => Err("expected bool value".into()),
             }
         }
@@ -351,15 +346,19 @@ pub fn eval<'a>(e: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
         }
         Expr::Bin(op, l, r) => binop(*op, l, r, ctx),
         Expr::If(branches, otherwise) => {
-            for (c, v) in branches {
-                let cv = need(eval(c, ctx)?, c)?;
+            for (i, (c, v)) in branches.iter().enumerate() {
+                let cv = eval(c, ctx).map_err(|e| {
+                    if i == 0 {
+                        format!("failed to check if condition: {e}")
+                    } else {
+                        format!("failed to check if condition {i}: {e}")
+                    }
+                })?;
                 match cv.value() {
                     Some(Value::Bool(true)) => return eval(v, ctx),
-                    Some(Value::Bool(false)) => {}
-                    Some(other) => {
-                        return Err(format!("{}: {}", annotation(c), type_error("bool", other)))
-                    }
-                    None => {}
+                    // Null is an honorary false, as in Bento.
+                    Some(Value::Bool(false)) | Some(Value::Null) | None => {}
+                    Some(other) => return Err(non_boolean(c, other)),
                 }
             }
             match otherwise {
@@ -368,50 +367,36 @@ pub fn eval<'a>(e: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
             }
         }
         Expr::Match(subject, cases) => {
-            let subj = match subject {
-                Some(s) => Some(need(eval(s, ctx)?, s)?),
-                None => None,
+            // Cases and results see `this` = the subject (or the current `this`).
+            let subj_val: Cow<Value> = match subject {
+                Some(s) => match need(eval(s, ctx)?, s)? {
+                    R::Ref(v) => Cow::Borrowed(v),
+                    R::Own(v) => Cow::Owned(v),
+                    _ => Cow::Owned(Value::Null),
+                },
+                None => match ctx.this() {
+                    Ok(v) => Cow::Borrowed(v),
+                    Err(_) => Cow::Owned(Value::Null),
+                },
             };
-            let subj_val: Option<Cow<Value>> = subj.map(|r| match r {
-                R::Ref(v) => Cow::Borrowed(v),
-                R::Own(v) => Cow::Owned(v),
-                _ => Cow::Owned(Value::Null),
-            });
-            for (pat, val) in cases {
+            let c2 = ctx.with_this(&subj_val);
+            for (i, (pat, val)) in cases.iter().enumerate() {
                 let hit = match pat {
                     Pattern::Any => true,
-                    Pattern::Value(v) => subj_val.as_deref().map(|s| s == v).unwrap_or(false),
+                    Pattern::Value(v) => *subj_val == *v,
                     Pattern::Query(q) => {
-                        let r = match &subj_val {
-                            Some(s) => {
-                                let c2 = ctx.with_this(s);
-                                need(eval(q, &c2)?, q)?.into_owned()
-                            }
-                            None => need(eval(q, ctx)?, q)?.into_owned(),
-                        };
-                        match r {
-                            Some(Value::Bool(b)) => b,
-                            Some(other) if subj_val.is_some() => {
-                                subj_val.as_deref() == Some(&other)
-                            }
-                            Some(other) => {
-                                return Err(format!(
-                                    "{}: {}",
-                                    annotation(q),
-                                    type_error("bool", &other)
-                                ))
-                            }
-                            None => false,
+                        let c_eval = if subject.is_some() { &c2 } else { ctx };
+                        match eval(q, c_eval) {
+                            Ok(r) => matches!(r.value(), Some(Value::Bool(true))),
+                            Err(e) => return Err(format!("failed to check match case {i}: {e}")),
                         }
                     }
                 };
                 if hit {
-                    return match &subj_val {
-                        Some(s) => {
-                            let c2 = ctx.with_this(s);
-                            Ok(own(eval(val, &c2)?))
-                        }
-                        None => eval(val, ctx),
+                    return if subject.is_some() {
+                        Ok(own(eval(val, &c2)?))
+                    } else {
+                        eval(val, ctx)
                     };
                 }
             }
@@ -437,11 +422,7 @@ pub fn eval<'a>(e: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
                         Some(Value::String(s)) => s.clone(),
                         Some(Value::Bytes(b)) => String::from_utf8_lossy(b).into_owned(),
                         Some(other) => {
-                            return Err(format!(
-                                "{}: {}",
-                                annotation(ke),
-                                type_error("string", other)
-                            ))
+                            return Err(ops::type_error_from("string", other, &annotation(ke)))
                         }
                         None => String::new(),
                     },
@@ -527,7 +508,7 @@ fn binop<'a>(op: BinOp, l: &'a Expr, r: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
             let lv = need(eval(l, ctx)?, l)?;
             let lb = match lv.value() {
                 Some(Value::Bool(b)) => *b,
-                Some(v) => return Err(format!("{}: {}", annotation(l), type_error("bool", v))),
+                Some(v) => return Err(ops::type_error_from("bool", v, &annotation(l))),
                 None => false,
             };
             if op == BinOp::And && !lb {
@@ -539,7 +520,7 @@ fn binop<'a>(op: BinOp, l: &'a Expr, r: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
             let rv = need(eval(r, ctx)?, r)?;
             match rv.value() {
                 Some(Value::Bool(b)) => Ok(R::Own(Value::Bool(*b))),
-                Some(v) => Err(format!("{}: {}", annotation(r), type_error("bool", v))),
+                Some(v) => Err(ops::type_error_from("bool", v, &annotation(r))),
                 None => Ok(R::Own(Value::Bool(false))),
             }
         }
@@ -588,10 +569,10 @@ fn index<'a>(target: R<'a>, idx: &Value, t: &Expr) -> Eval<'a> {
                     Some(j) => Ok(R::Own(Value::Int(b[j] as i64))),
                     None => Err(format!("index {i} out of bounds")),
                 },
-                other => Err(format!(
-                    "{}: {}",
-                    annotation(t),
-                    type_error("array, string or bytes", other)
+                other => Err(ops::type_error_from(
+                    "array, string or bytes",
+                    other,
+                    &annotation(t),
                 )),
             }
         }
@@ -619,10 +600,10 @@ fn slice<'a>(v: &Value, b: [Option<i64>; 3], t: &Expr) -> Eval<'a> {
                 idx.into_iter().map(|i| by[i]).collect(),
             )))
         }
-        other => Err(format!(
-            "{}: {}",
-            annotation(t),
-            type_error("array, string or bytes", other)
+        other => Err(ops::type_error_from(
+            "array, string or bytes",
+            other,
+            &annotation(t),
         )),
     }
 }
@@ -784,7 +765,7 @@ fn counter<'a>(st: &CounterState, args: &'a [Expr], ctx: &Ctx<'a>) -> Eval<'a> {
 fn truthy(r: R<'_>, q: &Expr) -> Result<bool, String> {
     match r.value() {
         Some(Value::Bool(b)) => Ok(*b),
-        Some(v) => Err(format!("{}: {}", annotation(q), type_error("bool", v))),
+        Some(v) => Err(ops::type_error_from("bool", v, &annotation(q))),
         None => Ok(false),
     }
 }
@@ -846,14 +827,7 @@ fn call_method<'a>(t: &'a Expr, m: NMethod, args: &'a [Expr], ctx: &Ctx<'a>) -> 
         _ => {}
     }
     let target = need(eval(t, ctx)?, t)?;
-    method_body(t, target, m, args, ctx).map_err(|e| {
-        let a = annotation(t);
-        if e.starts_with(&a) {
-            e
-        } else {
-            format!("{a}: {e}")
-        }
-    })
+    method_body(t, target, m, args, ctx).map_err(|e| ops::annotate_error(e, &annotation(t)))
 }
 
 fn method_body<'a>(
@@ -864,7 +838,7 @@ fn method_body<'a>(
     ctx: &Ctx<'a>,
 ) -> Eval<'a> {
     let tv: &Value = target.value().unwrap_or(&NULL);
-    let err_t = |exp: &str| format!("{}: {}", annotation(t), type_error(exp, tv));
+    let err_t = |exp: &str| ops::type_error_from(exp, tv, &annotation(t));
     Ok(match m {
         NMethod::NotNull => {
             if tv.is_null() {
@@ -1207,8 +1181,28 @@ fn method_body<'a>(
     })
 }
 
+/// Bento: `<annotation> resolved to a non-boolean value <v> (<Go type>)`.
+fn non_boolean(c: &Expr, v: &Value) -> String {
+    let go_type = match v {
+        Value::String(_) => "string",
+        Value::Bytes(_) => "[]uint8",
+        Value::Int(_) => "int64",
+        Value::Float(_) => "float64",
+        Value::Bool(_) => "bool",
+        Value::Timestamp(_) => "time.Time",
+        Value::Array(_) => "[]interface {}",
+        Value::Object(_) => "map[string]interface {}",
+        Value::Null => "<nil>",
+    };
+    format!(
+        "{} resolved to a non-boolean value {} ({go_type})",
+        annotation(c),
+        v
+    )
+}
+
 fn err_t_owned(t: &Expr, exp: &str, v: &Value) -> String {
-    format!("{}: {}", annotation(t), type_error(exp, v))
+    ops::type_error_from(exp, v, &annotation(t))
 }
 
 fn kv(k: &str, v: &Value) -> Value {
@@ -1321,10 +1315,10 @@ pub fn exec_stmts(
                         match eval(c, &ctx) {
                             Ok(r) => match r.value() {
                                 Some(Value::Bool(b)) => Ok(*b),
+                                Some(Value::Null) => Ok(false),
                                 Some(v) => Err(format!(
-                                    "failed to check if condition (line {line}): {}: {}",
-                                    annotation(c),
-                                    type_error("bool", v)
+                                    "failed assignment (line {line}): {}",
+                                    non_boolean(c, v)
                                 )),
                                 None => Ok(false),
                             },

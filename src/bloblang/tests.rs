@@ -655,3 +655,26 @@ mod props {
         }
     }
 }
+
+#[test]
+fn compiled_forms_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync + Clone>() {}
+    assert_send_sync::<Mapping>();
+    assert_send_sync::<InterpolatedString>();
+}
+
+#[test]
+fn type_errors_name_their_source() {
+    let e = err("root = this.a.not_null().uppercase_nope", r#"{"a":null}"#);
+    assert!(e.contains("field `this.a`: value is null"), "{e}");
+    let e = err("root = !this.a", r#"{"a":"x"}"#);
+    assert!(
+        e.contains(r#"expected bool value, got string from field `this.a` ("x")"#),
+        "{e}"
+    );
+    let e = err("root = if this.a { 1 }", r#"{"a":"x"}"#);
+    assert!(
+        e.contains("field `this.a` resolved to a non-boolean value x (string)"),
+        "{e}"
+    );
+}
