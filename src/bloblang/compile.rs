@@ -449,7 +449,7 @@ impl<'s> Compiler<'s> {
                     };
                     if let Expr::Lit(v) = &e {
                         if let Err(m) = check_kind(p, v) {
-                            self.err(span, format!("{what}: field {}: {m}", p.name));
+                            self.err(span, format!("{what}: {m}"));
                             return None;
                         }
                     }
@@ -567,29 +567,43 @@ pub fn is_method_name(name: &str) -> bool {
 }
 
 fn check_kind(p: &Param, v: &Value) -> Result<(), String> {
-    let ok = match p.kind {
-        ParamKind::Any => true,
-        ParamKind::String => matches!(v, Value::String(_) | Value::Bytes(_)),
-        ParamKind::Int => super::value_ops::int_of(v).is_some(),
-        ParamKind::Float => matches!(v, Value::Int(_) | Value::Float(_)),
-        ParamKind::Bool => matches!(v, Value::Bool(_)),
-        ParamKind::Array => matches!(v, Value::Array(_)),
-        ParamKind::Object => matches!(v, Value::Object(_)),
+    coerce_arg(p, v.clone()).map(|_| ())
+}
+
+/// Check an argument against its parameter and normalise it: whole floats become ints for int
+/// parameters, bytes become strings for string parameters. Null means "not given" for
+/// parameters that are not required.
+pub fn coerce_arg(p: &Param, v: Value) -> Result<Value, String> {
+    if v.is_null() && !matches!(p.default, ParamDefault::Required) {
+        return Ok(v);
+    }
+    let (ok, name) = match p.kind {
+        ParamKind::Any => return Ok(v),
+        ParamKind::String => match v {
+            Value::String(_) => return Ok(v),
+            Value::Bytes(b) => return Ok(Value::String(String::from_utf8_lossy(&b).into_owned())),
+            _ => (false, "string"),
+        },
+        ParamKind::Int => match v {
+            Value::Int(_) => return Ok(v),
+            Value::Float(f) if f.fract() == 0.0 && f.is_finite() => {
+                return Ok(Value::Int(f as i64))
+            }
+            _ => (false, "number"),
+        },
+        ParamKind::Float => (matches!(v, Value::Int(_) | Value::Float(_)), "number"),
+        ParamKind::Bool => (matches!(v, Value::Bool(_)), "bool"),
+        ParamKind::Array => (matches!(v, Value::Array(_)), "array"),
+        ParamKind::Object => (matches!(v, Value::Object(_)), "object"),
     };
-    // Null stands for "not given" on optional parameters.
-    if ok || (v.is_null() && !matches!(p.default, ParamDefault::Required)) {
-        Ok(())
+    if ok {
+        Ok(v)
     } else {
-        let k = match p.kind {
-            ParamKind::Any => "any",
-            ParamKind::String => "string",
-            ParamKind::Int => "integer",
-            ParamKind::Float => "number",
-            ParamKind::Bool => "bool",
-            ParamKind::Array => "array",
-            ParamKind::Object => "object",
-        };
-        Err(super::value_ops::type_error(k, v))
+        Err(format!(
+            "field {}: {}",
+            p.name,
+            super::value_ops::type_error(name, &v)
+        ))
     }
 }
 

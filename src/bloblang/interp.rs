@@ -261,7 +261,8 @@ pub fn eval<'a>(e: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
         Expr::Func(f, args) => call_fn(*f, args, ctx),
         Expr::Counter(st, args) => counter(st, args, ctx),
         Expr::LibFunc(spec, args) => {
-            let vals = eval_args(args, ctx)?;
+            let vals = coerce_args(spec.params, eval_args(args, ctx)?)
+                .map_err(|e| format!("function {}: {e}", spec.name))?;
             (spec.imp)(&vals).map(R::Own).map_err(|m| m.to_string())
         }
         Expr::Method(t, m, args) => call_method(t, *m, args, ctx),
@@ -277,7 +278,8 @@ pub fn eval<'a>(e: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
                     return Ok(R::Own(v));
                 }
             }
-            let vals = eval_args(args, ctx)?;
+            let vals = coerce_args(spec.params, eval_args(args, ctx)?)
+                .map_err(|e| format!("method {}: {e}", spec.name))?;
             let tv = target.value().unwrap_or(&NULL);
             (spec.imp)(tv, &vals)
                 .map(R::Own)
@@ -496,6 +498,16 @@ fn eval_args(args: &[Expr], ctx: &Ctx<'_>) -> Result<Vec<Value>, String> {
         }
     }
     Ok(out)
+}
+
+fn coerce_args(params: &[super::library::Param], vals: Vec<Value>) -> Result<Vec<Value>, String> {
+    if params.is_empty() {
+        return Ok(vals);
+    }
+    vals.into_iter()
+        .zip(params)
+        .map(|(v, p)| super::compile::coerce_arg(p, v))
+        .collect()
 }
 
 fn binop<'a>(op: BinOp, l: &'a Expr, r: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {

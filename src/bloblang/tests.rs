@@ -427,7 +427,7 @@ const GOLDEN_ERRORS: &[(&str, &str)] = &[
     ("root = this.(", "line 1 char 14: required: expected )"),
     ("root = $", "line 1 char 9: expected name"),
     ("root = \"a\\q\"", "line 1 char 8: invalid syntax: bad escape sequence"),
-    ("root = counter(min: \"x\")", "line 1 char 8: counter: field min: expected integer value, got string (\"x\")"),
+    ("root = counter(min: \"x\")", "line 1 char 8: counter: field min: expected number value, got string (\"x\")"),
     ("root = counter(nope: 1)", "line 1 char 8: counter: unknown parameter nope"),
     ("root = counter(1, max: 2)", "line 1 char 8: counter: cannot mix named and nameless arguments"),
     ("\n   ", "line 2 char 4: expected import, map, or assignment"),
