@@ -170,6 +170,39 @@ impl Mapping {
         self.finish(batch, index, out)
     }
 
+    /// `branch` `result_map` semantics: `this` is message `index` of `batch` (the branch result,
+    /// also what `metadata()` and `content()` read), while `root` and `meta` start as the
+    /// `original` message's document and metadata, which the mapping edits. `Ok(None)` when
+    /// `root = deleted()`.
+    pub fn map_onto(
+        &self,
+        original: &Message,
+        batch: &[Message],
+        index: usize,
+    ) -> Result<Option<Message>, ExecError> {
+        let empty = Message::default();
+        let this_msg = batch.get(index).unwrap_or(&empty);
+        let mut state = State::new(original.meta().clone());
+        state.root = original.structured().ok().cloned();
+        let env = ExecEnv {
+            batch,
+            index,
+            maps: &self.inner.maps,
+            mutate: false,
+        };
+        interp::exec_stmts(&self.inner.stmts, &mut state, &env, This::Message(this_msg))
+            .map_err(ExecError::new)?;
+        if state.deleted {
+            return Ok(None);
+        }
+        let mut msg = original.clone();
+        msg.set_meta(state.meta);
+        if let Some(root) = state.root {
+            msg.set_value(root);
+        }
+        Ok(Some(msg))
+    }
+
     /// Evaluate for a value (check fields, `args_mapping`): returns the value root was assigned,
     /// or `Value::Null` when root was never assigned or was deleted.
     pub fn query(&self, batch: &[Message], index: usize) -> Result<Value, ExecError> {

@@ -678,3 +678,14 @@ fn type_errors_name_their_source() {
         "{e}"
     );
 }
+
+#[test]
+fn map_onto_edits_the_original() {
+    let m = parse_mapping("root.result = this.out\nmeta from_branch = metadata(\"k\")").unwrap();
+    let original = msg(r#"{"id":1}"#);
+    let mut result = msg(r#"{"out":"x"}"#);
+    result.meta_mut().insert("k".into(), Value::from("v"));
+    let out = m.map_onto(&original, &[result], 0).unwrap().unwrap();
+    assert_eq!(out.as_str_lossy(), r#"{"id":1,"result":"x"}"#);
+    assert_eq!(out.meta_str("from_branch").as_deref(), Some("v"));
+}
