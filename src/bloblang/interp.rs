@@ -215,7 +215,43 @@ fn need<'a>(r: R<'a>, e: &Expr) -> Result<R<'a>, String> {
     }
 }
 
+/// Evaluate an expression. The common, recursive cases are handled here with a small stack
+/// frame; the rest go to `eval_other`, so deep method chains and operator trees stay cheap.
 pub fn eval<'a>(e: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
+    match e {
+        Expr::Lit(v) => Ok(R::Ref(v)),
+        Expr::This(p) => {
+            let t = ctx.this()?;
+            Ok(R::Ref(lookup(t, p)))
+        }
+        Expr::Method(t, m, args) => call_method(t, *m, args, ctx),
+        Expr::Bin(op, l, r) => binop(*op, l, r, ctx),
+        Expr::Not(i) => eval_not(i, ctx),
+        Expr::Field(t, p) => eval_field(t, p, ctx),
+        _ => eval_other(e, ctx),
+    }
+}
+
+fn eval_not<'a>(i: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
+    let r = need(eval(i, ctx)?, i)?;
+    match r.value() {
+        Some(Value::Bool(b)) => Ok(R::Own(Value::Bool(!b))),
+        Some(v) => Err(ops::type_error_from("bool", v, &annotation(i))),
+        None => Err("expected bool value".into()),
+    }
+}
+
+fn eval_field<'a>(t: &'a Expr, p: &'a [String], ctx: &Ctx<'a>) -> Eval<'a> {
+    let r = need(eval(t, ctx)?, t)?;
+    Ok(match r {
+        R::Ref(v) => R::Ref(lookup(v, p)),
+        R::Own(v) => R::Own(lookup_owned(v, p)),
+        other => other,
+    })
+}
+
+#[inline(never)]
+fn eval_other<'a>(e: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
     match e {
         Expr::Lit(v) => Ok(R::Ref(v)),
         Expr::This(p) => {
@@ -783,7 +819,19 @@ fn truthy(r: R<'_>, q: &Expr) -> Result<bool, String> {
 }
 
 fn call_method<'a>(t: &'a Expr, m: NMethod, args: &'a [Expr], ctx: &Ctx<'a>) -> Eval<'a> {
-    // Methods that handle the target's failure themselves.
+    if matches!(
+        m,
+        NMethod::Catch | NMethod::Or | NMethod::From | NMethod::FromAll
+    ) {
+        return call_special_method(t, m, args, ctx);
+    }
+    let target = need(eval(t, ctx)?, t)?;
+    method_body(t, target, m, args, ctx).map_err(|e| ops::annotate_error(e, &annotation(t)))
+}
+
+/// Methods that handle the target's failure or context themselves.
+#[inline(never)]
+fn call_special_method<'a>(t: &'a Expr, m: NMethod, args: &'a [Expr], ctx: &Ctx<'a>) -> Eval<'a> {
     match m {
         NMethod::Catch => {
             return match eval(t, ctx) {
@@ -836,12 +884,11 @@ fn call_method<'a>(t: &'a Expr, m: NMethod, args: &'a [Expr], ctx: &Ctx<'a>) -> 
                 out.into_iter().filter_map(|r| r.into_owned()).collect(),
             )));
         }
-        _ => {}
+        _ => Ok(R::Nothing),
     }
-    let target = need(eval(t, ctx)?, t)?;
-    method_body(t, target, m, args, ctx).map_err(|e| ops::annotate_error(e, &annotation(t)))
 }
 
+#[inline(never)]
 fn method_body<'a>(
     t: &'a Expr,
     target: R<'a>,

@@ -53,10 +53,125 @@ pub fn parse_mapping_ast(src: &str) -> Result<Vec<Stmt>, Vec<Diagnostic>> {
             }
         }
     }
+    for st in &out {
+        check_stmt_depth(src, st, 0, &mut b.errors);
+    }
     if b.errors.is_empty() {
         Ok(out)
     } else {
         Err(b.errors)
+    }
+}
+
+/// Deepest expression tree accepted: the compiler and interpreter recurse on it.
+const MAX_DEPTH: usize = 200;
+
+fn check_stmt_depth(src: &str, st: &Stmt, level: usize, errors: &mut Vec<Diagnostic>) {
+    match st {
+        Stmt::Assign { value, span, .. } => {
+            if ast_depth(value, 0) > MAX_DEPTH {
+                errors.push(Diagnostic::at(
+                    src,
+                    span.start,
+                    "expression is too deeply nested",
+                ));
+            }
+        }
+        Stmt::If {
+            branches,
+            otherwise,
+            span,
+        } => {
+            if level > MAX_DEPTH {
+                errors.push(Diagnostic::at(
+                    src,
+                    span.start,
+                    "statement is too deeply nested",
+                ));
+                return;
+            }
+            for (c, body) in branches {
+                if ast_depth(c, 0) > MAX_DEPTH {
+                    errors.push(Diagnostic::at(
+                        src,
+                        span.start,
+                        "expression is too deeply nested",
+                    ));
+                }
+                for s in body {
+                    check_stmt_depth(src, s, level + 1, errors);
+                }
+            }
+            for s in otherwise.iter().flatten() {
+                check_stmt_depth(src, s, level + 1, errors);
+            }
+        }
+        Stmt::Map { body, .. } => {
+            for s in body {
+                check_stmt_depth(src, s, level + 1, errors);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Depth of an expression tree, giving up (returning a large value) past the limit.
+pub fn ast_depth(a: &Ast, d: usize) -> usize {
+    if d > MAX_DEPTH {
+        return d;
+    }
+    let n = d + 1;
+    let sub = |x: &Ast| ast_depth(x, n);
+    match a {
+        Ast::Lit(..) | Ast::Ident(..) | Ast::Var(..) | Ast::Meta(..) => n,
+        Ast::Call { args, .. } => args.iter().map(|x| sub(&x.value)).max().unwrap_or(n),
+        Ast::Method { target, args, .. } => args
+            .iter()
+            .map(|x| sub(&x.value))
+            .max()
+            .unwrap_or(n)
+            .max(sub(target)),
+        Ast::Field { target, .. } => sub(target),
+        Ast::Capture { target, body, .. } => sub(target).max(sub(body)),
+        Ast::Index { target, index, .. } => sub(target).max(sub(index)),
+        Ast::Slice { target, parts, .. } => parts
+            .iter()
+            .flatten()
+            .map(|x| sub(x))
+            .max()
+            .unwrap_or(n)
+            .max(sub(target)),
+        Ast::Lambda { body, .. } => sub(body),
+        Ast::Unary(_, x, _) => sub(x),
+        Ast::Binary(_, l, r, _) => sub(l).max(sub(r)),
+        Ast::If {
+            branches,
+            otherwise,
+            ..
+        } => branches
+            .iter()
+            .map(|(c, v)| sub(c).max(sub(v)))
+            .chain(otherwise.iter().map(|o| sub(o)))
+            .max()
+            .unwrap_or(n),
+        Ast::Match { subject, cases, .. } => cases
+            .iter()
+            .map(|(p, v)| p.as_ref().map(sub).unwrap_or(n).max(sub(v)))
+            .chain(subject.iter().map(|s| sub(s)))
+            .max()
+            .unwrap_or(n),
+        Ast::Array(items, _) => items.iter().map(sub).max().unwrap_or(n),
+        Ast::Object(entries, _) => entries
+            .iter()
+            .map(|(k, v)| {
+                let kd = match k {
+                    ObjKey::Dynamic(a) => sub(a),
+                    ObjKey::Static(_) => n,
+                };
+                kd.max(sub(v))
+            })
+            .max()
+            .unwrap_or(n),
     }
 }
 
@@ -210,7 +325,11 @@ pub fn parse_interpolation_ast(src: &str) -> Result<Vec<InterpPart>, Vec<Diagnos
             Rule::interp_query => {
                 let span = span_of(&p);
                 if let Some(e) = p.into_inner().next() {
-                    out.push(InterpPart::Query(b.expr(e), span));
+                    let q = b.expr(e);
+                    if ast_depth(&q, 0) > MAX_DEPTH {
+                        b.err(span, "expression is too deeply nested");
+                    }
+                    out.push(InterpPart::Query(q, span));
                 }
             }
             _ => {}

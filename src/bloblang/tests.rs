@@ -689,3 +689,36 @@ fn map_onto_edits_the_original() {
     assert_eq!(out.as_str_lossy(), r#"{"id":1,"result":"x"}"#);
     assert_eq!(out.meta_str("from_branch").as_deref(), Some("v"));
 }
+
+#[test]
+fn deepest_accepted_mappings_run_on_small_stacks() {
+    let chains = [
+        format!("root = this.a{}", ".map_each(x -> x)".repeat(195)),
+        format!("root = 1{}", " + this.b".repeat(198)),
+        format!("root = {}1{}", "[".repeat(120), "]".repeat(120)),
+        format!("root = {}this.c", "!".repeat(190)),
+        format!("root = {}c{}", "this.(".repeat(120), ")".repeat(120)),
+        format!("root = {}1{}", "if true { ".repeat(60), " }".repeat(60)),
+        format!("root = {}1{}", "match { true => ".repeat(60), " }".repeat(60)),
+    ];
+    for m in chains {
+        // Tokio worker threads have 2 MiB stacks.
+        let handle = std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(move || {
+                let mapping = parse_mapping(&m).map_err(|e| e.single_line())?;
+                let input = [Message::from_bytes(r#"{"a":[1],"b":1,"c":true}"#)];
+                mapping
+                    .map_message(&input, 0)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            })
+            .unwrap();
+        assert!(handle.join().unwrap().is_ok());
+    }
+    let too_deep = format!("root = 1{}", " + 1".repeat(300));
+    assert!(parse_mapping(&too_deep)
+        .unwrap_err()
+        .to_string()
+        .contains("too deeply nested"));
+}
