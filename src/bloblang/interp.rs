@@ -834,7 +834,7 @@ fn call_method<'a>(t: &'a Expr, m: NMethod, args: &'a [Expr], ctx: &Ctx<'a>) -> 
 fn call_special_method<'a>(t: &'a Expr, m: NMethod, args: &'a [Expr], ctx: &Ctx<'a>) -> Eval<'a> {
     match m {
         NMethod::Catch => {
-            return match eval(t, ctx) {
+            match eval(t, ctx) {
                 Ok(v) => Ok(v),
                 // `catch(err -> ...)` binds the error message; a plain query sees the
                 // unchanged context.
@@ -845,15 +845,13 @@ fn call_special_method<'a>(t: &'a Expr, m: NMethod, args: &'a [Expr], ctx: &Ctx<
                     }
                     other => eval(other, ctx),
                 },
-            };
-        }
-        NMethod::Or => {
-            return match eval(t, ctx) {
-                Ok(v) if v.value().is_some_and(|x| !x.is_null()) => Ok(v),
-                Ok(R::Deleted) => Ok(R::Deleted),
-                _ => eval(&args[0], ctx),
             }
         }
+        NMethod::Or => match eval(t, ctx) {
+            Ok(v) if v.value().is_some_and(|x| !x.is_null()) => Ok(v),
+            Ok(R::Deleted) => Ok(R::Deleted),
+            _ => eval(&args[0], ctx),
+        },
         NMethod::From | NMethod::FromAll => {
             let mut targets = Vec::new();
             if m == NMethod::From {
@@ -880,9 +878,9 @@ fn call_special_method<'a>(t: &'a Expr, m: NMethod, args: &'a [Expr], ctx: &Ctx<
             if m == NMethod::From {
                 return Ok(out.pop().unwrap_or(R::Nothing));
             }
-            return Ok(R::Own(Value::Array(
+            Ok(R::Own(Value::Array(
                 out.into_iter().filter_map(|r| r.into_owned()).collect(),
-            )));
+            )))
         }
         _ => Ok(R::Nothing),
     }

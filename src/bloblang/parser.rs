@@ -68,14 +68,12 @@ const MAX_DEPTH: usize = 200;
 
 fn check_stmt_depth(src: &str, st: &Stmt, level: usize, errors: &mut Vec<Diagnostic>) {
     match st {
-        Stmt::Assign { value, span, .. } => {
-            if ast_depth(value, 0) > MAX_DEPTH {
-                errors.push(Diagnostic::at(
-                    src,
-                    span.start,
-                    "expression is too deeply nested",
-                ));
-            }
+        Stmt::Assign { value, span, .. } if ast_depth(value, 0) > MAX_DEPTH => {
+            errors.push(Diagnostic::at(
+                src,
+                span.start,
+                "expression is too deeply nested",
+            ));
         }
         Stmt::If {
             branches,

@@ -699,7 +699,11 @@ fn deepest_accepted_mappings_run_on_small_stacks() {
         format!("root = {}this.c", "!".repeat(190)),
         format!("root = {}c{}", "this.(".repeat(120), ")".repeat(120)),
         format!("root = {}1{}", "if true { ".repeat(60), " }".repeat(60)),
-        format!("root = {}1{}", "match { true => ".repeat(60), " }".repeat(60)),
+        format!(
+            "root = {}1{}",
+            "match { true => ".repeat(60),
+            " }".repeat(60)
+        ),
     ];
     for m in chains {
         // Tokio worker threads have 2 MiB stacks.
