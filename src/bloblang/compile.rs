@@ -85,6 +85,9 @@ pub struct Compiler<'s> {
     params: Vec<String>,
     /// Whether `import`/`from` may read files (false for `bloblang()` dynamic mappings).
     pub allow_files: bool,
+    /// Directory that relative imports resolve against: the process cwd for a top-level
+    /// mapping, the importing file's directory inside an import.
+    pub base_dir: Option<std::path::PathBuf>,
     pub maps: Maps,
 }
 
@@ -100,6 +103,7 @@ impl<'s> Compiler<'s> {
             errors: Vec::new(),
             params: Vec::new(),
             allow_files: true,
+            base_dir: None,
             maps: HashMap::new(),
         }
     }
@@ -173,7 +177,11 @@ impl<'s> Compiler<'s> {
             self.err(span, "imports are disabled in this context");
             return;
         }
-        let text = match std::fs::read_to_string(path) {
+        let resolved = match &self.base_dir {
+            Some(dir) if std::path::Path::new(path).is_relative() => dir.join(path),
+            _ => std::path::PathBuf::from(path),
+        };
+        let text = match std::fs::read_to_string(&resolved) {
             Ok(t) => t,
             Err(e) => {
                 let msg = match e.kind() {
@@ -195,6 +203,7 @@ impl<'s> Compiler<'s> {
             }
         };
         let mut sub = Compiler::new(&text);
+        sub.base_dir = resolved.parent().map(|p| p.to_path_buf());
         let stmts = sub.stmts(ast, false);
         if let Some(d) = sub.errors.first() {
             self.err(span, format!("failed to parse import '{path}': {d}"));

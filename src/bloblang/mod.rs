@@ -257,6 +257,77 @@ impl Mapping {
 }
 
 // ------------------------------------------------------------------------------------------------
+// Documentation tables (for `engine list bloblang-functions` / `bloblang-methods`)
+
+/// One documented function or method, whichever table it comes from.
+#[derive(Clone, Copy)]
+pub struct Doc {
+    pub name: &'static str,
+    pub category: &'static str,
+    pub description: &'static str,
+    pub params: &'static [library::Param],
+    pub examples: &'static [library::Example],
+}
+
+/// Every function, sorted by name (interpreter-level ones and the library's).
+pub fn function_docs() -> Vec<Doc> {
+    let mut out: Vec<Doc> = builtins::FUNCTIONS
+        .iter()
+        .map(|f| Doc {
+            name: f.name,
+            category: f.category,
+            description: f.description,
+            params: f.params,
+            examples: f.examples,
+        })
+        .collect();
+    for f in library::functions() {
+        if !out.iter().any(|d| d.name == f.name) {
+            out.push(Doc {
+                name: f.name,
+                category: f.category,
+                description: f.description,
+                params: f.params,
+                examples: f.examples,
+            });
+        }
+    }
+    out.sort_by_key(|d| d.name);
+    out
+}
+
+/// Every method, sorted by name; where both tables define a name, the one the compiler uses.
+pub fn method_docs() -> Vec<Doc> {
+    let lib = library::methods();
+    let mut out: Vec<Doc> = Vec::new();
+    for m in builtins::METHODS {
+        if m.prefer_library && lib.iter().any(|l| l.name == m.name) {
+            continue;
+        }
+        out.push(Doc {
+            name: m.name,
+            category: m.category,
+            description: m.description,
+            params: m.params,
+            examples: m.examples,
+        });
+    }
+    for m in lib {
+        if !out.iter().any(|d| d.name == m.name) {
+            out.push(Doc {
+                name: m.name,
+                category: m.category,
+                description: m.description,
+                params: m.params,
+                examples: m.examples,
+            });
+        }
+    }
+    out.sort_by_key(|d| d.name);
+    out
+}
+
+// ------------------------------------------------------------------------------------------------
 // Interpolation
 
 enum Part {

@@ -726,3 +726,42 @@ fn deepest_accepted_mappings_run_on_small_stacks() {
         .to_string()
         .contains("too deeply nested"));
 }
+
+#[test]
+fn docs_list_every_name_once() {
+    let f = function_docs();
+    assert!(f.iter().any(|d| d.name == "content"));
+    let m = method_docs();
+    assert!(m.iter().any(|d| d.name == "map_each"));
+    let mut names: Vec<_> = m.iter().map(|d| d.name).collect();
+    names.dedup();
+    assert_eq!(names.len(), m.len());
+}
+
+#[test]
+fn imports_resolve_relative_to_the_importing_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::write(
+        dir.path().join("sub/inner.blobl"),
+        "map inner {\n  root.v = this.x\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("outer.blobl"),
+        "import \"./sub/inner.blobl\"\nmap outer {\n  root.o = this.apply(\"inner\")\n}\n",
+    )
+    .unwrap();
+    let outer = dir.path().join("outer.blobl");
+    let m = format!(
+        "import \"{}\"\nroot = this.apply(\"outer\")",
+        outer.display()
+    );
+    assert_eq!(ok(&m, r#"{"x":5}"#), r#"{"o":{"v":5}}"#);
+    let direct = dir.path().join("direct.blobl");
+    std::fs::write(&direct, "root.nested = this").unwrap();
+    assert_eq!(
+        ok(&format!("from \"{}\"", direct.display()), r#"{"x":1}"#),
+        r#"{"nested":{"x":1}}"#
+    );
+}
