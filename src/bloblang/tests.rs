@@ -378,7 +378,8 @@ fn syntax_errors_in_several_statements_are_all_reported() {
     assert_eq!(
         got,
         vec![
-            "line 1 char 18: expected query",
+            // An operator may be followed by a line break, so line 2 continues line 1.
+            "line 2 char 8: expected line break",
             "line 3 char 15: required: expected ]",
             "line 5 char 14: required: expected )",
         ]
@@ -764,4 +765,37 @@ fn imports_resolve_relative_to_the_importing_file() {
         ok(&format!("from \"{}\"", direct.display()), r#"{"x":1}"#),
         r#"{"nested":{"x":1}}"#
     );
+}
+
+#[test]
+fn multi_line_queries_with_comments() {
+    let m = parse_mapping(
+        "root = json(\n\t\"foo\" # Here's a thing\n).(\n\tbar | # And look at this thing\n\tbaz |\n\tquz\n).from_all() # And this",
+    )
+    .unwrap();
+    let batch = [
+        msg(r#"{"foo":{"baz":"from_baz"},"quz":"not this"}"#),
+        msg(r#"{"foo":{"quz":"from_quz"}}"#),
+        msg(r#"{"foo":{"bar":"from_bar"},"baz":"and not this"}"#),
+    ];
+    let out = m.map_message(&batch, 0).unwrap().unwrap();
+    assert_eq!(out.as_str_lossy(), r#"["from_baz","from_quz","from_bar"]"#);
+    assert_eq!(ok("root = this.a.\n  not_null()", r#"{"a":1}"#), "1");
+    assert_eq!(
+        ok("root = this.without_nope | this.a +\n  1", r#"{"a":1}"#),
+        "2"
+    );
+}
+
+#[test]
+fn deprecated_meta_function_and_from() {
+    let mut a = msg("{}");
+    a.meta_mut().insert("foo".into(), Value::Int(5));
+    let batch = [msg("{}"), a];
+    let m = parse_mapping(
+        "root = [meta(\"foo\"), meta(\"nope\"), meta(\"foo\").from(1), json(\"x\").from(-1)]",
+    )
+    .unwrap();
+    let out = m.map_message(&batch, 1).unwrap().unwrap();
+    assert_eq!(out.as_str_lossy(), r#"["5",null,"5",null]"#);
 }
