@@ -799,3 +799,40 @@ fn deprecated_meta_function_and_from() {
     let out = m.map_message(&batch, 1).unwrap().unwrap();
     assert_eq!(out.as_str_lossy(), r#"["5",null,"5",null]"#);
 }
+
+/// Expression cases from Bento's parser tests: (query, input document, expected output).
+const EXPRESSION_CASES: &[(&str, &str, &str)] = &[
+    ("match \"string literal\" {\n  this == \"string literal\" => \"first\"\n  this != \"string literal\" => \"second\"\n  _ => \"third\"\n  \n} ", "{}", "first"),
+    ("match \"string literal\"\n{\n  this != \"string literal\" => \"first\"\n  this == \"string literal\" => \"second\"\n  _ => \"third\" }", "{}", "second"),
+    ("match \"foo\" {\n  \"foo\" => \"first\"\n  \"bar\" => \"second\"\n  _ => \"third\"\n}", "{}", "first"),
+    ("match \"baz\" {\n  \"foo\" => \"first\"\n  \"bar\" => \"second\"\n  _ => \"third\"\n}", "{}", "third"),
+    ("match json(\"foo\") {\n  this > 10 =>  this + 1\n  this > 5 => this + 2\n  _ => this + 3\n  }", r#"{"foo":7}"#, "9"),
+    ("match json(\"foo\") {\n  this > 10 =>  this + 1\n  this > 5 => this + 2\n  _ => this + 3 }", r#"{"foo":15}"#, "16"),
+    ("match \"\" {\n  json().foo > 5 => json().foo\n  json().bar > 5 => \"bigbar\"\n  _ => json().baz\n}", r#"{"foo":6,"bar":3,"baz":"isbaz"}"#, "6"),
+    ("match \"\" {\n  json().foo > 5 => \"bigfoo\"\n  json().bar.number().or(0) > 5 => \"bigbar\"\n  _ => json().baz }", r#"{"foo":2,"bar":"not a number","baz":"isbaz"}"#, "isbaz"),
+    ("(match (json(\"foo\")) {\n  (this > 10) => (this + 1)\n  (this > 5) => (this + 2)\n  _ => (this + 3) })", r#"{"foo":7}"#, "9"),
+    ("match {\n  json(\"foo\") > 10 =>  json(\"foo\") + 1\n  json(\"foo\") > 5 =>  json(\"foo\") + 2\n  _ => \"nope\"\n  }", r#"{"foo":7}"#, "9"),
+    ("match \"bar\" {\n  \"foo\" => \"first\",\n  \"bar\" => \"second\",\n  _ => \"third\",\n}", "{}", "second"),
+    ("match \"bar\" {\"foo\"=>\"first\",\"bar\"=>\"second\",_=>\"third\"}", "{}", "second"),
+    ("if \"foo\" == \"foo\" { \"foo\" } else { \"bar\" }", "{}", "foo"),
+    ("if json(\"type\") == \"foo\"{\"was foo\"} else if json(\"type\") == \"bar\"{\"was bar\"} else if json(\"type\") == \"baz\"{\"was baz\"}else{\"was none\"}", r#"{"type":"baz"}"#, "was baz"),
+    ("if json(\"type\") == \"foo\" {\n  \"was foo\"\n} else if json(\"type\") == \"bar\" {\n  \"was bar\"\n} else {\n  \"was none\"\n}", r#"{"type":"x"}"#, "was none"),
+    ("match [ \"foo\" ] {\n  [ \"foo\" ] => \"first\",\n  \"bar\" => \"second\",\n  _ => \"third\",\n}", "{}", "first"),
+    ("null | \"a string\"", "{}", "a string"),
+    ("5 - 2", "{}", "3"),
+    ("json(\"foo\") && (json(\"bar\") > 2)", r#"{"foo":true,"bar":3}"#, "true"),
+    ("json().(json(path))", r#"{"path":"foo","foo":"this"}"#, "this"),
+    ("this.without_field.or(\"x\")", "{}", "x"),
+];
+
+#[test]
+fn bento_expression_cases() {
+    let mut failures = Vec::new();
+    for (q, input, want) in EXPRESSION_CASES {
+        match run(q, input) {
+            Ok(got) if got == *want => {}
+            other => failures.push(format!("{q:?}: want {want}, got {other:?}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
