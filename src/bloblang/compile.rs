@@ -85,6 +85,9 @@ pub struct Compiler<'s> {
     params: Vec<String>,
     /// Whether `import`/`from` may read files (false for `bloblang()` dynamic mappings).
     pub allow_files: bool,
+    /// Directory that relative imports resolve against: the process cwd for a top-level
+    /// mapping, the importing file's directory inside an import.
+    pub base_dir: Option<std::path::PathBuf>,
     pub maps: Maps,
 }
 
@@ -100,6 +103,7 @@ impl<'s> Compiler<'s> {
             errors: Vec::new(),
             params: Vec::new(),
             allow_files: true,
+            base_dir: None,
             maps: HashMap::new(),
         }
     }
@@ -173,7 +177,11 @@ impl<'s> Compiler<'s> {
             self.err(span, "imports are disabled in this context");
             return;
         }
-        let text = match std::fs::read_to_string(path) {
+        let resolved = match &self.base_dir {
+            Some(dir) if std::path::Path::new(path).is_relative() => dir.join(path),
+            _ => std::path::PathBuf::from(path),
+        };
+        let text = match std::fs::read_to_string(&resolved) {
             Ok(t) => t,
             Err(e) => {
                 let msg = match e.kind() {
@@ -195,6 +203,7 @@ impl<'s> Compiler<'s> {
             }
         };
         let mut sub = Compiler::new(&text);
+        sub.base_dir = resolved.parent().map(|p| p.to_path_buf());
         let stmts = sub.stmts(ast, false);
         if let Some(d) = sub.errors.first() {
             self.err(span, format!("failed to parse import '{path}': {d}"));
@@ -208,10 +217,11 @@ impl<'s> Compiler<'s> {
         }
         let mut collisions = Vec::new();
         for (k, v) in sub.maps {
-            if self.maps.contains_key(&k) {
-                collisions.push(k);
-            } else {
-                self.maps.insert(k, v);
+            match self.maps.entry(k) {
+                std::collections::hash_map::Entry::Occupied(e) => collisions.push(e.key().clone()),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(v);
+                }
             }
         }
         if !collisions.is_empty() {
@@ -322,13 +332,13 @@ impl<'s> Compiler<'s> {
                 let i = self.expr_inner(*inner);
                 match op {
                     UnOp::Not => Expr::Not(Box::new(i)),
-                    UnOp::Neg => Expr::Neg(Box::new(i)),
+                    UnOp::Neg => fold(Expr::Neg(Box::new(i))),
                 }
             }
             Ast::Binary(op, l, r, _) => {
                 let l = self.expr_inner(*l);
                 let r = self.expr_inner(*r);
-                Expr::Bin(op, Box::new(l), Box::new(r))
+                fold(Expr::Bin(op, Box::new(l), Box::new(r)))
             }
             Ast::If {
                 branches,
@@ -344,17 +354,14 @@ impl<'s> Compiler<'s> {
             }
             Ast::Match { subject, cases, .. } => {
                 let subject = subject.map(|s| Box::new(self.expr_inner(*s)));
-                let has_subject = subject.is_some();
                 let cases = cases
                     .into_iter()
                     .map(|(p, v)| {
                         let pat = match p {
                             None => Pattern::Any,
-                            Some(Ast::Lit(v, _)) if has_subject => Pattern::Value(v),
+                            // A literal (other than a boolean) is compared by equality.
                             Some(a) => match fold(self.expr_inner(a)) {
-                                Expr::Lit(v) if has_subject && !matches!(v, Value::Bool(_)) => {
-                                    Pattern::Value(v)
-                                }
+                                Expr::Lit(v) if !matches!(v, Value::Bool(_)) => Pattern::Value(v),
                                 e => Pattern::Query(e),
                             },
                         };
@@ -363,10 +370,10 @@ impl<'s> Compiler<'s> {
                     .collect();
                 Expr::Match(subject, cases)
             }
-            Ast::Array(items, _) => {
-                Expr::Array(items.into_iter().map(|i| self.expr_inner(i)).collect())
-            }
-            Ast::Object(entries, _) => Expr::Object(
+            Ast::Array(items, _) => fold(Expr::Array(
+                items.into_iter().map(|i| self.expr_inner(i)).collect(),
+            )),
+            Ast::Object(entries, _) => fold(Expr::Object(
                 entries
                     .into_iter()
                     .map(|(k, v)| {
@@ -377,7 +384,7 @@ impl<'s> Compiler<'s> {
                         (key, self.expr_inner(v))
                     })
                     .collect(),
-            ),
+            )),
         }
     }
 
@@ -451,7 +458,7 @@ impl<'s> Compiler<'s> {
                     };
                     if let Expr::Lit(v) = &e {
                         if let Err(m) = check_kind(p, v) {
-                            self.err(span, format!("{what}: field {}: {m}", p.name));
+                            self.err(span, format!("{what}: {m}"));
                             return None;
                         }
                     }
@@ -538,8 +545,8 @@ impl<'s> Compiler<'s> {
             }
         }
         if let Some(spec) = lib {
-            if library::is_variadic_method(&name) {
-                // Variadic methods take every argument positionally, as given.
+            if spec.params.is_empty() && VARIADIC_METHODS.contains(&spec.name) {
+                // Variadic: every argument, evaluated, positionally.
                 if args.iter().any(|a| a.name.is_some()) {
                     self.err(span, format!("{name}: named arguments are not supported"));
                     return Expr::Lit(Value::Null);
@@ -560,34 +567,52 @@ impl<'s> Compiler<'s> {
     }
 }
 
+/// Library methods taking any number of arguments (Bento's `VariadicParams`): declared with no
+/// params, they receive every evaluated argument as is. Mirrors `library::VARIADIC_METHODS`.
+const VARIADIC_METHODS: &[&str] = &["append", "concat", "format", "with", "without", "zip"];
+
 pub fn is_method_name(name: &str) -> bool {
     builtins::method(name).is_some() || library::methods().iter().any(|m| m.name == name)
 }
 
 fn check_kind(p: &Param, v: &Value) -> Result<(), String> {
-    let ok = match p.kind {
-        ParamKind::Any => true,
-        ParamKind::String => matches!(v, Value::String(_) | Value::Bytes(_)),
-        ParamKind::Int => super::value_ops::int_of(v).is_some(),
-        ParamKind::Float => matches!(v, Value::Int(_) | Value::Float(_)),
-        ParamKind::Bool => matches!(v, Value::Bool(_)),
-        ParamKind::Array => matches!(v, Value::Array(_)),
-        ParamKind::Object => matches!(v, Value::Object(_)),
+    coerce_arg(p, v.clone()).map(|_| ())
+}
+
+/// Check an argument against its parameter and normalise it: whole floats become ints for int
+/// parameters, bytes become strings for string parameters. Null means "not given" for
+/// parameters that are not required.
+pub fn coerce_arg(p: &Param, v: Value) -> Result<Value, String> {
+    if v.is_null() && !matches!(p.default, ParamDefault::Required) {
+        return Ok(v);
+    }
+    let (ok, name) = match p.kind {
+        ParamKind::Any => return Ok(v),
+        ParamKind::String => match v {
+            Value::String(_) => return Ok(v),
+            Value::Bytes(b) => return Ok(Value::String(String::from_utf8_lossy(&b).into_owned())),
+            _ => (false, "string"),
+        },
+        ParamKind::Int => match v {
+            Value::Int(_) => return Ok(v),
+            Value::Float(f) if f.fract() == 0.0 && f.is_finite() => {
+                return Ok(Value::Int(f as i64))
+            }
+            _ => (false, "number"),
+        },
+        ParamKind::Float => (matches!(v, Value::Int(_) | Value::Float(_)), "number"),
+        ParamKind::Bool => (matches!(v, Value::Bool(_)), "bool"),
+        ParamKind::Array => (matches!(v, Value::Array(_)), "array"),
+        ParamKind::Object => (matches!(v, Value::Object(_)), "object"),
     };
-    // Null stands for "not given" on optional parameters.
-    if ok || (v.is_null() && !matches!(p.default, ParamDefault::Required)) {
-        Ok(())
+    if ok {
+        Ok(v)
     } else {
-        let k = match p.kind {
-            ParamKind::Any => "any",
-            ParamKind::String => "string",
-            ParamKind::Int => "integer",
-            ParamKind::Float => "number",
-            ParamKind::Bool => "bool",
-            ParamKind::Array => "array",
-            ParamKind::Object => "object",
-        };
-        Err(super::value_ops::type_error(k, v))
+        Err(format!(
+            "field {}: {}",
+            p.name,
+            super::value_ops::type_error(name, &v)
+        ))
     }
 }
 

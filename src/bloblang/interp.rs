@@ -215,7 +215,43 @@ fn need<'a>(r: R<'a>, e: &Expr) -> Result<R<'a>, String> {
     }
 }
 
+/// Evaluate an expression. The common, recursive cases are handled here with a small stack
+/// frame; the rest go to `eval_other`, so deep method chains and operator trees stay cheap.
 pub fn eval<'a>(e: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
+    match e {
+        Expr::Lit(v) => Ok(R::Ref(v)),
+        Expr::This(p) => {
+            let t = ctx.this()?;
+            Ok(R::Ref(lookup(t, p)))
+        }
+        Expr::Method(t, m, args) => call_method(t, *m, args, ctx),
+        Expr::Bin(op, l, r) => binop(*op, l, r, ctx),
+        Expr::Not(i) => eval_not(i, ctx),
+        Expr::Field(t, p) => eval_field(t, p, ctx),
+        _ => eval_other(e, ctx),
+    }
+}
+
+fn eval_not<'a>(i: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
+    let r = need(eval(i, ctx)?, i)?;
+    match r.value() {
+        Some(Value::Bool(b)) => Ok(R::Own(Value::Bool(!b))),
+        Some(v) => Err(ops::type_error_from("bool", v, &annotation(i))),
+        None => Err("expected bool value".into()),
+    }
+}
+
+fn eval_field<'a>(t: &'a Expr, p: &'a [String], ctx: &Ctx<'a>) -> Eval<'a> {
+    let r = need(eval(t, ctx)?, t)?;
+    Ok(match r {
+        R::Ref(v) => R::Ref(lookup(v, p)),
+        R::Own(v) => R::Own(lookup_owned(v, p)),
+        other => other,
+    })
+}
+
+#[inline(never)]
+fn eval_other<'a>(e: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
     match e {
         Expr::Lit(v) => Ok(R::Ref(v)),
         Expr::This(p) => {
@@ -261,22 +297,29 @@ pub fn eval<'a>(e: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
         Expr::Func(f, args) => call_fn(*f, args, ctx),
         Expr::Counter(st, args) => counter(st, args, ctx),
         Expr::LibFunc(spec, args) => {
-            let vals = eval_args(args, ctx)?;
+            let vals = coerce_args(spec.params, eval_args(args, ctx)?)
+                .map_err(|e| format!("function {}: {e}", spec.name))?;
             (spec.imp)(&vals).map(R::Own).map_err(|m| m.to_string())
         }
         Expr::Method(t, m, args) => call_method(t, *m, args, ctx),
         Expr::LibMethod(t, spec, args) => {
             let target = need(eval(t, ctx)?, t)?;
-            let vals = eval_args(args, ctx)?;
-            let tv = target.value().unwrap_or(&NULL);
-            (spec.imp)(tv, &vals).map(R::Own).map_err(|m| {
-                let a = annotation(t);
-                if m.starts_with(&a) {
-                    m
-                } else {
-                    format!("{a}: {m}")
+            if spec.name == "set" && args.len() == 2 {
+                // `set(path, deleted())` removes the path: the marker cannot reach the library.
+                if let R::Deleted = eval(&args[1], ctx)? {
+                    let p = eval(&args[0], ctx)?.into_owned().unwrap_or(Value::Null);
+                    let path = ops::split_dot_path(&str_arg(&p)?);
+                    let mut v = target.into_owned().unwrap_or(Value::Null);
+                    ops::delete_path(&mut v, &path);
+                    return Ok(R::Own(v));
                 }
-            })
+            }
+            let vals = coerce_args(spec.params, eval_args(args, ctx)?)
+                .map_err(|e| format!("method {}: {e}", spec.name))?;
+            let tv = target.value().unwrap_or(&NULL);
+            (spec.imp)(tv, &vals)
+                .map(R::Own)
+                .map_err(|m| ops::annotate_error(m, &annotation(t)))
         }
         Expr::Capture(t, body) => {
             let target = need(eval(t, ctx)?, t)?;
@@ -322,7 +365,7 @@ pub fn eval<'a>(e: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
             let r = need(eval(i, ctx)?, i)?;
             match r.value() {
                 Some(Value::Bool(b)) => Ok(R::Own(Value::Bool(!b))),
-                Some(v) => Err(format!("{}: {}", annotation(i), type_error("bool", v))),
+                Some(v) => Err(ops::type_error_from("bool", v, &annotation(i))),
                 None => Err("expected bool value".into()),
             }
         }
@@ -341,15 +384,19 @@ pub fn eval<'a>(e: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
         }
         Expr::Bin(op, l, r) => binop(*op, l, r, ctx),
         Expr::If(branches, otherwise) => {
-            for (c, v) in branches {
-                let cv = need(eval(c, ctx)?, c)?;
+            for (i, (c, v)) in branches.iter().enumerate() {
+                let cv = eval(c, ctx).map_err(|e| {
+                    if i == 0 {
+                        format!("failed to check if condition: {e}")
+                    } else {
+                        format!("failed to check if condition {i}: {e}")
+                    }
+                })?;
                 match cv.value() {
                     Some(Value::Bool(true)) => return eval(v, ctx),
-                    Some(Value::Bool(false)) => {}
-                    Some(other) => {
-                        return Err(format!("{}: {}", annotation(c), type_error("bool", other)))
-                    }
-                    None => {}
+                    // Null is an honorary false, as in Bento.
+                    Some(Value::Bool(false)) | Some(Value::Null) | None => {}
+                    Some(other) => return Err(non_boolean(c, other)),
                 }
             }
             match otherwise {
@@ -358,50 +405,36 @@ pub fn eval<'a>(e: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
             }
         }
         Expr::Match(subject, cases) => {
-            let subj = match subject {
-                Some(s) => Some(need(eval(s, ctx)?, s)?),
-                None => None,
+            // Cases and results see `this` = the subject (or the current `this`).
+            let subj_val: Cow<Value> = match subject {
+                Some(s) => match need(eval(s, ctx)?, s)? {
+                    R::Ref(v) => Cow::Borrowed(v),
+                    R::Own(v) => Cow::Owned(v),
+                    _ => Cow::Owned(Value::Null),
+                },
+                None => match ctx.this() {
+                    Ok(v) => Cow::Borrowed(v),
+                    Err(_) => Cow::Owned(Value::Null),
+                },
             };
-            let subj_val: Option<Cow<Value>> = subj.map(|r| match r {
-                R::Ref(v) => Cow::Borrowed(v),
-                R::Own(v) => Cow::Owned(v),
-                _ => Cow::Owned(Value::Null),
-            });
-            for (pat, val) in cases {
+            let c2 = ctx.with_this(&subj_val);
+            for (i, (pat, val)) in cases.iter().enumerate() {
                 let hit = match pat {
                     Pattern::Any => true,
-                    Pattern::Value(v) => subj_val.as_deref().map(|s| s == v).unwrap_or(false),
+                    Pattern::Value(v) => *subj_val == *v,
                     Pattern::Query(q) => {
-                        let r = match &subj_val {
-                            Some(s) => {
-                                let c2 = ctx.with_this(s);
-                                need(eval(q, &c2)?, q)?.into_owned()
-                            }
-                            None => need(eval(q, ctx)?, q)?.into_owned(),
-                        };
-                        match r {
-                            Some(Value::Bool(b)) => b,
-                            Some(other) if subj_val.is_some() => {
-                                subj_val.as_deref() == Some(&other)
-                            }
-                            Some(other) => {
-                                return Err(format!(
-                                    "{}: {}",
-                                    annotation(q),
-                                    type_error("bool", &other)
-                                ))
-                            }
-                            None => false,
+                        let c_eval = if subject.is_some() { &c2 } else { ctx };
+                        match eval(q, c_eval) {
+                            Ok(r) => matches!(r.value(), Some(Value::Bool(true))),
+                            Err(e) => return Err(format!("failed to check match case {i}: {e}")),
                         }
                     }
                 };
                 if hit {
-                    return match &subj_val {
-                        Some(s) => {
-                            let c2 = ctx.with_this(s);
-                            Ok(own(eval(val, &c2)?))
-                        }
-                        None => eval(val, ctx),
+                    return if subject.is_some() {
+                        Ok(own(eval(val, &c2)?))
+                    } else {
+                        eval(val, ctx)
                     };
                 }
             }
@@ -427,11 +460,7 @@ pub fn eval<'a>(e: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
                         Some(Value::String(s)) => s.clone(),
                         Some(Value::Bytes(b)) => String::from_utf8_lossy(b).into_owned(),
                         Some(other) => {
-                            return Err(format!(
-                                "{}: {}",
-                                annotation(ke),
-                                type_error("string", other)
-                            ))
+                            return Err(ops::type_error_from("string", other, &annotation(ke)))
                         }
                         None => String::new(),
                     },
@@ -507,6 +536,16 @@ fn eval_args(args: &[Expr], ctx: &Ctx<'_>) -> Result<Vec<Value>, String> {
     Ok(out)
 }
 
+fn coerce_args(params: &[super::library::Param], vals: Vec<Value>) -> Result<Vec<Value>, String> {
+    if params.is_empty() {
+        return Ok(vals);
+    }
+    vals.into_iter()
+        .zip(params)
+        .map(|(v, p)| super::compile::coerce_arg(p, v))
+        .collect()
+}
+
 fn binop<'a>(op: BinOp, l: &'a Expr, r: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
     match op {
         BinOp::Coalesce => match eval(l, ctx) {
@@ -517,7 +556,7 @@ fn binop<'a>(op: BinOp, l: &'a Expr, r: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
             let lv = need(eval(l, ctx)?, l)?;
             let lb = match lv.value() {
                 Some(Value::Bool(b)) => *b,
-                Some(v) => return Err(format!("{}: {}", annotation(l), type_error("bool", v))),
+                Some(v) => return Err(ops::type_error_from("bool", v, &annotation(l))),
                 None => false,
             };
             if op == BinOp::And && !lb {
@@ -529,7 +568,7 @@ fn binop<'a>(op: BinOp, l: &'a Expr, r: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
             let rv = need(eval(r, ctx)?, r)?;
             match rv.value() {
                 Some(Value::Bool(b)) => Ok(R::Own(Value::Bool(*b))),
-                Some(v) => Err(format!("{}: {}", annotation(r), type_error("bool", v))),
+                Some(v) => Err(ops::type_error_from("bool", v, &annotation(r))),
                 None => Ok(R::Own(Value::Bool(false))),
             }
         }
@@ -578,10 +617,10 @@ fn index<'a>(target: R<'a>, idx: &Value, t: &Expr) -> Eval<'a> {
                     Some(j) => Ok(R::Own(Value::Int(b[j] as i64))),
                     None => Err(format!("index {i} out of bounds")),
                 },
-                other => Err(format!(
-                    "{}: {}",
-                    annotation(t),
-                    type_error("array, string or bytes", other)
+                other => Err(ops::type_error_from(
+                    "array, string or bytes",
+                    other,
+                    &annotation(t),
                 )),
             }
         }
@@ -609,10 +648,10 @@ fn slice<'a>(v: &Value, b: [Option<i64>; 3], t: &Expr) -> Eval<'a> {
                 idx.into_iter().map(|i| by[i]).collect(),
             )))
         }
-        other => Err(format!(
-            "{}: {}",
-            annotation(t),
-            type_error("array, string or bytes", other)
+        other => Err(ops::type_error_from(
+            "array, string or bytes",
+            other,
+            &annotation(t),
         )),
     }
 }
@@ -774,27 +813,45 @@ fn counter<'a>(st: &CounterState, args: &'a [Expr], ctx: &Ctx<'a>) -> Eval<'a> {
 fn truthy(r: R<'_>, q: &Expr) -> Result<bool, String> {
     match r.value() {
         Some(Value::Bool(b)) => Ok(*b),
-        Some(v) => Err(format!("{}: {}", annotation(q), type_error("bool", v))),
+        Some(v) => Err(ops::type_error_from("bool", v, &annotation(q))),
         None => Ok(false),
     }
 }
 
 fn call_method<'a>(t: &'a Expr, m: NMethod, args: &'a [Expr], ctx: &Ctx<'a>) -> Eval<'a> {
-    // Methods that handle the target's failure themselves.
+    if matches!(
+        m,
+        NMethod::Catch | NMethod::Or | NMethod::From | NMethod::FromAll
+    ) {
+        return call_special_method(t, m, args, ctx);
+    }
+    let target = need(eval(t, ctx)?, t)?;
+    method_body(t, target, m, args, ctx).map_err(|e| ops::annotate_error(e, &annotation(t)))
+}
+
+/// Methods that handle the target's failure or context themselves.
+#[inline(never)]
+fn call_special_method<'a>(t: &'a Expr, m: NMethod, args: &'a [Expr], ctx: &Ctx<'a>) -> Eval<'a> {
     match m {
         NMethod::Catch => {
-            return match eval(t, ctx) {
+            match eval(t, ctx) {
                 Ok(v) => Ok(v),
-                Err(_) => eval(&args[0], ctx),
+                // `catch(err -> ...)` binds the error message; a plain query sees the
+                // unchanged context.
+                Err(e) => match &args[0] {
+                    Expr::Lambda(body) => {
+                        let ev = Value::String(e);
+                        with_param(ctx, &ev, |c| eval(body, c).map(own))
+                    }
+                    other => eval(other, ctx),
+                },
             }
         }
-        NMethod::Or => {
-            return match eval(t, ctx) {
-                Ok(v) if v.value().is_some_and(|x| !x.is_null()) => Ok(v),
-                Ok(R::Deleted) => Ok(R::Deleted),
-                _ => eval(&args[0], ctx),
-            }
-        }
+        NMethod::Or => match eval(t, ctx) {
+            Ok(v) if v.value().is_some_and(|x| !x.is_null()) => Ok(v),
+            Ok(R::Deleted) => Ok(R::Deleted),
+            _ => eval(&args[0], ctx),
+        },
         NMethod::From | NMethod::FromAll => {
             let mut targets = Vec::new();
             if m == NMethod::From {
@@ -821,23 +878,15 @@ fn call_method<'a>(t: &'a Expr, m: NMethod, args: &'a [Expr], ctx: &Ctx<'a>) -> 
             if m == NMethod::From {
                 return Ok(out.pop().unwrap_or(R::Nothing));
             }
-            return Ok(R::Own(Value::Array(
+            Ok(R::Own(Value::Array(
                 out.into_iter().filter_map(|r| r.into_owned()).collect(),
-            )));
+            )))
         }
-        _ => {}
+        _ => Ok(R::Nothing),
     }
-    let target = need(eval(t, ctx)?, t)?;
-    method_body(t, target, m, args, ctx).map_err(|e| {
-        let a = annotation(t);
-        if e.starts_with(&a) {
-            e
-        } else {
-            format!("{a}: {e}")
-        }
-    })
 }
 
+#[inline(never)]
 fn method_body<'a>(
     t: &'a Expr,
     target: R<'a>,
@@ -846,7 +895,7 @@ fn method_body<'a>(
     ctx: &Ctx<'a>,
 ) -> Eval<'a> {
     let tv: &Value = target.value().unwrap_or(&NULL);
-    let err_t = |exp: &str| format!("{}: {}", annotation(t), type_error(exp, tv));
+    let err_t = |exp: &str| ops::type_error_from(exp, tv, &annotation(t));
     Ok(match m {
         NMethod::NotNull => {
             if tv.is_null() {
@@ -1189,8 +1238,28 @@ fn method_body<'a>(
     })
 }
 
+/// Bento: `<annotation> resolved to a non-boolean value <v> (<Go type>)`.
+fn non_boolean(c: &Expr, v: &Value) -> String {
+    let go_type = match v {
+        Value::String(_) => "string",
+        Value::Bytes(_) => "[]uint8",
+        Value::Int(_) => "int64",
+        Value::Float(_) => "float64",
+        Value::Bool(_) => "bool",
+        Value::Timestamp(_) => "time.Time",
+        Value::Array(_) => "[]interface {}",
+        Value::Object(_) => "map[string]interface {}",
+        Value::Null => "<nil>",
+    };
+    format!(
+        "{} resolved to a non-boolean value {} ({go_type})",
+        annotation(c),
+        v
+    )
+}
+
 fn err_t_owned(t: &Expr, exp: &str, v: &Value) -> String {
-    format!("{}: {}", annotation(t), type_error(exp, v))
+    ops::type_error_from(exp, v, &annotation(t))
 }
 
 fn kv(k: &str, v: &Value) -> Value {
@@ -1254,7 +1323,7 @@ pub fn exec_stmts(
                     };
                     let ctx = Ctx {
                         this: this_now,
-                        root: st.root.as_ref(),
+                        root: root_view(st, env, this),
                         vars: &st.vars,
                         meta: &st.meta,
                         batch: env.batch,
@@ -1292,7 +1361,7 @@ pub fn exec_stmts(
                         };
                         let ctx = Ctx {
                             this: this_now,
-                            root: st.root.as_ref(),
+                            root: root_view(st, env, this),
                             vars: &st.vars,
                             meta: &st.meta,
                             batch: env.batch,
@@ -1303,10 +1372,10 @@ pub fn exec_stmts(
                         match eval(c, &ctx) {
                             Ok(r) => match r.value() {
                                 Some(Value::Bool(b)) => Ok(*b),
+                                Some(Value::Null) => Ok(false),
                                 Some(v) => Err(format!(
-                                    "failed to check if condition (line {line}): {}: {}",
-                                    annotation(c),
-                                    type_error("bool", v)
+                                    "failed assignment (line {line}): {}",
+                                    non_boolean(c, v)
                                 )),
                                 None => Ok(false),
                             },
@@ -1330,6 +1399,19 @@ pub fn exec_stmts(
         }
     }
     Ok(())
+}
+
+/// What `root` reads as on the right-hand side: the document built so far; in a mutation the
+/// input document until the first write.
+fn root_view<'s>(st: &'s State, env: &ExecEnv<'_>, this: This<'s>) -> Option<&'s Value> {
+    match &st.root {
+        Some(r) => Some(r),
+        None if env.mutate => match this {
+            This::Value(v) => Some(v),
+            This::Message(m) => m.structured().ok(),
+        },
+        None => None,
+    }
 }
 
 fn assign(

@@ -171,6 +171,39 @@ impl Mapping {
         self.finish(batch, index, out)
     }
 
+    /// `branch` `result_map` semantics: `this` is message `index` of `batch` (the branch result,
+    /// also what `metadata()` and `content()` read), while `root` and `meta` start as the
+    /// `original` message's document and metadata, which the mapping edits. `Ok(None)` when
+    /// `root = deleted()`.
+    pub fn map_onto(
+        &self,
+        original: &Message,
+        batch: &[Message],
+        index: usize,
+    ) -> Result<Option<Message>, ExecError> {
+        let empty = Message::default();
+        let this_msg = batch.get(index).unwrap_or(&empty);
+        let mut state = State::new(original.meta().clone());
+        state.root = original.structured().ok().cloned();
+        let env = ExecEnv {
+            batch,
+            index,
+            maps: &self.inner.maps,
+            mutate: false,
+        };
+        interp::exec_stmts(&self.inner.stmts, &mut state, &env, This::Message(this_msg))
+            .map_err(ExecError::new)?;
+        if state.deleted {
+            return Ok(None);
+        }
+        let mut msg = original.clone();
+        msg.set_meta(state.meta);
+        if let Some(root) = state.root {
+            msg.set_value(root);
+        }
+        Ok(Some(msg))
+    }
+
     /// Evaluate for a value (check fields, `args_mapping`): returns the value root was assigned,
     /// or `Value::Null` when root was never assigned or was deleted.
     pub fn query(&self, batch: &[Message], index: usize) -> Result<Value, ExecError> {
@@ -222,11 +255,77 @@ impl Mapping {
         }
         Ok(Some(out.state.root))
     }
+}
 
-    /// Whether any statement references `this` (lets callers skip JSON parsing).
-    pub fn references_this(&self) -> bool {
-        true
+// ------------------------------------------------------------------------------------------------
+// Documentation tables (for `engine list bloblang-functions` / `bloblang-methods`)
+
+/// One documented function or method, whichever table it comes from.
+#[derive(Clone, Copy)]
+pub struct Doc {
+    pub name: &'static str,
+    pub category: &'static str,
+    pub description: &'static str,
+    pub params: &'static [library::Param],
+    pub examples: &'static [library::Example],
+}
+
+/// Every function, sorted by name (interpreter-level ones and the library's).
+pub fn function_docs() -> Vec<Doc> {
+    let mut out: Vec<Doc> = builtins::FUNCTIONS
+        .iter()
+        .map(|f| Doc {
+            name: f.name,
+            category: f.category,
+            description: f.description,
+            params: f.params,
+            examples: f.examples,
+        })
+        .collect();
+    for f in library::functions() {
+        if !out.iter().any(|d| d.name == f.name) {
+            out.push(Doc {
+                name: f.name,
+                category: f.category,
+                description: f.description,
+                params: f.params,
+                examples: f.examples,
+            });
+        }
     }
+    out.sort_by_key(|d| d.name);
+    out
+}
+
+/// Every method, sorted by name; where both tables define a name, the one the compiler uses.
+pub fn method_docs() -> Vec<Doc> {
+    let lib = library::methods();
+    let mut out: Vec<Doc> = Vec::new();
+    for m in builtins::METHODS {
+        if m.prefer_library && lib.iter().any(|l| l.name == m.name) {
+            continue;
+        }
+        out.push(Doc {
+            name: m.name,
+            category: m.category,
+            description: m.description,
+            params: m.params,
+            examples: m.examples,
+        });
+    }
+    for m in lib {
+        if !out.iter().any(|d| d.name == m.name) {
+            out.push(Doc {
+                name: m.name,
+                category: m.category,
+                description: m.description,
+                params: m.params,
+                examples: m.examples,
+            });
+        }
+    }
+    out.sort_by_key(|d| d.name);
+    out
 }
 
 // ------------------------------------------------------------------------------------------------

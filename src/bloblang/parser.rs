@@ -18,7 +18,10 @@ const MAX_NESTING: usize = 128;
 
 pub fn parse_mapping_ast(src: &str) -> Result<Vec<Stmt>, Vec<Diagnostic>> {
     check_nesting(src)?;
-    let mut pairs = BloblParser::parse(Rule::mapping, src).map_err(|e| vec![pest_error(src, e)])?;
+    let mut pairs = match BloblParser::parse(Rule::mapping, src) {
+        Ok(p) => p,
+        Err(e) => return Err(syntax_errors(src, e)),
+    };
     let Some(mapping) = pairs.next() else {
         return Err(vec![Diagnostic::at(
             src,
@@ -50,11 +53,235 @@ pub fn parse_mapping_ast(src: &str) -> Result<Vec<Stmt>, Vec<Diagnostic>> {
             }
         }
     }
+    for st in &out {
+        check_stmt_depth(src, st, 0, &mut b.errors);
+    }
     if b.errors.is_empty() {
         Ok(out)
     } else {
         Err(b.errors)
     }
+}
+
+/// Deepest expression tree accepted: the compiler and interpreter recurse on it.
+const MAX_DEPTH: usize = 200;
+
+fn check_stmt_depth(src: &str, st: &Stmt, level: usize, errors: &mut Vec<Diagnostic>) {
+    match st {
+        Stmt::Assign { value, span, .. } if ast_depth(value, 0) > MAX_DEPTH => {
+            errors.push(Diagnostic::at(
+                src,
+                span.start,
+                "expression is too deeply nested",
+            ));
+        }
+        Stmt::If {
+            branches,
+            otherwise,
+            span,
+        } => {
+            if level > MAX_DEPTH {
+                errors.push(Diagnostic::at(
+                    src,
+                    span.start,
+                    "statement is too deeply nested",
+                ));
+                return;
+            }
+            for (c, body) in branches {
+                if ast_depth(c, 0) > MAX_DEPTH {
+                    errors.push(Diagnostic::at(
+                        src,
+                        span.start,
+                        "expression is too deeply nested",
+                    ));
+                }
+                for s in body {
+                    check_stmt_depth(src, s, level + 1, errors);
+                }
+            }
+            for s in otherwise.iter().flatten() {
+                check_stmt_depth(src, s, level + 1, errors);
+            }
+        }
+        Stmt::Map { body, .. } => {
+            for s in body {
+                check_stmt_depth(src, s, level + 1, errors);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Depth of an expression tree, giving up (returning a large value) past the limit.
+pub fn ast_depth(a: &Ast, d: usize) -> usize {
+    if d > MAX_DEPTH {
+        return d;
+    }
+    let n = d + 1;
+    let sub = |x: &Ast| ast_depth(x, n);
+    match a {
+        Ast::Lit(..) | Ast::Ident(..) | Ast::Var(..) | Ast::Meta(..) => n,
+        Ast::Call { args, .. } => args.iter().map(|x| sub(&x.value)).max().unwrap_or(n),
+        Ast::Method { target, args, .. } => args
+            .iter()
+            .map(|x| sub(&x.value))
+            .max()
+            .unwrap_or(n)
+            .max(sub(target)),
+        Ast::Field { target, .. } => sub(target),
+        Ast::Capture { target, body, .. } => sub(target).max(sub(body)),
+        Ast::Index { target, index, .. } => sub(target).max(sub(index)),
+        Ast::Slice { target, parts, .. } => parts
+            .iter()
+            .flatten()
+            .map(|x| sub(x))
+            .max()
+            .unwrap_or(n)
+            .max(sub(target)),
+        Ast::Lambda { body, .. } => sub(body),
+        Ast::Unary(_, x, _) => sub(x),
+        Ast::Binary(_, l, r, _) => sub(l).max(sub(r)),
+        Ast::If {
+            branches,
+            otherwise,
+            ..
+        } => branches
+            .iter()
+            .map(|(c, v)| sub(c).max(sub(v)))
+            .chain(otherwise.iter().map(|o| sub(o)))
+            .max()
+            .unwrap_or(n),
+        Ast::Match { subject, cases, .. } => cases
+            .iter()
+            .map(|(p, v)| p.as_ref().map(sub).unwrap_or(n).max(sub(v)))
+            .chain(subject.iter().map(|s| sub(s)))
+            .max()
+            .unwrap_or(n),
+        Ast::Array(items, _) => items.iter().map(sub).max().unwrap_or(n),
+        Ast::Object(entries, _) => entries
+            .iter()
+            .map(|(k, v)| {
+                let kd = match k {
+                    ObjKey::Dynamic(a) => sub(a),
+                    ObjKey::Static(_) => n,
+                };
+                kd.max(sub(v))
+            })
+            .max()
+            .unwrap_or(n),
+    }
+}
+
+/// The first syntax error, then those found by re-parsing from each following top-level
+/// statement, so that one run reports every broken statement.
+fn syntax_errors(src: &str, first: pest::error::Error<Rule>) -> Vec<Diagnostic> {
+    let first = pest_error(src, first);
+    let mut out = vec![first.clone()];
+    let starts = statement_starts(src);
+    let err_line_start = line_start_offset(src, first.line);
+    let mut from = err_line_start;
+    let mut guard = 0;
+    while guard < 64 {
+        guard += 1;
+        let Some(&next) = starts.iter().find(|&&s| s > from) else {
+            break;
+        };
+        // Parse the rest as statements only: a bare query is not valid after the first line.
+        let rest = &src[next..];
+        match BloblParser::parse(Rule::mapping, rest) {
+            Ok(_) => break,
+            Err(e) => {
+                let d = pest_error(rest, e);
+                let abs = line_start_offset(rest, d.line) + col_offset(rest, d.line, d.col);
+                let shifted = Diagnostic::at(src, next + abs, &d.message);
+                from = line_start_offset(src, shifted.line);
+                if out.last() != Some(&shifted) {
+                    out.push(shifted);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn line_start_offset(src: &str, line: usize) -> usize {
+    if line <= 1 {
+        return 0;
+    }
+    src.match_indices('\n')
+        .nth(line - 2)
+        .map(|(i, _)| i + 1)
+        .unwrap_or(src.len())
+}
+
+fn col_offset(src: &str, line: usize, col: usize) -> usize {
+    let start = line_start_offset(src, line);
+    src[start..]
+        .char_indices()
+        .nth(col.saturating_sub(1))
+        .map(|(i, _)| i)
+        .unwrap_or(src.len() - start)
+}
+
+/// Byte offsets of lines that start a top-level statement: bracket depth zero, outside strings,
+/// not blank, not a comment, not starting with a closing bracket or `else`.
+fn statement_starts(src: &str) -> Vec<usize> {
+    let b = src.as_bytes();
+    let mut out = Vec::new();
+    let mut depth: i64 = 0;
+    let mut i = 0;
+    let mut at_line_start = true;
+    while i < b.len() {
+        if at_line_start {
+            at_line_start = false;
+            let mut j = i;
+            while j < b.len() && (b[j] == b' ' || b[j] == b'\t') {
+                j += 1;
+            }
+            let rest = &src[j..];
+            // An unindented assignment after an unclosed bracket starts afresh.
+            if depth > 0 && j == i && is_assignment_line(rest.lines().next().unwrap_or("")) {
+                depth = 0;
+            }
+            if depth == 0
+                && j < b.len()
+                && !matches!(b[j], b'\n' | b'\r' | b'#' | b'}' | b')' | b']')
+                && !rest.starts_with("else")
+            {
+                out.push(i);
+            }
+        }
+        match b[i] {
+            b'\n' => at_line_start = true,
+            b'#' => {
+                while i + 1 < b.len() && b[i + 1] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' if b[i..].starts_with(b"\"\"\"") => match src[i + 3..].find("\"\"\"") {
+                Some(e) => i += e + 5,
+                None => return out,
+            },
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' && b[i] != b'\n' {
+                    if b[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                if i < b.len() && b[i] == b'\n' {
+                    at_line_start = true;
+                }
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth -= 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    out
 }
 
 /// Parse one query (an expression on its own).
@@ -96,7 +323,11 @@ pub fn parse_interpolation_ast(src: &str) -> Result<Vec<InterpPart>, Vec<Diagnos
             Rule::interp_query => {
                 let span = span_of(&p);
                 if let Some(e) = p.into_inner().next() {
-                    out.push(InterpPart::Query(b.expr(e), span));
+                    let q = b.expr(e);
+                    if ast_depth(&q, 0) > MAX_DEPTH {
+                        b.err(span, "expression is too deeply nested");
+                    }
+                    out.push(InterpPart::Query(q, span));
                 }
             }
             _ => {}
@@ -184,67 +415,202 @@ fn rule_name(r: &Rule) -> Option<&'static str> {
 }
 
 fn pest_error(src: &str, e: pest::error::Error<Rule>) -> Diagnostic {
-    let pos = match e.location {
+    let mut pos = match e.location {
         pest::error::InputLocation::Pos(p) => p,
         pest::error::InputLocation::Span((s, _)) => s,
     };
-    let msg = match &e.variant {
-        pest::error::ErrorVariant::ParsingError { positives, .. } => {
-            let mut names: Vec<&str> = Vec::new();
-            for r in positives {
-                if let Some(n) = rule_name(r) {
-                    if !names.contains(&n) {
-                        names.push(n);
-                    }
-                }
-            }
-            let at_end = src[pos.min(src.len())..].trim().is_empty();
-            if names.is_empty() {
-                if at_end {
-                    "unexpected end of input".to_string()
-                } else {
-                    "unexpected input".to_string()
-                }
-            } else if names.len() == 1 && names[0] == "end of input" {
-                if is_shorthand_followed(src) {
-                    "expected the mapping to end here as the beginning is shorthand for a \
-                     root query, but this shorthand form cannot be followed with more assignments"
-                        .to_string()
-                } else {
-                    "expected line break".to_string()
-                }
-            } else {
-                let mut s = String::from("expected ");
-                for (i, n) in names.iter().enumerate() {
-                    if i > 0 {
-                        s.push_str(if i + 1 == names.len() { ", or " } else { ", " });
-                    }
-                    s.push_str(n);
-                }
-                s
-            }
-        }
-        pest::error::ErrorVariant::CustomError { message } => message.clone(),
-    };
-    // An unterminated string is a clearer message than "expected query".
+    // Errors at the very end point just after the last character, not at trailing blank lines.
+    let content_end = src.trim_end().len();
+    if content_end > 0 && pos > content_end && src[content_end..].trim().is_empty() {
+        pos = content_end;
+    }
+    // An unterminated string is a clearer message than whatever was expected after it.
     if let Some(p) = unterminated_quote(src) {
         if p <= pos {
             return Diagnostic::at(src, p, "required: expected end quote");
         }
     }
+    let line_rest = src[pos.min(src.len())..].lines().next().unwrap_or("");
+    if line_rest.trim().is_empty() || line_rest.trim_start().starts_with('#') {
+        if let Some(closer) = unclosed_bracket(&src[..pos.min(src.len())]) {
+            return Diagnostic::at(src, pos, &format!("required: expected {closer}"));
+        }
+    }
+    let msg = match &e.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } => {
+            let has = |r: Rule| positives.contains(&r);
+            let after_dot = pos > 0 && src.as_bytes().get(pos - 1) == Some(&b'.');
+            if has(Rule::assign_op) {
+                "expected =".to_string()
+            } else if has(Rule::target_path)
+                || has(Rule::import_stmt)
+                || has(Rule::let_stmt)
+                || has(Rule::kw_import)
+                || has(Rule::kw_let)
+            {
+                "expected import, map, or assignment".to_string()
+            } else if after_dot && (has(Rule::seg_ident) || has(Rule::ident)) {
+                "required: expected method or field path".to_string()
+            } else if has(Rule::EOI) {
+                let line_start = src[..pos.min(src.len())]
+                    .rfind('\n')
+                    .map(|i| i + 1)
+                    .unwrap_or(0);
+                let before = src[line_start..pos.min(src.len())].trim();
+                if before == "let" {
+                    "required: expected variable name".to_string()
+                } else if before == "map" {
+                    "required: expected map name".to_string()
+                } else if let Some(head) = shorthand_head(src, pos) {
+                    format!(
+                        "expected the mapping to end here as the beginning is shorthand for \
+                         `root = {head}`, but this shorthand form cannot be followed with more \
+                         assignments"
+                    )
+                } else {
+                    "expected line break".to_string()
+                }
+            } else {
+                let mut names: Vec<&str> = Vec::new();
+                for r in positives {
+                    if let Some(n) = rule_name(r) {
+                        if !names.contains(&n) {
+                            names.push(n);
+                        }
+                    }
+                }
+                if names.is_empty() {
+                    if src[pos.min(src.len())..].trim().is_empty() {
+                        "unexpected end of input".to_string()
+                    } else {
+                        "unexpected input".to_string()
+                    }
+                } else {
+                    format!("expected {}", bento_list(&names))
+                }
+            }
+        }
+        pest::error::ErrorVariant::CustomError { message } => message.clone(),
+    };
     Diagnostic::at(src, pos, &msg)
 }
 
-fn is_shorthand_followed(src: &str) -> bool {
-    // Heuristic: the first non-blank, non-comment line does not contain an assignment.
-    let first = src
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty() && !l.starts_with('#'));
-    match first {
-        Some(l) => !l.contains(" = ") && !l.starts_with("let ") && !l.starts_with("map "),
-        None => false,
+/// The closer of the innermost bracket left open in `src` (strings and comments skipped).
+fn unclosed_bracket(src: &str) -> Option<char> {
+    let mut stack = Vec::new();
+    let mut chars = src.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '#' => {
+                for (_, d) in chars.by_ref() {
+                    if d == '\n' {
+                        break;
+                    }
+                }
+            }
+            '"' if src[i..].starts_with("\"\"\"") => {
+                let end = src[i + 3..].find("\"\"\"")?;
+                let stop = i + 3 + end + 3;
+                while chars.peek().is_some_and(|(j, _)| *j < stop) {
+                    chars.next();
+                }
+            }
+            '"' => {
+                while let Some((_, d)) = chars.next() {
+                    match d {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' | '\n' => break,
+                        _ => {}
+                    }
+                }
+            }
+            '(' => stack.push(')'),
+            '[' => stack.push(']'),
+            '{' => stack.push('}'),
+            ')' | ']' | '}' => {
+                stack.pop();
+            }
+            _ => {}
+        }
     }
+    stack.pop()
+}
+
+/// `a`, `a or b`, `a, b, or c`.
+fn bento_list(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [a] => a.to_string(),
+        [a, b] => format!("{a} or {b}"),
+        _ => {
+            let (last, rest) = names.split_last().unwrap_or((&"", &[]));
+            format!("{}, or {last}", rest.join(", "))
+        }
+    }
+}
+
+/// When the mapping starts with a bare query (not an assignment), the query text, shortened the
+/// way Bento shortens it.
+fn shorthand_head(src: &str, pos: usize) -> Option<String> {
+    let body_start = src.len() - src.trim_start().len();
+    let mut start = body_start;
+    // Skip a leading comment/shebang line.
+    while src[start..].starts_with('#') {
+        let nl = src[start..].find('\n')?;
+        start += nl + 1;
+        start += src[start..].len() - src[start..].trim_start().len();
+    }
+    let first_line = src[start..].lines().next().unwrap_or("");
+    if is_assignment_line(first_line) {
+        return None;
+    }
+    let end = pos.clamp(start, src.len());
+    let q = src[start..end].trim();
+    let q = q.lines().next().unwrap_or(q).trim();
+    Some(if q.chars().count() > 15 {
+        format!("{}...", q.chars().take(12).collect::<String>())
+    } else {
+        q.to_string()
+    })
+}
+
+fn is_assignment_line(l: &str) -> bool {
+    let l = l.trim_start();
+    if l.starts_with("let ")
+        || l.starts_with("map ")
+        || l.starts_with("import ")
+        || l.starts_with("from ")
+        || l.starts_with("if ")
+    {
+        return true;
+    }
+    // `target = ...` where target is a path, `meta x`, or `@x`.
+    let bytes = l.as_bytes();
+    let mut i = 0;
+    let mut in_quote = false;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if in_quote {
+            if c == b'\\' {
+                i += 1;
+            } else if c == b'"' {
+                in_quote = false;
+            }
+        } else if c == b'"' {
+            in_quote = i > 0 && bytes[i - 1] == b'.';
+            if !in_quote {
+                return false;
+            }
+        } else if c == b'=' {
+            return bytes.get(i + 1) != Some(&b'=') && bytes.get(i + 1) != Some(&b'>');
+        } else if !(c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b' ' || c == b'@') {
+            return false;
+        }
+        i += 1;
+    }
+    false
 }
 
 /// Byte offset of a `"` that opens a string never closed on its line.
@@ -342,7 +708,7 @@ impl<'s> Builder<'s> {
     fn stmt(&mut self, p: Pair<Rule>) -> Option<Stmt> {
         let span = span_of(&p);
         let rule = p.as_rule();
-        let mut inner = p.into_inner();
+        let mut inner = p.into_inner().filter(|q| q.as_rule() != Rule::assign_op);
         match rule {
             Rule::import_stmt | Rule::from_stmt => {
                 inner.next();
@@ -538,9 +904,14 @@ impl<'s> Builder<'s> {
                 end: t.as_span().end(),
             };
             let rule = t.as_rule();
+            let t_start = t.as_span().start();
             let mut ti = t.into_inner();
             cur = match rule {
                 Rule::method_tail => {
+                    let span = Span {
+                        start: t_start + 1,
+                        end: span.end,
+                    };
                     let name = ti
                         .next()
                         .map(|n| n.as_str().to_string())

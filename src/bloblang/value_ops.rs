@@ -23,17 +23,56 @@ pub fn describe(v: &Value) -> String {
     }
 }
 
-/// `expected number value, got string ("x")`
+/// Bento's type error: `expected number value, got string ("x")`.
 pub fn type_error(expected: &str, got: &Value) -> String {
-    if got.is_null() {
-        format!("expected {expected} value, got null")
-    } else {
-        format!(
-            "expected {expected} value, got {} ({})",
-            got.type_name(),
-            describe(got)
-        )
+    type_error_from(expected, got, "")
+}
+
+/// With the annotation of the query that produced the value:
+/// `expected number value, got string from field `this.a` ("x")`.
+pub fn type_error_from(expected: &str, got: &Value, from: &str) -> String {
+    let mut s = format!("expected {expected} value, got {}", got.type_name());
+    if !from.is_empty() {
+        s.push_str(" from ");
+        s.push_str(from);
     }
+    match got {
+        Value::String(v) => {
+            s.push_str(" (\"");
+            s.push_str(v);
+            s.push_str("\")");
+        }
+        Value::Bool(_) | Value::Int(_) | Value::Float(_) => {
+            s.push_str(&format!(" ({got})"));
+        }
+        _ => {}
+    }
+    s
+}
+
+/// Attach the annotation of a failing query to an error, Bento style: type errors get
+/// ` from <annotation>` after the actual type, other errors are prefixed `<annotation>: `.
+pub fn annotate_error(msg: String, from: &str) -> String {
+    if from.is_empty() || msg.starts_with(from) {
+        return msg;
+    }
+    if msg.starts_with("expected ") || msg.starts_with("unexpected value") {
+        if let Some(i) = msg.find(", got ") {
+            let after = i + ", got ".len();
+            let rest = &msg[after..];
+            if !rest.contains(" from ") {
+                let word_end = rest.find(' ').map(|j| after + j).unwrap_or(msg.len());
+                let mut out = String::with_capacity(msg.len() + from.len() + 6);
+                out.push_str(&msg[..word_end]);
+                out.push_str(" from ");
+                out.push_str(from);
+                out.push_str(&msg[word_end..]);
+                return out;
+            }
+            return msg;
+        }
+    }
+    format!("{from}: {msg}")
 }
 
 pub fn as_bool(v: &Value) -> Option<bool> {

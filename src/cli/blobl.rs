@@ -57,66 +57,155 @@ pub fn run(args: &BloblArgs) -> i32 {
     code
 }
 
-/// The stdin → stdout loop, separated for tests.
+/// Read one line (without its terminator) into `line`; `Ok(false)` at end of input.
+fn read_line<R: BufRead>(input: &mut R, line: &mut Vec<u8>, max: usize) -> Result<bool, String> {
+    line.clear();
+    match input.take(max as u64 + 1).read_until(b'\n', line) {
+        Ok(0) => return Ok(false),
+        Ok(_) => {}
+        Err(e) => return Err(format!("failed to read input: {e}")),
+    }
+    if line.last() == Some(&b'\n') {
+        line.pop();
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+    } else if line.len() > max {
+        return Err("failed to read input: bufio.Scanner: token too long".into());
+    }
+    Ok(true)
+}
+
+/// Run the mapping on one input line. The output line (with its newline) is appended to
+/// `buf`; an execution error is returned instead.
+fn process_line(
+    mapping: &Mapping,
+    args: &BloblArgs,
+    line: &[u8],
+    buf: &mut Vec<u8>,
+) -> Result<(), String> {
+    let msg = Message::from_bytes(line.to_vec());
+    let raw_this;
+    let this = if args.raw {
+        raw_this = Value::String(String::from_utf8_lossy(line).into_owned());
+        Some(&raw_this)
+    } else {
+        None
+    };
+    let batch = std::slice::from_ref(&msg);
+    match mapping.exec_root(batch, 0, this) {
+        Ok(None) => {}
+        Ok(Some(None)) => {
+            // Root never assigned: echo the input (re-serialised when it parsed as JSON).
+            match msg.structured() {
+                Ok(v) if !args.raw => write_value(buf, v, args.pretty),
+                _ => buf.extend_from_slice(line),
+            }
+        }
+        Ok(Some(Some(v))) => write_value(buf, &v, args.pretty),
+        Err(e) => return Err(format!("failed to execute map: {e}")),
+    }
+    buf.push(b'\n');
+    Ok(())
+}
+
+/// The stdin → stdout loop, separated for tests. With `threads > 1` lines are processed in
+/// parallel chunks; output order is kept.
 pub fn run_stream<R: BufRead, W: Write>(
     mapping: &Mapping,
     args: &BloblArgs,
     mut input: R,
     out: &mut W,
 ) -> i32 {
+    let stderr = std::io::stderr();
+    if args.threads > 1 {
+        return run_parallel(mapping, args, input, out);
+    }
     let mut line: Vec<u8> = Vec::with_capacity(4096);
     let mut buf: Vec<u8> = Vec::with_capacity(4096);
-    let stderr = std::io::stderr();
     loop {
-        line.clear();
-        match (&mut input)
-            .take(args.max_token_length as u64 + 1)
-            .read_until(b'\n', &mut line)
-        {
-            Ok(0) => break,
-            Ok(_) => {}
+        match read_line(&mut input, &mut line, args.max_token_length) {
+            Ok(true) => {}
+            Ok(false) => break,
             Err(e) => {
-                let _ = writeln!(stderr.lock(), "failed to read input: {e}");
+                let _ = writeln!(stderr.lock(), "{e}");
                 return 1;
             }
         }
-        if line.last() == Some(&b'\n') {
-            line.pop();
-            if line.last() == Some(&b'\r') {
-                line.pop();
-            }
-        } else if line.len() > args.max_token_length {
-            let _ = writeln!(stderr.lock(), "failed to read input: token too long");
-            return 1;
-        }
-        let msg = Message::from_bytes(line.clone());
-        let raw_this;
-        let this = if args.raw {
-            raw_this = Value::String(String::from_utf8_lossy(&line).into_owned());
-            Some(&raw_this)
-        } else {
-            None
-        };
-        let batch = std::slice::from_ref(&msg);
         buf.clear();
-        match mapping.exec_root(batch, 0, this) {
-            Ok(None) => {}
-            Ok(Some(None)) => {
-                // Root never assigned: echo the input (re-serialised when it parsed as JSON).
-                match msg.structured() {
-                    Ok(v) if !args.raw => write_value(&mut buf, v, args.pretty),
-                    _ => buf.extend_from_slice(&line),
-                }
-            }
-            Ok(Some(Some(v))) => write_value(&mut buf, &v, args.pretty),
-            Err(e) => {
-                let _ = writeln!(stderr.lock(), "failed to execute map: {e}");
-                continue;
-            }
+        if let Err(e) = process_line(mapping, args, &line, &mut buf) {
+            let _ = writeln!(stderr.lock(), "{e}");
+            continue;
         }
-        buf.push(b'\n');
         if out.write_all(&buf).is_err() {
             return 1;
+        }
+    }
+    0
+}
+
+fn run_parallel<R: BufRead, W: Write>(
+    mapping: &Mapping,
+    args: &BloblArgs,
+    mut input: R,
+    out: &mut W,
+) -> i32 {
+    const CHUNK: usize = 512;
+    let threads = args.threads.min(64);
+    let stderr = std::io::stderr();
+    let mut done = false;
+    while !done {
+        // Read up to threads × CHUNK lines.
+        let mut chunks: Vec<Vec<Vec<u8>>> = Vec::with_capacity(threads);
+        'fill: for _ in 0..threads {
+            let mut chunk = Vec::with_capacity(CHUNK);
+            for _ in 0..CHUNK {
+                let mut line = Vec::new();
+                match read_line(&mut input, &mut line, args.max_token_length) {
+                    Ok(true) => chunk.push(line),
+                    Ok(false) => {
+                        done = true;
+                        chunks.push(chunk);
+                        break 'fill;
+                    }
+                    Err(e) => {
+                        let _ = writeln!(stderr.lock(), "{e}");
+                        return 1;
+                    }
+                }
+            }
+            chunks.push(chunk);
+        }
+        let results: Vec<(Vec<u8>, Vec<String>)> = std::thread::scope(|s| {
+            let handles: Vec<_> = chunks
+                .iter()
+                .map(|chunk| {
+                    s.spawn(move || {
+                        let mut buf = Vec::with_capacity(chunk.len() * 64);
+                        let mut errs = Vec::new();
+                        for line in chunk {
+                            let mark = buf.len();
+                            if let Err(e) = process_line(mapping, args, line, &mut buf) {
+                                buf.truncate(mark);
+                                errs.push(e);
+                            }
+                        }
+                        (buf, errs)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        for (buf, errs) in results {
+            for e in errs {
+                let _ = writeln!(stderr.lock(), "{e}");
+            }
+            if out.write_all(&buf).is_err() {
+                return 1;
+            }
         }
     }
     0
@@ -128,5 +217,64 @@ fn write_value(buf: &mut Vec<u8>, v: &Value, pretty: bool) {
         Value::Bytes(b) => buf.extend_from_slice(b),
         other if pretty => buf.extend_from_slice(other.to_json_pretty("  ").as_bytes()),
         other => other.write_json(buf),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_with(mapping: &str, input: &str, args: BloblArgs) -> String {
+        let m = parse_mapping(mapping).unwrap();
+        let mut out = Vec::new();
+        let code = run_stream(&m, &args, input.as_bytes(), &mut out);
+        assert_eq!(code, 0);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn one_output_line_per_input_line() {
+        let args = BloblArgs::default();
+        let out = run_with(
+            "root = if this.a == 2 { deleted() } else { this.a }",
+            "{\"a\":1}\n{\"a\":2}\n{\"a\":\"x\"}\nnot json\n",
+            BloblArgs {
+                max_token_length: 1000,
+                ..args
+            },
+        );
+        // deleted ⇒ empty line; execution error ⇒ nothing printed for that line.
+        assert_eq!(out, "1\n\nx\n");
+    }
+
+    #[test]
+    fn unassigned_root_echoes_input() {
+        let args = BloblArgs {
+            max_token_length: 1000,
+            ..Default::default()
+        };
+        let out = run_with("meta x = 1", "{\"b\":1, \"a\":2}\nraw text\n", args);
+        assert_eq!(out, "{\"a\":2,\"b\":1}\nraw text\n");
+    }
+
+    #[test]
+    fn pretty_and_threads() {
+        let args = BloblArgs {
+            max_token_length: 1000,
+            pretty: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            run_with("root = this", "{\"a\":[1]}\n", args),
+            "{\n  \"a\": [\n    1\n  ]\n}\n"
+        );
+        let input: String = (0..2000).map(|i| format!("{{\"n\":{i}}}\n")).collect();
+        let want: String = (0..2000).map(|i| format!("{}\n", i * 2)).collect();
+        let args = BloblArgs {
+            max_token_length: 1000,
+            threads: 3,
+            ..Default::default()
+        };
+        assert_eq!(run_with("root = this.n * 2", &input, args), want);
     }
 }
