@@ -41,7 +41,8 @@ fn end_to_end(c: &mut Criterion) {
         g.bench_function(*name, |b| {
             b.iter(|| {
                 let batch = [Message::from_bytes(DOC)];
-                m.map_message(&batch, 0).map(|r| r.map(|out| out.bytes().len()))
+                m.map_message(&batch, 0)
+                    .map(|r| r.map(|out| out.bytes().len()))
             })
         });
     }

@@ -12,7 +12,9 @@ mod ml_service;
 
 #[tokio::main]
 async fn main() {
-    let address = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:8000".into());
+    let address = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8000".into());
     let (addr, _svc) = ml_service::start_on(&address).await;
     println!("ML service stand-in listening on http://{addr}/v1/infer");
     let _ = tokio::signal::ctrl_c().await;

@@ -545,7 +545,7 @@ impl<'s> Compiler<'s> {
             }
         }
         if let Some(spec) = lib {
-            if spec.params.is_empty() && VARIADIC_METHODS.contains(&spec.name) {
+            if spec.params.is_empty() && library::is_variadic_method(spec.name) {
                 // Variadic: every argument, evaluated, positionally.
                 if args.iter().any(|a| a.name.is_some()) {
                     self.err(span, format!("{name}: named arguments are not supported"));
@@ -567,10 +567,6 @@ impl<'s> Compiler<'s> {
     }
 }
 
-/// Library methods taking any number of arguments (Bento's `VariadicParams`): declared with no
-/// params, they receive every evaluated argument as is. Mirrors `library::VARIADIC_METHODS`.
-const VARIADIC_METHODS: &[&str] = &["append", "concat", "format", "with", "without", "zip"];
-
 pub fn is_method_name(name: &str) -> bool {
     builtins::method(name).is_some() || library::methods().iter().any(|m| m.name == name)
 }
@@ -590,7 +586,8 @@ pub fn coerce_arg(p: &Param, v: Value) -> Result<Value, String> {
         ParamKind::Any => return Ok(v),
         ParamKind::String => match v {
             Value::String(_) => return Ok(v),
-            Value::Bytes(b) => return Ok(Value::String(String::from_utf8_lossy(&b).into_owned())),
+            // Go strings hold arbitrary bytes (keys, IVs): keep bytes as they are.
+            Value::Bytes(_) => return Ok(v),
             _ => (false, "string"),
         },
         ParamKind::Int => match v {

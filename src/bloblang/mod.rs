@@ -11,7 +11,6 @@ pub mod compile;
 pub mod error;
 pub mod interp;
 pub mod library;
-mod onto;
 pub mod parser;
 pub mod value_ops;
 
