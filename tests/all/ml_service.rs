@@ -55,7 +55,7 @@ impl MlService {
             .await
             .map(|b| b.to_bytes())
             .unwrap_or_default();
-        if q.get("stall").is_some() {
+        if q.contains_key("stall") {
             std::future::pending::<()>().await;
         }
         if let Some(ms) = q.get("delay_ms").and_then(|v| v.parse().ok()) {
