@@ -10,6 +10,7 @@ pub mod builtins;
 pub mod compile;
 pub mod error;
 pub mod interp;
+mod inplace;
 pub mod library;
 pub mod parser;
 pub mod value_ops;
@@ -28,6 +29,8 @@ use interp::{ExecEnv, State, This};
 pub(crate) struct MappingInner {
     pub stmts: Vec<CStmt>,
     pub maps: Maps,
+    /// See [`inplace`]: the mapping may edit an owned input instead of copying it.
+    pub in_place: bool,
 }
 
 /// A compiled mapping. Cheap to clone; shareable between threads.
@@ -82,6 +85,7 @@ fn compile_mapping(src: &str, allow_files: bool) -> Result<Mapping, ParseError> 
     }
     Ok(Mapping {
         inner: Arc::new(MappingInner {
+            in_place: inplace::eligible(&stmts),
             stmts,
             maps: c.maps,
         }),

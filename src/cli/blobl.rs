@@ -93,7 +93,16 @@ fn process_line(
         None
     };
     let batch = std::slice::from_ref(&msg);
-    match mapping.exec_root(batch, 0, this) {
+    // A mapping that can edit its input in place gets the parsed line by value: no copy.
+    let owned = match (this, mapping.runs_in_place()) {
+        (None, true) => Value::from_json_slice(line).ok(),
+        _ => None,
+    };
+    let result = match owned {
+        Some(v) => mapping.exec_root_owned(batch, 0, v),
+        None => mapping.exec_root(batch, 0, this),
+    };
+    match result {
         Ok(None) => {}
         Ok(Some(None)) => {
             // Root never assigned: echo the input (re-serialised when it parsed as JSON).
