@@ -344,6 +344,7 @@ pub fn merge_values(dst: Value, src: Value) -> Value {
     }
 }
 
+/// Bento's `assign`: objects merge recursively and the source wins any other collision.
 fn assign_values(dst: Value, src: Value) -> Value {
     match (dst, src) {
         (Value::Object(mut d), Value::Object(s)) => {
@@ -356,32 +357,37 @@ fn assign_values(dst: Value, src: Value) -> Value {
             }
             Value::Object(d)
         }
-        (Value::Array(mut d), Value::Array(s)) => {
-            d.extend(s);
-            Value::Array(d)
-        }
         (_, s) => s,
     }
 }
 
-fn check_mergeable(v: &Value, with: &Value) -> Result<(), String> {
+/// The shared shape of `merge` and `assign`: an array target gets the source appended (array
+/// sources are expanded), an object target is merged with an object source (other sources
+/// leave it unchanged), anything else is an error.
+fn merge_like(v: &Value, with: &Value, f: fn(Value, Value) -> Value) -> Result<Value, String> {
     match (v, with) {
-        (Value::Object(_), Value::Object(_)) | (Value::Array(_), _) => Ok(()),
-        (Value::Object(_), other) => Err(type_error(other, &["object"])),
+        (Value::Array(a), Value::Array(b)) => {
+            let mut out = a.clone();
+            out.extend(b.iter().cloned());
+            Ok(Value::Array(out))
+        }
+        (Value::Array(a), other) => {
+            let mut out = a.clone();
+            out.push(other.clone());
+            Ok(Value::Array(out))
+        }
+        (Value::Object(_), Value::Object(_)) => Ok(f(v.clone(), with.clone())),
+        (Value::Object(_), _) => Ok(v.clone()),
         (other, _) => Err(type_error(other, &["object", "array"])),
     }
 }
 
 fn assign(v: &Value, args: &[Value]) -> Result<Value, String> {
-    let with = arg(args, 0);
-    check_mergeable(v, with)?;
-    Ok(assign_values(v.clone(), with.clone()))
+    merge_like(v, arg(args, 0), assign_values)
 }
 
 fn merge(v: &Value, args: &[Value]) -> Result<Value, String> {
-    let with = arg(args, 0);
-    check_mergeable(v, with)?;
-    Ok(merge_values(v.clone(), with.clone()))
+    merge_like(v, arg(args, 0), merge_values)
 }
 
 fn collapse_into(prefix: &str, v: &Value, include_empty: bool, out: &mut Object) {
@@ -450,6 +456,7 @@ fn enumerated(v: &Value, _: &[Value]) -> Result<Value, String> {
 fn explode(v: &Value, args: &[Value]) -> Result<Value, String> {
     let path_str = arg_str(args, 0)?;
     let path = dot_path(&path_str);
+    get_object(v)?;
     let target = get_path(v, &path).unwrap_or(&Value::Null);
     match target {
         Value::Array(a) => {
@@ -531,7 +538,9 @@ fn index(v: &Value, args: &[Value]) -> Result<Value, String> {
     } as i64;
     let idx = if i < 0 { len + i } else { i };
     if idx < 0 || idx >= len {
-        return Err(format!("index {i} was out of bounds for array size: {len}"));
+        return Err(format!(
+            "index '{idx}' was out of bounds for array size: {len}"
+        ));
     }
     Ok(match v {
         Value::Array(a) => a[idx as usize].clone(),
@@ -815,7 +824,22 @@ mod tests {
             index(&Value::Bytes(b"foobar bazson".to_vec()), &[Value::Int(-1)]).unwrap(),
             Value::Int(110)
         );
-        assert!(index(&j("[1]"), &[Value::Int(3)]).is_err());
+        assert_eq!(
+            index(&j("[1]"), &[Value::Int(3)]).unwrap_err(),
+            "index '3' was out of bounds for array size: 1"
+        );
+        assert_eq!(
+            assign(
+                &j(r#"{"a":[1],"b":{"c":1}}"#),
+                &[j(r#"{"a":[2],"b":{"d":2}}"#)]
+            )
+            .unwrap(),
+            j(r#"{"a":[2],"b":{"c":1,"d":2}}"#)
+        );
+        assert_eq!(merge(&j("[1]"), &[j("[2,3]")]).unwrap(), j("[1,2,3]"));
+        assert_eq!(merge(&j("[1]"), &[j("{}")]).unwrap(), j("[1,{}]"));
+        assert_eq!(merge(&j(r#"{"a":1}"#), &[j("5")]).unwrap(), j(r#"{"a":1}"#));
+        assert!(merge(&j("5"), &[j("{}")]).is_err());
         assert_eq!(
             join(&j(r#"["hello","world"]"#), &[Value::Null]).unwrap(),
             s("helloworld")

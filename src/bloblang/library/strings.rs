@@ -521,7 +521,7 @@ fn length(v: &Value, _: &[Value]) -> Result<Value, String> {
         Value::Bytes(b) => b.len(),
         Value::Array(a) => a.len(),
         Value::Object(o) => o.len(),
-        _ => return Err(type_error(v, &["string", "bytes", "array", "object"])),
+        _ => return Err(type_error(v, &["string", "array", "object"])),
     };
     Ok(Value::Int(n as i64))
 }
@@ -609,16 +609,20 @@ fn reverse(v: &Value, _: &[Value]) -> Result<Value, String> {
 
 /// Resolve Bento slice bounds against a length.
 pub fn slice_bounds(len: usize, low: i64, high: Option<i64>) -> Result<(usize, usize), String> {
+    if let Some(h) = high {
+        if h > 0 && low >= h {
+            return Err(format!(
+                "lower slice bound {low} must be lower than upper ({h})"
+            ));
+        }
+    }
     let l = len as i64;
-    let mut start = if low < 0 { (l + low).max(0) } else { low };
+    let start = if low < 0 { (l + low).max(0) } else { low };
     let end = match high {
         Some(h) if h < 0 => (l + h).max(0),
         Some(h) => h.min(l),
         None => l,
     };
-    if start > l {
-        start = l;
-    }
     if start > end {
         return Err(format!(
             "lower slice bound {start} must be lower than or equal to upper bound ({end}) and target length ({l})"
@@ -981,7 +985,14 @@ mod tests {
             .unwrap(),
             j(r#"["buz","bev"]"#)
         );
-        assert!(slice(&s("abc"), &[Value::Int(2), Value::Int(1)]).is_err());
+        assert_eq!(
+            slice(&s("abc"), &[Value::Int(2), Value::Int(1)]).unwrap_err(),
+            "lower slice bound 2 must be lower than upper (1)"
+        );
+        assert_eq!(
+            slice(&s("abc"), &[Value::Int(5), Value::Null]).unwrap_err(),
+            "lower slice bound 5 must be lower than or equal to upper bound (3) and target length (3)"
+        );
         assert_eq!(
             slug(&s("Gopher & Bento"), &[s("en")]).unwrap(),
             s("gopher-and-bento")
