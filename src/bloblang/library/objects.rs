@@ -286,24 +286,13 @@ fn delete_path(target: &mut Value, path: &[String]) {
     let Some((first, rest)) = path.split_first() else {
         return;
     };
-    match target {
-        Value::Object(o) => {
-            if rest.is_empty() {
-                o.remove(first);
-            } else if let Some(c) = o.get_mut(first) {
-                delete_path(c, rest);
-            }
+    // Like Bento's `without`, only objects are descended into.
+    if let Value::Object(o) = target {
+        if rest.is_empty() {
+            o.remove(first);
+        } else if let Some(c) = o.get_mut(first) {
+            delete_path(c, rest);
         }
-        Value::Array(a) => {
-            if let Some(i) = first.parse::<usize>().ok().filter(|i| *i < a.len()) {
-                if rest.is_empty() {
-                    a.remove(i);
-                } else {
-                    delete_path(&mut a[i], rest);
-                }
-            }
-        }
-        _ => {}
     }
 }
 
@@ -640,28 +629,55 @@ fn squash(v: &Value, _: &[Value]) -> Result<Value, String> {
 }
 
 fn sum(v: &Value, _: &[Value]) -> Result<Value, String> {
+    let arr = match v {
+        Value::Int(_) | Value::Float(_) => return Ok(v.clone()),
+        other => get_array(other)?,
+    };
     let mut int_sum: Option<i64> = Some(0);
     let mut f = 0.0;
-    for e in get_array(v)? {
+    for (i, e) in arr.iter().enumerate() {
         match e {
-            Value::Int(i) => {
-                int_sum = int_sum.and_then(|s| s.checked_add(*i));
-                f += *i as f64;
+            Value::Int(n) => {
+                int_sum = int_sum.and_then(|s| s.checked_add(*n));
+                f += *n as f64;
             }
             Value::Float(x) => {
                 int_sum = None;
                 f += x;
             }
-            other => return Err(type_error(other, &["number"])),
+            other => return Err(format!("index {i}: {}", type_error(other, &["number"]))),
         }
     }
     Ok(int_sum.map_or(Value::Float(f), Value::Int))
 }
 
+/// Strings (and bytes) and numbers are deduplicated separately: `"5"` differs from `5`.
 fn unique(v: &Value, _: &[Value]) -> Result<Value, String> {
-    let mut out: Vec<Value> = Vec::new();
-    for e in get_array(v)? {
-        if !out.iter().any(|o| values_equal(o, e)) {
+    let arr = get_array(v)?;
+    let mut strs = std::collections::HashSet::new();
+    let mut nums: Vec<f64> = Vec::new();
+    let mut out: Vec<Value> = Vec::with_capacity(arr.len());
+    for (i, e) in arr.iter().enumerate() {
+        let is_new = match e {
+            Value::String(s) => strs.insert(s.as_bytes().to_vec()),
+            Value::Bytes(b) => strs.insert(b.clone()),
+            Value::Int(_) | Value::Float(_) => {
+                let n = e.as_f64().unwrap_or(0.0);
+                if nums.contains(&n) {
+                    false
+                } else {
+                    nums.push(n);
+                    true
+                }
+            }
+            other => {
+                return Err(format!(
+                    "index {i}: {}",
+                    type_error(other, &["string", "number"])
+                ))
+            }
+        };
+        if is_new {
             out.push(e.clone());
         }
     }
@@ -873,6 +889,17 @@ mod tests {
             unique(&j(r#"["a","b","a","c"]"#), &[]).unwrap(),
             j(r#"["a","b","c"]"#)
         );
+        assert_eq!(
+            unique(&j(r#"[5,"5",5.0,"5"]"#), &[]).unwrap(),
+            j(r#"[5,"5"]"#)
+        );
+        assert!(unique(&j(r#"[{}]"#), &[])
+            .unwrap_err()
+            .starts_with("index 0: expected string or number value"));
+        assert_eq!(sum(&Value::Int(3), &[]).unwrap(), Value::Int(3));
+        assert!(sum(&j(r#"[1,"a"]"#), &[])
+            .unwrap_err()
+            .starts_with("index 1: expected number value"));
         let w = j(r#"{"inner":{"a":"first","b":"second","c":"third"},"d":"fourth","e":"fifth"}"#);
         assert_eq!(
             with(&w, &[s("inner.a"), s("inner.c"), s("d")]).unwrap(),
