@@ -618,11 +618,11 @@ fn sort(v: &Value, _: &[Value]) -> Result<Value, String> {
 }
 
 fn squash(v: &Value, _: &[Value]) -> Result<Value, String> {
+    // Like gabs' Merge, elements that are not objects are ignored.
     let mut out = Value::Object(Object::new());
     for e in get_array(v)? {
-        match e {
-            Value::Object(_) => out = merge_values(out, e.clone()),
-            other => return Err(type_error(other, &["object"])),
+        if let Value::Object(_) = e {
+            out = merge_values(out, e.clone());
         }
     }
     Ok(out)
@@ -686,19 +686,53 @@ fn unique(v: &Value, _: &[Value]) -> Result<Value, String> {
 
 fn variadic_paths(args: &[Value]) -> Result<Vec<Vec<String>>, String> {
     args.iter()
-        .map(|a| get_str(a).map(|s| dot_path(&s)))
+        .enumerate()
+        .map(|(i, a)| {
+            get_str(a)
+                .map(|s| dot_path(&s))
+                .map_err(|e| format!("argument {i}: {e}"))
+        })
         .collect()
 }
 
-fn with(v: &Value, args: &[Value]) -> Result<Value, String> {
-    get_object(v)?;
-    let mut out = Value::Object(Object::new());
-    for p in variadic_paths(args)? {
-        if let Some(x) = get_path(v, &p) {
-            set_path(&mut out, &p, x.clone())?;
+/// Bento's `mapWith`: keep keys named by a path; nested paths only filter nested objects.
+fn map_with(m: &Object, paths: &[&[String]]) -> Object {
+    let mut out = Object::new();
+    for (k, v) in m {
+        let mut included = false;
+        let mut nested: Vec<&[String]> = Vec::new();
+        for p in paths {
+            if p.first() == Some(k) {
+                included = true;
+                if p.len() > 1 {
+                    nested.push(&p[1..]);
+                }
+            }
+        }
+        if !included {
+            continue;
+        }
+        match v {
+            Value::Object(inner) if !nested.is_empty() => {
+                out.insert(k.clone(), Value::Object(map_with(inner, &nested)));
+            }
+            other => {
+                out.insert(k.clone(), other.clone());
+            }
         }
     }
-    Ok(out)
+    out
+}
+
+fn with(v: &Value, args: &[Value]) -> Result<Value, String> {
+    let obj = get_object(v)?;
+    let paths = variadic_paths(args)?;
+    let refs: Vec<&[String]> = paths
+        .iter()
+        .filter(|p| !p.is_empty())
+        .map(Vec::as_slice)
+        .collect();
+    Ok(Value::Object(map_with(obj, &refs)))
 }
 
 fn without(v: &Value, args: &[Value]) -> Result<Value, String> {
@@ -712,15 +746,14 @@ fn without(v: &Value, args: &[Value]) -> Result<Value, String> {
 
 fn zip(v: &Value, args: &[Value]) -> Result<Value, String> {
     let base = get_array(v)?;
+    if args.is_empty() {
+        return Err("zip requires at least one argument".into());
+    }
     let mut others = Vec::with_capacity(args.len());
     for a in args {
         let arr = get_array(a)?;
         if arr.len() != base.len() {
-            return Err(format!(
-                "can't zip different length array values: {} != {}",
-                base.len(),
-                arr.len()
-            ));
+            return Err("can't zip different length array values".into());
         }
         others.push(arr);
     }
