@@ -97,6 +97,18 @@ pub static METHODS: &[MethodSpec] = &[
         examples: &[ex("", "root.values = this.body.parse_form_url_encoded()", &[(r#"{"body":"noise=meow&animal=cat&fur=orange&fur=fluffy"}"#, r#"{"values":{"animal":"cat","fur":["orange","fluffy"],"noise":"meow"}}"#)])],
         imp: parse_form_url_encoded,
     },
+    MethodSpec {
+        name: "is_unicode",
+        category: CAT,
+        description: "Returns whether a byte array consists entirely of valid Unicode characters. Checks both UTF-8 encoding validity and rejects Unicode noncharacters (U+FFFE, U+FFFF, etc.) and surrogates.",
+        params: &[],
+        examples: &[
+            ex("Invalid UTF-8 bytes return false.", "root = this.body.decode(\"base64\").is_unicode()", &[(r#"{"body":"//4A"}"#, "false")]),
+            ex("Valid Unicode string returns true.", "root = this.bytes().is_unicode()", &[(r#""I'm a simple string.""#, "true")]),
+            ex("Unicode non-characters return false.", "root = this.body.decode(\"base64\").is_unicode()", &[(r#"{"body":"77++"}"#, "false")]),
+        ],
+        imp: is_unicode,
+    },
 ];
 
 /// Replace any number that isn't representable exactly with its text (Go's `json.Number`
@@ -416,7 +428,22 @@ pub fn parse_query(s: &str) -> Result<Object, String> {
 
 fn parse_form_url_encoded(v: &Value, _: &[Value]) -> Result<Value, String> {
     let s = get_str(v)?;
-    parse_query(&s).map(Value::Object)
+    parse_query(&s)
+        .map(Value::Object)
+        .map_err(|e| format!("failed to parse value as url-encoded data: {e}"))
+}
+
+/// Valid UTF-8 without surrogates or Unicode noncharacters (U+FDD0..U+FDEF, U+xFFFE, U+xFFFF).
+fn is_unicode(v: &Value, _: &[Value]) -> Result<Value, String> {
+    let bytes = get_bytes(v)?;
+    let Ok(s) = std::str::from_utf8(&bytes) else {
+        return Ok(Value::Bool(false));
+    };
+    let nonchar = |c: char| {
+        let u = c as u32;
+        (0xFDD0..=0xFDEF).contains(&u) || (u & 0xFFFE) == 0xFFFE
+    };
+    Ok(Value::Bool(!s.chars().any(nonchar)))
 }
 
 #[cfg(test)]
@@ -559,6 +586,19 @@ mod tests {
         assert_eq!(
             parse_url(&s("invalid %&# url"), &[]).unwrap_err(),
             "parse \"invalid %&\": invalid URL escape \"%&\""
+        );
+        assert_eq!(
+            is_unicode(&Value::Bytes(vec![0xff, 0xfe, 0]), &[]).unwrap(),
+            Value::Bool(false)
+        );
+        assert_eq!(
+            is_unicode(&Value::Bytes(vec![0xef, 0xbf, 0xbe]), &[]).unwrap(),
+            Value::Bool(false)
+        );
+        assert_eq!(is_unicode(&s("héllo"), &[]).unwrap(), Value::Bool(true));
+        assert_eq!(
+            parse_form_url_encoded(&s("a=%zz"), &[]).unwrap_err(),
+            "failed to parse value as url-encoded data: invalid URL escape \"%zz\""
         );
         assert_eq!(
             parse_form_url_encoded(&s("noise=meow&animal=cat&fur=orange&fur=fluffy"), &[]).unwrap(),

@@ -764,7 +764,14 @@ fn strip_html(v: &Value, args: &[Value]) -> Result<Value, String> {
         Value::Null => Vec::new(),
         Value::Array(a) => a
             .iter()
-            .map(|e| get_str(e).map(|s| s.to_lowercase()))
+            .enumerate()
+            .map(|(i, e)| match e {
+                Value::String(s) => Ok(s.to_lowercase()),
+                other => Err(format!(
+                    "invalid arg at index {i}: {}",
+                    type_error(other, &["string"])
+                )),
+            })
             .collect::<Result<_, _>>()?,
         other => return Err(type_error(other, &["array"])),
     };
