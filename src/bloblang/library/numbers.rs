@@ -274,8 +274,8 @@ fn extreme(v: &Value, want_max: bool) -> Result<Value, String> {
         return Err("the array was empty".into());
     }
     let mut best: Option<f64> = None;
-    for e in arr {
-        let n = get_number(e)?;
+    for (i, e) in arr.iter().enumerate() {
+        let n = get_number(e).map_err(|e| format!("index {i} of array: {e}"))?;
         best = Some(match best {
             None => n,
             Some(b) if want_max => b.max(n),
