@@ -53,7 +53,7 @@ pub static METHODS: &[MethodSpec] = &[
     MethodSpec {
         name: "compress",
         category: CAT,
-        description: "Compresses a string or byte array value according to a specified algorithm: `flate`, `gzip`, `pgzip`, `lz4`, `snappy` or `zlib`.",
+        description: "Compresses a string or byte array value according to a specified algorithm: `flate`, `gzip`, `pgzip`, `lz4`, `snappy`, `zlib` or `zstd`.",
         params: &[
             req("algorithm", K::String, "One of `flate`, `gzip`, `pgzip`, `lz4`, `snappy`, `zlib`."),
             opt("level", K::Int, D::Int(-1), "The level of compression to use. May not be applicable to all algorithms."),
@@ -67,7 +67,7 @@ pub static METHODS: &[MethodSpec] = &[
     MethodSpec {
         name: "decompress",
         category: CAT,
-        description: "Decompresses a string or byte array value according to a specified algorithm: `flate`, `gzip`, `pgzip`, `lz4`, `snappy` or `zlib`. The result of decompression is a byte array.",
+        description: "Decompresses a string or byte array value according to a specified algorithm: `bzip2`, `flate`, `gzip`, `pgzip`, `lz4`, `snappy`, `zlib` or `zstd`. The result of decompression is a byte array.",
         params: &[req("algorithm", K::String, "One of `flate`, `gzip`, `pgzip`, `lz4`, `snappy`, `zlib`.")],
         examples: &[
             ex("", "root = this.compressed.decode(\"base64\").decompress(\"lz4\")", &[(r#"{"compressed":"BCJNGGRwuRgAAIBoZWxsbyB3b3JsZCBJIGxvdmUgc3BhY2UAAAAAGoETLg=="}"#, "hello world I love space")]),
@@ -338,6 +338,10 @@ fn compress(v: &Value, args: &[Value]) -> Result<Value, String> {
             e.write_all(&data).map_err(io)?;
             e.finish().map_err(|e| e.to_string())?
         }
+        "zstd" => ruzstd::encoding::compress_to_vec(
+            &data[..],
+            ruzstd::encoding::CompressionLevel::Fastest,
+        ),
         "snappy" => snap::raw::Encoder::new()
             .compress_vec(&data)
             .map_err(|e| e.to_string())?,
@@ -355,6 +359,11 @@ fn decompress(v: &Value, args: &[Value]) -> Result<Value, String> {
         "zlib" => flate2::read::ZlibDecoder::new(&data[..]).read_to_end(&mut out),
         "flate" => flate2::read::DeflateDecoder::new(&data[..]).read_to_end(&mut out),
         "lz4" => lz4_flex::frame::FrameDecoder::new(&data[..]).read_to_end(&mut out),
+        "bzip2" => bzip2::read::MultiBzDecoder::new(&data[..]).read_to_end(&mut out),
+        "zstd" => match ruzstd::decoding::StreamingDecoder::new(&data[..]) {
+            Ok(mut d) => d.read_to_end(&mut out),
+            Err(e) => return Err(e.to_string()),
+        },
         "snappy" => {
             return snap::raw::Decoder::new()
                 .decompress_vec(&data)
@@ -569,12 +578,22 @@ mod tests {
     #[test]
     fn compression() {
         let long = s(&vec!["hello world this is some content"; 1000].join(" "));
-        for algo in ["gzip", "zlib", "flate", "pgzip", "lz4", "snappy"] {
+        for algo in ["gzip", "zlib", "flate", "pgzip", "lz4", "snappy", "zstd"] {
             let c = compress(&long, &[s(algo), Value::Null]).unwrap();
             let d = decompress(&c, &[s(algo)]).unwrap();
             assert_eq!(d, long, "{algo}");
         }
         assert!(decompress(&s("not gzip"), &[s("gzip")]).is_err());
+        assert!(decompress(&s("not zstd"), &[s("zstd")]).is_err());
+        // "hello" compressed with bzip2 -9.
+        let bz = hex::decode(
+            "425a68393141592653591931653d00000081000244a000219a68334d07338bb9229c28480c98b29e80",
+        )
+        .unwrap();
+        assert_eq!(
+            decompress(&Value::Bytes(bz), &[s("bzip2")]).unwrap(),
+            Value::Bytes(b"hello".to_vec())
+        );
         let lz = compress(&s("hello world I love space"), &[s("lz4"), Value::Null]).unwrap();
         assert_eq!(
             encode(&lz, &[s("base64")]).unwrap(),
