@@ -55,7 +55,7 @@ pub static METHODS: &[MethodSpec] = &[
         category: CAT,
         description: "Compresses a string or byte array value according to a specified algorithm: `flate`, `gzip`, `pgzip`, `lz4`, `snappy`, `zlib` or `zstd`.",
         params: &[
-            req("algorithm", K::String, "One of `flate`, `gzip`, `pgzip`, `lz4`, `snappy`, `zlib`."),
+            req("algorithm", K::String, "One of `flate`, `gzip`, `pgzip`, `lz4`, `snappy`, `zlib`, `zstd`."),
             opt("level", K::Int, D::Int(-1), "The level of compression to use. May not be applicable to all algorithms."),
         ],
         examples: &[
@@ -68,7 +68,7 @@ pub static METHODS: &[MethodSpec] = &[
         name: "decompress",
         category: CAT,
         description: "Decompresses a string or byte array value according to a specified algorithm: `bzip2`, `flate`, `gzip`, `pgzip`, `lz4`, `snappy`, `zlib` or `zstd`. The result of decompression is a byte array.",
-        params: &[req("algorithm", K::String, "One of `flate`, `gzip`, `pgzip`, `lz4`, `snappy`, `zlib`.")],
+        params: &[req("algorithm", K::String, "One of `bzip2`, `flate`, `gzip`, `pgzip`, `lz4`, `snappy`, `zlib`, `zstd`.")],
         examples: &[
             ex("", "root = this.compressed.decode(\"base64\").decompress(\"lz4\")", &[(r#"{"compressed":"BCJNGGRwuRgAAIBoZWxsbyB3b3JsZCBJIGxvdmUgc3BhY2UAAAAAGoETLg=="}"#, "hello world I love space")]),
             ex("Use the `.string()` method in order to coerce the result into a string.", "root.result = this.compressed.decode(\"base64\").decompress(\"lz4\").string()", &[(r#"{"compressed":"BCJNGGRwuRgAAIBoZWxsbyB3b3JsZCBJIGxvdmUgc3BhY2UAAAAAGoETLg=="}"#, r#"{"result":"hello world I love space"}"#)]),

@@ -305,10 +305,17 @@ fn documented_examples() {
         }
         for ex in examples.iter().filter(|e| !e.skip_check) {
             for (input, output) in ex.cases {
-                match run_example(ex.mapping, input, output) {
-                    Ok(Outcome::Checked) => checked += 1,
-                    Ok(Outcome::Skipped) => {}
-                    Err(e) => failures.push(format!("{name}: {} with {input}: {e}", ex.mapping)),
+                let expects_error = output.starts_with("Error(");
+                match (run_example(ex.mapping, input, output), expects_error) {
+                    (Ok(Outcome::Checked), false) | (Err(_), true) => checked += 1,
+                    (Ok(Outcome::Skipped), _) => {}
+                    (Ok(Outcome::Checked), true) => failures.push(format!(
+                        "{name}: {} with {input}: expected an error",
+                        ex.mapping
+                    )),
+                    (Err(e), false) => {
+                        failures.push(format!("{name}: {} with {input}: {e}", ex.mapping))
+                    }
                 }
             }
         }
