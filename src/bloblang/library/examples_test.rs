@@ -192,10 +192,60 @@ fn set_root(root: &mut Value, path: &str, v: Value) {
     *cur = v;
 }
 
+/// Split a mapping into statements: newlines inside triple-quoted strings or brackets don't end
+/// a statement.
+fn statements(mapping: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut depth = 0i32;
+    let mut in_triple = false;
+    let mut in_str = false;
+    let chars: Vec<char> = mapping.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if !in_str && chars[i..].starts_with(&['"', '"', '"']) {
+            in_triple = !in_triple;
+            cur.push_str("\"\"\"");
+            i += 3;
+            continue;
+        }
+        if !in_triple {
+            if in_str {
+                if c == '\\' {
+                    cur.push(c);
+                    if let Some(n) = chars.get(i + 1) {
+                        cur.push(*n);
+                    }
+                    i += 2;
+                    continue;
+                }
+                if c == '"' {
+                    in_str = false;
+                }
+            } else if c == '"' {
+                in_str = true;
+            } else if "([{".contains(c) {
+                depth += 1;
+            } else if ")]}".contains(c) {
+                depth -= 1;
+            } else if c == '\n' && depth == 0 {
+                out.push(std::mem::take(&mut cur));
+                i += 1;
+                continue;
+            }
+        }
+        cur.push(c);
+        i += 1;
+    }
+    out.push(cur);
+    out
+}
+
 fn run_example(mapping: &str, input: &str, expected: &str) -> Result<Outcome, String> {
     let input_v = Value::from_json_str(input).ok();
     let mut root = Value::Null;
-    for line in mapping.lines() {
+    for line in statements(mapping) {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -211,7 +261,9 @@ fn run_example(mapping: &str, input: &str, expected: &str) -> Result<Outcome, St
             return Ok(Outcome::Skipped);
         };
         let rhs = rhs.trim();
-        let (mut value, chain_src) = if let Some(rest) = rhs.strip_prefix("this") {
+        let (mut value, chain_src) = if let Some(rest) = rhs.strip_prefix("content()") {
+            (Value::Bytes(input.as_bytes().to_vec()), rest.to_string())
+        } else if let Some(rest) = rhs.strip_prefix("this") {
             let Some(input_v) = &input_v else {
                 return Ok(Outcome::Skipped);
             };

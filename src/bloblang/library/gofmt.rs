@@ -139,7 +139,16 @@ fn go_v(v: &Value, _nested: bool) -> String {
             let parts: Vec<String> = b.iter().map(|x| x.to_string()).collect();
             format!("[{}]", parts.join(" "))
         }
-        Value::Timestamp(t) => t.format("%Y-%m-%d %H:%M:%S%.f %z").to_string(),
+        // Go's time.Time String(): the zone name follows the offset ("UTC" for UTC, the numeric
+        // offset again for unnamed fixed zones).
+        Value::Timestamp(t) => {
+            let zone = if t.offset().local_minus_utc() == 0 {
+                "UTC".to_string()
+            } else {
+                t.format("%z").to_string()
+            };
+            format!("{} {zone}", t.format("%Y-%m-%d %H:%M:%S%.f %z"))
+        }
         Value::Array(a) => {
             let parts: Vec<String> = a.iter().map(|x| go_v(x, true)).collect();
             format!("[{}]", parts.join(" "))
@@ -339,5 +348,10 @@ mod tests {
         );
         assert_eq!(sprintf("x", &[Value::Int(1)]), "x%!(EXTRA int64=1)");
         assert_eq!(sprintf("%e", &[Value::Float(1234.5)]), "1.234500e+03");
+        let t = chrono::DateTime::parse_from_rfc3339("2020-08-14T11:50:26.371Z").unwrap();
+        assert_eq!(
+            sprintf("%v", &[Value::Timestamp(t)]),
+            "2020-08-14 11:50:26.371 +0000 UTC"
+        );
     }
 }
