@@ -47,6 +47,10 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             i += 1;
         }
         spec.width = width.parse().ok();
+        if !width.is_empty() && spec.width.is_none_or(|w| w > 1_000_000) {
+            out.push_str("%!(BADWIDTH)");
+            spec.width = None;
+        }
         if i < chars.len() && chars[i] == '.' {
             i += 1;
             let mut p = String::new();
@@ -54,7 +58,15 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
                 p.push(chars[i]);
                 i += 1;
             }
-            spec.prec = Some(p.parse().unwrap_or(0));
+            spec.prec = Some(if p.is_empty() {
+                0
+            } else {
+                p.parse().unwrap_or(usize::MAX)
+            });
+            if spec.prec.is_some_and(|p| p > 1_000_000) {
+                out.push_str("%!(BADPREC)");
+                spec.prec = None;
+            }
         }
         let Some(&verb) = chars.get(i) else {
             out.push_str("%!(NOVERB)");
@@ -348,6 +360,7 @@ mod tests {
         );
         assert_eq!(sprintf("x", &[Value::Int(1)]), "x%!(EXTRA int64=1)");
         assert_eq!(sprintf("%e", &[Value::Float(1234.5)]), "1.234500e+03");
+        assert_eq!(sprintf("%99999999999d", &[Value::Int(1)]), "%!(BADWIDTH)1");
         let t = chrono::DateTime::parse_from_rfc3339("2020-08-14T11:50:26.371Z").unwrap();
         assert_eq!(
             sprintf("%v", &[Value::Timestamp(t)]),

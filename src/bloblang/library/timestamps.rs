@@ -512,10 +512,10 @@ fn parse_period(s: &str) -> Result<Period, String> {
             .take_while(|b| b.is_ascii_digit() || *b == b'.' || *b == b',')
             .count();
         if n == 0 {
+            let found = rest.chars().next().unwrap_or(' ');
             return Err(format!(
-                "{}: expected a number but found '{}'",
-                go_quote(s),
-                &rest[..1]
+                "{}: expected a number but found '{found}'",
+                go_quote(s)
             ));
         }
         let num: f64 = rest[..n]
@@ -777,6 +777,10 @@ mod tests {
             Value::Int(2_500_000_000)
         );
         assert!(parse_duration_iso8601(&s("3D"), &[]).is_err());
+        assert!(parse_duration_iso8601(&s("P€"), &[]).is_err());
+        assert!(ts_add_iso8601(&s("2021-01-31T10:00:00Z"), &[s("P999999999999999999Y")]).is_err());
+        assert!(ts_add_iso8601(&s("2021-01-31T10:00:00Z"), &[s("P99999999999999D")]).is_err());
+        assert!(parse_duration(&s("99999999999999999999999999999999999999h"), &[]).is_err());
         assert_eq!(
             ts_text(ts_add_iso8601(&s("2021-01-31T10:00:00Z"), &[s("P1M")]).unwrap()),
             "2021-03-03T10:00:00Z"
