@@ -402,3 +402,119 @@ fn tables_are_consistent() {
         );
     }
 }
+
+/// Plausible arguments: defaults where declared, otherwise a small value of the declared kind.
+fn base_args(params: &[Param]) -> Vec<Value> {
+    params
+        .iter()
+        .map(|p| match p.default {
+            ParamDefault::Bool(b) => Value::Bool(b),
+            ParamDefault::Int(i) => Value::Int(i),
+            ParamDefault::Float(f) => Value::Float(f),
+            ParamDefault::Str(s) => Value::from(s),
+            ParamDefault::Null | ParamDefault::Optional => Value::Null,
+            ParamDefault::Required => match p.kind {
+                ParamKind::String | ParamKind::Any => Value::from("a"),
+                ParamKind::Int => Value::Int(1),
+                ParamKind::Float => Value::Float(1.0),
+                ParamKind::Bool => Value::Bool(true),
+                ParamKind::Array => Value::Array(vec![]),
+                ParamKind::Object => Value::Object(Default::default()),
+            },
+        })
+        .collect()
+}
+
+/// Every method and function is called with awkward targets and arguments: none may panic.
+#[test]
+fn no_panics_on_awkward_input() {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    let ts = chrono::DateTime::parse_from_rfc3339("2020-08-14T11:50:26.371+01:00").unwrap();
+    let mut obj = crate::message::value::Object::new();
+    obj.insert("a".into(), Value::Int(1));
+    obj.insert("-b".into(), Value::from("x"));
+    let samples = vec![
+        Value::Null,
+        Value::Bool(true),
+        Value::Int(0),
+        Value::Int(-1),
+        Value::Int(3),
+        Value::Int(i64::MAX),
+        Value::Int(i64::MIN),
+        Value::Float(f64::NAN),
+        Value::Float(f64::INFINITY),
+        Value::Float(-0.5),
+        Value::Float(1e300),
+        Value::from(""),
+        Value::from("ü€"),
+        Value::from("%"),
+        Value::from("%v %d %q %x %s %5.2f %"),
+        Value::from("2006-01-02T15:04:05Z07:00"),
+        Value::from("[1,2]"),
+        Value::from("a.b.0"),
+        Value::from("P1Y2M3DT4H5M6.5S"),
+        Value::Bytes(vec![0xff, 0xfe, 0x00]),
+        Value::Timestamp(ts),
+        Value::Array(vec![]),
+        Value::Array(vec![Value::Int(1), Value::from("a"), Value::Null]),
+        Value::Object(Default::default()),
+        Value::Object(obj),
+    ];
+    const SKIP: &[&str] = &[
+        "compare_bcrypt",
+        "compare_argon2",
+        "file",
+        "file_rel",
+        "file_rel_json",
+    ];
+    let mut panics = Vec::new();
+    for m in methods() {
+        if SKIP.contains(&m.name) {
+            continue;
+        }
+        let base = if is_variadic_method(m.name) {
+            vec![Value::from("a"), Value::from("a")]
+        } else {
+            base_args(m.params)
+        };
+        let arity = base.len();
+        for target in &samples {
+            for pos in 0..arity.max(1) {
+                for arg in &samples {
+                    let mut args = base.clone();
+                    if arity > 0 {
+                        args[pos] = arg.clone();
+                    }
+                    if catch_unwind(AssertUnwindSafe(|| (m.imp)(target, &args))).is_err() {
+                        panics.push(format!("{}({:?}) on {:?}", m.name, args, target));
+                    }
+                    if arity == 0 {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    for f in functions() {
+        if SKIP.contains(&f.name) {
+            continue;
+        }
+        for pos in 0..f.params.len().max(1) {
+            for arg in &samples {
+                let mut args = base_args(f.params);
+                if !args.is_empty() {
+                    args[pos] = arg.clone();
+                }
+                if catch_unwind(AssertUnwindSafe(|| (f.imp)(&args))).is_err() {
+                    panics.push(format!("{}({:?})", f.name, args));
+                }
+            }
+        }
+    }
+    assert!(
+        panics.is_empty(),
+        "{} panics:\n{}",
+        panics.len(),
+        panics.join("\n")
+    );
+}
