@@ -4,7 +4,11 @@
 use std::borrow::Cow;
 
 use super::{Example, Param, ParamDefault, ParamKind};
-use crate::message::value::format_rfc3339_nano;
+
+/// Go's `time.RFC3339Nano` text of a timestamp (trailing fractional zeros trimmed).
+pub fn format_rfc3339_nano(t: &chrono::DateTime<chrono::FixedOffset>) -> String {
+    super::golayout::format(t, super::golayout::RFC3339_NANO, None)
+}
 use crate::message::Value;
 
 // ---------------------------------------------------------------------------------------------
@@ -483,6 +487,15 @@ mod tests {
         assert_eq!(
             type_error(&Value::Null, &["a", "b", "c"]),
             "expected a, b or c value, got null"
+        );
+    }
+
+    #[test]
+    fn timestamps_as_text() {
+        let t = chrono::DateTime::parse_from_rfc3339("2020-08-14T11:50:26.5+01:00").unwrap();
+        assert_eq!(
+            to_string_lossy(&Value::Timestamp(t)),
+            "2020-08-14T11:50:26.5+01:00"
         );
     }
 
