@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use regex::Regex;
 
 use super::helpers::*;
-use super::{MethodSpec, Param, ParamKind as K};
+use super::{MethodSpec, Param, ParamKind as K, HIDDEN};
 use crate::message::value::Object;
 use crate::message::Value;
 
@@ -78,7 +78,7 @@ pub static METHODS: &[MethodSpec] = &[
     },
     MethodSpec {
         name: "re_replace",
-        category: "Deprecated",
+        category: HIDDEN,
         description: "Hidden alias of `re_replace_all`.",
         params: REPLACE,
         examples: &[],

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use super::gofmt::sprintf;
 use super::helpers::*;
-use super::{MethodSpec, ParamDefault as D, ParamKind as K};
+use super::{MethodSpec, ParamDefault as D, ParamKind as K, HIDDEN};
 use crate::message::Value;
 
 const CAT: &str = "String Manipulation";
@@ -191,7 +191,7 @@ pub static METHODS: &[MethodSpec] = &[
     },
     MethodSpec {
         name: "replace",
-        category: "Deprecated",
+        category: HIDDEN,
         description: "Hidden alias of `replace_all`.",
         params: REPLACE_PARAMS,
         examples: &[],
@@ -207,7 +207,7 @@ pub static METHODS: &[MethodSpec] = &[
     },
     MethodSpec {
         name: "replace_many",
-        category: "Deprecated",
+        category: HIDDEN,
         description: "Hidden alias of `replace_all_many`.",
         params: REPLACE_MANY_PARAMS,
         examples: &[],
