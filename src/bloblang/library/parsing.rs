@@ -188,13 +188,16 @@ fn parse_csv(v: &Value, args: &[Value]) -> Result<Value, String> {
     let delim = arg_opt_str(args, 1)?
         .map(|s| s.into_owned())
         .unwrap_or_else(|| ",".into());
-    let _lazy = arg_bool(args, 2, false)?;
+    let lazy = arg_bool(args, 2, false)?;
     let mut dchars = delim.chars();
     let d = match (dchars.next(), dchars.next()) {
         (Some(c), None) if c.is_ascii() => c as u8,
         _ => return Err("delimiter value must be exactly one character".into()),
     };
     let bytes = str_or_bytes(v)?;
+    if !lazy {
+        check_csv_quotes(&bytes, d)?;
+    }
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .delimiter(d)
@@ -240,6 +243,83 @@ fn parse_csv(v: &Value, args: &[Value]) -> Result<Value, String> {
         out.push(Value::Object(obj));
     }
     Ok(Value::Array(out))
+}
+
+/// Go's strict (non lazy) quote rules, which the `csv` crate doesn't enforce: a quote inside
+/// an unquoted field, or a quoted field's closing quote followed by anything but a delimiter or
+/// a line end, is an error.
+fn check_csv_quotes(data: &[u8], delim: u8) -> Result<(), String> {
+    let (mut line, mut col) = (1usize, 0usize);
+    let mut record_line = 1usize;
+    let mut i = 0;
+    let mut field_start = true;
+    let fail = |record_line: usize, line: usize, col: usize, what: &str| {
+        if record_line != line {
+            format!(
+                "record on line {record_line}; parse error on line {line}, column {col}: {what}"
+            )
+        } else {
+            format!("parse error on line {line}, column {col}: {what}")
+        }
+    };
+    while i < data.len() {
+        let c = data[i];
+        if field_start && c == b'"' {
+            // Quoted field.
+            i += 1;
+            col += 1;
+            loop {
+                let Some(&q) = data.get(i) else {
+                    return Err(fail(
+                        record_line,
+                        line,
+                        col + 1,
+                        "extraneous or missing \" in quoted-field",
+                    ));
+                };
+                i += 1;
+                col += 1;
+                if q == b'\n' {
+                    line += 1;
+                    col = 0;
+                } else if q == b'"' {
+                    match data.get(i) {
+                        Some(b'"') => {
+                            i += 1;
+                            col += 1;
+                        }
+                        None | Some(b'\n') | Some(b'\r') => break,
+                        Some(&n) if n == delim => break,
+                        Some(_) => {
+                            return Err(fail(
+                                record_line,
+                                line,
+                                col + 1,
+                                "extraneous or missing \" in quoted-field",
+                            ))
+                        }
+                    }
+                }
+            }
+            field_start = false;
+            continue;
+        }
+        i += 1;
+        col += 1;
+        if c == delim {
+            field_start = true;
+        } else if c == b'\n' {
+            line += 1;
+            record_line = line;
+            col = 0;
+            field_start = true;
+        } else if c == b'"' {
+            return Err(fail(record_line, line, col, "bare \" in non-quoted field"));
+        } else {
+            field_start = false;
+        }
+    }
+    Ok(())
 }
 
 /// The pieces of a URL as Go's `url.Parse` splits them.
@@ -553,7 +633,23 @@ mod tests {
             .unwrap(),
             j(r#"[{"bar":"bar 1","foo":"foo 1"},{"bar":"bar\" \"2","foo":"foo\" \"2"}]"#)
         );
+        assert_eq!(
+            parse_csv(&s("a,b\r\n\r\n1,2\r\n"), &none).unwrap(),
+            j(r#"[{"a":"1","b":"2"}]"#)
+        );
         assert!(parse_csv(&s(""), &none).is_err());
+        assert_eq!(
+            parse_csv(&s("foo,bar\nfoo 1,bar 1\nfoo\" \"2,bar\" \"2"), &none).unwrap_err(),
+            "parse error on line 3, column 4: bare \" in non-quoted field"
+        );
+        assert_eq!(
+            parse_csv(&s("a,b\n\"x\"y,1"), &none).unwrap_err(),
+            "parse error on line 2, column 4: extraneous or missing \" in quoted-field"
+        );
+        assert_eq!(
+            parse_csv(&s("a,b\n\"x,\"\"y\nz\",1"), &none).unwrap(),
+            j(r#"[{"a":"x,\"y\nz","b":"1"}]"#)
+        );
         assert!(parse_csv(&s("a,b\n1"), &none).is_err());
         assert!(parse_csv(&s("a"), &[Value::Null, s(",,"), Value::Null]).is_err());
     }
