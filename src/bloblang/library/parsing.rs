@@ -138,7 +138,23 @@ fn escape_json_html(s: &str) -> String {
     out
 }
 
+/// The first NaN or infinite float in a value, which JSON can't represent.
+fn non_finite(v: &Value) -> Option<f64> {
+    match v {
+        Value::Float(f) if !f.is_finite() => Some(*f),
+        Value::Array(a) => a.iter().find_map(non_finite),
+        Value::Object(o) => o.values().find_map(non_finite),
+        _ => None,
+    }
+}
+
 fn format_json(v: &Value, args: &[Value]) -> Result<Value, String> {
+    if let Some(f) = non_finite(v) {
+        return Err(format!(
+            "json: unsupported value: {}",
+            super::helpers::format_go_g(f)
+        ));
+    }
     let indent = arg_opt_str(args, 0)?
         .map(|s| s.into_owned())
         .unwrap_or_else(|| "    ".into());
@@ -590,6 +606,18 @@ mod tests {
         assert_eq!(
             parse_yaml(&s("a: 1\nb: [1.5, true, null]"), &[]).unwrap(),
             j(r#"{"a":1,"b":[1.5,true,null]}"#)
+        );
+        assert_eq!(
+            parse_yaml(&s("1: a\ntrue: b"), &[]).unwrap(),
+            j(r#"{"1":"a","true":"b"}"#)
+        );
+        assert_eq!(
+            parse_yaml(&s("a: |\n  x\n  y\n"), &[]).unwrap(),
+            j(r#"{"a":"x\ny\n"}"#)
+        );
+        assert_eq!(
+            parse_yaml(&s("- 1\n- ~\n- 'q'"), &[]).unwrap(),
+            j(r#"[1,null,"q"]"#)
         );
         assert!(parse_yaml(&s("a: [1"), &[]).is_err());
         assert_eq!(
