@@ -562,6 +562,14 @@ mod tests {
     #[test]
     fn json() {
         assert_eq!(
+            format_json(
+                &Value::Array(vec![Value::Float(f64::NAN)]),
+                &[Value::Null, Value::Null, Value::Null]
+            )
+            .unwrap_err(),
+            "json: unsupported value: NaN"
+        );
+        assert_eq!(
             parse_json(&s(r#"{"foo":"bar"}"#), &[Value::Null]).unwrap(),
             j(r#"{"foo":"bar"}"#)
         );
