@@ -38,7 +38,7 @@ pub static METHODS: &[MethodSpec] = &[
     MethodSpec {
         name: "hash",
         category: CAT,
-        description: "Hashes a string or byte array according to a chosen algorithm and returns the result as a byte array. Available algorithms are: `hmac_sha1`, `hmac_sha256`, `hmac_sha512`, `md5`, `sha1`, `sha256`, `sha512`, `xxhash64`, `crc32`. The hmac algorithms require a key, which is specified as a second argument.",
+        description: "Hashes a string or byte array according to a chosen algorithm and returns the result as a byte array. Available algorithms are: `hmac_sha1`, `hmac_sha256`, `hmac_sha512`, `md5`, `sha1`, `sha256`, `sha512`, `xxhash64`, `crc32`, `fnv32`. The hmac algorithms require a key, which is specified as a second argument.",
         params: &[
             req("algorithm", K::String, "The hasing algorithm to use."),
             opt("key", K::String, D::Optional, "An optional key to use."),
@@ -285,6 +285,14 @@ fn hash(v: &Value, args: &[Value]) -> Result<Value, String> {
         "sha256" => sha2::Sha256::digest(&data[..]).to_vec(),
         "sha512" => sha2::Sha512::digest(&data[..]).to_vec(),
         "xxhash64" => twox_hash::XxHash64::oneshot(0, &data)
+            .to_string()
+            .into_bytes(),
+        // FNV-1 (not 1a), as Go's fnv.New32, written as decimal text like xxhash64.
+        "fnv32" => data
+            .iter()
+            .fold(2_166_136_261u32, |h, b| {
+                h.wrapping_mul(16_777_619) ^ *b as u32
+            })
             .to_string()
             .into_bytes(),
         "crc32" => {
@@ -567,6 +575,11 @@ mod tests {
         assert_eq!(
             hash(&hw, &[s("xxhash64"), none.clone(), none.clone()]).unwrap(),
             Value::Bytes(b"5020219685658847592".to_vec())
+        );
+        // FNV-1 32 of "hello world" is 0x548da96f.
+        assert_eq!(
+            hash(&hw, &[s("fnv32"), none.clone(), none.clone()]).unwrap(),
+            Value::Bytes(0x548da96fu32.to_string().into_bytes())
         );
         assert_eq!(
             hash(&hw, &[s("hmac_sha256"), none.clone(), none.clone()]).unwrap_err(),
