@@ -522,6 +522,8 @@ fn parse_period(s: &str) -> Result<Period, String> {
             .replace(',', ".")
             .parse()
             .map_err(|_| format!("{}: invalid number {}", go_quote(s), &rest[..n]))?;
+        // Periods keep one decimal place; further decimals are truncated.
+        let num = (num * 10.0).trunc() / 10.0;
         rest = &rest[n..];
         let Some(unit) = rest.chars().next() else {
             return Err(format!("{}: missing designator at the end", go_quote(s)));
@@ -532,9 +534,10 @@ fn parse_period(s: &str) -> Result<Period, String> {
             (false, 'M') => p.months = num,
             (false, 'W') => p.weeks = num,
             (false, 'D') => p.days = num,
-            (true, 'H') => p.hours = num,
+            // `H` and `S` are unambiguous, so they are accepted without the `T` too.
+            (_, 'H') => p.hours = num,
             (true, 'M') => p.minutes = num,
-            (true, 'S') => p.seconds = num,
+            (_, 'S') => p.seconds = num,
             _ => {
                 return Err(format!(
                     "{}: expected a designator Y, M, W, D, H, or S not '{unit}'",
@@ -775,6 +778,18 @@ mod tests {
         assert_eq!(
             parse_duration_iso8601(&s("PT2.5S"), &[]).unwrap(),
             Value::Int(2_500_000_000)
+        );
+        assert_eq!(
+            parse_duration_iso8601(&s("P3.5S"), &[]).unwrap(),
+            Value::Int(3_500_000_000)
+        );
+        assert_eq!(
+            parse_duration_iso8601(&s("PT2.55S"), &[]).unwrap(),
+            Value::Int(2_500_000_000)
+        );
+        assert_eq!(
+            parse_duration_iso8601(&s("P2W"), &[]).unwrap(),
+            Value::Int(1_209_600_000_000_000)
         );
         assert!(parse_duration_iso8601(&s("3D"), &[]).is_err());
         assert!(parse_duration_iso8601(&s("P€"), &[]).is_err());
