@@ -21,23 +21,23 @@
 
 use crate::message::Value;
 
-mod coercion;
-mod encoding;
+pub mod coercion;
+pub mod encoding;
 #[cfg(test)]
 mod examples_test;
-mod formats;
-mod general;
-mod gofmt;
+pub mod formats;
+pub mod general;
+pub mod gofmt;
 pub mod golayout;
 pub mod helpers;
-mod jwt;
-mod numbers;
-mod objects;
-mod parsing;
-mod regexp;
-mod strings;
-mod timestamps;
-mod xml;
+pub mod jwt;
+pub mod numbers;
+pub mod objects;
+pub mod parsing;
+pub mod regexp;
+pub mod strings;
+pub mod timestamps;
+pub mod xml;
 
 /// What an argument must be. The interpreter checks literal arguments against it at compile time
 /// and evaluated ones at run time, and fills in defaults, so an implementation receives exactly
