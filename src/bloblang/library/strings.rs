@@ -697,13 +697,13 @@ fn slug(v: &Value, args: &[Value]) -> Result<Value, String> {
         t = t.replace(from, to);
     }
     for (from, to) in slug_subs(&lang) {
-        t = t.replace(from, &format!(" {to} "));
+        t = t.replace(from, to);
     }
     let t = deunicode::deunicode(&t).to_lowercase();
     let mut out = String::with_capacity(t.len());
     let mut dash = false;
     for c in t.chars() {
-        if c.is_ascii_alphanumeric() || c == '_' || c == '~' {
+        if c.is_ascii_alphanumeric() || c == '_' {
             out.push(c);
             dash = false;
         } else if !dash {
@@ -1004,6 +1004,7 @@ mod tests {
             slug(&s("Gopher & Bento"), &[s("en")]).unwrap(),
             s("gopher-and-bento")
         );
+        assert_eq!(slug(&s("a&b_c~d"), &[s("en")]).unwrap(), s("aandb_c-d"));
         assert_eq!(
             slug(&s("Gaufre & Poisson d'Eau Profonde"), &[s("fr")]).unwrap(),
             s("gaufre-et-poisson-deau-profonde")
