@@ -204,11 +204,7 @@ pub fn format_go_float(f: f64) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        };
+        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
     }
     let abs = f.abs();
     if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
@@ -327,9 +323,9 @@ impl From<&Value> for serde_json::Value {
             Value::Bytes(b) => serde_json::Value::String(String::from_utf8_lossy(b).into_owned()),
             Value::Timestamp(t) => serde_json::Value::String(format_rfc3339_nano(t)),
             Value::Array(a) => serde_json::Value::Array(a.iter().map(Into::into).collect()),
-            Value::Object(o) => {
-                serde_json::Value::Object(o.iter().map(|(k, v)| (k.clone(), v.into())).collect())
-            }
+            Value::Object(o) => serde_json::Value::Object(
+                o.iter().map(|(k, v)| (k.clone(), v.into())).collect(),
+            ),
         }
     }
 }
@@ -446,10 +442,7 @@ mod tests {
     #[test]
     fn pretty_json_indents() {
         let v = Value::from_json_str(r#"{"a":[1],"b":{}}"#).unwrap();
-        assert_eq!(
-            v.to_json_pretty("  "),
-            "{\n  \"a\": [\n    1\n  ],\n  \"b\": {}\n}"
-        );
+        assert_eq!(v.to_json_pretty("  "), "{\n  \"a\": [\n    1\n  ],\n  \"b\": {}\n}");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use super::helpers::*;
 use super::numbers::go_parse_float;
-use super::{MethodSpec, ParamDefault as D, ParamKind as K};
+use super::{MethodSpec, ParamDefault as D, ParamKind as K, HIDDEN};
 use crate::message::Value;
 
 const CAT: &str = "Type Coercion";
@@ -73,7 +73,7 @@ pub static METHODS: &[MethodSpec] = &[
     },
     MethodSpec {
         name: "not",
-        category: "Deprecated",
+        category: HIDDEN,
         description: "Hidden: the boolean negation of the target (the `!` operator).",
         params: &[],
         examples: &[],

@@ -38,7 +38,7 @@ pub static METHODS: &[MethodSpec] = &[
     MethodSpec {
         name: "hash",
         category: CAT,
-        description: "Hashes a string or byte array according to a chosen algorithm and returns the result as a byte array. Available algorithms are: `hmac_sha1`, `hmac_sha256`, `hmac_sha512`, `md5`, `sha1`, `sha256`, `sha512`, `xxhash64`, `crc32`. The hmac algorithms require a key, which is specified as a second argument.",
+        description: "Hashes a string or byte array according to a chosen algorithm and returns the result as a byte array. Available algorithms are: `hmac_sha1`, `hmac_sha256`, `hmac_sha512`, `md5`, `sha1`, `sha256`, `sha512`, `xxhash64`, `crc32`, `fnv32`. The hmac algorithms require a key, which is specified as a second argument.",
         params: &[
             req("algorithm", K::String, "The hasing algorithm to use."),
             opt("key", K::String, D::Optional, "An optional key to use."),
@@ -53,9 +53,9 @@ pub static METHODS: &[MethodSpec] = &[
     MethodSpec {
         name: "compress",
         category: CAT,
-        description: "Compresses a string or byte array value according to a specified algorithm: `flate`, `gzip`, `pgzip`, `lz4`, `snappy` or `zlib`.",
+        description: "Compresses a string or byte array value according to a specified algorithm: `flate`, `gzip`, `pgzip`, `lz4`, `snappy`, `zlib` or `zstd`.",
         params: &[
-            req("algorithm", K::String, "One of `flate`, `gzip`, `pgzip`, `lz4`, `snappy`, `zlib`."),
+            req("algorithm", K::String, "One of `flate`, `gzip`, `pgzip`, `lz4`, `snappy`, `zlib`, `zstd`."),
             opt("level", K::Int, D::Int(-1), "The level of compression to use. May not be applicable to all algorithms."),
         ],
         examples: &[
@@ -69,8 +69,8 @@ pub static METHODS: &[MethodSpec] = &[
     MethodSpec {
         name: "decompress",
         category: CAT,
-        description: "Decompresses a string or byte array value according to a specified algorithm: `flate`, `gzip`, `pgzip`, `lz4`, `snappy` or `zlib`. The result of decompression is a byte array.",
-        params: &[req("algorithm", K::String, "One of `flate`, `gzip`, `pgzip`, `lz4`, `snappy`, `zlib`.")],
+        description: "Decompresses a string or byte array value according to a specified algorithm: `bzip2`, `flate`, `gzip`, `pgzip`, `lz4`, `snappy`, `zlib` or `zstd`. The result of decompression is a byte array.",
+        params: &[req("algorithm", K::String, "One of `bzip2`, `flate`, `gzip`, `pgzip`, `lz4`, `snappy`, `zlib`, `zstd`.")],
         examples: &[
             ex("", "root = this.compressed.decode(\"base64\").decompress(\"lz4\")", &[(r#"{"compressed":"BCJNGGRwuRgAAIBoZWxsbyB3b3JsZCBJIGxvdmUgc3BhY2UAAAAAGoETLg=="}"#, "hello world I love space")]),
             ex("Use the `.string()` method in order to coerce the result into a string.", "root.result = this.compressed.decode(\"base64\").decompress(\"lz4\").string()", &[(r#"{"compressed":"BCJNGGRwuRgAAIBoZWxsbyB3b3JsZCBJIGxvdmUgc3BhY2UAAAAAGoETLg=="}"#, r#"{"result":"hello world I love space"}"#)]),
@@ -289,6 +289,14 @@ fn hash(v: &Value, args: &[Value]) -> Result<Value, String> {
         "xxhash64" => twox_hash::XxHash64::oneshot(0, &data)
             .to_string()
             .into_bytes(),
+        // FNV-1 (not 1a), as Go's fnv.New32, written as decimal text like xxhash64.
+        "fnv32" => data
+            .iter()
+            .fold(2_166_136_261u32, |h, b| {
+                h.wrapping_mul(16_777_619) ^ *b as u32
+            })
+            .to_string()
+            .into_bytes(),
         "crc32" => {
             let sum = match poly.as_str() {
                 "IEEE" => crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(&data),
@@ -340,6 +348,10 @@ fn compress(v: &Value, args: &[Value]) -> Result<Value, String> {
             e.write_all(&data).map_err(io)?;
             e.finish().map_err(|e| e.to_string())?
         }
+        "zstd" => ruzstd::encoding::compress_to_vec(
+            &data[..],
+            ruzstd::encoding::CompressionLevel::Fastest,
+        ),
         "snappy" => snap::raw::Encoder::new()
             .compress_vec(&data)
             .map_err(|e| e.to_string())?,
@@ -357,6 +369,11 @@ fn decompress(v: &Value, args: &[Value]) -> Result<Value, String> {
         "zlib" => flate2::read::ZlibDecoder::new(&data[..]).read_to_end(&mut out),
         "flate" => flate2::read::DeflateDecoder::new(&data[..]).read_to_end(&mut out),
         "lz4" => lz4_flex::frame::FrameDecoder::new(&data[..]).read_to_end(&mut out),
+        "bzip2" => bzip2::read::MultiBzDecoder::new(&data[..]).read_to_end(&mut out),
+        "zstd" => match ruzstd::decoding::StreamingDecoder::new(&data[..]) {
+            Ok(mut d) => d.read_to_end(&mut out),
+            Err(e) => return Err(e.to_string()),
+        },
         "snappy" => {
             return snap::raw::Decoder::new()
                 .decompress_vec(&data)
@@ -561,6 +578,11 @@ mod tests {
             hash(&hw, &[s("xxhash64"), none.clone(), none.clone()]).unwrap(),
             Value::Bytes(b"5020219685658847592".to_vec())
         );
+        // FNV-1 32 of "hello world" is 0x548da96f.
+        assert_eq!(
+            hash(&hw, &[s("fnv32"), none.clone(), none.clone()]).unwrap(),
+            Value::Bytes(0x548da96fu32.to_string().into_bytes())
+        );
         assert_eq!(
             hash(&hw, &[s("hmac_sha256"), none.clone(), none.clone()]).unwrap_err(),
             "hash algorithm hmac_sha256 requires a key argument"
@@ -571,12 +593,22 @@ mod tests {
     #[test]
     fn compression() {
         let long = s(&vec!["hello world this is some content"; 1000].join(" "));
-        for algo in ["gzip", "zlib", "flate", "pgzip", "lz4", "snappy"] {
+        for algo in ["gzip", "zlib", "flate", "pgzip", "lz4", "snappy", "zstd"] {
             let c = compress(&long, &[s(algo), Value::Null]).unwrap();
             let d = decompress(&c, &[s(algo)]).unwrap();
             assert_eq!(d, long, "{algo}");
         }
         assert!(decompress(&s("not gzip"), &[s("gzip")]).is_err());
+        assert!(decompress(&s("not zstd"), &[s("zstd")]).is_err());
+        // "hello" compressed with bzip2 -9.
+        let bz = hex::decode(
+            "425a68393141592653591931653d00000081000244a000219a68334d07338bb9229c28480c98b29e80",
+        )
+        .unwrap();
+        assert_eq!(
+            decompress(&Value::Bytes(bz), &[s("bzip2")]).unwrap(),
+            Value::Bytes(b"hello".to_vec())
+        );
         let lz = compress(&s("hello world I love space"), &[s("lz4"), Value::Null]).unwrap();
         assert_eq!(
             encode(&lz, &[s("base64")]).unwrap(),

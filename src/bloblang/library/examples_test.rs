@@ -192,10 +192,60 @@ fn set_root(root: &mut Value, path: &str, v: Value) {
     *cur = v;
 }
 
+/// Split a mapping into statements: newlines inside triple-quoted strings or brackets don't end
+/// a statement.
+fn statements(mapping: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut depth = 0i32;
+    let mut in_triple = false;
+    let mut in_str = false;
+    let chars: Vec<char> = mapping.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if !in_str && chars[i..].starts_with(&['"', '"', '"']) {
+            in_triple = !in_triple;
+            cur.push_str("\"\"\"");
+            i += 3;
+            continue;
+        }
+        if !in_triple {
+            if in_str {
+                if c == '\\' {
+                    cur.push(c);
+                    if let Some(n) = chars.get(i + 1) {
+                        cur.push(*n);
+                    }
+                    i += 2;
+                    continue;
+                }
+                if c == '"' {
+                    in_str = false;
+                }
+            } else if c == '"' {
+                in_str = true;
+            } else if "([{".contains(c) {
+                depth += 1;
+            } else if ")]}".contains(c) {
+                depth -= 1;
+            } else if c == '\n' && depth == 0 {
+                out.push(std::mem::take(&mut cur));
+                i += 1;
+                continue;
+            }
+        }
+        cur.push(c);
+        i += 1;
+    }
+    out.push(cur);
+    out
+}
+
 fn run_example(mapping: &str, input: &str, expected: &str) -> Result<Outcome, String> {
     let input_v = Value::from_json_str(input).ok();
     let mut root = Value::Null;
-    for line in mapping.lines() {
+    for line in statements(mapping) {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -211,7 +261,9 @@ fn run_example(mapping: &str, input: &str, expected: &str) -> Result<Outcome, St
             return Ok(Outcome::Skipped);
         };
         let rhs = rhs.trim();
-        let (mut value, chain_src) = if let Some(rest) = rhs.strip_prefix("this") {
+        let (mut value, chain_src) = if let Some(rest) = rhs.strip_prefix("content()") {
+            (Value::Bytes(input.as_bytes().to_vec()), rest.to_string())
+        } else if let Some(rest) = rhs.strip_prefix("this") {
             let Some(input_v) = &input_v else {
                 return Ok(Outcome::Skipped);
             };
@@ -305,10 +357,17 @@ fn documented_examples() {
         }
         for ex in examples.iter().filter(|e| !e.skip_check) {
             for (input, output) in ex.cases {
-                match run_example(ex.mapping, input, output) {
-                    Ok(Outcome::Checked) => checked += 1,
-                    Ok(Outcome::Skipped) => {}
-                    Err(e) => failures.push(format!("{name}: {} with {input}: {e}", ex.mapping)),
+                let expects_error = output.starts_with("Error(");
+                match (run_example(ex.mapping, input, output), expects_error) {
+                    (Ok(Outcome::Checked), false) | (Err(_), true) => checked += 1,
+                    (Ok(Outcome::Skipped), _) => {}
+                    (Ok(Outcome::Checked), true) => failures.push(format!(
+                        "{name}: {} with {input}: expected an error",
+                        ex.mapping
+                    )),
+                    (Err(e), false) => {
+                        failures.push(format!("{name}: {} with {input}: {e}", ex.mapping))
+                    }
                 }
             }
         }
@@ -342,4 +401,120 @@ fn tables_are_consistent() {
             "{v}"
         );
     }
+}
+
+/// Plausible arguments: defaults where declared, otherwise a small value of the declared kind.
+fn base_args(params: &[Param]) -> Vec<Value> {
+    params
+        .iter()
+        .map(|p| match p.default {
+            ParamDefault::Bool(b) => Value::Bool(b),
+            ParamDefault::Int(i) => Value::Int(i),
+            ParamDefault::Float(f) => Value::Float(f),
+            ParamDefault::Str(s) => Value::from(s),
+            ParamDefault::Null | ParamDefault::Optional => Value::Null,
+            ParamDefault::Required => match p.kind {
+                ParamKind::String | ParamKind::Any => Value::from("a"),
+                ParamKind::Int => Value::Int(1),
+                ParamKind::Float => Value::Float(1.0),
+                ParamKind::Bool => Value::Bool(true),
+                ParamKind::Array => Value::Array(vec![]),
+                ParamKind::Object => Value::Object(Default::default()),
+            },
+        })
+        .collect()
+}
+
+/// Every method and function is called with awkward targets and arguments: none may panic.
+#[test]
+fn no_panics_on_awkward_input() {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    let ts = chrono::DateTime::parse_from_rfc3339("2020-08-14T11:50:26.371+01:00").unwrap();
+    let mut obj = crate::message::value::Object::new();
+    obj.insert("a".into(), Value::Int(1));
+    obj.insert("-b".into(), Value::from("x"));
+    let samples = vec![
+        Value::Null,
+        Value::Bool(true),
+        Value::Int(0),
+        Value::Int(-1),
+        Value::Int(3),
+        Value::Int(i64::MAX),
+        Value::Int(i64::MIN),
+        Value::Float(f64::NAN),
+        Value::Float(f64::INFINITY),
+        Value::Float(-0.5),
+        Value::Float(1e300),
+        Value::from(""),
+        Value::from("ü€"),
+        Value::from("%"),
+        Value::from("%v %d %q %x %s %5.2f %"),
+        Value::from("2006-01-02T15:04:05Z07:00"),
+        Value::from("[1,2]"),
+        Value::from("a.b.0"),
+        Value::from("P1Y2M3DT4H5M6.5S"),
+        Value::Bytes(vec![0xff, 0xfe, 0x00]),
+        Value::Timestamp(ts),
+        Value::Array(vec![]),
+        Value::Array(vec![Value::Int(1), Value::from("a"), Value::Null]),
+        Value::Object(Default::default()),
+        Value::Object(obj),
+    ];
+    const SKIP: &[&str] = &[
+        "compare_bcrypt",
+        "compare_argon2",
+        "file",
+        "file_rel",
+        "file_rel_json",
+    ];
+    let mut panics = Vec::new();
+    for m in methods() {
+        if SKIP.contains(&m.name) {
+            continue;
+        }
+        let base = if is_variadic_method(m.name) {
+            vec![Value::from("a"), Value::from("a")]
+        } else {
+            base_args(m.params)
+        };
+        let arity = base.len();
+        for target in &samples {
+            for pos in 0..arity.max(1) {
+                for arg in &samples {
+                    let mut args = base.clone();
+                    if arity > 0 {
+                        args[pos] = arg.clone();
+                    }
+                    if catch_unwind(AssertUnwindSafe(|| (m.imp)(target, &args))).is_err() {
+                        panics.push(format!("{}({:?}) on {:?}", m.name, args, target));
+                    }
+                    if arity == 0 {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    for f in functions() {
+        if SKIP.contains(&f.name) {
+            continue;
+        }
+        for pos in 0..f.params.len().max(1) {
+            for arg in &samples {
+                let mut args = base_args(f.params);
+                if !args.is_empty() {
+                    args[pos] = arg.clone();
+                }
+                if catch_unwind(AssertUnwindSafe(|| (f.imp)(&args))).is_err() {
+                    panics.push(format!("{}({:?})", f.name, args));
+                }
+            }
+        }
+    }
+    assert!(
+        panics.is_empty(),
+        "{} panics:\n{}",
+        panics.len(),
+        panics.join("\n")
+    );
 }

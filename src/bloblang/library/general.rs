@@ -125,6 +125,17 @@ pub static FILE_FUNCTIONS: &[FunctionSpec] = &[
         imp: file_json,
     },
     FunctionSpec {
+        name: "snowflake_id",
+        category: "General",
+        description: "Generate a new snowflake ID each time it is invoked and prints a string representation. I.e.: 1559229974454472704",
+        params: &[opt("node_id", K::Int, D::Int(1), "It is possible to specify the node_id.")],
+        examples: &[
+            ex_skip("", "root.id = snowflake_id()", &[]),
+            ex_skip("It is possible to specify the node_id.", "root.id = snowflake_id(2)", &[]),
+        ],
+        imp: snowflake_id,
+    },
+    FunctionSpec {
         name: "ksuid",
         category: "General",
         description: "Generates a new ksuid each time it is invoked and prints a string representation.",
@@ -185,6 +196,36 @@ fn file_json(args: &[Value]) -> Result<Value, String> {
     let path = arg_str(args, 0)?;
     let bytes = read_file(&path)?;
     Value::from_json_slice(&bytes).map_err(|e| format!("failed to parse {path} as JSON: {e}"))
+}
+
+/// Snowflake IDs as bwmarrin/snowflake makes them: milliseconds since the Twitter epoch in the
+/// top 41 bits, a 10 bit node id and a 12 bit sequence within the millisecond.
+fn snowflake_id(args: &[Value]) -> Result<Value, String> {
+    use std::sync::Mutex;
+    static STATE: Mutex<(i64, i64)> = Mutex::new((0, 0));
+    const EPOCH_MS: i64 = 1_288_834_974_657;
+    let node = arg_opt_int(args, 0)?.unwrap_or(1);
+    if !(0..=1023).contains(&node) {
+        return Err(format!(
+            "Node number must be between 0 and 1023, got {node}"
+        ));
+    }
+    let mut state = STATE.lock().unwrap_or_else(|e| e.into_inner());
+    let mut now = chrono::Utc::now().timestamp_millis() - EPOCH_MS;
+    if now < state.0 {
+        now = state.0;
+    }
+    if now == state.0 {
+        state.1 = (state.1 + 1) & 0xfff;
+        if state.1 == 0 {
+            now += 1;
+        }
+    } else {
+        state.1 = 0;
+    }
+    state.0 = now;
+    let id = (now << 22) | (node << 12) | state.1;
+    Ok(Value::String(id.to_string()))
 }
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -399,6 +440,15 @@ mod tests {
         );
         assert!(cosine_similarity(&[v("[1]"), v("[0,1]")]).is_err());
         assert_eq!(ksuid(&[]).unwrap().as_str().unwrap().len(), 27);
+        let a = snowflake_id(&[Value::Null]).unwrap();
+        let b = snowflake_id(&[Value::Int(2)]).unwrap();
+        let (a, b): (i64, i64) = (
+            a.as_str().unwrap().parse().unwrap(),
+            b.as_str().unwrap().parse().unwrap(),
+        );
+        assert!(b > a);
+        assert_eq!((b >> 12) & 0x3ff, 2);
+        assert!(snowflake_id(&[Value::Int(5000)]).is_err());
         assert_eq!(
             file(&[s("/definitely/not/here"), Value::Null]).unwrap_err(),
             "open /definitely/not/here: no such file or directory"

@@ -47,6 +47,10 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             i += 1;
         }
         spec.width = width.parse().ok();
+        if !width.is_empty() && spec.width.is_none_or(|w| w > 1_000_000) {
+            out.push_str("%!(BADWIDTH)");
+            spec.width = None;
+        }
         if i < chars.len() && chars[i] == '.' {
             i += 1;
             let mut p = String::new();
@@ -54,7 +58,15 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
                 p.push(chars[i]);
                 i += 1;
             }
-            spec.prec = Some(p.parse().unwrap_or(0));
+            spec.prec = Some(if p.is_empty() {
+                0
+            } else {
+                p.parse().unwrap_or(usize::MAX)
+            });
+            if spec.prec.is_some_and(|p| p > 1_000_000) {
+                out.push_str("%!(BADPREC)");
+                spec.prec = None;
+            }
         }
         let Some(&verb) = chars.get(i) else {
             out.push_str("%!(NOVERB)");
@@ -139,7 +151,16 @@ fn go_v(v: &Value, _nested: bool) -> String {
             let parts: Vec<String> = b.iter().map(|x| x.to_string()).collect();
             format!("[{}]", parts.join(" "))
         }
-        Value::Timestamp(t) => t.format("%Y-%m-%d %H:%M:%S%.f %z").to_string(),
+        // Go's time.Time String(): the zone name follows the offset ("UTC" for UTC, the numeric
+        // offset again for unnamed fixed zones).
+        Value::Timestamp(t) => {
+            let zone = if t.offset().local_minus_utc() == 0 {
+                "UTC".to_string()
+            } else {
+                t.format("%z").to_string()
+            };
+            format!("{} {zone}", t.format("%Y-%m-%d %H:%M:%S%.f %z"))
+        }
         Value::Array(a) => {
             let parts: Vec<String> = a.iter().map(|x| go_v(x, true)).collect();
             format!("[{}]", parts.join(" "))
@@ -339,5 +360,11 @@ mod tests {
         );
         assert_eq!(sprintf("x", &[Value::Int(1)]), "x%!(EXTRA int64=1)");
         assert_eq!(sprintf("%e", &[Value::Float(1234.5)]), "1.234500e+03");
+        assert_eq!(sprintf("%99999999999d", &[Value::Int(1)]), "%!(BADWIDTH)1");
+        let t = chrono::DateTime::parse_from_rfc3339("2020-08-14T11:50:26.371Z").unwrap();
+        assert_eq!(
+            sprintf("%v", &[Value::Timestamp(t)]),
+            "2020-08-14 11:50:26.371 +0000 UTC"
+        );
     }
 }

@@ -690,7 +690,10 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
         } else {
             int_part.parse().map_err(|_| invalid())?
         };
-        total_i += iv * mult;
+        total_i = iv
+            .checked_mul(mult)
+            .and_then(|x| x.checked_add(total_i))
+            .ok_or_else(invalid)?;
         if !frac_part.is_empty() {
             let f: f64 = format!("0.{frac_part}").parse().map_err(|_| invalid())?;
             total += f * mult as f64;
@@ -713,11 +716,14 @@ pub fn add_date(
     months: i64,
     days: i64,
 ) -> Option<DateTime<FixedOffset>> {
-    let total_months = t.year() as i64 * 12 + t.month0() as i64 + years * 12 + months;
-    let y = total_months.div_euclid(12) as i32;
+    let total_months = (t.year() as i64 * 12 + t.month0() as i64)
+        .checked_add(years.checked_mul(12)?)?
+        .checked_add(months)?;
+    let y = i32::try_from(total_months.div_euclid(12)).ok()?;
     let m = total_months.rem_euclid(12) as u32 + 1;
     let first = NaiveDate::from_ymd_opt(y, m, 1)?;
-    let date = first.checked_add_signed(Duration::days(t.day() as i64 - 1 + days))?;
+    let offset_days = (t.day() as i64 - 1).checked_add(days)?;
+    let date = first.checked_add_signed(Duration::try_days(offset_days)?)?;
     let naive = date.and_time(t.time());
     t.offset().from_local_datetime(&naive).single()
 }

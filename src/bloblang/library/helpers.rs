@@ -4,7 +4,11 @@
 use std::borrow::Cow;
 
 use super::{Example, Param, ParamDefault, ParamKind};
-use crate::message::value::format_rfc3339_nano;
+
+/// Go's `time.RFC3339Nano` text of a timestamp (trailing fractional zeros trimmed).
+pub fn format_rfc3339_nano(t: &chrono::DateTime<chrono::FixedOffset>) -> String {
+    super::golayout::format(t, super::golayout::RFC3339_NANO, None)
+}
 use crate::message::Value;
 
 // ---------------------------------------------------------------------------------------------
@@ -378,87 +382,88 @@ fn is_go_printable(c: char) -> bool {
 pub fn go_unquote(s: &str) -> Result<String, String> {
     let err = || "invalid syntax".to_string();
     let bytes = s.as_bytes();
-    if bytes.len() < 2 {
+    if bytes.len() < 2
+        || !matches!(bytes[0], b'"' | b'\'' | b'`')
+        || bytes[0] != bytes[bytes.len() - 1]
+    {
         return Err(err());
     }
     let q = bytes[0];
-    if q != bytes[bytes.len() - 1] {
-        return Err(err());
-    }
     let inner = &s[1..s.len() - 1];
-    match q {
-        b'`' => {
-            if inner.contains('`') || inner.contains('\r') {
-                return Err(err());
-            }
-            Ok(inner.to_string())
+    if q == b'`' {
+        if inner.contains('`') || inner.contains('\r') {
+            return Err(err());
         }
-        b'"' | b'\'' => {
-            let mut out = String::new();
-            let mut chars = inner.chars().peekable();
-            while let Some(c) = chars.next() {
-                if c == q as char || c == '\n' {
+        return Ok(inner.to_string());
+    }
+    // Escapes like `\xc3\xa9` produce raw bytes, so the result is assembled as bytes.
+    let mut out: Vec<u8> = Vec::with_capacity(inner.len());
+    let mut units = 0usize;
+    let mut chars = inner.chars();
+    let push_char = |out: &mut Vec<u8>, c: char| {
+        let mut buf = [0u8; 4];
+        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+    };
+    while let Some(c) = chars.next() {
+        units += 1;
+        if c == q as char || c == '\n' {
+            return Err(err());
+        }
+        if c != '\\' {
+            push_char(&mut out, c);
+            continue;
+        }
+        let e = chars.next().ok_or_else(err)?;
+        match e {
+            'a' => out.push(0x07),
+            'b' => out.push(0x08),
+            'f' => out.push(0x0c),
+            'n' => out.push(b'\n'),
+            'r' => out.push(b'\r'),
+            't' => out.push(b'\t'),
+            'v' => out.push(0x0b),
+            '\\' => out.push(b'\\'),
+            '\'' | '"' => {
+                if e as u8 != q {
                     return Err(err());
                 }
-                if c != '\\' {
-                    out.push(c);
-                    continue;
+                out.push(e as u8)
+            }
+            'x' | 'u' | 'U' => {
+                let n = match e {
+                    'x' => 2,
+                    'u' => 4,
+                    _ => 8,
+                };
+                let hex: String = (0..n).filter_map(|_| chars.next()).collect();
+                if hex.len() != n {
+                    return Err(err());
                 }
-                let e = chars.next().ok_or_else(err)?;
-                match e {
-                    'a' => out.push('\u{7}'),
-                    'b' => out.push('\u{8}'),
-                    'f' => out.push('\u{c}'),
-                    'n' => out.push('\n'),
-                    'r' => out.push('\r'),
-                    't' => out.push('\t'),
-                    'v' => out.push('\u{b}'),
-                    '\\' => out.push('\\'),
-                    '\'' | '"' => {
-                        if e as u8 != q {
-                            return Err(err());
-                        }
-                        out.push(e)
-                    }
-                    'x' | 'u' | 'U' => {
-                        let n = match e {
-                            'x' => 2,
-                            'u' => 4,
-                            _ => 8,
-                        };
-                        let hex: String = (0..n).filter_map(|_| chars.next()).collect();
-                        if hex.len() != n {
-                            return Err(err());
-                        }
-                        let v = u32::from_str_radix(&hex, 16).map_err(|_| err())?;
-                        if e == 'x' {
-                            // A raw byte; only valid UTF-8 results can be represented.
-                            out.push(char::from_u32(v).ok_or_else(err)?);
-                        } else {
-                            out.push(char::from_u32(v).ok_or_else(err)?);
-                        }
-                    }
-                    '0'..='7' => {
-                        let mut v = e.to_digit(8).unwrap_or(0);
-                        for _ in 0..2 {
-                            let d = chars.next().and_then(|c| c.to_digit(8)).ok_or_else(err)?;
-                            v = v * 8 + d;
-                        }
-                        if v > 255 {
-                            return Err(err());
-                        }
-                        out.push(char::from_u32(v).ok_or_else(err)?);
-                    }
-                    _ => return Err(err()),
+                let v = u32::from_str_radix(&hex, 16).map_err(|_| err())?;
+                if e == 'x' {
+                    out.push(v as u8);
+                } else {
+                    push_char(&mut out, char::from_u32(v).ok_or_else(err)?);
                 }
             }
-            if q == b'\'' && out.chars().count() != 1 {
-                return Err(err());
+            '0'..='7' => {
+                let mut v = e.to_digit(8).unwrap_or(0);
+                for _ in 0..2 {
+                    let d = chars.next().and_then(|c| c.to_digit(8)).ok_or_else(err)?;
+                    v = v * 8 + d;
+                }
+                if v > 255 {
+                    return Err(err());
+                }
+                out.push(v as u8);
             }
-            Ok(out)
+            _ => return Err(err()),
         }
-        _ => Err(err()),
     }
+    if q == b'\'' && units != 1 {
+        return Err(err());
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// Bento's `ICompare`-style equality used by `contains`, `find`, `unique` and friends.
@@ -487,6 +492,15 @@ mod tests {
     }
 
     #[test]
+    fn timestamps_as_text() {
+        let t = chrono::DateTime::parse_from_rfc3339("2020-08-14T11:50:26.5+01:00").unwrap();
+        assert_eq!(
+            to_string_lossy(&Value::Timestamp(t)),
+            "2020-08-14T11:50:26.5+01:00"
+        );
+    }
+
+    #[test]
     fn go_floats() {
         assert_eq!(format_go_g(1.5), "1.5");
         assert_eq!(format_go_g(1e21), "1e+21");
@@ -504,5 +518,8 @@ mod tests {
         assert_eq!(go_unquote("`raw\\n`").unwrap(), "raw\\n");
         assert!(go_unquote("nope").is_err());
         assert_eq!(go_unquote("\"\\u00e9\"").unwrap(), "é");
+        assert_eq!(go_unquote("\"\\xc3\\xa9\\303\\251\"").unwrap(), "éé");
+        assert_eq!(go_unquote("'a'").unwrap(), "a");
+        assert!(go_unquote("'ab'").is_err());
     }
 }

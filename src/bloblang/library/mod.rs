@@ -5,26 +5,39 @@
 //! Entries here are "simple": they see only their target value and their already evaluated
 //! arguments. Functions and methods that need the interpreter (lambdas such as `map_each`,
 //! `catch`, `apply`) or the message (`content()`, `metadata()`) live with the interpreter.
+//!
+//! Conventions the interpreter relies on:
+//! * Arguments arrive evaluated, one per declared parameter, defaults filled in
+//!   (`ParamDefault::Optional` as `Value::Null`). Methods listed in [`VARIADIC_METHODS`] declare
+//!   no parameters and receive every argument as given.
+//! * Errors are Bento's bare texts (`expected string value, got number (5)`); the interpreter adds
+//!   the context (`field `this.foo`: ...`). [`helpers::type_error`] builds the type errors.
+//! * Categories are Bento's. Entries Bento hides from its documentation (aliases such as
+//!   `replace`, `re_replace`, `not`) use the category [`HIDDEN`]; Bento's deprecated entries use
+//!   `"Deprecated"`.
+//! * `sort` here is the no-argument natural sort and `unique` has no `emit` argument; the
+//!   interpreter's lambda-taking variants take over when arguments are given. `set(path, value)`
+//!   cannot see `deleted()`, which the interpreter handles itself.
 
 use crate::message::Value;
 
-mod coercion;
-mod encoding;
+pub mod coercion;
+pub mod encoding;
 #[cfg(test)]
 mod examples_test;
-mod formats;
-mod general;
-mod gofmt;
-mod golayout;
+pub mod formats;
+pub mod general;
+pub mod gofmt;
+pub mod golayout;
 pub mod helpers;
-mod jwt;
-mod numbers;
-mod objects;
-mod parsing;
-mod regexp;
-mod strings;
-mod timestamps;
-mod xml;
+pub mod jwt;
+pub mod numbers;
+pub mod objects;
+pub mod parsing;
+pub mod regexp;
+pub mod strings;
+pub mod timestamps;
+pub mod xml;
 
 /// What an argument must be. The interpreter checks literal arguments against it at compile time
 /// and evaluated ones at run time, and fills in defaults, so an implementation receives exactly
@@ -91,6 +104,9 @@ pub struct FunctionSpec {
     pub examples: &'static [Example],
     pub imp: FunctionFn,
 }
+
+/// The category of entries Bento registers as hidden: callable, never listed.
+pub const HIDDEN: &str = "Hidden";
 
 /// Methods taking any number of arguments (Bento's `VariadicParams`): their `params` is empty
 /// and the interpreter passes every evaluated argument, positionally, as is.

@@ -274,8 +274,8 @@ fn extreme(v: &Value, want_max: bool) -> Result<Value, String> {
         return Err("the array was empty".into());
     }
     let mut best: Option<f64> = None;
-    for e in arr {
-        let n = get_number(e)?;
+    for (i, e) in arr.iter().enumerate() {
+        let n = get_number(e).map_err(|e| format!("index {i} of array: {e}"))?;
         best = Some(match best {
             None => n,
             Some(b) if want_max => b.max(n),
@@ -331,17 +331,13 @@ fn go_parse_uint_inner(s: &str) -> Result<u64, &'static str> {
     } else {
         (10, lower, false)
     };
-    let body = if prefixed {
-        if body.starts_with('_') || body.ends_with('_') || body.contains("__") {
-            return Err("invalid syntax");
-        }
-        body.replace('_', "")
-    } else {
-        if body.contains('_') {
-            return Err("invalid syntax");
-        }
-        body
-    };
+    // Go syntax: underscores only between digits (or right after a base prefix).
+    let bad_underscores =
+        body.ends_with('_') || body.contains("__") || (!prefixed && body.starts_with('_'));
+    if bad_underscores {
+        return Err("invalid syntax");
+    }
+    let body = body.replace('_', "");
     if body.is_empty() || !body.chars().all(|c| c.is_digit(radix)) {
         return Err("invalid syntax");
     }
@@ -359,9 +355,11 @@ pub fn go_parse_float(s: &str) -> Result<f64, String> {
             .map_err(|_| strconv_error("ParseFloat", s, "invalid syntax"));
     }
     if trimmed.starts_with("0x") {
-        return go_parse_int(&t)
-            .map(|i| i as f64)
-            .map_err(|_| strconv_error("ParseFloat", s, "invalid syntax"));
+        // Hexadecimal floats (`0x1p-2`) are rare enough not to be supported.
+        return Err(strconv_error("ParseFloat", s, "invalid syntax"));
+    }
+    if s.contains("__") || s.starts_with('_') || s.ends_with('_') {
+        return Err(strconv_error("ParseFloat", s, "invalid syntax"));
     }
     if t.is_empty() || !t.chars().all(|c| c.is_ascii_digit() || "+-.eE".contains(c)) {
         return Err(strconv_error("ParseFloat", s, "invalid syntax"));
@@ -625,6 +623,14 @@ mod tests {
         );
         assert!(float64(&Value::from("nope"), &[]).is_err());
         assert_eq!(int64(&Value::from("0o17"), &[]).unwrap(), Value::Int(15));
+        assert_eq!(int64(&Value::from("1_000"), &[]).unwrap(), Value::Int(1000));
+        assert!(int64(&Value::from("1__0"), &[]).is_err());
+        assert!(int64(&Value::from("_1"), &[]).is_err());
+        assert_eq!(
+            float64(&Value::from("1_000.5"), &[]).unwrap(),
+            Value::Float(1000.5)
+        );
+        assert!(float64(&Value::from("0x1F"), &[]).is_err());
         assert_eq!(
             int64(&Value::from("-9223372036854775808"), &[]).unwrap(),
             Value::Int(i64::MIN)

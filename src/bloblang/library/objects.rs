@@ -286,24 +286,13 @@ fn delete_path(target: &mut Value, path: &[String]) {
     let Some((first, rest)) = path.split_first() else {
         return;
     };
-    match target {
-        Value::Object(o) => {
-            if rest.is_empty() {
-                o.remove(first);
-            } else if let Some(c) = o.get_mut(first) {
-                delete_path(c, rest);
-            }
+    // Like Bento's `without`, only objects are descended into.
+    if let Value::Object(o) = target {
+        if rest.is_empty() {
+            o.remove(first);
+        } else if let Some(c) = o.get_mut(first) {
+            delete_path(c, rest);
         }
-        Value::Array(a) => {
-            if let Some(i) = first.parse::<usize>().ok().filter(|i| *i < a.len()) {
-                if rest.is_empty() {
-                    a.remove(i);
-                } else {
-                    delete_path(&mut a[i], rest);
-                }
-            }
-        }
-        _ => {}
     }
 }
 
@@ -344,6 +333,7 @@ pub fn merge_values(dst: Value, src: Value) -> Value {
     }
 }
 
+/// Bento's `assign`: objects merge recursively and the source wins any other collision.
 fn assign_values(dst: Value, src: Value) -> Value {
     match (dst, src) {
         (Value::Object(mut d), Value::Object(s)) => {
@@ -356,32 +346,37 @@ fn assign_values(dst: Value, src: Value) -> Value {
             }
             Value::Object(d)
         }
-        (Value::Array(mut d), Value::Array(s)) => {
-            d.extend(s);
-            Value::Array(d)
-        }
         (_, s) => s,
     }
 }
 
-fn check_mergeable(v: &Value, with: &Value) -> Result<(), String> {
+/// The shared shape of `merge` and `assign`: an array target gets the source appended (array
+/// sources are expanded), an object target is merged with an object source (other sources
+/// leave it unchanged), anything else is an error.
+fn merge_like(v: &Value, with: &Value, f: fn(Value, Value) -> Value) -> Result<Value, String> {
     match (v, with) {
-        (Value::Object(_), Value::Object(_)) | (Value::Array(_), _) => Ok(()),
-        (Value::Object(_), other) => Err(type_error(other, &["object"])),
+        (Value::Array(a), Value::Array(b)) => {
+            let mut out = a.clone();
+            out.extend(b.iter().cloned());
+            Ok(Value::Array(out))
+        }
+        (Value::Array(a), other) => {
+            let mut out = a.clone();
+            out.push(other.clone());
+            Ok(Value::Array(out))
+        }
+        (Value::Object(_), Value::Object(_)) => Ok(f(v.clone(), with.clone())),
+        (Value::Object(_), _) => Ok(v.clone()),
         (other, _) => Err(type_error(other, &["object", "array"])),
     }
 }
 
 fn assign(v: &Value, args: &[Value]) -> Result<Value, String> {
-    let with = arg(args, 0);
-    check_mergeable(v, with)?;
-    Ok(assign_values(v.clone(), with.clone()))
+    merge_like(v, arg(args, 0), assign_values)
 }
 
 fn merge(v: &Value, args: &[Value]) -> Result<Value, String> {
-    let with = arg(args, 0);
-    check_mergeable(v, with)?;
-    Ok(merge_values(v.clone(), with.clone()))
+    merge_like(v, arg(args, 0), merge_values)
 }
 
 fn collapse_into(prefix: &str, v: &Value, include_empty: bool, out: &mut Object) {
@@ -450,6 +445,7 @@ fn enumerated(v: &Value, _: &[Value]) -> Result<Value, String> {
 fn explode(v: &Value, args: &[Value]) -> Result<Value, String> {
     let path_str = arg_str(args, 0)?;
     let path = dot_path(&path_str);
+    get_object(v)?;
     let target = get_path(v, &path).unwrap_or(&Value::Null);
     match target {
         Value::Array(a) => {
@@ -531,7 +527,9 @@ fn index(v: &Value, args: &[Value]) -> Result<Value, String> {
     } as i64;
     let idx = if i < 0 { len + i } else { i };
     if idx < 0 || idx >= len {
-        return Err(format!("index {i} was out of bounds for array size: {len}"));
+        return Err(format!(
+            "index '{idx}' was out of bounds for array size: {len}"
+        ));
     }
     Ok(match v {
         Value::Array(a) => a[idx as usize].clone(),
@@ -620,39 +618,66 @@ fn sort(v: &Value, _: &[Value]) -> Result<Value, String> {
 }
 
 fn squash(v: &Value, _: &[Value]) -> Result<Value, String> {
+    // Like gabs' Merge, elements that are not objects are ignored.
     let mut out = Value::Object(Object::new());
     for e in get_array(v)? {
-        match e {
-            Value::Object(_) => out = merge_values(out, e.clone()),
-            other => return Err(type_error(other, &["object"])),
+        if let Value::Object(_) = e {
+            out = merge_values(out, e.clone());
         }
     }
     Ok(out)
 }
 
 fn sum(v: &Value, _: &[Value]) -> Result<Value, String> {
+    let arr = match v {
+        Value::Int(_) | Value::Float(_) => return Ok(v.clone()),
+        other => get_array(other)?,
+    };
     let mut int_sum: Option<i64> = Some(0);
     let mut f = 0.0;
-    for e in get_array(v)? {
+    for (i, e) in arr.iter().enumerate() {
         match e {
-            Value::Int(i) => {
-                int_sum = int_sum.and_then(|s| s.checked_add(*i));
-                f += *i as f64;
+            Value::Int(n) => {
+                int_sum = int_sum.and_then(|s| s.checked_add(*n));
+                f += *n as f64;
             }
             Value::Float(x) => {
                 int_sum = None;
                 f += x;
             }
-            other => return Err(type_error(other, &["number"])),
+            other => return Err(format!("index {i}: {}", type_error(other, &["number"]))),
         }
     }
     Ok(int_sum.map_or(Value::Float(f), Value::Int))
 }
 
+/// Strings (and bytes) and numbers are deduplicated separately: `"5"` differs from `5`.
 fn unique(v: &Value, _: &[Value]) -> Result<Value, String> {
-    let mut out: Vec<Value> = Vec::new();
-    for e in get_array(v)? {
-        if !out.iter().any(|o| values_equal(o, e)) {
+    let arr = get_array(v)?;
+    let mut strs = std::collections::HashSet::new();
+    let mut nums: Vec<f64> = Vec::new();
+    let mut out: Vec<Value> = Vec::with_capacity(arr.len());
+    for (i, e) in arr.iter().enumerate() {
+        let is_new = match e {
+            Value::String(s) => strs.insert(s.as_bytes().to_vec()),
+            Value::Bytes(b) => strs.insert(b.clone()),
+            Value::Int(_) | Value::Float(_) => {
+                let n = e.as_f64().unwrap_or(0.0);
+                if nums.contains(&n) {
+                    false
+                } else {
+                    nums.push(n);
+                    true
+                }
+            }
+            other => {
+                return Err(format!(
+                    "index {i}: {}",
+                    type_error(other, &["string", "number"])
+                ))
+            }
+        };
+        if is_new {
             out.push(e.clone());
         }
     }
@@ -661,19 +686,53 @@ fn unique(v: &Value, _: &[Value]) -> Result<Value, String> {
 
 fn variadic_paths(args: &[Value]) -> Result<Vec<Vec<String>>, String> {
     args.iter()
-        .map(|a| get_str(a).map(|s| dot_path(&s)))
+        .enumerate()
+        .map(|(i, a)| {
+            get_str(a)
+                .map(|s| dot_path(&s))
+                .map_err(|e| format!("argument {i}: {e}"))
+        })
         .collect()
 }
 
-fn with(v: &Value, args: &[Value]) -> Result<Value, String> {
-    get_object(v)?;
-    let mut out = Value::Object(Object::new());
-    for p in variadic_paths(args)? {
-        if let Some(x) = get_path(v, &p) {
-            set_path(&mut out, &p, x.clone())?;
+/// Bento's `mapWith`: keep keys named by a path; nested paths only filter nested objects.
+fn map_with(m: &Object, paths: &[&[String]]) -> Object {
+    let mut out = Object::new();
+    for (k, v) in m {
+        let mut included = false;
+        let mut nested: Vec<&[String]> = Vec::new();
+        for p in paths {
+            if p.first() == Some(k) {
+                included = true;
+                if p.len() > 1 {
+                    nested.push(&p[1..]);
+                }
+            }
+        }
+        if !included {
+            continue;
+        }
+        match v {
+            Value::Object(inner) if !nested.is_empty() => {
+                out.insert(k.clone(), Value::Object(map_with(inner, &nested)));
+            }
+            other => {
+                out.insert(k.clone(), other.clone());
+            }
         }
     }
-    Ok(out)
+    out
+}
+
+fn with(v: &Value, args: &[Value]) -> Result<Value, String> {
+    let obj = get_object(v)?;
+    let paths = variadic_paths(args)?;
+    let refs: Vec<&[String]> = paths
+        .iter()
+        .filter(|p| !p.is_empty())
+        .map(Vec::as_slice)
+        .collect();
+    Ok(Value::Object(map_with(obj, &refs)))
 }
 
 fn without(v: &Value, args: &[Value]) -> Result<Value, String> {
@@ -687,15 +746,14 @@ fn without(v: &Value, args: &[Value]) -> Result<Value, String> {
 
 fn zip(v: &Value, args: &[Value]) -> Result<Value, String> {
     let base = get_array(v)?;
+    if args.is_empty() {
+        return Err("zip requires at least one argument".into());
+    }
     let mut others = Vec::with_capacity(args.len());
     for a in args {
         let arr = get_array(a)?;
         if arr.len() != base.len() {
-            return Err(format!(
-                "can't zip different length array values: {} != {}",
-                base.len(),
-                arr.len()
-            ));
+            return Err("can't zip different length array values".into());
         }
         others.push(arr);
     }
@@ -815,7 +873,22 @@ mod tests {
             index(&Value::Bytes(b"foobar bazson".to_vec()), &[Value::Int(-1)]).unwrap(),
             Value::Int(110)
         );
-        assert!(index(&j("[1]"), &[Value::Int(3)]).is_err());
+        assert_eq!(
+            index(&j("[1]"), &[Value::Int(3)]).unwrap_err(),
+            "index '3' was out of bounds for array size: 1"
+        );
+        assert_eq!(
+            assign(
+                &j(r#"{"a":[1],"b":{"c":1}}"#),
+                &[j(r#"{"a":[2],"b":{"d":2}}"#)]
+            )
+            .unwrap(),
+            j(r#"{"a":[2],"b":{"c":1,"d":2}}"#)
+        );
+        assert_eq!(merge(&j("[1]"), &[j("[2,3]")]).unwrap(), j("[1,2,3]"));
+        assert_eq!(merge(&j("[1]"), &[j("{}")]).unwrap(), j("[1,{}]"));
+        assert_eq!(merge(&j(r#"{"a":1}"#), &[j("5")]).unwrap(), j(r#"{"a":1}"#));
+        assert!(merge(&j("5"), &[j("{}")]).is_err());
         assert_eq!(
             join(&j(r#"["hello","world"]"#), &[Value::Null]).unwrap(),
             s("helloworld")
@@ -849,6 +922,17 @@ mod tests {
             unique(&j(r#"["a","b","a","c"]"#), &[]).unwrap(),
             j(r#"["a","b","c"]"#)
         );
+        assert_eq!(
+            unique(&j(r#"[5,"5",5.0,"5"]"#), &[]).unwrap(),
+            j(r#"[5,"5"]"#)
+        );
+        assert!(unique(&j(r#"[{}]"#), &[])
+            .unwrap_err()
+            .starts_with("index 0: expected string or number value"));
+        assert_eq!(sum(&Value::Int(3), &[]).unwrap(), Value::Int(3));
+        assert!(sum(&j(r#"[1,"a"]"#), &[])
+            .unwrap_err()
+            .starts_with("index 1: expected number value"));
         let w = j(r#"{"inner":{"a":"first","b":"second","c":"third"},"d":"fourth","e":"fifth"}"#);
         assert_eq!(
             with(&w, &[s("inner.a"), s("inner.c"), s("d")]).unwrap(),

@@ -97,6 +97,18 @@ pub static METHODS: &[MethodSpec] = &[
         examples: &[ex("", "root.values = this.body.parse_form_url_encoded()", &[(r#"{"body":"noise=meow&animal=cat&fur=orange&fur=fluffy"}"#, r#"{"values":{"animal":"cat","fur":["orange","fluffy"],"noise":"meow"}}"#)])],
         imp: parse_form_url_encoded,
     },
+    MethodSpec {
+        name: "is_unicode",
+        category: CAT,
+        description: "Returns whether a byte array consists entirely of valid Unicode characters. Checks both UTF-8 encoding validity and rejects Unicode noncharacters (U+FFFE, U+FFFF, etc.) and surrogates.",
+        params: &[],
+        examples: &[
+            ex("Invalid UTF-8 bytes return false.", "root = this.body.decode(\"base64\").is_unicode()", &[(r#"{"body":"//4A"}"#, "false")]),
+            ex("Valid Unicode string returns true.", "root = this.bytes().is_unicode()", &[(r#""I'm a simple string.""#, "true")]),
+            ex("Unicode non-characters return false.", "root = this.body.decode(\"base64\").is_unicode()", &[(r#"{"body":"77++"}"#, "false")]),
+        ],
+        imp: is_unicode,
+    },
 ];
 
 /// Replace any number that isn't representable exactly with its text (Go's `json.Number`
@@ -126,7 +138,23 @@ fn escape_json_html(s: &str) -> String {
     out
 }
 
+/// The first NaN or infinite float in a value, which JSON can't represent.
+fn non_finite(v: &Value) -> Option<f64> {
+    match v {
+        Value::Float(f) if !f.is_finite() => Some(*f),
+        Value::Array(a) => a.iter().find_map(non_finite),
+        Value::Object(o) => o.values().find_map(non_finite),
+        _ => None,
+    }
+}
+
 fn format_json(v: &Value, args: &[Value]) -> Result<Value, String> {
+    if let Some(f) = non_finite(v) {
+        return Err(format!(
+            "json: unsupported value: {}",
+            super::helpers::format_go_g(f)
+        ));
+    }
     let indent = arg_opt_str(args, 0)?
         .map(|s| s.into_owned())
         .unwrap_or_else(|| "    ".into());
@@ -176,13 +204,16 @@ fn parse_csv(v: &Value, args: &[Value]) -> Result<Value, String> {
     let delim = arg_opt_str(args, 1)?
         .map(|s| s.into_owned())
         .unwrap_or_else(|| ",".into());
-    let _lazy = arg_bool(args, 2, false)?;
+    let lazy = arg_bool(args, 2, false)?;
     let mut dchars = delim.chars();
     let d = match (dchars.next(), dchars.next()) {
         (Some(c), None) if c.is_ascii() => c as u8,
         _ => return Err("delimiter value must be exactly one character".into()),
     };
     let bytes = str_or_bytes(v)?;
+    if !lazy {
+        check_csv_quotes(&bytes, d)?;
+    }
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .delimiter(d)
@@ -228,6 +259,83 @@ fn parse_csv(v: &Value, args: &[Value]) -> Result<Value, String> {
         out.push(Value::Object(obj));
     }
     Ok(Value::Array(out))
+}
+
+/// Go's strict (non lazy) quote rules, which the `csv` crate doesn't enforce: a quote inside
+/// an unquoted field, or a quoted field's closing quote followed by anything but a delimiter or
+/// a line end, is an error.
+fn check_csv_quotes(data: &[u8], delim: u8) -> Result<(), String> {
+    let (mut line, mut col) = (1usize, 0usize);
+    let mut record_line = 1usize;
+    let mut i = 0;
+    let mut field_start = true;
+    let fail = |record_line: usize, line: usize, col: usize, what: &str| {
+        if record_line != line {
+            format!(
+                "record on line {record_line}; parse error on line {line}, column {col}: {what}"
+            )
+        } else {
+            format!("parse error on line {line}, column {col}: {what}")
+        }
+    };
+    while i < data.len() {
+        let c = data[i];
+        if field_start && c == b'"' {
+            // Quoted field.
+            i += 1;
+            col += 1;
+            loop {
+                let Some(&q) = data.get(i) else {
+                    return Err(fail(
+                        record_line,
+                        line,
+                        col + 1,
+                        "extraneous or missing \" in quoted-field",
+                    ));
+                };
+                i += 1;
+                col += 1;
+                if q == b'\n' {
+                    line += 1;
+                    col = 0;
+                } else if q == b'"' {
+                    match data.get(i) {
+                        Some(b'"') => {
+                            i += 1;
+                            col += 1;
+                        }
+                        None | Some(b'\n') | Some(b'\r') => break,
+                        Some(&n) if n == delim => break,
+                        Some(_) => {
+                            return Err(fail(
+                                record_line,
+                                line,
+                                col + 1,
+                                "extraneous or missing \" in quoted-field",
+                            ))
+                        }
+                    }
+                }
+            }
+            field_start = false;
+            continue;
+        }
+        i += 1;
+        col += 1;
+        if c == delim {
+            field_start = true;
+        } else if c == b'\n' {
+            line += 1;
+            record_line = line;
+            col = 0;
+            field_start = true;
+        } else if c == b'"' {
+            return Err(fail(record_line, line, col, "bare \" in non-quoted field"));
+        } else {
+            field_start = false;
+        }
+    }
+    Ok(())
 }
 
 /// The pieces of a URL as Go's `url.Parse` splits them.
@@ -416,7 +524,22 @@ pub fn parse_query(s: &str) -> Result<Object, String> {
 
 fn parse_form_url_encoded(v: &Value, _: &[Value]) -> Result<Value, String> {
     let s = get_str(v)?;
-    parse_query(&s).map(Value::Object)
+    parse_query(&s)
+        .map(Value::Object)
+        .map_err(|e| format!("failed to parse value as url-encoded data: {e}"))
+}
+
+/// Valid UTF-8 without surrogates or Unicode noncharacters (U+FDD0..U+FDEF, U+xFFFE, U+xFFFF).
+fn is_unicode(v: &Value, _: &[Value]) -> Result<Value, String> {
+    let bytes = get_bytes(v)?;
+    let Ok(s) = std::str::from_utf8(&bytes) else {
+        return Ok(Value::Bool(false));
+    };
+    let nonchar = |c: char| {
+        let u = c as u32;
+        (0xFDD0..=0xFDEF).contains(&u) || (u & 0xFFFE) == 0xFFFE
+    };
+    Ok(Value::Bool(!s.chars().any(nonchar)))
 }
 
 #[cfg(test)]
@@ -438,6 +561,14 @@ mod tests {
 
     #[test]
     fn json() {
+        assert_eq!(
+            format_json(
+                &Value::Array(vec![Value::Float(f64::NAN)]),
+                &[Value::Null, Value::Null, Value::Null]
+            )
+            .unwrap_err(),
+            "json: unsupported value: NaN"
+        );
         assert_eq!(
             parse_json(&s(r#"{"foo":"bar"}"#), &[Value::Null]).unwrap(),
             j(r#"{"foo":"bar"}"#)
@@ -484,6 +615,18 @@ mod tests {
             parse_yaml(&s("a: 1\nb: [1.5, true, null]"), &[]).unwrap(),
             j(r#"{"a":1,"b":[1.5,true,null]}"#)
         );
+        assert_eq!(
+            parse_yaml(&s("1: a\ntrue: b"), &[]).unwrap(),
+            j(r#"{"1":"a","true":"b"}"#)
+        );
+        assert_eq!(
+            parse_yaml(&s("a: |\n  x\n  y\n"), &[]).unwrap(),
+            j(r#"{"a":"x\ny\n"}"#)
+        );
+        assert_eq!(
+            parse_yaml(&s("- 1\n- ~\n- 'q'"), &[]).unwrap(),
+            j(r#"[1,null,"q"]"#)
+        );
         assert!(parse_yaml(&s("a: [1"), &[]).is_err());
         assert_eq!(
             text(format_yaml(&j(r#"{"foo":"bar"}"#), &[]).unwrap()),
@@ -526,7 +669,23 @@ mod tests {
             .unwrap(),
             j(r#"[{"bar":"bar 1","foo":"foo 1"},{"bar":"bar\" \"2","foo":"foo\" \"2"}]"#)
         );
+        assert_eq!(
+            parse_csv(&s("a,b\r\n\r\n1,2\r\n"), &none).unwrap(),
+            j(r#"[{"a":"1","b":"2"}]"#)
+        );
         assert!(parse_csv(&s(""), &none).is_err());
+        assert_eq!(
+            parse_csv(&s("foo,bar\nfoo 1,bar 1\nfoo\" \"2,bar\" \"2"), &none).unwrap_err(),
+            "parse error on line 3, column 4: bare \" in non-quoted field"
+        );
+        assert_eq!(
+            parse_csv(&s("a,b\n\"x\"y,1"), &none).unwrap_err(),
+            "parse error on line 2, column 4: extraneous or missing \" in quoted-field"
+        );
+        assert_eq!(
+            parse_csv(&s("a,b\n\"x,\"\"y\nz\",1"), &none).unwrap(),
+            j(r#"[{"a":"x,\"y\nz","b":"1"}]"#)
+        );
         assert!(parse_csv(&s("a,b\n1"), &none).is_err());
         assert!(parse_csv(&s("a"), &[Value::Null, s(",,"), Value::Null]).is_err());
     }
@@ -559,6 +718,19 @@ mod tests {
         assert_eq!(
             parse_url(&s("invalid %&# url"), &[]).unwrap_err(),
             "parse \"invalid %&\": invalid URL escape \"%&\""
+        );
+        assert_eq!(
+            is_unicode(&Value::Bytes(vec![0xff, 0xfe, 0]), &[]).unwrap(),
+            Value::Bool(false)
+        );
+        assert_eq!(
+            is_unicode(&Value::Bytes(vec![0xef, 0xbf, 0xbe]), &[]).unwrap(),
+            Value::Bool(false)
+        );
+        assert_eq!(is_unicode(&s("héllo"), &[]).unwrap(), Value::Bool(true));
+        assert_eq!(
+            parse_form_url_encoded(&s("a=%zz"), &[]).unwrap_err(),
+            "failed to parse value as url-encoded data: invalid URL escape \"%zz\""
         );
         assert_eq!(
             parse_form_url_encoded(&s("noise=meow&animal=cat&fur=orange&fur=fluffy"), &[]).unwrap(),

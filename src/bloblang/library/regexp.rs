@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use regex::Regex;
 
 use super::helpers::*;
-use super::{MethodSpec, Param, ParamKind as K};
+use super::{MethodSpec, Param, ParamKind as K, HIDDEN};
 use crate::message::value::Object;
 use crate::message::Value;
 
@@ -78,7 +78,7 @@ pub static METHODS: &[MethodSpec] = &[
     },
     MethodSpec {
         name: "re_replace",
-        category: "Deprecated",
+        category: HIDDEN,
         description: "Hidden alias of `re_replace_all`.",
         params: REPLACE,
         examples: &[],
@@ -188,11 +188,9 @@ fn re_replace_all(v: &Value, args: &[Value]) -> Result<Value, String> {
     let re = pattern_arg(args)?;
     let with = arg_str(args, 1)?;
     let s = target_text(v)?;
-    let out = re.replace_all(&s, with.as_ref()).into_owned();
-    Ok(match v {
-        Value::Bytes(_) => Value::Bytes(out.into_bytes()),
-        _ => Value::String(out),
-    })
+    Ok(Value::String(
+        re.replace_all(&s, with.as_ref()).into_owned(),
+    ))
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use super::gofmt::sprintf;
 use super::helpers::*;
-use super::{MethodSpec, ParamDefault as D, ParamKind as K};
+use super::{MethodSpec, ParamDefault as D, ParamKind as K, HIDDEN};
 use crate::message::Value;
 
 const CAT: &str = "String Manipulation";
@@ -191,7 +191,7 @@ pub static METHODS: &[MethodSpec] = &[
     },
     MethodSpec {
         name: "replace",
-        category: "Deprecated",
+        category: HIDDEN,
         description: "Hidden alias of `replace_all`.",
         params: REPLACE_PARAMS,
         examples: &[],
@@ -207,7 +207,7 @@ pub static METHODS: &[MethodSpec] = &[
     },
     MethodSpec {
         name: "replace_many",
-        category: "Deprecated",
+        category: HIDDEN,
         description: "Hidden alias of `replace_all_many`.",
         params: REPLACE_MANY_PARAMS,
         examples: &[],
@@ -521,7 +521,7 @@ fn length(v: &Value, _: &[Value]) -> Result<Value, String> {
         Value::Bytes(b) => b.len(),
         Value::Array(a) => a.len(),
         Value::Object(o) => o.len(),
-        _ => return Err(type_error(v, &["string", "bytes", "array", "object"])),
+        _ => return Err(type_error(v, &["string", "array", "object"])),
     };
     Ok(Value::Int(n as i64))
 }
@@ -609,16 +609,20 @@ fn reverse(v: &Value, _: &[Value]) -> Result<Value, String> {
 
 /// Resolve Bento slice bounds against a length.
 pub fn slice_bounds(len: usize, low: i64, high: Option<i64>) -> Result<(usize, usize), String> {
+    if let Some(h) = high {
+        if h > 0 && low >= h {
+            return Err(format!(
+                "lower slice bound {low} must be lower than upper ({h})"
+            ));
+        }
+    }
     let l = len as i64;
-    let mut start = if low < 0 { (l + low).max(0) } else { low };
+    let start = if low < 0 { (l + low).max(0) } else { low };
     let end = match high {
         Some(h) if h < 0 => (l + h).max(0),
         Some(h) => h.min(l),
         None => l,
     };
-    if start > l {
-        start = l;
-    }
     if start > end {
         return Err(format!(
             "lower slice bound {start} must be lower than or equal to upper bound ({end}) and target length ({l})"
@@ -693,13 +697,13 @@ fn slug(v: &Value, args: &[Value]) -> Result<Value, String> {
         t = t.replace(from, to);
     }
     for (from, to) in slug_subs(&lang) {
-        t = t.replace(from, &format!(" {to} "));
+        t = t.replace(from, to);
     }
     let t = deunicode::deunicode(&t).to_lowercase();
     let mut out = String::with_capacity(t.len());
     let mut dash = false;
     for c in t.chars() {
-        if c.is_ascii_alphanumeric() || c == '_' || c == '~' {
+        if c.is_ascii_alphanumeric() || c == '_' {
             out.push(c);
             dash = false;
         } else if !dash {
@@ -760,7 +764,14 @@ fn strip_html(v: &Value, args: &[Value]) -> Result<Value, String> {
         Value::Null => Vec::new(),
         Value::Array(a) => a
             .iter()
-            .map(|e| get_str(e).map(|s| s.to_lowercase()))
+            .enumerate()
+            .map(|(i, e)| match e {
+                Value::String(s) => Ok(s.to_lowercase()),
+                other => Err(format!(
+                    "invalid arg at index {i}: {}",
+                    type_error(other, &["string"])
+                )),
+            })
             .collect::<Result<_, _>>()?,
         other => return Err(type_error(other, &["array"])),
     };
@@ -981,11 +992,19 @@ mod tests {
             .unwrap(),
             j(r#"["buz","bev"]"#)
         );
-        assert!(slice(&s("abc"), &[Value::Int(2), Value::Int(1)]).is_err());
+        assert_eq!(
+            slice(&s("abc"), &[Value::Int(2), Value::Int(1)]).unwrap_err(),
+            "lower slice bound 2 must be lower than upper (1)"
+        );
+        assert_eq!(
+            slice(&s("abc"), &[Value::Int(5), Value::Null]).unwrap_err(),
+            "lower slice bound 5 must be lower than or equal to upper bound (3) and target length (3)"
+        );
         assert_eq!(
             slug(&s("Gopher & Bento"), &[s("en")]).unwrap(),
             s("gopher-and-bento")
         );
+        assert_eq!(slug(&s("a&b_c~d"), &[s("en")]).unwrap(), s("aandb_c-d"));
         assert_eq!(
             slug(&s("Gaufre & Poisson d'Eau Profonde"), &[s("fr")]).unwrap(),
             s("gaufre-et-poisson-deau-profonde")

@@ -512,16 +512,18 @@ fn parse_period(s: &str) -> Result<Period, String> {
             .take_while(|b| b.is_ascii_digit() || *b == b'.' || *b == b',')
             .count();
         if n == 0 {
+            let found = rest.chars().next().unwrap_or(' ');
             return Err(format!(
-                "{}: expected a number but found '{}'",
-                go_quote(s),
-                &rest[..1]
+                "{}: expected a number but found '{found}'",
+                go_quote(s)
             ));
         }
         let num: f64 = rest[..n]
             .replace(',', ".")
             .parse()
             .map_err(|_| format!("{}: invalid number {}", go_quote(s), &rest[..n]))?;
+        // Periods keep one decimal place; further decimals are truncated.
+        let num = (num * 10.0).trunc() / 10.0;
         rest = &rest[n..];
         let Some(unit) = rest.chars().next() else {
             return Err(format!("{}: missing designator at the end", go_quote(s)));
@@ -532,9 +534,10 @@ fn parse_period(s: &str) -> Result<Period, String> {
             (false, 'M') => p.months = num,
             (false, 'W') => p.weeks = num,
             (false, 'D') => p.days = num,
-            (true, 'H') => p.hours = num,
+            // `H` and `S` are unambiguous, so they are accepted without the `T` too.
+            (_, 'H') => p.hours = num,
             (true, 'M') => p.minutes = num,
-            (true, 'S') => p.seconds = num,
+            (_, 'S') => p.seconds = num,
             _ => {
                 return Err(format!(
                     "{}: expected a designator Y, M, W, D, H, or S not '{unit}'",
@@ -776,7 +779,23 @@ mod tests {
             parse_duration_iso8601(&s("PT2.5S"), &[]).unwrap(),
             Value::Int(2_500_000_000)
         );
+        assert_eq!(
+            parse_duration_iso8601(&s("P3.5S"), &[]).unwrap(),
+            Value::Int(3_500_000_000)
+        );
+        assert_eq!(
+            parse_duration_iso8601(&s("PT2.55S"), &[]).unwrap(),
+            Value::Int(2_500_000_000)
+        );
+        assert_eq!(
+            parse_duration_iso8601(&s("P2W"), &[]).unwrap(),
+            Value::Int(1_209_600_000_000_000)
+        );
         assert!(parse_duration_iso8601(&s("3D"), &[]).is_err());
+        assert!(parse_duration_iso8601(&s("P€"), &[]).is_err());
+        assert!(ts_add_iso8601(&s("2021-01-31T10:00:00Z"), &[s("P999999999999999999Y")]).is_err());
+        assert!(ts_add_iso8601(&s("2021-01-31T10:00:00Z"), &[s("P99999999999999D")]).is_err());
+        assert!(parse_duration(&s("99999999999999999999999999999999999999h"), &[]).is_err());
         assert_eq!(
             ts_text(ts_add_iso8601(&s("2021-01-31T10:00:00Z"), &[s("P1M")]).unwrap()),
             "2021-03-03T10:00:00Z"
