@@ -76,7 +76,10 @@ impl Reads {
             | Expr::MetaAll
             | Expr::Meta(_) => {}
             Expr::Field(t, _) | Expr::Not(t) | Expr::Neg(t) => self.expr(t, rebound),
-            Expr::Func(_, args) | Expr::Counter(_, args) | Expr::LibFunc(_, args) | Expr::Array(args) => {
+            Expr::Func(_, args)
+            | Expr::Counter(_, args)
+            | Expr::LibFunc(_, args)
+            | Expr::Array(args) => {
                 for a in args {
                     self.expr(a, rebound);
                 }
@@ -190,14 +193,18 @@ mod tests {
     use super::*;
 
     fn in_place(src: &str) -> bool {
-        parse_mapping(src).map(|m| m.runs_in_place()).unwrap_or(false)
+        parse_mapping(src)
+            .map(|m| m.runs_in_place())
+            .unwrap_or(false)
     }
 
     #[test]
     fn recognises_enrichment_shapes() {
         assert!(in_place("root = this"));
         assert!(in_place("root = this\nroot.estimated_tokens = (this.prompt.length() / 4).ceil()\nroot.status = \"queued\""));
-        assert!(in_place("root = this\nroot.upper = this.tags.map_each(t -> t.uppercase())\nmeta k = \"v\""));
+        assert!(in_place(
+            "root = this\nroot.upper = this.tags.map_each(t -> t.uppercase())\nmeta k = \"v\""
+        ));
     }
 
     #[test]

@@ -187,9 +187,19 @@ fn itoa_buf(i: i64) -> String {
     i.to_string()
 }
 
-/// RFC 3339 with nanoseconds and trailing zeros trimmed, Go's `time.RFC3339Nano`.
+/// RFC 3339 with nanoseconds and trailing zeros trimmed, Go's `time.RFC3339Nano`
+/// (`.5`, not chrono's `.500`).
 pub fn format_rfc3339_nano(t: &DateTime<FixedOffset>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    let s = t.to_rfc3339_opts(SecondsFormat::Nanos, true);
+    // The fraction sits between the '.' after the seconds and the zone ('Z', '+' or '-').
+    let Some(dot) = s.find('.') else { return s };
+    let zone = s[dot..].find(['Z', '+', '-']).map_or(s.len(), |i| dot + i);
+    let frac = s[dot + 1..zone].trim_end_matches('0');
+    if frac.is_empty() {
+        format!("{}{}", &s[..dot], &s[zone..])
+    } else {
+        format!("{}.{}{}", &s[..dot], frac, &s[zone..])
+    }
 }
 
 /// Write a float the way Go's `encoding/json` does: shortest representation that round-trips,
@@ -204,7 +214,11 @@ pub fn format_go_float(f: f64) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     let abs = f.abs();
     if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
@@ -323,9 +337,9 @@ impl From<&Value> for serde_json::Value {
             Value::Bytes(b) => serde_json::Value::String(String::from_utf8_lossy(b).into_owned()),
             Value::Timestamp(t) => serde_json::Value::String(format_rfc3339_nano(t)),
             Value::Array(a) => serde_json::Value::Array(a.iter().map(Into::into).collect()),
-            Value::Object(o) => serde_json::Value::Object(
-                o.iter().map(|(k, v)| (k.clone(), v.into())).collect(),
-            ),
+            Value::Object(o) => {
+                serde_json::Value::Object(o.iter().map(|(k, v)| (k.clone(), v.into())).collect())
+            }
         }
     }
 }
@@ -442,7 +456,18 @@ mod tests {
     #[test]
     fn pretty_json_indents() {
         let v = Value::from_json_str(r#"{"a":[1],"b":{}}"#).unwrap();
-        assert_eq!(v.to_json_pretty("  "), "{\n  \"a\": [\n    1\n  ],\n  \"b\": {}\n}");
+        assert_eq!(
+            v.to_json_pretty("  "),
+            "{\n  \"a\": [\n    1\n  ],\n  \"b\": {}\n}"
+        );
+    }
+
+    #[test]
+    fn timestamps_trim_the_fraction_like_go() {
+        let t = DateTime::parse_from_rfc3339("2020-01-01T10:00:00.500+02:00").unwrap();
+        assert_eq!(format_rfc3339_nano(&t), "2020-01-01T10:00:00.5+02:00");
+        let t = DateTime::parse_from_rfc3339("2020-01-01T10:00:00Z").unwrap();
+        assert_eq!(format_rfc3339_nano(&t), "2020-01-01T10:00:00Z");
     }
 
     #[test]
