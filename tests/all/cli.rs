@@ -190,3 +190,28 @@ pub fn unsafe_kill_term(pid: u32) {
         .args(["-TERM", &pid.to_string()])
         .status();
 }
+
+#[test]
+fn sigterm_lets_an_in_flight_message_finish_before_exiting() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let (_dir, path) = temp_config(
+        "http:\n  enabled: false\ninput:\n  stdin: {}\n  processors:\n    - log:\n        message: 'accepted ${! content() }'\noutput:\n  stdout: {}\n  processors:\n    - sleep:\n        duration: 700ms\nshutdown_timeout: 10s\n",
+    );
+    let mut child = crate::support::spawn_engine(&["run", "-c", &path.to_string_lossy()]);
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"slow-one\n").unwrap();
+    stdin.flush().unwrap();
+    // Wait until the input has taken the message (the log line), then ask to stop.
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while err.read_line(&mut line).unwrap() > 0 && !line.contains("accepted slow-one") {
+        line.clear();
+    }
+    assert!(line.contains("accepted slow-one"), "{line}");
+    unsafe_kill_term(child.id());
+    let mut out = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(out, "slow-one\n");
+    assert_eq!(status.code(), Some(0));
+}
