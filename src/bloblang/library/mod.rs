@@ -22,6 +22,7 @@ mod numbers;
 mod objects;
 mod parsing;
 mod regexp;
+mod schema;
 mod strings;
 mod timestamps;
 mod xml;
@@ -112,6 +113,7 @@ pub fn methods() -> Vec<&'static MethodSpec> {
         encoding::METHODS,
         regexp::METHODS,
         jwt::METHODS,
+        schema::METHODS,
         general::METHODS,
         xml::METHODS,
         formats::METHODS,
