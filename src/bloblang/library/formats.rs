@@ -1,8 +1,5 @@
 //! Less common parsing methods: MessagePack, big decimals and JSONPath queries.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::rc::Rc;
 
 use super::helpers::*;
 use super::{MethodSpec, ParamKind as K};
@@ -57,70 +54,7 @@ pub static METHODS: &[MethodSpec] = &[
         ],
         imp: json_path,
     },
-    MethodSpec {
-        name: "json_schema",
-        category: "Object & Array Manipulation",
-        description: "Checks a JSON schema against a value and returns the value if it matches or throws and error if it does not.",
-        params: &[req("schema", K::String, "The schema to check values against.")],
-        examples: &[ex("", "root = this.json_schema(\"\"\"{\n  \"type\":\"object\",\n  \"properties\":{\n    \"foo\":{\n      \"type\":\"string\"\n    }\n  }\n}\"\"\")", &[
-            (r#"{"foo":"bar"}"#, r#"{"foo":"bar"}"#),
-            (r#"{"foo":5}"#, r#"Error("foo invalid type. expected: string, given: integer")"#),
-        ])],
-        imp: json_schema,
-    },
 ];
-
-thread_local! {
-    static SCHEMAS: RefCell<HashMap<String, Rc<jsonschema::Validator>>> = RefCell::new(HashMap::new());
-}
-
-fn compiled_schema(text: &str) -> Result<Rc<jsonschema::Validator>, String> {
-    if let Some(v) = SCHEMAS.with(|c| c.borrow().get(text).cloned()) {
-        return Ok(v);
-    }
-    let schema: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| format!("failed to parse json schema definition: {e}"))?;
-    let validator = Rc::new(
-        jsonschema::validator_for(&schema)
-            .map_err(|e| format!("failed to parse json schema definition: {e}"))?,
-    );
-    SCHEMAS.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.len() >= 64 {
-            c.clear();
-        }
-        c.insert(text.to_string(), validator.clone());
-    });
-    Ok(validator)
-}
-
-/// Validate against a JSON schema; errors name the field (`(root)` for the whole value) then
-/// the violation, one per line, as Bento does.
-fn json_schema(v: &Value, args: &[Value]) -> Result<Value, String> {
-    let validator = compiled_schema(&arg_str(args, 0)?)?;
-    let instance: serde_json::Value = v.into();
-    let errors: Vec<String> = validator
-        .iter_errors(&instance)
-        .map(|e| {
-            let path = e
-                .instance_path()
-                .as_str()
-                .trim_start_matches('/')
-                .replace('/', ".");
-            let field = if path.is_empty() {
-                "(root)".to_string()
-            } else {
-                path
-            };
-            format!("{field} {e}")
-        })
-        .collect();
-    if errors.is_empty() {
-        Ok(v.clone())
-    } else {
-        Err(errors.join("\n"))
-    }
-}
 
 fn from_msgpack(v: rmpv::Value) -> Value {
     match v {
@@ -276,23 +210,6 @@ mod tests {
             s("5")
         );
         assert!(parse_big_decimal(&Value::Bytes(vec![]), &[Value::Int(2)]).is_err());
-    }
-
-    #[test]
-    fn schemas() {
-        let schema = s(r#"{"type":"object","properties":{"foo":{"type":"string"}}}"#);
-        assert_eq!(
-            json_schema(&j(r#"{"foo":"bar"}"#), std::slice::from_ref(&schema)).unwrap(),
-            j(r#"{"foo":"bar"}"#)
-        );
-        let err = json_schema(&j(r#"{"foo":5}"#), std::slice::from_ref(&schema)).unwrap_err();
-        assert!(err.starts_with("foo "), "{err}");
-        assert!(json_schema(&j("5"), std::slice::from_ref(&schema))
-            .unwrap_err()
-            .starts_with("(root) "));
-        assert!(json_schema(&j("{}"), &[s("{nope")])
-            .unwrap_err()
-            .starts_with("failed to parse json schema definition"));
     }
 
     #[test]

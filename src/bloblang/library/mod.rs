@@ -35,6 +35,7 @@ pub mod numbers;
 pub mod objects;
 pub mod parsing;
 pub mod regexp;
+pub mod schema;
 pub mod strings;
 pub mod timestamps;
 pub mod xml;
@@ -128,6 +129,7 @@ pub fn methods() -> Vec<&'static MethodSpec> {
         encoding::METHODS,
         regexp::METHODS,
         jwt::METHODS,
+        schema::METHODS,
         general::METHODS,
         xml::METHODS,
         formats::METHODS,
