@@ -113,6 +113,12 @@ impl<'s> Compiler<'s> {
             .push(Diagnostic::at(self.src, span.start, msg.as_ref()));
     }
 
+    /// Errors about a call (unknown name, arguments) point just after it, as in Bento.
+    fn err_after(&mut self, span: Span, msg: impl AsRef<str>) {
+        self.errors
+            .push(Diagnostic::at(self.src, span.end, msg.as_ref()));
+    }
+
     fn line(&self, span: Span) -> usize {
         super::error::line_col(self.src, span.start).0
     }
@@ -293,10 +299,8 @@ impl<'s> Compiler<'s> {
             Ast::Capture { target, body, .. } => {
                 let t = self.expr_inner(*target);
                 match *body {
-                    Ast::Lambda { param, body, .. } => {
-                        self.params.push(param);
-                        let b = self.expr_inner(*body);
-                        self.params.pop();
+                    Ast::Lambda { param, body, span } => {
+                        let b = self.lambda_body(param, *body, span);
                         Expr::NamedCapture(Box::new(t), Box::new(b))
                     }
                     other => {
@@ -391,14 +395,34 @@ impl<'s> Compiler<'s> {
     /// Compile an argument that may be a lambda (`x -> body`) or a plain query.
     fn lambda_arg(&mut self, a: Ast) -> Expr {
         match a {
-            Ast::Lambda { param, body, .. } => {
-                self.params.push(param);
-                let b = self.expr_inner(*body);
-                self.params.pop();
-                Expr::Lambda(Box::new(b))
+            Ast::Lambda { param, body, span } => {
+                Expr::Lambda(Box::new(self.lambda_body(param, *body, span)))
             }
             other => fold(self.expr_inner(other)),
         }
+    }
+
+    /// The body of `param -> body`, with `param` bound. Labels are checked as Bento does.
+    fn lambda_body(&mut self, param: String, body: Ast, span: Span) -> Expr {
+        if param == "this" || param == "root" {
+            self.err(span, format!("context label `{param}` is not allowed"));
+        } else if param != "_" && self.params.contains(&param) {
+            self.err(
+                span,
+                format!("context label `{param}` would shadow a parent context"),
+            );
+        } else if let Ast::Lambda { param: inner, .. } = &body {
+            self.err(
+                span,
+                format!(
+                    "it would be in poor taste to capture the same context under both '{param}' and '{inner}'"
+                ),
+            );
+        }
+        self.params.push(param);
+        let b = self.expr_inner(body);
+        self.params.pop();
+        b
     }
 
     /// Order arguments by parameter, fill defaults, and check literal kinds.
@@ -413,10 +437,7 @@ impl<'s> Compiler<'s> {
         let named = args.iter().any(|a| a.name.is_some());
         let positional = args.iter().any(|a| a.name.is_none());
         if named && positional {
-            self.err(
-                span,
-                format!("{what}: cannot mix named and nameless arguments"),
-            );
+            self.err_after(span, "cannot mix named and nameless arguments".to_string());
             return None;
         }
         let mut slots: Vec<Option<Ast>> = (0..params.len()).map(|_| None).collect();
@@ -426,17 +447,17 @@ impl<'s> Compiler<'s> {
                 match params.iter().position(|p| p.name == n) {
                     Some(i) => slots[i] = Some(a.value),
                     None => {
-                        self.err(span, format!("{what}: unknown parameter {n}"));
+                        self.err_after(span, format!("{what}: unknown parameter {n}"));
                         return None;
                     }
                 }
             }
         } else {
             if args.len() > params.len() {
-                self.err(
+                self.err_after(
                     span,
                     format!(
-                        "{what}: wrong number of arguments, expected {}, got {}",
+                        "wrong number of arguments, expected {}, got {}",
                         params.len(),
                         args.len()
                     ),
@@ -458,7 +479,7 @@ impl<'s> Compiler<'s> {
                     };
                     if let Expr::Lit(v) = &e {
                         if let Err(m) = check_kind(p, v) {
-                            self.err(span, format!("{what}: {m}"));
+                            self.err_after(span, m);
                             return None;
                         }
                     }
@@ -466,7 +487,7 @@ impl<'s> Compiler<'s> {
                 }
                 None => match p.default {
                     ParamDefault::Required => {
-                        self.err(span, format!("{what}: missing parameter: {}", p.name));
+                        self.err_after(span, format!("missing parameter: {}", p.name));
                         return None;
                     }
                     ParamDefault::Optional | ParamDefault::Null => out.push(Expr::Lit(Value::Null)),
@@ -524,7 +545,7 @@ impl<'s> Compiler<'s> {
             let t = self.expr_inner(target.value);
             return self.method(t, name, args, span);
         }
-        self.err(span, format!("unrecognised function '{name}'"));
+        self.err_after(span, format!("unrecognised function '{name}'"));
         Expr::Lit(Value::Null)
     }
 
@@ -562,7 +583,7 @@ impl<'s> Compiler<'s> {
             };
             return Expr::LibMethod(Box::new(target), spec, a);
         }
-        self.err(span, format!("unrecognised method '{name}'"));
+        self.err_after(span, format!("unrecognised method '{name}'"));
         Expr::Lit(Value::Null)
     }
 }

@@ -381,7 +381,7 @@ fn syntax_errors_in_several_statements_are_all_reported() {
             // An operator may be followed by a line break, so line 2 continues line 1.
             "line 2 char 8: expected line break",
             "line 3 char 15: required: expected ]",
-            "line 5 char 14: required: expected )",
+            "line 6 char 1: required: expected function argument",
         ]
     );
 }
@@ -391,10 +391,10 @@ fn parse_errors_are_all_reported() {
     let e =
         parse_mapping("root.a = nope()\nroot.b = alsonope()\nroot.c = this.x.what()").unwrap_err();
     assert_eq!(e.errors.len(), 3);
-    assert_eq!((e.errors[1].line, e.errors[1].col), (2, 10));
+    assert_eq!((e.errors[1].line, e.errors[1].col), (2, 20));
     let rendered = e.to_string();
     assert!(
-        rendered.contains("line 3 char 17: unrecognised method 'what'"),
+        rendered.contains("line 3 char 23: unrecognised method 'what'"),
         "{rendered}"
     );
     assert!(
@@ -403,15 +403,36 @@ fn parse_errors_are_all_reported() {
     );
 }
 
-/// Malformed mappings and the exact error they produce (first diagnostic).
+/// Malformed mappings and the exact error they produce (first diagnostic). The first block
+/// comes from Bento's own parser tests (`query_parser_test.go`), positions included.
 const GOLDEN_ERRORS: &[(&str, &str)] = &[
+    ("not_a_function()", "line 1 char 17: unrecognised function 'not_a_function'"),
+    ("json(\"foo", "line 1 char 6: required: expected end quote"),
+    ("json(", "line 1 char 6: required: expected function argument"),
+    ("json(0,", "line 1 char 8: required: expected function argument"),
+    ("foo.catch(fallback: \"meow\", tz:)", "line 1 char 32: required: expected argument value"),
+    ("json(\"foo\") + ", "line 1 char 15: expected query"),
+    ("(json(\"foo\") ", "line 1 char 14: required: expected closing bracket"),
+    ("(json(\"foo\") + ", "line 1 char 16: expected query"),
+    ("json(\"foo\").not_a_thing()", "line 1 char 26: unrecognised method 'not_a_thing'"),
+    ("json(\"foo\").from(", "line 1 char 18: required: expected function argument"),
+    ("json(\"foo\").from()", "line 1 char 19: missing parameter: index"),
+    ("json(\"foo\").from(\"nah\")", "line 1 char 24: field index: expected number value, got string (\"nah\")"),
+    ("json(\"foo\").map()", "line 1 char 18: missing parameter: query"),
+    ("json(\"foo\").(=)", "line 1 char 14: required: expected query"),
+    ("match json(\"foo\")", "line 1 char 18: required: expected {"),
+    ("this.(foo -> foo.(foo -> foo.bar))", "line 1 char 19: context label `foo` would shadow a parent context"),
+    ("this.(this -> this.foo)", "line 1 char 7: context label `this` is not allowed"),
+    ("this.(root -> root.foo)", "line 1 char 7: context label `root` is not allowed"),
+    ("this.(foo -> bar -> baz -> baz.foo)", "line 1 char 7: it would be in poor taste to capture the same context under both 'foo' and 'bar'"),
+    ("json(\"foo\").catch(0, high: 5)", "line 1 char 30: cannot mix named and nameless arguments"),
     ("root = \"unterminated", "line 1 char 8: required: expected end quote"),
     ("root = \"\"\"never closed", "line 1 char 8: required: expected end quote"),
-    ("root = nosuchfunction()", "line 1 char 8: unrecognised function 'nosuchfunction'"),
-    ("root = this.nosuchmethod()", "line 1 char 13: unrecognised method 'nosuchmethod'"),
-    ("root = this.foo.bar(", "line 1 char 21: required: expected )"),
+    ("root = nosuchfunction()", "line 1 char 24: unrecognised function 'nosuchfunction'"),
+    ("root = this.nosuchmethod()", "line 1 char 27: unrecognised method 'nosuchmethod'"),
+    ("root = this.foo.bar(", "line 1 char 21: required: expected function argument"),
     ("root = 5 +", "line 1 char 11: expected query"),
-    ("root = this.catch(1, 2)", "line 1 char 13: catch: wrong number of arguments, expected 1, got 2"),
+    ("root = this.catch(1, 2)", "line 1 char 24: wrong number of arguments, expected 1, got 2"),
     ("root = match this { 1 => \"a\"", "line 1 char 29: required: expected }"),
     ("let = blah", "line 1 char 5: required: expected variable name"),
     ("foo wat bar", "line 1 char 5: expected ="),
@@ -421,25 +442,25 @@ const GOLDEN_ERRORS: &[(&str, &str)] = &[
     ("root = [1, 2", "line 1 char 13: required: expected ]"),
     ("root = {\"a\": 1", "line 1 char 15: required: expected }"),
     ("meta foo+bar = baz", "line 1 char 9: expected ="),
-    ("root = if this.a { 1 } else", "line 1 char 28: expected {"),
+    ("root = if this.a { 1 } else", "line 1 char 28: required: expected {"),
     ("map foo {\n  meta foo = \"bar\"\n}", "line 2 char 3: setting meta fields is not allowed within this block"),
-    ("root = throw()", "line 1 char 8: throw: missing parameter: why"),
+    ("root = throw()", "line 1 char 15: missing parameter: why"),
     ("root = 1 +* 2", "line 1 char 11: expected query"),
-    ("root = this.(", "line 1 char 14: required: expected )"),
+    ("root = this.(", "line 1 char 14: required: expected query"),
     ("root = $", "line 1 char 9: expected name"),
     ("root = \"a\\q\"", "line 1 char 8: invalid syntax: bad escape sequence"),
-    ("root = counter(min: \"x\")", "line 1 char 8: counter: field min: expected number value, got string (\"x\")"),
-    ("root = counter(nope: 1)", "line 1 char 8: counter: unknown parameter nope"),
-    ("root = counter(1, max: 2)", "line 1 char 8: counter: cannot mix named and nameless arguments"),
+    ("root = counter(min: \"x\")", "line 1 char 25: field min: expected number value, got string (\"x\")"),
+    ("root = counter(nope: 1)", "line 1 char 24: counter: unknown parameter nope"),
+    ("root = counter(1, max: 2)", "line 1 char 26: cannot mix named and nameless arguments"),
     ("\n   ", "line 2 char 4: expected import, map, or assignment"),
     ("!foo = bar", "line 1 char 6: expected the mapping to end here as the beginning is shorthand for `root = !foo`, but this shorthand form cannot be followed with more assignments"),
-    ("root.a = 1\nroot.b = nosuchfn()\nroot.c = alsono()", "line 2 char 10: unrecognised function 'nosuchfn'"),
+    ("root.a = 1\nroot.b = nosuchfn()\nroot.c = alsono()", "line 2 char 20: unrecognised function 'nosuchfn'"),
     ("root = this.map_each(x -> )", "line 1 char 27: expected query"),
     ("map foo {\n  foo = bar\n}\nmap foo {\n  foo = bar\n}", "line 4 char 1: map name collision: foo"),
     ("map {\n  foo = bar\n}", "line 1 char 5: required: expected map name"),
     ("let foo+bar = baz", "line 1 char 8: expected ="),
     ("root = x -> x", "line 1 char 8: unexpected lambda: lambdas are only allowed as arguments"),
-    ("root = this.apply()", "line 1 char 13: apply: missing parameter: mapping"),
+    ("root = this.apply()", "line 1 char 20: missing parameter: mapping"),
     ("# foobar", "line 1 char 9: expected import, map, or assignment"),
     ("\n\"root.something\" = 5 + 2", "line 2 char 18: expected the mapping to end here as the beginning is shorthand for `root = \"root.someth...`, but this shorthand form cannot be followed with more assignments"),
 ];
