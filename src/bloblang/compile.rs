@@ -437,7 +437,7 @@ impl<'s> Compiler<'s> {
         let named = args.iter().any(|a| a.name.is_some());
         let positional = args.iter().any(|a| a.name.is_none());
         if named && positional {
-            self.err_after(span, "cannot mix named and nameless arguments".to_string());
+            self.err_after(span, "cannot mix named and nameless arguments");
             return None;
         }
         let mut slots: Vec<Option<Ast>> = (0..params.len()).map(|_| None).collect();
