@@ -655,8 +655,87 @@ mod props {
         ]
     }
 
+    /// Well-formed expressions built from the grammar, to exercise the interpreter rather than
+    /// the parser's error paths.
+    fn expression() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            Just("this".to_string()),
+            Just("this.a".to_string()),
+            Just("this.c.2.d".to_string()),
+            Just("root.x".to_string()),
+            Just("@".to_string()),
+            Just("@k".to_string()),
+            Just("$v".to_string()),
+            Just("null".to_string()),
+            Just("deleted()".to_string()),
+            Just("nothing()".to_string()),
+            Just("content()".to_string()),
+            Just("counter()".to_string()),
+            any::<i64>().prop_map(|i| i.to_string()),
+            (0.0f64..1e9).prop_map(|f| format!("{f:.3}")),
+            "[a-z ]{0,6}".prop_map(|s| format!("{s:?}")),
+            any::<bool>().prop_map(|b| b.to_string()),
+        ];
+        leaf.prop_recursive(5, 64, 4, |inner| {
+            let ops = prop::sample::select(vec![
+                "+", "-", "*", "/", "%", "|", "==", "!=", "<", ">=", "&&", "||",
+            ]);
+            let methods = prop::sample::select(vec![
+                "catch(0)",
+                "or(1)",
+                "not_null()",
+                "not_empty()",
+                "type()",
+                "string()",
+                "number()",
+                "map_each(x -> x)",
+                "filter(x -> x != null)",
+                "fold(0, t -> t.tally)",
+                "sort()",
+                "sort_by(x -> x)",
+                "any(x -> x == 1)",
+                "exists(\"a\")",
+                "get(\"a.b\")",
+                "map_each_key(k -> k)",
+                "from(0)",
+                "from_all()",
+                "bloblang(\"root = this\")",
+            ]);
+            prop_oneof![
+                (inner.clone(), ops, inner.clone()).prop_map(|(l, o, r)| format!("({l} {o} {r})")),
+                (inner.clone(), methods).prop_map(|(t, m)| format!("({t}).{m}")),
+                inner.clone().prop_map(|e| format!("!{e}")),
+                inner.clone().prop_map(|e| format!("-{e}")),
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("[{a}, {b}]")),
+                (inner.clone(), inner.clone())
+                    .prop_map(|(a, b)| format!("{{\"k\": {a}, ({b}): 1}}")),
+                (inner.clone(), inner.clone(), inner.clone())
+                    .prop_map(|(c, a, b)| format!("if {c} {{ {a} }} else {{ {b} }}")),
+                (inner.clone(), inner.clone(), inner.clone())
+                    .prop_map(|(s, a, b)| format!("match {s} {{ {a} => {b}, _ => null }}")),
+                (inner.clone(), inner.clone()).prop_map(|(t, b)| format!("({t}).({b})")),
+                (inner.clone(), inner.clone()).prop_map(|(t, i)| format!("({t})[{i}]")),
+                inner.clone().prop_map(|t| format!("({t})[1:-1]")),
+            ]
+        })
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// Random well-formed mappings compile and run without panicking, in both modes.
+        #[test]
+        fn well_formed_mappings_never_panic(e1 in expression(), e2 in expression(), input in json_doc()) {
+            let src = format!("let v = {e1}\nmeta k = {e2}\nroot.x = {e1}\nroot.y = {e2}\nif {e1} == {e2} {{ root.z = $v }}");
+            let m = parse_mapping(&src);
+            prop_assert!(m.is_ok(), "{src}: {:?}", m.err().map(|e| e.to_string()));
+            if let Ok(m) = m {
+                let batch = [Message::from_bytes(input.clone()), Message::from_bytes("{}")];
+                let _ = m.map_message(&batch, 0);
+                let _ = m.mutate_message(&batch, 1);
+                let _ = m.query(&batch, 0);
+            }
+        }
 
         /// Random token soup and random bytes never make the parser or interpreter panic.
         #[test]
