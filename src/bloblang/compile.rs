@@ -609,11 +609,8 @@ pub fn coerce_arg(p: &Param, v: Value) -> Result<Value, String> {
     }
     let (ok, name) = match p.kind {
         ParamKind::Any => return Ok(v),
-        ParamKind::String => match v {
-            Value::String(_) => return Ok(v),
-            Value::Bytes(b) => return Ok(Value::String(String::from_utf8_lossy(&b).into_owned())),
-            _ => (false, "string"),
-        },
+        // Bytes stay bytes (keys, IVs): implementations read either.
+        ParamKind::String => (matches!(v, Value::String(_) | Value::Bytes(_)), "string"),
         ParamKind::Int => match v {
             Value::Int(_) => return Ok(v),
             Value::Float(f) if f.fract() == 0.0 && f.is_finite() => {

@@ -122,14 +122,14 @@ pub fn annotation(e: &Expr) -> String {
         },
         Expr::This(p) => {
             if p.is_empty() {
-                "this".into()
+                "field `this`".into()
             } else {
                 format!("field `this.{}`", p.join("."))
             }
         }
         Expr::Root(p) => {
             if p.is_empty() {
-                "root".into()
+                "field `root`".into()
             } else {
                 format!("field `root.{}`", p.join("."))
             }
