@@ -1196,7 +1196,7 @@ fn method_body<'a>(
             let Some(body) = ctx.maps.get(name.as_ref()) else {
                 return Err(format!("map {name} was not found"));
             };
-            let mut st = State::new(ctx.meta.clone());
+            let mut st = State::new(Cow::Borrowed(ctx.meta));
             let sub = ExecEnv {
                 batch: ctx.batch,
                 index: ctx.index,
@@ -1217,7 +1217,7 @@ fn method_body<'a>(
             let src = eval(&args[0], ctx)?.into_owned().unwrap_or(Value::Null);
             let src = str_arg(&src)?;
             let mapping = super::parse_mapping_restricted(&src).map_err(|e| e.single_line())?;
-            let mut st = State::new(Metadata::new());
+            let mut st = State::new(Cow::Owned(Metadata::new()));
             let sub = ExecEnv {
                 batch: ctx.batch,
                 index: ctx.index,
@@ -1272,16 +1272,17 @@ fn kv(k: &str, v: &Value) -> Value {
 // ------------------------------------------------------------------------------------------------
 // Statements
 
-pub struct State {
+pub struct State<'m> {
     /// The document built so far; `None` until first assigned.
     pub root: Option<Value>,
     pub deleted: bool,
-    pub meta: Metadata,
+    /// Output metadata: borrowed from the input until the first `meta` assignment.
+    pub meta: Cow<'m, Metadata>,
     pub vars: HashMap<String, Value>,
 }
 
-impl State {
-    pub fn new(meta: Metadata) -> State {
+impl<'m> State<'m> {
+    pub fn new(meta: Cow<'m, Metadata>) -> State<'m> {
         State {
             root: None,
             deleted: false,
@@ -1301,7 +1302,7 @@ pub struct ExecEnv<'a> {
 
 pub fn exec_stmts(
     stmts: &[CStmt],
-    st: &mut State,
+    st: &mut State<'_>,
     env: &ExecEnv<'_>,
     this: This<'_>,
 ) -> Result<(), String> {
@@ -1417,7 +1418,7 @@ fn root_view<'s>(st: &'s State, env: &ExecEnv<'_>, this: This<'s>) -> Option<&'s
 fn assign(
     target: &Target,
     v: Option<Value>,
-    st: &mut State,
+    st: &mut State<'_>,
     env: &ExecEnv<'_>,
     this: This<'_>,
     line: usize,
@@ -1459,9 +1460,9 @@ fn assign(
         }
         Target::Meta(None) => {
             match v {
-                None => st.meta.clear(),
+                None => st.meta.to_mut().clear(),
                 Some(Value::Object(o)) => {
-                    st.meta = o.into_iter().collect();
+                    st.meta = Cow::Owned(o.into_iter().collect());
                 }
                 Some(other) => {
                     return Err(format!(
@@ -1475,10 +1476,10 @@ fn assign(
         Target::Meta(Some(k)) => {
             match v {
                 None => {
-                    st.meta.remove(k);
+                    st.meta.to_mut().remove(k);
                 }
                 Some(v) => {
-                    st.meta.insert(k.clone(), v);
+                    st.meta.to_mut().insert(k.clone(), v);
                 }
             }
             Ok(())

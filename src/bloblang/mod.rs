@@ -17,6 +17,7 @@ pub mod value_ops;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 pub use error::{Diagnostic, ExecError, ParseError};
@@ -99,22 +100,22 @@ pub(crate) fn parse_mapping_restricted(src: &str) -> Result<Mapping, ParseError>
 }
 
 /// What a run produced.
-pub(crate) struct Outcome {
-    pub state: State,
+pub(crate) struct Outcome<'m> {
+    pub state: State<'m>,
 }
 
 impl Mapping {
-    fn run(
+    fn run<'m>(
         &self,
-        batch: &[Message],
+        batch: &'m [Message],
         index: usize,
         mutate: bool,
         this: This<'_>,
-    ) -> Result<Outcome, ExecError> {
-        let meta = batch
-            .get(index)
-            .map(|m| m.meta().clone())
-            .unwrap_or_default();
+    ) -> Result<Outcome<'m>, ExecError> {
+        let meta = match batch.get(index) {
+            Some(m) => Cow::Borrowed(m.meta()),
+            None => Cow::Owned(Default::default()),
+        };
         let mut state = State::new(meta);
         let env = ExecEnv {
             batch,
@@ -130,14 +131,16 @@ impl Mapping {
         &self,
         batch: &[Message],
         index: usize,
-        out: Outcome,
+        out: Outcome<'_>,
     ) -> Result<Option<Message>, ExecError> {
         let st = out.state;
         if st.deleted {
             return Ok(None);
         }
         let mut msg = batch.get(index).cloned().unwrap_or_default();
-        msg.set_meta(st.meta);
+        if let Cow::Owned(meta) = st.meta {
+            msg.set_meta(meta);
+        }
         if let Some(root) = st.root {
             msg.set_value(root);
         }
@@ -182,7 +185,7 @@ impl Mapping {
     ) -> Result<Option<Message>, ExecError> {
         let empty = Message::default();
         let this_msg = batch.get(index).unwrap_or(&empty);
-        let mut state = State::new(original.meta().clone());
+        let mut state = State::new(Cow::Borrowed(original.meta()));
         state.root = original.structured().ok().cloned();
         let env = ExecEnv {
             batch,
@@ -196,7 +199,9 @@ impl Mapping {
             return Ok(None);
         }
         let mut msg = original.clone();
-        msg.set_meta(state.meta);
+        if let Cow::Owned(meta) = state.meta {
+            msg.set_meta(meta);
+        }
         if let Some(root) = state.root {
             msg.set_value(root);
         }
@@ -228,7 +233,7 @@ impl Mapping {
             return Ok(None);
         }
         let mut msg = Message::from_bytes(Vec::new());
-        msg.set_meta(st.meta);
+        msg.set_meta(st.meta.into_owned());
         if let Some(root) = st.root {
             msg.set_value(root);
         }

@@ -312,7 +312,14 @@ pub fn set_path(target: &mut Value, path: &[String], v: Value) {
             *cur = Value::Object(Default::default());
         }
         let Value::Object(o) = cur else { return };
-        cur = o.entry(seg.clone()).or_insert(Value::Null);
+        // Avoid cloning the key when it already exists.
+        if !o.contains_key(seg.as_str()) {
+            o.insert(seg.clone(), Value::Null);
+        }
+        let Some(next) = o.get_mut(seg.as_str()) else {
+            return;
+        };
+        cur = next;
     }
     *cur = v;
 }
