@@ -1134,6 +1134,10 @@ fn method_body<'a>(
                 return Err(err_t("array"));
             };
             let want = m == NMethod::Any;
+            // Both are false on an empty array, as in Bento.
+            if a.is_empty() {
+                return Ok(R::Own(Value::Bool(false)));
+            }
             for item in a {
                 if truthy(apply_query(&args[0], item, ctx)?, &args[0])? == want {
                     return Ok(R::Own(Value::Bool(want)));
