@@ -1220,7 +1220,7 @@ fn method_body<'a>(
         NMethod::Bloblang => {
             let src = eval(&args[0], ctx)?.into_owned().unwrap_or(Value::Null);
             let src = str_arg(&src)?;
-            let mapping = super::parse_mapping_restricted(&src).map_err(|e| e.single_line())?;
+            let mapping = dynamic_mapping(&src)?;
             let mut st = State::new(Cow::Owned(Metadata::new()));
             let sub = ExecEnv {
                 batch: ctx.batch,
@@ -1260,6 +1260,27 @@ fn non_boolean(c: &Expr, v: &Value) -> String {
         annotation(c),
         v
     )
+}
+
+thread_local! {
+    /// Mappings compiled by `bloblang()`, by source text (bounded; cleared when full).
+    static DYNAMIC: std::cell::RefCell<HashMap<String, super::Mapping>> =
+        std::cell::RefCell::new(HashMap::new());
+}
+
+fn dynamic_mapping(src: &str) -> Result<super::Mapping, String> {
+    if let Some(m) = DYNAMIC.with(|c| c.borrow().get(src).cloned()) {
+        return Ok(m);
+    }
+    let m = super::parse_mapping_restricted(src).map_err(|e| e.single_line())?;
+    DYNAMIC.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= 64 {
+            c.clear();
+        }
+        c.insert(src.to_string(), m.clone());
+    });
+    Ok(m)
 }
 
 fn err_t_owned(t: &Expr, exp: &str, v: &Value) -> String {
