@@ -262,6 +262,21 @@ fn indexing_and_slicing() {
     assert_eq!(ok("root = this.a[1:]", r#"{"a":[1,2,3]}"#), "[2,3]");
     assert_eq!(ok("root = this.a[::-1]", r#"{"a":[1,2,3]}"#), "[3,2,1]");
     assert_eq!(ok("root = this.s[1:3]", r#"{"s":"hello"}"#), "el");
+    assert_eq!(
+        ok("root = this.a[::9223372036854775807]", r#"{"a":[1,2,3]}"#),
+        "[1]"
+    );
+    assert_eq!(
+        ok("root = this.a[::-9223372036854775807]", r#"{"a":[1,2,3]}"#),
+        "[3]"
+    );
+    assert_eq!(
+        ok(
+            "root = this.a[-9223372036854775807:9223372036854775807]",
+            r#"{"a":[1,2,3]}"#
+        ),
+        "[1,2,3]"
+    );
 }
 
 #[test]

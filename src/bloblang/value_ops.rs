@@ -250,7 +250,10 @@ pub fn slice_indices(
         let mut i = s;
         while i < e {
             out.push(i as usize);
-            i += step;
+            match i.checked_add(step) {
+                Some(n) => i = n,
+                None => break,
+            }
         }
     } else {
         let s = start
@@ -261,7 +264,10 @@ pub fn slice_indices(
         let mut i = s;
         while i > e {
             out.push(i as usize);
-            i += step;
+            match i.checked_add(step) {
+                Some(n) => i = n,
+                None => break,
+            }
         }
     }
     Ok(out)
