@@ -1082,51 +1082,42 @@ fn method_body<'a>(
             let Value::Array(a) = tv else {
                 return Err(err_t("array"));
             };
-            let mut items = a.clone();
-            let mut err = None;
-            if m == NMethod::Sort && matches!(args[0], Expr::Lit(Value::Null)) {
-                items.sort_by(|x, y| match ops::sort_cmp(x, y) {
-                    Ok(o) => o,
-                    Err(e) => {
-                        err.get_or_insert(e);
-                        std::cmp::Ordering::Equal
-                    }
-                });
+            let items = if m == NMethod::Sort && matches!(args[0], Expr::Lit(Value::Null)) {
+                merge_sort(a.clone(), &mut |x, y| {
+                    ops::sort_cmp(x, y).map(|o| o == std::cmp::Ordering::Less)
+                })?
             } else if m == NMethod::Sort {
-                items.sort_by(|x, y| {
+                // The comparator sees `{left, right}` and says whether left sorts first.
+                merge_sort(a.clone(), &mut |x, y| {
                     let mut o = BTreeMap::new();
                     o.insert("left".to_string(), x.clone());
                     o.insert("right".to_string(), y.clone());
                     let c = Value::Object(o);
-                    match apply_query(&args[0], &c, ctx).and_then(|r| truthy(r, &args[0])) {
-                        Ok(true) => std::cmp::Ordering::Less,
-                        Ok(false) => std::cmp::Ordering::Greater,
-                        Err(e) => {
-                            err.get_or_insert(e);
-                            std::cmp::Ordering::Equal
-                        }
-                    }
-                });
+                    truthy(apply_query(&args[0], &c, ctx)?, &args[0])
+                })?
             } else {
-                let mut keyed = Vec::with_capacity(items.len());
-                for it in items {
-                    let k = apply_query(&args[0], &it, ctx)?
+                let mut keyed = Vec::with_capacity(a.len());
+                for it in a {
+                    let k = apply_query(&args[0], it, ctx)?
                         .into_owned()
                         .unwrap_or(Value::Null);
-                    keyed.push((k, it));
+                    keyed.push(Value::Array(vec![k, it.clone()]));
                 }
-                keyed.sort_by(|x, y| match ops::sort_cmp(&x.0, &y.0) {
-                    Ok(o) => o,
-                    Err(e) => {
-                        err.get_or_insert(e);
-                        std::cmp::Ordering::Equal
-                    }
-                });
-                items = keyed.into_iter().map(|(_, v)| v).collect();
-            }
-            if let Some(e) = err {
-                return Err(e);
-            }
+                let key = |v: &Value| match v {
+                    Value::Array(p) => p.first().cloned().unwrap_or(Value::Null),
+                    _ => Value::Null,
+                };
+                let sorted = merge_sort(keyed, &mut |x, y| {
+                    ops::sort_cmp(&key(x), &key(y)).map(|o| o == std::cmp::Ordering::Less)
+                })?;
+                sorted
+                    .into_iter()
+                    .map(|p| match p {
+                        Value::Array(mut p) if p.len() == 2 => p.pop().unwrap_or(Value::Null),
+                        other => other,
+                    })
+                    .collect()
+            };
             R::Own(Value::Array(items))
         }
         NMethod::All | NMethod::Any => {
@@ -1281,6 +1272,37 @@ fn dynamic_mapping(src: &str) -> Result<super::Mapping, String> {
         c.insert(src.to_string(), m.clone());
     });
     Ok(m)
+}
+
+/// A stable merge sort with a fallible "sorts before" comparator. Unlike `slice::sort_by` it
+/// cannot panic when a user comparator is not a total order.
+fn merge_sort(
+    items: Vec<Value>,
+    less: &mut dyn FnMut(&Value, &Value) -> Result<bool, String>,
+) -> Result<Vec<Value>, String> {
+    if items.len() <= 1 {
+        return Ok(items);
+    }
+    let mut items = items;
+    let right = items.split_off(items.len() / 2);
+    let left = merge_sort(items, less)?;
+    let right = merge_sort(right, less)?;
+    let mut out = Vec::with_capacity(left.len() + right.len());
+    let mut l = left.into_iter().peekable();
+    let mut r = right.into_iter().peekable();
+    loop {
+        let take_right = match (l.peek(), r.peek()) {
+            (Some(a), Some(b)) => less(b, a)?,
+            (Some(_), None) => false,
+            (None, Some(_)) => true,
+            (None, None) => break,
+        };
+        let next = if take_right { r.next() } else { l.next() };
+        if let Some(v) = next {
+            out.push(v);
+        }
+    }
+    Ok(out)
 }
 
 fn err_t_owned(t: &Expr, exp: &str, v: &Value) -> String {
