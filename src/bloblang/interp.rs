@@ -71,7 +71,12 @@ pub struct Ctx<'a> {
     pub index: usize,
     pub params: Option<&'a Frame<'a>>,
     pub maps: &'a Maps,
+    /// Nesting of `apply`/`bloblang` calls, bounded so that recursive maps fail cleanly.
+    pub depth: usize,
 }
+
+/// Deepest nesting of `apply` and `bloblang()` calls.
+const MAX_APPLY_DEPTH: usize = 32;
 
 static EMPTY_META: std::sync::LazyLock<Metadata> = std::sync::LazyLock::new(Metadata::new);
 static NULL: Value = Value::Null;
@@ -1192,11 +1197,15 @@ fn method_body<'a>(
                 return Err(format!("map {name} was not found"));
             };
             let mut st = State::new(Cow::Borrowed(ctx.meta));
+            if ctx.depth >= MAX_APPLY_DEPTH {
+                return Err(format!("map {name}: maximum recursion depth exceeded"));
+            }
             let sub = ExecEnv {
                 batch: ctx.batch,
                 index: ctx.index,
                 maps: ctx.maps,
                 mutate: false,
+                depth: ctx.depth + 1,
             };
             exec_stmts(body, &mut st, &sub, This::Value(tv))?;
             if st.deleted {
@@ -1213,11 +1222,15 @@ fn method_body<'a>(
             let src = str_arg(&src)?;
             let mapping = dynamic_mapping(&src)?;
             let mut st = State::new(Cow::Owned(Metadata::new()));
+            if ctx.depth >= MAX_APPLY_DEPTH {
+                return Err("bloblang: maximum recursion depth exceeded".into());
+            }
             let sub = ExecEnv {
                 batch: ctx.batch,
                 index: ctx.index,
                 maps: &mapping.inner.maps,
                 mutate: false,
+                depth: ctx.depth + 1,
             };
             exec_stmts(&mapping.inner.stmts, &mut st, &sub, This::Value(tv))?;
             if st.deleted {
@@ -1345,6 +1358,7 @@ pub struct ExecEnv<'a> {
     pub maps: &'a Maps,
     /// `mutation` semantics: `this` is the document being edited.
     pub mutate: bool,
+    pub depth: usize,
 }
 
 pub fn exec_stmts(
@@ -1378,6 +1392,7 @@ pub fn exec_stmts(
                         index: env.index,
                         params: None,
                         maps: env.maps,
+                        depth: env.depth,
                     };
                     match eval(value, &ctx) {
                         Ok(R::Ref(v)) => Ok(Some(Some(v.clone()))),
@@ -1416,6 +1431,7 @@ pub fn exec_stmts(
                             index: env.index,
                             params: None,
                             maps: env.maps,
+                            depth: env.depth,
                         };
                         match eval(c, &ctx) {
                             Ok(r) => match r.value() {

@@ -122,6 +122,7 @@ impl Mapping {
             index,
             maps: &self.inner.maps,
             mutate,
+            depth: 0,
         };
         interp::exec_stmts(&self.inner.stmts, &mut state, &env, this).map_err(ExecError::new)?;
         Ok(Outcome { state })
@@ -192,6 +193,7 @@ impl Mapping {
             index,
             maps: &self.inner.maps,
             mutate: false,
+            depth: 0,
         };
         interp::exec_stmts(&self.inner.stmts, &mut state, &env, This::Message(this_msg))
             .map_err(ExecError::new)?;
@@ -415,6 +417,7 @@ impl InterpolatedString {
                         index,
                         params: None,
                         maps: &self.inner.maps,
+                        depth: 0,
                     };
                     match interp::eval(q, &ctx).map_err(ExecError::new)? {
                         interp::R::Ref(v) => push_value(&mut s, v),

@@ -989,3 +989,18 @@ fn bento_expression_cases() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn recursive_maps_fail_cleanly() {
+    let handle = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(|| {
+            run(
+                "map a {\n  root = this.apply(\"a\")\n}\nroot = this.apply(\"a\")",
+                "{}",
+            )
+        })
+        .unwrap();
+    let e = handle.join().unwrap().unwrap_err();
+    assert!(e.contains("maximum recursion depth exceeded"), "{e}");
+}
