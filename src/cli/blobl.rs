@@ -87,7 +87,7 @@ fn process_line(
     let msg = Message::from_bytes(line.to_vec());
     let raw_this;
     let this = if args.raw {
-        raw_this = Value::String(String::from_utf8_lossy(line).into_owned());
+        raw_this = Value::Bytes(line.to_vec());
         Some(&raw_this)
     } else {
         None
