@@ -1004,3 +1004,18 @@ fn recursive_maps_fail_cleanly() {
     let e = handle.join().unwrap().unwrap_err();
     assert!(e.contains("maximum recursion depth exceeded"), "{e}");
 }
+
+#[test]
+fn interpolation_errors_name_positions() {
+    let e = parse_interpolation("prefix ${! nope() } suffix").unwrap_err();
+    assert_eq!(
+        e.errors[0].to_string(),
+        "line 1 char 18: unrecognised function 'nope'"
+    );
+    let e = parse_interpolation("a ${! this.foo ").unwrap_err();
+    assert_eq!(e.errors[0].line, 1);
+    let i = parse_interpolation("${! meta(\"k\") }-${!count(\"interp_c\")}").unwrap();
+    let mut m = msg("{}");
+    m.meta_mut().insert("k".into(), Value::from("v"));
+    assert_eq!(i.render(&[m], 0).unwrap(), "v-1");
+}
