@@ -220,7 +220,7 @@ impl Mapping {
     }
 
     /// Run against a value as `this` (no message), returning the root (Null when unassigned or
-    /// deleted). Used by tests and the `bloblang()` method.
+    /// deleted). Handy for tests and for callers that already hold a value.
     pub fn query_value(&self, this: &Value) -> Result<Value, ExecError> {
         let out = self.run(&[], 0, false, This::Value(this))?;
         Ok(out.state.root.unwrap_or(Value::Null))
