@@ -309,18 +309,29 @@ fn eval_other<'a>(e: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
         Expr::Method(t, m, args) => call_method(t, *m, args, ctx),
         Expr::LibMethod(t, spec, args) => {
             let target = need(eval(t, ctx)?, t)?;
-            if spec.name == "set" && args.len() == 2 {
+            let raw = if spec.name == "set" && args.len() == 2 {
                 // `set(path, deleted())` removes the path: the marker cannot reach the library.
-                if let R::Deleted = eval(&args[1], ctx)? {
-                    let p = eval(&args[0], ctx)?.into_owned().unwrap_or(Value::Null);
-                    let path = ops::split_dot_path(&str_arg(&p)?);
-                    let mut v = target.into_owned().unwrap_or(Value::Null);
-                    ops::delete_path(&mut v, &path);
-                    return Ok(R::Own(v));
+                let p = eval(&args[0], ctx)?.into_owned().unwrap_or(Value::Null);
+                match eval(&args[1], ctx)? {
+                    R::Deleted => {
+                        let path = ops::split_dot_path(&str_arg(&p)?);
+                        let mut v = target.into_owned().unwrap_or(Value::Null);
+                        ops::delete_path(&mut v, &path);
+                        return Ok(R::Own(v));
+                    }
+                    R::Nothing => {
+                        return Err(format!(
+                            "{}: expected value, got nothing",
+                            annotation(&args[1])
+                        ))
+                    }
+                    v => vec![p, v.into_owned().unwrap_or(Value::Null)],
                 }
-            }
-            let vals = coerce_args(spec.params, eval_args(args, ctx)?)
-                .map_err(|e| format!("method {}: {e}", spec.name))?;
+            } else {
+                eval_args(args, ctx)?
+            };
+            let vals =
+                coerce_args(spec.params, raw).map_err(|e| format!("method {}: {e}", spec.name))?;
             let tv = target.value().unwrap_or(&NULL);
             (spec.imp)(tv, &vals)
                 .map(R::Own)
