@@ -140,7 +140,7 @@ pub fn annotation(e: &Expr) -> String {
             }
         }
         Expr::Param(_, p) => format!("field `{}`", p.join(".")),
-        Expr::Var(n) => format!("variable `{n}`"),
+        Expr::Var(n) => format!("variable {n}"),
         Expr::MetaAll => "metadata".into(),
         Expr::Meta(k) => format!("metadata value `{k}`"),
         Expr::Field(t, p) => format!("field `{}.{}`", short(t), p.join(".")),
@@ -279,7 +279,7 @@ fn eval_other<'a>(e: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
         }
         Expr::Var(n) => match ctx.vars.get(n) {
             Some(v) => Ok(R::Ref(v)),
-            None => Err(format!("variable {n} undefined")),
+            None => Err(format!("variable '{n}' undefined")),
         },
         Expr::MetaAll => Ok(R::Own(Value::Object(
             ctx.meta
@@ -718,7 +718,11 @@ fn call_fn<'a>(f: NFn, args: &'a [Expr], ctx: &Ctx<'a>) -> Eval<'a> {
                 ))
             } else {
                 match meta.get(&key) {
-                    Some(v) if f == NFn::Meta => R::Own(Value::String(v.to_string())),
+                    // The deprecated `meta()` reads values as strings; empty means absent.
+                    Some(v) if f == NFn::Meta => match v.to_string() {
+                        s if s.is_empty() => R::Own(Value::Null),
+                        s => R::Own(Value::String(s)),
+                    },
                     Some(v) => R::Own(v.clone()),
                     None => R::Own(Value::Null),
                 }
@@ -780,7 +784,7 @@ fn call_fn<'a>(f: NFn, args: &'a [Expr], ctx: &Ctx<'a>) -> Eval<'a> {
             let name = str_arg(&name)?;
             match ctx.vars.get(name.as_ref()) {
                 Some(v) => R::Own(v.clone()),
-                None => return Err(format!("variable {name} undefined")),
+                None => return Err(format!("variable '{name}' undefined")),
             }
         }
         NFn::TracingId => R::Own(Value::String(String::new())),
