@@ -17,8 +17,9 @@ pub enum Expr {
     This(Vec<String>),
     /// `root.a.b` (the document being built).
     Root(Vec<String>),
-    /// A named lambda/capture parameter, `depth` frames up from the innermost.
-    Param(usize, Vec<String>),
+    /// A named lambda/capture parameter `name`, `depth` frames up from the innermost, then a
+    /// path into it.
+    Param(usize, String, Vec<String>),
     Var(String),
     MetaAll,
     Meta(String),
@@ -252,7 +253,7 @@ impl<'s> Compiler<'s> {
             Ast::Lit(v, _) => Expr::Lit(v),
             Ast::Ident(name, _) => {
                 if let Some(depth) = self.params.iter().rev().position(|p| *p == name) {
-                    Expr::Param(depth, Vec::new())
+                    Expr::Param(depth, name, Vec::new())
                 } else if is_this(&name) {
                     Expr::This(Vec::new())
                 } else if name == "root" {
@@ -275,9 +276,9 @@ impl<'s> Compiler<'s> {
                         p.push(name);
                         Expr::Root(p)
                     }
-                    Expr::Param(d, mut p) => {
+                    Expr::Param(d, n, mut p) => {
                         p.push(name);
-                        Expr::Param(d, p)
+                        Expr::Param(d, n, p)
                     }
                     Expr::Field(t, mut p) => {
                         p.push(name);

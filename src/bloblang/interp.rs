@@ -119,7 +119,7 @@ pub fn annotation(e: &Expr) -> String {
         Expr::Lit(v) => match v {
             Value::Int(_) | Value::Float(_) => "number literal".into(),
             Value::String(_) => "string literal".into(),
-            Value::Bool(_) => "boolean literal".into(),
+            Value::Bool(_) => "bool literal".into(),
             Value::Null => "null literal".into(),
             Value::Array(_) => "array literal".into(),
             Value::Object(_) => "object literal".into(),
@@ -139,10 +139,16 @@ pub fn annotation(e: &Expr) -> String {
                 format!("field `root.{}`", p.join("."))
             }
         }
-        Expr::Param(_, p) => format!("field `{}`", p.join(".")),
+        Expr::Param(_, n, p) => {
+            if p.is_empty() {
+                format!("field `{n}`")
+            } else {
+                format!("field `{n}.{}`", p.join("."))
+            }
+        }
         Expr::Var(n) => format!("variable {n}"),
-        Expr::MetaAll => "metadata".into(),
-        Expr::Meta(k) => format!("metadata value `{k}`"),
+        Expr::MetaAll => "meta object".into(),
+        Expr::Meta(k) => format!("meta field {k}"),
         Expr::Field(t, p) => format!("field `{}.{}`", short(t), p.join(".")),
         Expr::Func(f, _) => format!("function {}", fn_name(*f)),
         Expr::Counter(..) => "function counter".into(),
@@ -267,7 +273,7 @@ fn eval_other<'a>(e: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
             Some(r) => Ok(R::Ref(lookup(r, p))),
             None => Ok(R::Ref(&NULL)),
         },
-        Expr::Param(depth, p) => {
+        Expr::Param(depth, _, p) => {
             let mut f = ctx.params;
             for _ in 0..*depth {
                 f = f.and_then(|x| x.parent);
@@ -746,7 +752,7 @@ fn call_fn<'a>(f: NFn, args: &'a [Expr], ctx: &Ctx<'a>) -> Eval<'a> {
             }
         }
         NFn::BatchIndex => R::Own(Value::Int(ctx.index as i64)),
-        NFn::BatchSize => R::Own(Value::Int(ctx.batch.len().max(1) as i64)),
+        NFn::BatchSize => R::Own(Value::Int(ctx.batch.len() as i64)),
         NFn::Errored => R::Own(Value::Bool(msg.and_then(|m| m.error()).is_some())),
         NFn::Error => R::Own(match msg.and_then(|m| m.error()) {
             Some(e) => Value::String(e.text.clone()),
