@@ -24,6 +24,9 @@ pub struct BloblArgs {
     /// Maximum length of one input line in bytes.
     #[arg(long = "max-token-length", default_value_t = 65536)]
     pub max_token_length: usize,
+    /// Flush stdout after every line (set when stdin is a terminal).
+    #[arg(skip)]
+    pub flush_each_line: bool,
 }
 
 /// Run `blobl`; returns the process exit code.
@@ -52,7 +55,10 @@ pub fn run(args: &BloblArgs) -> i32 {
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
-    let code = run_stream(&mapping, args, stdin.lock(), &mut out);
+    let mut args = args.clone();
+    // Typing documents by hand should show each result straight away.
+    args.flush_each_line |= std::io::IsTerminal::is_terminal(&stdin);
+    let code = run_stream(&mapping, &args, stdin.lock(), &mut out);
     let _ = out.flush();
     code
 }
@@ -138,6 +144,9 @@ pub fn run_stream<R: BufRead, W: Write>(
             continue;
         }
         if out.write_all(&buf).is_err() {
+            return 1;
+        }
+        if args.flush_each_line && out.flush().is_err() {
             return 1;
         }
     }
