@@ -76,7 +76,7 @@ pub struct Ctx<'a> {
 }
 
 /// Deepest nesting of `apply` and `bloblang()` calls.
-const MAX_APPLY_DEPTH: usize = 32;
+const MAX_APPLY_DEPTH: usize = 128;
 
 static EMPTY_META: std::sync::LazyLock<Metadata> = std::sync::LazyLock::new(Metadata::new);
 static NULL: Value = Value::Null;
@@ -1228,7 +1228,11 @@ fn method_body<'a>(
                 mutate: false,
                 depth: ctx.depth + 1,
             };
-            exec_stmts(body, &mut st, &sub, This::Value(tv))?;
+            // Recursive maps (walking a tree) recurse once per level of the data: make sure
+            // there is stack for it whatever thread we run on.
+            stacker::maybe_grow(256 * 1024, 2 * 1024 * 1024, || {
+                exec_stmts(body, &mut st, &sub, This::Value(tv))
+            })?;
             if st.deleted {
                 R::Deleted
             } else {
@@ -1253,7 +1257,9 @@ fn method_body<'a>(
                 mutate: false,
                 depth: ctx.depth + 1,
             };
-            exec_stmts(&mapping.inner.stmts, &mut st, &sub, This::Value(tv))?;
+            stacker::maybe_grow(256 * 1024, 2 * 1024 * 1024, || {
+                exec_stmts(&mapping.inner.stmts, &mut st, &sub, This::Value(tv))
+            })?;
             if st.deleted {
                 R::Deleted
             } else {

@@ -1019,3 +1019,32 @@ fn interpolation_errors_name_positions() {
     m.meta_mut().insert("k".into(), Value::from("v"));
     assert_eq!(i.render(&[m], 0).unwrap(), "v-1");
 }
+
+#[test]
+fn recursive_tree_walk_handles_deep_documents() {
+    let mapping = r#"map walk {
+  root = match {
+    this.type() == "object" => this.map_each(item -> item.value.apply("walk")),
+    this.type() == "array" => this.map_each(ele -> ele.apply("walk")),
+    this.type() == "string" => this + "!",
+    _ => this,
+  }
+}
+root = this.apply("walk")"#;
+    assert_eq!(
+        ok(
+            mapping,
+            r#"{"first":{"nested":"foo"},"second":10,"third":["1",{"also":"2"}]}"#
+        ),
+        r#"{"first":{"nested":"foo!"},"second":10,"third":["1!",{"also":"2!"}]}"#
+    );
+    // Nesting as deep as the JSON parser accepts, on a 2 MiB stack.
+    let depth = 100;
+    let doc = format!("{}\"x\"{}", "[".repeat(depth), "]".repeat(depth));
+    let want = format!("{}\"x!\"{}", "[".repeat(depth), "]".repeat(depth));
+    let handle = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(move || run(mapping, &doc))
+        .unwrap();
+    assert_eq!(handle.join().unwrap().unwrap(), want);
+}
