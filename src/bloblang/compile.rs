@@ -526,7 +526,7 @@ impl<'s> Compiler<'s> {
             };
             return Expr::Func(spec.id, a);
         }
-        if let Some(spec) = library::functions().into_iter().find(|f| f.name == name) {
+        if let Some(spec) = lib_function(&name) {
             let Some(a) = self.bind_args(&name, spec.params, args, span, false) else {
                 return Expr::Lit(Value::Null);
             };
@@ -551,7 +551,7 @@ impl<'s> Compiler<'s> {
     }
 
     fn method(&mut self, target: Expr, name: String, args: Vec<Arg>, span: Span) -> Expr {
-        let lib = library::methods().into_iter().find(|m| m.name == name);
+        let lib = lib_method(&name);
         let native = builtins::method(&name);
         let use_native = match (native, lib) {
             (Some(n), Some(_)) => !n.prefer_library,
@@ -594,7 +594,40 @@ impl<'s> Compiler<'s> {
 const VARIADIC_METHODS: &[&str] = &["append", "concat", "format", "with", "without", "zip"];
 
 pub fn is_method_name(name: &str) -> bool {
-    builtins::method(name).is_some() || library::methods().iter().any(|m| m.name == name)
+    builtins::method(name).is_some() || lib_method(name).is_some()
+}
+
+type FnIndex = HashMap<&'static str, &'static FunctionSpec>;
+type MethodIndex = HashMap<&'static str, &'static MethodSpec>;
+
+/// The library's functions by name, built once.
+fn lib_function(name: &str) -> Option<&'static FunctionSpec> {
+    static INDEX: std::sync::OnceLock<FnIndex> = std::sync::OnceLock::new();
+    INDEX
+        .get_or_init(|| {
+            let mut m = HashMap::new();
+            for f in library::functions() {
+                m.entry(f.name).or_insert(f);
+            }
+            m
+        })
+        .get(name)
+        .copied()
+}
+
+/// The library's methods by name, built once.
+fn lib_method(name: &str) -> Option<&'static MethodSpec> {
+    static INDEX: std::sync::OnceLock<MethodIndex> = std::sync::OnceLock::new();
+    INDEX
+        .get_or_init(|| {
+            let mut m = HashMap::new();
+            for f in library::methods() {
+                m.entry(f.name).or_insert(f);
+            }
+            m
+        })
+        .get(name)
+        .copied()
 }
 
 fn check_kind(p: &Param, v: &Value) -> Result<(), String> {
