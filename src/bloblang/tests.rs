@@ -736,7 +736,11 @@ mod props {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+        // 2000 cases per property by default; PROPTEST_CASES overrides.
+        #![proptest_config(ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000),
+            ..ProptestConfig::default()
+        })]
 
         /// Random well-formed mappings compile and run without panicking, in both modes.
         #[test]
