@@ -45,8 +45,52 @@ impl std::fmt::Debug for Mapping {
     }
 }
 
+/// Compile errors of the parts of a mapping that parse, reported alongside its syntax errors:
+/// the statements before the first broken one and those after the last broken one.
+fn compile_errors_around(src: &str, syntax: &[Diagnostic], allow_files: bool) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let starts = parser::statement_starts(src);
+    let (Some(first), Some(last)) = (syntax.first(), syntax.last()) else {
+        return out;
+    };
+    let mut check = |offset: usize, text: &str| {
+        if let Ok(stmts) = parser::parse_mapping_ast(text) {
+            let mut c = Compiler::new(text);
+            c.allow_files = allow_files;
+            c.stmts(stmts, false);
+            for d in c.errors {
+                let at = parser::line_start_offset(text, d.line)
+                    + parser::col_offset(text, d.line, d.col);
+                out.push(Diagnostic::at(src, offset + at, &d.message));
+            }
+        }
+    };
+    // Before: up to the start of the statement holding the first syntax error.
+    let first_at = parser::line_start_offset(src, first.line);
+    if let Some(&stmt_start) = starts.iter().rev().find(|&&s| s <= first_at) {
+        if stmt_start > 0 {
+            check(0, &src[..stmt_start]);
+        }
+    }
+    // After: from the statement following the last syntax error.
+    let last_at = parser::line_start_offset(src, last.line);
+    if let Some(&next) = starts.iter().find(|&&s| s > last_at) {
+        check(next, &src[next..]);
+    }
+    out
+}
+
 fn compile_mapping(src: &str, allow_files: bool) -> Result<Mapping, ParseError> {
-    let ast = parser::parse_mapping_ast(src).map_err(|e| ParseError::new(src, e))?;
+    let ast = match parser::parse_mapping_ast(src) {
+        Ok(a) => a,
+        Err(mut errors) => {
+            let extra = compile_errors_around(src, &errors, allow_files);
+            errors.extend(extra);
+            errors.sort_by_key(|d| (d.line, d.col));
+            errors.dedup();
+            return Err(ParseError::new(src, errors));
+        }
+    };
     if !allow_files {
         for s in &ast {
             if matches!(s, ast::Stmt::Import { .. } | ast::Stmt::From { .. }) {

@@ -205,7 +205,7 @@ fn syntax_errors(src: &str, first: pest::error::Error<Rule>) -> Vec<Diagnostic> 
     out
 }
 
-fn line_start_offset(src: &str, line: usize) -> usize {
+pub(crate) fn line_start_offset(src: &str, line: usize) -> usize {
     if line <= 1 {
         return 0;
     }
@@ -215,7 +215,7 @@ fn line_start_offset(src: &str, line: usize) -> usize {
         .unwrap_or(src.len())
 }
 
-fn col_offset(src: &str, line: usize, col: usize) -> usize {
+pub(crate) fn col_offset(src: &str, line: usize, col: usize) -> usize {
     let start = line_start_offset(src, line);
     src[start..]
         .char_indices()
@@ -226,7 +226,7 @@ fn col_offset(src: &str, line: usize, col: usize) -> usize {
 
 /// Byte offsets of lines that start a top-level statement: bracket depth zero, outside strings,
 /// not blank, not a comment, not starting with a closing bracket or `else`.
-fn statement_starts(src: &str) -> Vec<usize> {
+pub(crate) fn statement_starts(src: &str) -> Vec<usize> {
     let b = src.as_bytes();
     let mut out = Vec::new();
     let mut depth: i64 = 0;

@@ -1052,3 +1052,18 @@ root = this.apply("walk")"#;
         .unwrap();
     assert_eq!(handle.join().unwrap().unwrap(), want);
 }
+
+#[test]
+fn compile_errors_are_reported_with_syntax_errors() {
+    let e = parse_mapping("root.a = nope()\nroot.b = [1, 2\nroot.c = 3\nroot.d = alsonope()")
+        .unwrap_err();
+    let got: Vec<String> = e.errors.iter().map(|d| d.to_string()).collect();
+    assert_eq!(
+        got,
+        vec![
+            "line 1 char 16: unrecognised function 'nope'",
+            "line 2 char 15: required: expected ]",
+            "line 4 char 20: unrecognised function 'alsonope'",
+        ]
+    );
+}
