@@ -80,11 +80,12 @@ pub enum ObjKey {
 #[derive(Clone, Debug)]
 pub enum Ast {
     Lit(Value, Span),
-    /// A bare name or `this`/`root` at the start of a chain, e.g. `this`, `foo`.
+    /// A bare name or `this`/`root` at the start of a chain, e.g. `this`, `foo` (= `this.foo`),
+    /// or a named lambda parameter.
     Ident(String, Span),
-    /// A quoted first path segment: `"a.b"` can only be a string literal, so this is unused at the
-    /// head; kept for field tails.
+    /// `$name`.
     Var(String, Span),
+    /// `@` (`None`) or `@key`.
     Meta(Option<String>, Span),
     Call {
         name: String,

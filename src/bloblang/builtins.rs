@@ -402,7 +402,7 @@ pub static METHODS: &[NativeMethod] = &[
     NativeMethod {
         name: "all",
         category: "Object & Array Manipulation",
-        description: "Whether the query returns true for every element of an array.",
+        description: "Whether the query returns true for every element of an array; false for an empty array.",
         params: &[p("test", ParamKind::Any, ParamDefault::Required, "A boolean query.")],
         examples: &[ex("", "root.all_over_21 = this.patrons.all(patron -> patron.age >= 21)", &[(r#"{"patrons":[{"id":"1","age":18},{"id":"2","age":23}]}"#, r#"{"all_over_21":false}"#)])],
         id: NMethod::All,

@@ -17,8 +17,9 @@ pub enum Expr {
     This(Vec<String>),
     /// `root.a.b` (the document being built).
     Root(Vec<String>),
-    /// A named lambda/capture parameter, `depth` frames up from the innermost.
-    Param(usize, Vec<String>),
+    /// A named lambda/capture parameter `name`, `depth` frames up from the innermost, then a
+    /// path into it.
+    Param(usize, String, Vec<String>),
     Var(String),
     MetaAll,
     Meta(String),
@@ -111,6 +112,12 @@ impl<'s> Compiler<'s> {
     fn err(&mut self, span: Span, msg: impl AsRef<str>) {
         self.errors
             .push(Diagnostic::at(self.src, span.start, msg.as_ref()));
+    }
+
+    /// Errors about a call (unknown name, arguments) point just after it, as in Bento.
+    fn err_after(&mut self, span: Span, msg: impl AsRef<str>) {
+        self.errors
+            .push(Diagnostic::at(self.src, span.end, msg.as_ref()));
     }
 
     fn line(&self, span: Span) -> usize {
@@ -246,7 +253,7 @@ impl<'s> Compiler<'s> {
             Ast::Lit(v, _) => Expr::Lit(v),
             Ast::Ident(name, _) => {
                 if let Some(depth) = self.params.iter().rev().position(|p| *p == name) {
-                    Expr::Param(depth, Vec::new())
+                    Expr::Param(depth, name, Vec::new())
                 } else if is_this(&name) {
                     Expr::This(Vec::new())
                 } else if name == "root" {
@@ -269,9 +276,9 @@ impl<'s> Compiler<'s> {
                         p.push(name);
                         Expr::Root(p)
                     }
-                    Expr::Param(d, mut p) => {
+                    Expr::Param(d, n, mut p) => {
                         p.push(name);
-                        Expr::Param(d, p)
+                        Expr::Param(d, n, p)
                     }
                     Expr::Field(t, mut p) => {
                         p.push(name);
@@ -293,10 +300,8 @@ impl<'s> Compiler<'s> {
             Ast::Capture { target, body, .. } => {
                 let t = self.expr_inner(*target);
                 match *body {
-                    Ast::Lambda { param, body, .. } => {
-                        self.params.push(param);
-                        let b = self.expr_inner(*body);
-                        self.params.pop();
+                    Ast::Lambda { param, body, span } => {
+                        let b = self.lambda_body(param, *body, span);
                         Expr::NamedCapture(Box::new(t), Box::new(b))
                     }
                     other => {
@@ -391,14 +396,34 @@ impl<'s> Compiler<'s> {
     /// Compile an argument that may be a lambda (`x -> body`) or a plain query.
     fn lambda_arg(&mut self, a: Ast) -> Expr {
         match a {
-            Ast::Lambda { param, body, .. } => {
-                self.params.push(param);
-                let b = self.expr_inner(*body);
-                self.params.pop();
-                Expr::Lambda(Box::new(b))
+            Ast::Lambda { param, body, span } => {
+                Expr::Lambda(Box::new(self.lambda_body(param, *body, span)))
             }
             other => fold(self.expr_inner(other)),
         }
+    }
+
+    /// The body of `param -> body`, with `param` bound. Labels are checked as Bento does.
+    fn lambda_body(&mut self, param: String, body: Ast, span: Span) -> Expr {
+        if param == "this" || param == "root" {
+            self.err(span, format!("context label `{param}` is not allowed"));
+        } else if param != "_" && self.params.contains(&param) {
+            self.err(
+                span,
+                format!("context label `{param}` would shadow a parent context"),
+            );
+        } else if let Ast::Lambda { param: inner, .. } = &body {
+            self.err(
+                span,
+                format!(
+                    "it would be in poor taste to capture the same context under both '{param}' and '{inner}'"
+                ),
+            );
+        }
+        self.params.push(param);
+        let b = self.expr_inner(body);
+        self.params.pop();
+        b
     }
 
     /// Order arguments by parameter, fill defaults, and check literal kinds.
@@ -413,10 +438,7 @@ impl<'s> Compiler<'s> {
         let named = args.iter().any(|a| a.name.is_some());
         let positional = args.iter().any(|a| a.name.is_none());
         if named && positional {
-            self.err(
-                span,
-                format!("{what}: cannot mix named and nameless arguments"),
-            );
+            self.err_after(span, "cannot mix named and nameless arguments");
             return None;
         }
         let mut slots: Vec<Option<Ast>> = (0..params.len()).map(|_| None).collect();
@@ -426,17 +448,17 @@ impl<'s> Compiler<'s> {
                 match params.iter().position(|p| p.name == n) {
                     Some(i) => slots[i] = Some(a.value),
                     None => {
-                        self.err(span, format!("{what}: unknown parameter {n}"));
+                        self.err_after(span, format!("{what}: unknown parameter {n}"));
                         return None;
                     }
                 }
             }
         } else {
             if args.len() > params.len() {
-                self.err(
+                self.err_after(
                     span,
                     format!(
-                        "{what}: wrong number of arguments, expected {}, got {}",
+                        "wrong number of arguments, expected {}, got {}",
                         params.len(),
                         args.len()
                     ),
@@ -458,7 +480,7 @@ impl<'s> Compiler<'s> {
                     };
                     if let Expr::Lit(v) = &e {
                         if let Err(m) = check_kind(p, v) {
-                            self.err(span, format!("{what}: {m}"));
+                            self.err_after(span, m);
                             return None;
                         }
                     }
@@ -466,7 +488,7 @@ impl<'s> Compiler<'s> {
                 }
                 None => match p.default {
                     ParamDefault::Required => {
-                        self.err(span, format!("{what}: missing parameter: {}", p.name));
+                        self.err_after(span, format!("missing parameter: {}", p.name));
                         return None;
                     }
                     ParamDefault::Optional | ParamDefault::Null => out.push(Expr::Lit(Value::Null)),
@@ -504,7 +526,7 @@ impl<'s> Compiler<'s> {
             };
             return Expr::Func(spec.id, a);
         }
-        if let Some(spec) = library::functions().into_iter().find(|f| f.name == name) {
+        if let Some(spec) = lib_function(&name) {
             let Some(a) = self.bind_args(&name, spec.params, args, span, false) else {
                 return Expr::Lit(Value::Null);
             };
@@ -524,12 +546,12 @@ impl<'s> Compiler<'s> {
             let t = self.expr_inner(target.value);
             return self.method(t, name, args, span);
         }
-        self.err(span, format!("unrecognised function '{name}'"));
+        self.err_after(span, format!("unrecognised function '{name}'"));
         Expr::Lit(Value::Null)
     }
 
     fn method(&mut self, target: Expr, name: String, args: Vec<Arg>, span: Span) -> Expr {
-        let lib = library::methods().into_iter().find(|m| m.name == name);
+        let lib = lib_method(&name);
         let native = builtins::method(&name);
         let use_native = match (native, lib) {
             (Some(n), Some(_)) => !n.prefer_library,
@@ -562,13 +584,46 @@ impl<'s> Compiler<'s> {
             };
             return Expr::LibMethod(Box::new(target), spec, a);
         }
-        self.err(span, format!("unrecognised method '{name}'"));
+        self.err_after(span, format!("unrecognised method '{name}'"));
         Expr::Lit(Value::Null)
     }
 }
 
 pub fn is_method_name(name: &str) -> bool {
-    builtins::method(name).is_some() || library::methods().iter().any(|m| m.name == name)
+    builtins::method(name).is_some() || lib_method(name).is_some()
+}
+
+type FnIndex = HashMap<&'static str, &'static FunctionSpec>;
+type MethodIndex = HashMap<&'static str, &'static MethodSpec>;
+
+/// The library's functions by name, built once.
+fn lib_function(name: &str) -> Option<&'static FunctionSpec> {
+    static INDEX: std::sync::OnceLock<FnIndex> = std::sync::OnceLock::new();
+    INDEX
+        .get_or_init(|| {
+            let mut m = HashMap::new();
+            for f in library::functions() {
+                m.entry(f.name).or_insert(f);
+            }
+            m
+        })
+        .get(name)
+        .copied()
+}
+
+/// The library's methods by name, built once.
+fn lib_method(name: &str) -> Option<&'static MethodSpec> {
+    static INDEX: std::sync::OnceLock<MethodIndex> = std::sync::OnceLock::new();
+    INDEX
+        .get_or_init(|| {
+            let mut m = HashMap::new();
+            for f in library::methods() {
+                m.entry(f.name).or_insert(f);
+            }
+            m
+        })
+        .get(name)
+        .copied()
 }
 
 fn check_kind(p: &Param, v: &Value) -> Result<(), String> {
@@ -584,12 +639,8 @@ pub fn coerce_arg(p: &Param, v: Value) -> Result<Value, String> {
     }
     let (ok, name) = match p.kind {
         ParamKind::Any => return Ok(v),
-        ParamKind::String => match v {
-            Value::String(_) => return Ok(v),
-            // Go strings hold arbitrary bytes (keys, IVs): keep bytes as they are.
-            Value::Bytes(_) => return Ok(v),
-            _ => (false, "string"),
-        },
+        // Bytes stay bytes (keys, IVs): implementations read either.
+        ParamKind::String => (matches!(v, Value::String(_) | Value::Bytes(_)), "string"),
         ParamKind::Int => match v {
             Value::Int(_) => return Ok(v),
             Value::Float(f) if f.fract() == 0.0 && f.is_finite() => {

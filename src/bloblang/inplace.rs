@@ -158,10 +158,10 @@ impl Mapping {
         if !self.inner.in_place {
             return self.exec_root(batch, index, Some(&this));
         }
-        let meta = batch
-            .get(index)
-            .map(|m| m.meta().clone())
-            .unwrap_or_default();
+        let meta = match batch.get(index) {
+            Some(m) => std::borrow::Cow::Borrowed(m.meta()),
+            None => std::borrow::Cow::Owned(Default::default()),
+        };
         let mut state = State::new(meta);
         state.root = Some(this);
         // In mutation mode `this` is the document being edited, which the eligibility check
@@ -171,6 +171,7 @@ impl Mapping {
             index,
             maps: &self.inner.maps,
             mutate: true,
+            depth: 0,
         };
         let null = Value::Null;
         interp::exec_stmts(&self.inner.stmts[1..], &mut state, &env, This::Value(&null))

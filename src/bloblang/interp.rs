@@ -71,7 +71,12 @@ pub struct Ctx<'a> {
     pub index: usize,
     pub params: Option<&'a Frame<'a>>,
     pub maps: &'a Maps,
+    /// Nesting of `apply`/`bloblang` calls, bounded so that recursive maps fail cleanly.
+    pub depth: usize,
 }
+
+/// Deepest nesting of `apply` and `bloblang()` calls.
+const MAX_APPLY_DEPTH: usize = 128;
 
 static EMPTY_META: std::sync::LazyLock<Metadata> = std::sync::LazyLock::new(Metadata::new);
 static NULL: Value = Value::Null;
@@ -114,7 +119,7 @@ pub fn annotation(e: &Expr) -> String {
         Expr::Lit(v) => match v {
             Value::Int(_) | Value::Float(_) => "number literal".into(),
             Value::String(_) => "string literal".into(),
-            Value::Bool(_) => "boolean literal".into(),
+            Value::Bool(_) => "bool literal".into(),
             Value::Null => "null literal".into(),
             Value::Array(_) => "array literal".into(),
             Value::Object(_) => "object literal".into(),
@@ -122,22 +127,28 @@ pub fn annotation(e: &Expr) -> String {
         },
         Expr::This(p) => {
             if p.is_empty() {
-                "this".into()
+                "field `this`".into()
             } else {
                 format!("field `this.{}`", p.join("."))
             }
         }
         Expr::Root(p) => {
             if p.is_empty() {
-                "root".into()
+                "field `root`".into()
             } else {
                 format!("field `root.{}`", p.join("."))
             }
         }
-        Expr::Param(_, p) => format!("field `{}`", p.join(".")),
-        Expr::Var(n) => format!("variable `{n}`"),
-        Expr::MetaAll => "metadata".into(),
-        Expr::Meta(k) => format!("metadata value `{k}`"),
+        Expr::Param(_, n, p) => {
+            if p.is_empty() {
+                format!("field `{n}`")
+            } else {
+                format!("field `{n}.{}`", p.join("."))
+            }
+        }
+        Expr::Var(n) => format!("variable {n}"),
+        Expr::MetaAll => "meta object".into(),
+        Expr::Meta(k) => format!("meta field {k}"),
         Expr::Field(t, p) => format!("field `{}.{}`", short(t), p.join(".")),
         Expr::Func(f, _) => format!("function {}", fn_name(*f)),
         Expr::Counter(..) => "function counter".into(),
@@ -262,7 +273,7 @@ fn eval_other<'a>(e: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
             Some(r) => Ok(R::Ref(lookup(r, p))),
             None => Ok(R::Ref(&NULL)),
         },
-        Expr::Param(depth, p) => {
+        Expr::Param(depth, _, p) => {
             let mut f = ctx.params;
             for _ in 0..*depth {
                 f = f.and_then(|x| x.parent);
@@ -274,7 +285,7 @@ fn eval_other<'a>(e: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
         }
         Expr::Var(n) => match ctx.vars.get(n) {
             Some(v) => Ok(R::Ref(v)),
-            None => Err(format!("variable {n} undefined")),
+            None => Err(format!("variable '{n}' undefined")),
         },
         Expr::MetaAll => Ok(R::Own(Value::Object(
             ctx.meta
@@ -304,18 +315,29 @@ fn eval_other<'a>(e: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
         Expr::Method(t, m, args) => call_method(t, *m, args, ctx),
         Expr::LibMethod(t, spec, args) => {
             let target = need(eval(t, ctx)?, t)?;
-            if spec.name == "set" && args.len() == 2 {
+            let raw = if spec.name == "set" && args.len() == 2 {
                 // `set(path, deleted())` removes the path: the marker cannot reach the library.
-                if let R::Deleted = eval(&args[1], ctx)? {
-                    let p = eval(&args[0], ctx)?.into_owned().unwrap_or(Value::Null);
-                    let path = ops::split_dot_path(&str_arg(&p)?);
-                    let mut v = target.into_owned().unwrap_or(Value::Null);
-                    ops::delete_path(&mut v, &path);
-                    return Ok(R::Own(v));
+                let p = eval(&args[0], ctx)?.into_owned().unwrap_or(Value::Null);
+                match eval(&args[1], ctx)? {
+                    R::Deleted => {
+                        let path = ops::split_dot_path(&str_arg(&p)?);
+                        let mut v = target.into_owned().unwrap_or(Value::Null);
+                        ops::delete_path(&mut v, &path);
+                        return Ok(R::Own(v));
+                    }
+                    R::Nothing => {
+                        return Err(format!(
+                            "{}: expected value, got nothing",
+                            annotation(&args[1])
+                        ))
+                    }
+                    v => vec![p, v.into_owned().unwrap_or(Value::Null)],
                 }
-            }
-            let vals = coerce_args(spec.params, eval_args(args, ctx)?)
-                .map_err(|e| format!("method {}: {e}", spec.name))?;
+            } else {
+                eval_args(args, ctx)?
+            };
+            let vals =
+                coerce_args(spec.params, raw).map_err(|e| format!("method {}: {e}", spec.name))?;
             let tv = target.value().unwrap_or(&NULL);
             (spec.imp)(tv, &vals)
                 .map(R::Own)
@@ -702,7 +724,11 @@ fn call_fn<'a>(f: NFn, args: &'a [Expr], ctx: &Ctx<'a>) -> Eval<'a> {
                 ))
             } else {
                 match meta.get(&key) {
-                    Some(v) if f == NFn::Meta => R::Own(Value::String(v.to_string())),
+                    // The deprecated `meta()` reads values as strings; empty means absent.
+                    Some(v) if f == NFn::Meta => match v.to_string() {
+                        s if s.is_empty() => R::Own(Value::Null),
+                        s => R::Own(Value::String(s)),
+                    },
                     Some(v) => R::Own(v.clone()),
                     None => R::Own(Value::Null),
                 }
@@ -726,7 +752,7 @@ fn call_fn<'a>(f: NFn, args: &'a [Expr], ctx: &Ctx<'a>) -> Eval<'a> {
             }
         }
         NFn::BatchIndex => R::Own(Value::Int(ctx.index as i64)),
-        NFn::BatchSize => R::Own(Value::Int(ctx.batch.len().max(1) as i64)),
+        NFn::BatchSize => R::Own(Value::Int(ctx.batch.len() as i64)),
         NFn::Errored => R::Own(Value::Bool(msg.and_then(|m| m.error()).is_some())),
         NFn::Error => R::Own(match msg.and_then(|m| m.error()) {
             Some(e) => Value::String(e.text.clone()),
@@ -764,7 +790,7 @@ fn call_fn<'a>(f: NFn, args: &'a [Expr], ctx: &Ctx<'a>) -> Eval<'a> {
             let name = str_arg(&name)?;
             match ctx.vars.get(name.as_ref()) {
                 Some(v) => R::Own(v.clone()),
-                None => return Err(format!("variable {name} undefined")),
+                None => return Err(format!("variable '{name}' undefined")),
             }
         }
         NFn::TracingId => R::Own(Value::String(String::new())),
@@ -1082,51 +1108,42 @@ fn method_body<'a>(
             let Value::Array(a) = tv else {
                 return Err(err_t("array"));
             };
-            let mut items = a.clone();
-            let mut err = None;
-            if m == NMethod::Sort && matches!(args[0], Expr::Lit(Value::Null)) {
-                items.sort_by(|x, y| match ops::sort_cmp(x, y) {
-                    Ok(o) => o,
-                    Err(e) => {
-                        err.get_or_insert(e);
-                        std::cmp::Ordering::Equal
-                    }
-                });
+            let items = if m == NMethod::Sort && matches!(args[0], Expr::Lit(Value::Null)) {
+                merge_sort(a.clone(), &mut |x, y| {
+                    ops::sort_cmp(x, y).map(|o| o == std::cmp::Ordering::Less)
+                })?
             } else if m == NMethod::Sort {
-                items.sort_by(|x, y| {
+                // The comparator sees `{left, right}` and says whether left sorts first.
+                merge_sort(a.clone(), &mut |x, y| {
                     let mut o = BTreeMap::new();
                     o.insert("left".to_string(), x.clone());
                     o.insert("right".to_string(), y.clone());
                     let c = Value::Object(o);
-                    match apply_query(&args[0], &c, ctx).and_then(|r| truthy(r, &args[0])) {
-                        Ok(true) => std::cmp::Ordering::Less,
-                        Ok(false) => std::cmp::Ordering::Greater,
-                        Err(e) => {
-                            err.get_or_insert(e);
-                            std::cmp::Ordering::Equal
-                        }
-                    }
-                });
+                    truthy(apply_query(&args[0], &c, ctx)?, &args[0])
+                })?
             } else {
-                let mut keyed = Vec::with_capacity(items.len());
-                for it in items {
-                    let k = apply_query(&args[0], &it, ctx)?
+                let mut keyed = Vec::with_capacity(a.len());
+                for it in a {
+                    let k = apply_query(&args[0], it, ctx)?
                         .into_owned()
                         .unwrap_or(Value::Null);
-                    keyed.push((k, it));
+                    keyed.push(Value::Array(vec![k, it.clone()]));
                 }
-                keyed.sort_by(|x, y| match ops::sort_cmp(&x.0, &y.0) {
-                    Ok(o) => o,
-                    Err(e) => {
-                        err.get_or_insert(e);
-                        std::cmp::Ordering::Equal
-                    }
-                });
-                items = keyed.into_iter().map(|(_, v)| v).collect();
-            }
-            if let Some(e) = err {
-                return Err(e);
-            }
+                let key = |v: &Value| match v {
+                    Value::Array(p) => p.first().cloned().unwrap_or(Value::Null),
+                    _ => Value::Null,
+                };
+                let sorted = merge_sort(keyed, &mut |x, y| {
+                    ops::sort_cmp(&key(x), &key(y)).map(|o| o == std::cmp::Ordering::Less)
+                })?;
+                sorted
+                    .into_iter()
+                    .map(|p| match p {
+                        Value::Array(mut p) if p.len() == 2 => p.pop().unwrap_or(Value::Null),
+                        other => other,
+                    })
+                    .collect()
+            };
             R::Own(Value::Array(items))
         }
         NMethod::All | NMethod::Any => {
@@ -1134,6 +1151,10 @@ fn method_body<'a>(
                 return Err(err_t("array"));
             };
             let want = m == NMethod::Any;
+            // Both are false on an empty array, as in Bento.
+            if a.is_empty() {
+                return Ok(R::Own(Value::Bool(false)));
+            }
             for item in a {
                 if truthy(apply_query(&args[0], item, ctx)?, &args[0])? == want {
                     return Ok(R::Own(Value::Bool(want)));
@@ -1196,14 +1217,22 @@ fn method_body<'a>(
             let Some(body) = ctx.maps.get(name.as_ref()) else {
                 return Err(format!("map {name} was not found"));
             };
-            let mut st = State::new(ctx.meta.clone());
+            let mut st = State::new(Cow::Borrowed(ctx.meta));
+            if ctx.depth >= MAX_APPLY_DEPTH {
+                return Err(format!("map {name}: maximum recursion depth exceeded"));
+            }
             let sub = ExecEnv {
                 batch: ctx.batch,
                 index: ctx.index,
                 maps: ctx.maps,
                 mutate: false,
+                depth: ctx.depth + 1,
             };
-            exec_stmts(body, &mut st, &sub, This::Value(tv))?;
+            // Recursive maps (walking a tree) recurse once per level of the data: make sure
+            // there is stack for it whatever thread we run on.
+            stacker::maybe_grow(256 * 1024, 2 * 1024 * 1024, || {
+                exec_stmts(body, &mut st, &sub, This::Value(tv))
+            })?;
             if st.deleted {
                 R::Deleted
             } else {
@@ -1216,15 +1245,21 @@ fn method_body<'a>(
         NMethod::Bloblang => {
             let src = eval(&args[0], ctx)?.into_owned().unwrap_or(Value::Null);
             let src = str_arg(&src)?;
-            let mapping = super::parse_mapping_restricted(&src).map_err(|e| e.single_line())?;
-            let mut st = State::new(Metadata::new());
+            let mapping = dynamic_mapping(&src)?;
+            let mut st = State::new(Cow::Owned(Metadata::new()));
+            if ctx.depth >= MAX_APPLY_DEPTH {
+                return Err("bloblang: maximum recursion depth exceeded".into());
+            }
             let sub = ExecEnv {
                 batch: ctx.batch,
                 index: ctx.index,
                 maps: &mapping.inner.maps,
                 mutate: false,
+                depth: ctx.depth + 1,
             };
-            exec_stmts(&mapping.inner.stmts, &mut st, &sub, This::Value(tv))?;
+            stacker::maybe_grow(256 * 1024, 2 * 1024 * 1024, || {
+                exec_stmts(&mapping.inner.stmts, &mut st, &sub, This::Value(tv))
+            })?;
             if st.deleted {
                 R::Deleted
             } else {
@@ -1258,6 +1293,58 @@ fn non_boolean(c: &Expr, v: &Value) -> String {
     )
 }
 
+thread_local! {
+    /// Mappings compiled by `bloblang()`, by source text (bounded; cleared when full).
+    static DYNAMIC: std::cell::RefCell<HashMap<String, super::Mapping>> =
+        std::cell::RefCell::new(HashMap::new());
+}
+
+fn dynamic_mapping(src: &str) -> Result<super::Mapping, String> {
+    if let Some(m) = DYNAMIC.with(|c| c.borrow().get(src).cloned()) {
+        return Ok(m);
+    }
+    let m = super::parse_mapping_restricted(src).map_err(|e| e.single_line())?;
+    DYNAMIC.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= 64 {
+            c.clear();
+        }
+        c.insert(src.to_string(), m.clone());
+    });
+    Ok(m)
+}
+
+/// A stable merge sort with a fallible "sorts before" comparator. Unlike `slice::sort_by` it
+/// cannot panic when a user comparator is not a total order.
+fn merge_sort(
+    items: Vec<Value>,
+    less: &mut dyn FnMut(&Value, &Value) -> Result<bool, String>,
+) -> Result<Vec<Value>, String> {
+    if items.len() <= 1 {
+        return Ok(items);
+    }
+    let mut items = items;
+    let right = items.split_off(items.len() / 2);
+    let left = merge_sort(items, less)?;
+    let right = merge_sort(right, less)?;
+    let mut out = Vec::with_capacity(left.len() + right.len());
+    let mut l = left.into_iter().peekable();
+    let mut r = right.into_iter().peekable();
+    loop {
+        let take_right = match (l.peek(), r.peek()) {
+            (Some(a), Some(b)) => less(b, a)?,
+            (Some(_), None) => false,
+            (None, Some(_)) => true,
+            (None, None) => break,
+        };
+        let next = if take_right { r.next() } else { l.next() };
+        if let Some(v) = next {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
 fn err_t_owned(t: &Expr, exp: &str, v: &Value) -> String {
     ops::type_error_from(exp, v, &annotation(t))
 }
@@ -1272,16 +1359,17 @@ fn kv(k: &str, v: &Value) -> Value {
 // ------------------------------------------------------------------------------------------------
 // Statements
 
-pub struct State {
+pub struct State<'m> {
     /// The document built so far; `None` until first assigned.
     pub root: Option<Value>,
     pub deleted: bool,
-    pub meta: Metadata,
+    /// Output metadata: borrowed from the input until the first `meta` assignment.
+    pub meta: Cow<'m, Metadata>,
     pub vars: HashMap<String, Value>,
 }
 
-impl State {
-    pub fn new(meta: Metadata) -> State {
+impl<'m> State<'m> {
+    pub fn new(meta: Cow<'m, Metadata>) -> State<'m> {
         State {
             root: None,
             deleted: false,
@@ -1297,11 +1385,12 @@ pub struct ExecEnv<'a> {
     pub maps: &'a Maps,
     /// `mutation` semantics: `this` is the document being edited.
     pub mutate: bool,
+    pub depth: usize,
 }
 
 pub fn exec_stmts(
     stmts: &[CStmt],
-    st: &mut State,
+    st: &mut State<'_>,
     env: &ExecEnv<'_>,
     this: This<'_>,
 ) -> Result<(), String> {
@@ -1330,6 +1419,7 @@ pub fn exec_stmts(
                         index: env.index,
                         params: None,
                         maps: env.maps,
+                        depth: env.depth,
                     };
                     match eval(value, &ctx) {
                         Ok(R::Ref(v)) => Ok(Some(Some(v.clone()))),
@@ -1368,6 +1458,7 @@ pub fn exec_stmts(
                             index: env.index,
                             params: None,
                             maps: env.maps,
+                            depth: env.depth,
                         };
                         match eval(c, &ctx) {
                             Ok(r) => match r.value() {
@@ -1417,7 +1508,7 @@ fn root_view<'s>(st: &'s State, env: &ExecEnv<'_>, this: This<'s>) -> Option<&'s
 fn assign(
     target: &Target,
     v: Option<Value>,
-    st: &mut State,
+    st: &mut State<'_>,
     env: &ExecEnv<'_>,
     this: This<'_>,
     line: usize,
@@ -1459,9 +1550,9 @@ fn assign(
         }
         Target::Meta(None) => {
             match v {
-                None => st.meta.clear(),
+                None => st.meta.to_mut().clear(),
                 Some(Value::Object(o)) => {
-                    st.meta = o.into_iter().collect();
+                    st.meta = Cow::Owned(o.into_iter().collect());
                 }
                 Some(other) => {
                     return Err(format!(
@@ -1475,10 +1566,10 @@ fn assign(
         Target::Meta(Some(k)) => {
             match v {
                 None => {
-                    st.meta.remove(k);
+                    st.meta.to_mut().remove(k);
                 }
                 Some(v) => {
-                    st.meta.insert(k.clone(), v);
+                    st.meta.to_mut().insert(k.clone(), v);
                 }
             }
             Ok(())

@@ -18,6 +18,7 @@ pub mod value_ops;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 pub use error::{Diagnostic, ExecError, ParseError};
@@ -47,8 +48,52 @@ impl std::fmt::Debug for Mapping {
     }
 }
 
+/// Compile errors of the parts of a mapping that parse, reported alongside its syntax errors:
+/// the statements before the first broken one and those after the last broken one.
+fn compile_errors_around(src: &str, syntax: &[Diagnostic], allow_files: bool) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let starts = parser::statement_starts(src);
+    let (Some(first), Some(last)) = (syntax.first(), syntax.last()) else {
+        return out;
+    };
+    let mut check = |offset: usize, text: &str| {
+        if let Ok(stmts) = parser::parse_mapping_ast(text) {
+            let mut c = Compiler::new(text);
+            c.allow_files = allow_files;
+            c.stmts(stmts, false);
+            for d in c.errors {
+                let at = parser::line_start_offset(text, d.line)
+                    + parser::col_offset(text, d.line, d.col);
+                out.push(Diagnostic::at(src, offset + at, &d.message));
+            }
+        }
+    };
+    // Before: up to the start of the statement holding the first syntax error.
+    let first_at = parser::line_start_offset(src, first.line);
+    if let Some(&stmt_start) = starts.iter().rev().find(|&&s| s <= first_at) {
+        if stmt_start > 0 {
+            check(0, &src[..stmt_start]);
+        }
+    }
+    // After: from the statement following the last syntax error.
+    let last_at = parser::line_start_offset(src, last.line);
+    if let Some(&next) = starts.iter().find(|&&s| s > last_at) {
+        check(next, &src[next..]);
+    }
+    out
+}
+
 fn compile_mapping(src: &str, allow_files: bool) -> Result<Mapping, ParseError> {
-    let ast = parser::parse_mapping_ast(src).map_err(|e| ParseError::new(src, e))?;
+    let ast = match parser::parse_mapping_ast(src) {
+        Ok(a) => a,
+        Err(mut errors) => {
+            let extra = compile_errors_around(src, &errors, allow_files);
+            errors.extend(extra);
+            errors.sort_by_key(|d| (d.line, d.col));
+            errors.dedup();
+            return Err(ParseError::new(src, errors));
+        }
+    };
     if !allow_files {
         for s in &ast {
             if matches!(s, ast::Stmt::Import { .. } | ast::Stmt::From { .. }) {
@@ -103,28 +148,29 @@ pub(crate) fn parse_mapping_restricted(src: &str) -> Result<Mapping, ParseError>
 }
 
 /// What a run produced.
-pub(crate) struct Outcome {
-    pub state: State,
+pub(crate) struct Outcome<'m> {
+    pub state: State<'m>,
 }
 
 impl Mapping {
-    fn run(
+    fn run<'m>(
         &self,
-        batch: &[Message],
+        batch: &'m [Message],
         index: usize,
         mutate: bool,
         this: This<'_>,
-    ) -> Result<Outcome, ExecError> {
-        let meta = batch
-            .get(index)
-            .map(|m| m.meta().clone())
-            .unwrap_or_default();
+    ) -> Result<Outcome<'m>, ExecError> {
+        let meta = match batch.get(index) {
+            Some(m) => Cow::Borrowed(m.meta()),
+            None => Cow::Owned(Default::default()),
+        };
         let mut state = State::new(meta);
         let env = ExecEnv {
             batch,
             index,
             maps: &self.inner.maps,
             mutate,
+            depth: 0,
         };
         interp::exec_stmts(&self.inner.stmts, &mut state, &env, this).map_err(ExecError::new)?;
         Ok(Outcome { state })
@@ -134,14 +180,16 @@ impl Mapping {
         &self,
         batch: &[Message],
         index: usize,
-        out: Outcome,
+        out: Outcome<'_>,
     ) -> Result<Option<Message>, ExecError> {
         let st = out.state;
         if st.deleted {
             return Ok(None);
         }
         let mut msg = batch.get(index).cloned().unwrap_or_default();
-        msg.set_meta(st.meta);
+        if let Cow::Owned(meta) = st.meta {
+            msg.set_meta(meta);
+        }
         if let Some(root) = st.root {
             msg.set_value(root);
         }
@@ -186,13 +234,14 @@ impl Mapping {
     ) -> Result<Option<Message>, ExecError> {
         let empty = Message::default();
         let this_msg = batch.get(index).unwrap_or(&empty);
-        let mut state = State::new(original.meta().clone());
+        let mut state = State::new(Cow::Borrowed(original.meta()));
         state.root = original.structured().ok().cloned();
         let env = ExecEnv {
             batch,
             index,
             maps: &self.inner.maps,
             mutate: false,
+            depth: 0,
         };
         interp::exec_stmts(&self.inner.stmts, &mut state, &env, This::Message(this_msg))
             .map_err(ExecError::new)?;
@@ -200,7 +249,9 @@ impl Mapping {
             return Ok(None);
         }
         let mut msg = original.clone();
-        msg.set_meta(state.meta);
+        if let Cow::Owned(meta) = state.meta {
+            msg.set_meta(meta);
+        }
         if let Some(root) = state.root {
             msg.set_value(root);
         }
@@ -217,7 +268,7 @@ impl Mapping {
     }
 
     /// Run against a value as `this` (no message), returning the root (Null when unassigned or
-    /// deleted). Used by tests and the `bloblang()` method.
+    /// deleted). Handy for tests and for callers that already hold a value.
     pub fn query_value(&self, this: &Value) -> Result<Value, ExecError> {
         let out = self.run(&[], 0, false, This::Value(this))?;
         Ok(out.state.root.unwrap_or(Value::Null))
@@ -232,7 +283,7 @@ impl Mapping {
             return Ok(None);
         }
         let mut msg = Message::from_bytes(Vec::new());
-        msg.set_meta(st.meta);
+        msg.set_meta(st.meta.into_owned());
         if let Some(root) = st.root {
             msg.set_value(root);
         }
@@ -414,6 +465,7 @@ impl InterpolatedString {
                         index,
                         params: None,
                         maps: &self.inner.maps,
+                        depth: 0,
                     };
                     match interp::eval(q, &ctx).map_err(ExecError::new)? {
                         interp::R::Ref(v) => push_value(&mut s, v),

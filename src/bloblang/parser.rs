@@ -205,7 +205,7 @@ fn syntax_errors(src: &str, first: pest::error::Error<Rule>) -> Vec<Diagnostic> 
     out
 }
 
-fn line_start_offset(src: &str, line: usize) -> usize {
+pub(crate) fn line_start_offset(src: &str, line: usize) -> usize {
     if line <= 1 {
         return 0;
     }
@@ -215,7 +215,7 @@ fn line_start_offset(src: &str, line: usize) -> usize {
         .unwrap_or(src.len())
 }
 
-fn col_offset(src: &str, line: usize, col: usize) -> usize {
+pub(crate) fn col_offset(src: &str, line: usize, col: usize) -> usize {
     let start = line_start_offset(src, line);
     src[start..]
         .char_indices()
@@ -226,7 +226,7 @@ fn col_offset(src: &str, line: usize, col: usize) -> usize {
 
 /// Byte offsets of lines that start a top-level statement: bracket depth zero, outside strings,
 /// not blank, not a comment, not starting with a closing bracket or `else`.
-fn statement_starts(src: &str) -> Vec<usize> {
+pub(crate) fn statement_starts(src: &str) -> Vec<usize> {
     let b = src.as_bytes();
     let mut out = Vec::new();
     let mut depth: i64 = 0;
@@ -415,24 +415,47 @@ fn rule_name(r: &Rule) -> Option<&'static str> {
 }
 
 fn pest_error(src: &str, e: pest::error::Error<Rule>) -> Diagnostic {
-    let mut pos = match e.location {
+    let pos = match e.location {
         pest::error::InputLocation::Pos(p) => p,
         pest::error::InputLocation::Span((s, _)) => s,
     };
-    // Errors at the very end point just after the last character, not at trailing blank lines.
-    let content_end = src.trim_end().len();
-    if content_end > 0 && pos > content_end && src[content_end..].trim().is_empty() {
-        pos = content_end;
-    }
+
     // An unterminated string is a clearer message than whatever was expected after it.
     if let Some(p) = unterminated_quote(src) {
         if p <= pos {
             return Diagnostic::at(src, p, "required: expected end quote");
         }
     }
+    let head = &src[..pos.min(src.len())];
+    let prev = head.trim_end().chars().last();
+    let open = innermost_open(head);
+    let in_call = open.is_some_and(|(c, at)| {
+        c == '('
+            && head[..at]
+                .chars()
+                .last()
+                .is_some_and(|p| p.is_ascii_alphanumeric() || p == '_')
+    });
+    match prev {
+        Some('(') | Some(',') if in_call => {
+            return Diagnostic::at(src, pos, "required: expected function argument");
+        }
+        Some(':') if in_call => {
+            return Diagnostic::at(src, pos, "required: expected argument value");
+        }
+        Some('(') => return Diagnostic::at(src, pos, "required: expected query"),
+        _ => {}
+    }
     let line_rest = src[pos.min(src.len())..].lines().next().unwrap_or("");
-    if line_rest.trim().is_empty() || line_rest.trim_start().starts_with('#') {
-        if let Some(closer) = unclosed_bracket(&src[..pos.min(src.len())]) {
+    let prev_is_operator = prev.is_some_and(|c| "+-*/%|&=<>!.[:,".contains(c));
+    if (line_rest.trim().is_empty() || line_rest.trim_start().starts_with('#')) && !prev_is_operator
+    {
+        if let Some((c, _)) = open {
+            let closer = match c {
+                '(' => "closing bracket",
+                '[' => "]",
+                _ => "}",
+            };
             return Diagnostic::at(src, pos, &format!("required: expected {closer}"));
         }
     }
@@ -449,6 +472,8 @@ fn pest_error(src: &str, e: pest::error::Error<Rule>) -> Diagnostic {
                 || has(Rule::kw_let)
             {
                 "expected import, map, or assignment".to_string()
+            } else if has(Rule::match_body) || has(Rule::value_block) || has(Rule::block) {
+                "required: expected {".to_string()
             } else if after_dot && (has(Rule::seg_ident) || has(Rule::ident)) {
                 "required: expected method or field path".to_string()
             } else if has(Rule::EOI) {
@@ -495,8 +520,8 @@ fn pest_error(src: &str, e: pest::error::Error<Rule>) -> Diagnostic {
     Diagnostic::at(src, pos, &msg)
 }
 
-/// The closer of the innermost bracket left open in `src` (strings and comments skipped).
-fn unclosed_bracket(src: &str) -> Option<char> {
+/// The innermost bracket left open in `src` and its offset (strings and comments skipped).
+fn innermost_open(src: &str) -> Option<(char, usize)> {
     let mut stack = Vec::new();
     let mut chars = src.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
@@ -526,9 +551,7 @@ fn unclosed_bracket(src: &str) -> Option<char> {
                     }
                 }
             }
-            '(' => stack.push(')'),
-            '[' => stack.push(']'),
-            '{' => stack.push('}'),
+            '(' | '[' | '{' => stack.push((c, i)),
             ')' | ']' | '}' => {
                 stack.pop();
             }

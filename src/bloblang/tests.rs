@@ -262,6 +262,21 @@ fn indexing_and_slicing() {
     assert_eq!(ok("root = this.a[1:]", r#"{"a":[1,2,3]}"#), "[2,3]");
     assert_eq!(ok("root = this.a[::-1]", r#"{"a":[1,2,3]}"#), "[3,2,1]");
     assert_eq!(ok("root = this.s[1:3]", r#"{"s":"hello"}"#), "el");
+    assert_eq!(
+        ok("root = this.a[::9223372036854775807]", r#"{"a":[1,2,3]}"#),
+        "[1]"
+    );
+    assert_eq!(
+        ok("root = this.a[::-9223372036854775807]", r#"{"a":[1,2,3]}"#),
+        "[3]"
+    );
+    assert_eq!(
+        ok(
+            "root = this.a[-9223372036854775807:9223372036854775807]",
+            r#"{"a":[1,2,3]}"#
+        ),
+        "[1,2,3]"
+    );
 }
 
 #[test]
@@ -381,7 +396,7 @@ fn syntax_errors_in_several_statements_are_all_reported() {
             // An operator may be followed by a line break, so line 2 continues line 1.
             "line 2 char 8: expected line break",
             "line 3 char 15: required: expected ]",
-            "line 5 char 14: required: expected )",
+            "line 6 char 1: required: expected function argument",
         ]
     );
 }
@@ -391,10 +406,10 @@ fn parse_errors_are_all_reported() {
     let e =
         parse_mapping("root.a = nope()\nroot.b = alsonope()\nroot.c = this.x.what()").unwrap_err();
     assert_eq!(e.errors.len(), 3);
-    assert_eq!((e.errors[1].line, e.errors[1].col), (2, 10));
+    assert_eq!((e.errors[1].line, e.errors[1].col), (2, 20));
     let rendered = e.to_string();
     assert!(
-        rendered.contains("line 3 char 17: unrecognised method 'what'"),
+        rendered.contains("line 3 char 23: unrecognised method 'what'"),
         "{rendered}"
     );
     assert!(
@@ -403,15 +418,36 @@ fn parse_errors_are_all_reported() {
     );
 }
 
-/// Malformed mappings and the exact error they produce (first diagnostic).
+/// Malformed mappings and the exact error they produce (first diagnostic). The first block
+/// comes from Bento's own parser tests (`query_parser_test.go`), positions included.
 const GOLDEN_ERRORS: &[(&str, &str)] = &[
+    ("not_a_function()", "line 1 char 17: unrecognised function 'not_a_function'"),
+    ("json(\"foo", "line 1 char 6: required: expected end quote"),
+    ("json(", "line 1 char 6: required: expected function argument"),
+    ("json(0,", "line 1 char 8: required: expected function argument"),
+    ("foo.catch(fallback: \"meow\", tz:)", "line 1 char 32: required: expected argument value"),
+    ("json(\"foo\") + ", "line 1 char 15: expected query"),
+    ("(json(\"foo\") ", "line 1 char 14: required: expected closing bracket"),
+    ("(json(\"foo\") + ", "line 1 char 16: expected query"),
+    ("json(\"foo\").not_a_thing()", "line 1 char 26: unrecognised method 'not_a_thing'"),
+    ("json(\"foo\").from(", "line 1 char 18: required: expected function argument"),
+    ("json(\"foo\").from()", "line 1 char 19: missing parameter: index"),
+    ("json(\"foo\").from(\"nah\")", "line 1 char 24: field index: expected number value, got string (\"nah\")"),
+    ("json(\"foo\").map()", "line 1 char 18: missing parameter: query"),
+    ("json(\"foo\").(=)", "line 1 char 14: required: expected query"),
+    ("match json(\"foo\")", "line 1 char 18: required: expected {"),
+    ("this.(foo -> foo.(foo -> foo.bar))", "line 1 char 19: context label `foo` would shadow a parent context"),
+    ("this.(this -> this.foo)", "line 1 char 7: context label `this` is not allowed"),
+    ("this.(root -> root.foo)", "line 1 char 7: context label `root` is not allowed"),
+    ("this.(foo -> bar -> baz -> baz.foo)", "line 1 char 7: it would be in poor taste to capture the same context under both 'foo' and 'bar'"),
+    ("json(\"foo\").catch(0, high: 5)", "line 1 char 30: cannot mix named and nameless arguments"),
     ("root = \"unterminated", "line 1 char 8: required: expected end quote"),
     ("root = \"\"\"never closed", "line 1 char 8: required: expected end quote"),
-    ("root = nosuchfunction()", "line 1 char 8: unrecognised function 'nosuchfunction'"),
-    ("root = this.nosuchmethod()", "line 1 char 13: unrecognised method 'nosuchmethod'"),
-    ("root = this.foo.bar(", "line 1 char 21: required: expected )"),
+    ("root = nosuchfunction()", "line 1 char 24: unrecognised function 'nosuchfunction'"),
+    ("root = this.nosuchmethod()", "line 1 char 27: unrecognised method 'nosuchmethod'"),
+    ("root = this.foo.bar(", "line 1 char 21: required: expected function argument"),
     ("root = 5 +", "line 1 char 11: expected query"),
-    ("root = this.catch(1, 2)", "line 1 char 13: catch: wrong number of arguments, expected 1, got 2"),
+    ("root = this.catch(1, 2)", "line 1 char 24: wrong number of arguments, expected 1, got 2"),
     ("root = match this { 1 => \"a\"", "line 1 char 29: required: expected }"),
     ("let = blah", "line 1 char 5: required: expected variable name"),
     ("foo wat bar", "line 1 char 5: expected ="),
@@ -421,25 +457,25 @@ const GOLDEN_ERRORS: &[(&str, &str)] = &[
     ("root = [1, 2", "line 1 char 13: required: expected ]"),
     ("root = {\"a\": 1", "line 1 char 15: required: expected }"),
     ("meta foo+bar = baz", "line 1 char 9: expected ="),
-    ("root = if this.a { 1 } else", "line 1 char 28: expected {"),
+    ("root = if this.a { 1 } else", "line 1 char 28: required: expected {"),
     ("map foo {\n  meta foo = \"bar\"\n}", "line 2 char 3: setting meta fields is not allowed within this block"),
-    ("root = throw()", "line 1 char 8: throw: missing parameter: why"),
+    ("root = throw()", "line 1 char 15: missing parameter: why"),
     ("root = 1 +* 2", "line 1 char 11: expected query"),
-    ("root = this.(", "line 1 char 14: required: expected )"),
+    ("root = this.(", "line 1 char 14: required: expected query"),
     ("root = $", "line 1 char 9: expected name"),
     ("root = \"a\\q\"", "line 1 char 8: invalid syntax: bad escape sequence"),
-    ("root = counter(min: \"x\")", "line 1 char 8: counter: field min: expected number value, got string (\"x\")"),
-    ("root = counter(nope: 1)", "line 1 char 8: counter: unknown parameter nope"),
-    ("root = counter(1, max: 2)", "line 1 char 8: counter: cannot mix named and nameless arguments"),
+    ("root = counter(min: \"x\")", "line 1 char 25: field min: expected number value, got string (\"x\")"),
+    ("root = counter(nope: 1)", "line 1 char 24: counter: unknown parameter nope"),
+    ("root = counter(1, max: 2)", "line 1 char 26: cannot mix named and nameless arguments"),
     ("\n   ", "line 2 char 4: expected import, map, or assignment"),
     ("!foo = bar", "line 1 char 6: expected the mapping to end here as the beginning is shorthand for `root = !foo`, but this shorthand form cannot be followed with more assignments"),
-    ("root.a = 1\nroot.b = nosuchfn()\nroot.c = alsono()", "line 2 char 10: unrecognised function 'nosuchfn'"),
+    ("root.a = 1\nroot.b = nosuchfn()\nroot.c = alsono()", "line 2 char 20: unrecognised function 'nosuchfn'"),
     ("root = this.map_each(x -> )", "line 1 char 27: expected query"),
     ("map foo {\n  foo = bar\n}\nmap foo {\n  foo = bar\n}", "line 4 char 1: map name collision: foo"),
     ("map {\n  foo = bar\n}", "line 1 char 5: required: expected map name"),
     ("let foo+bar = baz", "line 1 char 8: expected ="),
     ("root = x -> x", "line 1 char 8: unexpected lambda: lambdas are only allowed as arguments"),
-    ("root = this.apply()", "line 1 char 13: apply: missing parameter: mapping"),
+    ("root = this.apply()", "line 1 char 20: missing parameter: mapping"),
     ("# foobar", "line 1 char 9: expected import, map, or assignment"),
     ("\n\"root.something\" = 5 + 2", "line 2 char 18: expected the mapping to end here as the beginning is shorthand for `root = \"root.someth...`, but this shorthand form cannot be followed with more assignments"),
 ];
@@ -634,8 +670,91 @@ mod props {
         ]
     }
 
+    /// Well-formed expressions built from the grammar, to exercise the interpreter rather than
+    /// the parser's error paths.
+    fn expression() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            Just("this".to_string()),
+            Just("this.a".to_string()),
+            Just("this.c.2.d".to_string()),
+            Just("root.x".to_string()),
+            Just("@".to_string()),
+            Just("@k".to_string()),
+            Just("$v".to_string()),
+            Just("null".to_string()),
+            Just("deleted()".to_string()),
+            Just("nothing()".to_string()),
+            Just("content()".to_string()),
+            Just("counter()".to_string()),
+            any::<i64>().prop_map(|i| i.to_string()),
+            (0.0f64..1e9).prop_map(|f| format!("{f:.3}")),
+            "[a-z ]{0,6}".prop_map(|s| format!("{s:?}")),
+            any::<bool>().prop_map(|b| b.to_string()),
+        ];
+        leaf.prop_recursive(5, 64, 4, |inner| {
+            let ops = prop::sample::select(vec![
+                "+", "-", "*", "/", "%", "|", "==", "!=", "<", ">=", "&&", "||",
+            ]);
+            let methods = prop::sample::select(vec![
+                "catch(0)",
+                "or(1)",
+                "not_null()",
+                "not_empty()",
+                "type()",
+                "string()",
+                "number()",
+                "map_each(x -> x)",
+                "filter(x -> x != null)",
+                "fold(0, t -> t.tally)",
+                "sort()",
+                "sort_by(x -> x)",
+                "any(x -> x == 1)",
+                "exists(\"a\")",
+                "get(\"a.b\")",
+                "map_each_key(k -> k)",
+                "from(0)",
+                "from_all()",
+                "bloblang(\"root = this\")",
+            ]);
+            prop_oneof![
+                (inner.clone(), ops, inner.clone()).prop_map(|(l, o, r)| format!("({l} {o} {r})")),
+                (inner.clone(), methods).prop_map(|(t, m)| format!("({t}).{m}")),
+                inner.clone().prop_map(|e| format!("!{e}")),
+                inner.clone().prop_map(|e| format!("-{e}")),
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("[{a}, {b}]")),
+                (inner.clone(), inner.clone())
+                    .prop_map(|(a, b)| format!("{{\"k\": {a}, ({b}): 1}}")),
+                (inner.clone(), inner.clone(), inner.clone())
+                    .prop_map(|(c, a, b)| format!("if {c} {{ {a} }} else {{ {b} }}")),
+                (inner.clone(), inner.clone(), inner.clone())
+                    .prop_map(|(s, a, b)| format!("match {s} {{ {a} => {b}, _ => null }}")),
+                (inner.clone(), inner.clone()).prop_map(|(t, b)| format!("({t}).({b})")),
+                (inner.clone(), inner.clone()).prop_map(|(t, i)| format!("({t})[{i}]")),
+                inner.clone().prop_map(|t| format!("({t})[1:-1]")),
+            ]
+        })
+    }
+
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+        // 2000 cases per property by default; PROPTEST_CASES overrides.
+        #![proptest_config(ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000),
+            ..ProptestConfig::default()
+        })]
+
+        /// Random well-formed mappings compile and run without panicking, in both modes.
+        #[test]
+        fn well_formed_mappings_never_panic(e1 in expression(), e2 in expression(), input in json_doc()) {
+            let src = format!("let v = {e1}\nmeta k = {e2}\nroot.x = {e1}\nroot.y = {e2}\nif {e1} == {e2} {{ root.z = $v }}");
+            let m = parse_mapping(&src);
+            prop_assert!(m.is_ok(), "{src}: {:?}", m.err().map(|e| e.to_string()));
+            if let Ok(m) = m {
+                let batch = [Message::from_bytes(input.clone()), Message::from_bytes("{}")];
+                let _ = m.map_message(&batch, 0);
+                let _ = m.mutate_message(&batch, 1);
+                let _ = m.query(&batch, 0);
+            }
+        }
 
         /// Random token soup and random bytes never make the parser or interpreter panic.
         #[test]
@@ -873,4 +992,78 @@ fn bento_expression_cases() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn recursive_maps_fail_cleanly() {
+    let handle = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(|| {
+            run(
+                "map a {\n  root = this.apply(\"a\")\n}\nroot = this.apply(\"a\")",
+                "{}",
+            )
+        })
+        .unwrap();
+    let e = handle.join().unwrap().unwrap_err();
+    assert!(e.contains("maximum recursion depth exceeded"), "{e}");
+}
+
+#[test]
+fn interpolation_errors_name_positions() {
+    let e = parse_interpolation("prefix ${! nope() } suffix").unwrap_err();
+    assert_eq!(
+        e.errors[0].to_string(),
+        "line 1 char 18: unrecognised function 'nope'"
+    );
+    let e = parse_interpolation("a ${! this.foo ").unwrap_err();
+    assert_eq!(e.errors[0].line, 1);
+    let i = parse_interpolation("${! meta(\"k\") }-${!count(\"interp_c\")}").unwrap();
+    let mut m = msg("{}");
+    m.meta_mut().insert("k".into(), Value::from("v"));
+    assert_eq!(i.render(&[m], 0).unwrap(), "v-1");
+}
+
+#[test]
+fn recursive_tree_walk_handles_deep_documents() {
+    let mapping = r#"map walk {
+  root = match {
+    this.type() == "object" => this.map_each(item -> item.value.apply("walk")),
+    this.type() == "array" => this.map_each(ele -> ele.apply("walk")),
+    this.type() == "string" => this + "!",
+    _ => this,
+  }
+}
+root = this.apply("walk")"#;
+    assert_eq!(
+        ok(
+            mapping,
+            r#"{"first":{"nested":"foo"},"second":10,"third":["1",{"also":"2"}]}"#
+        ),
+        r#"{"first":{"nested":"foo!"},"second":10,"third":["1!",{"also":"2!"}]}"#
+    );
+    // Nesting as deep as the JSON parser accepts, on a 2 MiB stack.
+    let depth = 100;
+    let doc = format!("{}\"x\"{}", "[".repeat(depth), "]".repeat(depth));
+    let want = format!("{}\"x!\"{}", "[".repeat(depth), "]".repeat(depth));
+    let handle = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(move || run(mapping, &doc))
+        .unwrap();
+    assert_eq!(handle.join().unwrap().unwrap(), want);
+}
+
+#[test]
+fn compile_errors_are_reported_with_syntax_errors() {
+    let e = parse_mapping("root.a = nope()\nroot.b = [1, 2\nroot.c = 3\nroot.d = alsonope()")
+        .unwrap_err();
+    let got: Vec<String> = e.errors.iter().map(|d| d.to_string()).collect();
+    assert_eq!(
+        got,
+        vec![
+            "line 1 char 16: unrecognised function 'nope'",
+            "line 2 char 15: required: expected ]",
+            "line 4 char 20: unrecognised function 'alsonope'",
+        ]
+    );
 }

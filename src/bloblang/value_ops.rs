@@ -250,7 +250,10 @@ pub fn slice_indices(
         let mut i = s;
         while i < e {
             out.push(i as usize);
-            i += step;
+            match i.checked_add(step) {
+                Some(n) => i = n,
+                None => break,
+            }
         }
     } else {
         let s = start
@@ -261,7 +264,10 @@ pub fn slice_indices(
         let mut i = s;
         while i > e {
             out.push(i as usize);
-            i += step;
+            match i.checked_add(step) {
+                Some(n) => i = n,
+                None => break,
+            }
         }
     }
     Ok(out)
@@ -312,7 +318,14 @@ pub fn set_path(target: &mut Value, path: &[String], v: Value) {
             *cur = Value::Object(Default::default());
         }
         let Value::Object(o) = cur else { return };
-        cur = o.entry(seg.clone()).or_insert(Value::Null);
+        // Avoid cloning the key when it already exists.
+        if !o.contains_key(seg.as_str()) {
+            o.insert(seg.clone(), Value::Null);
+        }
+        let Some(next) = o.get_mut(seg.as_str()) else {
+            return;
+        };
+        cur = next;
     }
     *cur = v;
 }

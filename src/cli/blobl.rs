@@ -24,6 +24,9 @@ pub struct BloblArgs {
     /// Maximum length of one input line in bytes.
     #[arg(long = "max-token-length", default_value_t = 65536)]
     pub max_token_length: usize,
+    /// Flush stdout after every line (set when stdin is a terminal).
+    #[arg(skip)]
+    pub flush_each_line: bool,
 }
 
 /// Run `blobl`; returns the process exit code.
@@ -52,7 +55,10 @@ pub fn run(args: &BloblArgs) -> i32 {
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
-    let code = run_stream(&mapping, args, stdin.lock(), &mut out);
+    let mut args = args.clone();
+    // Typing documents by hand should show each result straight away.
+    args.flush_each_line |= std::io::IsTerminal::is_terminal(&stdin);
+    let code = run_stream(&mapping, &args, stdin.lock(), &mut out);
     let _ = out.flush();
     code
 }
@@ -87,7 +93,7 @@ fn process_line(
     let msg = Message::from_bytes(line.to_vec());
     let raw_this;
     let this = if args.raw {
-        raw_this = Value::String(String::from_utf8_lossy(line).into_owned());
+        raw_this = Value::Bytes(line.to_vec());
         Some(&raw_this)
     } else {
         None
@@ -147,6 +153,9 @@ pub fn run_stream<R: BufRead, W: Write>(
             continue;
         }
         if out.write_all(&buf).is_err() {
+            return 1;
+        }
+        if args.flush_each_line && out.flush().is_err() {
             return 1;
         }
     }

@@ -56,6 +56,14 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| format!("failed to start the runtime: {e}"))
 }
 
+/// Run the streams to completion, then leave without waiting for blocking reads that can never
+/// finish (a stdin read blocks its thread until the next line, which may never come).
+fn finish(rt: tokio::runtime::Runtime, work: impl std::future::Future<Output = i32>) -> i32 {
+    let code = rt.block_on(work);
+    rt.shutdown_background();
+    code
+}
+
 /// Lint gate shared by run and streams: false means refuse to start.
 fn lint_gate(lints: &[String], chilled: bool) -> bool {
     if lints.is_empty() {
@@ -102,7 +110,7 @@ pub(super) fn run(g: &GlobalArgs, path: Option<String>) -> i32 {
             return 1;
         }
     };
-    rt.block_on(run_streams(&cfg, vec![(String::new(), cfg.clone())]))
+    finish(rt, run_streams(&cfg, vec![(String::new(), cfg.clone())]))
 }
 
 pub(super) fn streams(g: &GlobalArgs, paths: &[String]) -> i32 {
@@ -158,7 +166,7 @@ pub(super) fn streams(g: &GlobalArgs, paths: &[String]) -> i32 {
             return 1;
         }
     };
-    rt.block_on(run_streams(&base.0, streams))
+    finish(rt, run_streams(&base.0, streams))
 }
 
 /// Build every stream, serve the management API, run until the streams end or a signal

@@ -210,7 +210,12 @@ fn sigterm_lets_an_in_flight_message_finish_before_exiting() {
     assert!(line.contains("accepted slow-one"), "{line}");
     unsafe_kill_term(child.id());
     let mut out = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
     let status = child.wait().unwrap();
     assert_eq!(out, "slow-one\n");
     assert_eq!(status.code(), Some(0));

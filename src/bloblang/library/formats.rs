@@ -1,6 +1,5 @@
 //! Less common parsing methods: MessagePack, big decimals and JSONPath queries.
 
-
 use super::helpers::*;
 use super::{MethodSpec, ParamKind as K};
 use crate::message::value::Object;
