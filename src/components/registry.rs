@@ -3,15 +3,23 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};
 
-use super::inputs::{file as file_in, generate, inproc as inproc_in, stdin};
-use super::outputs::{drop, file as file_out, inproc as inproc_out, reject, stdout};
-use super::processors::{log, mapping, noop, resource, sleep};
-use super::{BuildCtx, BuildError, Input, Output, Plugin, Processor, ProcessorStage};
+use super::inputs::{amqp_0_9 as amqp_in, file as file_in, generate, inproc as inproc_in, stdin};
+use super::outputs::{
+    amqp_0_9 as amqp_out, drop, file as file_out, inproc as inproc_out, reject,
+    sql_insert as sql_insert_out, sql_raw as sql_raw_out, stdout,
+};
+use super::processors::{log, mapping, noop, resource, sleep, sql_insert, sql_raw, sql_select};
+use super::caches::{memory as memory_cache, redis as redis_cache, CacheStage};
+use super::rate_limits::{local as local_rl, redis as redis_rl, RateLimitStage};
+use super::{
+    BuildCtx, BuildError, Cache, Input, Output, Plugin, Processor, ProcessorStage, RateLimit,
+};
 use crate::config::spec::{ComponentKind, ComponentSpec};
 use crate::config::ComponentConf;
 
 fn inputs() -> Vec<Plugin<dyn Input>> {
     vec![
+        amqp_in::plugin(),
         file_in::plugin(),
         generate::plugin(),
         inproc_in::plugin(),
@@ -28,23 +36,39 @@ fn processors() -> Vec<Plugin<dyn Processor>> {
         noop::plugin(),
         resource::plugin(),
         sleep::plugin(),
+        sql_insert::plugin(),
+        sql_raw::plugin(),
+        sql_select::plugin(),
     ]
 }
 
 fn outputs() -> Vec<Plugin<dyn Output>> {
     vec![
+        amqp_out::plugin(),
         drop::plugin(),
         file_out::plugin(),
         inproc_out::plugin(),
         reject::plugin(),
+        sql_insert_out::plugin(),
+        sql_raw_out::plugin(),
         stdout::plugin(),
     ]
+}
+
+fn caches() -> Vec<Plugin<dyn Cache>> {
+    vec![memory_cache::plugin(), redis_cache::plugin()]
+}
+
+fn rate_limits() -> Vec<Plugin<dyn RateLimit>> {
+    vec![local_rl::plugin(), redis_rl::plugin()]
 }
 
 struct Registry {
     inputs: BTreeMap<&'static str, Plugin<dyn Input>>,
     processors: BTreeMap<&'static str, Plugin<dyn Processor>>,
     outputs: BTreeMap<&'static str, Plugin<dyn Output>>,
+    caches: BTreeMap<&'static str, Plugin<dyn Cache>>,
+    rate_limits: BTreeMap<&'static str, Plugin<dyn RateLimit>>,
     specs: BTreeMap<(ComponentKind, &'static str), ComponentSpec>,
 }
 
@@ -68,10 +92,20 @@ static REGISTRY: LazyLock<Registry> = LazyLock::new(|| {
         .into_iter()
         .map(|p| (index(ComponentKind::Output, p.spec), p))
         .collect();
+    let caches = caches()
+        .into_iter()
+        .map(|p| (index(ComponentKind::Cache, p.spec), p))
+        .collect();
+    let rate_limits = rate_limits()
+        .into_iter()
+        .map(|p| (index(ComponentKind::RateLimit, p.spec), p))
+        .collect();
     Registry {
         inputs,
         processors,
         outputs,
+        caches,
+        rate_limits,
         specs,
     }
 });
@@ -134,6 +168,27 @@ pub fn build_output(conf: &ComponentConf, ctx: &BuildCtx) -> Result<Box<dyn Outp
     (p.build)(&conf.conf, ctx)
 }
 
+pub fn build_cache(conf: &ComponentConf, ctx: &BuildCtx) -> Result<Arc<CacheStage>, BuildError> {
+    let p = REGISTRY
+        .caches
+        .get(conf.kind.as_str())
+        .ok_or_else(|| unknown(ComponentKind::Cache, conf, ctx))?;
+    let inner = (p.build)(&conf.conf, ctx)?;
+    Ok(Arc::new(CacheStage::new(inner, &ctx.info)))
+}
+
+pub fn build_rate_limit(
+    conf: &ComponentConf,
+    ctx: &BuildCtx,
+) -> Result<Arc<RateLimitStage>, BuildError> {
+    let p = REGISTRY
+        .rate_limits
+        .get(conf.kind.as_str())
+        .ok_or_else(|| unknown(ComponentKind::RateLimit, conf, ctx))?;
+    let inner = (p.build)(&conf.conf, ctx)?;
+    Ok(Arc::new(RateLimitStage::new(inner, &ctx.info)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,10 +197,12 @@ mod tests {
     use crate::pipeline::Stream;
     use std::path::Path;
 
-    const KINDS: [ComponentKind; 3] = [
+    const KINDS: [ComponentKind; 5] = [
         ComponentKind::Input,
         ComponentKind::Processor,
         ComponentKind::Output,
+        ComponentKind::Cache,
+        ComponentKind::RateLimit,
     ];
 
     #[test]
@@ -197,7 +254,9 @@ mod tests {
                 let built = match kind {
                     ComponentKind::Input => build_input(&conf, &ctx).map(|_| ()),
                     ComponentKind::Processor => build_processor(&conf, &ctx).map(|_| ()),
-                    _ => build_output(&conf, &ctx).map(|_| ()),
+                    ComponentKind::Output => build_output(&conf, &ctx).map(|_| ()),
+                    ComponentKind::Cache => build_cache(&conf, &ctx).map(|_| ()),
+                    ComponentKind::RateLimit => build_rate_limit(&conf, &ctx).map(|_| ()),
                 };
                 assert!(
                     built.is_ok(),

@@ -3,5 +3,6 @@
 mod acks;
 mod cli;
 mod config_fuzz;
+mod connectors;
 mod http_api;
 mod support;

@@ -1,6 +1,7 @@
 //! Inputs: one file per component.
 
 pub mod file;
+pub mod amqp_0_9;
 pub mod generate;
 pub mod inproc;
 pub mod stdin;

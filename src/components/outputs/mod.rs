@@ -1,9 +1,12 @@
 //! Outputs: one file per component.
 
+pub mod amqp_0_9;
 pub mod drop;
 pub mod file;
 pub mod inproc;
 pub mod reject;
+pub mod sql_insert;
+pub mod sql_raw;
 pub mod stdout;
 
 /// The `codec` field of the line-oriented outputs: only `lines` is supported.

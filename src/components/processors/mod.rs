@@ -5,3 +5,6 @@ pub mod mapping;
 pub mod noop;
 pub mod resource;
 pub mod sleep;
+pub mod sql_insert;
+pub mod sql_raw;
+pub mod sql_select;

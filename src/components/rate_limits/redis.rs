@@ -1,0 +1,91 @@
+//! `redis` rate limit: `count` accesses per `interval` shared by every instance using the same
+//! Redis key (a fixed window counted atomically by a script).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+
+use super::interval_of;
+use crate::components::connectors::redis::{component_error, kind_field, url_field, RedisConn};
+use crate::components::{BuildCtx, BuildError, ComponentError, Plugin, RateLimit};
+use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, Status};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisRateLimitConfig {
+    pub url: String,
+    pub kind: String,
+    pub count: i64,
+    pub interval: String,
+    pub key: String,
+}
+
+pub fn spec() -> ComponentSpec {
+    ComponentSpec::new("redis", ComponentKind::RateLimit, "A rate limit implementation using Redis. It works by using a simple token bucket algorithm to limit the number of requests to a given count within a given time period. The rate limit is shared across all instances that use the same Redis key.")
+        .status(Status::Experimental)
+        .fields(vec![
+            url_field(),
+            kind_field(),
+            FieldSpec::int("count", "The maximum number of messages to allow for a given period of time.").default(1000),
+            FieldSpec::string("interval", "The time window to limit requests by.").default("1s"),
+            FieldSpec::string("key", "The key to use for the rate limit.").example("my_rate_limit"),
+        ])
+        .example("A limit shared by every instance", "rate_limit_resources:\n  - label: shared\n    redis:\n      url: redis://localhost:6379\n      count: 100\n      interval: 1s\n      key: api_calls\ninput:\n  stdin: {}\npipeline:\n  processors:\n    - rate_limit:\n        resource: shared\noutput:\n  stdout: {}\n")
+}
+
+pub fn plugin() -> Plugin<dyn RateLimit> {
+    Plugin { spec, build }
+}
+
+fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn RateLimit>, BuildError> {
+    let c: RedisRateLimitConfig = ctx.parse(conf)?;
+    if c.count <= 0 {
+        return Err(ctx.error("count must be larger than zero"));
+    }
+    if c.key.is_empty() {
+        return Err(ctx.error("key must not be empty"));
+    }
+    Ok(Box::new(RedisRateLimit {
+        conn: RedisConn::new(&c.url, Some(Duration::from_secs(5)), ctx)?,
+        count: c.count,
+        interval: interval_of(&c.interval).map_err(|e| ctx.error(format!("interval: {e}")))?,
+        key: c.key,
+        script: redis::Script::new(SCRIPT),
+    }))
+}
+
+/// Count this access in the current window; 0 = allowed, else milliseconds until the window
+/// ends.
+const SCRIPT: &str = r"
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if n <= tonumber(ARGV[1]) then return 0 end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]); ttl = tonumber(ARGV[2]) end
+return ttl
+";
+
+pub struct RedisRateLimit {
+    conn: RedisConn,
+    count: i64,
+    interval: Duration,
+    key: String,
+    script: redis::Script,
+}
+
+#[async_trait]
+impl RateLimit for RedisRateLimit {
+    async fn access(&self) -> Result<Duration, ComponentError> {
+        let mut c = self.conn.get().await?;
+        let wait: i64 = self
+            .script
+            .key(&self.key)
+            .arg(self.count)
+            .arg(self.interval.as_millis().max(1) as u64)
+            .invoke_async(&mut c)
+            .await
+            .map_err(component_error)?;
+        Ok(Duration::from_millis(wait.max(0) as u64))
+    }
+}
