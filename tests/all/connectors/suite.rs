@@ -96,6 +96,42 @@ pub struct VecInput {
     batches: std::vec::IntoIter<Batch>,
     pace: Duration,
     pub acks: Arc<Mutex<Vec<AckStatus>>>,
+    gate: Gate,
+    sent: usize,
+}
+
+/// Holds a test component after `at` messages until `open` is set (so a disruption is sure to
+/// happen mid-stream).
+#[derive(Clone, Default)]
+pub struct Gate {
+    at: Option<usize>,
+    open: Arc<std::sync::atomic::AtomicBool>,
+    reached: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Gate {
+    pub fn at(n: usize) -> Gate {
+        Gate {
+            at: Some(n),
+            ..Gate::default()
+        }
+    }
+    async fn pass(&self, count: usize) {
+        if self.at.is_some_and(|at| count >= at) {
+            self.reached.store(true, Ordering::SeqCst);
+            while !self.open.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    }
+    pub async fn reached(&self) {
+        while !self.reached.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    pub fn open(&self) {
+        self.open.store(true, Ordering::SeqCst);
+    }
 }
 
 #[async_trait]
@@ -104,9 +140,11 @@ impl Input for VecInput {
         Ok(())
     }
     async fn read(&mut self) -> Result<(Batch, AckFn), ComponentError> {
+        self.gate.pass(self.sent).await;
         let Some(b) = self.batches.next() else {
             return Err(ComponentError::EndOfInput);
         };
+        self.sent += b.len();
         if !self.pace.is_zero() {
             tokio::time::sleep(self.pace).await;
         }
@@ -133,6 +171,7 @@ pub struct CollectOutput {
     pub got: Arc<Mutex<Vec<Message>>>,
     fail_first: AtomicUsize,
     pub failures: AtomicUsize,
+    gate: Gate,
 }
 
 #[async_trait]
@@ -149,6 +188,8 @@ impl Output for CollectOutput {
             self.failures.fetch_add(1, Ordering::SeqCst);
             return Err(ComponentError::Failed("test output refuses".into()));
         }
+        let n = self.got.lock().unwrap().len();
+        self.gate.pass(n).await;
         self.got.lock().unwrap().extend(b);
         Ok(())
     }
@@ -172,7 +213,7 @@ fn messages(id: &str, n: usize) -> Vec<Message> {
 
 /// Write `msgs` through the connector's output in batches of `batch`; every ack must succeed.
 /// `during` runs concurrently (e.g. to kill connections).
-async fn write_all<F>(h: &Harness, id: &str, msgs: Vec<Message>, batch: usize, pace: Duration, during: F)
+async fn write_all<F>(h: &Harness, id: &str, msgs: Vec<Message>, batch: usize, pace: Duration, gate: Gate, during: F)
 where
     F: std::future::Future<Output = ()> + Send + 'static,
 {
@@ -183,6 +224,8 @@ where
         batches: batches.into_iter(),
         pace,
         acks: acks.clone(),
+        gate,
+        sent: 0,
     };
     let s = stream_of(Box::new(input), output_of(h, id));
     let disrupt = tokio::spawn(during);
@@ -269,7 +312,7 @@ pub async fn send_batch(h: &Harness, n: usize) {
     let id = unique_id(h.name);
     h.target.setup(&id).await;
     let msgs = messages(&id, n);
-    write_all(h, &id, msgs.clone(), n, Duration::ZERO, async {}).await;
+    write_all(h, &id, msgs.clone(), n, Duration::ZERO, Gate::default(), async {}).await;
     assert_stored(h, &id, &msgs, true).await;
     if h.input.is_some() {
         let got = read_until(h, &id, n, Arc::default(), async {}).await;
@@ -284,7 +327,7 @@ pub async fn stream_parallel(h: &Harness, n: usize) {
     h.target.setup(&id).await;
     let msgs = messages(&id, n);
     let started = Instant::now();
-    write_all(h, &id, msgs.clone(), 1, Duration::ZERO, async {}).await;
+    write_all(h, &id, msgs.clone(), 1, Duration::ZERO, Gate::default(), async {}).await;
     let wrote = started.elapsed();
     assert_stored(h, &id, &msgs, true).await;
     eprintln!("{}: wrote {n} messages (max_in_flight > 1) in {wrote:?}", h.name);
@@ -305,7 +348,7 @@ pub async fn at_least_once(h: &Harness, n: usize, failures: usize) {
     let id = unique_id(h.name);
     h.target.setup(&id).await;
     let msgs = messages(&id, n);
-    write_all(h, &id, msgs.clone(), 1, Duration::ZERO, async {}).await;
+    write_all(h, &id, msgs.clone(), 1, Duration::ZERO, Gate::default(), async {}).await;
     let out = Arc::new(CollectOutput {
         fail_first: AtomicUsize::new(failures),
         ..CollectOutput::default()
@@ -324,7 +367,7 @@ pub async fn metadata(h: &Harness) {
     let mut m = Message::from_bytes("with metadata");
     m.meta_mut().insert("foo".into(), Value::from("bar"));
     m.meta_mut().insert("count".into(), Value::Int(5));
-    write_all(h, &id, vec![m], 1, Duration::ZERO, async {}).await;
+    write_all(h, &id, vec![m], 1, Duration::ZERO, Gate::default(), async {}).await;
     let got = read_until(h, &id, 1, Arc::default(), async {}).await;
     assert_eq!(got[0].meta_str("foo").as_deref(), Some("bar"));
     assert_eq!(got[0].meta_str("count").as_deref(), Some("5"));
@@ -338,11 +381,16 @@ pub async fn reconnect_output(h: &Harness, n: usize) {
     let msgs = messages(&id, n);
     let target = h.target.clone();
     let kill_id = id.clone();
-    write_all(h, &id, msgs.clone(), 1, Duration::from_millis(2), async move {
-        tokio::time::sleep(Duration::from_millis(300)).await;
+    let gate = Gate::at(n / 4);
+    let g = gate.clone();
+    write_all(h, &id, msgs.clone(), 1, Duration::from_millis(1), gate, async move {
+        // Writes are in flight (paced) when the first kill lands; the second one happens while
+        // the input is held, so the next write finds the connection dead.
+        tokio::time::sleep(Duration::from_millis(100)).await;
         target.kill(&kill_id).await;
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        g.reached().await;
         target.kill(&kill_id).await;
+        g.open();
     })
     .await;
     assert_stored(h, &id, &msgs, false).await;
@@ -357,16 +405,20 @@ pub async fn reconnect_input(h: &Harness, n: usize) {
     let id = unique_id(h.name);
     h.target.setup(&id).await;
     let msgs = messages(&id, n);
-    write_all(h, &id, msgs.clone(), 50, Duration::ZERO, async {}).await;
-    let out = Arc::new(CollectOutput::default());
+    write_all(h, &id, msgs.clone(), 50, Duration::ZERO, Gate::default(), async {}).await;
+    // The output holds its writes after n/4 messages, so deliveries are unacknowledged when
+    // the connection dies; their acks then arrive for a dead channel.
+    let gate = Gate::at(n / 4);
+    let out = Arc::new(CollectOutput {
+        gate: gate.clone(),
+        ..CollectOutput::default()
+    });
     let target = h.target.clone();
     let kill_id = id.clone();
-    let watch = out.got.clone();
     let got = read_until(h, &id, n, out, async move {
-        while watch.lock().unwrap().len() < n / 4 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        gate.reached().await;
         target.kill(&kill_id).await;
+        gate.open();
     })
     .await;
     assert_eq!(payloads(&got), payloads(&msgs));
