@@ -138,7 +138,7 @@ async fn sql_insert_sqlite_suite() {
     let h = Harness {
         name: "sql_insert_sqlite",
         output: format!(
-            "sql_insert:\n  driver: sqlite\n  dsn: \"{}/$ID.db\"\n  table: $ID\n  columns: [ id, name ]\n  args_mapping: root = [ this.id, this.name ]\n",
+            "sql_insert:\n  driver: sqlite\n  dsn: \"{}/$ID.db\"\n  table: $ID\n  columns: [ id, name ]\n  args_mapping: root = [ this.id, this.name ]\n  init_statement: PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL\n",
             dir.path().display()
         ),
         input: None,
