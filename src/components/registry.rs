@@ -3,13 +3,20 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};
 
-use super::inputs::{amqp_0_9 as amqp_in, file as file_in, generate, inproc as inproc_in, stdin};
-use super::outputs::{
-    amqp_0_9 as amqp_out, drop, file as file_out, inproc as inproc_out, reject,
-    sql_insert as sql_insert_out, sql_raw as sql_raw_out, stdout,
-};
-use super::processors::{log, mapping, noop, resource, sleep, sql_insert, sql_raw, sql_select};
 use super::caches::{memory as memory_cache, redis as redis_cache, CacheStage};
+use super::inputs::{
+    amqp_0_9 as amqp_in, file as file_in, generate, inproc as inproc_in,
+    redis_list as redis_list_in, stdin,
+};
+use super::outputs::{
+    amqp_0_9 as amqp_out, drop, file as file_out, inproc as inproc_out,
+    redis_list as redis_list_out, reject, sql_insert as sql_insert_out, sql_raw as sql_raw_out,
+    stdout,
+};
+use super::processors::{
+    cache, cached, dedupe, log, mapping, noop, rate_limit, redis as redis_proc, resource, sleep,
+    sql_insert, sql_raw, sql_select,
+};
 use super::rate_limits::{local as local_rl, redis as redis_rl, RateLimitStage};
 use super::{
     BuildCtx, BuildError, Cache, Input, Output, Plugin, Processor, ProcessorStage, RateLimit,
@@ -23,6 +30,7 @@ fn inputs() -> Vec<Plugin<dyn Input>> {
         file_in::plugin(),
         generate::plugin(),
         inproc_in::plugin(),
+        redis_list_in::plugin(),
         stdin::plugin(),
     ]
 }
@@ -30,10 +38,15 @@ fn inputs() -> Vec<Plugin<dyn Input>> {
 fn processors() -> Vec<Plugin<dyn Processor>> {
     vec![
         mapping::bloblang_plugin(),
+        cache::plugin(),
+        cached::plugin(),
+        dedupe::plugin(),
         log::plugin(),
         mapping::mapping_plugin(),
         mapping::mutation_plugin(),
         noop::plugin(),
+        rate_limit::plugin(),
+        redis_proc::plugin(),
         resource::plugin(),
         sleep::plugin(),
         sql_insert::plugin(),
@@ -48,6 +61,7 @@ fn outputs() -> Vec<Plugin<dyn Output>> {
         drop::plugin(),
         file_out::plugin(),
         inproc_out::plugin(),
+        redis_list_out::plugin(),
         reject::plugin(),
         sql_insert_out::plugin(),
         sql_raw_out::plugin(),
@@ -207,29 +221,41 @@ mod tests {
 
     #[test]
     fn every_spec_example_lints_clean_and_builds() {
+        // Every failure is collected so one bad example does not hide the others.
         let mut checked = 0;
+        let mut failures = Vec::new();
         for kind in KINDS {
             for spec in specs(kind) {
-                assert!(
-                    !spec.examples.is_empty(),
-                    "{} {} has no example",
-                    kind.name(),
-                    spec.name
-                );
+                if spec.examples.is_empty() {
+                    failures.push(format!("{} {} has no example", kind.name(), spec.name));
+                }
                 for ex in &spec.examples {
                     let where_ = format!("{} {} example {:?}", kind.name(), spec.name, ex.title);
-                    let loaded = read_text(Path::new("example.yaml"), ex.yaml)
-                        .unwrap_or_else(|e| panic!("{where_}: {e}"));
-                    let lints = lint_config(&loaded);
-                    assert!(lints.is_empty(), "{where_}: {lints:?}");
-                    let cfg = decode(&loaded.tree).unwrap_or_else(|e| panic!("{where_}: {e}"));
-                    if let Err(e) = Stream::build(&cfg, Arc::new(Shared::default())) {
-                        panic!("{where_}: {e}");
-                    }
                     checked += 1;
+                    let loaded = match read_text(Path::new("example.yaml"), ex.yaml) {
+                        Ok(l) => l,
+                        Err(e) => {
+                            failures.push(format!("{where_}: {e}"));
+                            continue;
+                        }
+                    };
+                    let lints = lint_config(&loaded);
+                    if !lints.is_empty() {
+                        failures.push(format!("{where_}: {lints:?}"));
+                        continue;
+                    }
+                    match decode(&loaded.tree) {
+                        Ok(cfg) => {
+                            if let Err(e) = Stream::build(&cfg, Arc::new(Shared::default())) {
+                                failures.push(format!("{where_}: {e}"));
+                            }
+                        }
+                        Err(e) => failures.push(format!("{where_}: {e}")),
+                    }
                 }
             }
         }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
         assert!(checked >= 12, "only {checked} examples");
     }
 

@@ -40,7 +40,8 @@ pub fn plugin() -> Plugin<dyn Cache> {
 
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Cache>, BuildError> {
     let c: MemoryCacheConfig = ctx.parse(conf)?;
-    let compaction = ttl_of(&c.compaction_interval).map_err(|e| ctx.error(format!("compaction_interval: {e}")))?;
+    let compaction = ttl_of(&c.compaction_interval)
+        .map_err(|e| ctx.error(format!("compaction_interval: {e}")))?;
     // Without compaction nothing expires, as in Bento.
     let default_ttl = match compaction {
         Some(_) => ttl_of(&c.default_ttl).map_err(|e| ctx.error(format!("default_ttl: {e}")))?,
@@ -49,12 +50,23 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Cache>, Bui
     let items = c
         .init_values
         .into_iter()
-        .map(|(k, v)| (k, Item { value: v.into_bytes(), expires: None }))
+        .map(|(k, v)| {
+            (
+                k,
+                Item {
+                    value: v.into_bytes(),
+                    expires: None,
+                },
+            )
+        })
         .collect();
     Ok(Box::new(MemoryCache {
         default_ttl,
         compaction,
-        state: Mutex::new(State { items, last_compaction: Instant::now() }),
+        state: Mutex::new(State {
+            items,
+            last_compaction: Instant::now(),
+        }),
     }))
 }
 
@@ -82,8 +94,15 @@ pub struct MemoryCache {
 
 impl MemoryCache {
     fn item(&self, value: Vec<u8>, ttl: Option<Duration>, now: Instant) -> Item {
-        let ttl = if self.compaction.is_some() { ttl.or(self.default_ttl) } else { None };
-        Item { value, expires: ttl.map(|t| now + t) }
+        let ttl = if self.compaction.is_some() {
+            ttl.or(self.default_ttl)
+        } else {
+            None
+        };
+        Item {
+            value,
+            expires: ttl.map(|t| now + t),
+        }
     }
 
     fn compact(&self, s: &mut State, now: Instant) {
@@ -106,7 +125,12 @@ impl Cache for MemoryCache {
         }
     }
 
-    async fn set(&self, key: &str, value: Vec<u8>, ttl: Option<Duration>) -> Result<(), CacheError> {
+    async fn set(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Option<Duration>,
+    ) -> Result<(), CacheError> {
         let now = Instant::now();
         let mut s = self.state.lock().await;
         self.compact(&mut s, now);
@@ -115,7 +139,12 @@ impl Cache for MemoryCache {
         Ok(())
     }
 
-    async fn add(&self, key: &str, value: Vec<u8>, ttl: Option<Duration>) -> Result<(), CacheError> {
+    async fn add(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Option<Duration>,
+    ) -> Result<(), CacheError> {
         let now = Instant::now();
         let mut s = self.state.lock().await;
         self.compact(&mut s, now);
@@ -149,7 +178,10 @@ mod tests {
         assert_eq!(c.get("k0").await.unwrap(), b"v0");
         assert_eq!(c.get("k1").await, Err(CacheError::NotFound));
         c.set("k1", b"a".to_vec(), None).await.unwrap();
-        assert_eq!(c.add("k1", b"b".to_vec(), None).await, Err(CacheError::KeyExists));
+        assert_eq!(
+            c.add("k1", b"b".to_vec(), None).await,
+            Err(CacheError::KeyExists)
+        );
         assert_eq!(c.get("k1").await.unwrap(), b"a");
         c.delete("k1").await.unwrap();
         c.delete("k1").await.unwrap();
@@ -161,7 +193,9 @@ mod tests {
     async fn items_expire() {
         let c = cache(serde_json::json!({"default_ttl": "30ms"}));
         c.set("k", b"v".to_vec(), None).await.unwrap();
-        c.set("long", b"v".to_vec(), Some(Duration::from_secs(60))).await.unwrap();
+        c.set("long", b"v".to_vec(), Some(Duration::from_secs(60)))
+            .await
+            .unwrap();
         tokio::time::sleep(Duration::from_millis(60)).await;
         assert_eq!(c.get("k").await, Err(CacheError::NotFound));
         assert!(c.get("long").await.is_ok());

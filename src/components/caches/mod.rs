@@ -38,14 +38,24 @@ impl CacheStage {
         r
     }
 
-    pub async fn set(&self, key: &str, v: Vec<u8>, ttl: Option<Duration>) -> Result<(), CacheError> {
+    pub async fn set(
+        &self,
+        key: &str,
+        v: Vec<u8>,
+        ttl: Option<Duration>,
+    ) -> Result<(), CacheError> {
         let t = Instant::now();
         let r = self.inner.set(key, v, ttl).await;
         self.metrics.record("set", outcome(&r), t.elapsed());
         r
     }
 
-    pub async fn add(&self, key: &str, v: Vec<u8>, ttl: Option<Duration>) -> Result<(), CacheError> {
+    pub async fn add(
+        &self,
+        key: &str,
+        v: Vec<u8>,
+        ttl: Option<Duration>,
+    ) -> Result<(), CacheError> {
         let t = Instant::now();
         let r = self.inner.add(key, v, ttl).await;
         self.metrics.record("add", outcome(&r), t.elapsed());

@@ -54,7 +54,13 @@ fn failed(e: impl std::fmt::Display) -> CacheError {
 }
 
 impl RedisCache {
-    async fn store(&self, key: &str, value: Vec<u8>, ttl: Option<Duration>, only_new: bool) -> Result<bool, CacheError> {
+    async fn store(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Option<Duration>,
+        only_new: bool,
+    ) -> Result<bool, CacheError> {
         let mut c = self.conn.get().await.map_err(failed)?;
         let mut cmd = redis::cmd("SET");
         cmd.arg(format!("{}{key}", self.prefix)).arg(value);
@@ -81,11 +87,21 @@ impl Cache for RedisCache {
         v.ok_or(CacheError::NotFound)
     }
 
-    async fn set(&self, key: &str, value: Vec<u8>, ttl: Option<Duration>) -> Result<(), CacheError> {
+    async fn set(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Option<Duration>,
+    ) -> Result<(), CacheError> {
         self.store(key, value, ttl, false).await.map(drop)
     }
 
-    async fn add(&self, key: &str, value: Vec<u8>, ttl: Option<Duration>) -> Result<(), CacheError> {
+    async fn add(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Option<Duration>,
+    ) -> Result<(), CacheError> {
         if self.store(key, value, ttl, true).await? {
             Ok(())
         } else {

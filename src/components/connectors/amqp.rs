@@ -94,7 +94,10 @@ mod tests {
         flatten_headers("", &t, &mut out);
         assert_eq!(
             out,
-            vec![("a".into(), Value::from("x")), ("n_b".into(), Value::Int(2))]
+            vec![
+                ("a".into(), Value::from("x")),
+                ("n_b".into(), Value::Int(2))
+            ]
         );
     }
 }

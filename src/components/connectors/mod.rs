@@ -5,7 +5,42 @@ pub mod amqp;
 pub mod redis;
 pub mod sql;
 
-use crate::components::ComponentError;
+use crate::bloblang::Mapping;
+use crate::components::{BuildCtx, BuildError, ComponentError};
+use crate::message::{Message, Value};
+
+/// Parse an optional `args_mapping` (a Bloblang mapping giving an array of arguments).
+pub fn parse_args_mapping(
+    src: Option<&str>,
+    ctx: &BuildCtx,
+) -> Result<Option<Mapping>, BuildError> {
+    src.filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            crate::bloblang::parse_mapping(s).map_err(|e| ctx.error(format!("args_mapping: {e}")))
+        })
+        .transpose()
+}
+
+/// Run the args mapping for message `i`: it must give an array.
+pub fn args_for(
+    mapping: Option<&Mapping>,
+    batch: &[Message],
+    i: usize,
+) -> Result<Vec<Value>, String> {
+    let Some(m) = mapping else {
+        return Ok(Vec::new());
+    };
+    match m
+        .query(batch, i)
+        .map_err(|e| format!("args_mapping: {e}"))?
+    {
+        Value::Array(a) => Ok(a),
+        other => Err(format!(
+            "args_mapping returned non-array result: {}",
+            other.type_name()
+        )),
+    }
+}
 
 /// Bento's `urls` lists: every item may hold several comma-separated URLs; blanks are ignored.
 pub fn expand_urls(urls: &[String]) -> Vec<String> {
@@ -76,7 +111,10 @@ mod tests {
             redact_url("amqp://guest:guest@127.0.0.1:5672/%2f"),
             "amqp://guest:xxxxx@127.0.0.1:5672/%2f"
         );
-        assert_eq!(redact_url("redis://127.0.0.1:6379/"), "redis://127.0.0.1:6379/");
+        assert_eq!(
+            redact_url("redis://127.0.0.1:6379/"),
+            "redis://127.0.0.1:6379/"
+        );
     }
 
     #[tokio::test]

@@ -10,11 +10,14 @@ use crate::components::{BuildCtx, BuildError, ComponentError};
 use crate::config::spec::FieldSpec;
 
 pub fn url_field() -> FieldSpec {
-    FieldSpec::string("url", "The URL of the target Redis server. Database is optional and is supplied as the URL path.")
-        .example("redis://:6379")
-        .example("redis://localhost:6379")
-        .example("redis://foousername:foopassword@redisplace:6379")
-        .example("redis://localhost:6379/1")
+    FieldSpec::string(
+        "url",
+        "The URL of the target Redis server. Database is optional and is supplied as the URL path.",
+    )
+    .example("redis://:6379")
+    .example("redis://localhost:6379")
+    .example("redis://foousername:foopassword@redisplace:6379")
+    .example("redis://localhost:6379/1")
 }
 
 pub fn kind_field() -> FieldSpec {
@@ -33,7 +36,11 @@ pub struct RedisConn {
 }
 
 impl RedisConn {
-    pub fn new(url: &str, response_timeout: Option<Duration>, ctx: &BuildCtx) -> Result<RedisConn, BuildError> {
+    pub fn new(
+        url: &str,
+        response_timeout: Option<Duration>,
+        ctx: &BuildCtx,
+    ) -> Result<RedisConn, BuildError> {
         let client = redis::Client::open(url).map_err(|e| ctx.error(format!("url: {e}")))?;
         Ok(RedisConn {
             client,

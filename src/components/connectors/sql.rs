@@ -12,6 +12,7 @@ use thiserror::Error;
 use tokio::sync::OnceCell;
 use tokio_postgres::types::{to_sql_checked, Format, IsNull, ToSql, Type};
 
+pub use super::{args_for, parse_args_mapping};
 use crate::bloblang::Mapping;
 use crate::components::{BuildCtx, BuildError, ComponentError};
 use crate::config::parse_duration;
@@ -86,24 +87,6 @@ pub fn args_mapping_field(required: bool) -> FieldSpec {
         f
     } else {
         f.optional()
-    }
-}
-
-pub fn parse_args_mapping(src: Option<&str>, ctx: &BuildCtx) -> Result<Option<Mapping>, BuildError> {
-    src.filter(|s| !s.trim().is_empty())
-        .map(|s| crate::bloblang::parse_mapping(s).map_err(|e| ctx.error(format!("args_mapping: {e}"))))
-        .transpose()
-}
-
-/// Run the args mapping for message `i`: it must give an array.
-pub fn args_for(mapping: Option<&Mapping>, batch: &[Message], i: usize) -> Result<Vec<Value>, String> {
-    let Some(m) = mapping else { return Ok(Vec::new()) };
-    match m.query(batch, i).map_err(|e| format!("args_mapping: {e}"))? {
-        Value::Array(a) => Ok(a),
-        other => Err(format!(
-            "args_mapping returned non-array result: {}",
-            other.type_name()
-        )),
     }
 }
 
@@ -247,7 +230,8 @@ impl Db {
             Driver::Sqlite => {
                 let dsn = self.conf.dsn.clone();
                 let conn = tokio::task::spawn_blocking(move || {
-                    let flags = rusqlite::OpenFlags::default() | rusqlite::OpenFlags::SQLITE_OPEN_URI;
+                    let flags =
+                        rusqlite::OpenFlags::default() | rusqlite::OpenFlags::SQLITE_OPEN_URI;
                     let c = rusqlite::Connection::open_with_flags(&dsn, flags)?;
                     c.busy_timeout(Duration::from_secs(10))?;
                     Ok::<_, rusqlite::Error>(c)
@@ -277,13 +261,21 @@ impl Db {
                 Err(e) => tracing::warn!("sql init_files: {e}"),
             }
         }
-        if let Some(s) = self.conf.init_statement.as_deref().filter(|s| !s.trim().is_empty()) {
+        if let Some(s) = self
+            .conf
+            .init_statement
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+        {
             scripts.push(("init_statement".into(), s.to_owned()));
         }
         for (name, sql) in scripts {
             let r = match h {
                 Handle::Postgres(pool) => match pool.get().await {
-                    Ok(c) => c.batch_execute(&sql).await.map_err(|e| pg_error(e).to_string()),
+                    Ok(c) => c
+                        .batch_execute(&sql)
+                        .await
+                        .map_err(|e| pg_error(e).to_string()),
                     Err(e) => Err(e.to_string()),
                 },
                 Handle::Sqlite(c) => {
@@ -333,8 +325,10 @@ impl Db {
                         args.len()
                     )));
                 }
-                let refs: Vec<&(dyn ToSql + Sync)> =
-                    params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect();
+                let refs: Vec<&(dyn ToSql + Sync)> = params
+                    .iter()
+                    .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+                    .collect();
                 if !rows {
                     client.execute(&stmt, &refs).await.map_err(pg_error)?;
                     return Ok(Vec::new());
@@ -369,7 +363,9 @@ fn pg_error(e: tokio_postgres::Error) -> SqlError {
                 || *c == SqlState::CANNOT_CONNECT_NOW
                 || c.code().starts_with("08")
         })
-        || (e.code().is_none() && e.as_db_error().is_none() && std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>()));
+        || (e.code().is_none()
+            && e.as_db_error().is_none()
+            && std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>()));
     let text = match e.as_db_error() {
         Some(db) => format!("{}: {}", db.severity(), db.message()),
         None => e.to_string(),
@@ -389,7 +385,11 @@ fn pg_error(e: tokio_postgres::Error) -> SqlError {
 struct TextParam(String);
 
 impl ToSql for TextParam {
-    fn to_sql(&self, _: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+    fn to_sql(
+        &self,
+        _: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
         out.extend_from_slice(self.0.as_bytes());
         Ok(IsNull::No)
     }
@@ -406,7 +406,11 @@ impl ToSql for TextParam {
 struct NullParam;
 
 impl ToSql for NullParam {
-    fn to_sql(&self, _: &Type, _: &mut BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+    fn to_sql(
+        &self,
+        _: &Type,
+        _: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
         Ok(IsNull::Yes)
     }
     fn accepts(_: &Type) -> bool {
@@ -422,7 +426,10 @@ fn int_of(v: &Value) -> Result<i64, String> {
         Value::Int(i) => Ok(*i),
         Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => Ok(*f as i64),
         Value::Bool(b) => Ok(i64::from(*b)),
-        Value::String(s) => s.trim().parse().map_err(|_| format!("'{s}' is not an integer")),
+        Value::String(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| format!("'{s}' is not an integer")),
         other => Err(format!("a {} is not an integer", other.type_name())),
     }
 }
@@ -431,7 +438,10 @@ fn float_of(v: &Value) -> Result<f64, String> {
     match v {
         Value::Int(i) => Ok(*i as f64),
         Value::Float(f) => Ok(*f),
-        Value::String(s) => s.trim().parse().map_err(|_| format!("'{s}' is not a number")),
+        Value::String(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| format!("'{s}' is not a number")),
         other => Err(format!("a {} is not a number", other.type_name())),
     }
 }
@@ -481,9 +491,8 @@ fn pg_param(v: &Value, ty: &Type) -> Result<PgParam, String> {
 fn pg_row(row: &tokio_postgres::Row) -> Result<Value, SqlError> {
     let mut obj = Object::new();
     for (i, col) in row.columns().iter().enumerate() {
-        let v = pg_column(row, i, col.type_()).map_err(|e| {
-            SqlError::Query(format!("column {}: {e}", col.name()))
-        })?;
+        let v = pg_column(row, i, col.type_())
+            .map_err(|e| SqlError::Query(format!("column {}: {e}", col.name())))?;
         obj.insert(col.name().to_owned(), v);
     }
     Ok(Value::Object(obj))
@@ -606,7 +615,10 @@ pub fn insert_statement(
         sql.push_str(p);
         sql.push(' ');
     }
-    sql.push_str(&format!("INSERT INTO {table} ({}) VALUES ", columns.join(", ")));
+    sql.push_str(&format!(
+        "INSERT INTO {table} ({}) VALUES ",
+        columns.join(", ")
+    ));
     let mut n = 1;
     for r in 0..rows {
         if r > 0 {
@@ -685,19 +697,39 @@ mod tests {
     fn insert_statements_use_the_driver_placeholders() {
         let cols = vec!["a".to_owned(), "b".to_owned()];
         assert_eq!(
-            insert_statement(Driver::Postgres, None, "t", &cols, 2, Some("ON CONFLICT DO NOTHING")),
+            insert_statement(
+                Driver::Postgres,
+                None,
+                "t",
+                &cols,
+                2,
+                Some("ON CONFLICT DO NOTHING")
+            ),
             "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4) ON CONFLICT DO NOTHING"
         );
         assert_eq!(
-            insert_statement(Driver::Sqlite, Some("WITH x AS (SELECT 1)"), "t", &cols, 1, None),
+            insert_statement(
+                Driver::Sqlite,
+                Some("WITH x AS (SELECT 1)"),
+                "t",
+                &cols,
+                1,
+                None
+            ),
             "WITH x AS (SELECT 1) INSERT INTO t (a, b) VALUES (?, ?)"
         );
     }
 
     #[test]
     fn where_clauses_are_rebound_for_postgres() {
-        assert_eq!(Driver::Postgres.rebind("a = ? AND b = ?", 1), "a = $1 AND b = $2");
-        assert_eq!(Driver::Postgres.rebind("j ?? 'k' AND a = ?", 1), "j ? 'k' AND a = $1");
+        assert_eq!(
+            Driver::Postgres.rebind("a = ? AND b = ?", 1),
+            "a = $1 AND b = $2"
+        );
+        assert_eq!(
+            Driver::Postgres.rebind("j ?? 'k' AND a = ?", 1),
+            "j ? 'k' AND a = $1"
+        );
         assert_eq!(Driver::Sqlite.rebind("a = ?", 1), "a = ?");
     }
 
@@ -725,9 +757,12 @@ mod tests {
         let rows = db.query("SELECT * FROM t", vec![]).await.unwrap();
         assert_eq!(
             Value::Array(rows).to_json_string(),
-            r#"[{"b":"eXo=","f":1.5,"i":7,"n":null,"s":"x"}]"#
+            r#"[{"b":"yz","f":1.5,"i":7,"n":null,"s":"x"}]"#
         );
-        let e = db.exec("INSERT INTO t (i) VALUES (?)", vec![]).await.unwrap_err();
+        let e = db
+            .exec("INSERT INTO t (i) VALUES (?)", vec![])
+            .await
+            .unwrap_err();
         assert!(matches!(e, SqlError::Query(m) if m.contains("takes 1 arguments")));
     }
 }

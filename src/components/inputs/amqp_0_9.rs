@@ -198,7 +198,11 @@ fn to_message(d: &lapin::message::Delivery, consumer_tag: &str) -> Message {
         meta.insert(k.to_owned(), v);
     };
     let s = |v: &Option<lapin::types::ShortString>| {
-        Value::String(v.as_ref().map(|s| s.as_str().to_owned()).unwrap_or_default())
+        Value::String(
+            v.as_ref()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+        )
     };
     put("amqp_content_type", s(p.content_type()));
     put("amqp_content_encoding", s(p.content_encoding()));
@@ -227,7 +231,10 @@ fn to_message(d: &lapin::message::Delivery, consumer_tag: &str) -> Message {
         Value::Int(i64::try_from(d.delivery_tag).unwrap_or(i64::MAX)),
     );
     put("amqp_redelivered", Value::Bool(d.redelivered));
-    put("amqp_exchange", Value::String(d.exchange.as_str().to_owned()));
+    put(
+        "amqp_exchange",
+        Value::String(d.exchange.as_str().to_owned()),
+    );
     put(
         "amqp_routing_key",
         Value::String(d.routing_key.as_str().to_owned()),

@@ -1,9 +1,10 @@
 //! Inputs: one file per component.
 
-pub mod file;
 pub mod amqp_0_9;
+pub mod file;
 pub mod generate;
 pub mod inproc;
+pub mod redis_list;
 pub mod stdin;
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};

@@ -62,7 +62,10 @@ pub struct AmqpOutputConfig {
 }
 
 fn interp(name: &'static str, description: &'static str) -> FieldSpec {
-    FieldSpec::string(name, description).default("").interpolated().advanced()
+    FieldSpec::string(name, description)
+        .default("")
+        .interpolated()
+        .advanced()
 }
 
 pub fn spec() -> ComponentSpec {

@@ -4,6 +4,7 @@ pub mod amqp_0_9;
 pub mod drop;
 pub mod file;
 pub mod inproc;
+pub mod redis_list;
 pub mod reject;
 pub mod sql_insert;
 pub mod sql_raw;

@@ -4,13 +4,17 @@
 use async_trait::async_trait;
 
 use crate::components::connectors::sql::{Inserter, SqlError};
-use crate::components::processors::sql_insert::{inserter, insert_fields, SqlInsertConfig};
+use crate::components::processors::sql_insert::{insert_fields, inserter, SqlInsertConfig};
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
 use crate::message::Batch;
 
 pub fn max_in_flight_field() -> FieldSpec {
-    FieldSpec::int("max_in_flight", "The maximum number of inserts to run in parallel.").default(64)
+    FieldSpec::int(
+        "max_in_flight",
+        "The maximum number of inserts to run in parallel.",
+    )
+    .default(64)
 }
 
 pub fn spec() -> ComponentSpec {

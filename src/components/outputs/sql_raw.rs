@@ -43,7 +43,8 @@ impl Output for SqlRawOutput {
     async fn write(&self, batch: Batch) -> Result<(), ComponentError> {
         for i in 0..batch.len() {
             let query = self.q.text(&batch, i).map_err(ComponentError::Failed)?;
-            let args = sql::args_for(self.q.args.as_ref(), &batch, i).map_err(ComponentError::Failed)?;
+            let args =
+                sql::args_for(self.q.args.as_ref(), &batch, i).map_err(ComponentError::Failed)?;
             self.q.db.exec(&query, args).await?;
         }
         Ok(())

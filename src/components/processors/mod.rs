@@ -1,8 +1,13 @@
 //! Processors: one file per component.
 
+pub mod cache;
+pub mod cached;
+pub mod dedupe;
 pub mod log;
 pub mod mapping;
 pub mod noop;
+pub mod rate_limit;
+pub mod redis;
 pub mod resource;
 pub mod sleep;
 pub mod sql_insert;

@@ -30,10 +30,22 @@ pub fn insert_fields(extra: Vec<FieldSpec>) -> Vec<FieldSpec> {
     let tail = f.split_off(2);
     f.extend([
         FieldSpec::string("table", "The table to insert to.").example("foo"),
-        FieldSpec::array("columns", FieldType::String, "A list of columns to insert.").example(serde_json::json!(["foo", "bar", "baz"])),
+        FieldSpec::array("columns", FieldType::String, "A list of columns to insert.")
+            .example(serde_json::json!(["foo", "bar", "baz"])),
         sql::args_mapping_field(true),
-        FieldSpec::string("prefix", "An optional prefix to prepend to the insert query (before INSERT).").optional().advanced(),
-        FieldSpec::string("suffix", "An optional suffix to append to the insert query.").optional().advanced().example("ON CONFLICT (name) DO NOTHING"),
+        FieldSpec::string(
+            "prefix",
+            "An optional prefix to prepend to the insert query (before INSERT).",
+        )
+        .optional()
+        .advanced(),
+        FieldSpec::string(
+            "suffix",
+            "An optional suffix to append to the insert query.",
+        )
+        .optional()
+        .advanced()
+        .example("ON CONFLICT (name) DO NOTHING"),
     ]);
     f.extend(extra);
     f.extend(tail);

@@ -85,7 +85,9 @@ impl RawQuery {
 
     pub fn text(&self, batch: &[Message], i: usize) -> Result<String, String> {
         if self.dynamic {
-            self.query.render(batch, i).map_err(|e| format!("query: {e}"))
+            self.query
+                .render(batch, i)
+                .map_err(|e| format!("query: {e}"))
         } else {
             Ok(self.query.render_static())
         }

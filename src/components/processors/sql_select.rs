@@ -42,7 +42,7 @@ pub fn spec() -> ComponentSpec {
     ComponentSpec::new("sql_select", ComponentKind::Processor, "Runs an SQL select query against a database and returns the result as an array of objects, one for each row returned, containing a key for each column queried and its value.")
         .description("The query runs once per message; its payload is replaced by the rows. If the query fails the message remains unchanged and is flagged with the error.")
         .fields(fields)
-        .example("Table query (PostgreSQL)", "pipeline:\n  processors:\n    - branch:\n        processors:\n          - sql_select:\n              driver: postgres\n              dsn: postgres://foouser:foopass@localhost:5432/testdb?sslmode=disable\n              table: footable\n              columns: [ '*' ]\n              where: user_id = ?\n              args_mapping: root = [ this.user.id ]\n        result_map: root.foo_rows = this\n")
+        .example("Table query (PostgreSQL)", "pipeline:\n  processors:\n    - sql_select:\n        driver: postgres\n        dsn: postgres://foouser:foopass@localhost:5432/testdb?sslmode=disable\n        table: footable\n        columns: [ '*' ]\n        where: user_id = ?\n        args_mapping: root = [ this.user.id ]\n")
 }
 
 pub fn plugin() -> Plugin<dyn Processor> {
@@ -89,7 +89,11 @@ impl Processor for SqlSelect {
     async fn process(&self, mut batch: Batch) -> Result<Vec<Batch>, ComponentError> {
         for i in 0..batch.len() {
             let r = match sql::args_for(self.args.as_ref(), &batch, i) {
-                Ok(args) => self.db.query(&self.query, args).await.map_err(|e| e.to_string()),
+                Ok(args) => self
+                    .db
+                    .query(&self.query, args)
+                    .await
+                    .map_err(|e| e.to_string()),
                 Err(e) => Err(e),
             };
             match r {

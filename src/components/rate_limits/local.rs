@@ -67,7 +67,10 @@ impl RateLimit for LocalRateLimit {
             w.1 += 1;
             return Ok(Duration::ZERO);
         }
-        Ok(self.interval.saturating_sub(now.duration_since(w.0)).max(Duration::from_millis(1)))
+        Ok(self
+            .interval
+            .saturating_sub(now.duration_since(w.0))
+            .max(Duration::from_millis(1)))
     }
 }
 
@@ -78,7 +81,11 @@ mod tests {
     #[tokio::test]
     async fn allows_count_per_interval() {
         let ctx = BuildCtx::new(Default::default());
-        let rl = build(&serde_json::json!({"count": 3, "byte_size": 0, "interval": "100ms"}), &ctx).unwrap();
+        let rl = build(
+            &serde_json::json!({"count": 3, "byte_size": 0, "interval": "100ms"}),
+            &ctx,
+        )
+        .unwrap();
         for _ in 0..3 {
             assert_eq!(rl.access().await.unwrap(), Duration::ZERO);
         }

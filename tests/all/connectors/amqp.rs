@@ -26,9 +26,13 @@ impl Target for Rabbit {
     async fn setup(&self, id: &str) {
         let c = self.conn().await;
         let ch = c.create_channel().await.unwrap();
-        ch.queue_declare(id.into(), QueueDeclareOptions::default(), FieldTable::default())
-            .await
-            .unwrap();
+        ch.queue_declare(
+            id.into(),
+            QueueDeclareOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
         let _ = c.close(200, "".into()).await;
     }
 
@@ -54,7 +58,11 @@ impl Target for Rabbit {
             .output()
             .await
             .expect("rabbitmqctl runs");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     async fn teardown(&self, id: &str) {

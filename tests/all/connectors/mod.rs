@@ -14,7 +14,9 @@ pub fn service(var: &str, default: &str, host_port: &str) -> Option<String> {
     let reachable = addr
         .parse::<std::net::SocketAddr>()
         .ok()
-        .map(|a| std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(2)).is_ok())
+        .map(|a| {
+            std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(2)).is_ok()
+        })
         .unwrap_or(false);
     if reachable {
         return Some(url);

@@ -111,7 +111,9 @@ impl Sqlite {
 impl Target for Sqlite {
     async fn setup(&self, id: &str) {
         self.conn(id)
-            .execute_batch(&format!("CREATE TABLE {id} (id INTEGER NOT NULL, name TEXT)"))
+            .execute_batch(&format!(
+                "CREATE TABLE {id} (id INTEGER NOT NULL, name TEXT)"
+            ))
             .unwrap();
     }
     async fn stored(&self, id: &str) -> Vec<String> {
@@ -156,7 +158,10 @@ async fn processor(yaml: &str) -> Arc<engine::components::ProcessorStage> {
 }
 
 fn docs(items: &[&str]) -> Batch {
-    items.iter().map(|s| Message::from_bytes(s.to_string())).collect()
+    items
+        .iter()
+        .map(|s| Message::from_bytes(s.to_string()))
+        .collect()
 }
 
 async fn processors_round_trip(driver: &str, dsn: &str, table: &str, raw_select: &str) {
@@ -176,8 +181,14 @@ async fn processors_round_trip(driver: &str, dsn: &str, table: &str, raw_select:
         .await;
     assert_eq!(out.len(), 1);
     assert!(out[0][0].error().is_none(), "{:?}", out[0][0].error());
-    assert_eq!(out[0][0].as_str_lossy(), r#"{"id":1,"name":"a","score":1.5,"doc":{"x":[1,2]}}"#);
-    assert!(out[0][2].error().is_some(), "a message whose args fail is flagged");
+    assert_eq!(
+        out[0][0].as_str_lossy(),
+        r#"{"id":1,"name":"a","score":1.5,"doc":{"x":[1,2]}}"#
+    );
+    assert!(
+        out[0][2].error().is_some(),
+        "a message whose args fail is flagged"
+    );
 
     let select = processor(&format!(
         r#"{{"sql_select": {{ {conn}, "table": "{table}", "columns": ["id", "name", "score", "doc"],
@@ -198,7 +209,9 @@ async fn processors_round_trip(driver: &str, dsn: &str, table: &str, raw_select:
         r#"{{"sql_raw": {{ {conn}, "query": "{raw_select}", "args_mapping": "root = [ this.name ]" }} }}"#
     ))
     .await;
-    let out = raw.run(docs(&[r#"{"name":"b"}"#, r#"{"name":"zzz"}"#])).await;
+    let out = raw
+        .run(docs(&[r#"{"name":"b"}"#, r#"{"name":"zzz"}"#]))
+        .await;
     assert_eq!(out[0][0].as_str_lossy(), r#"[{"id":2}]"#);
     assert_eq!(out[0][1].as_str_lossy(), "[]");
 
@@ -232,7 +245,13 @@ async fn sql_processors_postgres() {
 async fn sql_processors_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let dsn = dir.path().join("p.db").display().to_string();
-    processors_round_trip("sqlite", &dsn, "things", "SELECT id FROM things WHERE name = ?").await;
+    processors_round_trip(
+        "sqlite",
+        &dsn,
+        "things",
+        "SELECT id FROM things WHERE name = ?",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -246,7 +265,9 @@ async fn postgres_binds_ints_to_the_column_types() {
             "init_statement": "CREATE TABLE IF NOT EXISTS {table} (a int2, b int4, c int8, d numeric, e float4, f timestamptz)" }} }}"#
     ))
     .await;
-    let out = insert.run(docs(&[r#"{"n":7,"t":"2024-01-02T03:04:05Z"}"#])).await;
+    let out = insert
+        .run(docs(&[r#"{"n":7,"t":"2024-01-02T03:04:05Z"}"#]))
+        .await;
     assert!(out[0][0].error().is_none(), "{:?}", out[0][0].error());
     let select = processor(&format!(
         r#"{{"sql_raw": {{ "driver": "postgres", "dsn": "{dsn}", "query": "SELECT a, b, c, d::text AS d, e, f FROM {table}" }} }}"#

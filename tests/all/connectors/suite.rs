@@ -42,7 +42,11 @@ pub struct Harness {
 fn unique_id(name: &str) -> String {
     format!(
         "engine_{name}_{}",
-        uuid::Uuid::new_v4().simple().to_string().get(..12).unwrap_or("x")
+        uuid::Uuid::new_v4()
+            .simple()
+            .to_string()
+            .get(..12)
+            .unwrap_or("x")
     )
 }
 
@@ -213,8 +217,15 @@ fn messages(id: &str, n: usize) -> Vec<Message> {
 
 /// Write `msgs` through the connector's output in batches of `batch`; every ack must succeed.
 /// `during` runs concurrently (e.g. to kill connections).
-async fn write_all<F>(h: &Harness, id: &str, msgs: Vec<Message>, batch: usize, pace: Duration, gate: Gate, during: F)
-where
+async fn write_all<F>(
+    h: &Harness,
+    id: &str,
+    msgs: Vec<Message>,
+    batch: usize,
+    pace: Duration,
+    gate: Gate,
+    during: F,
+) where
     F: std::future::Future<Output = ()> + Send + 'static,
 {
     let n = msgs.len();
@@ -238,11 +249,22 @@ where
     let _ = disrupt.await;
     assert_eq!(outcome, Outcome::Drained);
     let acks = acks.lock().unwrap();
-    assert_eq!(acks.iter().filter(|a| a.is_ok()).count(), n.div_ceil(batch), "{:?}", acks.iter().find(|a| !a.is_ok()));
+    assert_eq!(
+        acks.iter().filter(|a| a.is_ok()).count(),
+        n.div_ceil(batch),
+        "{:?}",
+        acks.iter().find(|a| !a.is_ok())
+    );
 }
 
 /// Run the connector's input into a [`CollectOutput`] until `want` distinct payloads arrived.
-async fn read_until<F>(h: &Harness, id: &str, want: usize, out: Arc<CollectOutput>, during: F) -> Vec<Message>
+async fn read_until<F>(
+    h: &Harness,
+    id: &str,
+    want: usize,
+    out: Arc<CollectOutput>,
+    during: F,
+) -> Vec<Message>
 where
     F: std::future::Future<Output = ()> + Send + 'static,
 {
@@ -252,7 +274,13 @@ where
     let disrupt = tokio::spawn(during);
     let started = Instant::now();
     loop {
-        let distinct: BTreeSet<Vec<u8>> = out.got.lock().unwrap().iter().map(|m| m.bytes().to_vec()).collect();
+        let distinct: BTreeSet<Vec<u8>> = out
+            .got
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|m| m.bytes().to_vec())
+            .collect();
         if distinct.len() >= want {
             break;
         }
@@ -280,7 +308,12 @@ fn payloads(msgs: &[Message]) -> BTreeSet<String> {
 async fn assert_stored(h: &Harness, id: &str, want: &[Message], exact: bool) {
     let stored = h.target.stored(id).await;
     let distinct: BTreeSet<String> = stored.iter().cloned().collect();
-    assert_eq!(distinct, payloads(want), "{}: stored payloads differ", h.name);
+    assert_eq!(
+        distinct,
+        payloads(want),
+        "{}: stored payloads differ",
+        h.name
+    );
     if exact {
         assert_eq!(stored.len(), want.len(), "{}: duplicates stored", h.name);
     }
@@ -289,7 +322,12 @@ async fn assert_stored(h: &Harness, id: &str, want: &[Message], exact: bool) {
 /// Nothing left on the server after the input consumed (and acked) everything.
 async fn assert_drained(h: &Harness, id: &str) {
     let left = h.target.stored(id).await;
-    assert!(left.is_empty(), "{}: {} messages left unacked", h.name, left.len());
+    assert!(
+        left.is_empty(),
+        "{}: {} messages left unacked",
+        h.name,
+        left.len()
+    );
 }
 
 pub async fn open_close(h: &Harness) {
@@ -312,7 +350,16 @@ pub async fn send_batch(h: &Harness, n: usize) {
     let id = unique_id(h.name);
     h.target.setup(&id).await;
     let msgs = messages(&id, n);
-    write_all(h, &id, msgs.clone(), n, Duration::ZERO, Gate::default(), async {}).await;
+    write_all(
+        h,
+        &id,
+        msgs.clone(),
+        n,
+        Duration::ZERO,
+        Gate::default(),
+        async {},
+    )
+    .await;
     assert_stored(h, &id, &msgs, true).await;
     if h.input.is_some() {
         let got = read_until(h, &id, n, Arc::default(), async {}).await;
@@ -327,10 +374,22 @@ pub async fn stream_parallel(h: &Harness, n: usize) {
     h.target.setup(&id).await;
     let msgs = messages(&id, n);
     let started = Instant::now();
-    write_all(h, &id, msgs.clone(), 1, Duration::ZERO, Gate::default(), async {}).await;
+    write_all(
+        h,
+        &id,
+        msgs.clone(),
+        1,
+        Duration::ZERO,
+        Gate::default(),
+        async {},
+    )
+    .await;
     let wrote = started.elapsed();
     assert_stored(h, &id, &msgs, true).await;
-    eprintln!("{}: wrote {n} messages (max_in_flight > 1) in {wrote:?}", h.name);
+    eprintln!(
+        "{}: wrote {n} messages (max_in_flight > 1) in {wrote:?}",
+        h.name
+    );
     if h.input.is_some() {
         let started = Instant::now();
         let got = read_until(h, &id, n, Arc::default(), async {}).await;
@@ -348,7 +407,16 @@ pub async fn at_least_once(h: &Harness, n: usize, failures: usize) {
     let id = unique_id(h.name);
     h.target.setup(&id).await;
     let msgs = messages(&id, n);
-    write_all(h, &id, msgs.clone(), 1, Duration::ZERO, Gate::default(), async {}).await;
+    write_all(
+        h,
+        &id,
+        msgs.clone(),
+        1,
+        Duration::ZERO,
+        Gate::default(),
+        async {},
+    )
+    .await;
     let out = Arc::new(CollectOutput {
         fail_first: AtomicUsize::new(failures),
         ..CollectOutput::default()
@@ -357,7 +425,10 @@ pub async fn at_least_once(h: &Harness, n: usize, failures: usize) {
     assert_eq!(out.failures.load(Ordering::SeqCst), failures);
     assert_eq!(payloads(&got), payloads(&msgs));
     assert_drained(h, &id).await;
-    eprintln!("{}: at-least-once: {n} delivered after {failures} refused writes", h.name);
+    eprintln!(
+        "{}: at-least-once: {n} delivered after {failures} refused writes",
+        h.name
+    );
     h.target.teardown(&id).await;
 }
 
@@ -367,7 +438,9 @@ pub async fn metadata(h: &Harness) {
     let mut m = Message::from_bytes("with metadata");
     m.meta_mut().insert("foo".into(), Value::from("bar"));
     m.meta_mut().insert("count".into(), Value::Int(5));
-    write_all(h, &id, vec![m], 1, Duration::ZERO, Gate::default(), async {}).await;
+    write_all(h, &id, vec![m], 1, Duration::ZERO, Gate::default(), async {
+    })
+    .await;
     let got = read_until(h, &id, 1, Arc::default(), async {}).await;
     assert_eq!(got[0].meta_str("foo").as_deref(), Some("bar"));
     assert_eq!(got[0].meta_str("count").as_deref(), Some("5"));
@@ -383,19 +456,31 @@ pub async fn reconnect_output(h: &Harness, n: usize) {
     let kill_id = id.clone();
     let gate = Gate::at(n / 4);
     let g = gate.clone();
-    write_all(h, &id, msgs.clone(), 1, Duration::from_millis(1), gate, async move {
-        // Writes are in flight (paced) when the first kill lands; the second one happens while
-        // the input is held, so the next write finds the connection dead.
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        target.kill(&kill_id).await;
-        g.reached().await;
-        target.kill(&kill_id).await;
-        g.open();
-    })
+    write_all(
+        h,
+        &id,
+        msgs.clone(),
+        1,
+        Duration::from_millis(1),
+        gate,
+        async move {
+            // Writes are in flight (paced) when the first kill lands; the second one happens while
+            // the input is held, so the next write finds the connection dead.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            target.kill(&kill_id).await;
+            g.reached().await;
+            target.kill(&kill_id).await;
+            g.open();
+        },
+    )
     .await;
     assert_stored(h, &id, &msgs, false).await;
     let stored = h.target.stored(&id).await.len();
-    eprintln!("{}: output reconnect: {n} of {n} stored ({} duplicates)", h.name, stored - n);
+    eprintln!(
+        "{}: output reconnect: {n} of {n} stored ({} duplicates)",
+        h.name,
+        stored - n
+    );
     h.target.teardown(&id).await;
 }
 
@@ -405,7 +490,16 @@ pub async fn reconnect_input(h: &Harness, n: usize) {
     let id = unique_id(h.name);
     h.target.setup(&id).await;
     let msgs = messages(&id, n);
-    write_all(h, &id, msgs.clone(), 50, Duration::ZERO, Gate::default(), async {}).await;
+    write_all(
+        h,
+        &id,
+        msgs.clone(),
+        50,
+        Duration::ZERO,
+        Gate::default(),
+        async {},
+    )
+    .await;
     // The output holds its writes after n/4 messages, so deliveries are unacknowledged when
     // the connection dies; their acks then arrive for a dead channel.
     let gate = Gate::at(n / 4);
@@ -423,6 +517,10 @@ pub async fn reconnect_input(h: &Harness, n: usize) {
     .await;
     assert_eq!(payloads(&got), payloads(&msgs));
     assert_drained(h, &id).await;
-    eprintln!("{}: input reconnect: {n} of {n} read ({} redelivered)", h.name, got.len() - n);
+    eprintln!(
+        "{}: input reconnect: {n} of {n} read ({} redelivered)",
+        h.name,
+        got.len() - n
+    );
     h.target.teardown(&id).await;
 }
