@@ -61,6 +61,7 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, Bui
         key: c.key,
         timeout,
         replay: c.auto_replay_nacks,
+        pending: None,
     }))
 }
 
@@ -70,6 +71,9 @@ pub struct RedisListInput {
     key: String,
     timeout: Duration,
     replay: bool,
+    /// The pop in progress. It runs as its own task so that a `read` cancelled by the runtime
+    /// (it selects between reading and replaying) never drops a popped message.
+    pending: Option<tokio::task::JoinHandle<Result<Option<Vec<u8>>, ComponentError>>>,
 }
 
 #[async_trait]
@@ -79,25 +83,56 @@ impl Input for RedisListInput {
     }
 
     async fn read(&mut self) -> Result<(Batch, AckFn), ComponentError> {
-        let mut c = self
-            .conn
-            .get()
-            .await
-            .map_err(|_| ComponentError::NotConnected)?;
         loop {
-            let r: Option<(String, Vec<u8>)> = redis::cmd(self.command)
-                .arg(&self.key)
-                .arg(self.timeout.as_secs_f64())
-                .query_async(&mut c)
-                .await
-                .map_err(component_error)?;
-            if let Some((_, payload)) = r {
-                return Ok((vec![Message::from_bytes(payload)], noop_ack()));
+            let pending = match self.pending.as_mut() {
+                Some(p) => p,
+                None => {
+                    let mut c = self
+                        .conn
+                        .get()
+                        .await
+                        .map_err(|_| ComponentError::NotConnected)?;
+                    let mut cmd = redis::cmd(self.command);
+                    cmd.arg(&self.key).arg(self.timeout.as_secs_f64());
+                    self.pending.insert(tokio::spawn(async move {
+                        let r: Option<(String, Vec<u8>)> =
+                            cmd.query_async(&mut c).await.map_err(component_error)?;
+                        Ok(r.map(|(_, payload)| payload))
+                    }))
+                }
+            };
+            let r = pending.await;
+            self.pending = None;
+            match r {
+                Ok(Ok(Some(payload))) => {
+                    return Ok((vec![Message::from_bytes(payload)], noop_ack()))
+                }
+                Ok(Ok(None)) => continue,
+                Ok(Err(e)) => return Err(e),
+                Err(e) => return Err(ComponentError::Failed(format!("redis_list: {e}"))),
             }
         }
     }
 
     async fn close(&mut self) -> Result<(), ComponentError> {
+        // A pop still waiting may take a message after we stop; it would be lost, so wait for
+        // it and push its message back.
+        if let Some(p) = self.pending.take() {
+            if let Ok(Ok(Some(payload))) = p.await {
+                if let Ok(mut c) = self.conn.get().await {
+                    let back = if self.command == "BLPOP" {
+                        "LPUSH"
+                    } else {
+                        "RPUSH"
+                    };
+                    let _ = redis::cmd(back)
+                        .arg(&self.key)
+                        .arg(payload)
+                        .query_async::<()>(&mut c)
+                        .await;
+                }
+            }
+        }
         Ok(())
     }
 

@@ -511,6 +511,9 @@ pub async fn reconnect_input(h: &Harness, n: usize) {
     let kill_id = id.clone();
     let got = read_until(h, &id, n, out, async move {
         gate.reached().await;
+        // Let the pipeline fill up so the input is idle (a Redis BLPOP answered while its
+        // connection is killed loses that message: `redis_list` is at-most-once there).
+        tokio::time::sleep(Duration::from_millis(500)).await;
         target.kill(&kill_id).await;
         gate.open();
     })
