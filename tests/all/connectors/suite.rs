@@ -39,7 +39,7 @@ pub struct Harness {
     pub target: Arc<dyn Target>,
 }
 
-fn unique_id(name: &str) -> String {
+pub fn unique_id(name: &str) -> String {
     format!(
         "engine_{name}_{}",
         uuid::Uuid::new_v4()
@@ -87,7 +87,7 @@ pub fn input_of(h: &Harness, id: &str) -> Box<dyn Input> {
     build(&yaml).input
 }
 
-fn stream_of(input: Box<dyn Input>, output: Arc<dyn Output>) -> Stream {
+pub fn stream_of(input: Box<dyn Input>, output: Arc<dyn Output>) -> Stream {
     let yaml = "input:\n  generate:\n    mapping: 'root = \"\"'\noutput:\n  drop: {}\n";
     let mut s = build(yaml);
     s.input = input;
@@ -173,9 +173,9 @@ impl Input for VecInput {
 #[derive(Default)]
 pub struct CollectOutput {
     pub got: Arc<Mutex<Vec<Message>>>,
-    fail_first: AtomicUsize,
+    pub fail_first: AtomicUsize,
     pub failures: AtomicUsize,
-    gate: Gate,
+    pub gate: Gate,
 }
 
 #[async_trait]
@@ -205,7 +205,7 @@ impl Output for CollectOutput {
     }
 }
 
-fn messages(id: &str, n: usize) -> Vec<Message> {
+pub fn messages(id: &str, n: usize) -> Vec<Message> {
     (0..n)
         .map(|i| {
             let mut m = Message::from_bytes(format!("{{\"id\":{i},\"name\":\"{id}-{i}\"}}"));
@@ -217,7 +217,7 @@ fn messages(id: &str, n: usize) -> Vec<Message> {
 
 /// Write `msgs` through the connector's output in batches of `batch`; every ack must succeed.
 /// `during` runs concurrently (e.g. to kill connections).
-async fn write_all<F>(
+pub async fn write_all<F>(
     h: &Harness,
     id: &str,
     msgs: Vec<Message>,
@@ -258,7 +258,7 @@ async fn write_all<F>(
 }
 
 /// Run the connector's input into a [`CollectOutput`] until `want` distinct payloads arrived.
-async fn read_until<F>(
+pub async fn read_until<F>(
     h: &Harness,
     id: &str,
     want: usize,
