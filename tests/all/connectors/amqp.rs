@@ -84,7 +84,7 @@ fn harness() -> Option<Harness> {
     let url = super::service(
         "ENGINE_TEST_AMQP_URL",
         "amqp://guest:guest@127.0.0.1:5672/%2f",
-        "127.0.0.1:5672",
+        5672,
     )?;
     Some(Harness {
         name: "amqp_0_9",
@@ -102,7 +102,7 @@ async fn amqp_0_9_suite() {
         url: super::service(
             "ENGINE_TEST_AMQP_URL",
             "amqp://guest:guest@127.0.0.1:5672/%2f",
-            "127.0.0.1:5672",
+            5672,
         )
         .unwrap_or_default(),
     };

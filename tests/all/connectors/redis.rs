@@ -12,11 +12,7 @@ use engine::pipeline::Stream;
 use super::suite::{self, Harness, Target};
 
 fn redis_url() -> Option<String> {
-    super::service(
-        "ENGINE_TEST_REDIS_URL",
-        "redis://127.0.0.1:6379/",
-        "127.0.0.1:6379",
-    )
+    super::service("ENGINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/", 6379)
 }
 
 struct Redis {

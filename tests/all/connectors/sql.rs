@@ -15,7 +15,7 @@ pub fn postgres_dsn() -> Option<String> {
     super::service(
         "ENGINE_TEST_POSTGRES_DSN",
         "postgres://postgres@127.0.0.1:5432/test?sslmode=disable",
-        "127.0.0.1:5432",
+        5432,
     )
 }
 
