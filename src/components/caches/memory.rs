@@ -101,7 +101,7 @@ impl MemoryCache {
         };
         Item {
             value,
-            expires: ttl.map(|t| now + t),
+            expires: ttl.and_then(|t| now.checked_add(t)), // too large to represent: never
         }
     }
 
