@@ -231,6 +231,7 @@ async fn rate_limits(url: &str, r: &Redis) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_suite() {
     let Some(url) = redis_url() else { return };
+    engine::metrics::prometheus();
     let target = Arc::new(Redis {
         client: redis::Client::open(url.as_str()).unwrap(),
     });
@@ -238,6 +239,17 @@ async fn redis_suite() {
     redis_cache(&url, &target).await;
     dedupe_and_cached(&url, &target).await;
     rate_limits(&url, &target).await;
+    let metrics = engine::metrics::render();
+    for name in [
+        "cache_success{",
+        "cache_duplicate{",
+        "cache_not_found{",
+        "cache_latency_ns",
+        "rate_limit_checked{",
+        "rate_limit_triggered{",
+    ] {
+        assert!(metrics.contains(name), "no {name} in\n{metrics}");
+    }
 
     let h = Harness {
         name: "redis_list",
