@@ -71,10 +71,10 @@ pub fn conn_fields() -> Vec<FieldSpec> {
             .optional().advanced().example(serde_json::json!(["./init/*.sql"])),
         FieldSpec::string("init_statement", "An optional SQL statement to execute immediately upon the first connection to the target database, after the init files. Failures are logged as warnings.")
             .optional().advanced().example("CREATE TABLE IF NOT EXISTS some_table (foo varchar(50), bar integer, baz varchar(50));"),
-        FieldSpec::bool("init_verify_conn", "Whether to verify the database connection on startup by performing a simple ping.").default(false).advanced(),
-        FieldSpec::string("conn_max_idle_time", "An optional maximum amount of time a connection may be idle; idle connections beyond it are closed.").optional().advanced(),
+        FieldSpec::bool("init_verify_conn", "Whether to verify the database connection on startup by performing a simple ping (outputs always check their connection when connecting).").default(false).advanced(),
+        FieldSpec::string("conn_max_idle_time", "An optional maximum amount of time a connection may be idle; a pooled connection idle for longer is closed instead of reused.").optional().advanced(),
         FieldSpec::string("conn_max_life_time", "An optional maximum amount of time a connection may be reused.").optional().advanced(),
-        FieldSpec::int("conn_max_idle", "An optional maximum number of connections in the idle connection pool.").default(2).advanced(),
+        FieldSpec::int("conn_max_idle", "An optional maximum number of connections in the idle connection pool (accepted for compatibility: the pool keeps up to `conn_max_open` connections).").default(2).advanced(),
         FieldSpec::int("conn_max_open", "An optional maximum number of open connections to the database (default 10 for postgres; sqlite always uses one).").optional().advanced(),
     ]
 }
@@ -135,6 +135,9 @@ impl Driver {
 pub struct Db {
     driver: Driver,
     conf: SqlConnConfig,
+    /// Pooled connections older than this, or idle for longer than `max_idle`, are replaced.
+    max_life: Option<Duration>,
+    max_idle: Option<Duration>,
     handle: OnceCell<Handle>,
 }
 
@@ -163,19 +166,39 @@ impl Db {
                 .parse::<tokio_postgres::Config>()
                 .map_err(|e| ctx.error(format!("dsn: {e}")))?;
         }
-        for (name, v) in [
-            ("conn_max_idle_time", &conf.conn_max_idle_time),
-            ("conn_max_life_time", &conf.conn_max_life_time),
-        ] {
-            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
-                parse_duration(v).map_err(|e| ctx.error(format!("{name}: {e}")))?;
-            }
-        }
+        let dur = |name: &str, v: &Option<String>| match v.as_deref().filter(|v| !v.is_empty()) {
+            Some(v) => parse_duration(v)
+                .map(|d| (!d.is_zero()).then_some(d))
+                .map_err(|e| ctx.error(format!("{name}: {e}"))),
+            None => Ok(None),
+        };
+        let max_idle = dur("conn_max_idle_time", &conf.conn_max_idle_time)?;
+        let max_life = dur("conn_max_life_time", &conf.conn_max_life_time)?;
         Ok(Db {
             driver,
             conf,
+            max_life,
+            max_idle,
             handle: OnceCell::new(),
         })
+    }
+
+    /// A pooled client that is neither too old nor was idle too long.
+    async fn client(
+        &self,
+        pool: &deadpool_postgres::Pool,
+    ) -> Result<deadpool_postgres::Object, SqlError> {
+        loop {
+            let c = pool.get().await.map_err(pool_error)?;
+            let m = deadpool_postgres::Object::metrics(&c);
+            let stale = self.max_life.is_some_and(|l| m.age() > l)
+                || self.max_idle.is_some_and(|l| m.last_used() > l);
+            if !stale {
+                return Ok(c);
+            }
+            // Taking it out of the pool closes it and frees its slot.
+            drop(deadpool_postgres::Object::take(c));
+        }
     }
 
     pub fn driver(&self) -> Driver {
@@ -186,7 +209,7 @@ impl Db {
     pub async fn connect(&self) -> Result<(), SqlError> {
         let h = self.handle().await?;
         if let Handle::Postgres(pool) = h {
-            let client = pool.get().await.map_err(pool_error)?;
+            let client = self.client(pool).await?;
             client.simple_query("").await.map_err(pg_error)?;
         }
         Ok(())
@@ -307,7 +330,7 @@ impl Db {
     async fn run(&self, sql: &str, args: Vec<Value>, rows: bool) -> Result<Rows, SqlError> {
         match self.handle().await? {
             Handle::Postgres(pool) => {
-                let client = pool.get().await.map_err(pool_error)?;
+                let client = self.client(pool).await?;
                 let stmt = client.prepare_cached(sql).await.map_err(pg_error)?;
                 let params = stmt
                     .params()

@@ -270,10 +270,12 @@ async fn postgres_binds_ints_to_the_column_types() {
         .await;
     assert!(out[0][0].error().is_none(), "{:?}", out[0][0].error());
     let select = processor(&format!(
-        r#"{{"sql_raw": {{ "driver": "postgres", "dsn": "{dsn}", "query": "SELECT a, b, c, d::text AS d, e, f FROM {table}" }} }}"#
+        r#"{{"sql_raw": {{ "driver": "postgres", "dsn": "{dsn}", "conn_max_life_time": "1ms", "query": "SELECT a, b, c, d::text AS d, e, f FROM {table}" }} }}"#
     ))
     .await;
-    let out = select.run(docs(&["{}"])).await;
+    // Two messages: with a 1ms connection lifetime the second one gets a fresh connection.
+    let out = select.run(docs(&["{}", "{}"])).await;
+    assert_eq!(out[0][1].as_str_lossy(), out[0][0].as_str_lossy());
     assert_eq!(
         out[0][0].as_str_lossy(),
         r#"[{"a":7,"b":7,"c":7,"d":"7","e":7,"f":"2024-01-02T03:04:05Z"}]"#
