@@ -72,6 +72,21 @@ impl Target for Postgres {
             .batch_execute(&format!("DROP TABLE IF EXISTS {id}"))
             .await;
     }
+    async fn sabotage(&self, id: &str) -> bool {
+        pg_client(&self.dsn)
+            .await
+            .batch_execute(&format!("ALTER TABLE {id} RENAME TO {id}_away"))
+            .await
+            .unwrap();
+        true
+    }
+    async fn repair(&self, id: &str) {
+        pg_client(&self.dsn)
+            .await
+            .batch_execute(&format!("ALTER TABLE {id}_away RENAME TO {id}"))
+            .await
+            .unwrap();
+    }
 }
 
 fn with_app_name(dsn: &str) -> String {
@@ -94,6 +109,7 @@ async fn sql_insert_postgres_suite() {
     suite::open_close(&h).await;
     suite::send_batch(&h, 10).await;
     suite::stream_parallel(&h, 10_000).await;
+    suite::at_least_once_output(&h, 100).await;
     suite::reconnect_output(&h, 1000).await;
 }
 
@@ -132,6 +148,17 @@ impl Target for Sqlite {
     }
     async fn kill(&self, _id: &str) {}
     async fn teardown(&self, _id: &str) {}
+    async fn sabotage(&self, id: &str) -> bool {
+        self.conn(id)
+            .execute_batch(&format!("ALTER TABLE {id} RENAME TO {id}_away"))
+            .unwrap();
+        true
+    }
+    async fn repair(&self, id: &str) {
+        self.conn(id)
+            .execute_batch(&format!("ALTER TABLE {id}_away RENAME TO {id}"))
+            .unwrap();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -149,6 +176,7 @@ async fn sql_insert_sqlite_suite() {
     suite::open_close(&h).await;
     suite::send_batch(&h, 10).await;
     suite::stream_parallel(&h, 10_000).await;
+    suite::at_least_once_output(&h, 100).await;
 }
 
 async fn processor(yaml: &str) -> Arc<engine::components::ProcessorStage> {

@@ -28,6 +28,11 @@ pub trait Target: Send + Sync {
     async fn kill(&self, id: &str);
     /// Remove what `setup` created.
     async fn teardown(&self, id: &str);
+    /// Make writes for `id` fail until [`Target::repair`] (false: not supported).
+    async fn sabotage(&self, _id: &str) -> bool {
+        false
+    }
+    async fn repair(&self, _id: &str) {}
 }
 
 pub struct Harness {
@@ -524,6 +529,47 @@ pub async fn reconnect_input(h: &Harness, n: usize) {
         "{}: input reconnect: {n} of {n} read ({} redelivered)",
         h.name,
         got.len() - n
+    );
+    h.target.teardown(&id).await;
+}
+
+/// Writes fail for a while (the target is broken, e.g. its table renamed away): the batches are
+/// nacked and replayed until they succeed, and everything arrives.
+pub async fn at_least_once_output(h: &Harness, n: usize) {
+    let id = unique_id(h.name);
+    h.target.setup(&id).await;
+    if !h.target.sabotage(&id).await {
+        h.target.teardown(&id).await;
+        return;
+    }
+    let msgs = messages(&id, n);
+    let batches: Vec<Batch> = msgs.chunks(10).map(|c| c.to_vec()).collect();
+    let input = VecInput {
+        batches: batches.into_iter(),
+        pace: Duration::ZERO,
+        acks: Arc::default(),
+        gate: Gate::default(),
+        sent: 0,
+    };
+    let s = stream_of(Box::new(input), output_of(h, &id));
+    let target = h.target.clone();
+    let repair_id = id.clone();
+    let repair = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        target.repair(&repair_id).await;
+    });
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(60),
+        s.run(CancellationToken::new(), Duration::from_secs(10)),
+    )
+    .await
+    .expect("delivered in time");
+    repair.await.unwrap();
+    assert_eq!(outcome, Outcome::Drained);
+    assert_stored(h, &id, &msgs, true).await;
+    eprintln!(
+        "{}: at-least-once output: {n} of {n} stored after the target was broken for 500ms",
+        h.name
     );
     h.target.teardown(&id).await;
 }
