@@ -1,20 +1,39 @@
 //! AMQP 0.9.1 plumbing shared by the `amqp_0_9` input and output: connecting with failover and
 //! converting header values.
 
+use lapin::tcp::{OwnedIdentity, OwnedTLSConfig};
 use lapin::types::{AMQPValue, FieldTable, LongString};
 use lapin::{Connection, ConnectionProperties};
 
+use super::tls::TlsConfig;
 use super::{connect_any, expand_urls};
 use crate::components::ComponentError;
 use crate::message::Value;
 
 /// Connect to the first URL of `urls` (comma-separated items expanded) that accepts us.
-pub async fn connect(urls: &[String], name: &str) -> Result<Connection, ComponentError> {
+/// `amqps://` URLs use TLS; `tls` adds root CAs and a client certificate.
+pub async fn connect(
+    urls: &[String],
+    tls: &TlsConfig,
+    name: &str,
+) -> Result<Connection, ComponentError> {
     crate::http::install_tls_provider();
     let urls = expand_urls(urls);
+    let tls = OwnedTLSConfig {
+        identity: tls
+            .client_cert()
+            .await
+            .map_err(ComponentError::Failed)?
+            .map(|(pem, key)| OwnedIdentity::PKCS8 { pem, key }),
+        cert_chain: tls.root_cas().await.map_err(ComponentError::Failed)?,
+    };
     connect_any(&urls, |u| {
         let props = ConnectionProperties::default().with_connection_name(name.into());
-        async move { Connection::connect(&u, props).await }
+        let tls = tls.clone();
+        async move {
+            let runtime = lapin::runtime::default_runtime()?;
+            Connection::connect_with_config(&u, props, tls, runtime).await
+        }
     })
     .await
 }

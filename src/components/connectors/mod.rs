@@ -4,6 +4,7 @@
 pub mod amqp;
 pub mod redis;
 pub mod sql;
+pub mod tls;
 
 use crate::bloblang::Mapping;
 use crate::components::{BuildCtx, BuildError, ComponentError};

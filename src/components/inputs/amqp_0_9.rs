@@ -14,6 +14,7 @@ use regex::Regex;
 use serde::Deserialize;
 
 use crate::components::connectors::amqp;
+use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
 use crate::message::ack::{noop_ack, AckFn};
@@ -46,6 +47,7 @@ pub struct AmqpInputConfig {
     pub nack_reject_patterns: Vec<String>,
     pub prefetch_count: i64,
     pub prefetch_size: i64,
+    pub tls: TlsConfig,
 }
 
 pub fn urls_field() -> FieldSpec {
@@ -84,6 +86,7 @@ pub fn spec() -> ComponentSpec {
                 .advanced(),
             FieldSpec::int("prefetch_count", "The maximum number of pending messages to have consumed at a time.").default(10),
             FieldSpec::int("prefetch_size", "The maximum amount of pending messages measured in bytes to have consumed at a time. Only 0 (no limit) is supported, as by RabbitMQ.").default(0).advanced(),
+            tls_field(),
         ])
         .example("Consume a queue", "input:\n  amqp_0_9:\n    urls: [ amqp://guest:guest@127.0.0.1:5672/ ]\n    queue: my-queue\n    queue_declare:\n      enabled: true\n")
         .example("Bind a queue to an exchange and dead-letter some failures", "input:\n  amqp_0_9:\n    urls: [ \"amqp://guest:guest@10.0.0.1:5672/,amqp://guest:guest@10.0.0.2:5672/\" ]\n    queue: work\n    queue_declare: { enabled: true }\n    bindings_declare:\n      - { exchange: amq.direct, key: work }\n    nack_reject_patterns: [ '^invalid' ]\n    prefetch_count: 50\n")
@@ -95,6 +98,7 @@ pub fn plugin() -> Plugin<dyn Input> {
 
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, BuildError> {
     let c: AmqpInputConfig = ctx.parse(conf)?;
+    c.tls.check(ctx)?;
     if c.queue.is_empty() {
         return Err(ctx.error("queue must not be empty"));
     }
@@ -132,7 +136,7 @@ pub struct AmqpInput {
 impl AmqpInput {
     async fn open(&self) -> Result<Live, ComponentError> {
         let c = &self.conf;
-        let conn = amqp::connect(&c.urls, "engine amqp_0_9 input").await?;
+        let conn = amqp::connect(&c.urls, &c.tls, "engine amqp_0_9 input").await?;
         let setup = async {
             let channel = conn.create_channel().await?;
             if c.queue_declare.enabled {

@@ -14,6 +14,7 @@ use tokio::sync::RwLock;
 
 use crate::bloblang::{parse_interpolation, InterpolatedString};
 use crate::components::connectors::amqp;
+use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::inputs::amqp_0_9::urls_field;
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
 use crate::config::parse_duration;
@@ -59,6 +60,7 @@ pub struct AmqpOutputConfig {
     pub mandatory: bool,
     pub immediate: bool,
     pub timeout: String,
+    pub tls: TlsConfig,
 }
 
 fn interp(name: &'static str, description: &'static str) -> FieldSpec {
@@ -98,6 +100,7 @@ pub fn spec() -> ComponentSpec {
             FieldSpec::bool("mandatory", "Whether to set the mandatory flag on published messages. When set, a message that cannot be routed to a queue is returned and the write fails.").default(false).advanced(),
             FieldSpec::bool("immediate", "Whether to set the immediate flag on published messages (RabbitMQ does not support it and closes the channel).").default(false).advanced(),
             FieldSpec::string("timeout", "The maximum period to wait before abandoning a publish and reattempting it. If not set, wait indefinitely.").default("").advanced().example("10s"),
+            tls_field(),
         ])
         .example("Publish to a queue through the default exchange", "output:\n  amqp_0_9:\n    urls: [ amqp://guest:guest@127.0.0.1:5672/ ]\n    exchange: \"\"\n    key: my-queue\n    persistent: true\n")
         .example("Route by a metadata value", "output:\n  amqp_0_9:\n    urls: [ amqp://guest:guest@127.0.0.1:5672/ ]\n    exchange: events\n    exchange_declare: { enabled: true, type: topic }\n    key: 'events.${! @kind }'\n    metadata:\n      exclude_prefixes: [ amqp_ ]\n    timeout: 10s\n")
@@ -123,6 +126,7 @@ struct Props {
 
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Output>, BuildError> {
     let c: AmqpOutputConfig = ctx.parse(conf)?;
+    c.tls.check(ctx)?;
     let i = |name: &str, src: &str| {
         parse_interpolation(src).map_err(|e| ctx.error(format!("{name}: {e}")))
     };
@@ -192,7 +196,7 @@ enum PublishError {
 
 impl AmqpOutput {
     async fn open(&self) -> Result<Live, ComponentError> {
-        let conn = amqp::connect(&self.conf.urls, "engine amqp_0_9 output").await?;
+        let conn = amqp::connect(&self.conf.urls, &self.conf.tls, "engine amqp_0_9 output").await?;
         let setup = async {
             let channel = conn.create_channel().await?;
             channel
