@@ -2,6 +2,10 @@
 //! once the output has written it; a failure nacks it with requeue, or rejects it (no requeue)
 //! when the error matches one of `nack_reject_patterns`.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
 use async_trait::async_trait;
 use futures::StreamExt;
 use lapin::options::{
@@ -12,6 +16,7 @@ use lapin::types::FieldTable;
 use lapin::{Channel, Connection, Consumer};
 use regex::Regex;
 use serde::Deserialize;
+use tokio::sync::Notify;
 
 use crate::components::connectors::amqp;
 use crate::components::connectors::tls::{tls_field, TlsConfig};
@@ -115,8 +120,9 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, Bui
     Ok(Box::new(AmqpInput {
         conf: c,
         prefetch,
-        reject: std::sync::Arc::new(reject),
+        reject: Arc::new(reject),
         conn: None,
+        outstanding: Arc::default(),
     }))
 }
 
@@ -129,8 +135,35 @@ struct Live {
 pub struct AmqpInput {
     conf: AmqpInputConfig,
     prefetch: u16,
-    reject: std::sync::Arc<Vec<Regex>>,
+    reject: Arc<Vec<Regex>>,
     conn: Option<Live>,
+    /// Acknowledgements not yet sent: `close` waits for them so that a clean shutdown does not
+    /// leave delivered messages to be redelivered.
+    outstanding: Arc<Outstanding>,
+}
+
+#[derive(Default)]
+struct Outstanding {
+    count: AtomicUsize,
+    done: Notify,
+}
+
+/// Counts one acknowledgement as outstanding until dropped (sent, or given up).
+struct Pending(Arc<Outstanding>);
+
+impl Pending {
+    fn new(o: &Arc<Outstanding>) -> Pending {
+        o.count.fetch_add(1, Ordering::SeqCst);
+        Pending(o.clone())
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.done.notify_waiters();
+        }
+    }
 }
 
 impl AmqpInput {
@@ -288,8 +321,10 @@ impl Input for AmqpInput {
         // (the broker redelivers the message instead).
         let acker = delivery.acker;
         let reject = self.reject.clone();
+        let pending = Pending::new(&self.outstanding);
         let ack: AckFn = Box::new(move |status| {
             Box::pin(async move {
+                let _pending = pending;
                 let r = match status {
                     AckStatus::Delivered => acker.ack(BasicAckOptions::default()).await,
                     AckStatus::Failed(why) => {
@@ -311,6 +346,19 @@ impl Input for AmqpInput {
     }
 
     async fn close(&mut self) -> Result<(), ComponentError> {
+        // Let the acknowledgements of delivered messages reach the broker first (bounded: a
+        // message still in flight keeps its ack pending, and the broker redelivers it).
+        let o = self.outstanding.clone();
+        let _ = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                let done = o.done.notified();
+                if o.count.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+                done.await;
+            }
+        })
+        .await;
         if let Some(live) = self.conn.take() {
             let _ = live.channel.close(200, "closing".into()).await;
             let _ = live.conn.close(200, "closing".into()).await;

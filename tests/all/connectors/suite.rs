@@ -298,8 +298,7 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let _ = disrupt.await;
-    // Give the acks of the last writes a moment to reach the server before closing.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Stop right away: a clean shutdown must acknowledge everything delivered.
     stop.cancel();
     assert_eq!(run.await.unwrap(), Outcome::Drained);
     let got = out.got.lock().unwrap().clone();
