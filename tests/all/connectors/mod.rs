@@ -3,6 +3,7 @@
 //! and disrupts the server; a server that is not reachable skips the tests (fails with CI=true).
 
 mod amqp;
+mod e2e;
 mod redis;
 mod sql;
 pub mod suite;
