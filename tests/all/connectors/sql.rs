@@ -297,6 +297,25 @@ async fn postgres_binds_ints_to_the_column_types() {
         .run(docs(&[r#"{"n":7,"t":"2024-01-02T03:04:05Z"}"#]))
         .await;
     assert!(out[0][0].error().is_none(), "{:?}", out[0][0].error());
+    // Values are checked against the column types the server reports, never spliced in.
+    let out = insert
+        .run(docs(&[r#"{"n":70000,"t":"2024-01-02T03:04:05Z"}"#]))
+        .await;
+    let e = out[0][0]
+        .error()
+        .map(|e| e.text.clone())
+        .unwrap_or_default();
+    assert!(e.contains("out of range for smallint"), "{e}");
+    let out = insert
+        .run(docs(&[
+            r#"{"n":"1; DROP TABLE x","t":"2024-01-02T03:04:05Z"}"#,
+        ]))
+        .await;
+    let e = out[0][0]
+        .error()
+        .map(|e| e.text.clone())
+        .unwrap_or_default();
+    assert!(e.contains("is not an integer"), "{e}");
     let select = processor(&format!(
         r#"{{"sql_raw": {{ "driver": "postgres", "dsn": "{dsn}", "conn_max_life_time": "1ms", "query": "SELECT a, b, c, d::text AS d, e, f FROM {table}" }} }}"#
     ))
