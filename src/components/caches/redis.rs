@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::ttl_of;
 use crate::components::connectors::redis::{kind_field, url_field, RedisConn};
+use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::{BuildCtx, BuildError, Cache, CacheError, Plugin};
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
 
@@ -15,6 +16,7 @@ use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
 pub struct RedisCacheConfig {
     pub url: String,
     pub kind: String,
+    pub tls: TlsConfig,
     pub prefix: String,
     pub default_ttl: String,
 }
@@ -24,6 +26,7 @@ pub fn spec() -> ComponentSpec {
         .fields(vec![
             url_field(),
             kind_field(),
+            tls_field(),
             FieldSpec::string("prefix", "An optional string to prefix item keys with in order to prevent collisions with similar services.").default(""),
             FieldSpec::string("default_ttl", "An optional default TTL to set for items, calculated from the moment the item is cached.").default("").advanced().example("60s"),
         ])
@@ -37,7 +40,7 @@ pub fn plugin() -> Plugin<dyn Cache> {
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Cache>, BuildError> {
     let c: RedisCacheConfig = ctx.parse(conf)?;
     Ok(Box::new(RedisCache {
-        conn: RedisConn::new(&c.url, Some(Duration::from_secs(5)), ctx)?,
+        conn: RedisConn::new(&c.url, &c.tls, Some(Duration::from_secs(5)), ctx)?,
         default_ttl: ttl_of(&c.default_ttl).map_err(|e| ctx.error(format!("default_ttl: {e}")))?,
         prefix: c.prefix,
     }))

@@ -6,6 +6,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::OnceCell;
 
+use super::tls::TlsConfig;
 use crate::components::{BuildCtx, BuildError, ComponentError};
 use crate::config::spec::FieldSpec;
 
@@ -30,6 +31,8 @@ pub fn kind_field() -> FieldSpec {
 /// One component's Redis connection.
 pub struct RedisConn {
     client: redis::Client,
+    url: String,
+    tls: TlsConfig,
     /// Longest a single command may take (blocking pops wait longer than the default).
     response_timeout: Option<Duration>,
     conn: OnceCell<ConnectionManager>,
@@ -38,12 +41,16 @@ pub struct RedisConn {
 impl RedisConn {
     pub fn new(
         url: &str,
+        tls: &TlsConfig,
         response_timeout: Option<Duration>,
         ctx: &BuildCtx,
     ) -> Result<RedisConn, BuildError> {
         let client = redis::Client::open(url).map_err(|e| ctx.error(format!("url: {e}")))?;
+        tls.check(ctx)?;
         Ok(RedisConn {
             client,
+            url: url.to_owned(),
+            tls: tls.clone(),
             response_timeout,
             conn: OnceCell::new(),
         })
@@ -57,12 +64,44 @@ impl RedisConn {
                     .set_connection_timeout(Some(Duration::from_secs(5)))
                     .set_response_timeout(self.response_timeout)
                     .set_number_of_retries(2);
-                ConnectionManager::new_with_config(self.client.clone(), cfg)
+                let client = self.client().await?;
+                ConnectionManager::new_with_config(client, cfg)
                     .await
                     .map_err(|e| ComponentError::Failed(format!("redis: {e}")))
             })
             .await
             .cloned()
+    }
+
+    /// The client: `rediss://` URLs use TLS; `tls` adds root CAs and a client certificate.
+    async fn client(&self) -> Result<redis::Client, ComponentError> {
+        crate::http::install_tls_provider();
+        if !self.tls.enabled {
+            return Ok(self.client.clone());
+        }
+        let root_cert = self
+            .tls
+            .root_cas()
+            .await
+            .map_err(ComponentError::Failed)?
+            .map(String::into_bytes);
+        let client_tls = self
+            .tls
+            .client_cert()
+            .await
+            .map_err(ComponentError::Failed)?
+            .map(|(client_cert, client_key)| redis::ClientTlsConfig {
+                client_cert,
+                client_key,
+            });
+        redis::Client::build_with_tls(
+            self.url.as_str(),
+            redis::TlsCertificates {
+                client_tls,
+                root_cert,
+            },
+        )
+        .map_err(|e| ComponentError::Failed(format!("redis tls: {e}")))
     }
 
     /// Open the connection and check the server answers.
@@ -119,5 +158,19 @@ pub fn arg_bytes(v: &crate::message::Value) -> Vec<u8> {
     match v {
         crate::message::Value::Bytes(b) => b.clone(),
         other => other.to_string().into_bytes(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_checked_when_building() {
+        let ctx = BuildCtx::new(Default::default());
+        let tls = TlsConfig::default();
+        assert!(RedisConn::new("redis://localhost:6379/1", &tls, None, &ctx).is_ok());
+        assert!(RedisConn::new("rediss://cache.example:6380", &tls, None, &ctx).is_ok());
+        assert!(RedisConn::new("nonsense", &tls, None, &ctx).is_err());
     }
 }

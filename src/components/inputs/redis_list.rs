@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::auto_replay_field;
 use crate::components::connectors::redis::{component_error, kind_field, url_field, RedisConn};
+use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
 use crate::config::parse_duration;
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
@@ -19,6 +20,7 @@ use crate::message::{Batch, Message};
 pub struct RedisListInputConfig {
     pub url: String,
     pub kind: String,
+    pub tls: TlsConfig,
     pub key: String,
     pub timeout: String,
     pub command: String,
@@ -31,6 +33,7 @@ pub fn spec() -> ComponentSpec {
         .fields(vec![
             url_field(),
             kind_field(),
+            tls_field(),
             FieldSpec::string("key", "The key of a list to read from."),
             FieldSpec::string("timeout", "The length of time to poll for new messages before reattempting.").default("5s").advanced(),
             FieldSpec::string("command", "The command used to pop elements from the Redis list.").default("blpop").options(&["blpop", "brpop"]).advanced(),
@@ -52,7 +55,7 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, Bui
     }
     Ok(Box::new(RedisListInput {
         // A blocking pop answers after `timeout` at the latest.
-        conn: RedisConn::new(&c.url, Some(timeout + Duration::from_secs(5)), ctx)?,
+        conn: RedisConn::new(&c.url, &c.tls, Some(timeout + Duration::from_secs(5)), ctx)?,
         command: if c.command == "brpop" {
             "BRPOP"
         } else {

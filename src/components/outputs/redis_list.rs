@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::bloblang::{parse_interpolation, InterpolatedString};
 use crate::components::connectors::redis::{component_error, kind_field, url_field, RedisConn};
+use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
 use crate::message::Batch;
@@ -16,6 +17,7 @@ use crate::message::Batch;
 pub struct RedisListOutputConfig {
     pub url: String,
     pub kind: String,
+    pub tls: TlsConfig,
     pub key: String,
     pub command: String,
     pub max_in_flight: i64,
@@ -27,6 +29,7 @@ pub fn spec() -> ComponentSpec {
         .fields(vec![
             url_field(),
             kind_field(),
+            tls_field(),
             FieldSpec::string("key", "The key for each message, function interpolations can be optionally used to create a unique key per message.")
                 .interpolated().example("some_list").example("${! @.from }").example("${! this.id }"),
             FieldSpec::string("command", "The command used to push elements to the Redis list.").default("rpush").options(&["rpush", "lpush"]).advanced(),
@@ -42,7 +45,7 @@ pub fn plugin() -> Plugin<dyn Output> {
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Output>, BuildError> {
     let c: RedisListOutputConfig = ctx.parse(conf)?;
     Ok(Box::new(RedisListOutput {
-        conn: RedisConn::new(&c.url, Some(Duration::from_secs(10)), ctx)?,
+        conn: RedisConn::new(&c.url, &c.tls, Some(Duration::from_secs(10)), ctx)?,
         key: parse_interpolation(&c.key).map_err(|e| ctx.error(format!("key: {e}")))?,
         command: if c.command == "lpush" {
             "LPUSH"

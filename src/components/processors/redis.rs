@@ -9,6 +9,7 @@ use crate::bloblang::{parse_interpolation, InterpolatedString, Mapping};
 use crate::components::connectors::redis::{
     arg_bytes, kind_field, reply_value, url_field, RedisConn,
 };
+use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::connectors::{args_for, parse_args_mapping};
 use crate::components::{BuildCtx, BuildError, ComponentError, ComponentInfo, Plugin, Processor};
 use crate::config::parse_duration;
@@ -20,6 +21,7 @@ use crate::message::Batch;
 pub struct RedisProcConfig {
     pub url: String,
     pub kind: String,
+    pub tls: TlsConfig,
     pub command: String,
     pub args_mapping: Option<String>,
     pub retries: i64,
@@ -32,6 +34,7 @@ pub fn spec() -> ComponentSpec {
         .fields(vec![
             url_field(),
             kind_field(),
+            tls_field(),
             FieldSpec::string("command", "The command to execute.").interpolated().example("scard").example("incrby").example("${! meta(\"command\") }"),
             FieldSpec::bloblang("args_mapping", "A Bloblang mapping which should evaluate to an array of values matching in size to the number of arguments required for the specified Redis command.")
                 .optional().example("root = [ this.key ]").example("root = [ meta(\"kafka_key\"), this.count ]"),
@@ -48,7 +51,7 @@ pub fn plugin() -> Plugin<dyn Processor> {
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>, BuildError> {
     let c: RedisProcConfig = ctx.parse(conf)?;
     Ok(Box::new(RedisProc {
-        conn: RedisConn::new(&c.url, Some(Duration::from_secs(10)), ctx)?,
+        conn: RedisConn::new(&c.url, &c.tls, Some(Duration::from_secs(10)), ctx)?,
         command: parse_interpolation(&c.command).map_err(|e| ctx.error(format!("command: {e}")))?,
         args: parse_args_mapping(c.args_mapping.as_deref(), ctx)?,
         retries: c.retries.max(0) as u32,

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::interval_of;
 use crate::components::connectors::redis::{component_error, kind_field, url_field, RedisConn};
+use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::{BuildCtx, BuildError, ComponentError, Plugin, RateLimit};
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, Status};
 
@@ -16,6 +17,7 @@ use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, Status};
 pub struct RedisRateLimitConfig {
     pub url: String,
     pub kind: String,
+    pub tls: TlsConfig,
     pub count: i64,
     pub interval: String,
     pub key: String,
@@ -27,6 +29,7 @@ pub fn spec() -> ComponentSpec {
         .fields(vec![
             url_field(),
             kind_field(),
+            tls_field(),
             FieldSpec::int("count", "The maximum number of messages to allow for a given period of time.").default(1000),
             FieldSpec::string("interval", "The time window to limit requests by.").default("1s"),
             FieldSpec::string("key", "The key to use for the rate limit.").example("my_rate_limit"),
@@ -47,7 +50,7 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn RateLimit>,
         return Err(ctx.error("key must not be empty"));
     }
     Ok(Box::new(RedisRateLimit {
-        conn: RedisConn::new(&c.url, Some(Duration::from_secs(5)), ctx)?,
+        conn: RedisConn::new(&c.url, &c.tls, Some(Duration::from_secs(5)), ctx)?,
         count: c.count,
         interval: interval_of(&c.interval).map_err(|e| ctx.error(format!("interval: {e}")))?,
         key: c.key,
