@@ -544,6 +544,8 @@ fn pg_column(row: &tokio_postgres::Row, i: usize, ty: &Type) -> Result<Value, St
             .map(|t| Value::Timestamp(t.and_utc().fixed_offset())),
         Type::DATE => get::<chrono::NaiveDate>(row, i)?.map(|d| Value::String(d.to_string())),
         Type::UUID => get::<uuid::Uuid>(row, i)?.map(|u| Value::String(u.to_string())),
+        // As text, like Go's driver: no precision is lost.
+        Type::NUMERIC => get::<PgNumeric>(row, i)?.map(|n| Value::String(n.0)),
         _ => match row.try_get::<_, Option<String>>(i) {
             Ok(s) => s.map(Value::String),
             Err(_) => {
@@ -554,6 +556,74 @@ fn pg_column(row: &tokio_postgres::Row, i: usize, ty: &Type) -> Result<Value, St
         },
     };
     Ok(v.unwrap_or(Value::Null))
+}
+
+/// PostgreSQL's binary NUMERIC (base-10000 digits), decoded to its text form.
+struct PgNumeric(String);
+
+impl<'a> tokio_postgres::types::FromSql<'a> for PgNumeric {
+    fn from_sql(
+        _: &Type,
+        raw: &'a [u8],
+    ) -> Result<PgNumeric, Box<dyn std::error::Error + Sync + Send>> {
+        decode_numeric(raw)
+            .map(PgNumeric)
+            .ok_or_else(|| "malformed numeric".into())
+    }
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::NUMERIC
+    }
+}
+
+fn decode_numeric(raw: &[u8]) -> Option<String> {
+    let word =
+        |i: usize| -> Option<i16> { Some(i16::from_be_bytes([*raw.get(i)?, *raw.get(i + 1)?])) };
+    let ndigits = usize::try_from(word(0)?).ok()?;
+    let weight = i64::from(word(2)?);
+    let sign = word(4)? as u16;
+    let dscale = usize::try_from(word(6)?).ok()?;
+    match sign {
+        0xC000 => return Some("NaN".into()),
+        0xD000 => return Some("Infinity".into()),
+        0xF000 => return Some("-Infinity".into()),
+        _ => {}
+    }
+    let digits = (0..ndigits)
+        .map(|k| word(8 + 2 * k))
+        .collect::<Option<Vec<i16>>>()?;
+    let digit = |k: i64| -> i16 {
+        usize::try_from(k)
+            .ok()
+            .and_then(|k| digits.get(k).copied())
+            .unwrap_or(0)
+    };
+    let mut out = String::new();
+    if sign == 0x4000 {
+        out.push('-');
+    }
+    if weight < 0 {
+        out.push('0');
+    } else {
+        for k in 0..=weight {
+            if k == 0 {
+                out.push_str(&digit(k).to_string());
+            } else {
+                out.push_str(&format!("{:04}", digit(k)));
+            }
+        }
+    }
+    if dscale > 0 {
+        let mut frac = String::new();
+        let mut k = weight + 1;
+        while frac.len() < dscale {
+            frac.push_str(&format!("{:04}", digit(k)));
+            k += 1;
+        }
+        frac.truncate(dscale);
+        out.push('.');
+        out.push_str(&frac);
+    }
+    Some(out)
 }
 
 // ---------------------------------------------------------------- SQLite

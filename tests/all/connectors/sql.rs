@@ -317,7 +317,7 @@ async fn postgres_binds_ints_to_the_column_types() {
         .unwrap_or_default();
     assert!(e.contains("is not an integer"), "{e}");
     let select = processor(&format!(
-        r#"{{"sql_raw": {{ "driver": "postgres", "dsn": "{dsn}", "conn_max_life_time": "1ms", "query": "SELECT a, b, c, d::text AS d, e, f FROM {table}" }} }}"#
+        r#"{{"sql_raw": {{ "driver": "postgres", "dsn": "{dsn}", "conn_max_life_time": "1ms", "query": "SELECT a, b, c, d, e, f, -12345.0670::numeric AS g, 0.0001::numeric(10,6) AS h, 100000000::numeric AS i FROM {table}" }} }}"#
     ))
     .await;
     // Two messages: with a 1ms connection lifetime the second one gets a fresh connection.
@@ -325,7 +325,7 @@ async fn postgres_binds_ints_to_the_column_types() {
     assert_eq!(out[0][1].as_str_lossy(), out[0][0].as_str_lossy());
     assert_eq!(
         out[0][0].as_str_lossy(),
-        r#"[{"a":7,"b":7,"c":7,"d":"7","e":7,"f":"2024-01-02T03:04:05Z"}]"#
+        r#"[{"a":7,"b":7,"c":7,"d":"7","e":7,"f":"2024-01-02T03:04:05Z","g":"-12345.0670","h":"0.000100","i":"100000000"}]"#
     );
     let _ = pg_client(&dsn)
         .await
