@@ -24,7 +24,7 @@ pub struct RedisRateLimitConfig {
 }
 
 pub fn spec() -> ComponentSpec {
-    ComponentSpec::new("redis", ComponentKind::RateLimit, "A rate limit implementation using Redis. It works by using a simple token bucket algorithm to limit the number of requests to a given count within a given time period. The rate limit is shared across all instances that use the same Redis key.")
+    ComponentSpec::new("redis", ComponentKind::RateLimit, "A rate limit shared across all instances that use the same Redis key: at most `count` accesses per `interval`, counted atomically in Redis (a fixed window that starts with the first access).")
         .status(Status::Experimental)
         .fields(vec![
             url_field(),
