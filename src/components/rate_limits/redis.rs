@@ -1,5 +1,5 @@
-//! `redis` rate limit: `count` accesses per `interval` shared by every instance using the same
-//! Redis key (a fixed window counted atomically by a script).
+//! `redis` rate limit: a token bucket in Redis (refilled at `count` per `interval`), shared by
+//! every instance using the same key.
 
 use std::time::Duration;
 
@@ -24,7 +24,7 @@ pub struct RedisRateLimitConfig {
 }
 
 pub fn spec() -> ComponentSpec {
-    ComponentSpec::new("redis", ComponentKind::RateLimit, "A rate limit shared across all instances that use the same Redis key: at most `count` accesses per `interval`, counted atomically in Redis (a fixed window that starts with the first access).")
+    ComponentSpec::new("redis", ComponentKind::RateLimit, "A rate limit shared across all instances that use the same Redis key: at most `count` accesses per `interval`, as a token bucket in Redis that holds up to `count` tokens and refills at `count` per `interval`.")
         .status(Status::Experimental)
         .fields(vec![
             url_field(),
@@ -58,15 +58,29 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn RateLimit>,
     }))
 }
 
-/// Count this access in the current window; 0 = allowed, else milliseconds until the window
-/// ends.
+/// A token bucket kept in a hash (`tokens`, `ts`): it holds up to `count` tokens and refills
+/// at `count` per `interval`. Takes one token; returns 0 (go ahead) or the milliseconds until
+/// a token is available. The server clock is used so every instance agrees.
 const SCRIPT: &str = r"
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-if n <= tonumber(ARGV[1]) then return 0 end
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]); ttl = tonumber(ARGV[2]) end
-return ttl
+if redis.replicate_commands then redis.replicate_commands() end
+local cap = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(b[1]) or cap
+local ts = tonumber(b[2]) or now
+local rate = cap / interval
+tokens = math.min(cap, tokens + math.max(0, now - ts) * rate)
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+else
+  wait = math.ceil((1 - tokens) / rate)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
+redis.call('PEXPIRE', KEYS[1], interval * 2)
+return wait
 ";
 
 pub struct RedisRateLimit {
