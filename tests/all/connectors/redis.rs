@@ -212,6 +212,11 @@ async fn rate_limits(url: &str, r: &Redis) {
         took >= Duration::from_millis(500),
         "8 messages at 5/s took only {took:?}"
     );
+    // A bucket of 5 refilled at 5/s: the last 3 wait about 600ms in total.
+    assert!(
+        took < Duration::from_secs(3),
+        "8 messages at 5/s took {took:?}"
+    );
     r.teardown(&key).await;
 
     let local = pipeline(
