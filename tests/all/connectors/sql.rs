@@ -113,6 +113,26 @@ async fn sql_insert_postgres_suite() {
     suite::reconnect_output(&h, 1000).await;
 }
 
+/// `sql_raw` as an output runs its statement per message (here an upsert).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sql_raw_postgres_suite() {
+    let Some(dsn) = postgres_dsn() else { return };
+    let h = Harness {
+        name: "sql_raw_postgres",
+        output: format!(
+            "sql_raw:\n  driver: postgres\n  dsn: \"{}\"\n  query: INSERT INTO $ID (id, name) VALUES ($1, $2)\n  args_mapping: root = [ this.id, this.name ]\n  max_in_flight: 16\n",
+            with_app_name(&dsn)
+        ),
+        input: None,
+        target: Arc::new(Postgres { dsn }),
+    };
+    suite::open_close(&h).await;
+    suite::send_batch(&h, 10).await;
+    suite::stream_parallel(&h, 2000).await;
+    suite::at_least_once_output(&h, 100).await;
+    suite::reconnect_output(&h, 500).await;
+}
+
 struct Sqlite {
     dir: tempfile::TempDir,
 }
