@@ -249,5 +249,44 @@ async fn properties_mandatory_failover(url: &str, rabbit: &Rabbit) {
         "{r:?}"
     );
     out.close().await.unwrap();
-    eprintln!("amqp_0_9: properties as metadata, mandatory return fails the write, failover ok");
+
+    // The output declares its topic exchange; routing keys are interpolated per message.
+    let routed = Harness {
+        name: "amqp_0_9",
+        output: format!(
+            "amqp_0_9:\n  urls: [ \"{url}\" ]\n  exchange: x_$ID\n  exchange_declare:\n    enabled: true\n    type: topic\n    durable: false\n  key: 'events.${{! this.name }}'\n"
+        ),
+        input: None,
+        target: Arc::new(Rabbit { url: url.to_owned() }),
+    };
+    let out = suite::output_of(&routed, &id);
+    out.connect().await.unwrap();
+    rabbit.setup(&id).await;
+    let c = rabbit.conn().await;
+    let ch = c.create_channel().await.unwrap();
+    ch.queue_bind(
+        id.as_str().into(),
+        format!("x_{id}").as_str().into(),
+        "events.a".into(),
+        Default::default(),
+        FieldTable::default(),
+    )
+    .await
+    .unwrap();
+    let batch = vec![
+        Message::from_bytes(r#"{"name":"a","n":1}"#),
+        Message::from_bytes(r#"{"name":"b","n":2}"#),
+        Message::from_bytes(r#"{"name":"a","n":3}"#),
+    ];
+    out.write(batch).await.unwrap();
+    out.close().await.unwrap();
+    let mut got = rabbit.stored(&id).await;
+    got.sort();
+    assert_eq!(got, [r#"{"name":"a","n":1}"#, r#"{"name":"a","n":3}"#]);
+    let _ = ch
+        .exchange_delete(format!("x_{id}").as_str().into(), Default::default())
+        .await;
+    let _ = c.close(200, "".into()).await;
+    rabbit.teardown(&id).await;
+    eprintln!("amqp_0_9: properties as metadata, mandatory return fails the write, failover, exchange declaration and routing ok");
 }
