@@ -1,9 +1,12 @@
 //! The component traits every input, processor and output implements, and what a constructor
 //! gets to build one.
 
+pub mod caches;
+pub mod connectors;
 pub mod inputs;
 pub mod outputs;
 pub mod processors;
+pub mod rate_limits;
 pub mod registry;
 
 use std::collections::HashMap;
@@ -74,6 +77,46 @@ pub trait Output: Send + Sync {
     fn max_in_flight(&self) -> usize {
         1
     }
+}
+
+/// Why a cache operation did not succeed.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum CacheError {
+    #[error("key does not exist")]
+    NotFound,
+    #[error("key already exists")]
+    KeyExists,
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// A key/value store shared by processors through `cache_resources` (Bento's `Cache`).
+#[async_trait]
+pub trait Cache: Send + Sync {
+    async fn get(&self, key: &str) -> Result<Vec<u8>, CacheError>;
+    /// Store `value`; `ttl` overrides the cache's default expiry where supported.
+    async fn set(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Option<std::time::Duration>,
+    ) -> Result<(), CacheError>;
+    /// Store `value` only if `key` is absent, else [`CacheError::KeyExists`].
+    async fn add(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Option<std::time::Duration>,
+    ) -> Result<(), CacheError>;
+    /// Remove `key`; a missing key is not an error.
+    async fn delete(&self, key: &str) -> Result<(), CacheError>;
+}
+
+/// A limit on how often something may happen, shared through `rate_limit_resources`.
+#[async_trait]
+pub trait RateLimit: Send + Sync {
+    /// Take one token: zero means go ahead, otherwise wait that long and ask again.
+    async fn access(&self) -> Result<std::time::Duration, ComponentError>;
 }
 
 /// A batch in flight with the handle that acknowledges its source.
@@ -149,6 +192,17 @@ pub struct BuildCtx {
 #[derive(Default)]
 pub struct Resources {
     pub processors: HashMap<String, Arc<ProcessorStage>>,
+    pub caches: HashMap<String, Arc<caches::CacheStage>>,
+    pub rate_limits: HashMap<String, Arc<rate_limits::RateLimitStage>>,
+}
+
+impl Resources {
+    pub fn cache(&self, label: &str) -> Option<Arc<caches::CacheStage>> {
+        self.caches.get(label).cloned()
+    }
+    pub fn rate_limit(&self, label: &str) -> Option<Arc<rate_limits::RateLimitStage>> {
+        self.rate_limits.get(label).cloned()
+    }
 }
 
 impl BuildCtx {

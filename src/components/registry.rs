@@ -3,21 +3,35 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};
 
-use super::inputs::{file as file_in, generate, http_server, inproc as inproc_in, stdin};
-use super::outputs::{
-    drop, file as file_out, http_client, inproc as inproc_out, reject, stdout, sync_response,
+use super::caches::{memory as memory_cache, redis as redis_cache, CacheStage};
+use super::inputs::{
+    amqp_0_9 as amqp_in, file as file_in, generate, http_server, inproc as inproc_in,
+    redis_list as redis_list_in, stdin,
 };
-use super::processors::{branch, flow, http, log, mapping, noop, resource, sleep};
-use super::{BuildCtx, BuildError, Input, Output, Plugin, Processor, ProcessorStage};
+use super::outputs::{
+    amqp_0_9 as amqp_out, drop, file as file_out, http_client, inproc as inproc_out,
+    redis_list as redis_list_out, reject, sql_insert as sql_insert_out, sql_raw as sql_raw_out,
+    stdout, sync_response,
+};
+use super::processors::{
+    branch, cache, cached, dedupe, flow, http, log, mapping, noop, rate_limit, redis as redis_proc,
+    resource, sleep, sql_insert, sql_raw, sql_select,
+};
+use super::rate_limits::{local as local_rl, redis as redis_rl, RateLimitStage};
+use super::{
+    BuildCtx, BuildError, Cache, Input, Output, Plugin, Processor, ProcessorStage, RateLimit,
+};
 use crate::config::spec::{ComponentKind, ComponentSpec};
 use crate::config::ComponentConf;
 
 fn inputs() -> Vec<Plugin<dyn Input>> {
     vec![
+        amqp_in::plugin(),
         file_in::plugin(),
         generate::plugin(),
         http_server::plugin(),
         inproc_in::plugin(),
+        redis_list_in::plugin(),
         stdin::plugin(),
     ]
 }
@@ -28,34 +42,56 @@ fn processors() -> Vec<Plugin<dyn Processor>> {
         branch::plugin(),
         flow::catch_plugin(),
         http::plugin(),
+        cache::plugin(),
+        cached::plugin(),
+        dedupe::plugin(),
         log::plugin(),
         mapping::mapping_plugin(),
         mapping::mutation_plugin(),
         noop::plugin(),
+        rate_limit::plugin(),
+        redis_proc::plugin(),
         resource::plugin(),
         sleep::plugin(),
         flow::switch_plugin(),
         sync_response::processor_plugin(),
         flow::try_plugin(),
+        sql_insert::plugin(),
+        sql_raw::plugin(),
+        sql_select::plugin(),
     ]
 }
 
 fn outputs() -> Vec<Plugin<dyn Output>> {
     vec![
+        amqp_out::plugin(),
         drop::plugin(),
         file_out::plugin(),
         http_client::plugin(),
         inproc_out::plugin(),
+        redis_list_out::plugin(),
         reject::plugin(),
+        sql_insert_out::plugin(),
+        sql_raw_out::plugin(),
         stdout::plugin(),
         sync_response::output_plugin(),
     ]
+}
+
+fn caches() -> Vec<Plugin<dyn Cache>> {
+    vec![memory_cache::plugin(), redis_cache::plugin()]
+}
+
+fn rate_limits() -> Vec<Plugin<dyn RateLimit>> {
+    vec![local_rl::plugin(), redis_rl::plugin()]
 }
 
 struct Registry {
     inputs: BTreeMap<&'static str, Plugin<dyn Input>>,
     processors: BTreeMap<&'static str, Plugin<dyn Processor>>,
     outputs: BTreeMap<&'static str, Plugin<dyn Output>>,
+    caches: BTreeMap<&'static str, Plugin<dyn Cache>>,
+    rate_limits: BTreeMap<&'static str, Plugin<dyn RateLimit>>,
     specs: BTreeMap<(ComponentKind, &'static str), ComponentSpec>,
 }
 
@@ -79,10 +115,20 @@ static REGISTRY: LazyLock<Registry> = LazyLock::new(|| {
         .into_iter()
         .map(|p| (index(ComponentKind::Output, p.spec), p))
         .collect();
+    let caches = caches()
+        .into_iter()
+        .map(|p| (index(ComponentKind::Cache, p.spec), p))
+        .collect();
+    let rate_limits = rate_limits()
+        .into_iter()
+        .map(|p| (index(ComponentKind::RateLimit, p.spec), p))
+        .collect();
     Registry {
         inputs,
         processors,
         outputs,
+        caches,
+        rate_limits,
         specs,
     }
 });
@@ -145,6 +191,27 @@ pub fn build_output(conf: &ComponentConf, ctx: &BuildCtx) -> Result<Box<dyn Outp
     (p.build)(&conf.conf, ctx)
 }
 
+pub fn build_cache(conf: &ComponentConf, ctx: &BuildCtx) -> Result<Arc<CacheStage>, BuildError> {
+    let p = REGISTRY
+        .caches
+        .get(conf.kind.as_str())
+        .ok_or_else(|| unknown(ComponentKind::Cache, conf, ctx))?;
+    let inner = (p.build)(&conf.conf, ctx)?;
+    Ok(Arc::new(CacheStage::new(inner, &ctx.info)))
+}
+
+pub fn build_rate_limit(
+    conf: &ComponentConf,
+    ctx: &BuildCtx,
+) -> Result<Arc<RateLimitStage>, BuildError> {
+    let p = REGISTRY
+        .rate_limits
+        .get(conf.kind.as_str())
+        .ok_or_else(|| unknown(ComponentKind::RateLimit, conf, ctx))?;
+    let inner = (p.build)(&conf.conf, ctx)?;
+    Ok(Arc::new(RateLimitStage::new(inner, &ctx.info)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,37 +220,51 @@ mod tests {
     use crate::pipeline::Stream;
     use std::path::Path;
 
-    const KINDS: [ComponentKind; 3] = [
+    const KINDS: [ComponentKind; 5] = [
         ComponentKind::Input,
         ComponentKind::Processor,
         ComponentKind::Output,
+        ComponentKind::Cache,
+        ComponentKind::RateLimit,
     ];
 
     #[test]
     fn every_spec_example_lints_clean_and_builds() {
+        // Every failure is collected so one bad example does not hide the others.
         let mut checked = 0;
+        let mut failures = Vec::new();
         for kind in KINDS {
             for spec in specs(kind) {
-                assert!(
-                    !spec.examples.is_empty(),
-                    "{} {} has no example",
-                    kind.name(),
-                    spec.name
-                );
+                if spec.examples.is_empty() {
+                    failures.push(format!("{} {} has no example", kind.name(), spec.name));
+                }
                 for ex in &spec.examples {
                     let where_ = format!("{} {} example {:?}", kind.name(), spec.name, ex.title);
-                    let loaded = read_text(Path::new("example.yaml"), ex.yaml)
-                        .unwrap_or_else(|e| panic!("{where_}: {e}"));
-                    let lints = lint_config(&loaded);
-                    assert!(lints.is_empty(), "{where_}: {lints:?}");
-                    let cfg = decode(&loaded.tree).unwrap_or_else(|e| panic!("{where_}: {e}"));
-                    if let Err(e) = Stream::build(&cfg, Arc::new(Shared::default())) {
-                        panic!("{where_}: {e}");
-                    }
                     checked += 1;
+                    let loaded = match read_text(Path::new("example.yaml"), ex.yaml) {
+                        Ok(l) => l,
+                        Err(e) => {
+                            failures.push(format!("{where_}: {e}"));
+                            continue;
+                        }
+                    };
+                    let lints = lint_config(&loaded);
+                    if !lints.is_empty() {
+                        failures.push(format!("{where_}: {lints:?}"));
+                        continue;
+                    }
+                    match decode(&loaded.tree) {
+                        Ok(cfg) => {
+                            if let Err(e) = Stream::build(&cfg, Arc::new(Shared::default())) {
+                                failures.push(format!("{where_}: {e}"));
+                            }
+                        }
+                        Err(e) => failures.push(format!("{where_}: {e}")),
+                    }
                 }
             }
         }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
         assert!(checked >= 12, "only {checked} examples");
     }
 
@@ -208,7 +289,9 @@ mod tests {
                 let built = match kind {
                     ComponentKind::Input => build_input(&conf, &ctx).map(|_| ()),
                     ComponentKind::Processor => build_processor(&conf, &ctx).map(|_| ()),
-                    _ => build_output(&conf, &ctx).map(|_| ()),
+                    ComponentKind::Output => build_output(&conf, &ctx).map(|_| ()),
+                    ComponentKind::Cache => build_cache(&conf, &ctx).map(|_| ()),
+                    ComponentKind::RateLimit => build_rate_limit(&conf, &ctx).map(|_| ()),
                 };
                 assert!(
                     built.is_ok(),

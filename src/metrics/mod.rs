@@ -141,3 +141,55 @@ impl OutputMetrics {
         self.error.increment(1);
     }
 }
+
+/// `cache_*` metrics of one cache resource, per operation.
+#[derive(Clone)]
+pub struct CacheMetrics {
+    label: String,
+    path: String,
+}
+
+impl CacheMetrics {
+    pub fn new(label: &str, path: &str) -> CacheMetrics {
+        CacheMetrics {
+            label: label.to_owned(),
+            path: path.to_owned(),
+        }
+    }
+
+    /// Record one operation's outcome: `success`, `error`, `not_found` or `duplicate`.
+    pub fn record(&self, operation: &'static str, outcome: &'static str, took: Duration) {
+        let l = [
+            ("label", self.label.clone()),
+            ("path", self.path.clone()),
+            ("operation", operation.to_owned()),
+        ];
+        let name = match outcome {
+            "success" => "cache_success",
+            "not_found" => "cache_not_found",
+            "duplicate" => "cache_duplicate",
+            _ => "cache_error",
+        };
+        counter!(name, &l).increment(1);
+        histogram!("cache_latency_ns", &l).record(nanos(took));
+    }
+}
+
+/// `rate_limit_*` metrics of one rate limit resource.
+#[derive(Clone)]
+pub struct RateLimitMetrics {
+    pub checked: Counter,
+    pub triggered: Counter,
+    pub error: Counter,
+}
+
+impl RateLimitMetrics {
+    pub fn new(label: &str, path: &str) -> RateLimitMetrics {
+        let l = labels(label, path);
+        RateLimitMetrics {
+            checked: counter!("rate_limit_checked", &l),
+            triggered: counter!("rate_limit_triggered", &l),
+            error: counter!("rate_limit_error", &l),
+        }
+    }
+}

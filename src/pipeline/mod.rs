@@ -74,6 +74,45 @@ impl Stream {
     pub fn build(cfg: &Config, shared: Arc<Shared>) -> Result<Stream, BuildError> {
         let base = BuildCtx::new(shared.clone());
         let mut resources = Resources::default();
+        // Caches and rate limits first: processors (resources or not) look them up by label.
+        for (kind, list) in [
+            (ComponentKind::Cache, &cfg.cache_resources),
+            (ComponentKind::RateLimit, &cfg.rate_limit_resources),
+        ] {
+            for (i, j) in list.iter().enumerate() {
+                let field = match kind {
+                    ComponentKind::Cache => "cache_resources",
+                    _ => "rate_limit_resources",
+                };
+                let path = format!("root.{field}.{i}");
+                let conf = component_conf(kind, j, &path)?;
+                let label = conf.label.clone().ok_or_else(|| BuildError {
+                    path: path.clone(),
+                    message: format!("{field} must have a label"),
+                })?;
+                let ctx = BuildCtx {
+                    info: ComponentInfo {
+                        label: label.clone(),
+                        path,
+                        kind_name: conf.kind.clone(),
+                    },
+                    shared: shared.clone(),
+                    resources: Arc::new(Resources::default()),
+                };
+                match kind {
+                    ComponentKind::Cache => {
+                        resources
+                            .caches
+                            .insert(label, registry::build_cache(&conf, &ctx)?);
+                    }
+                    _ => {
+                        resources
+                            .rate_limits
+                            .insert(label, registry::build_rate_limit(&conf, &ctx)?);
+                    }
+                }
+            }
+        }
         for (i, j) in cfg.processor_resources.iter().enumerate() {
             let path = format!("root.processor_resources.{i}");
             let conf = component_conf(ComponentKind::Processor, j, &path)?;
@@ -90,6 +129,8 @@ impl Stream {
                 shared: shared.clone(),
                 resources: Arc::new(Resources {
                     processors: resources.processors.clone(),
+                    caches: resources.caches.clone(),
+                    rate_limits: resources.rate_limits.clone(),
                 }),
             };
             resources

@@ -4,6 +4,7 @@ mod acks;
 mod bloblang_config;
 mod cli;
 mod config_fuzz;
+mod connectors;
 mod http_api;
 mod http_client;
 mod http_server;

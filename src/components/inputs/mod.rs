@@ -1,9 +1,11 @@
 //! Inputs: one file per component.
 
+pub mod amqp_0_9;
 pub mod file;
 pub mod generate;
 pub mod http_server;
 pub mod inproc;
+pub mod redis_list;
 pub mod stdin;
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};

@@ -1,10 +1,14 @@
 //! Outputs: one file per component.
 
+pub mod amqp_0_9;
 pub mod drop;
 pub mod file;
 pub mod http_client;
 pub mod inproc;
+pub mod redis_list;
 pub mod reject;
+pub mod sql_insert;
+pub mod sql_raw;
 pub mod stdout;
 pub mod sync_response;
 

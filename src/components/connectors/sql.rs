@@ -1,0 +1,861 @@
+//! SQL plumbing shared by the `sql_*` processors and outputs: the common connection fields,
+//! a lazily opened database handle per component (a deadpool-postgres pool, or one SQLite
+//! connection used on the blocking pool), statement builders, and the one conversion between
+//! [`Value`]s and SQL parameters and columns. Values are only ever bound as parameters.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use serde::Deserialize;
+use thiserror::Error;
+use tokio::sync::OnceCell;
+use tokio_postgres::types::{to_sql_checked, Format, IsNull, ToSql, Type};
+
+pub use super::{args_for, parse_args_mapping};
+use crate::bloblang::Mapping;
+use crate::components::{BuildCtx, BuildError, ComponentError};
+use crate::config::parse_duration;
+use crate::config::spec::{FieldSpec, FieldType};
+use crate::message::value::Object;
+use crate::message::{Message, Value};
+
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum SqlError {
+    /// The connection is gone (server restarted, backend terminated): reconnect and retry.
+    #[error("sql connection lost: {0}")]
+    Connection(String),
+    #[error("{0}")]
+    Query(String),
+}
+
+impl From<SqlError> for ComponentError {
+    fn from(e: SqlError) -> ComponentError {
+        match e {
+            SqlError::Connection(_) => ComponentError::NotConnected,
+            SqlError::Query(q) => ComponentError::Failed(q),
+        }
+    }
+}
+
+/// The connection fields every SQL component has.
+#[derive(Deserialize, Clone)]
+pub struct SqlConnConfig {
+    pub driver: String,
+    pub dsn: String,
+    #[serde(default)]
+    pub init_files: Vec<String>,
+    #[serde(default)]
+    pub init_statement: Option<String>,
+    #[serde(default)]
+    pub init_verify_conn: bool,
+    #[serde(default)]
+    pub conn_max_idle_time: Option<String>,
+    #[serde(default)]
+    pub conn_max_life_time: Option<String>,
+    #[serde(default)]
+    pub conn_max_idle: i64,
+    #[serde(default)]
+    pub conn_max_open: Option<i64>,
+}
+
+pub const DRIVERS: &[&str] = &["postgres", "sqlite"];
+
+pub fn conn_fields() -> Vec<FieldSpec> {
+    vec![
+        FieldSpec::string("driver", "A database driver to use.").options(DRIVERS),
+        FieldSpec::string("dsn", "A Data Source Name to identify the target database. For `postgres` a URL or key/value string (`postgres://user:password@host:5432/db?sslmode=disable`); for `sqlite` a file path or `file:` URI (`file:./data.db`, `:memory:`).")
+            .example("postgres://foouser:foopass@localhost:5432/foodb?sslmode=disable")
+            .example("file:./foo.db"),
+        FieldSpec::array("init_files", FieldType::String, "An optional list of file paths (globs allowed) containing SQL statements to execute immediately upon the first connection to the target database. Failures are logged as warnings.")
+            .optional().advanced().example(serde_json::json!(["./init/*.sql"])),
+        FieldSpec::string("init_statement", "An optional SQL statement to execute immediately upon the first connection to the target database, after the init files. Failures are logged as warnings.")
+            .optional().advanced().example("CREATE TABLE IF NOT EXISTS some_table (foo varchar(50), bar integer, baz varchar(50));"),
+        FieldSpec::bool("init_verify_conn", "Whether to verify the database connection on startup by performing a simple ping (outputs always check their connection when connecting).").default(false).advanced(),
+        FieldSpec::string("conn_max_idle_time", "An optional maximum amount of time a connection may be idle; a pooled connection idle for longer is closed instead of reused.").optional().advanced(),
+        FieldSpec::string("conn_max_life_time", "An optional maximum amount of time a connection may be reused.").optional().advanced(),
+        FieldSpec::int("conn_max_idle", "An optional maximum number of connections in the idle connection pool (accepted for compatibility: the pool keeps up to `conn_max_open` connections).").default(2).advanced(),
+        FieldSpec::int("conn_max_open", "An optional maximum number of open connections to the database (default 10 for postgres; sqlite always uses one).").optional().advanced(),
+    ]
+}
+
+pub fn args_mapping_field(required: bool) -> FieldSpec {
+    let f = FieldSpec::bloblang("args_mapping", "A Bloblang mapping which should evaluate to an array of values matching in size to the number of columns/placeholders.")
+        .example("root = [ this.cat.meow, this.doc.woofs[0] ]")
+        .example("root = [ meta(\"user.id\") ]");
+    if required {
+        f
+    } else {
+        f.optional()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Driver {
+    Postgres,
+    Sqlite,
+}
+
+impl Driver {
+    /// The placeholder for argument `n` (1-based).
+    pub fn placeholder(self, n: usize) -> String {
+        match self {
+            Driver::Postgres => format!("${n}"),
+            Driver::Sqlite => "?".into(),
+        }
+    }
+
+    /// Turn the `?` placeholders of a `where` clause into this driver's, counting from
+    /// `start` (1-based); `??` stays a literal `?`.
+    pub fn rebind(self, clause: &str, start: usize) -> String {
+        if self == Driver::Sqlite {
+            return clause.to_owned();
+        }
+        let mut out = String::with_capacity(clause.len() + 8);
+        let mut n = start;
+        let mut chars = clause.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '?' {
+                if chars.peek() == Some(&'?') {
+                    chars.next();
+                    out.push('?');
+                } else {
+                    out.push_str(&self.placeholder(n));
+                    n += 1;
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+}
+
+/// A database a component talks to: opened on first use, shared by its concurrent calls.
+pub struct Db {
+    driver: Driver,
+    conf: SqlConnConfig,
+    /// Pooled connections older than this, or idle for longer than `max_idle`, are replaced.
+    max_life: Option<Duration>,
+    max_idle: Option<Duration>,
+    handle: OnceCell<Handle>,
+}
+
+enum Handle {
+    Postgres(deadpool_postgres::Pool),
+    Sqlite(Arc<Mutex<rusqlite::Connection>>),
+}
+
+/// The rows a query returned, one object per row.
+pub type Rows = Vec<Value>;
+
+impl Db {
+    pub fn new(conf: SqlConnConfig, ctx: &BuildCtx) -> Result<Db, BuildError> {
+        let driver = match conf.driver.as_str() {
+            "postgres" | "pgx" => Driver::Postgres,
+            "sqlite" | "sqlite3" => Driver::Sqlite,
+            other => {
+                return Err(ctx.error(format!(
+                    "driver '{other}' is not supported (supported: {})",
+                    DRIVERS.join(", ")
+                )))
+            }
+        };
+        if driver == Driver::Postgres {
+            conf.dsn
+                .parse::<tokio_postgres::Config>()
+                .map_err(|e| ctx.error(format!("dsn: {e}")))?;
+        }
+        let dur = |name: &str, v: &Option<String>| match v.as_deref().filter(|v| !v.is_empty()) {
+            Some(v) => parse_duration(v)
+                .map(|d| (!d.is_zero()).then_some(d))
+                .map_err(|e| ctx.error(format!("{name}: {e}"))),
+            None => Ok(None),
+        };
+        let max_idle = dur("conn_max_idle_time", &conf.conn_max_idle_time)?;
+        let max_life = dur("conn_max_life_time", &conf.conn_max_life_time)?;
+        Ok(Db {
+            driver,
+            conf,
+            max_life,
+            max_idle,
+            handle: OnceCell::new(),
+        })
+    }
+
+    /// A pooled client that is neither too old nor was idle too long.
+    async fn client(
+        &self,
+        pool: &deadpool_postgres::Pool,
+    ) -> Result<deadpool_postgres::Object, SqlError> {
+        loop {
+            let c = pool.get().await.map_err(pool_error)?;
+            let m = deadpool_postgres::Object::metrics(&c);
+            let stale = self.max_life.is_some_and(|l| m.age() > l)
+                || self.max_idle.is_some_and(|l| m.last_used() > l);
+            if !stale {
+                return Ok(c);
+            }
+            // Taking it out of the pool closes it and frees its slot.
+            drop(deadpool_postgres::Object::take(c));
+        }
+    }
+
+    pub fn driver(&self) -> Driver {
+        self.driver
+    }
+
+    /// Open the database (once), run the init files and statement, and check it answers.
+    pub async fn connect(&self) -> Result<(), SqlError> {
+        let h = self.handle().await?;
+        if let Handle::Postgres(pool) = h {
+            let client = self.client(pool).await?;
+            client.simple_query("").await.map_err(pg_error)?;
+        }
+        Ok(())
+    }
+
+    async fn handle(&self) -> Result<&Handle, SqlError> {
+        self.handle.get_or_try_init(|| self.open()).await
+    }
+
+    async fn open(&self) -> Result<Handle, SqlError> {
+        let h = match self.driver {
+            Driver::Postgres => {
+                let pg: tokio_postgres::Config = self
+                    .conf
+                    .dsn
+                    .parse()
+                    .map_err(|e| SqlError::Query(format!("dsn: {e}")))?;
+                let mgr = deadpool_postgres::Manager::from_config(
+                    pg,
+                    tokio_postgres::NoTls,
+                    deadpool_postgres::ManagerConfig {
+                        recycling_method: deadpool_postgres::RecyclingMethod::Fast,
+                    },
+                );
+                let size = self
+                    .conf
+                    .conn_max_open
+                    .filter(|n| *n > 0)
+                    .map_or(10, |n| n as usize);
+                let pool = deadpool_postgres::Pool::builder(mgr)
+                    .max_size(size)
+                    .runtime(deadpool_postgres::Runtime::Tokio1)
+                    .wait_timeout(Some(Duration::from_secs(30)))
+                    .create_timeout(Some(Duration::from_secs(10)))
+                    .build()
+                    .map_err(|e| SqlError::Query(e.to_string()))?;
+                // Fail here (and be retried) when the server is not reachable.
+                drop(pool.get().await.map_err(pool_error)?);
+                Handle::Postgres(pool)
+            }
+            Driver::Sqlite => {
+                let dsn = self.conf.dsn.clone();
+                let conn = tokio::task::spawn_blocking(move || {
+                    let flags =
+                        rusqlite::OpenFlags::default() | rusqlite::OpenFlags::SQLITE_OPEN_URI;
+                    let c = rusqlite::Connection::open_with_flags(&dsn, flags)?;
+                    c.busy_timeout(Duration::from_secs(10))?;
+                    Ok::<_, rusqlite::Error>(c)
+                })
+                .await
+                .map_err(|e| SqlError::Query(e.to_string()))?
+                .map_err(|e| SqlError::Query(format!("open {}: {e}", self.conf.dsn)))?;
+                Handle::Sqlite(Arc::new(Mutex::new(conn)))
+            }
+        };
+        self.init(&h).await;
+        Ok(h)
+    }
+
+    async fn init(&self, h: &Handle) {
+        let mut scripts = Vec::new();
+        if !self.conf.init_files.is_empty() {
+            match crate::config::expand_globs(&self.conf.init_files) {
+                Ok(paths) => {
+                    for p in paths {
+                        match tokio::fs::read_to_string(&p).await {
+                            Ok(s) => scripts.push((p.display().to_string(), s)),
+                            Err(e) => tracing::warn!("sql init file {}: {e}", p.display()),
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!("sql init_files: {e}"),
+            }
+        }
+        if let Some(s) = self
+            .conf
+            .init_statement
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+        {
+            scripts.push(("init_statement".into(), s.to_owned()));
+        }
+        for (name, sql) in scripts {
+            let r = match h {
+                Handle::Postgres(pool) => match pool.get().await {
+                    Ok(c) => c
+                        .batch_execute(&sql)
+                        .await
+                        .map_err(|e| pg_error(e).to_string()),
+                    Err(e) => Err(e.to_string()),
+                },
+                Handle::Sqlite(c) => {
+                    let c = c.clone();
+                    tokio::task::spawn_blocking(move || match c.lock() {
+                        Ok(c) => c.execute_batch(&sql).map_err(|e| e.to_string()),
+                        Err(_) => Err("sqlite connection poisoned".into()),
+                    })
+                    .await
+                    .unwrap_or_else(|e| Err(e.to_string()))
+                }
+            };
+            if let Err(e) = r {
+                tracing::warn!("sql {name} failed: {e}");
+            }
+        }
+    }
+
+    /// Run a statement that returns rows.
+    pub async fn query(&self, sql: &str, args: Vec<Value>) -> Result<Rows, SqlError> {
+        self.run(sql, args, true).await
+    }
+
+    /// Run a statement for its effect.
+    pub async fn exec(&self, sql: &str, args: Vec<Value>) -> Result<(), SqlError> {
+        self.run(sql, args, false).await.map(drop)
+    }
+
+    async fn run(&self, sql: &str, args: Vec<Value>, rows: bool) -> Result<Rows, SqlError> {
+        match self.handle().await? {
+            Handle::Postgres(pool) => {
+                let client = self.client(pool).await?;
+                let stmt = client.prepare_cached(sql).await.map_err(pg_error)?;
+                let params = stmt
+                    .params()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, ty)| {
+                        pg_param(args.get(i).unwrap_or(&Value::Null), ty)
+                            .map_err(|e| SqlError::Query(format!("argument {}: {e}", i + 1)))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                if params.len() != args.len() {
+                    return Err(SqlError::Query(format!(
+                        "the statement takes {} arguments, args_mapping gave {}",
+                        params.len(),
+                        args.len()
+                    )));
+                }
+                let refs: Vec<&(dyn ToSql + Sync)> = params
+                    .iter()
+                    .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+                    .collect();
+                if !rows {
+                    client.execute(&stmt, &refs).await.map_err(pg_error)?;
+                    return Ok(Vec::new());
+                }
+                let got = client.query(&stmt, &refs).await.map_err(pg_error)?;
+                got.iter().map(pg_row).collect()
+            }
+            Handle::Sqlite(conn) => {
+                let conn = conn.clone();
+                let sql = sql.to_owned();
+                tokio::task::spawn_blocking(move || sqlite_run(&conn, &sql, &args, rows))
+                    .await
+                    .map_err(|e| SqlError::Query(e.to_string()))?
+            }
+        }
+    }
+}
+
+fn pool_error(e: deadpool_postgres::PoolError) -> SqlError {
+    match e {
+        deadpool_postgres::PoolError::Backend(e) => pg_error(e),
+        other => SqlError::Connection(other.to_string()),
+    }
+}
+
+fn pg_error(e: tokio_postgres::Error) -> SqlError {
+    use tokio_postgres::error::SqlState;
+    let lost = e.is_closed()
+        || e.code().is_some_and(|c| {
+            *c == SqlState::ADMIN_SHUTDOWN
+                || *c == SqlState::CRASH_SHUTDOWN
+                || *c == SqlState::CANNOT_CONNECT_NOW
+                || c.code().starts_with("08")
+        })
+        || (e.code().is_none()
+            && e.as_db_error().is_none()
+            && std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>()));
+    let text = match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.severity(), db.message()),
+        None => e.to_string(),
+    };
+    if lost {
+        SqlError::Connection(text)
+    } else {
+        SqlError::Query(text)
+    }
+}
+
+// ---------------------------------------------------------------- Value → PostgreSQL
+
+/// A parameter sent in text format, for column types without a native conversion (numeric,
+/// timestamps, uuid, ...): the server parses it as it would a literal.
+#[derive(Debug)]
+struct TextParam(String);
+
+impl ToSql for TextParam {
+    fn to_sql(
+        &self,
+        _: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        out.extend_from_slice(self.0.as_bytes());
+        Ok(IsNull::No)
+    }
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+    fn encode_format(&self, _: &Type) -> Format {
+        Format::Text
+    }
+    to_sql_checked!();
+}
+
+#[derive(Debug)]
+struct NullParam;
+
+impl ToSql for NullParam {
+    fn to_sql(
+        &self,
+        _: &Type,
+        _: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(IsNull::Yes)
+    }
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+    to_sql_checked!();
+}
+
+type PgParam = Box<dyn ToSql + Sync + Send>;
+
+fn int_of(v: &Value) -> Result<i64, String> {
+    match v {
+        Value::Int(i) => Ok(*i),
+        Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => Ok(*f as i64),
+        Value::Bool(b) => Ok(i64::from(*b)),
+        Value::String(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| format!("'{s}' is not an integer")),
+        other => Err(format!("a {} is not an integer", other.type_name())),
+    }
+}
+
+fn float_of(v: &Value) -> Result<f64, String> {
+    match v {
+        Value::Int(i) => Ok(*i as f64),
+        Value::Float(f) => Ok(*f),
+        Value::String(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| format!("'{s}' is not a number")),
+        other => Err(format!("a {} is not a number", other.type_name())),
+    }
+}
+
+/// The parameter for `v` bound to a placeholder the server typed `ty`.
+fn pg_param(v: &Value, ty: &Type) -> Result<PgParam, String> {
+    if v.is_null() {
+        return Ok(Box::new(NullParam));
+    }
+    let p: PgParam = match *ty {
+        Type::BOOL => match v {
+            Value::Bool(b) => Box::new(*b),
+            Value::String(s) => Box::new(matches!(s.as_str(), "true" | "t" | "1")),
+            other => Box::new(int_of(other)? != 0),
+        },
+        Type::INT2 => Box::new(i16::try_from(int_of(v)?).map_err(|_| "out of range for smallint")?),
+        Type::INT4 => Box::new(i32::try_from(int_of(v)?).map_err(|_| "out of range for integer")?),
+        Type::INT8 => Box::new(int_of(v)?),
+        Type::FLOAT4 => Box::new(float_of(v)? as f32),
+        Type::FLOAT8 => Box::new(float_of(v)?),
+        Type::JSON | Type::JSONB => match v {
+            // A string is taken as a JSON document if it is one, else as a JSON string.
+            Value::String(s) => Box::new(
+                serde_json::from_str::<serde_json::Value>(s)
+                    .unwrap_or_else(|_| serde_json::Value::String(s.clone())),
+            ),
+            other => Box::new(serde_json::Value::from(other)),
+        },
+        Type::BYTEA => match v {
+            Value::Bytes(b) => Box::new(b.clone()),
+            Value::String(s) => Box::new(s.as_bytes().to_vec()),
+            other => Box::new(other.to_string().into_bytes()),
+        },
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => {
+            Box::new(v.to_string())
+        }
+        _ => match v {
+            Value::Timestamp(t) => Box::new(TextParam(t.to_rfc3339())),
+            other => Box::new(TextParam(other.to_string())),
+        },
+    };
+    Ok(p)
+}
+
+// ---------------------------------------------------------------- PostgreSQL → Value
+
+fn pg_row(row: &tokio_postgres::Row) -> Result<Value, SqlError> {
+    let mut obj = Object::new();
+    for (i, col) in row.columns().iter().enumerate() {
+        let v = pg_column(row, i, col.type_())
+            .map_err(|e| SqlError::Query(format!("column {}: {e}", col.name())))?;
+        obj.insert(col.name().to_owned(), v);
+    }
+    Ok(Value::Object(obj))
+}
+
+fn pg_column(row: &tokio_postgres::Row, i: usize, ty: &Type) -> Result<Value, String> {
+    fn get<'a, T: tokio_postgres::types::FromSql<'a>>(
+        row: &'a tokio_postgres::Row,
+        i: usize,
+    ) -> Result<Option<T>, String> {
+        row.try_get::<_, Option<T>>(i).map_err(|e| e.to_string())
+    }
+    let v = match *ty {
+        Type::BOOL => get::<bool>(row, i)?.map(Value::Bool),
+        Type::INT2 => get::<i16>(row, i)?.map(|n| Value::Int(n.into())),
+        Type::INT4 => get::<i32>(row, i)?.map(|n| Value::Int(n.into())),
+        Type::INT8 => get::<i64>(row, i)?.map(Value::Int),
+        Type::OID => get::<u32>(row, i)?.map(|n| Value::Int(n.into())),
+        Type::FLOAT4 => get::<f32>(row, i)?.map(|n| Value::Float(n.into())),
+        Type::FLOAT8 => get::<f64>(row, i)?.map(Value::Float),
+        Type::JSON | Type::JSONB => get::<serde_json::Value>(row, i)?.map(Value::from),
+        Type::BYTEA => get::<Vec<u8>>(row, i)?.map(Value::Bytes),
+        Type::TIMESTAMPTZ => get::<chrono::DateTime<chrono::Utc>>(row, i)?
+            .map(|t| Value::Timestamp(t.fixed_offset())),
+        Type::TIMESTAMP => get::<chrono::NaiveDateTime>(row, i)?
+            .map(|t| Value::Timestamp(t.and_utc().fixed_offset())),
+        Type::DATE => get::<chrono::NaiveDate>(row, i)?.map(|d| Value::String(d.to_string())),
+        Type::UUID => get::<uuid::Uuid>(row, i)?.map(|u| Value::String(u.to_string())),
+        // As text, like Go's driver: no precision is lost.
+        Type::NUMERIC => get::<PgNumeric>(row, i)?.map(|n| Value::String(n.0)),
+        _ => match row.try_get::<_, Option<String>>(i) {
+            Ok(s) => s.map(Value::String),
+            Err(_) => {
+                return Err(format!(
+                    "type {ty} is not supported; cast it in the query (e.g. `col::text`)"
+                ))
+            }
+        },
+    };
+    Ok(v.unwrap_or(Value::Null))
+}
+
+/// PostgreSQL's binary NUMERIC (base-10000 digits), decoded to its text form.
+struct PgNumeric(String);
+
+impl<'a> tokio_postgres::types::FromSql<'a> for PgNumeric {
+    fn from_sql(
+        _: &Type,
+        raw: &'a [u8],
+    ) -> Result<PgNumeric, Box<dyn std::error::Error + Sync + Send>> {
+        decode_numeric(raw)
+            .map(PgNumeric)
+            .ok_or_else(|| "malformed numeric".into())
+    }
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::NUMERIC
+    }
+}
+
+fn decode_numeric(raw: &[u8]) -> Option<String> {
+    let word =
+        |i: usize| -> Option<i16> { Some(i16::from_be_bytes([*raw.get(i)?, *raw.get(i + 1)?])) };
+    let ndigits = usize::try_from(word(0)?).ok()?;
+    let weight = i64::from(word(2)?);
+    let sign = word(4)? as u16;
+    let dscale = usize::try_from(word(6)?).ok()?;
+    match sign {
+        0xC000 => return Some("NaN".into()),
+        0xD000 => return Some("Infinity".into()),
+        0xF000 => return Some("-Infinity".into()),
+        _ => {}
+    }
+    let digits = (0..ndigits)
+        .map(|k| word(8 + 2 * k))
+        .collect::<Option<Vec<i16>>>()?;
+    let digit = |k: i64| -> i16 {
+        usize::try_from(k)
+            .ok()
+            .and_then(|k| digits.get(k).copied())
+            .unwrap_or(0)
+    };
+    let mut out = String::new();
+    if sign == 0x4000 {
+        out.push('-');
+    }
+    if weight < 0 {
+        out.push('0');
+    } else {
+        for k in 0..=weight {
+            if k == 0 {
+                out.push_str(&digit(k).to_string());
+            } else {
+                out.push_str(&format!("{:04}", digit(k)));
+            }
+        }
+    }
+    if dscale > 0 {
+        let mut frac = String::new();
+        let mut k = weight + 1;
+        while frac.len() < dscale {
+            frac.push_str(&format!("{:04}", digit(k)));
+            k += 1;
+        }
+        frac.truncate(dscale);
+        out.push('.');
+        out.push_str(&frac);
+    }
+    Some(out)
+}
+
+// ---------------------------------------------------------------- SQLite
+
+fn sqlite_value(v: &Value) -> rusqlite::types::Value {
+    use rusqlite::types::Value as S;
+    match v {
+        Value::Null => S::Null,
+        Value::Bool(b) => S::Integer(i64::from(*b)),
+        Value::Int(i) => S::Integer(*i),
+        Value::Float(f) => S::Real(*f),
+        Value::String(s) => S::Text(s.clone()),
+        Value::Bytes(b) => S::Blob(b.clone()),
+        Value::Timestamp(t) => S::Text(t.to_rfc3339()),
+        other => S::Text(other.to_json_string()),
+    }
+}
+
+fn from_sqlite(v: rusqlite::types::ValueRef<'_>) -> Value {
+    use rusqlite::types::ValueRef as S;
+    match v {
+        S::Null => Value::Null,
+        S::Integer(i) => Value::Int(i),
+        S::Real(f) => Value::Float(f),
+        S::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
+        S::Blob(b) => Value::Bytes(b.to_vec()),
+    }
+}
+
+fn sqlite_run(
+    conn: &Mutex<rusqlite::Connection>,
+    sql: &str,
+    args: &[Value],
+    want_rows: bool,
+) -> Result<Rows, SqlError> {
+    let q = |e: rusqlite::Error| SqlError::Query(e.to_string());
+    let conn = conn
+        .lock()
+        .map_err(|_| SqlError::Query("sqlite connection poisoned".into()))?;
+    let mut stmt = conn.prepare_cached(sql).map_err(q)?;
+    let expected = stmt.parameter_count();
+    if expected != args.len() {
+        return Err(SqlError::Query(format!(
+            "the statement takes {expected} arguments, args_mapping gave {}",
+            args.len()
+        )));
+    }
+    let params: Vec<rusqlite::types::Value> = args.iter().map(sqlite_value).collect();
+    if !want_rows {
+        stmt.execute(rusqlite::params_from_iter(params.iter()))
+            .map_err(q)?;
+        return Ok(Vec::new());
+    }
+    let names: Vec<String> = stmt.column_names().map(str::to_owned).collect();
+    let mut rows = stmt
+        .query(rusqlite::params_from_iter(params.iter()))
+        .map_err(q)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(q)? {
+        let mut obj = Object::new();
+        for (i, name) in names.iter().enumerate() {
+            obj.insert(name.clone(), from_sqlite(row.get_ref(i).map_err(q)?));
+        }
+        out.push(Value::Object(obj));
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------- statements
+
+/// `INSERT INTO table (cols) VALUES (...), (...)` for `rows` rows, with prefix and suffix.
+pub fn insert_statement(
+    driver: Driver,
+    prefix: Option<&str>,
+    table: &str,
+    columns: &[String],
+    rows: usize,
+    suffix: Option<&str>,
+) -> String {
+    let mut sql = String::new();
+    if let Some(p) = prefix.filter(|p| !p.is_empty()) {
+        sql.push_str(p);
+        sql.push(' ');
+    }
+    sql.push_str(&format!(
+        "INSERT INTO {table} ({}) VALUES ",
+        columns.join(", ")
+    ));
+    let mut n = 1;
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..columns.len() {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&driver.placeholder(n));
+            n += 1;
+        }
+        sql.push(')');
+    }
+    if let Some(s) = suffix.filter(|s| !s.is_empty()) {
+        sql.push(' ');
+        sql.push_str(s);
+    }
+    sql
+}
+
+/// The shared part of `sql_insert` (processor and output): build and run one multi-row INSERT
+/// for a batch. Messages whose args mapping fails are left out and reported by index.
+pub struct Inserter {
+    pub db: Db,
+    pub table: String,
+    pub columns: Vec<String>,
+    pub args: Mapping,
+    pub prefix: Option<String>,
+    pub suffix: Option<String>,
+}
+
+impl Inserter {
+    pub async fn insert(&self, batch: &[Message]) -> (Result<(), SqlError>, Vec<(usize, String)>) {
+        let mut args = Vec::with_capacity(batch.len() * self.columns.len());
+        let mut failed = Vec::new();
+        let mut rows = 0;
+        for i in 0..batch.len() {
+            match args_for(Some(&self.args), batch, i) {
+                Ok(a) if a.len() == self.columns.len() => {
+                    args.extend(a);
+                    rows += 1;
+                }
+                Ok(a) => failed.push((
+                    i,
+                    format!(
+                        "args_mapping returned {} values for {} columns",
+                        a.len(),
+                        self.columns.len()
+                    ),
+                )),
+                Err(e) => failed.push((i, e)),
+            }
+        }
+        if rows == 0 {
+            return (Ok(()), failed);
+        }
+        let sql = insert_statement(
+            self.db.driver(),
+            self.prefix.as_deref(),
+            &self.table,
+            &self.columns,
+            rows,
+            self.suffix.as_deref(),
+        );
+        (self.db.exec(&sql, args).await, failed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_statements_use_the_driver_placeholders() {
+        let cols = vec!["a".to_owned(), "b".to_owned()];
+        assert_eq!(
+            insert_statement(
+                Driver::Postgres,
+                None,
+                "t",
+                &cols,
+                2,
+                Some("ON CONFLICT DO NOTHING")
+            ),
+            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4) ON CONFLICT DO NOTHING"
+        );
+        assert_eq!(
+            insert_statement(
+                Driver::Sqlite,
+                Some("WITH x AS (SELECT 1)"),
+                "t",
+                &cols,
+                1,
+                None
+            ),
+            "WITH x AS (SELECT 1) INSERT INTO t (a, b) VALUES (?, ?)"
+        );
+    }
+
+    #[test]
+    fn where_clauses_are_rebound_for_postgres() {
+        assert_eq!(
+            Driver::Postgres.rebind("a = ? AND b = ?", 1),
+            "a = $1 AND b = $2"
+        );
+        assert_eq!(
+            Driver::Postgres.rebind("j ?? 'k' AND a = ?", 1),
+            "j ? 'k' AND a = $1"
+        );
+        assert_eq!(Driver::Sqlite.rebind("a = ?", 1), "a = ?");
+    }
+
+    #[tokio::test]
+    async fn sqlite_round_trips_values() {
+        let ctx = BuildCtx::new(Arc::default());
+        let conf: SqlConnConfig = serde_json::from_value(serde_json::json!({
+            "driver": "sqlite", "dsn": ":memory:",
+            "init_statement": "CREATE TABLE t (i INTEGER, f REAL, s TEXT, b BLOB, n TEXT);"
+        }))
+        .unwrap();
+        let db = Db::new(conf, &ctx).unwrap();
+        db.exec(
+            "INSERT INTO t (i, f, s, b, n) VALUES (?, ?, ?, ?, ?)",
+            vec![
+                Value::Int(7),
+                Value::Float(1.5),
+                Value::from("x"),
+                Value::Bytes(b"yz".to_vec()),
+                Value::Null,
+            ],
+        )
+        .await
+        .unwrap();
+        let rows = db.query("SELECT * FROM t", vec![]).await.unwrap();
+        assert_eq!(
+            Value::Array(rows).to_json_string(),
+            r#"[{"b":"yz","f":1.5,"i":7,"n":null,"s":"x"}]"#
+        );
+        let e = db
+            .exec("INSERT INTO t (i) VALUES (?)", vec![])
+            .await
+            .unwrap_err();
+        assert!(matches!(e, SqlError::Query(m) if m.contains("takes 1 arguments")));
+    }
+}

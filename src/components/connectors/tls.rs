@@ -1,0 +1,98 @@
+//! The `tls` field of the connectors (Bento's shape). TLS itself is rustls with the ring
+//! provider; a `…s://` URL (amqps, rediss) turns it on with the web PKI roots, and this field
+//! adds custom root CAs and a client certificate.
+
+use serde::Deserialize;
+
+use crate::components::{BuildCtx, BuildError};
+use crate::config::spec::{FieldSpec, FieldType};
+
+#[derive(Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    pub enabled: bool,
+    pub skip_cert_verify: bool,
+    pub enable_renegotiation: bool,
+    pub root_cas: String,
+    pub root_cas_file: String,
+    pub client_certs: Vec<ClientCert>,
+}
+
+#[derive(Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientCert {
+    pub cert: String,
+    pub key: String,
+    pub cert_file: String,
+    pub key_file: String,
+    pub password: String,
+}
+
+pub fn tls_field() -> FieldSpec {
+    FieldSpec::object("tls", "Custom TLS settings can be used to override system defaults.", vec![
+        FieldSpec::bool("enabled", "Whether custom TLS settings are enabled.").default(false),
+        FieldSpec::bool("skip_cert_verify", "Whether to skip server side certificate verification (not supported: must stay false).").default(false),
+        FieldSpec::bool("enable_renegotiation", "Whether to allow the remote server to repeatedly request renegotiation (not supported by rustls; ignored).").default(false),
+        FieldSpec::string("root_cas", "An optional root certificate authority to use, as a PEM string.").default("").example("-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----"),
+        FieldSpec::string("root_cas_file", "An optional path of a root certificate authority file (PEM).").default("").example("./root_cas.pem"),
+        FieldSpec::array("client_certs", FieldType::Object(vec![
+            FieldSpec::string("cert", "A plain text certificate to use (PEM).").default(""),
+            FieldSpec::string("key", "A plain text certificate key to use (PEM, PKCS#8).").default(""),
+            FieldSpec::string("cert_file", "The path of a certificate to use.").default(""),
+            FieldSpec::string("key_file", "The path of a certificate key to use.").default(""),
+            FieldSpec::string("password", "A password for an encrypted key (not supported: must be empty).").default(""),
+        ]), "A list of client certificates to use; only the first is used.").default(serde_json::json!([])),
+    ])
+    .default(serde_json::json!({}))
+    .advanced()
+}
+
+impl TlsConfig {
+    pub fn check(&self, ctx: &BuildCtx) -> Result<(), BuildError> {
+        if self.enabled && self.skip_cert_verify {
+            return Err(ctx.error("tls.skip_cert_verify is not supported"));
+        }
+        if self.client_certs.iter().any(|c| !c.password.is_empty()) {
+            return Err(ctx.error("tls.client_certs: encrypted keys are not supported"));
+        }
+        Ok(())
+    }
+
+    /// Root CAs (PEM) to trust in addition to none, if configured.
+    pub async fn root_cas(&self) -> Result<Option<String>, String> {
+        if !self.enabled {
+            return Ok(None);
+        }
+        if !self.root_cas.is_empty() {
+            return Ok(Some(self.root_cas.clone()));
+        }
+        if !self.root_cas_file.is_empty() {
+            return tokio::fs::read_to_string(&self.root_cas_file)
+                .await
+                .map(Some)
+                .map_err(|e| format!("tls.root_cas_file {}: {e}", self.root_cas_file));
+        }
+        Ok(None)
+    }
+
+    /// The first client certificate and key (PEM), if configured.
+    pub async fn client_cert(&self) -> Result<Option<(Vec<u8>, Vec<u8>)>, String> {
+        let Some(c) = self.client_certs.first().filter(|_| self.enabled) else {
+            return Ok(None);
+        };
+        let read = |inline: &str, file: &str, what: &str| {
+            let (inline, file, what) = (inline.to_owned(), file.to_owned(), what.to_owned());
+            async move {
+                if !inline.is_empty() {
+                    return Ok(inline.into_bytes());
+                }
+                tokio::fs::read(&file)
+                    .await
+                    .map_err(|e| format!("tls.client_certs {what} {file}: {e}"))
+            }
+        };
+        let cert = read(&c.cert, &c.cert_file, "cert").await?;
+        let key = read(&c.key, &c.key_file, "key").await?;
+        Ok(Some((cert, key)))
+    }
+}

@@ -1,0 +1,368 @@
+//! `amqp_0_9`: consumes a queue of an AMQP 0.9.1 broker (RabbitMQ). Each delivery is acked only
+//! once the output has written it; a failure nacks it with requeue, or rejects it (no requeue)
+//! when the error matches one of `nack_reject_patterns`.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions, QueueBindOptions,
+    QueueDeclareOptions,
+};
+use lapin::types::FieldTable;
+use lapin::{Channel, Connection, Consumer};
+use regex::Regex;
+use serde::Deserialize;
+use tokio::sync::Notify;
+
+use crate::components::connectors::amqp;
+use crate::components::connectors::tls::{tls_field, TlsConfig};
+use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
+use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
+use crate::message::ack::{noop_ack, AckFn};
+use crate::message::{AckStatus, Batch, Message, Value};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueDeclare {
+    pub enabled: bool,
+    pub durable: bool,
+    pub auto_delete: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Binding {
+    pub exchange: String,
+    pub key: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AmqpInputConfig {
+    pub urls: Vec<String>,
+    pub queue: String,
+    pub queue_declare: QueueDeclare,
+    pub bindings_declare: Vec<Binding>,
+    pub consumer_tag: String,
+    pub auto_ack: bool,
+    pub nack_reject_patterns: Vec<String>,
+    pub prefetch_count: i64,
+    pub prefetch_size: i64,
+    pub tls: TlsConfig,
+}
+
+pub fn urls_field() -> FieldSpec {
+    FieldSpec::array(
+        "urls",
+        FieldType::String,
+        "A list of URLs to connect to. The first URL to successfully establish a connection will be used until the connection is closed. If an item of the list contains commas, it will be expanded into multiple URLs. `amqps://` URLs use TLS.",
+    )
+    .example(serde_json::json!(["amqp://guest:guest@127.0.0.1:5672/"]))
+    .example(serde_json::json!(["amqp://127.0.0.1:5672/,amqp://127.0.0.2:5672/"]))
+}
+
+pub fn spec() -> ComponentSpec {
+    ComponentSpec::new("amqp_0_9", ComponentKind::Input, "Connects to an AMQP (0.91) queue. AMQP is a messaging protocol used by various message brokers, including RabbitMQ.")
+        .description("Messages are acknowledged on the broker only after the output has delivered them; a failed delivery is nacked with requeue so the broker redelivers it, unless its error matches one of `nack_reject_patterns`, in which case it is rejected without requeue (dead-lettered when the queue has a dead letter exchange).\n\nMetadata: `amqp_content_type`, `amqp_content_encoding`, `amqp_delivery_mode`, `amqp_priority`, `amqp_correlation_id`, `amqp_reply_to`, `amqp_expiration`, `amqp_message_id`, `amqp_timestamp`, `amqp_type`, `amqp_user_id`, `amqp_app_id`, `amqp_consumer_tag`, `amqp_delivery_tag`, `amqp_redelivered`, `amqp_exchange`, `amqp_routing_key`, and every message header (nested headers prefixed with the key of their parent).\n\nWhen the broker drops the connection the input reconnects; deliveries of the dead channel are redelivered by the broker and never acknowledged on the new channel.")
+        .fields(vec![
+            urls_field().default(serde_json::json!([])),
+            FieldSpec::string("queue", "An AMQP queue to consume from.").example("my-queue"),
+            FieldSpec::object("queue_declare", "Allows you to passively declare the target queue. If the queue already exists then the declaration passively verifies that they match the target fields.", vec![
+                FieldSpec::bool("enabled", "Whether to enable queue declaration.").default(false),
+                FieldSpec::bool("durable", "Whether the declared queue is durable.").default(true),
+                FieldSpec::bool("auto_delete", "Whether the declared queue will auto-delete.").default(false),
+            ]).default(serde_json::json!({})).advanced(),
+            FieldSpec::array("bindings_declare", FieldType::Object(vec![
+                FieldSpec::string("exchange", "The exchange of the declared binding.").default(""),
+                FieldSpec::string("key", "The key of the declared binding.").default(""),
+            ]), "Allows you to passively declare bindings for the target queue.")
+                .default(serde_json::json!([]))
+                .example(serde_json::json!([{"exchange": "foo", "key": "bar"}]))
+                .advanced(),
+            FieldSpec::string("consumer_tag", "A consumer tag; empty lets the broker choose one.").default(""),
+            FieldSpec::bool("auto_ack", "Acknowledge messages automatically as they are consumed rather than waiting for acknowledgments from downstream. This can improve throughput and prevent the pipeline from blocking but at the cost of eliminating delivery guarantees.").default(false).advanced(),
+            FieldSpec::array("nack_reject_patterns", FieldType::String, "A list of regular expression patterns whereby if a message that has failed to be delivered matches one of them it will be dropped (or delivered to a dead-letter queue if one exists). By default failed messages are nacked with requeue enabled.")
+                .default(serde_json::json!([]))
+                .example(serde_json::json!(["^reject me please:.+$"]))
+                .advanced(),
+            FieldSpec::int("prefetch_count", "The maximum number of pending messages to have consumed at a time.").default(10),
+            FieldSpec::int("prefetch_size", "The maximum amount of pending messages measured in bytes to have consumed at a time. Only 0 (no limit) is supported, as by RabbitMQ.").default(0).advanced(),
+            tls_field(),
+        ])
+        .example("Consume a queue", "input:\n  amqp_0_9:\n    urls: [ amqp://guest:guest@127.0.0.1:5672/ ]\n    queue: my-queue\n    queue_declare:\n      enabled: true\n")
+        .example("Bind a queue to an exchange and dead-letter some failures", "input:\n  amqp_0_9:\n    urls: [ \"amqp://guest:guest@10.0.0.1:5672/,amqp://guest:guest@10.0.0.2:5672/\" ]\n    queue: work\n    queue_declare: { enabled: true }\n    bindings_declare:\n      - { exchange: amq.direct, key: work }\n    nack_reject_patterns: [ '^invalid' ]\n    prefetch_count: 50\n")
+}
+
+pub fn plugin() -> Plugin<dyn Input> {
+    Plugin { spec, build }
+}
+
+fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, BuildError> {
+    let c: AmqpInputConfig = ctx.parse(conf)?;
+    c.tls.check(ctx)?;
+    if c.queue.is_empty() {
+        return Err(ctx.error("queue must not be empty"));
+    }
+    let reject = c
+        .nack_reject_patterns
+        .iter()
+        .map(|p| Regex::new(p).map_err(|e| ctx.error(format!("nack_reject_patterns: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let prefetch = u16::try_from(c.prefetch_count)
+        .map_err(|_| ctx.error("prefetch_count must be between 0 and 65535"))?;
+    if c.prefetch_size != 0 {
+        return Err(ctx.error("prefetch_size: only 0 (no limit) is supported"));
+    }
+    Ok(Box::new(AmqpInput {
+        conf: c,
+        prefetch,
+        reject: Arc::new(reject),
+        conn: None,
+        outstanding: Arc::default(),
+    }))
+}
+
+struct Live {
+    conn: Connection,
+    channel: Channel,
+    consumer: Consumer,
+}
+
+pub struct AmqpInput {
+    conf: AmqpInputConfig,
+    prefetch: u16,
+    reject: Arc<Vec<Regex>>,
+    conn: Option<Live>,
+    /// Acknowledgements not yet sent: `close` waits for them so that a clean shutdown does not
+    /// leave delivered messages to be redelivered.
+    outstanding: Arc<Outstanding>,
+}
+
+#[derive(Default)]
+struct Outstanding {
+    count: AtomicUsize,
+    done: Notify,
+}
+
+/// Counts one acknowledgement as outstanding until dropped (sent, or given up).
+struct Pending(Arc<Outstanding>);
+
+impl Pending {
+    fn new(o: &Arc<Outstanding>) -> Pending {
+        o.count.fetch_add(1, Ordering::SeqCst);
+        Pending(o.clone())
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.done.notify_waiters();
+        }
+    }
+}
+
+impl AmqpInput {
+    async fn open(&self) -> Result<Live, ComponentError> {
+        let c = &self.conf;
+        let conn = amqp::connect(&c.urls, &c.tls, "engine amqp_0_9 input").await?;
+        let setup = async {
+            let channel = conn.create_channel().await?;
+            if c.queue_declare.enabled {
+                channel
+                    .queue_declare(
+                        c.queue.as_str().into(),
+                        QueueDeclareOptions {
+                            durable: c.queue_declare.durable,
+                            auto_delete: c.queue_declare.auto_delete,
+                            ..QueueDeclareOptions::default()
+                        },
+                        FieldTable::default(),
+                    )
+                    .await?;
+            }
+            for b in &c.bindings_declare {
+                channel
+                    .queue_bind(
+                        c.queue.as_str().into(),
+                        b.exchange.as_str().into(),
+                        b.key.as_str().into(),
+                        QueueBindOptions::default(),
+                        FieldTable::default(),
+                    )
+                    .await?;
+            }
+            channel
+                .basic_qos(self.prefetch, BasicQosOptions::default())
+                .await?;
+            let consumer = channel
+                .basic_consume(
+                    c.queue.as_str().into(),
+                    c.consumer_tag.as_str().into(),
+                    BasicConsumeOptions {
+                        no_ack: c.auto_ack,
+                        ..BasicConsumeOptions::default()
+                    },
+                    FieldTable::default(),
+                )
+                .await?;
+            Ok::<_, lapin::Error>((channel, consumer))
+        };
+        match setup.await {
+            Ok((channel, consumer)) => Ok(Live {
+                conn,
+                channel,
+                consumer,
+            }),
+            Err(e) => {
+                let _ = conn.close(200, "setup failed".into()).await;
+                Err(ComponentError::failed(format!("queue {}: {e}", c.queue)))
+            }
+        }
+    }
+}
+
+/// The message a delivery becomes, with its properties and headers as metadata.
+fn to_message(d: &lapin::message::Delivery, consumer_tag: &str) -> Message {
+    let mut m = Message::from_bytes(d.data.clone());
+    let p = &d.properties;
+    let meta = m.meta_mut();
+    let mut put = |k: &str, v: Value| {
+        meta.insert(k.to_owned(), v);
+    };
+    let s = |v: &Option<lapin::types::ShortString>| {
+        Value::String(
+            v.as_ref()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+        )
+    };
+    put("amqp_content_type", s(p.content_type()));
+    put("amqp_content_encoding", s(p.content_encoding()));
+    if let Some(mode) = p.delivery_mode() {
+        put("amqp_delivery_mode", Value::Int((*mode).into()));
+    }
+    if let Some(prio) = p.priority() {
+        put("amqp_priority", Value::Int((*prio).into()));
+    }
+    put("amqp_correlation_id", s(p.correlation_id()));
+    put("amqp_reply_to", s(p.reply_to()));
+    put("amqp_expiration", s(p.expiration()));
+    put("amqp_message_id", s(p.message_id()));
+    if let Some(t) = p.timestamp() {
+        put(
+            "amqp_timestamp",
+            Value::Int(i64::try_from(*t).unwrap_or(i64::MAX)),
+        );
+    }
+    put("amqp_type", s(p.kind()));
+    put("amqp_user_id", s(p.user_id()));
+    put("amqp_app_id", s(p.app_id()));
+    put("amqp_consumer_tag", Value::String(consumer_tag.to_owned()));
+    put(
+        "amqp_delivery_tag",
+        Value::Int(i64::try_from(d.delivery_tag).unwrap_or(i64::MAX)),
+    );
+    put("amqp_redelivered", Value::Bool(d.redelivered));
+    put(
+        "amqp_exchange",
+        Value::String(d.exchange.as_str().to_owned()),
+    );
+    put(
+        "amqp_routing_key",
+        Value::String(d.routing_key.as_str().to_owned()),
+    );
+    if let Some(h) = p.headers() {
+        let mut flat = Vec::new();
+        amqp::flatten_headers("", h, &mut flat);
+        for (k, v) in flat {
+            put(&k, v);
+        }
+    }
+    m
+}
+
+#[async_trait]
+impl Input for AmqpInput {
+    async fn connect(&mut self) -> Result<(), ComponentError> {
+        if let Some(old) = self.conn.take() {
+            let _ = old.conn.close(200, "reconnecting".into()).await;
+        }
+        self.conn = Some(self.open().await?);
+        Ok(())
+    }
+
+    async fn read(&mut self) -> Result<(Batch, AckFn), ComponentError> {
+        let Some(live) = self.conn.as_mut() else {
+            return Err(ComponentError::NotConnected);
+        };
+        let delivery = match live.consumer.next().await {
+            Some(Ok(d)) => d,
+            Some(Err(e)) => {
+                tracing::warn!("amqp_0_9: consumer failed: {e}");
+                self.conn = None;
+                return Err(ComponentError::NotConnected);
+            }
+            None => {
+                self.conn = None;
+                return Err(ComponentError::NotConnected);
+            }
+        };
+        let msg = to_message(&delivery, live.consumer.tag().as_str());
+        if self.conf.auto_ack {
+            return Ok((vec![msg], noop_ack()));
+        }
+        // The acker belongs to the channel the delivery came on: after a reconnect it is
+        // poisoned and does nothing, so a stale delivery tag is never acked on a new channel
+        // (the broker redelivers the message instead).
+        let acker = delivery.acker;
+        let reject = self.reject.clone();
+        let pending = Pending::new(&self.outstanding);
+        let ack: AckFn = Box::new(move |status| {
+            Box::pin(async move {
+                let _pending = pending;
+                let r = match status {
+                    AckStatus::Delivered => acker.ack(BasicAckOptions::default()).await,
+                    AckStatus::Failed(why) => {
+                        let requeue = !reject.iter().any(|r| r.is_match(&why));
+                        acker
+                            .nack(BasicNackOptions {
+                                multiple: false,
+                                requeue,
+                            })
+                            .await
+                    }
+                };
+                if let Err(e) = r {
+                    tracing::debug!("amqp_0_9: acknowledgement not sent: {e}");
+                }
+            })
+        });
+        Ok((vec![msg], ack))
+    }
+
+    async fn close(&mut self) -> Result<(), ComponentError> {
+        // Let the acknowledgements of delivered messages reach the broker first (bounded: a
+        // message still in flight keeps its ack pending, and the broker redelivers it).
+        let o = self.outstanding.clone();
+        let _ = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                let done = o.done.notified();
+                if o.count.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+                done.await;
+            }
+        })
+        .await;
+        if let Some(live) = self.conn.take() {
+            let _ = live.channel.close(200, "closing".into()).await;
+            let _ = live.conn.close(200, "closing".into()).await;
+        }
+        Ok(())
+    }
+}

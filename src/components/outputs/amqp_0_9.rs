@@ -1,0 +1,392 @@
+//! `amqp_0_9`: publishes to an AMQP 0.9.1 exchange. The channel runs in confirm mode: a write
+//! succeeds only once the broker has confirmed every message of the batch; a broker nack or a
+//! returned (unroutable, with `mandatory`) message fails it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions};
+use lapin::types::FieldTable;
+use lapin::{BasicProperties, Channel, Confirmation, Connection, ExchangeKind};
+use serde::Deserialize;
+use tokio::sync::RwLock;
+
+use crate::bloblang::{parse_interpolation, InterpolatedString};
+use crate::components::connectors::amqp;
+use crate::components::connectors::tls::{tls_field, TlsConfig};
+use crate::components::inputs::amqp_0_9::urls_field;
+use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
+use crate::config::parse_duration;
+use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
+use crate::message::{Batch, Message};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeDeclare {
+    pub enabled: bool,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub durable: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetadataFilter {
+    pub exclude_prefixes: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AmqpOutputConfig {
+    pub urls: Vec<String>,
+    pub exchange: String,
+    pub exchange_declare: ExchangeDeclare,
+    pub key: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub content_type: String,
+    pub content_encoding: String,
+    pub correlation_id: String,
+    pub reply_to: String,
+    pub expiration: String,
+    pub message_id: String,
+    pub user_id: String,
+    pub app_id: String,
+    pub priority: String,
+    pub metadata: MetadataFilter,
+    pub max_in_flight: i64,
+    pub persistent: bool,
+    pub mandatory: bool,
+    pub immediate: bool,
+    pub timeout: String,
+    pub tls: TlsConfig,
+}
+
+fn interp(name: &'static str, description: &'static str) -> FieldSpec {
+    FieldSpec::string(name, description)
+        .default("")
+        .interpolated()
+        .advanced()
+}
+
+pub fn spec() -> ComponentSpec {
+    ComponentSpec::new("amqp_0_9", ComponentKind::Output, "Sends messages to an AMQP (0.91) exchange. AMQP is a messaging protocol used by various message brokers, including RabbitMQ.")
+        .description("The routing key of each message is generated from the `key` field, which supports interpolation. Metadata (except keys matching `metadata.exclude_prefixes`) is sent as headers.\n\nThe channel runs in confirm mode: a message counts as sent only once the broker has confirmed it; a broker nack, or a message returned as unroutable (with `mandatory`), fails the write so the input nacks it upstream. When the broker drops the connection the output reconnects and retries.\n\nThis output benefits from sending multiple messages in flight in parallel; tune that with `max_in_flight`.")
+        .fields(vec![
+            urls_field().default(serde_json::json!([])),
+            FieldSpec::string("exchange", "An AMQP exchange to publish to.").interpolated().example("my-exchange"),
+            FieldSpec::object("exchange_declare", "Optionally declare the target exchange (passive).", vec![
+                FieldSpec::bool("enabled", "Whether to declare the exchange.").default(false),
+                FieldSpec::string("type", "The type of the exchange.").default("direct").options(&["direct", "fanout", "topic", "headers", "x-custom"]),
+                FieldSpec::bool("durable", "Whether the exchange should be durable.").default(true),
+            ]).default(serde_json::json!({})).advanced(),
+            FieldSpec::string("key", "The binding key to set for each message.").default("").interpolated(),
+            interp("type", "The type property to set for each message."),
+            FieldSpec::string("content_type", "The content type attribute to set for each message.").default("application/octet-stream").interpolated().advanced(),
+            interp("content_encoding", "The content encoding attribute to set for each message."),
+            interp("correlation_id", "Set the correlation ID of each message with a dynamic interpolated expression."),
+            interp("reply_to", "Carries response queue name - set with a dynamic interpolated expression."),
+            interp("expiration", "Set the per-message TTL (milliseconds, as text)."),
+            interp("message_id", "Set the message ID of each message with a dynamic interpolated expression."),
+            interp("user_id", "Set the user ID to the name of the publisher. If this property is set by a publisher, its value must be equal to the name of the user used to open the connection."),
+            interp("app_id", "Set the application ID of each message with a dynamic interpolated expression."),
+            interp("priority", "Set the priority of each message (0 to 255) with a dynamic interpolated expression; empty leaves it unset.").example("0").example("${! meta(\"amqp_priority\") }"),
+            FieldSpec::object("metadata", "Specify criteria for which metadata values are attached to messages as headers.", vec![
+                FieldSpec::array("exclude_prefixes", FieldType::String, "Provide a list of explicit metadata key prefixes to be excluded when adding metadata to sent messages.").default(serde_json::json!([])),
+            ]).default(serde_json::json!({})),
+            FieldSpec::int("max_in_flight", "The maximum number of messages to have in flight at a given time. Increase this to improve throughput.").default(64),
+            FieldSpec::bool("persistent", "Whether message delivery should be persistent (transient by default).").default(false).advanced(),
+            FieldSpec::bool("mandatory", "Whether to set the mandatory flag on published messages. When set, a message that cannot be routed to a queue is returned and the write fails.").default(false).advanced(),
+            FieldSpec::bool("immediate", "Whether to set the immediate flag on published messages (RabbitMQ does not support it and closes the channel).").default(false).advanced(),
+            FieldSpec::string("timeout", "The maximum period to wait before abandoning a publish and reattempting it. If not set, wait indefinitely.").default("").advanced().example("10s"),
+            tls_field(),
+        ])
+        .example("Publish to a queue through the default exchange", "output:\n  amqp_0_9:\n    urls: [ amqp://guest:guest@127.0.0.1:5672/ ]\n    exchange: \"\"\n    key: my-queue\n    persistent: true\n")
+        .example("Route by a metadata value", "output:\n  amqp_0_9:\n    urls: [ amqp://guest:guest@127.0.0.1:5672/ ]\n    exchange: events\n    exchange_declare: { enabled: true, type: topic }\n    key: 'events.${! @kind }'\n    metadata:\n      exclude_prefixes: [ amqp_ ]\n    timeout: 10s\n")
+}
+
+pub fn plugin() -> Plugin<dyn Output> {
+    Plugin { spec, build }
+}
+
+/// The interpolated message properties, in the order of [`PROPS`].
+struct Props {
+    kind: InterpolatedString,
+    content_type: InterpolatedString,
+    content_encoding: InterpolatedString,
+    correlation_id: InterpolatedString,
+    reply_to: InterpolatedString,
+    expiration: InterpolatedString,
+    message_id: InterpolatedString,
+    user_id: InterpolatedString,
+    app_id: InterpolatedString,
+    priority: InterpolatedString,
+}
+
+fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Output>, BuildError> {
+    let c: AmqpOutputConfig = ctx.parse(conf)?;
+    c.tls.check(ctx)?;
+    let i = |name: &str, src: &str| {
+        parse_interpolation(src).map_err(|e| ctx.error(format!("{name}: {e}")))
+    };
+    let props = Props {
+        kind: i("type", &c.kind)?,
+        content_type: i("content_type", &c.content_type)?,
+        content_encoding: i("content_encoding", &c.content_encoding)?,
+        correlation_id: i("correlation_id", &c.correlation_id)?,
+        reply_to: i("reply_to", &c.reply_to)?,
+        expiration: i("expiration", &c.expiration)?,
+        message_id: i("message_id", &c.message_id)?,
+        user_id: i("user_id", &c.user_id)?,
+        app_id: i("app_id", &c.app_id)?,
+        priority: i("priority", &c.priority)?,
+    };
+    let exchange_kind = match c.exchange_declare.kind.as_str() {
+        "direct" => ExchangeKind::Direct,
+        "fanout" => ExchangeKind::Fanout,
+        "topic" => ExchangeKind::Topic,
+        "headers" => ExchangeKind::Headers,
+        other => ExchangeKind::Custom(other.to_owned()),
+    };
+    let timeout = if c.timeout.is_empty() {
+        None
+    } else {
+        Some(parse_duration(&c.timeout).map_err(|e| ctx.error(format!("timeout: {e}")))?)
+    };
+    Ok(Box::new(AmqpOutput {
+        exchange: i("exchange", &c.exchange)?,
+        key: i("key", &c.key)?,
+        props,
+        exchange_kind,
+        timeout,
+        max_in_flight: usize::try_from(c.max_in_flight).unwrap_or(1).max(1),
+        conf: c,
+        live: RwLock::new(None),
+    }))
+}
+
+struct Live {
+    conn: Connection,
+    channel: Channel,
+}
+
+impl Live {
+    fn usable(&self) -> bool {
+        self.conn.status().connected() && self.channel.status().connected()
+    }
+}
+
+pub struct AmqpOutput {
+    conf: AmqpOutputConfig,
+    exchange: InterpolatedString,
+    key: InterpolatedString,
+    props: Props,
+    exchange_kind: ExchangeKind,
+    timeout: Option<Duration>,
+    max_in_flight: usize,
+    live: RwLock<Option<Arc<Live>>>,
+}
+
+/// Why a publish failed: the connection (reconnect and retry) or the message (nack upstream).
+enum PublishError {
+    Connection(String),
+    Message(String),
+}
+
+impl AmqpOutput {
+    async fn open(&self) -> Result<Live, ComponentError> {
+        let conn = amqp::connect(&self.conf.urls, &self.conf.tls, "engine amqp_0_9 output").await?;
+        let setup = async {
+            let channel = conn.create_channel().await?;
+            channel
+                .confirm_select(ConfirmSelectOptions::default())
+                .await?;
+            if self.conf.exchange_declare.enabled {
+                let name = self.exchange.render(&[], 0).unwrap_or_default();
+                channel
+                    .exchange_declare(
+                        name.as_str().into(),
+                        self.exchange_kind.clone(),
+                        ExchangeDeclareOptions {
+                            durable: self.conf.exchange_declare.durable,
+                            ..ExchangeDeclareOptions::default()
+                        },
+                        FieldTable::default(),
+                    )
+                    .await?;
+            }
+            Ok::<_, lapin::Error>(channel)
+        };
+        match setup.await {
+            Ok(channel) => Ok(Live { conn, channel }),
+            Err(e) => {
+                let _ = conn.close(200, "setup failed".into()).await;
+                Err(ComponentError::failed(e))
+            }
+        }
+    }
+
+    fn properties(&self, batch: &[Message], i: usize) -> Result<BasicProperties, String> {
+        let p = &self.props;
+        let r = |s: &InterpolatedString, name: &str| {
+            s.render(batch, i).map_err(|e| format!("{name}: {e}"))
+        };
+        let mut props = BasicProperties::default();
+        let text = [
+            (r(&p.content_type, "content_type")?, 0),
+            (r(&p.content_encoding, "content_encoding")?, 1),
+            (r(&p.correlation_id, "correlation_id")?, 2),
+            (r(&p.reply_to, "reply_to")?, 3),
+            (r(&p.expiration, "expiration")?, 4),
+            (r(&p.message_id, "message_id")?, 5),
+            (r(&p.user_id, "user_id")?, 6),
+            (r(&p.app_id, "app_id")?, 7),
+            (r(&p.kind, "type")?, 8),
+        ];
+        for (v, which) in text {
+            if v.is_empty() {
+                continue;
+            }
+            let v = lapin::types::ShortString::from(v);
+            props = match which {
+                0 => props.with_content_type(v),
+                1 => props.with_content_encoding(v),
+                2 => props.with_correlation_id(v),
+                3 => props.with_reply_to(v),
+                4 => props.with_expiration(v),
+                5 => props.with_message_id(v),
+                6 => props.with_user_id(v),
+                7 => props.with_app_id(v),
+                _ => props.with_type(v),
+            };
+        }
+        let prio = r(&p.priority, "priority")?;
+        if !prio.is_empty() {
+            let n: u8 = prio
+                .trim()
+                .parse()
+                .map_err(|_| format!("priority: '{prio}' is not a number from 0 to 255"))?;
+            props = props.with_priority(n);
+        }
+        if self.conf.persistent {
+            props = props.with_delivery_mode(2);
+        } else {
+            props = props.with_delivery_mode(1);
+        }
+        let mut headers = FieldTable::default();
+        for (k, v) in batch[i].meta() {
+            if self
+                .conf
+                .metadata
+                .exclude_prefixes
+                .iter()
+                .any(|p| k.starts_with(p.as_str()))
+            {
+                continue;
+            }
+            headers.insert(k.as_str().into(), amqp::to_amqp(v));
+        }
+        Ok(props.with_headers(headers))
+    }
+
+    async fn publish(&self, live: &Live, batch: &Batch) -> Result<(), PublishError> {
+        let mut confirms = Vec::with_capacity(batch.len());
+        for i in 0..batch.len() {
+            let exchange = self
+                .exchange
+                .render(batch, i)
+                .map_err(|e| PublishError::Message(format!("exchange: {e}")))?;
+            let key = self
+                .key
+                .render(batch, i)
+                .map_err(|e| PublishError::Message(format!("key: {e}")))?;
+            let props = self.properties(batch, i).map_err(PublishError::Message)?;
+            let confirm = live
+                .channel
+                .basic_publish(
+                    exchange.as_str().into(),
+                    key.as_str().into(),
+                    BasicPublishOptions {
+                        mandatory: self.conf.mandatory,
+                        immediate: self.conf.immediate,
+                    },
+                    batch[i].bytes(),
+                    props,
+                )
+                .await
+                .map_err(|e| PublishError::Connection(e.to_string()))?;
+            confirms.push(confirm);
+        }
+        for c in confirms {
+            match c.await {
+                Ok(Confirmation::Ack(None)) | Ok(Confirmation::NotRequested) => {}
+                Ok(Confirmation::Ack(Some(ret))) => {
+                    return Err(PublishError::Message(format!(
+                        "message returned by the broker: {} {}",
+                        ret.reply_code, ret.reply_text
+                    )))
+                }
+                Ok(Confirmation::Nack(_)) => {
+                    return Err(PublishError::Message(
+                        "message was nacked by the broker".into(),
+                    ))
+                }
+                Err(e) => return Err(PublishError::Connection(e.to_string())),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Output for AmqpOutput {
+    async fn connect(&self) -> Result<(), ComponentError> {
+        let mut live = self.live.write().await;
+        // Concurrent writers that all saw the connection drop reconnect one after the other;
+        // the first one does the work.
+        if live.as_ref().is_some_and(|l| l.usable()) {
+            return Ok(());
+        }
+        if let Some(old) = live.take() {
+            let _ = old.conn.close(200, "reconnecting".into()).await;
+        }
+        *live = Some(Arc::new(self.open().await?));
+        Ok(())
+    }
+
+    async fn write(&self, batch: Batch) -> Result<(), ComponentError> {
+        let Some(live) = self.live.read().await.clone() else {
+            return Err(ComponentError::NotConnected);
+        };
+        let r = match self.timeout {
+            Some(t) => match tokio::time::timeout(t, self.publish(&live, &batch)).await {
+                Ok(r) => r,
+                Err(_) => Err(PublishError::Message(format!(
+                    "timed out after {t:?} waiting for the broker"
+                ))),
+            },
+            None => self.publish(&live, &batch).await,
+        };
+        match r {
+            Ok(()) => Ok(()),
+            Err(PublishError::Message(e)) => Err(ComponentError::Failed(e)),
+            Err(PublishError::Connection(e)) => {
+                tracing::warn!("amqp_0_9: publish failed, reconnecting: {e}");
+                Err(ComponentError::NotConnected)
+            }
+        }
+    }
+
+    async fn close(&self) -> Result<(), ComponentError> {
+        if let Some(live) = self.live.write().await.take() {
+            let _ = live.channel.close(200, "closing".into()).await;
+            let _ = live.conn.close(200, "closing".into()).await;
+        }
+        Ok(())
+    }
+
+    fn max_in_flight(&self) -> usize {
+        self.max_in_flight
+    }
+}

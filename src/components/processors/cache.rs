@@ -1,0 +1,150 @@
+//! `cache` processor: set, add, get, check or delete keys of a cache resource per message.
+
+use async_trait::async_trait;
+use serde::Deserialize;
+
+use crate::bloblang::{parse_interpolation, InterpolatedString};
+use crate::components::caches::{ttl_of, CacheStage};
+use crate::components::{
+    BuildCtx, BuildError, CacheError, ComponentError, ComponentInfo, Plugin, Processor,
+};
+use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
+use crate::message::{Batch, Value};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheProcConfig {
+    pub resource: String,
+    pub operator: String,
+    pub key: String,
+    pub value: Option<String>,
+    pub ttl: Option<String>,
+}
+
+pub fn spec() -> ComponentSpec {
+    ComponentSpec::new("cache", ComponentKind::Processor, "Performs operations against a cache resource for each message, allowing you to store or retrieve data within message payloads.")
+        .description("Operators:\n\n- `set`: store `value` under `key` (overwriting).\n- `add`: store `value` under `key` only if the key does not exist yet; otherwise the message is flagged with an error.\n- `get`: replace the payload with the value under `key`; a missing key flags the message (`key does not exist`).\n- `exists`: replace the payload with `true` or `false`.\n- `delete`: remove `key` (a missing key is not an error).\n\nFailures flag the message, which can be handled with error handling processors; the message is otherwise unchanged.")
+        .fields(vec![
+            FieldSpec::string("resource", "The `cache_resources` label of the cache to use."),
+            FieldSpec::string("operator", "The operation to perform with the cache.").options(&["set", "add", "get", "exists", "delete"]),
+            FieldSpec::string("key", "A key to use with the cache.").interpolated(),
+            FieldSpec::string("value", "A value to use with the cache (when applicable); the message content when absent.").interpolated().optional(),
+            FieldSpec::string("ttl", "The TTL of each individual item as a duration string. After this period an item will be eligible for removal during the next compaction. Not all caches support per-key TTLs, and those that do not will fall back to their generally configured TTL setting.")
+                .interpolated().optional().advanced().example("60s").example("5m"),
+        ])
+        .example("Store and look up", "cache_resources:\n  - label: users\n    memory: {}\ninput:\n  stdin: {}\npipeline:\n  processors:\n    - cache:\n        resource: users\n        operator: set\n        key: '${! this.id }'\n        value: '${! content() }'\n    - cache:\n        resource: users\n        operator: get\n        key: '${! this.id }'\noutput:\n  stdout: {}\n")
+}
+
+pub fn plugin() -> Plugin<dyn Processor> {
+    Plugin { spec, build }
+}
+
+#[derive(Clone, Copy)]
+enum Op {
+    Set,
+    Add,
+    Get,
+    Exists,
+    Delete,
+}
+
+/// The `cache_resources` entry called `label`, or a build error naming it.
+pub fn cache_resource(
+    ctx: &BuildCtx,
+    label: &str,
+) -> Result<std::sync::Arc<CacheStage>, BuildError> {
+    ctx.resources
+        .cache(label)
+        .ok_or_else(|| ctx.error(format!("cache resource '{label}' was not found")))
+}
+
+fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>, BuildError> {
+    let c: CacheProcConfig = ctx.parse(conf)?;
+    let op = match c.operator.as_str() {
+        "set" => Op::Set,
+        "add" => Op::Add,
+        "get" => Op::Get,
+        "exists" => Op::Exists,
+        "delete" => Op::Delete,
+        other => {
+            return Err(ctx.error(format!(
+                "operator '{other}' is not one of set, add, get, exists, delete"
+            )))
+        }
+    };
+    let i =
+        |name: &str, s: &str| parse_interpolation(s).map_err(|e| ctx.error(format!("{name}: {e}")));
+    Ok(Box::new(CacheProcessor {
+        cache: cache_resource(ctx, &c.resource)?,
+        op,
+        key: i("key", &c.key)?,
+        value: c.value.as_deref().map(|v| i("value", v)).transpose()?,
+        ttl: c.ttl.as_deref().map(|v| i("ttl", v)).transpose()?,
+        info: ctx.info.clone(),
+    }))
+}
+
+pub struct CacheProcessor {
+    cache: std::sync::Arc<CacheStage>,
+    op: Op,
+    key: InterpolatedString,
+    value: Option<InterpolatedString>,
+    ttl: Option<InterpolatedString>,
+    info: ComponentInfo,
+}
+
+impl CacheProcessor {
+    async fn apply(&self, batch: &mut Batch, i: usize) -> Result<(), String> {
+        let key = self.key.render(batch, i).map_err(|e| format!("key: {e}"))?;
+        let ttl = match &self.ttl {
+            Some(t) => ttl_of(&t.render(batch, i).map_err(|e| format!("ttl: {e}"))?)?,
+            None => None,
+        };
+        let value = || match &self.value {
+            Some(v) => v
+                .render(batch, i)
+                .map(String::into_bytes)
+                .map_err(|e| format!("value: {e}")),
+            None => Ok(batch[i].bytes().to_vec()),
+        };
+        match self.op {
+            Op::Set => self
+                .cache
+                .set(&key, value()?, ttl)
+                .await
+                .map_err(|e| e.to_string()),
+            Op::Add => self
+                .cache
+                .add(&key, value()?, ttl)
+                .await
+                .map_err(|e| e.to_string()),
+            Op::Get => {
+                let v = self.cache.get(&key).await.map_err(|e| e.to_string())?;
+                batch[i].set_bytes(v);
+                Ok(())
+            }
+            Op::Exists => {
+                let found = match self.cache.get(&key).await {
+                    Ok(_) => true,
+                    Err(CacheError::NotFound) => false,
+                    Err(e) => return Err(e.to_string()),
+                };
+                batch[i].set_value(Value::Bool(found));
+                Ok(())
+            }
+            Op::Delete => self.cache.delete(&key).await.map_err(|e| e.to_string()),
+        }
+    }
+}
+
+#[async_trait]
+impl Processor for CacheProcessor {
+    async fn process(&self, mut batch: Batch) -> Result<Vec<Batch>, ComponentError> {
+        for i in 0..batch.len() {
+            if let Err(e) = self.apply(&mut batch, i).await {
+                self.info.flag(&mut batch[i], e);
+            }
+        }
+        Ok(vec![batch])
+    }
+}

@@ -1,0 +1,87 @@
+//! `dedupe` processor: drops messages whose key was already seen (stored in a cache).
+
+use async_trait::async_trait;
+use serde::Deserialize;
+
+use super::cache::cache_resource;
+use crate::bloblang::{parse_interpolation, InterpolatedString};
+use crate::components::caches::CacheStage;
+use crate::components::{
+    BuildCtx, BuildError, CacheError, ComponentError, ComponentInfo, Plugin, Processor,
+};
+use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
+use crate::message::Batch;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DedupeConfig {
+    pub cache: String,
+    pub key: String,
+    pub drop_on_err: bool,
+}
+
+pub fn spec() -> ComponentSpec {
+    ComponentSpec::new("dedupe", ComponentKind::Processor, "Deduplicates messages by storing a key value in a cache using the `add` operator. If the key already exists within the cache it is dropped.")
+        .description("Caches must be configured as resources. Deduplication is performed per message against the cache, so the cache decides how long a key is remembered (its TTL). Dropped messages are acknowledged.")
+        .fields(vec![
+            FieldSpec::string("cache", "The `cache_resources` label of the cache to use for storage."),
+            FieldSpec::string("key", "An interpolated string yielding the key to deduplicate by for each message.").interpolated()
+                .example("${! meta(\"kafka_key\") }").example("${! this.id }"),
+            FieldSpec::bool("drop_on_err", "Whether messages should be dropped when the cache returns a general error such as a network issue.").default(true),
+        ])
+        .example("Deduplicate based on a field", "cache_resources:\n  - label: keycache\n    memory:\n      default_ttl: 60s\ninput:\n  stdin: {}\npipeline:\n  processors:\n    - dedupe:\n        cache: keycache\n        key: ${! this.id }\noutput:\n  stdout: {}\n")
+}
+
+pub fn plugin() -> Plugin<dyn Processor> {
+    Plugin { spec, build }
+}
+
+fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>, BuildError> {
+    let c: DedupeConfig = ctx.parse(conf)?;
+    Ok(Box::new(Dedupe {
+        cache: cache_resource(ctx, &c.cache)?,
+        key: parse_interpolation(&c.key).map_err(|e| ctx.error(format!("key: {e}")))?,
+        drop_on_err: c.drop_on_err,
+        info: ctx.info.clone(),
+    }))
+}
+
+pub struct Dedupe {
+    cache: std::sync::Arc<CacheStage>,
+    key: InterpolatedString,
+    drop_on_err: bool,
+    info: ComponentInfo,
+}
+
+#[async_trait]
+impl Processor for Dedupe {
+    async fn process(&self, batch: Batch) -> Result<Vec<Batch>, ComponentError> {
+        let mut kept = Vec::with_capacity(batch.len());
+        for i in 0..batch.len() {
+            let mut m = batch[i].clone();
+            let key = match self.key.render(&batch, i) {
+                Ok(k) => k,
+                Err(e) => {
+                    self.info.flag(&mut m, format!("key: {e}"));
+                    kept.push(m);
+                    continue;
+                }
+            };
+            match self.cache.add(&key, b"t".to_vec(), None).await {
+                Ok(()) => kept.push(m),
+                Err(CacheError::KeyExists) => {}
+                Err(e) if self.drop_on_err => {
+                    tracing::debug!("dedupe: dropping message after cache error: {e}");
+                }
+                Err(e) => {
+                    self.info.flag(&mut m, e.to_string());
+                    kept.push(m);
+                }
+            }
+        }
+        if kept.is_empty() {
+            return Ok(vec![]);
+        }
+        Ok(vec![kept])
+    }
+}

@@ -1,0 +1,116 @@
+//! `redis` processor: runs a Redis command per message; the payload becomes the reply.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+
+use crate::bloblang::{parse_interpolation, InterpolatedString, Mapping};
+use crate::components::connectors::redis::{
+    arg_bytes, kind_field, reply_value, url_field, RedisConn,
+};
+use crate::components::connectors::tls::{tls_field, TlsConfig};
+use crate::components::connectors::{args_for, parse_args_mapping};
+use crate::components::{BuildCtx, BuildError, ComponentError, ComponentInfo, Plugin, Processor};
+use crate::config::parse_duration;
+use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
+use crate::message::Batch;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisProcConfig {
+    pub url: String,
+    pub kind: String,
+    pub tls: TlsConfig,
+    pub command: String,
+    pub args_mapping: Option<String>,
+    pub retries: i64,
+    pub retry_period: String,
+}
+
+pub fn spec() -> ComponentSpec {
+    ComponentSpec::new("redis", ComponentKind::Processor, "Performs actions against Redis that aren't possible using a `cache` processor. Actions are performed for each message and the message contents are replaced with the result.")
+        .description("In order to merge the result into the original message compose this processor within a `branch` processor. A command that fails is retried `retries` times, `retry_period` apart; then the message is flagged.")
+        .fields(vec![
+            url_field(),
+            kind_field(),
+            tls_field(),
+            FieldSpec::string("command", "The command to execute.").interpolated().example("scard").example("incrby").example("${! meta(\"command\") }"),
+            FieldSpec::bloblang("args_mapping", "A Bloblang mapping which should evaluate to an array of values matching in size to the number of arguments required for the specified Redis command.")
+                .optional().example("root = [ this.key ]").example("root = [ meta(\"kafka_key\"), this.count ]"),
+            FieldSpec::int("retries", "The maximum number of retries before abandoning a request.").default(3).advanced(),
+            FieldSpec::string("retry_period", "The time to wait before consecutive retry attempts.").default("500ms").advanced(),
+        ])
+        .example("Count a set's members", "pipeline:\n  processors:\n    - redis:\n        url: redis://localhost:6379\n        command: scard\n        args_mapping: 'root = [ meta(\"set_key\") ]'\n")
+}
+
+pub fn plugin() -> Plugin<dyn Processor> {
+    Plugin { spec, build }
+}
+
+fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>, BuildError> {
+    let c: RedisProcConfig = ctx.parse(conf)?;
+    Ok(Box::new(RedisProc {
+        conn: RedisConn::new(&c.url, &c.tls, Some(Duration::from_secs(10)), ctx)?,
+        command: parse_interpolation(&c.command).map_err(|e| ctx.error(format!("command: {e}")))?,
+        args: parse_args_mapping(c.args_mapping.as_deref(), ctx)?,
+        retries: c.retries.max(0) as u32,
+        retry_period: parse_duration(&c.retry_period)
+            .map_err(|e| ctx.error(format!("retry_period: {e}")))?,
+        info: ctx.info.clone(),
+    }))
+}
+
+pub struct RedisProc {
+    conn: RedisConn,
+    command: InterpolatedString,
+    args: Option<Mapping>,
+    retries: u32,
+    retry_period: Duration,
+    info: ComponentInfo,
+}
+
+impl RedisProc {
+    async fn run(&self, batch: &Batch, i: usize) -> Result<redis::Value, String> {
+        let name = self
+            .command
+            .render(batch, i)
+            .map_err(|e| format!("command: {e}"))?;
+        let args = args_for(self.args.as_ref(), batch, i)?;
+        let mut cmd = redis::cmd(&name);
+        for a in &args {
+            cmd.arg(arg_bytes(a));
+        }
+        let mut attempt = 0;
+        loop {
+            let r = match self.conn.get().await {
+                Ok(mut c) => cmd
+                    .query_async::<redis::Value>(&mut c)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match r {
+                Ok(v) => return Ok(v),
+                Err(e) if attempt >= self.retries => return Err(e),
+                Err(_) => {
+                    attempt += 1;
+                    tokio::time::sleep(self.retry_period).await;
+                }
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Processor for RedisProc {
+    async fn process(&self, mut batch: Batch) -> Result<Vec<Batch>, ComponentError> {
+        for i in 0..batch.len() {
+            match self.run(&batch, i).await {
+                Ok(v) => batch[i].set_value(reply_value(v)),
+                Err(e) => self.info.flag(&mut batch[i], e),
+            }
+        }
+        Ok(vec![batch])
+    }
+}

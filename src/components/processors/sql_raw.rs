@@ -1,0 +1,136 @@
+//! `sql_raw` processor: runs an arbitrary query per message; the payload becomes the rows
+//! (an array of objects) unless `exec_only`.
+
+use async_trait::async_trait;
+use serde::Deserialize;
+
+use crate::bloblang::{parse_interpolation, InterpolatedString, Mapping};
+use crate::components::connectors::sql::{self, Db, SqlConnConfig};
+use crate::components::{BuildCtx, BuildError, ComponentError, ComponentInfo, Plugin, Processor};
+use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
+use crate::message::{Batch, Message, Value};
+
+#[derive(Deserialize)]
+pub struct SqlRawConfig {
+    #[serde(flatten)]
+    pub conn: SqlConnConfig,
+    pub query: String,
+    #[serde(default)]
+    pub unsafe_dynamic_query: bool,
+    #[serde(default)]
+    pub args_mapping: Option<String>,
+    #[serde(default)]
+    pub exec_only: bool,
+    #[serde(default)]
+    pub max_in_flight: Option<i64>,
+}
+
+/// The fields `sql_raw` has as a processor and as an output.
+pub fn raw_fields(extra: Vec<FieldSpec>) -> Vec<FieldSpec> {
+    let mut f = sql::conn_fields();
+    let tail = f.split_off(2);
+    f.extend([
+        FieldSpec::string("query", "The query to execute. The style of placeholder depends on the driver: `$1`, `$2` for postgres, `?` for sqlite.")
+            .example("INSERT INTO footable (foo, bar, baz) VALUES (?, ?, ?);")
+            .example("SELECT * FROM footable WHERE user_id = $1;"),
+        FieldSpec::bool("unsafe_dynamic_query", "Whether to enable interpolation functions in the query. Great care should be made to ensure your queries are defended against injection attacks.").default(false).advanced(),
+        sql::args_mapping_field(false),
+    ]);
+    f.extend(extra);
+    f.extend(tail);
+    f
+}
+
+pub fn spec() -> ComponentSpec {
+    ComponentSpec::new("sql_raw", ComponentKind::Processor, "Runs an arbitrary SQL query against a database and (optionally) returns the result as an array of objects, one for each row returned.")
+        .description("If the query fails to execute then the message will remain unchanged and the error can be caught using error handling methods.")
+        .fields(raw_fields(vec![
+            FieldSpec::bool("exec_only", "Whether the query result should be discarded. When set to `true` the message contents will remain unchanged, which is useful in cases where you are executing inserts, updates, etc.").default(false),
+        ]))
+        .example("Upsert (PostgreSQL)", "pipeline:\n  processors:\n    - sql_raw:\n        driver: postgres\n        dsn: postgres://foouser:foopass@localhost:5432/testdb?sslmode=disable\n        query: INSERT INTO footable (id, name) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name\n        args_mapping: root = [ this.id, this.name ]\n        exec_only: true\n")
+        .example("Query SQLite", "pipeline:\n  processors:\n    - sql_raw:\n        driver: sqlite\n        dsn: file:./data.db\n        query: SELECT * FROM footable WHERE user_id = ?\n        args_mapping: root = [ this.user.id ]\n")
+}
+
+pub fn plugin() -> Plugin<dyn Processor> {
+    Plugin { spec, build }
+}
+
+/// The query of `sql_raw`: fixed, or rendered per message with `unsafe_dynamic_query`.
+pub struct RawQuery {
+    pub db: Db,
+    query: InterpolatedString,
+    dynamic: bool,
+    pub args: Option<Mapping>,
+}
+
+impl RawQuery {
+    pub fn new(c: SqlRawConfig, ctx: &BuildCtx) -> Result<RawQuery, BuildError> {
+        let query = if c.unsafe_dynamic_query {
+            parse_interpolation(&c.query).map_err(|e| ctx.error(format!("query: {e}")))?
+        } else {
+            // Without the opt-in, `${! }` is literal text.
+            parse_interpolation(&c.query.replace("${!", "${{!"))
+                .map_err(|e| ctx.error(format!("query: {e}")))?
+        };
+        if c.query.trim().is_empty() {
+            return Err(ctx.error("query must not be empty"));
+        }
+        Ok(RawQuery {
+            db: Db::new(c.conn, ctx)?,
+            dynamic: c.unsafe_dynamic_query,
+            query,
+            args: sql::parse_args_mapping(c.args_mapping.as_deref(), ctx)?,
+        })
+    }
+
+    pub fn text(&self, batch: &[Message], i: usize) -> Result<String, String> {
+        if self.dynamic {
+            self.query
+                .render(batch, i)
+                .map_err(|e| format!("query: {e}"))
+        } else {
+            Ok(self.query.render_static())
+        }
+    }
+}
+
+fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>, BuildError> {
+    let c: SqlRawConfig = ctx.parse(conf)?;
+    let exec_only = c.exec_only;
+    Ok(Box::new(SqlRaw {
+        q: RawQuery::new(c, ctx)?,
+        exec_only,
+        info: ctx.info.clone(),
+    }))
+}
+
+pub struct SqlRaw {
+    q: RawQuery,
+    exec_only: bool,
+    info: ComponentInfo,
+}
+
+#[async_trait]
+impl Processor for SqlRaw {
+    async fn process(&self, mut batch: Batch) -> Result<Vec<Batch>, ComponentError> {
+        for i in 0..batch.len() {
+            let r = async {
+                let sql = self.q.text(&batch, i)?;
+                let args = sql::args_for(self.q.args.as_ref(), &batch, i)?;
+                if self.exec_only {
+                    self.q.db.exec(&sql, args).await.map(|_| None)
+                } else {
+                    self.q.db.query(&sql, args).await.map(Some)
+                }
+                .map_err(|e| e.to_string())
+            }
+            .await;
+            match r {
+                Ok(Some(rows)) => batch[i].set_value(Value::Array(rows)),
+                Ok(None) => {}
+                Err(e) => self.info.flag(&mut batch[i], e),
+            }
+        }
+        Ok(vec![batch])
+    }
+}

@@ -1,0 +1,106 @@
+//! `sql_select` processor: runs a SELECT per message and replaces its payload with the rows,
+//! an array of objects.
+
+use async_trait::async_trait;
+use serde::Deserialize;
+
+use crate::bloblang::Mapping;
+use crate::components::connectors::sql::{self, Db, SqlConnConfig};
+use crate::components::{BuildCtx, BuildError, ComponentError, ComponentInfo, Plugin, Processor};
+use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
+use crate::message::{Batch, Value};
+
+#[derive(Deserialize)]
+pub struct SqlSelectConfig {
+    #[serde(flatten)]
+    pub conn: SqlConnConfig,
+    pub table: String,
+    pub columns: Vec<String>,
+    #[serde(rename = "where", default)]
+    pub where_: Option<String>,
+    #[serde(default)]
+    pub args_mapping: Option<String>,
+    #[serde(default)]
+    pub prefix: Option<String>,
+    #[serde(default)]
+    pub suffix: Option<String>,
+}
+
+pub fn spec() -> ComponentSpec {
+    let mut fields = sql::conn_fields();
+    let tail = fields.split_off(2);
+    fields.extend([
+        FieldSpec::string("table", "The table to query.").example("foo"),
+        FieldSpec::array("columns", FieldType::String, "A list of columns to query.").example(serde_json::json!(["*"])).example(serde_json::json!(["foo", "bar", "baz"])),
+        FieldSpec::string("where", "An optional where clause to add. Placeholder arguments are populated with the `args_mapping` field. Placeholders should always be question marks, and will automatically be converted to dollar syntax when the postgres driver is used.")
+            .optional().example("meow = ? and woof = ?").example("user_id = ?"),
+        sql::args_mapping_field(false),
+        FieldSpec::string("prefix", "An optional prefix to prepend to the query (before SELECT).").optional().advanced(),
+        FieldSpec::string("suffix", "An optional suffix to append to the select query.").optional().advanced().example("ORDER BY id LIMIT 10"),
+    ]);
+    fields.extend(tail);
+    ComponentSpec::new("sql_select", ComponentKind::Processor, "Runs an SQL select query against a database and returns the result as an array of objects, one for each row returned, containing a key for each column queried and its value.")
+        .description("The query runs once per message; its payload is replaced by the rows. If the query fails the message remains unchanged and is flagged with the error.")
+        .fields(fields)
+        .example("Table query (PostgreSQL)", "pipeline:\n  processors:\n    - sql_select:\n        driver: postgres\n        dsn: postgres://foouser:foopass@localhost:5432/testdb?sslmode=disable\n        table: footable\n        columns: [ '*' ]\n        where: user_id = ?\n        args_mapping: root = [ this.user.id ]\n")
+}
+
+pub fn plugin() -> Plugin<dyn Processor> {
+    Plugin { spec, build }
+}
+
+fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>, BuildError> {
+    let c: SqlSelectConfig = ctx.parse(conf)?;
+    if c.columns.is_empty() {
+        return Err(ctx.error("columns must not be empty"));
+    }
+    let db = Db::new(c.conn.clone(), ctx)?;
+    let mut query = String::new();
+    if let Some(p) = c.prefix.as_deref().filter(|p| !p.is_empty()) {
+        query.push_str(p);
+        query.push(' ');
+    }
+    query.push_str(&format!("SELECT {} FROM {}", c.columns.join(", "), c.table));
+    if let Some(w) = c.where_.as_deref().filter(|w| !w.is_empty()) {
+        query.push_str(" WHERE ");
+        query.push_str(&db.driver().rebind(w, 1));
+    }
+    if let Some(s) = c.suffix.as_deref().filter(|s| !s.is_empty()) {
+        query.push(' ');
+        query.push_str(s);
+    }
+    Ok(Box::new(SqlSelect {
+        args: sql::parse_args_mapping(c.args_mapping.as_deref(), ctx)?,
+        db,
+        query,
+        info: ctx.info.clone(),
+    }))
+}
+
+pub struct SqlSelect {
+    db: Db,
+    query: String,
+    args: Option<Mapping>,
+    info: ComponentInfo,
+}
+
+#[async_trait]
+impl Processor for SqlSelect {
+    async fn process(&self, mut batch: Batch) -> Result<Vec<Batch>, ComponentError> {
+        for i in 0..batch.len() {
+            let r = match sql::args_for(self.args.as_ref(), &batch, i) {
+                Ok(args) => self
+                    .db
+                    .query(&self.query, args)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            match r {
+                Ok(rows) => batch[i].set_value(Value::Array(rows)),
+                Err(e) => self.info.flag(&mut batch[i], e),
+            }
+        }
+        Ok(vec![batch])
+    }
+}

@@ -1,0 +1,81 @@
+//! The `engine` binary end to end: generate → RabbitMQ, then RabbitMQ → dedupe (memory cache)
+//! → PostgreSQL, checking the rows in the table.
+
+use std::time::{Duration, Instant};
+
+use crate::support::{free_port, run_engine, spawn_engine, temp_config};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn amqp_to_postgres_through_the_binary() {
+    let Some(amqp) = super::service(
+        "ENGINE_TEST_AMQP_URL",
+        "amqp://guest:guest@127.0.0.1:5672/%2f",
+        5672,
+    ) else {
+        return;
+    };
+    let Some(dsn) = super::sql::postgres_dsn() else {
+        return;
+    };
+    let id = super::suite::unique_id("e2e");
+    let conn = lapin::Connection::connect(&amqp, lapin::ConnectionProperties::default())
+        .await
+        .unwrap();
+    let ch = conn.create_channel().await.unwrap();
+    ch.queue_declare(
+        id.as_str().into(),
+        lapin::options::QueueDeclareOptions::default(),
+        lapin::types::FieldTable::default(),
+    )
+    .await
+    .unwrap();
+
+    // 100 documents, each id twice: the dedupe cache keeps the first of each.
+    let (_d1, produce) = temp_config(&format!(
+        "http:\n  enabled: false\ninput:\n  generate:\n    count: 200\n    interval: \"\"\n    mapping: 'root = {{\"id\": counter() % 100, \"name\": \"doc\"}}'\noutput:\n  amqp_0_9:\n    urls: [ \"{amqp}\" ]\n    exchange: \"\"\n    key: {id}\n    persistent: true\n"
+    ));
+    let out = run_engine(&["run", "-c", produce.to_str().unwrap()], b"");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let port = free_port();
+    let (_d2, consume) = temp_config(&format!(
+        "http:\n  address: 127.0.0.1:{port}\ncache_resources:\n  - label: seen\n    memory:\n      default_ttl: 1h\ninput:\n  amqp_0_9:\n    urls: [ \"{amqp}\" ]\n    queue: {id}\npipeline:\n  processors:\n    - dedupe:\n        cache: seen\n        key: '${{! this.id }}'\noutput:\n  sql_insert:\n    driver: postgres\n    dsn: \"{dsn}\"\n    table: {id}\n    columns: [ id, name ]\n    args_mapping: root = [ this.id, this.name ]\n    init_statement: CREATE TABLE IF NOT EXISTS {id} (id int8 PRIMARY KEY, name text)\n"
+    ));
+    let mut child = spawn_engine(&["run", "-c", consume.to_str().unwrap()]);
+    let pg = super::sql::pg_client(&dsn).await;
+    let started = Instant::now();
+    let mut rows = 0;
+    while started.elapsed() < Duration::from_secs(60) {
+        if let Ok(r) = pg
+            .query_one(&format!("SELECT count(*) FROM {id}"), &[])
+            .await
+        {
+            rows = r.get::<_, i64>(0);
+            if rows == 100 {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(rows, 100, "rows in {id}");
+    let distinct: i64 = pg
+        .query_one(&format!("SELECT count(DISTINCT id) FROM {id}"), &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(distinct, 100);
+    let _ = pg.batch_execute(&format!("DROP TABLE {id}")).await;
+    let _ = ch
+        .queue_delete(
+            id.as_str().into(),
+            lapin::options::QueueDeleteOptions::default(),
+        )
+        .await;
+    eprintln!("e2e: 200 published through the binary, 100 distinct rows after dedupe");
+}

@@ -1,0 +1,354 @@
+//! SQL outputs through the suite (PostgreSQL and SQLite), and the SQL processors.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use engine::components::registry;
+use engine::components::{BuildCtx, Shared};
+use engine::config::spec::ComponentKind;
+use engine::config::ComponentConf;
+use engine::message::{Batch, Message};
+
+use super::suite::{self, Harness, Target};
+
+pub fn postgres_dsn() -> Option<String> {
+    super::service(
+        "ENGINE_TEST_POSTGRES_DSN",
+        "postgres://postgres@127.0.0.1:5432/test?sslmode=disable",
+        5432,
+    )
+}
+
+pub async fn pg_client(dsn: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(dsn, tokio_postgres::NoTls)
+        .await
+        .expect("test connection to PostgreSQL");
+    tokio::spawn(conn);
+    client
+}
+
+struct Postgres {
+    dsn: String,
+}
+
+#[async_trait]
+impl Target for Postgres {
+    async fn setup(&self, id: &str) {
+        pg_client(&self.dsn)
+            .await
+            .batch_execute(&format!("CREATE TABLE {id} (id int4 NOT NULL, name text)"))
+            .await
+            .unwrap();
+    }
+    async fn stored(&self, id: &str) -> Vec<String> {
+        let rows = pg_client(&self.dsn)
+            .await
+            .query(&format!("SELECT id, name FROM {id}"), &[])
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|r| {
+                let (i, n): (i32, String) = (r.get(0), r.get(1));
+                format!("{{\"id\":{i},\"name\":\"{n}\"}}")
+            })
+            .collect()
+    }
+    async fn kill(&self, id: &str) {
+        // Only the backends of the component under test (its DSN names the application).
+        let n = pg_client(&self.dsn)
+            .await
+            .query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+                &[&id],
+            )
+            .await
+            .unwrap()
+            .len();
+        eprintln!("postgres: terminated {n} backends");
+    }
+    async fn teardown(&self, id: &str) {
+        let _ = pg_client(&self.dsn)
+            .await
+            .batch_execute(&format!("DROP TABLE IF EXISTS {id}"))
+            .await;
+    }
+    async fn sabotage(&self, id: &str) -> bool {
+        pg_client(&self.dsn)
+            .await
+            .batch_execute(&format!("ALTER TABLE {id} RENAME TO {id}_away"))
+            .await
+            .unwrap();
+        true
+    }
+    async fn repair(&self, id: &str) {
+        pg_client(&self.dsn)
+            .await
+            .batch_execute(&format!("ALTER TABLE {id}_away RENAME TO {id}"))
+            .await
+            .unwrap();
+    }
+}
+
+fn with_app_name(dsn: &str) -> String {
+    let sep = if dsn.contains('?') { '&' } else { '?' };
+    format!("{dsn}{sep}application_name=$ID")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sql_insert_postgres_suite() {
+    let Some(dsn) = postgres_dsn() else { return };
+    let h = Harness {
+        name: "sql_insert_postgres",
+        output: format!(
+            "sql_insert:\n  driver: postgres\n  dsn: \"{}\"\n  table: $ID\n  columns: [ id, name ]\n  args_mapping: root = [ this.id, this.name ]\n  max_in_flight: 64\n  conn_max_open: 8\n",
+            with_app_name(&dsn)
+        ),
+        input: None,
+        target: Arc::new(Postgres { dsn }),
+    };
+    suite::open_close(&h).await;
+    suite::send_batch(&h, 10).await;
+    suite::stream_parallel(&h, 10_000).await;
+    suite::at_least_once_output(&h, 100).await;
+    suite::reconnect_output(&h, 1000).await;
+}
+
+/// `sql_raw` as an output runs its statement per message (here an upsert).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sql_raw_postgres_suite() {
+    let Some(dsn) = postgres_dsn() else { return };
+    let h = Harness {
+        name: "sql_raw_postgres",
+        output: format!(
+            "sql_raw:\n  driver: postgres\n  dsn: \"{}\"\n  query: INSERT INTO $ID (id, name) VALUES ($1, $2)\n  args_mapping: root = [ this.id, this.name ]\n  max_in_flight: 16\n",
+            with_app_name(&dsn)
+        ),
+        input: None,
+        target: Arc::new(Postgres { dsn }),
+    };
+    suite::open_close(&h).await;
+    suite::send_batch(&h, 10).await;
+    suite::stream_parallel(&h, 2000).await;
+    suite::at_least_once_output(&h, 100).await;
+    suite::reconnect_output(&h, 500).await;
+}
+
+struct Sqlite {
+    dir: tempfile::TempDir,
+}
+
+impl Sqlite {
+    fn conn(&self, id: &str) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.dir.path().join(format!("{id}.db"))).unwrap()
+    }
+}
+
+#[async_trait]
+impl Target for Sqlite {
+    async fn setup(&self, id: &str) {
+        self.conn(id)
+            .execute_batch(&format!(
+                "CREATE TABLE {id} (id INTEGER NOT NULL, name TEXT)"
+            ))
+            .unwrap();
+    }
+    async fn stored(&self, id: &str) -> Vec<String> {
+        let c = self.conn(id);
+        let mut s = c.prepare(&format!("SELECT id, name FROM {id}")).unwrap();
+        s.query_map([], |r| {
+            Ok(format!(
+                "{{\"id\":{},\"name\":\"{}\"}}",
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?
+            ))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    }
+    async fn kill(&self, _id: &str) {}
+    async fn teardown(&self, _id: &str) {}
+    async fn sabotage(&self, id: &str) -> bool {
+        self.conn(id)
+            .execute_batch(&format!("ALTER TABLE {id} RENAME TO {id}_away"))
+            .unwrap();
+        true
+    }
+    async fn repair(&self, id: &str) {
+        self.conn(id)
+            .execute_batch(&format!("ALTER TABLE {id}_away RENAME TO {id}"))
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sql_insert_sqlite_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = Harness {
+        name: "sql_insert_sqlite",
+        output: format!(
+            "sql_insert:\n  driver: sqlite\n  dsn: \"{}/$ID.db\"\n  table: $ID\n  columns: [ id, name ]\n  args_mapping: root = [ this.id, this.name ]\n  init_statement: PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL\n",
+            dir.path().display()
+        ),
+        input: None,
+        target: Arc::new(Sqlite { dir }),
+    };
+    suite::open_close(&h).await;
+    suite::send_batch(&h, 10).await;
+    suite::stream_parallel(&h, 10_000).await;
+    suite::at_least_once_output(&h, 100).await;
+}
+
+async fn processor(yaml: &str) -> Arc<engine::components::ProcessorStage> {
+    let j: serde_json::Value = serde_json::from_str(yaml).unwrap();
+    let conf = ComponentConf::from_json(ComponentKind::Processor, &j).unwrap();
+    registry::build_processor(&conf, &BuildCtx::new(Arc::new(Shared::default()))).unwrap()
+}
+
+fn docs(items: &[&str]) -> Batch {
+    items
+        .iter()
+        .map(|s| Message::from_bytes(s.to_string()))
+        .collect()
+}
+
+async fn processors_round_trip(driver: &str, dsn: &str, table: &str, raw_select: &str) {
+    let conn = format!("\"driver\": \"{driver}\", \"dsn\": \"{dsn}\"");
+    let insert = processor(&format!(
+        r#"{{"sql_insert": {{ {conn}, "table": "{table}", "columns": ["id", "name", "score", "doc"],
+            "args_mapping": "root = [ this.id, this.name, this.score, this.doc ]",
+            "init_statement": "CREATE TABLE IF NOT EXISTS {table} (id int8, name text, score float8, doc text)" }} }}"#
+    ))
+    .await;
+    let out = insert
+        .run(docs(&[
+            r#"{"id":1,"name":"a","score":1.5,"doc":{"x":[1,2]}}"#,
+            r#"{"id":2,"name":"b","score":null,"doc":"plain"}"#,
+            r#"{"id":"not json"#,
+        ]))
+        .await;
+    assert_eq!(out.len(), 1);
+    assert!(out[0][0].error().is_none(), "{:?}", out[0][0].error());
+    assert_eq!(
+        out[0][0].as_str_lossy(),
+        r#"{"id":1,"name":"a","score":1.5,"doc":{"x":[1,2]}}"#
+    );
+    assert!(
+        out[0][2].error().is_some(),
+        "a message whose args fail is flagged"
+    );
+
+    let select = processor(&format!(
+        r#"{{"sql_select": {{ {conn}, "table": "{table}", "columns": ["id", "name", "score", "doc"],
+            "where": "id >= ?", "args_mapping": "root = [ this.min ]", "suffix": "ORDER BY id" }} }}"#
+    ))
+    .await;
+    let out = select.run(docs(&[r#"{"min":1}"#, r#"{"min":2}"#])).await;
+    assert_eq!(
+        out[0][0].as_str_lossy(),
+        r#"[{"doc":"{\"x\":[1,2]}","id":1,"name":"a","score":1.5},{"doc":"plain","id":2,"name":"b","score":null}]"#
+    );
+    assert_eq!(
+        out[0][1].as_str_lossy(),
+        r#"[{"doc":"plain","id":2,"name":"b","score":null}]"#
+    );
+
+    let raw = processor(&format!(
+        r#"{{"sql_raw": {{ {conn}, "query": "{raw_select}", "args_mapping": "root = [ this.name ]" }} }}"#
+    ))
+    .await;
+    let out = raw
+        .run(docs(&[r#"{"name":"b"}"#, r#"{"name":"zzz"}"#]))
+        .await;
+    assert_eq!(out[0][0].as_str_lossy(), r#"[{"id":2}]"#);
+    assert_eq!(out[0][1].as_str_lossy(), "[]");
+
+    let bad = processor(&format!(
+        r#"{{"sql_raw": {{ {conn}, "query": "SELECT nope FROM {table}", "exec_only": true }} }}"#
+    ))
+    .await;
+    let out = bad.run(docs(&["keep me"])).await;
+    assert_eq!(out[0][0].as_str_lossy(), "keep me");
+    assert!(out[0][0].error().is_some());
+}
+
+#[tokio::test]
+async fn sql_processors_postgres() {
+    let Some(dsn) = postgres_dsn() else { return };
+    let table = format!("engine_proc_{}", uuid::Uuid::new_v4().simple());
+    processors_round_trip(
+        "postgres",
+        &dsn,
+        &table,
+        &format!("SELECT id FROM {table} WHERE name = $1"),
+    )
+    .await;
+    let _ = pg_client(&dsn)
+        .await
+        .batch_execute(&format!("DROP TABLE {table}"))
+        .await;
+}
+
+#[tokio::test]
+async fn sql_processors_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let dsn = dir.path().join("p.db").display().to_string();
+    processors_round_trip(
+        "sqlite",
+        &dsn,
+        "things",
+        "SELECT id FROM things WHERE name = ?",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_binds_ints_to_the_column_types() {
+    let Some(dsn) = postgres_dsn() else { return };
+    let table = format!("engine_types_{}", uuid::Uuid::new_v4().simple());
+    let insert = processor(&format!(
+        r#"{{"sql_insert": {{ "driver": "postgres", "dsn": "{dsn}", "table": "{table}",
+            "columns": ["a", "b", "c", "d", "e", "f"],
+            "args_mapping": "root = [ this.n, this.n, this.n, this.n, this.n, json(\"t\") ]",
+            "init_statement": "CREATE TABLE IF NOT EXISTS {table} (a int2, b int4, c int8, d numeric, e float4, f timestamptz)" }} }}"#
+    ))
+    .await;
+    let out = insert
+        .run(docs(&[r#"{"n":7,"t":"2024-01-02T03:04:05Z"}"#]))
+        .await;
+    assert!(out[0][0].error().is_none(), "{:?}", out[0][0].error());
+    // Values are checked against the column types the server reports, never spliced in.
+    let out = insert
+        .run(docs(&[r#"{"n":70000,"t":"2024-01-02T03:04:05Z"}"#]))
+        .await;
+    let e = out[0][0]
+        .error()
+        .map(|e| e.text.clone())
+        .unwrap_or_default();
+    assert!(e.contains("out of range for smallint"), "{e}");
+    let out = insert
+        .run(docs(&[
+            r#"{"n":"1; DROP TABLE x","t":"2024-01-02T03:04:05Z"}"#,
+        ]))
+        .await;
+    let e = out[0][0]
+        .error()
+        .map(|e| e.text.clone())
+        .unwrap_or_default();
+    assert!(e.contains("is not an integer"), "{e}");
+    let select = processor(&format!(
+        r#"{{"sql_raw": {{ "driver": "postgres", "dsn": "{dsn}", "conn_max_life_time": "1ms", "query": "SELECT a, b, c, d, e, f, -12345.0670::numeric AS g, 0.0001::numeric(10,6) AS h, 100000000::numeric AS i FROM {table}" }} }}"#
+    ))
+    .await;
+    // Two messages: with a 1ms connection lifetime the second one gets a fresh connection.
+    let out = select.run(docs(&["{}", "{}"])).await;
+    assert_eq!(out[0][1].as_str_lossy(), out[0][0].as_str_lossy());
+    assert_eq!(
+        out[0][0].as_str_lossy(),
+        r#"[{"a":7,"b":7,"c":7,"d":"7","e":7,"f":"2024-01-02T03:04:05Z","g":"-12345.0670","h":"0.000100","i":"100000000"}]"#
+    );
+    let _ = pg_client(&dsn)
+        .await
+        .batch_execute(&format!("DROP TABLE {table}"))
+        .await;
+}
