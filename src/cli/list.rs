@@ -20,6 +20,24 @@ fn title(kind: &str) -> String {
     s
 }
 
+fn doc_json(d: &crate::bloblang::Doc) -> serde_json::Value {
+    serde_json::json!({
+        "name": d.name,
+        "category": d.category,
+        "description": d.description,
+        "params": d.params.iter().map(|p| serde_json::json!({
+            "name": p.name,
+            "type": format!("{:?}", p.kind).to_lowercase(),
+            "description": p.description,
+        })).collect::<Vec<_>>(),
+        "examples": d.examples.iter().map(|e| serde_json::json!({
+            "summary": e.summary,
+            "mapping": e.mapping,
+            "results": e.cases.iter().map(|(i, o)| [i, o]).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
 pub(super) fn list(kinds: &[String], format: &str) -> i32 {
     let mut sections: Vec<(String, Vec<String>, Vec<serde_json::Value>)> = Vec::new();
     for k in KINDS {
@@ -30,24 +48,21 @@ pub(super) fn list(kinds: &[String], format: &str) -> i32 {
             specs.iter().map(|s| s.to_json()).collect(),
         ));
     }
-    let funcs = library::functions();
-    sections.push((
-        "bloblang-functions".into(),
-        funcs.iter().map(|f| f.name.to_owned()).collect(),
-        funcs
-            .iter()
-            .map(|f| serde_json::json!({"name": f.name, "category": f.category, "description": f.description}))
-            .collect(),
-    ));
-    let methods = library::methods();
-    sections.push((
-        "bloblang-methods".into(),
-        methods.iter().map(|f| f.name.to_owned()).collect(),
-        methods
-            .iter()
-            .map(|f| serde_json::json!({"name": f.name, "category": f.category, "description": f.description}))
-            .collect(),
-    ));
+    for (name, docs) in [
+        ("bloblang-functions", crate::bloblang::function_docs()),
+        ("bloblang-methods", crate::bloblang::method_docs()),
+    ] {
+        // Bento's hidden aliases work but are not listed.
+        let docs: Vec<_> = docs
+            .into_iter()
+            .filter(|d| d.category != library::HIDDEN)
+            .collect();
+        sections.push((
+            name.into(),
+            docs.iter().map(|d| d.name.to_owned()).collect(),
+            docs.iter().map(doc_json).collect(),
+        ));
+    }
     for k in kinds {
         if !sections.iter().any(|(name, _, _)| name == k) {
             eprintln!(
@@ -65,15 +80,19 @@ pub(super) fn list(kinds: &[String], format: &str) -> i32 {
         .into_iter()
         .filter(|(name, _, _)| kinds.is_empty() || kinds.contains(name))
         .collect();
+    // Write through a handle whose errors we ignore: `engine list | head` closes the pipe early.
+    use std::io::Write;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
     match format {
         "text" => {
             for (i, (name, names, _)) in wanted.iter().enumerate() {
                 if i > 0 {
-                    println!();
+                    let _ = writeln!(out);
                 }
-                println!("{}:", title(name));
+                let _ = writeln!(out, "{}:", title(name));
                 for n in names {
-                    println!("  - {n}");
+                    let _ = writeln!(out, "  - {n}");
                 }
             }
         }
@@ -82,14 +101,14 @@ pub(super) fn list(kinds: &[String], format: &str) -> i32 {
                 .into_iter()
                 .map(|(name, names, _)| (name, serde_json::Value::from(names)))
                 .collect();
-            println!("{}", serde_json::Value::Object(m));
+            let _ = writeln!(out, "{}", serde_json::Value::Object(m));
         }
         "json-full" => {
             let m: serde_json::Map<_, _> = wanted
                 .into_iter()
                 .map(|(name, _, full)| (name, serde_json::Value::Array(full)))
                 .collect();
-            println!("{}", serde_json::Value::Object(m));
+            let _ = writeln!(out, "{}", serde_json::Value::Object(m));
         }
         other => {
             eprintln!("unknown format '{other}', expected text, json or json-full");

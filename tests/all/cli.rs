@@ -145,6 +145,19 @@ fn list_shows_registered_components() {
     for want in ["file", "generate", "inproc", "stdin"] {
         assert!(inputs.contains(&want), "{inputs:?}");
     }
+    // Functions of the interpreter and of the library are listed together, with examples.
+    let out = run_engine(
+        &["list", "bloblang-functions", "--format", "json-full"],
+        b"",
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let funcs = v["bloblang-functions"].as_array().unwrap();
+    let names: Vec<&str> = funcs.iter().filter_map(|f| f["name"].as_str()).collect();
+    for want in ["content", "metadata", "uuid_v4", "now", "range"] {
+        assert!(names.contains(&want), "{names:?}");
+    }
+    let range = funcs.iter().find(|f| f["name"] == "range").unwrap();
+    assert!(!range["examples"].as_array().unwrap().is_empty());
 }
 
 #[test]
