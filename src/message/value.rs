@@ -128,7 +128,7 @@ impl Value {
             Value::Bool(false) => out.extend_from_slice(b"false"),
             Value::Int(i) => out.extend_from_slice(itoa_buf(*i).as_bytes()),
             Value::Float(f) => write_go_float(out, *f),
-            Value::String(s) => write_json_string(out, s.as_bytes()),
+            Value::String(s) => write_json_str(out, s),
             Value::Bytes(b) => write_json_string(out, b),
             Value::Timestamp(t) => {
                 write_json_string(out, format_rfc3339_nano(t).as_bytes());
@@ -160,7 +160,7 @@ impl Value {
                         out.push(b',');
                     }
                     newline_indent(out, indent, depth + 1);
-                    write_json_string(out, k.as_bytes());
+                    write_json_str(out, k);
                     out.push(b':');
                     if indent.is_some() {
                         out.push(b' ');
@@ -235,59 +235,72 @@ pub fn format_go_float(f: f64) -> String {
 /// Go's JSON string escaping without HTML escaping: quotes, backslashes and control characters
 /// are escaped, U+2028/U+2029 too, and invalid UTF-8 becomes U+FFFD.
 pub fn write_json_string(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.push(b'"');
     match std::str::from_utf8(bytes) {
-        Ok(s) => write_escaped(out, s),
-        Err(_) => write_escaped(out, &String::from_utf8_lossy(bytes)),
+        Ok(s) => write_json_str(out, s),
+        Err(_) => write_json_str(out, &String::from_utf8_lossy(bytes)),
     }
+}
+
+/// [`write_json_string`] for text already known to be UTF-8.
+pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    write_escaped(out, s);
     out.push(b'"');
 }
 
+/// Bytes that may need escaping: control characters, `"`, `\\`, and 0xE2 (the first byte of
+/// U+2028/U+2029). Everything else is copied in runs.
+static NEEDS_CHECK: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t[0xe2] = true;
+    t
+};
+
 fn write_escaped(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = s.as_bytes();
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        let esc: Option<&[u8]> = match b {
-            b'"' => Some(b"\\\""),
-            b'\\' => Some(b"\\\\"),
-            b'\n' => Some(b"\\n"),
-            b'\r' => Some(b"\\r"),
-            b'\t' => Some(b"\\t"),
-            0x00..=0x1f => None,
-            0xe2 if bytes.get(i + 1) == Some(&0x80)
-                && matches!(bytes.get(i + 2), Some(0xa8) | Some(0xa9)) =>
-            {
-                None
+        if !NEEDS_CHECK[b as usize] {
+            i += 1;
+            continue;
+        }
+        let (esc, len): (&[u8], usize) = match b {
+            b'"' => (b"\\\"", 1),
+            b'\\' => (b"\\\\", 1),
+            b'\n' => (b"\\n", 1),
+            b'\r' => (b"\\r", 1),
+            b'\t' => (b"\\t", 1),
+            0xe2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xa8) => {
+                (b"\\u2028", 3)
             }
-            _ => {
+            0xe2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xa9) => {
+                (b"\\u2029", 3)
+            }
+            0xe2 => {
                 i += 1;
                 continue;
             }
+            _ => (b"", 1),
         };
         out.extend_from_slice(&bytes[start..i]);
-        match esc {
-            Some(e) => {
-                out.extend_from_slice(e);
-                i += 1;
-            }
-            None if b == 0xe2 => {
-                out.extend_from_slice(if bytes[i + 2] == 0xa8 {
-                    b"\\u2028"
-                } else {
-                    b"\\u2029"
-                });
-                i += 3;
-            }
-            None => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX[(b >> 4) as usize]);
-                out.push(HEX[(b & 0xf) as usize]);
-                i += 1;
-            }
+        if esc.is_empty() {
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[(b >> 4) as usize]);
+            out.push(HEX[(b & 0xf) as usize]);
+        } else {
+            out.extend_from_slice(esc);
         }
+        i += len;
         start = i;
     }
     out.extend_from_slice(&bytes[start..]);
