@@ -127,3 +127,59 @@ async fn a_nacked_request_gets_502_with_the_error() {
     crate::cli::unsafe_kill_term(child.id());
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+#[tokio::test]
+async fn requests_over_the_rate_limit_get_429_with_retry_after() {
+    engine::http::install_tls_provider();
+    let port = free_port();
+    let (_dir, path) = temp_config(&format!(
+        "http:\n  address: 127.0.0.1:{port}\ninput:\n  http_server:\n    path: /post\n    rate_limit: one_per_minute\noutput:\n  drop: {{}}\nrate_limit_resources:\n  - label: one_per_minute\n    local:\n      count: 1\n      interval: 60s\n"
+    ));
+    let mut child = spawn_engine(&["run", "-c", &path.to_string_lossy()]);
+    let base = format!("http://127.0.0.1:{port}");
+    assert_eq!(wait_for_status(&format!("{base}/ready"), 200).await.0, 200);
+    let client = reqwest::Client::new();
+    let first = client
+        .post(format!("{base}/post"))
+        .body("a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status().as_u16(), 200);
+    let second = client
+        .post(format!("{base}/post"))
+        .body("b")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status().as_u16(), 429);
+    let retry: u64 = second.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    crate::cli::unsafe_kill_term(child.id());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[tokio::test]
+async fn a_request_not_delivered_within_the_timeout_gets_408() {
+    engine::http::install_tls_provider();
+    let port = free_port();
+    let (_dir, path) = temp_config(&format!(
+        "http:\n  address: 127.0.0.1:{port}\ninput:\n  http_server:\n    path: /post\n    timeout: 200ms\noutput:\n  drop: {{}}\n  processors:\n    - sleep:\n        duration: 1s\n"
+    ));
+    let mut child = spawn_engine(&["run", "-c", &path.to_string_lossy()]);
+    let base = format!("http://127.0.0.1:{port}");
+    assert_eq!(wait_for_status(&format!("{base}/ready"), 200).await.0, 200);
+    let r = reqwest::Client::new()
+        .post(format!("{base}/post"))
+        .body("slow")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 408);
+    crate::cli::unsafe_kill_term(child.id());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

@@ -37,6 +37,7 @@ pub struct HttpServerConfig {
     pub path: String,
     pub allowed_verbs: Vec<String>,
     pub timeout: String,
+    pub rate_limit: String,
     pub max_body_size: i64,
     pub cors: CorsConfig,
     pub sync_response: SyncResponseConfig,
@@ -122,6 +123,7 @@ pub fn spec() -> ComponentSpec {
             FieldSpec::string("path", "The path to receive requests on. `{name}` segments become metadata; a trailing `/` matches every path below.").default("/post"),
             FieldSpec::array("allowed_verbs", FieldType::String, "HTTP verbs accepted.").default(serde_json::json!(["POST"])),
             FieldSpec::string("timeout", "How long to wait for a message to be delivered before answering 408.").default("5s"),
+            FieldSpec::string("rate_limit", "A rate limit resource to apply to requests: over the limit a request is answered 429 with a `Retry-After` header; an error of the rate limit gives 502.").default(""),
             FieldSpec::int("max_body_size", "The largest request body accepted, in bytes (413 beyond). An engine extension.").default(10 * 1024 * 1024).advanced(),
             FieldSpec::object("cors", "Cross-origin resource sharing headers.", vec![
                 FieldSpec::bool("enabled", "Whether to answer CORS preflight requests and add CORS headers.").default(false),
@@ -159,6 +161,7 @@ struct Route {
     max_body: usize,
     cors: Option<Vec<String>>,
     tx: mpsc::Sender<Pending>,
+    rate_limit: Option<Arc<crate::components::rate_limits::RateLimitStage>>,
     responder: Responder,
     api: Arc<ApiState>,
     closed: CancellationToken,
@@ -179,6 +182,14 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, Bui
     }
     let metadata_headers = MetadataFilter::new(&c.sync_response.metadata_headers)
         .map_err(|e| ctx.error(format!("sync_response.metadata_headers: {e}")))?;
+    let rate_limit = match c.rate_limit.as_str() {
+        "" => None,
+        label => Some(ctx.resources.rate_limit(label).ok_or_else(|| {
+            ctx.error(format!(
+                "rate_limit: rate limit resource '{label}' was not found"
+            ))
+        })?),
+    };
     let (tx, rx) = mpsc::channel(64);
     let own_server = !c.address.is_empty();
     let api = if own_server {
@@ -197,6 +208,7 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, Bui
         max_body: usize::try_from(c.max_body_size.max(0)).unwrap_or(usize::MAX),
         cors: c.cors.enabled.then(|| c.cors.allowed_origins.clone()),
         tx,
+        rate_limit,
         responder: Responder {
             status,
             headers,
@@ -317,6 +329,21 @@ impl Route {
         }
         if !self.verbs.contains(&verb) {
             return text(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n");
+        }
+        if let Some(rl) = &self.rate_limit {
+            match rl.access().await {
+                Ok(wait) if !wait.is_zero() => {
+                    let mut r = text(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests\n");
+                    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                    r.headers_mut()
+                        .insert("retry-after", HeaderValue::from(secs.max(1)));
+                    return r;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    return text(StatusCode::BAD_GATEWAY, format!("rate limit failed: {e}\n"))
+                }
+            }
         }
         let meta = self.request_metadata(&req);
         let body = match Limited::new(req.into_body(), self.max_body).collect().await {
