@@ -9,10 +9,14 @@ use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 
+use std::sync::Arc;
+
 use crate::bloblang::{parse_interpolation, InterpolatedString};
 use crate::components::inputs::http_server::{
     metadata_filter_field, MetadataFilter, MetadataFilterConfig,
 };
+use crate::components::rate_limits::RateLimitStage;
+use crate::components::Resources;
 use crate::config::parse_duration;
 use crate::config::spec::{FieldSpec, FieldType};
 use crate::message::{Message, Metadata, Value};
@@ -33,6 +37,7 @@ pub struct HttpClientConfig {
     pub drop_on: Vec<u16>,
     pub successful_on: Vec<u16>,
     pub basic_auth: BasicAuthConfig,
+    pub rate_limit: String,
 }
 
 #[derive(Deserialize)]
@@ -74,6 +79,11 @@ pub fn client_fields() -> Vec<FieldSpec> {
         .optional()
         .advanced(),
         FieldSpec::string("timeout", "A static timeout to apply to requests.").default("5s"),
+        FieldSpec::string(
+            "rate_limit",
+            "A rate limit resource to throttle requests by: each request waits for it.",
+        )
+        .default(""),
         FieldSpec::string(
             "retry_period",
             "The base period to wait between failed requests.",
@@ -157,10 +167,17 @@ pub struct HttpClient {
     drop_on: Vec<u16>,
     successful_on: Vec<u16>,
     basic_auth: Option<(String, String)>,
+    rate_limit: Option<Arc<RateLimitStage>>,
 }
 
 impl HttpClient {
-    pub fn new(c: &HttpClientConfig) -> Result<HttpClient, String> {
+    pub fn new(c: &HttpClientConfig, resources: &Resources) -> Result<HttpClient, String> {
+        let rate_limit = match c.rate_limit.as_str() {
+            "" => None,
+            label => Some(resources.rate_limit(label).ok_or_else(|| {
+                format!("rate_limit: rate limit resource '{label}' was not found")
+            })?),
+        };
         super::install_tls_provider();
         let timeout = parse_duration(&c.timeout).map_err(|e| format!("timeout: {e}"))?;
         let client = reqwest::Client::builder()
@@ -203,6 +220,7 @@ impl HttpClient {
                 .basic_auth
                 .enabled
                 .then(|| (c.basic_auth.username.clone(), c.basic_auth.password.clone())),
+            rate_limit,
         })
     }
 
@@ -240,6 +258,20 @@ impl HttpClient {
             .build();
         let mut attempt = 0u32;
         loop {
+            if let Some(rl) = &self.rate_limit {
+                loop {
+                    match rl.access().await {
+                        Ok(wait) if wait.is_zero() => break,
+                        Ok(wait) => tokio::time::sleep(wait).await,
+                        Err(e) => {
+                            return Err(HttpError {
+                                status: None,
+                                message: format!("rate limit failed: {e}"),
+                            })
+                        }
+                    }
+                }
+            }
             let rb = self.build(batch, i).map_err(|message| HttpError {
                 status: None,
                 message,

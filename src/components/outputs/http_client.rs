@@ -40,7 +40,7 @@ pub fn plugin() -> Plugin<dyn Output> {
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Output>, BuildError> {
     let c: HttpClientOutputConfig = ctx.parse(conf)?;
     Ok(Box::new(HttpClientOutput {
-        client: HttpClient::new(&c.client).map_err(|e| ctx.error(e))?,
+        client: HttpClient::new(&c.client, &ctx.resources).map_err(|e| ctx.error(e))?,
         max_in_flight: usize::try_from(c.max_in_flight.max(1)).unwrap_or(1),
         propagate: c.propagate_response,
     }))

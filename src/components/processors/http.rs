@@ -41,7 +41,7 @@ pub fn plugin() -> Plugin<dyn Processor> {
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>, BuildError> {
     let c: HttpProcessorConfig = ctx.parse(conf)?;
     Ok(Box::new(HttpProcessor {
-        client: HttpClient::new(&c.client).map_err(|e| ctx.error(e))?,
+        client: HttpClient::new(&c.client, &ctx.resources).map_err(|e| ctx.error(e))?,
         parallel: c.parallel,
         info: ctx.info.clone(),
     }))
