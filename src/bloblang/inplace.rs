@@ -233,3 +233,12 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod peer_programs {
+    #[test]
+    fn the_gateway_enrichment_runs_in_place() {
+        let src = "root = this\nroot.estimated_tokens = (this.prompt.length() / 4).ceil()\nroot.status = \"queued\"\n";
+        assert!(super::super::parse_mapping(src).unwrap().runs_in_place());
+    }
+}
