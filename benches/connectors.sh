@@ -1,0 +1,292 @@
+#!/usr/bin/env bash
+# Connector throughput of the engine binary beside plain clients doing the same work.
+#
+#   benches/connectors.sh [--messages N] [--runs R] [--duration 10s] [--prefetch P]
+#                         [--max-in-flight M] [--rows "publish consume http"] [--threads T]
+#
+# Rows (each the median of R runs, engine and baseline interleaved):
+#   generate → amqp_0_9   engine publishing N persistent messages with confirms
+#                         (max_in_flight M) beside examples/bench_amqp_publisher; the whole
+#                         process is timed (both exit by themselves once all is confirmed).
+#   amqp_0_9 → drop       engine consuming N pre-filled messages (prefetch_count P) beside
+#                         examples/bench_amqp_consumer; timed from launch until the engine's
+#                         `output_sent` metric reaches N (the baseline exits by itself).
+#   http_server → drop    requests/s under `wrk -t2 -c64 -d DURATION` posting a small JSON body,
+#                         beside examples/bench_http_baseline (hyper, empty 200).
+# Needs RabbitMQ on 127.0.0.1:5672 (guest/guest; scripts/services.sh starts it) and wrk
+# (installed with apt-get when missing). All traffic stays on 127.0.0.1. Prints a markdown
+# table. CARGO_TARGET_DIR is honoured.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MESSAGES=100000
+RUNS=3
+DURATION=10s
+PREFETCH=10
+MAX_IN_FLIGHT=64
+THREADS=2
+ROWS="publish consume http"
+AMQP_URL=${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}
+QUEUE=engine_bench_connectors
+PROC_TIMEOUT=600 # seconds any single engine/baseline process may take
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --messages) MESSAGES=$2; shift 2 ;;
+    --runs) RUNS=$2; shift 2 ;;
+    --duration) DURATION=$2; shift 2 ;;
+    --prefetch) PREFETCH=$2; shift 2 ;;
+    --max-in-flight) MAX_IN_FLIGHT=$2; shift 2 ;;
+    --threads) THREADS=$2; shift 2 ;;
+    --rows) ROWS=$2; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+say() { echo "[bench] $*" >&2; }
+
+# --- build once ---------------------------------------------------------------------------
+say "building (release)"
+cargo build --release --quiet --bin engine \
+  --example bench_amqp_publisher --example bench_amqp_consumer --example bench_http_baseline
+BIN=${CARGO_TARGET_DIR:-target}/release
+ENGINE=$BIN/engine
+PUBLISHER=$BIN/examples/bench_amqp_publisher
+CONSUMER=$BIN/examples/bench_amqp_consumer
+HTTP_BASELINE=$BIN/examples/bench_http_baseline
+
+if [[ " $ROWS " == *" http "* ]] && ! command -v wrk >/dev/null; then
+  say "installing wrk"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+fi
+
+work=$(mktemp -d)
+bg_pid=
+cleanup() {
+  if [ -n "$bg_pid" ]; then kill "$bg_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# --- helpers ------------------------------------------------------------------------------
+now() { date +%s.%N; }
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+fmt_int() { printf '%.0f' "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
+
+# Wait (at most 30 s) until 127.0.0.1:PORT accepts connections.
+await_port() {
+  local i
+  for i in $(seq 300); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  say "port $1 never opened"; return 1
+}
+
+# Stop the background process (SIGTERM, then SIGKILL after 10 s).
+stop_bg() {
+  local i
+  [ -n "$bg_pid" ] || return 0
+  kill -TERM "$bg_pid" 2>/dev/null || true
+  for i in $(seq 100); do
+    kill -0 "$bg_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$bg_pid" 2>/dev/null || true
+  wait "$bg_pid" 2>/dev/null || true
+  bg_pid=
+}
+
+# Purge the queue (declaring it durable), then publish N messages into it (untimed).
+fill_queue() { "$PUBLISHER" --url "$AMQP_URL" --queue "$QUEUE" --purge --messages "$1" --max-in-flight 256 >/dev/null; }
+
+# Poll the engine's /metrics (one long-lived poller, every 10 ms, bounded by PROC_TIMEOUT) until
+# the sum of METRIC reaches TARGET; print the wall-clock time when it did.
+await_metric() { # port metric target
+  python3 - "$@" "$PROC_TIMEOUT" <<'PY'
+import sys, time, urllib.request
+port, metric, target, limit = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+deadline = time.time() + limit
+url = f"http://127.0.0.1:{port}/metrics"
+while time.time() < deadline:
+    try:
+        body = urllib.request.urlopen(url, timeout=2).read().decode()
+    except OSError:
+        time.sleep(0.01)
+        continue
+    total = sum(float(l.rsplit(" ", 1)[1]) for l in body.splitlines()
+                if l.startswith(metric + "{") or l.startswith(metric + " "))
+    if total >= target:
+        print(f"{time.time():.6f}")
+        sys.exit(0)
+    time.sleep(0.01)
+sys.exit(f"{metric} did not reach {target} within {limit} s")
+PY
+}
+
+# Run a command under a timeout, time it; print seconds. The output goes to LOG.
+time_process() { # log command...
+  local log=$1 s e
+  shift
+  s=$(now)
+  if ! timeout "$PROC_TIMEOUT" "$@" >"$log" 2>&1; then
+    say "failed: $*"; tail -20 "$log" >&2; return 1
+  fi
+  e=$(now)
+  echo "$e - $s" | bc -l
+}
+
+# --- engine configs -----------------------------------------------------------------------
+cat > "$work/publish.yaml" <<YAML
+http: { enabled: false }
+logger: { level: WARN }
+input:
+  generate:
+    count: $MESSAGES
+    interval: ""
+    mapping: 'root = {"id": counter(), "prompt": "hello world"}'
+output:
+  amqp_0_9:
+    urls: [ "$AMQP_URL" ]
+    exchange: ""
+    key: $QUEUE
+    persistent: true
+    max_in_flight: $MAX_IN_FLIGHT
+YAML
+
+consume_config() { # metrics-port
+  cat <<YAML
+http: { address: 127.0.0.1:$1 }
+logger: { level: WARN }
+input:
+  amqp_0_9:
+    urls: [ "$AMQP_URL" ]
+    queue: $QUEUE
+    prefetch_count: $PREFETCH
+pipeline: { threads: $THREADS }
+output: { drop: {} }
+YAML
+}
+
+http_config() { # port
+  cat <<YAML
+http: { enabled: false }
+logger: { level: WARN }
+input:
+  http_server:
+    address: 127.0.0.1:$1
+    path: /post
+pipeline: { threads: $THREADS }
+output: { drop: {} }
+YAML
+}
+
+cat > "$work/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"id":1,"prompt":"hello world"}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+
+# --- one measurement each: print seconds (AMQP) or requests/s (HTTP) -----------------------
+engine_publish() {
+  fill_queue 0
+  time_process "$work/engine.log" "$ENGINE" run -c "$work/publish.yaml"
+}
+baseline_publish() {
+  fill_queue 0
+  time_process "$work/baseline.log" "$PUBLISHER" --url "$AMQP_URL" --queue "$QUEUE" \
+    --messages "$MESSAGES" --max-in-flight "$MAX_IN_FLIGHT"
+}
+engine_consume() {
+  local port s e
+  fill_queue "$MESSAGES"
+  port=$(free_port)
+  consume_config "$port" > "$work/consume.yaml"
+  s=$(now)
+  "$ENGINE" run -c "$work/consume.yaml" >"$work/engine.log" 2>&1 &
+  bg_pid=$!
+  if ! e=$(await_metric "$port" output_sent "$MESSAGES"); then
+    stop_bg; tail -20 "$work/engine.log" >&2; return 1
+  fi
+  stop_bg
+  echo "$e - $s" | bc -l
+}
+baseline_consume() {
+  fill_queue "$MESSAGES"
+  time_process "$work/baseline.log" "$CONSUMER" --url "$AMQP_URL" --queue "$QUEUE" \
+    --messages "$MESSAGES" --prefetch "$PREFETCH"
+}
+wrk_against() { # port log: requests/s
+  local out
+  await_port "$1"
+  out=$(timeout 120 wrk -t2 -c64 -d"$DURATION" -s "$work/post.lua" "http://127.0.0.1:$1/post")
+  echo "$out" > "$2"
+  if grep -q 'Non-2xx' <<<"$out"; then say "non-2xx answers:"; echo "$out" >&2; return 1; fi
+  awk '/^Requests\/sec:/ {print $2}' <<<"$out"
+}
+engine_http() {
+  local port r
+  port=$(free_port)
+  http_config "$port" > "$work/http.yaml"
+  "$ENGINE" run -c "$work/http.yaml" >"$work/engine.log" 2>&1 &
+  bg_pid=$!
+  r=$(wrk_against "$port" "$work/wrk-engine.txt") || { stop_bg; return 1; }
+  stop_bg
+  echo "$r"
+}
+baseline_http() {
+  local port r
+  port=$(free_port)
+  "$HTTP_BASELINE" "127.0.0.1:$port" >"$work/baseline.log" 2>&1 &
+  bg_pid=$!
+  r=$(wrk_against "$port" "$work/wrk-baseline.txt") || { stop_bg; return 1; }
+  stop_bg
+  echo "$r"
+}
+
+# --- rows ---------------------------------------------------------------------------------
+# Runs engine and baseline R times, interleaved; prints "engine_median baseline_median".
+measure() { # engine_fn baseline_fn
+  local i e b
+  : > "$work/e.txt"; : > "$work/b.txt"
+  for i in $(seq "$RUNS"); do
+    # One retry each: the broker is shared, and a test elsewhere may close every connection.
+    e=$($1) || e=$($1)
+    b=$($2) || b=$($2)
+    say "$1 run $i: $e / $2: $b"
+    echo "$e" >> "$work/e.txt"; echo "$b" >> "$work/b.txt"
+  done
+  echo "$(median < "$work/e.txt") $(median < "$work/b.txt")"
+}
+
+amqp_row() { # name engine_fn baseline_fn baseline_name
+  local r es bs
+  r=$(measure "$2" "$3")
+  es=${r% *}; bs=${r#* }
+  printf '| %s | %.2f | %s | %s | %.2f | %s | %.2f |\n' "$1" "$es" "$(fmt_int "$(echo "$MESSAGES / $es" | bc -l)")" \
+    "$4" "$bs" "$(fmt_int "$(echo "$MESSAGES / $bs" | bc -l)")" "$(echo "$bs / $es" | bc -l)"
+}
+
+http_row() { # name baseline_name
+  local r er br secs
+  r=$(measure engine_http baseline_http)
+  er=${r% *}; br=${r#* }
+  secs=${DURATION%s}
+  printf '| %s | %s | %s | %s | %s | %s | %.2f |\n' "$1" "$secs" "$(fmt_int "$er")" \
+    "$2" "$secs" "$(fmt_int "$br")" "$(echo "$er / $br" | bc -l)"
+}
+
+echo "| row (median of $RUNS) | engine s | engine msg/s | baseline | baseline s | baseline msg/s | engine/baseline |"
+echo "|---|---:|---:|---|---:|---:|---:|"
+for row in $ROWS; do
+  case "$row" in
+    publish) amqp_row "generate → amqp_0_9 ($MESSAGES persistent, confirms, max_in_flight $MAX_IN_FLIGHT)" \
+               engine_publish baseline_publish "lapin publisher" ;;
+    consume) amqp_row "amqp_0_9 → drop ($MESSAGES, prefetch_count $PREFETCH)" \
+               engine_consume baseline_consume "lapin consumer" ;;
+    http) http_row "http_server → drop (wrk -t2 -c64 -d$DURATION, requests/s)" "hyper server" ;;
+    *) say "unknown row $row"; exit 2 ;;
+  esac
+done
+fill_queue 0 2>/dev/null || true

@@ -1,0 +1,43 @@
+//! A minimal hyper 1 HTTP/1.1 server: the baseline of the `http_server → drop` row of
+//! `benches/connectors.sh`. It reads each request body and answers 200 with an empty body,
+//! which is what the engine's `http_server → drop` answers.
+//!
+//!     cargo run --release --example bench_http_baseline -- 127.0.0.1:8081
+
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+async fn handle(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let status = match req.into_body().collect().await {
+        Ok(_) => hyper::StatusCode::OK,
+        Err(_) => hyper::StatusCode::BAD_REQUEST,
+    };
+    let mut r = Response::new(Full::new(Bytes::new()));
+    *r.status_mut() = status;
+    Ok(r)
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let address = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8081".into());
+    let listener = TcpListener::bind(&address).await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    loop {
+        let (stream, _) = listener.accept().await?;
+        tokio::spawn(async move {
+            let conn =
+                http1::Builder::new().serve_connection(TokioIo::new(stream), service_fn(handle));
+            let _ = conn.await;
+        });
+    }
+}
