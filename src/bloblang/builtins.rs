@@ -2,6 +2,7 @@
 //! unevaluated query arguments. Same table style as `library/`; implementations are in
 //! `interp.rs`, dispatched on the `id`.
 
+use super::library::helpers::{ex, opt as p};
 use super::library::{Example, Param, ParamDefault, ParamKind};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,33 +81,6 @@ pub struct NativeMethod {
     pub lazy_args: bool,
     /// A simple method the library may also provide; the library's wins when present.
     pub prefer_library: bool,
-}
-
-const fn p(
-    name: &'static str,
-    kind: ParamKind,
-    default: ParamDefault,
-    description: &'static str,
-) -> Param {
-    Param {
-        name,
-        kind,
-        default,
-        description,
-    }
-}
-
-const fn ex(
-    summary: &'static str,
-    mapping: &'static str,
-    cases: &'static [(&'static str, &'static str)],
-) -> Example {
-    Example {
-        summary,
-        mapping,
-        cases,
-        skip_check: false,
-    }
 }
 
 const NO_EXAMPLES: &[Example] = &[];

@@ -441,47 +441,18 @@ pub fn decode(tree: &Node) -> Result<Config, ConfigError> {
     serde_json::from_value(j).map_err(|e| ConfigError::Invalid(e.to_string()))
 }
 
-/// Parse a Go duration string (`300ms`, `1m30s`, `1.5h`). An empty string is zero.
+/// Parse a Go duration string (`300ms`, `1m30s`, `1.5h`) for a config field. An empty string
+/// is zero; negative durations are refused. The parsing itself is Go's, shared with Bloblang's
+/// `parse_duration()`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    if s.is_empty() || s == "0" {
+    if s.is_empty() {
         return Ok(Duration::ZERO);
     }
-    let body = s.strip_prefix('+').unwrap_or(s);
-    if body.starts_with('-') {
-        return Err(format!("invalid duration \"{s}\": negative"));
-    }
-    let mut total = 0f64;
-    let mut rest = body;
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if num_len == 0 {
-            return Err(format!("invalid duration \"{s}\""));
-        }
-        let n: f64 = rest[..num_len]
-            .parse()
-            .map_err(|_| format!("invalid duration \"{s}\""))?;
-        rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        rest = &rest[unit_len..];
-        let scale = match unit {
-            "ns" => 1e-9,
-            "us" | "µs" | "μs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            "" => return Err(format!("missing unit in duration \"{s}\"")),
-            _ => return Err(format!("unknown unit \"{unit}\" in duration \"{s}\"")),
-        };
-        total += n * scale;
-    }
-    Ok(Duration::from_secs_f64(total))
+    let ns = crate::bloblang::library::golayout::parse_duration(s)?;
+    u64::try_from(ns)
+        .map(Duration::from_nanos)
+        .map_err(|_| format!("invalid duration \"{s}\": negative"))
 }
 
 #[cfg(test)]

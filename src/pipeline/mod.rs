@@ -22,7 +22,7 @@ use crate::config::spec::ComponentKind;
 use crate::config::{ComponentConf, Config};
 use crate::message::ack::AckFn;
 use crate::message::{AckHandle, AckStatus, Batch};
-use crate::metrics::{InputMetrics, OutputMetrics};
+use crate::metrics::{ConnectionMetrics, InputMetrics, OutputMetrics};
 
 /// Connection state behind `/ready`.
 #[derive(Default)]
@@ -260,23 +260,33 @@ fn connect_backoff() -> impl Iterator<Item = Duration> {
         .build()
 }
 
-/// Connect an input, retrying with backoff; false if cancelled first.
-async fn connect_input(
-    input: &mut Box<dyn Input>,
+/// The component a connection loop works on.
+enum Connecting<'a> {
+    Input(&'a mut Box<dyn Input>),
+    Output(&'a Arc<dyn Output>),
+}
+
+/// Connect an input or output, retrying with backoff; false if cancelled first.
+async fn connect(
+    mut target: Connecting<'_>,
     info: &ComponentInfo,
-    metrics: &InputMetrics,
+    conn: &ConnectionMetrics,
     cancel: &CancellationToken,
 ) -> bool {
     let mut delays = connect_backoff();
     loop {
-        match input.connect().await {
+        let (kind, r) = match &mut target {
+            Connecting::Input(i) => ("input", i.connect().await),
+            Connecting::Output(o) => ("output", o.connect().await),
+        };
+        match r {
             Ok(()) => {
-                metrics.conn.up();
+                conn.up();
                 return true;
             }
             Err(e) => {
-                metrics.conn.failed();
-                tracing::error!(label = %info.label, path = %info.path, "failed to connect input: {e}");
+                conn.failed();
+                tracing::error!(label = %info.label, path = %info.path, "failed to connect {kind}: {e}");
             }
         }
         let delay = delays.next().unwrap_or(Duration::from_secs(1));
@@ -306,7 +316,7 @@ async fn run_input(
     // dropped) `inflight_rx` yields None.
     let (inflight, mut inflight_rx) = mpsc::channel::<()>(1);
 
-    if !connect_input(&mut input, &info, &metrics, &stop).await {
+    if !connect(Connecting::Input(&mut input), &info, &metrics.conn, &stop).await {
         return;
     }
     readiness.input.store(true, Ordering::Relaxed);
@@ -357,7 +367,7 @@ async fn run_input(
                 Err(ComponentError::NotConnected) => {
                     metrics.conn.lost();
                     readiness.input.store(false, Ordering::Relaxed);
-                    if !connect_input(&mut input, &info, &metrics, &stop).await {
+                    if !connect(Connecting::Input(&mut input), &info, &metrics.conn, &stop).await {
                         break;
                     }
                     readiness.input.store(true, Ordering::Relaxed);
@@ -452,32 +462,6 @@ async fn run_worker(
     }
 }
 
-async fn connect_output(
-    output: &Arc<dyn Output>,
-    info: &ComponentInfo,
-    metrics: &OutputMetrics,
-    cancel: &CancellationToken,
-) -> bool {
-    let mut delays = connect_backoff();
-    loop {
-        match output.connect().await {
-            Ok(()) => {
-                metrics.conn.up();
-                return true;
-            }
-            Err(e) => {
-                metrics.conn.failed();
-                tracing::error!(label = %info.label, path = %info.path, "failed to connect output: {e}");
-            }
-        }
-        let delay = delays.next().unwrap_or(Duration::from_secs(1));
-        tokio::select! {
-            _ = cancel.cancelled() => return false,
-            _ = tokio::time::sleep(delay) => {}
-        }
-    }
-}
-
 /// What every write needs, shared by the concurrent writers of one output.
 struct OutputShared {
     output: Arc<dyn Output>,
@@ -499,7 +483,7 @@ async fn run_output(
     abort: CancellationToken,
 ) {
     let metrics = OutputMetrics::new(&info.label, &info.path);
-    if !connect_output(&output, &info, &metrics, &abort).await {
+    if !connect(Connecting::Output(&output), &info, &metrics.conn, &abort).await {
         return;
     }
     readiness.output.store(true, Ordering::Relaxed);
@@ -571,7 +555,14 @@ async fn write_transaction(s: &OutputShared, t: Transaction) {
                     let _guard = s.reconnect.lock().await;
                     s.metrics.conn.lost();
                     s.readiness.output.store(false, Ordering::Relaxed);
-                    if !connect_output(&s.output, &s.info, &s.metrics, &s.abort).await {
+                    if !connect(
+                        Connecting::Output(&s.output),
+                        &s.info,
+                        &s.metrics.conn,
+                        &s.abort,
+                    )
+                    .await
+                    {
                         return;
                     }
                     s.readiness.output.store(true, Ordering::Relaxed);
