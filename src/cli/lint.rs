@@ -57,6 +57,9 @@ pub(super) fn lint(g: &GlobalArgs, paths: &[String]) -> i32 {
         files.insert(0, PathBuf::from(c));
     }
     let mut failed = false;
+    // With `-r`, every file is linted with the resources merged in (as `run` reads it); the
+    // resource files' own problems are reported once.
+    let mut seen = std::collections::HashSet::new();
     for f in files {
         // A config with only a `# BENTO LINT DISABLE` header (or ours) is skipped, as in Bento.
         if let Ok(text) = std::fs::read_to_string(&f) {
@@ -67,13 +70,14 @@ pub(super) fn lint(g: &GlobalArgs, paths: &[String]) -> i32 {
         }
         let g2 = GlobalArgs {
             config: None,
-            resources: Vec::new(),
             ..g.clone()
         };
         match super::run::prepare(f.to_str(), &g2) {
             Ok(p) => {
                 for l in &p.lints {
-                    eprintln!("{l}");
+                    if seen.insert(l.clone()) {
+                        eprintln!("{l}");
+                    }
                 }
                 failed |= !p.lints.is_empty();
             }

@@ -139,15 +139,20 @@ pub(super) fn streams(g: &GlobalArgs, paths: &[String]) -> i32 {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let loaded = match config::read_file(&f) {
-            Ok(l) => l,
+        // Every stream gets the `-r` resources, as in Bento's streams mode.
+        let prepared = match prepare(f.to_str(), g) {
+            Ok(p) => p,
             Err(e) => {
                 eprintln!("Configuration file read error: {e}");
                 return 1;
             }
         };
-        push_lints(&mut lints, &loaded);
-        match config::decode(&loaded.tree) {
+        for l in prepared.lints {
+            if !lints.contains(&l) {
+                lints.push(l);
+            }
+        }
+        match config::decode(&prepared.tree) {
             Ok(c) => streams.push((id, c)),
             Err(e) => {
                 eprintln!("Configuration file read error: {}: {e}", f.display());

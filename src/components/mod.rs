@@ -151,6 +151,8 @@ pub struct Shared {
     pub inproc: Mutex<HashMap<String, InprocPipe>>,
     /// The management server, on which `http_server` inputs without an address register.
     pub api: Arc<crate::http::ApiState>,
+    /// Servers of `http_server` inputs with an address of their own, by address.
+    pub servers: Mutex<HashMap<String, Arc<crate::http::AddressServer>>>,
 }
 
 /// The channel an `inproc` output writes to and `inproc` inputs read from, created by whichever
@@ -162,6 +164,15 @@ pub struct InprocPipe {
 }
 
 impl Shared {
+    /// The server for `address`, created by the first input that names it.
+    pub fn server(&self, address: &str) -> Arc<crate::http::AddressServer> {
+        let mut map = match self.servers.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        map.entry(address.to_owned()).or_default().clone()
+    }
+
     pub fn inproc(&self, id: &str) -> InprocPipe {
         let mut map = match self.inproc.lock() {
             Ok(m) => m,
@@ -192,6 +203,10 @@ pub struct BuildCtx {
 #[derive(Default)]
 pub struct Resources {
     pub processors: HashMap<String, Arc<ProcessorStage>>,
+    /// Input and output resources by label, as configured: each `resource` input or output
+    /// that names one builds its own instance.
+    pub inputs: HashMap<String, serde_json::Value>,
+    pub outputs: HashMap<String, serde_json::Value>,
     pub caches: HashMap<String, Arc<caches::CacheStage>>,
     pub rate_limits: HashMap<String, Arc<rate_limits::RateLimitStage>>,
 }

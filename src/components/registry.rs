@@ -5,17 +5,18 @@ use std::sync::{Arc, LazyLock};
 
 use super::caches::{memory as memory_cache, redis as redis_cache, CacheStage};
 use super::inputs::{
-    amqp_0_9 as amqp_in, file as file_in, generate, http_server, inproc as inproc_in,
-    redis_list as redis_list_in, stdin,
+    amqp_0_9 as amqp_in, broker as broker_in, file as file_in, generate, http_server,
+    inproc as inproc_in, redis_list as redis_list_in, resource as resource_in, stdin,
 };
 use super::outputs::{
-    amqp_0_9 as amqp_out, drop, file as file_out, http_client, inproc as inproc_out,
-    redis_list as redis_list_out, reject, sql_insert as sql_insert_out, sql_raw as sql_raw_out,
-    stdout, sync_response,
+    amqp_0_9 as amqp_out, broker as broker_out, drop, fallback, file as file_out, http_client,
+    inproc as inproc_out, redis_list as redis_list_out, reject, resource as resource_out,
+    sql_insert as sql_insert_out, sql_raw as sql_raw_out, stdout, switch as switch_out,
+    sync_response,
 };
 use super::processors::{
     branch, cache, cached, dedupe, flow, http, log, mapping, noop, rate_limit, redis as redis_proc,
-    resource, sleep, sql_insert, sql_raw, sql_select,
+    redis_script, resource, retry, sleep, sql_insert, sql_raw, sql_select,
 };
 use super::rate_limits::{local as local_rl, redis as redis_rl, RateLimitStage};
 use super::{
@@ -27,11 +28,13 @@ use crate::config::ComponentConf;
 fn inputs() -> Vec<Plugin<dyn Input>> {
     vec![
         amqp_in::plugin(),
+        broker_in::plugin(),
         file_in::plugin(),
         generate::plugin(),
         http_server::plugin(),
         inproc_in::plugin(),
         redis_list_in::plugin(),
+        resource_in::plugin(),
         stdin::plugin(),
     ]
 }
@@ -51,7 +54,9 @@ fn processors() -> Vec<Plugin<dyn Processor>> {
         noop::plugin(),
         rate_limit::plugin(),
         redis_proc::plugin(),
+        redis_script::plugin(),
         resource::plugin(),
+        retry::plugin(),
         sleep::plugin(),
         flow::switch_plugin(),
         sync_response::processor_plugin(),
@@ -65,15 +70,19 @@ fn processors() -> Vec<Plugin<dyn Processor>> {
 fn outputs() -> Vec<Plugin<dyn Output>> {
     vec![
         amqp_out::plugin(),
+        broker_out::plugin(),
         drop::plugin(),
+        fallback::plugin(),
         file_out::plugin(),
         http_client::plugin(),
         inproc_out::plugin(),
         redis_list_out::plugin(),
         reject::plugin(),
+        resource_out::plugin(),
         sql_insert_out::plugin(),
         sql_raw_out::plugin(),
         stdout::plugin(),
+        switch_out::plugin(),
         sync_response::output_plugin(),
     ]
 }

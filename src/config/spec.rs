@@ -156,6 +156,14 @@ impl FieldSpec {
         f.bloblang = true;
         f
     }
+    /// One component of `kind` (a case's `output`).
+    pub fn component(
+        name: &'static str,
+        kind: ComponentKind,
+        description: &'static str,
+    ) -> FieldSpec {
+        FieldSpec::new(name, FieldType::Component(kind), description)
+    }
     pub fn processors(name: &'static str, description: &'static str) -> FieldSpec {
         FieldSpec::array(
             name,

@@ -163,6 +163,44 @@ impl ApiState {
     }
 }
 
+/// The server of one address, shared by every `http_server` input that names it, so that
+/// several routes (`POST /items`, `GET /items/{id}`) can be served on one address. Bento would
+/// fail to bind the second; engine serves them together.
+#[derive(Default)]
+pub struct AddressServer {
+    pub api: Arc<ApiState>,
+    bound: tokio::sync::Mutex<Option<SocketAddr>>,
+    users: std::sync::atomic::AtomicUsize,
+    stop: CancellationToken,
+}
+
+impl AddressServer {
+    /// Count one more input serving routes here.
+    pub fn join(&self) {
+        self.users.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Listen on `address` unless an earlier input already does; the bound address when this
+    /// call started the server.
+    pub async fn start(&self, address: &str) -> std::io::Result<Option<SocketAddr>> {
+        let mut bound = self.bound.lock().await;
+        if bound.is_some() {
+            return Ok(None);
+        }
+        let (listener, addr) = bind(address).await?;
+        tokio::spawn(serve(listener, self.api.clone(), self.stop.clone()));
+        *bound = Some(addr);
+        Ok(Some(addr))
+    }
+
+    /// One input is done with the server; the last one stops it.
+    pub fn leave(&self) {
+        if self.users.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+            self.stop.cancel();
+        }
+    }
+}
+
 /// Install the process-wide TLS crypto provider (ring) used by the HTTP clients. Idempotent.
 pub fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -113,6 +113,32 @@ impl Stream {
                 }
             }
         }
+        for (field, list, kind) in [
+            (
+                "input_resources",
+                &cfg.input_resources,
+                ComponentKind::Input,
+            ),
+            (
+                "output_resources",
+                &cfg.output_resources,
+                ComponentKind::Output,
+            ),
+        ] {
+            for (i, j) in list.iter().enumerate() {
+                let path = format!("root.{field}.{i}");
+                let conf = component_conf(kind, j, &path)?;
+                let label = conf.label.ok_or_else(|| BuildError {
+                    path: path.clone(),
+                    message: format!("{field} must have a label"),
+                })?;
+                let slot = match kind {
+                    ComponentKind::Input => &mut resources.inputs,
+                    _ => &mut resources.outputs,
+                };
+                slot.insert(label, j.clone());
+            }
+        }
         for (i, j) in cfg.processor_resources.iter().enumerate() {
             let path = format!("root.processor_resources.{i}");
             let conf = component_conf(ComponentKind::Processor, j, &path)?;
@@ -131,6 +157,7 @@ impl Stream {
                     processors: resources.processors.clone(),
                     caches: resources.caches.clone(),
                     rate_limits: resources.rate_limits.clone(),
+                    ..Resources::default()
                 }),
             };
             resources
@@ -261,13 +288,13 @@ fn connect_backoff() -> impl Iterator<Item = Duration> {
 }
 
 /// The component a connection loop works on.
-enum Connecting<'a> {
+pub(crate) enum Connecting<'a> {
     Input(&'a mut Box<dyn Input>),
     Output(&'a Arc<dyn Output>),
 }
 
 /// Connect an input or output, retrying with backoff; false if cancelled first.
-async fn connect(
+pub(crate) async fn connect(
     mut target: Connecting<'_>,
     info: &ComponentInfo,
     conn: &ConnectionMetrics,

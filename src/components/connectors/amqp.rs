@@ -28,6 +28,7 @@ pub async fn connect(
         cert_chain: tls.root_cas().await.map_err(ComponentError::Failed)?,
     };
     connect_any(&urls, |u| {
+        let u = default_vhost(&u);
         let props = ConnectionProperties::default().with_connection_name(name.into());
         let tls = tls.clone();
         async move {
@@ -36,6 +37,28 @@ pub async fn connect(
         }
     })
     .await
+}
+
+/// Go's amqp091 `ParseURI` reads a path of `/` or none as the default vhost `/`; lapin reads
+/// them as the vhost `""`, which RabbitMQ refuses. Bento's documented form
+/// `amqp://guest:guest@localhost:5672/` must connect, so such paths are made explicit (`/%2f`).
+/// Every other path (`/vh`, `/%2f`) is left for lapin, which decodes it as Go does.
+pub fn default_vhost(u: &str) -> String {
+    let Some(scheme_end) = u.find("://") else {
+        return u.to_owned();
+    };
+    let rest = &u[scheme_end + 3..];
+    let path_start = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(path_start);
+    let (path, query) = match tail.find('?') {
+        Some(q) => tail.split_at(q),
+        None => (tail, ""),
+    };
+    if path.is_empty() || path == "/" {
+        format!("{}{authority}/%2f{query}", &u[..scheme_end + 3])
+    } else {
+        u.to_owned()
+    }
 }
 
 /// Header value → metadata value. Nested tables are flattened by the caller.
@@ -101,6 +124,26 @@ pub fn to_amqp(v: &Value) -> AMQPValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vhost_paths_read_as_go_reads_them() {
+        let cases = [
+            (
+                "amqp://guest:guest@localhost:5672/",
+                "amqp://guest:guest@localhost:5672/%2f",
+            ),
+            (
+                "amqp://guest:guest@localhost:5672",
+                "amqp://guest:guest@localhost:5672/%2f",
+            ),
+            ("amqps://h/?heartbeat=5", "amqps://h/%2f?heartbeat=5"),
+            ("amqp://h:5672/%2f", "amqp://h:5672/%2f"),
+            ("amqp://h:5672/vh", "amqp://h:5672/vh"),
+        ];
+        for (given, want) in cases {
+            assert_eq!(default_vhost(given), want, "{given}");
+        }
+    }
 
     #[test]
     fn headers_round_trip_and_flatten() {

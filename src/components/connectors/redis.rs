@@ -104,6 +104,34 @@ impl RedisConn {
         .map_err(|e| ComponentError::Failed(format!("redis tls: {e}")))
     }
 
+    /// Run `cmd`, retrying `retries` times `period` apart before giving up with the last error.
+    pub async fn query_retrying(
+        &self,
+        cmd: &redis::Cmd,
+        retries: u32,
+        period: Duration,
+    ) -> Result<redis::Value, String> {
+        let mut attempt = 0;
+        loop {
+            let r = match self.get().await {
+                Ok(mut c) => cmd
+                    .query_async::<redis::Value>(&mut c)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match r {
+                Ok(v) => return Ok(v),
+                Err(e) if attempt >= retries => return Err(e),
+                Err(e) => {
+                    attempt += 1;
+                    tracing::warn!("redis command failed, retrying ({attempt}/{retries}): {e}");
+                    tokio::time::sleep(period).await;
+                }
+            }
+        }
+    }
+
     /// Open the connection and check the server answers.
     pub async fn ping(&self) -> Result<(), ComponentError> {
         let mut c = self.get().await?;

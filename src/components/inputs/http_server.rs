@@ -191,11 +191,13 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, Bui
         })?),
     };
     let (tx, rx) = mpsc::channel(64);
-    let own_server = !c.address.is_empty();
-    let api = if own_server {
-        Arc::new(ApiState::new(""))
-    } else {
-        ctx.shared.api.clone()
+    let server = (!c.address.is_empty()).then(|| ctx.shared.server(&c.address));
+    let api = match &server {
+        Some(s) => {
+            s.join();
+            s.api.clone()
+        }
+        None => ctx.shared.api.clone(),
     };
     let route = Arc::new(Route {
         path: c.path.clone(),
@@ -220,24 +222,25 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, Bui
     Ok(Box::new(HttpServerInput {
         route,
         rx: Mutex::new(rx),
-        address: own_server.then_some(c.address),
+        server: server.map(|s| (c.address, s)),
         api,
-        server_stop: None,
+        connected: false,
     }))
 }
 
 pub struct HttpServerInput {
     route: Arc<Route>,
     rx: Mutex<mpsc::Receiver<Pending>>,
-    address: Option<String>,
+    /// The address of its own and the server it shares with other inputs on that address.
+    server: Option<(String, Arc<crate::http::AddressServer>)>,
     api: Arc<ApiState>,
-    server_stop: Option<CancellationToken>,
+    connected: bool,
 }
 
 #[async_trait]
 impl Input for HttpServerInput {
     async fn connect(&mut self) -> Result<(), ComponentError> {
-        if self.server_stop.is_some() {
+        if self.connected {
             return Ok(());
         }
         let route = self.route.clone();
@@ -250,18 +253,17 @@ impl Input for HttpServerInput {
             "Receives messages (http_server input).",
             handler,
         );
-        let stop = CancellationToken::new();
-        if let Some(addr) = &self.address {
-            let (listener, bound) = crate::http::bind(addr)
+        if let Some((addr, server)) = &self.server {
+            let started = server
+                .start(addr)
                 .await
                 .map_err(|e| ComponentError::failed(format!("failed to listen on {addr}: {e}")))?;
-            tracing::info!(
-                "Receiving HTTP messages at: http://{bound}{}",
-                self.route.path
-            );
-            tokio::spawn(crate::http::serve(listener, self.api.clone(), stop.clone()));
+            if let Some(bound) = started {
+                tracing::info!("Listening for HTTP requests at: http://{bound}");
+            }
         }
-        self.server_stop = Some(stop);
+        tracing::info!("Receiving HTTP messages at: {}", self.route.path);
+        self.connected = true;
         Ok(())
     }
 
@@ -283,8 +285,8 @@ impl Input for HttpServerInput {
         // New requests get 503; those already queued are dropped, which answers them 503 too.
         self.route.closed.cancel();
         self.rx.lock().await.close();
-        if let Some(stop) = self.server_stop.take() {
-            stop.cancel();
+        if let Some((_, server)) = self.server.take() {
+            server.leave();
         }
         Ok(())
     }

@@ -1,15 +1,19 @@
 //! Outputs: one file per component.
 
 pub mod amqp_0_9;
+pub mod broker;
 pub mod drop;
+pub mod fallback;
 pub mod file;
 pub mod http_client;
 pub mod inproc;
 pub mod redis_list;
 pub mod reject;
+pub mod resource;
 pub mod sql_insert;
 pub mod sql_raw;
 pub mod stdout;
+pub mod switch;
 pub mod sync_response;
 
 /// The `codec` field of the line-oriented outputs: only `lines` is supported.
@@ -21,4 +25,132 @@ pub(crate) fn codec_field() -> crate::config::spec::FieldSpec {
     .default("lines")
     .options(&["lines"])
     .advanced()
+}
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::components::{
+    registry, run_processors, BuildCtx, BuildError, ComponentError, ComponentInfo, Output,
+    ProcessorStage,
+};
+use crate::config::spec::ComponentKind;
+use crate::config::ComponentConf;
+use crate::message::Batch;
+use crate::metrics::OutputMetrics;
+
+/// An output inside another (`switch`, `fallback`, `broker`, `resource`): built with its own
+/// `processors`, metered at its own path, and reconnected once when a write finds it
+/// disconnected, so that the parent sees either success or an error it can act on.
+pub struct ChildOutput {
+    output: Box<dyn Output>,
+    processors: Vec<Arc<ProcessorStage>>,
+    info: ComponentInfo,
+    metrics: OutputMetrics,
+}
+
+impl ChildOutput {
+    pub fn build(
+        ctx: &BuildCtx,
+        field: &str,
+        j: &serde_json::Value,
+    ) -> Result<ChildOutput, BuildError> {
+        let conf = ComponentConf::from_json(ComponentKind::Output, j).map_err(|e| ctx.error(e))?;
+        let child = ctx.child(field, &conf);
+        let output = registry::build_output(&conf, &child)?;
+        let processors = child.build_processors("processors", &conf.processors)?;
+        Ok(ChildOutput {
+            output,
+            processors,
+            metrics: OutputMetrics::new(&child.info.label, &child.info.path),
+            info: child.info,
+        })
+    }
+
+    pub async fn connect(&self) -> Result<(), ComponentError> {
+        self.output.connect().await?;
+        self.metrics.conn.up();
+        Ok(())
+    }
+
+    pub async fn close(&self) -> Result<(), ComponentError> {
+        self.output.close().await
+    }
+
+    pub fn max_in_flight(&self) -> usize {
+        self.output.max_in_flight()
+    }
+
+    /// Run the child's processors and write what they give.
+    pub async fn write(&self, batch: Batch) -> Result<(), ComponentError> {
+        let batches = if self.processors.is_empty() {
+            vec![batch]
+        } else {
+            run_processors(&self.processors, batch).await
+        };
+        for b in batches.into_iter().filter(|b| !b.is_empty()) {
+            let n = b.len();
+            let started = Instant::now();
+            let mut r = self.output.write(b.clone()).await;
+            if r == Err(ComponentError::NotConnected) {
+                self.metrics.conn.lost();
+                r = match self.output.connect().await {
+                    Ok(()) => self.output.write(b).await,
+                    Err(e) => Err(e),
+                };
+            }
+            match r {
+                Ok(()) => self.metrics.written(n, started.elapsed()),
+                Err(e) => {
+                    self.metrics.failed();
+                    tracing::warn!(label = %self.info.label, path = %self.info.path, "failed to send message: {e}");
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Connect every child: the parent is connected once all of them are.
+pub(crate) async fn connect_all(children: &[ChildOutput]) -> Result<(), ComponentError> {
+    for c in children {
+        c.connect().await?;
+    }
+    Ok(())
+}
+
+/// Close every child, reporting the first failure.
+pub(crate) async fn close_all(children: &[ChildOutput]) -> Result<(), ComponentError> {
+    let mut first = Ok(());
+    for c in children {
+        if let Err(e) = c.close().await {
+            if first.is_ok() {
+                first = Err(e);
+            }
+        }
+    }
+    first
+}
+
+/// How many writes a parent admits at once: as many as its most concurrent child.
+pub(crate) fn max_in_flight_of(children: &[ChildOutput]) -> usize {
+    children
+        .iter()
+        .map(ChildOutput::max_in_flight)
+        .max()
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// Build the outputs listed at `field`.
+pub(crate) fn build_children(
+    ctx: &BuildCtx,
+    field: &str,
+    list: &[serde_json::Value],
+) -> Result<Vec<ChildOutput>, BuildError> {
+    list.iter()
+        .enumerate()
+        .map(|(i, j)| ChildOutput::build(ctx, &format!("{field}.{i}"), j))
+        .collect()
 }

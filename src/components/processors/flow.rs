@@ -179,6 +179,15 @@ fn build_switch(
     }))
 }
 
+/// Run a `check` query for message `i`: it must give a boolean.
+pub(crate) fn check_passes(check: &Mapping, batch: &[Message], i: usize) -> Result<bool, String> {
+    match check.query(batch, i) {
+        Ok(Value::Bool(b)) => Ok(b),
+        Ok(other) => Err(format!("expected bool value, got {}", other.type_name())),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 pub struct SwitchProcessor {
     cases: Vec<Case>,
     info: ComponentInfo,
@@ -196,20 +205,11 @@ impl Processor for SwitchProcessor {
                 if !matched_before {
                     let pass = match &case.check {
                         None => true,
-                        Some(m) => match m.query(&batch, i) {
-                            Ok(Value::Bool(b)) => b,
-                            Ok(other) => {
-                                for msg in &mut current {
-                                    self.info.flag(
-                                        msg,
-                                        format!("expected bool value, got {}", other.type_name()),
-                                    );
-                                }
-                                break;
-                            }
+                        Some(m) => match check_passes(m, &batch, i) {
+                            Ok(b) => b,
                             Err(e) => {
                                 for msg in &mut current {
-                                    self.info.flag(msg, e.to_string());
+                                    self.info.flag(msg, e.clone());
                                 }
                                 break;
                             }

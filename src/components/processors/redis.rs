@@ -81,24 +81,9 @@ impl RedisProc {
         for a in &args {
             cmd.arg(arg_bytes(a));
         }
-        let mut attempt = 0;
-        loop {
-            let r = match self.conn.get().await {
-                Ok(mut c) => cmd
-                    .query_async::<redis::Value>(&mut c)
-                    .await
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            };
-            match r {
-                Ok(v) => return Ok(v),
-                Err(e) if attempt >= self.retries => return Err(e),
-                Err(_) => {
-                    attempt += 1;
-                    tokio::time::sleep(self.retry_period).await;
-                }
-            }
-        }
+        self.conn
+            .query_retrying(&cmd, self.retries, self.retry_period)
+            .await
     }
 }
 

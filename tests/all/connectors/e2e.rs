@@ -9,7 +9,7 @@ use crate::support::{free_port, run_engine, spawn_engine, temp_config};
 async fn amqp_to_postgres_through_the_binary() {
     let Some(amqp) = super::service(
         "ENGINE_TEST_AMQP_URL",
-        "amqp://guest:guest@127.0.0.1:5672/%2f",
+        "amqp://guest:guest@127.0.0.1:5672/",
         5672,
     ) else {
         return;
@@ -18,7 +18,8 @@ async fn amqp_to_postgres_through_the_binary() {
         return;
     };
     let id = super::suite::unique_id("e2e");
-    let conn = lapin::Connection::connect(&amqp, lapin::ConnectionProperties::default())
+    let url = engine::components::connectors::amqp::default_vhost(&amqp);
+    let conn = lapin::Connection::connect(&url, lapin::ConnectionProperties::default())
         .await
         .unwrap();
     let ch = conn.create_channel().await.unwrap();

@@ -1,0 +1,143 @@
+//! `broker` input: reads from several inputs at once and merges their messages.
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::ChildInput;
+use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
+use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
+use crate::message::ack::AckFn;
+use crate::message::Batch;
+use crate::metrics::InputMetrics;
+use crate::pipeline::{connect, Connecting};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerInputConfig {
+    pub inputs: Vec<serde_json::Value>,
+}
+
+pub fn spec() -> ComponentSpec {
+    ComponentSpec::new("broker", ComponentKind::Input, "Allows you to combine multiple inputs into a single stream of data.")
+        .description("Each input connects, reconnects and reads on its own; their messages are merged in the order they arrive, and each is acknowledged at its own source. The stream ends once every input has ended. Bento's `copies` and `batching` are not supported by engine.")
+        .fields(vec![FieldSpec::array("inputs", FieldType::Component(ComponentKind::Input), "A list of inputs to create.")])
+        .example("Two routes on one address", "input:\n  broker:\n    inputs:\n      - http_server:\n          address: 0.0.0.0:8080\n          path: /items\n      - http_server:\n          address: 0.0.0.0:8080\n          path: /items/{id}\n          allowed_verbs: [ GET ]\noutput:\n  sync_response: {}\n")
+}
+
+pub fn plugin() -> Plugin<dyn Input> {
+    Plugin { spec, build }
+}
+
+fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, BuildError> {
+    let c: BrokerInputConfig = ctx.parse(conf)?;
+    if c.inputs.is_empty() {
+        return Err(ctx.error("broker needs at least one input"));
+    }
+    let children = c
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(i, j)| ChildInput::build(ctx, &format!("inputs.{i}"), j))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Box::new(BrokerInput {
+        replays: children.iter().any(Input::replays_nacks),
+        children,
+        rx: None,
+        stop: CancellationToken::new(),
+        tasks: Vec::new(),
+    }))
+}
+
+pub struct BrokerInput {
+    /// Built but not yet started (they move into their tasks on connect).
+    children: Vec<ChildInput>,
+    rx: Option<mpsc::Receiver<(Batch, AckFn)>>,
+    stop: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    replays: bool,
+}
+
+/// Read one child until it ends or the broker stops, reconnecting as the stream would.
+async fn run_child(child: ChildInput, tx: mpsc::Sender<(Batch, AckFn)>, stop: CancellationToken) {
+    let info = child.info.clone();
+    let metrics = InputMetrics::new(&info.label, &info.path);
+    let mut input: Box<dyn Input> = Box::new(child);
+    if !connect(Connecting::Input(&mut input), &info, &metrics.conn, &stop).await {
+        return;
+    }
+    loop {
+        let r = tokio::select! {
+            _ = stop.cancelled() => break,
+            r = input.read() => r,
+        };
+        match r {
+            Ok(next) => {
+                if tx.send(next).await.is_err() {
+                    break;
+                }
+            }
+            Err(ComponentError::EndOfInput) => break,
+            Err(ComponentError::NotConnected) => {
+                metrics.conn.lost();
+                if !connect(Connecting::Input(&mut input), &info, &metrics.conn, &stop).await {
+                    break;
+                }
+            }
+            Err(ComponentError::Failed(e)) => {
+                tracing::error!(label = %info.label, path = %info.path, "failed to read input: {e}");
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(100)) => {}
+                }
+            }
+        }
+    }
+    if let Err(e) = input.close().await {
+        tracing::warn!(label = %info.label, path = %info.path, "failed to close input: {e}");
+    }
+}
+
+#[async_trait]
+impl Input for BrokerInput {
+    /// Start every child; each connects (and reconnects) on its own, so one that is down does
+    /// not hold up the others.
+    async fn connect(&mut self) -> Result<(), ComponentError> {
+        if self.rx.is_some() {
+            return Ok(());
+        }
+        let (tx, rx) = mpsc::channel(self.children.len().max(1));
+        for child in self.children.drain(..) {
+            self.tasks.push(tokio::spawn(run_child(
+                child,
+                tx.clone(),
+                self.stop.clone(),
+            )));
+        }
+        self.rx = Some(rx);
+        Ok(())
+    }
+
+    async fn read(&mut self) -> Result<(Batch, AckFn), ComponentError> {
+        let Some(rx) = self.rx.as_mut() else {
+            return Err(ComponentError::NotConnected);
+        };
+        rx.recv().await.ok_or(ComponentError::EndOfInput)
+    }
+
+    async fn close(&mut self) -> Result<(), ComponentError> {
+        self.stop.cancel();
+        if let Some(rx) = self.rx.as_mut() {
+            rx.close();
+        }
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
+        Ok(())
+    }
+
+    fn replays_nacks(&self) -> bool {
+        self.replays
+    }
+}

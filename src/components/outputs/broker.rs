@@ -1,0 +1,147 @@
+//! `broker` output: writes every message to several outputs (`fan_out*`) or spreads messages
+//! over them (`round_robin`).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use backon::{BackoffBuilder, ExponentialBuilder};
+use serde::Deserialize;
+
+use super::{build_children, close_all, max_in_flight_of, ChildOutput};
+use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
+use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
+use crate::message::Batch;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerOutputConfig {
+    pub pattern: String,
+    pub outputs: Vec<serde_json::Value>,
+}
+
+const PATTERNS: &[&str] = &[
+    "fan_out",
+    "fan_out_fail_fast",
+    "fan_out_sequential",
+    "fan_out_sequential_fail_fast",
+    "round_robin",
+];
+
+pub fn spec() -> ComponentSpec {
+    ComponentSpec::new("broker", ComponentKind::Output, "Allows you to route messages to multiple child outputs using a range of brokering patterns.")
+        .description("`fan_out` writes every message to all outputs at once and retries an output that failed until it succeeds; `fan_out_sequential` does the same one output after another, in order. The `_fail_fast` variants do not retry: the first failure fails the write (and, sequentially, the outputs after it are not tried). `round_robin` sends each batch to the next output in turn. Bento's `greedy` pattern, `copies` and `batching` are not supported by engine.")
+        .fields(vec![
+            FieldSpec::string("pattern", "The brokering pattern to use.").default("fan_out").options(PATTERNS),
+            FieldSpec::array("outputs", FieldType::Component(ComponentKind::Output), "A list of child outputs to broker."),
+        ])
+        .example("Queue, then answer", "output:\n  broker:\n    pattern: fan_out_sequential_fail_fast\n    outputs:\n      - stdout: {}\n      - sync_response: {}\n")
+}
+
+pub fn plugin() -> Plugin<dyn Output> {
+    Plugin { spec, build }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Pattern {
+    FanOut { sequential: bool, fail_fast: bool },
+    RoundRobin,
+}
+
+fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Output>, BuildError> {
+    let c: BrokerOutputConfig = ctx.parse(conf)?;
+    let pattern = match c.pattern.as_str() {
+        "round_robin" => Pattern::RoundRobin,
+        p if PATTERNS.contains(&p) => Pattern::FanOut {
+            sequential: p.starts_with("fan_out_sequential"),
+            fail_fast: p.ends_with("fail_fast"),
+        },
+        other => {
+            return Err(ctx.error(format!(
+                "pattern: '{other}' is not supported (supported: {})",
+                PATTERNS.join(", ")
+            )))
+        }
+    };
+    if c.outputs.is_empty() {
+        return Err(ctx.error("broker needs at least one output"));
+    }
+    Ok(Box::new(BrokerOutput {
+        outputs: build_children(ctx, "outputs", &c.outputs)?,
+        pattern,
+        next: AtomicUsize::new(0),
+    }))
+}
+
+pub struct BrokerOutput {
+    outputs: Vec<ChildOutput>,
+    pattern: Pattern,
+    next: AtomicUsize,
+}
+
+/// Write to one output; unless `fail_fast`, retry with backoff (100 ms doubling to 1 s) until it
+/// succeeds, as Bento's fan-out does.
+async fn write_one(
+    out: &ChildOutput,
+    batch: &Batch,
+    fail_fast: bool,
+) -> Result<(), ComponentError> {
+    let mut delays = ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(100))
+        .with_max_delay(Duration::from_secs(1))
+        .without_max_times()
+        .build();
+    loop {
+        match out.write(batch.clone()).await {
+            Err(e) if !fail_fast => {
+                let delay = delays.next().unwrap_or(Duration::from_secs(1));
+                tracing::warn!("broker output failed, retrying in {delay:?}: {e}");
+                tokio::time::sleep(delay).await;
+            }
+            r => return r,
+        }
+    }
+}
+
+#[async_trait]
+impl Output for BrokerOutput {
+    async fn connect(&self) -> Result<(), ComponentError> {
+        super::connect_all(&self.outputs).await
+    }
+
+    async fn write(&self, batch: Batch) -> Result<(), ComponentError> {
+        match self.pattern {
+            Pattern::RoundRobin => {
+                let i = self.next.fetch_add(1, Ordering::Relaxed) % self.outputs.len();
+                self.outputs[i].write(batch).await
+            }
+            Pattern::FanOut {
+                sequential: true,
+                fail_fast,
+            } => {
+                for o in &self.outputs {
+                    write_one(o, &batch, fail_fast).await?;
+                }
+                Ok(())
+            }
+            Pattern::FanOut {
+                sequential: false,
+                fail_fast,
+            } => futures::future::join_all(
+                self.outputs.iter().map(|o| write_one(o, &batch, fail_fast)),
+            )
+            .await
+            .into_iter()
+            .find(Result::is_err)
+            .unwrap_or(Ok(())),
+        }
+    }
+
+    async fn close(&self) -> Result<(), ComponentError> {
+        close_all(&self.outputs).await
+    }
+
+    fn max_in_flight(&self) -> usize {
+        max_in_flight_of(&self.outputs)
+    }
+}
