@@ -824,23 +824,19 @@ async fn platform_on_rabbitmq_postgres_and_redis() {
         "exactly the quota is granted"
     );
 
-    // ---- 1,000 requests from 20 clients over both gateways, the ML service failing 30% of
-    // calls; one prompt in 25 is refused by it with a 400
+    // ---- 1,000 requests from 20 clients over both gateways with the ML service failing 30%
+    // of calls, and beside them 40 prompts that it refuses with a 400
     let users: Vec<String> = (0..5).map(|i| format!("user{i}")).collect();
     let mut keys: HashMap<String, String> = HashMap::new();
-    for u in &users {
+    for u in users.iter().chain(std::iter::once(&"refused".to_owned())) {
         let key = format!("key-{u}");
         b.add_user(u, &key, 10_000_000, true).await;
         keys.insert(u.clone(), key);
     }
     keys.insert("racer".into(), "key-racer".into());
-    let jobs: Vec<Job> = (0..1000)
+    let mut jobs: Vec<Job> = (0..1000)
         .map(|i| {
-            let prompt = if i % 25 == 0 {
-                format!("please refuse this one [mock:400] #{i}")
-            } else {
-                format!("prompt number {i} {}", "word ".repeat(i % 40))
-            };
+            let prompt = format!("prompt number {i} {}", "word ".repeat(i % 40));
             (
                 format!("key-user{}", i % 5),
                 prompt,
@@ -848,13 +844,23 @@ async fn platform_on_rabbitmq_postgres_and_redis() {
             )
         })
         .collect();
+    jobs.extend((0..40).map(|i| {
+        (
+            "key-refused".to_owned(),
+            format!("please refuse this one [mock:400] #{i}"),
+            32,
+        )
+    }));
     let (accepted, refused) = load(&gateways, jobs, 20).await;
-    assert_eq!(accepted.len(), 1000);
+    assert_eq!(accepted.len(), 1040);
     assert_eq!(refused, 0, "no request refused without a fault");
     let mut all: Vec<(String, Job)> = accepted;
     all.extend(race_ids);
     let used = check_settled(&b, &mut procs, &all, &keys).await;
-    for u in users.iter().chain(std::iter::once(&"racer".to_owned())) {
+    for u in users
+        .iter()
+        .chain(["racer".to_owned(), "refused".to_owned()].iter())
+    {
         assert_eq!(
             b.quota(u).await,
             used.get(u).copied().unwrap_or(0),
@@ -864,10 +870,10 @@ async fn platform_on_rabbitmq_postgres_and_redis() {
     let statuses = b
         .statuses(&["user0", "user1", "user2", "user3", "user4"])
         .await;
-    assert_eq!(
-        statuses,
-        BTreeMap::from([("completed".to_owned(), 960), ("failed".to_owned(), 40)])
-    );
+    assert_eq!(statuses, BTreeMap::from([("completed".to_owned(), 1000)]));
+    let refusals = b.statuses(&["refused"]).await;
+    assert_eq!(refusals, BTreeMap::from([("failed".to_owned(), 40)]));
+    assert_eq!(b.quota("refused").await, 0, "failures are refunded in full");
     let drained = eventually("queues to drain", Duration::from_secs(30), || async {
         b.queue_depths().await == (0, 0)
     })
