@@ -260,6 +260,99 @@ async fn load(gateways: &[String], jobs: Vec<Job>, clients: usize) -> (Vec<(Stri
     (accepted, refused)
 }
 
+/// Requests the gateway refuses (with users alice, ivan inactive, and tiny with 100 tokens a
+/// day): each status, its `{"error", "field"}` body, and Retry-After to the next UTC day.
+async fn check_refusals(client: &reqwest::Client, gateway: &str) {
+    let long = "x".repeat(100_001);
+    let hi = r#"{"model": "m", "prompt": "hi"}"#.to_owned();
+    let cases: Vec<(Option<&str>, String, u16, &str)> = vec![
+        (
+            Some("key-alice"),
+            "{\"model\": \"m\", \"prompt\": ".into(),
+            400,
+            "body",
+        ),
+        (Some("key-alice"), r#"{"model": "m"}"#.into(), 400, "prompt"),
+        (
+            Some("key-alice"),
+            json!({"model": "m", "prompt": long}).to_string(),
+            400,
+            "prompt",
+        ),
+        (
+            Some("key-alice"),
+            r#"{"model": "m", "prompt": "hi", "max_tokens": 0}"#.into(),
+            400,
+            "max_tokens",
+        ),
+        (Some("key-nobody"), hi.clone(), 401, ""),
+        (None, hi.clone(), 401, ""),
+        (Some("key-ivan"), hi, 401, ""),
+        (
+            Some("key-tiny"),
+            r#"{"model": "m", "prompt": "hi", "max_tokens": 200}"#.into(),
+            429,
+            "max_tokens",
+        ),
+    ];
+    for (key, body, want, field) in &cases {
+        let r = post(client, gateway, *key, body).await;
+        assert_eq!(r.status, *want, "{body:.60}: {}", r.body);
+        assert!(r.body["error"].is_string(), "an error text: {}", r.body);
+        if !field.is_empty() {
+            assert_eq!(r.body["field"], *field, "{}", r.body);
+        }
+        if *want == 429 {
+            let secs: i64 = r
+                .retry_after
+                .as_deref()
+                .unwrap_or("")
+                .parse()
+                .expect("Retry-After in seconds");
+            let now = chrono::Utc::now().timestamp();
+            let to_midnight = (now / 86400 + 1) * 86400 - now;
+            assert!(
+                (secs - to_midnight).abs() <= 2,
+                "Retry-After {secs}, midnight in {to_midnight}"
+            );
+        }
+    }
+}
+
+/// 100 concurrent requests of 10 tokens each from "racer", whose day holds 600: the answers
+/// counted by status, and the accepted requests.
+async fn quota_race(
+    client: &reqwest::Client,
+    gateway: &str,
+) -> (BTreeMap<u16, i32>, Vec<(String, Job)>) {
+    let race: Vec<_> = (0..100)
+        .map(|_| {
+            let (client, gw) = (client.clone(), gateway.to_owned());
+            tokio::spawn(async move {
+                post(
+                    &client,
+                    &gw,
+                    Some("key-racer"),
+                    r#"{"model": "m", "prompt": "abcd", "max_tokens": 9}"#,
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut codes = BTreeMap::new();
+    let mut accepted = Vec::new();
+    for t in race {
+        let r = t.await.expect("race client");
+        *codes.entry(r.status).or_insert(0) += 1;
+        if r.status == 202 {
+            assert_eq!(r.body["estimated_tokens"], 10);
+            let id = r.body["request_id"].as_str().unwrap_or_default().to_owned();
+            accepted.push((id, ("key-racer".to_owned(), "abcd".to_owned(), 9)));
+        }
+    }
+    (codes, accepted)
+}
+
 // ------------------------------------------------------------------ production backends
 
 struct Backends {
@@ -461,6 +554,19 @@ impl Backends {
         (depth[0], depth[1])
     }
 
+    /// Both queues empty (bounded wait: the last acknowledgements are on their way).
+    async fn assert_queues_drain(&self) {
+        let drained = eventually("queues to drain", Duration::from_secs(30), || async {
+            self.queue_depths().await == (0, 0)
+        })
+        .await;
+        assert!(
+            drained,
+            "queues are empty at the end: {:?}",
+            self.queue_depths().await
+        );
+    }
+
     /// The faults of the reliability tests, on this run's connections only.
     async fn close_amqp_connections(&self) {
         rabbitmqctl(&[
@@ -540,6 +646,15 @@ fn replace_db(dsn: &str, db: &str) -> String {
     }
 }
 
+/// `engine run` of a platform config on the production backends.
+fn run(name: &str) -> Vec<String> {
+    let production = config("backends/production.yaml");
+    ["run", "-r", &production, "-c", &config(name)]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect()
+}
+
 /// Start mock ML, workers and collectors (which declare the queues), then the gateways.
 async fn start_platform(
     b: &Backends,
@@ -550,18 +665,6 @@ async fn start_platform(
     fail_rate: &str,
 ) -> Procs {
     let mut procs = Procs::new(b.env(mock));
-    let run = |name: &str| -> Vec<String> {
-        [
-            "run",
-            "-r",
-            &config("backends/production.yaml"),
-            "-c",
-            &config(name),
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect()
-    };
     procs.spawn(
         "mock_ml",
         &run("mock_ml.yaml"),
@@ -718,69 +821,7 @@ async fn platform_on_rabbitmq_postgres_and_redis() {
     b.add_user("ivan", "key-ivan", 1_000_000, false).await;
     b.add_user("tiny", "key-tiny", 100, true).await;
     let gw = &gateways[0];
-    let long = "x".repeat(100_001);
-    let cases: Vec<(Option<&str>, String, u16, &str)> = vec![
-        (
-            Some("key-alice"),
-            "{\"model\": \"m\", \"prompt\": ".into(),
-            400,
-            "body",
-        ),
-        (Some("key-alice"), r#"{"model": "m"}"#.into(), 400, "prompt"),
-        (
-            Some("key-alice"),
-            json!({"model": "m", "prompt": long}).to_string(),
-            400,
-            "prompt",
-        ),
-        (
-            Some("key-alice"),
-            r#"{"model": "m", "prompt": "hi", "max_tokens": 0}"#.into(),
-            400,
-            "max_tokens",
-        ),
-        (
-            Some("key-nobody"),
-            r#"{"model": "m", "prompt": "hi"}"#.into(),
-            401,
-            "",
-        ),
-        (None, r#"{"model": "m", "prompt": "hi"}"#.into(), 401, ""),
-        (
-            Some("key-ivan"),
-            r#"{"model": "m", "prompt": "hi"}"#.into(),
-            401,
-            "",
-        ),
-        (
-            Some("key-tiny"),
-            r#"{"model": "m", "prompt": "hi", "max_tokens": 200}"#.into(),
-            429,
-            "max_tokens",
-        ),
-    ];
-    for (key, body, want, field) in &cases {
-        let r = post(&client, gw, *key, body).await;
-        assert_eq!(r.status, *want, "{body:.60}: {}", r.body);
-        assert!(r.body["error"].is_string(), "an error text: {}", r.body);
-        if !field.is_empty() {
-            assert_eq!(r.body["field"], *field, "{}", r.body);
-        }
-        if *want == 429 {
-            let secs: i64 = r
-                .retry_after
-                .as_deref()
-                .unwrap_or("")
-                .parse()
-                .expect("Retry-After in seconds");
-            let now = chrono::Utc::now().timestamp();
-            let to_midnight = (now / 86400 + 1) * 86400 - now;
-            assert!(
-                (secs - to_midnight).abs() <= 2,
-                "Retry-After {secs}, midnight in {to_midnight}"
-            );
-        }
-    }
+    check_refusals(&client, gw).await;
     assert!(
         b.statuses(&["alice", "ivan", "tiny"]).await.is_empty(),
         "nothing stored"
@@ -794,30 +835,7 @@ async fn platform_on_rabbitmq_postgres_and_redis() {
 
     // ---- the quota race: 100 concurrent requests of 10 tokens against a limit of 600
     b.add_user("racer", "key-racer", 600, true).await;
-    let race = (0..100).map(|_| {
-        let client = client.clone();
-        let gw = gateways[0].clone();
-        tokio::spawn(async move {
-            post(
-                &client,
-                &gw,
-                Some("key-racer"),
-                r#"{"model": "m", "prompt": "abcd", "max_tokens": 9}"#,
-            )
-            .await
-        })
-    });
-    let mut codes = BTreeMap::new();
-    let mut race_ids = Vec::new();
-    for t in race {
-        let r = t.await.expect("race client");
-        *codes.entry(r.status).or_insert(0) += 1;
-        if r.status == 202 {
-            assert_eq!(r.body["estimated_tokens"], 10);
-            let id = r.body["request_id"].as_str().unwrap_or_default().to_owned();
-            race_ids.push((id, ("key-racer".to_owned(), "abcd".to_owned(), 9)));
-        }
-    }
+    let (codes, race_ids) = quota_race(&client, &gateways[0]).await;
     assert_eq!(
         codes,
         BTreeMap::from([(202, 60), (429, 40)]),
@@ -874,15 +892,7 @@ async fn platform_on_rabbitmq_postgres_and_redis() {
     let refusals = b.statuses(&["refused"]).await;
     assert_eq!(refusals, BTreeMap::from([("failed".to_owned(), 40)]));
     assert_eq!(b.quota("refused").await, 0, "failures are refunded in full");
-    let drained = eventually("queues to drain", Duration::from_secs(30), || async {
-        b.queue_depths().await == (0, 0)
-    })
-    .await;
-    assert!(
-        drained,
-        "queues are empty at the end: {:?}",
-        b.queue_depths().await
-    );
+    b.assert_queues_drain().await;
 
     // GET: own request with its result; another user's and an unknown id are 404
     let (first_id, (first_key, first_prompt, first_max)) = all
@@ -946,18 +956,6 @@ async fn platform_on_rabbitmq_postgres_and_redis() {
     let terminated = b.terminate_pg_backends().await;
     let killed = b.kill_redis_clients().await;
     eprintln!("faults: terminated {terminated} PostgreSQL backends, killed {killed} Redis clients");
-    let run = |name: &str| -> Vec<String> {
-        [
-            "run",
-            "-r",
-            &config("backends/production.yaml"),
-            "-c",
-            &config(name),
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect()
-    };
     procs.spawn("worker", &run("worker.yaml"), &[]);
     procs.spawn("collector", &run("collector.yaml"), &[]);
     let (accepted, refused) = load_task.await.expect("load");
@@ -976,15 +974,7 @@ async fn platform_on_rabbitmq_postgres_and_redis() {
     );
     let statuses = b.statuses(&["fault"]).await;
     assert_eq!(statuses.get("completed"), Some(&500), "{statuses:?}");
-    let drained = eventually("queues to drain", Duration::from_secs(30), || async {
-        b.queue_depths().await == (0, 0)
-    })
-    .await;
-    assert!(
-        drained,
-        "queues are empty at the end: {:?}",
-        b.queue_depths().await
-    );
+    b.assert_queues_drain().await;
     // The kill hit requests in flight: they were redelivered and tried again.
     let retried: i64 = b
         .client()
@@ -1098,40 +1088,7 @@ async fn platform_in_one_process_on_embedded_backends() {
     add_user("alice", "key-alice", 1_000_000, true);
     add_user("ivan", "key-ivan", 1_000_000, false);
     add_user("tiny", "key-tiny", 100, true);
-    let long = "x".repeat(100_001);
-    let cases: Vec<(Option<&str>, String, u16)> = vec![
-        (Some("key-alice"), "{\"model\": ".into(), 400),
-        (Some("key-alice"), r#"{"model": "m"}"#.into(), 400),
-        (
-            Some("key-alice"),
-            json!({"model": "m", "prompt": long}).to_string(),
-            400,
-        ),
-        (
-            Some("key-alice"),
-            r#"{"model": "m", "prompt": "hi", "max_tokens": 0}"#.into(),
-            400,
-        ),
-        (
-            Some("key-nobody"),
-            r#"{"model": "m", "prompt": "hi"}"#.into(),
-            401,
-        ),
-        (
-            Some("key-ivan"),
-            r#"{"model": "m", "prompt": "hi"}"#.into(),
-            401,
-        ),
-        (
-            Some("key-tiny"),
-            r#"{"model": "m", "prompt": "hi", "max_tokens": 200}"#.into(),
-            429,
-        ),
-    ];
-    for (key, body, want) in &cases {
-        let r = post(&client, &gateway, *key, body).await;
-        assert_eq!(r.status, *want, "{body:.60}: {}", r.body);
-    }
+    check_refusals(&client, &gateway).await;
     assert_eq!(
         rows_of("alice") + rows_of("ivan") + rows_of("tiny"),
         0,
@@ -1141,25 +1098,7 @@ async fn platform_in_one_process_on_embedded_backends() {
 
     // ---- the quota race
     add_user("racer", "key-racer", 600, true);
-    let race: Vec<_> = (0..100)
-        .map(|_| {
-            let (client, gw) = (client.clone(), gateway.clone());
-            tokio::spawn(async move {
-                post(
-                    &client,
-                    &gw,
-                    Some("key-racer"),
-                    r#"{"model": "m", "prompt": "abcd", "max_tokens": 9}"#,
-                )
-                .await
-                .status
-            })
-        })
-        .collect();
-    let mut codes = BTreeMap::new();
-    for t in race {
-        *codes.entry(t.await.expect("race client")).or_insert(0) += 1;
-    }
+    let (codes, _) = quota_race(&client, &gateway).await;
     assert_eq!(
         codes,
         BTreeMap::from([(202, 60), (429, 40)]),

@@ -50,37 +50,85 @@ pub fn plugin() -> Plugin<dyn Processor> {
 
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>, BuildError> {
     let c: RedisProcConfig = ctx.parse(conf)?;
-    Ok(Box::new(RedisProc {
-        conn: RedisConn::new(&c.url, &c.tls, Some(Duration::from_secs(10)), ctx)?,
-        command: parse_interpolation(&c.command).map_err(|e| ctx.error(format!("command: {e}")))?,
+    let action = RedisAction::Command {
+        name: parse_interpolation(&c.command).map_err(|e| ctx.error(format!("command: {e}")))?,
         args: parse_args_mapping(c.args_mapping.as_deref(), ctx)?,
-        retries: c.retries.max(0) as u32,
-        retry_period: parse_duration(&c.retry_period)
-            .map_err(|e| ctx.error(format!("retry_period: {e}")))?,
-        info: ctx.info.clone(),
-    }))
+    };
+    RedisProc::boxed(&c.url, &c.tls, action, c.retries, &c.retry_period, ctx)
 }
 
+/// What a Redis processor sends for each message.
+pub enum RedisAction {
+    /// `redis`: a command and its arguments.
+    Command {
+        name: InterpolatedString,
+        args: Option<Mapping>,
+    },
+    /// `redis_script`: `EVAL` of a Lua script with its keys and arguments.
+    Script {
+        script: String,
+        keys: Mapping,
+        args: Option<Mapping>,
+    },
+}
+
+impl RedisAction {
+    fn command(&self, batch: &Batch, i: usize) -> Result<redis::Cmd, String> {
+        match self {
+            RedisAction::Command { name, args } => {
+                let name = name.render(batch, i).map_err(|e| format!("command: {e}"))?;
+                let mut cmd = redis::cmd(&name);
+                for a in &args_for(args.as_ref(), batch, i)? {
+                    cmd.arg(arg_bytes(a));
+                }
+                Ok(cmd)
+            }
+            RedisAction::Script { script, keys, args } => {
+                let args = args_for(args.as_ref(), batch, i)?;
+                let keys = args_for(Some(keys), batch, i)
+                    .map_err(|e| e.replace("args_mapping", "keys_mapping"))?;
+                let mut cmd = redis::cmd("EVAL");
+                cmd.arg(script).arg(keys.len());
+                for v in keys.iter().chain(&args) {
+                    cmd.arg(arg_bytes(v));
+                }
+                Ok(cmd)
+            }
+        }
+    }
+}
+
+/// The `redis` and `redis_script` processors: one Redis call per message, retried, whose reply
+/// becomes the payload.
 pub struct RedisProc {
     conn: RedisConn,
-    command: InterpolatedString,
-    args: Option<Mapping>,
+    action: RedisAction,
     retries: u32,
     retry_period: Duration,
     info: ComponentInfo,
 }
 
 impl RedisProc {
+    pub fn boxed(
+        url: &str,
+        tls: &TlsConfig,
+        action: RedisAction,
+        retries: i64,
+        retry_period: &str,
+        ctx: &BuildCtx,
+    ) -> Result<Box<dyn Processor>, BuildError> {
+        Ok(Box::new(RedisProc {
+            conn: RedisConn::new(url, tls, Some(Duration::from_secs(10)), ctx)?,
+            action,
+            retries: retries.max(0) as u32,
+            retry_period: parse_duration(retry_period)
+                .map_err(|e| ctx.error(format!("retry_period: {e}")))?,
+            info: ctx.info.clone(),
+        }))
+    }
+
     async fn run(&self, batch: &Batch, i: usize) -> Result<redis::Value, String> {
-        let name = self
-            .command
-            .render(batch, i)
-            .map_err(|e| format!("command: {e}"))?;
-        let args = args_for(self.args.as_ref(), batch, i)?;
-        let mut cmd = redis::cmd(&name);
-        for a in &args {
-            cmd.arg(arg_bytes(a));
-        }
+        let cmd = self.action.command(batch, i)?;
         self.conn
             .query_retrying(&cmd, self.retries, self.retry_period)
             .await

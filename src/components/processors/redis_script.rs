@@ -2,21 +2,14 @@
 //! mappings; the payload becomes the script's result. A script runs atomically on the server,
 //! which is what makes check-and-reserve (a token quota) safe under concurrency.
 
-use std::time::Duration;
-
-use async_trait::async_trait;
 use serde::Deserialize;
 
-use crate::bloblang::Mapping;
-use crate::components::connectors::redis::{
-    arg_bytes, kind_field, reply_value, url_field, RedisConn,
-};
+use super::redis::{RedisAction, RedisProc};
+use crate::components::connectors::parse_args_mapping;
+use crate::components::connectors::redis::{kind_field, url_field};
 use crate::components::connectors::tls::{tls_field, TlsConfig};
-use crate::components::connectors::{args_for, parse_args_mapping};
-use crate::components::{BuildCtx, BuildError, ComponentError, ComponentInfo, Plugin, Processor};
-use crate::config::parse_duration;
+use crate::components::{BuildCtx, BuildError, Plugin, Processor};
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
-use crate::message::Batch;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -56,58 +49,11 @@ pub fn plugin() -> Plugin<dyn Processor> {
 
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>, BuildError> {
     let c: RedisScriptConfig = ctx.parse(conf)?;
-    let keys = crate::bloblang::parse_mapping(&c.keys_mapping)
-        .map_err(|e| ctx.error(format!("keys_mapping: {e}")))?;
-    Ok(Box::new(RedisScriptProc {
-        conn: RedisConn::new(&c.url, &c.tls, Some(Duration::from_secs(10)), ctx)?,
+    let action = RedisAction::Script {
         script: c.script,
+        keys: crate::bloblang::parse_mapping(&c.keys_mapping)
+            .map_err(|e| ctx.error(format!("keys_mapping: {e}")))?,
         args: parse_args_mapping(Some(&c.args_mapping), ctx)?,
-        keys,
-        retries: c.retries.max(0) as u32,
-        retry_period: parse_duration(&c.retry_period)
-            .map_err(|e| ctx.error(format!("retry_period: {e}")))?,
-        info: ctx.info.clone(),
-    }))
-}
-
-pub struct RedisScriptProc {
-    conn: RedisConn,
-    script: String,
-    args: Option<Mapping>,
-    keys: Mapping,
-    retries: u32,
-    retry_period: Duration,
-    info: ComponentInfo,
-}
-
-impl RedisScriptProc {
-    async fn run(&self, batch: &Batch, i: usize) -> Result<redis::Value, String> {
-        let args = args_for(self.args.as_ref(), batch, i)?;
-        let keys = args_for(Some(&self.keys), batch, i)
-            .map_err(|e| e.replace("args_mapping", "keys_mapping"))?;
-        let mut cmd = redis::cmd("EVAL");
-        cmd.arg(&self.script).arg(keys.len());
-        for k in &keys {
-            cmd.arg(arg_bytes(k));
-        }
-        for a in &args {
-            cmd.arg(arg_bytes(a));
-        }
-        self.conn
-            .query_retrying(&cmd, self.retries, self.retry_period)
-            .await
-    }
-}
-
-#[async_trait]
-impl Processor for RedisScriptProc {
-    async fn process(&self, mut batch: Batch) -> Result<Vec<Batch>, ComponentError> {
-        for i in 0..batch.len() {
-            match self.run(&batch, i).await {
-                Ok(v) => batch[i].set_value(reply_value(v)),
-                Err(e) => self.info.flag(&mut batch[i], e),
-            }
-        }
-        Ok(vec![batch])
-    }
+    };
+    RedisProc::boxed(&c.url, &c.tls, action, c.retries, &c.retry_period, ctx)
 }
