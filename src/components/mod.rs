@@ -61,10 +61,18 @@ pub trait Input: Send {
     }
 }
 
+/// A processor that failed a whole batch hands the batch back with the reason, so that its
+/// messages are flagged and go on: nothing is lost, and no stage needs a defensive copy.
+#[derive(Debug)]
+pub struct BatchFailure {
+    pub error: ComponentError,
+    pub batch: Batch,
+}
+
 #[async_trait]
 pub trait Processor: Send + Sync {
     /// Per-message failures go on the message's error flag; an `Err` flags the whole batch.
-    async fn process(&self, batch: Batch) -> Result<Vec<Batch>, ComponentError>;
+    async fn process(&self, batch: Batch) -> Result<Vec<Batch>, BatchFailure>;
 }
 
 /// Outputs take `&self` (unlike the design's `&mut self`) so that `max_in_flight` writes can run
@@ -299,17 +307,13 @@ impl ProcessorStage {
     pub async fn run(&self, batch: Batch) -> Vec<Batch> {
         let started = std::time::Instant::now();
         self.metrics.received(batch.len());
-        // Messages are cheap to clone (shared payloads); the copy is what gets flagged if the
-        // processor fails the whole batch.
-        let original = batch.clone();
         let out = match self.inner.process(batch).await {
             Ok(out) => out,
-            Err(e) => {
-                let mut flagged = original;
-                for m in &mut flagged {
-                    self.info.flag(m, e.to_string());
+            Err(BatchFailure { error, mut batch }) => {
+                for m in &mut batch {
+                    self.info.flag(m, error.to_string());
                 }
-                vec![flagged]
+                vec![batch]
             }
         };
         let errors = out.iter().flatten().filter(|m| m.error().is_some()).count();

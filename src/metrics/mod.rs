@@ -11,9 +11,26 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
 /// Install the process-wide Prometheus recorder (once) and return its handle.
+///
+/// Histogram samples pile up in the recorder until its upkeep drains them into the summaries,
+/// and the exporter leaves running the upkeep to whoever installs it: without it memory grows
+/// with every message and never comes back. A thread of its own runs it every 5 s.
 pub fn prometheus() -> Option<&'static PrometheusHandle> {
     HANDLE
-        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
+        .get_or_init(|| {
+            let handle = PrometheusBuilder::new().install_recorder().ok()?;
+            let upkeep = handle.clone();
+            let started = std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || loop {
+                    std::thread::sleep(std::time::Duration::from_secs(5));
+                    upkeep.run_upkeep();
+                });
+            if let Err(e) = started {
+                tracing::warn!("metrics upkeep did not start, histograms will grow: {e}");
+            }
+            Some(handle)
+        })
         .as_ref()
 }
 

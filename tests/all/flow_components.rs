@@ -374,3 +374,39 @@ output:
     got.sort_unstable();
     assert_eq!(got, vec![-1, 5, 10, 15]);
 }
+
+#[test]
+fn amqp_output_fails_a_message_whose_header_key_is_too_long_instead_of_panicking() {
+    let Some(url) = crate::connectors::service(
+        "ENGINE_TEST_AMQP_URL",
+        "amqp://guest:guest@127.0.0.1:5672/",
+        5672,
+    ) else {
+        return;
+    };
+    let (code, out, err) = run(&format!(
+        r#"
+input:
+  generate:
+    count: 1
+    interval: ""
+    mapping: |
+      meta = {{"k".repeat(300): "v"}}
+      root = "x"
+output:
+  fallback:
+    - amqp_0_9:
+        urls: [ "{url}" ]
+        exchange: ""
+        key: engine_long_header_test
+    - stdout: {{}}
+      processors:
+        - mapping: 'root = @fallback_error'
+"#
+    ));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("metadata key is 300 bytes long, over AMQP's limit of 255 bytes"),
+        "{out}"
+    );
+}

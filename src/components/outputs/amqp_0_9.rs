@@ -189,6 +189,19 @@ pub struct AmqpOutput {
 }
 
 /// Why a publish failed: the connection (reconnect and retry) or the message (nack upstream).
+/// AMQP carries names, properties and header keys as short strings of at most 255 bytes, and
+/// the client library panics on longer ones: a longer value fails its message with this text.
+fn short_string(what: &str, v: String) -> Result<lapin::types::ShortString, String> {
+    if v.len() > 255 {
+        return Err(format!(
+            "{what} is {} bytes long, over AMQP's limit of 255 bytes for short strings: {}...",
+            v.len(),
+            v.chars().take(40).collect::<String>()
+        ));
+    }
+    Ok(lapin::types::ShortString::from(v))
+}
+
 enum PublishError {
     Connection(String),
     Message(String),
@@ -233,6 +246,17 @@ impl AmqpOutput {
             s.render(batch, i).map_err(|e| format!("{name}: {e}"))
         };
         let mut props = BasicProperties::default();
+        const PROPERTY_NAMES: [&str; 9] = [
+            "content_type",
+            "content_encoding",
+            "correlation_id",
+            "reply_to",
+            "expiration",
+            "message_id",
+            "user_id",
+            "app_id",
+            "type",
+        ];
         let text = [
             (r(&p.content_type, "content_type")?, 0),
             (r(&p.content_encoding, "content_encoding")?, 1),
@@ -248,7 +272,7 @@ impl AmqpOutput {
             if v.is_empty() {
                 continue;
             }
-            let v = lapin::types::ShortString::from(v);
+            let v = short_string(PROPERTY_NAMES[which], v)?;
             props = match which {
                 0 => props.with_content_type(v),
                 1 => props.with_content_encoding(v),
@@ -285,7 +309,7 @@ impl AmqpOutput {
             {
                 continue;
             }
-            headers.insert(k.as_str().into(), amqp::to_amqp(v));
+            headers.insert(short_string("metadata key", k.clone())?, amqp::to_amqp(v));
         }
         Ok(props.with_headers(headers))
     }
@@ -302,11 +326,13 @@ impl AmqpOutput {
                 .render(batch, i)
                 .map_err(|e| PublishError::Message(format!("key: {e}")))?;
             let props = self.properties(batch, i).map_err(PublishError::Message)?;
+            let exchange = short_string("exchange", exchange).map_err(PublishError::Message)?;
+            let key = short_string("key", key).map_err(PublishError::Message)?;
             let confirm = live
                 .channel
                 .basic_publish(
-                    exchange.as_str().into(),
-                    key.as_str().into(),
+                    exchange,
+                    key,
                     BasicPublishOptions {
                         mandatory: self.conf.mandatory,
                         immediate: self.conf.immediate,

@@ -4,7 +4,9 @@
 
 use async_trait::async_trait;
 
-use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin, Processor};
+use crate::components::{
+    BatchFailure, BuildCtx, BuildError, ComponentError, Output, Plugin, Processor,
+};
 use crate::config::spec::{ComponentKind, ComponentSpec};
 use crate::message::Batch;
 
@@ -72,7 +74,7 @@ pub struct SyncResponseProcessor;
 
 #[async_trait]
 impl Processor for SyncResponseProcessor {
-    async fn process(&self, batch: Batch) -> Result<Vec<Batch>, ComponentError> {
+    async fn process(&self, batch: Batch) -> Result<Vec<Batch>, BatchFailure> {
         store(&batch);
         Ok(vec![batch])
     }

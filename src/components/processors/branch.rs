@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::bloblang::Mapping;
 use crate::components::{
-    run_processors, BuildCtx, BuildError, ComponentError, ComponentInfo, Plugin, Processor,
+    run_processors, BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor,
     ProcessorStage,
 };
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
@@ -72,7 +72,7 @@ pub struct BranchProcessor {
 
 #[async_trait]
 impl Processor for BranchProcessor {
-    async fn process(&self, mut batch: Batch) -> Result<Vec<Batch>, ComponentError> {
+    async fn process(&self, mut batch: Batch) -> Result<Vec<Batch>, BatchFailure> {
         // Build the requests, remembering which original each came from.
         let mut requests = Vec::with_capacity(batch.len());
         let mut origin = Vec::with_capacity(batch.len());

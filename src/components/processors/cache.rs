@@ -6,7 +6,7 @@ use serde::Deserialize;
 use crate::bloblang::{parse_interpolation, InterpolatedString};
 use crate::components::caches::{ttl_of, CacheStage};
 use crate::components::{
-    BuildCtx, BuildError, CacheError, ComponentError, ComponentInfo, Plugin, Processor,
+    BatchFailure, BuildCtx, BuildError, CacheError, ComponentInfo, Plugin, Processor,
 };
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
 use crate::message::{Batch, Value};
@@ -139,7 +139,7 @@ impl CacheProcessor {
 
 #[async_trait]
 impl Processor for CacheProcessor {
-    async fn process(&self, mut batch: Batch) -> Result<Vec<Batch>, ComponentError> {
+    async fn process(&self, mut batch: Batch) -> Result<Vec<Batch>, BatchFailure> {
         for i in 0..batch.len() {
             if let Err(e) = self.apply(&mut batch, i).await {
                 self.info.flag(&mut batch[i], e);

@@ -11,7 +11,7 @@ use super::cache::cache_resource;
 use crate::bloblang::{parse_interpolation, InterpolatedString, Mapping};
 use crate::components::caches::{ttl_of, CacheStage};
 use crate::components::{
-    run_processors, BuildCtx, BuildError, CacheError, ComponentError, ComponentInfo, Plugin,
+    run_processors, BatchFailure, BuildCtx, BuildError, CacheError, ComponentInfo, Plugin,
     Processor, ProcessorStage,
 };
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
@@ -114,7 +114,7 @@ pub struct Cached {
 
 #[async_trait]
 impl Processor for Cached {
-    async fn process(&self, batch: Batch) -> Result<Vec<Batch>, ComponentError> {
+    async fn process(&self, batch: Batch) -> Result<Vec<Batch>, BatchFailure> {
         let mut out = Vec::with_capacity(batch.len());
         for i in 0..batch.len() {
             let mut m = batch[i].clone();

@@ -7,7 +7,7 @@ use super::cache::cache_resource;
 use crate::bloblang::{parse_interpolation, InterpolatedString};
 use crate::components::caches::CacheStage;
 use crate::components::{
-    BuildCtx, BuildError, CacheError, ComponentError, ComponentInfo, Plugin, Processor,
+    BatchFailure, BuildCtx, BuildError, CacheError, ComponentInfo, Plugin, Processor,
 };
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
 use crate::message::Batch;
@@ -55,7 +55,7 @@ pub struct Dedupe {
 
 #[async_trait]
 impl Processor for Dedupe {
-    async fn process(&self, batch: Batch) -> Result<Vec<Batch>, ComponentError> {
+    async fn process(&self, batch: Batch) -> Result<Vec<Batch>, BatchFailure> {
         let mut kept = Vec::with_capacity(batch.len());
         for i in 0..batch.len() {
             let mut m = batch[i].clone();

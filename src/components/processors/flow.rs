@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::bloblang::Mapping;
 use crate::components::{
-    run_processors, BuildCtx, BuildError, ComponentError, ComponentInfo, Plugin, Processor,
+    run_processors, BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor,
     ProcessorStage,
 };
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
@@ -123,7 +123,7 @@ async fn run_gated(
 
 #[async_trait]
 impl Processor for ListProcessor {
-    async fn process(&self, batch: Batch) -> Result<Vec<Batch>, ComponentError> {
+    async fn process(&self, batch: Batch) -> Result<Vec<Batch>, BatchFailure> {
         let out = match self.mode {
             Mode::Try => run_gated(&self.children, batch, |m| m.error().is_none()).await,
             Mode::Catch => {
@@ -195,7 +195,7 @@ pub struct SwitchProcessor {
 
 #[async_trait]
 impl Processor for SwitchProcessor {
-    async fn process(&self, batch: Batch) -> Result<Vec<Batch>, ComponentError> {
+    async fn process(&self, batch: Batch) -> Result<Vec<Batch>, BatchFailure> {
         let mut out = Vec::with_capacity(batch.len());
         // Messages are routed one at a time so that each keeps its place in the batch.
         for (i, original) in batch.iter().enumerate() {

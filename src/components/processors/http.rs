@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use crate::components::{BuildCtx, BuildError, ComponentError, ComponentInfo, Plugin, Processor};
+use crate::components::{BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor};
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
 use crate::http::client::{client_fields, HttpClient, HttpClientConfig};
 use crate::message::{Batch, Value};
@@ -55,7 +55,7 @@ pub struct HttpProcessor {
 
 #[async_trait]
 impl Processor for HttpProcessor {
-    async fn process(&self, batch: Batch) -> Result<Vec<Batch>, ComponentError> {
+    async fn process(&self, batch: Batch) -> Result<Vec<Batch>, BatchFailure> {
         let results = if self.parallel {
             futures::future::join_all((0..batch.len()).map(|i| self.client.send(&batch, i))).await
         } else {

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use crate::bloblang::Mapping;
-use crate::components::{BuildCtx, BuildError, ComponentError, ComponentInfo, Plugin, Processor};
+use crate::components::{BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor};
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, Status};
 use crate::message::Batch;
 
@@ -88,7 +88,7 @@ pub struct MappingProcessor {
 
 #[async_trait]
 impl Processor for MappingProcessor {
-    async fn process(&self, batch: Batch) -> Result<Vec<Batch>, ComponentError> {
+    async fn process(&self, batch: Batch) -> Result<Vec<Batch>, BatchFailure> {
         let mut out = Vec::with_capacity(batch.len());
         for i in 0..batch.len() {
             let r = match self.mode {

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use crate::components::{BuildCtx, BuildError, ComponentError, Plugin, Processor};
+use crate::components::{BatchFailure, BuildCtx, BuildError, Plugin, Processor};
 use crate::config::spec::{ComponentKind, ComponentSpec};
 use crate::message::Batch;
 
@@ -23,7 +23,7 @@ pub struct NoopProcessor;
 
 #[async_trait]
 impl Processor for NoopProcessor {
-    async fn process(&self, batch: Batch) -> Result<Vec<Batch>, ComponentError> {
+    async fn process(&self, batch: Batch) -> Result<Vec<Batch>, BatchFailure> {
         Ok(vec![batch])
     }
 }

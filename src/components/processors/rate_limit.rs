@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use crate::components::rate_limits::RateLimitStage;
-use crate::components::{BuildCtx, BuildError, ComponentError, ComponentInfo, Plugin, Processor};
+use crate::components::{BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor};
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
 use crate::message::Batch;
 
@@ -45,7 +45,7 @@ pub struct RateLimitProc {
 
 #[async_trait]
 impl Processor for RateLimitProc {
-    async fn process(&self, mut batch: Batch) -> Result<Vec<Batch>, ComponentError> {
+    async fn process(&self, mut batch: Batch) -> Result<Vec<Batch>, BatchFailure> {
         for m in &mut batch {
             // A failing rate limit (e.g. Redis down) is retried for a while, then flags.
             let mut tries = 0;

@@ -11,7 +11,7 @@ use crate::components::connectors::redis::{
 };
 use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::connectors::{args_for, parse_args_mapping};
-use crate::components::{BuildCtx, BuildError, ComponentError, ComponentInfo, Plugin, Processor};
+use crate::components::{BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor};
 use crate::config::parse_duration;
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
 use crate::message::Batch;
@@ -137,7 +137,7 @@ impl RedisProc {
 
 #[async_trait]
 impl Processor for RedisProc {
-    async fn process(&self, mut batch: Batch) -> Result<Vec<Batch>, ComponentError> {
+    async fn process(&self, mut batch: Batch) -> Result<Vec<Batch>, BatchFailure> {
         for i in 0..batch.len() {
             match self.run(&batch, i).await {
                 Ok(v) => batch[i].set_value(reply_value(v)),

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::components::{BuildCtx, BuildError, ComponentError, Plugin, Processor, ProcessorStage};
+use crate::components::{BatchFailure, BuildCtx, BuildError, Plugin, Processor, ProcessorStage};
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
 use crate::message::Batch;
 
@@ -38,7 +38,7 @@ pub struct ResourceProcessor {
 
 #[async_trait]
 impl Processor for ResourceProcessor {
-    async fn process(&self, batch: Batch) -> Result<Vec<Batch>, ComponentError> {
+    async fn process(&self, batch: Batch) -> Result<Vec<Batch>, BatchFailure> {
         Ok(self.target.run(batch).await)
     }
 }

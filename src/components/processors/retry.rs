@@ -10,7 +10,7 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use serde::Deserialize;
 
 use crate::components::{
-    run_processors, BuildCtx, BuildError, ComponentError, Plugin, Processor, ProcessorStage,
+    run_processors, BatchFailure, BuildCtx, BuildError, Plugin, Processor, ProcessorStage,
 };
 use crate::config::parse_duration;
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
@@ -118,7 +118,7 @@ impl RetryProcessor {
 
 #[async_trait]
 impl Processor for RetryProcessor {
-    async fn process(&self, batch: Batch) -> Result<Vec<Batch>, ComponentError> {
+    async fn process(&self, batch: Batch) -> Result<Vec<Batch>, BatchFailure> {
         let out: Vec<Message> = if self.parallel {
             futures::future::join_all(batch.into_iter().map(|m| self.attempt(m)))
                 .await

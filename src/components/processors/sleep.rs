@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use crate::bloblang::{parse_interpolation, InterpolatedString};
-use crate::components::{BuildCtx, BuildError, ComponentError, ComponentInfo, Plugin, Processor};
+use crate::components::{BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor};
 use crate::config::parse_duration;
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
 use crate::message::Batch;
@@ -59,7 +59,7 @@ pub struct SleepProcessor {
 
 #[async_trait]
 impl Processor for SleepProcessor {
-    async fn process(&self, mut batch: Batch) -> Result<Vec<Batch>, ComponentError> {
+    async fn process(&self, mut batch: Batch) -> Result<Vec<Batch>, BatchFailure> {
         for i in 0..batch.len() {
             let d = self
                 .duration

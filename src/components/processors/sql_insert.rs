@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use crate::components::connectors::sql::{self, Db, Inserter, SqlConnConfig};
-use crate::components::{BuildCtx, BuildError, ComponentError, ComponentInfo, Plugin, Processor};
+use crate::components::{
+    BatchFailure, BuildCtx, BuildError, ComponentError, ComponentInfo, Plugin, Processor,
+};
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
 use crate::message::Batch;
 
@@ -94,13 +96,18 @@ pub struct SqlInsertProcessor {
 
 #[async_trait]
 impl Processor for SqlInsertProcessor {
-    async fn process(&self, mut batch: Batch) -> Result<Vec<Batch>, ComponentError> {
+    async fn process(&self, mut batch: Batch) -> Result<Vec<Batch>, BatchFailure> {
         let (r, failed) = self.inner.insert(&batch).await;
         for (i, e) in failed {
             self.info.flag(&mut batch[i], e);
         }
         // A failed insert flags the whole batch (the stage does that for an Err).
-        r.map_err(|e| ComponentError::Failed(e.to_string()))?;
-        Ok(vec![batch])
+        match r {
+            Ok(()) => Ok(vec![batch]),
+            Err(e) => Err(BatchFailure {
+                error: ComponentError::Failed(e.to_string()),
+                batch,
+            }),
+        }
     }
 }

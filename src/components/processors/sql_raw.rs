@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::bloblang::{parse_interpolation, InterpolatedString, Mapping};
 use crate::components::connectors::sql::{self, Db, SqlConnConfig};
-use crate::components::{BuildCtx, BuildError, ComponentError, ComponentInfo, Plugin, Processor};
+use crate::components::{BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor};
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
 use crate::message::{Batch, Message, Value};
 
@@ -112,7 +112,7 @@ pub struct SqlRaw {
 
 #[async_trait]
 impl Processor for SqlRaw {
-    async fn process(&self, mut batch: Batch) -> Result<Vec<Batch>, ComponentError> {
+    async fn process(&self, mut batch: Batch) -> Result<Vec<Batch>, BatchFailure> {
         for i in 0..batch.len() {
             let r = async {
                 let sql = self.q.text(&batch, i)?;

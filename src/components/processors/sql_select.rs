@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::bloblang::Mapping;
 use crate::components::connectors::sql::{self, Db, SqlConnConfig};
-use crate::components::{BuildCtx, BuildError, ComponentError, ComponentInfo, Plugin, Processor};
+use crate::components::{BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor};
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
 use crate::message::{Batch, Value};
 
@@ -86,7 +86,7 @@ pub struct SqlSelect {
 
 #[async_trait]
 impl Processor for SqlSelect {
-    async fn process(&self, mut batch: Batch) -> Result<Vec<Batch>, ComponentError> {
+    async fn process(&self, mut batch: Batch) -> Result<Vec<Batch>, BatchFailure> {
         for i in 0..batch.len() {
             let r = match sql::args_for(self.args.as_ref(), &batch, i) {
                 Ok(args) => self
