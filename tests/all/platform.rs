@@ -833,6 +833,74 @@ async fn platform_on_rabbitmq_postgres_and_redis() {
     );
     assert_eq!(b.queue_depths().await.0, 0, "nothing queued");
 
+    // ---- 503: the queue refuses the message (no such queue, published mandatory), and the
+    // database refuses the row (a database without the requests table): the reservation is
+    // released and no row stays queued
+    let broken_db = format!("{}_broken", b.db);
+    let admin = pg(&b.admin_dsn).await;
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {broken_db} WITH (FORCE)"),
+        format!("CREATE DATABASE {broken_db}"),
+    ] {
+        admin
+            .batch_execute(&sql)
+            .await
+            .expect("create the broken database");
+    }
+    let broken_dsn = replace_db(&b.dsn, &broken_db);
+    pg(&broken_dsn)
+        .await
+        .batch_execute(&format!(
+            "CREATE TABLE api_keys (key_sha256 text PRIMARY KEY, user_id text, daily_token_limit bigint, active boolean);
+             INSERT INTO api_keys VALUES ('{}', 'alice', 1000000, true)",
+            key_hash("key-alice")
+        ))
+        .await
+        .expect("a database without the requests table");
+    let no_schema = procs.dir.path().join("empty.sql");
+    std::fs::write(&no_schema, "").expect("empty schema file");
+    let no_queue_gw = format!("127.0.0.1:{}", free_port());
+    let no_table_gw = format!("127.0.0.1:{}", free_port());
+    procs.spawn(
+        "gateway_without_queue",
+        &run("gateway.yaml"),
+        &[
+            ("GATEWAY_ADDRESS", no_queue_gw.clone()),
+            ("REQUEST_QUEUE", format!("{}_missing", b.req_queue)),
+        ],
+    );
+    procs.spawn(
+        "gateway_without_table",
+        &run("gateway.yaml"),
+        &[
+            ("GATEWAY_ADDRESS", no_table_gw.clone()),
+            ("DATABASE_URL", broken_dsn),
+            ("SCHEMA_FILE", no_schema.display().to_string()),
+        ],
+    );
+    for g in [&no_queue_gw, &no_table_gw] {
+        assert!(wait_listening(g).await, "{}", procs.logs());
+        let r = post(
+            &client,
+            g,
+            Some("key-alice"),
+            r#"{"model": "m", "prompt": "hello", "max_tokens": 10}"#,
+        )
+        .await;
+        assert_eq!(r.status, 503, "{g}: {}", r.body);
+        assert!(r.body["error"].is_string(), "{}", r.body);
+    }
+    assert_eq!(b.quota("alice").await, 0, "both reservations released");
+    let alice = b.statuses(&["alice"]).await;
+    assert_eq!(
+        alice,
+        BTreeMap::from([("failed".to_owned(), 1)]),
+        "the unqueued row is failed, not queued"
+    );
+    let _ = admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {broken_db} WITH (FORCE)"))
+        .await;
+
     // ---- the quota race: 100 concurrent requests of 10 tokens against a limit of 600
     b.add_user("racer", "key-racer", 600, true).await;
     let (codes, race_ids) = quota_race(&client, &gateways[0]).await;
