@@ -247,6 +247,10 @@ async fn run_streams(service: &Config, streams: Vec<(String, Config)>) -> i32 {
     for (id, t) in tasks {
         match t.await {
             Ok(Outcome::Drained) => {}
+            Ok(Outcome::Crashed) => {
+                tracing::error!(stream = %id, "stream crashed");
+                code = 1;
+            }
             Ok(Outcome::TimedOut) => {
                 tracing::error!(stream = %id, "shutdown timed out");
                 code = 1;

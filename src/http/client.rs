@@ -281,7 +281,27 @@ impl HttpClient {
                     let status = resp.status();
                     let code = status.as_u16();
                     let headers = resp.headers().clone();
-                    let body = resp.bytes().await.unwrap_or_default();
+                    let url = redacted(resp.url());
+                    let body = match resp.bytes().await {
+                        Ok(b) => b,
+                        // A success whose body did not arrive is no success: try again.
+                        Err(e) => {
+                            let err = HttpError {
+                                status: Some(code),
+                                message: format!(
+                                    "{url}: failed to read the response body: {}",
+                                    error_chain(&e.without_url())
+                                ),
+                            };
+                            if attempt >= self.retries {
+                                return Err(err);
+                            }
+                            attempt += 1;
+                            tracing::warn!("{}", err.message);
+                            tokio::time::sleep(self.retry_period).await;
+                            continue;
+                        }
+                    };
                     if status.is_success() || self.successful_on.contains(&code) {
                         return Ok(HttpResponse {
                             status: code,
@@ -302,13 +322,19 @@ impl HttpClient {
                     }
                     (err, self.backoff_on.contains(&code))
                 }
-                Err(e) => (
-                    HttpError {
-                        status: None,
-                        message: format!("HTTP request failed: {}", error_chain(&e)),
-                    },
-                    false,
-                ),
+                Err(e) => {
+                    let url = e.url().map(redacted).unwrap_or_default();
+                    (
+                        HttpError {
+                            status: None,
+                            message: format!(
+                                "{url}: HTTP request failed: {}",
+                                error_chain(&e.without_url())
+                            ),
+                        },
+                        false,
+                    )
+                }
             };
             if attempt >= self.retries {
                 return Err(err);
@@ -337,6 +363,16 @@ impl HttpClient {
         }
         m
     }
+}
+
+/// A URL fit for logs and error texts (which reach HTTP clients): no user, password or query.
+pub fn redacted(u: &reqwest::Url) -> String {
+    let mut u = u.clone();
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    u.set_query(None);
+    u.set_fragment(None);
+    u.to_string()
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

@@ -39,6 +39,12 @@ pub fn render() -> String {
     prometheus().map(|h| h.render()).unwrap_or_default()
 }
 
+/// A counter of errors that change what happens to a message without failing it (an
+/// acknowledgement lost, a message dropped after a cache error), labelled with the component.
+pub fn error_counter(name: &'static str, info: &crate::components::ComponentInfo) -> Counter {
+    counter!(name, &labels(&info.label, &info.path))
+}
+
 fn labels(label: &str, path: &str) -> [(&'static str, String); 2] {
     [("label", label.to_owned()), ("path", path.to_owned())]
 }

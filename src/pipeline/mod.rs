@@ -56,6 +56,35 @@ pub enum Outcome {
     Drained,
     /// The shutdown timeout ran out with messages still in flight (they were nacked).
     TimedOut,
+    /// A task of the stream panicked: it was logged with its component, its transactions were
+    /// nacked, and the stream stopped. Never a clean end.
+    Crashed,
+}
+
+/// `fut`, with a panic in it logged under the component it belongs to and reported on
+/// `crashed` instead of passing for a clean end of the task.
+fn monitored<F>(
+    fut: F,
+    info: &ComponentInfo,
+    what: &'static str,
+    crashed: &CancellationToken,
+) -> impl std::future::Future<Output = ()> + Send + 'static
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    use futures::FutureExt;
+    let (label, path, crashed) = (info.label.clone(), info.path.clone(), crashed.clone());
+    async move {
+        if let Err(panic) = std::panic::AssertUnwindSafe(fut).catch_unwind().await {
+            let text = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            tracing::error!(label = %label, path = %path, "{what} panicked, stopping the stream: {text}");
+            crashed.cancel();
+        }
+    }
 }
 
 fn component_conf(
@@ -217,35 +246,57 @@ impl Stream {
     /// only applies once `stop` was cancelled: an input that ends by itself is drained fully).
     pub async fn run(self, stop: CancellationToken, timeout: Duration) -> Outcome {
         let abort = CancellationToken::new();
+        // Stopped by the caller, or by a task that crashed.
+        let stopping = stop.child_token();
+        let crashed = CancellationToken::new();
         let (in_tx, in_rx) = mpsc::channel::<Transaction>(self.threads.max(1) * 2);
         let (out_tx, out_rx) = mpsc::channel::<Transaction>(self.threads.max(1) * 2);
 
-        let output_task = tokio::spawn(run_output(
-            self.output,
-            self.output_info,
-            self.output_processors,
-            out_rx,
-            self.readiness.clone(),
-            abort.clone(),
+        let output_info = self.output_info.clone();
+        let output_task = tokio::spawn(monitored(
+            run_output(
+                self.output,
+                self.output_info,
+                self.output_processors,
+                out_rx,
+                self.readiness.clone(),
+                abort.clone(),
+                crashed.clone(),
+            ),
+            &output_info,
+            "output",
+            &crashed,
         ));
+        let pipeline_info = ComponentInfo {
+            label: String::new(),
+            path: "root.pipeline".into(),
+            kind_name: String::new(),
+        };
         let in_rx = Arc::new(Mutex::new(in_rx));
         let mut workers = Vec::with_capacity(self.threads);
         for _ in 0..self.threads.max(1) {
-            workers.push(tokio::spawn(run_worker(
-                in_rx.clone(),
-                out_tx.clone(),
-                self.processors.clone(),
+            workers.push(tokio::spawn(monitored(
+                run_worker(in_rx.clone(), out_tx.clone(), self.processors.clone()),
+                &pipeline_info,
+                "pipeline worker",
+                &crashed,
             )));
         }
         drop(out_tx);
-        let input_task = tokio::spawn(run_input(
-            self.input,
-            self.input_info,
-            self.input_processors,
-            in_tx,
-            self.readiness.clone(),
-            stop.clone(),
-            abort.clone(),
+        let input_info = self.input_info.clone();
+        let input_task = tokio::spawn(monitored(
+            run_input(
+                self.input,
+                self.input_info,
+                self.input_processors,
+                in_tx,
+                self.readiness.clone(),
+                stopping.clone(),
+                abort.clone(),
+            ),
+            &input_info,
+            "input",
+            &crashed,
         ));
 
         let all = async {
@@ -256,12 +307,20 @@ impl Stream {
             let _ = output_task.await;
         };
         tokio::pin!(all);
-        let outcome = tokio::select! {
+        let mut outcome = tokio::select! {
             _ = &mut all => Outcome::Drained,
             _ = async {
-                stop.cancelled().await;
+                stopping.cancelled().await;
                 tokio::time::sleep(timeout).await;
             } => Outcome::TimedOut,
+            _ = crashed.cancelled() => {
+                // Stop reading and drain what the surviving tasks can, as on a signal.
+                stopping.cancel();
+                match tokio::time::timeout(timeout, &mut all).await {
+                    Ok(()) => Outcome::Crashed,
+                    Err(_) => Outcome::TimedOut,
+                }
+            }
         };
         if outcome == Outcome::TimedOut {
             tracing::error!(
@@ -270,6 +329,9 @@ impl Stream {
             abort.cancel();
             // Give tasks a moment to drop their transactions (which nacks them).
             let _ = tokio::time::timeout(Duration::from_secs(1), &mut all).await;
+        }
+        if crashed.is_cancelled() {
+            outcome = Outcome::Crashed;
         }
         self.readiness.input.store(false, Ordering::Relaxed);
         self.readiness.output.store(false, Ordering::Relaxed);
@@ -324,8 +386,15 @@ pub(crate) async fn connect(
     }
 }
 
-/// A nacked batch waiting to be sent again, with the token that keeps it counted as in flight.
-type Replay = (Batch, mpsc::Sender<()>);
+/// A nacked batch waiting to be sent again, with what acknowledges it at its source once it is
+/// delivered, the token that keeps it counted as in flight, and how many times it was sent.
+type Replay = (Batch, AckFn, mpsc::Sender<()>, u32);
+
+/// How long a batch nacked `attempt` times waits before it is sent again: 1 ms doubling to 1 s,
+/// as Bento's replays do, so a message that always fails does not spin.
+fn replay_delay(attempt: u32) -> Duration {
+    Duration::from_millis(1u64 << attempt.min(10)).min(Duration::from_secs(1))
+}
 
 async fn run_input(
     mut input: Box<dyn Input>,
@@ -348,7 +417,7 @@ async fn run_input(
     }
     readiness.input.store(true, Ordering::Relaxed);
 
-    let send = |batch: Batch, ack_fn: AckFn, token: mpsc::Sender<()>| {
+    let send = |batch: Batch, ack_fn: AckFn, token: mpsc::Sender<()>, attempt: u32| {
         let metrics = metrics.clone();
         let replay_tx = replay_tx.clone();
         let stop = stop.clone();
@@ -358,8 +427,23 @@ async fn run_input(
             metrics.acked_after(started.elapsed());
             match (status, copy) {
                 (AckStatus::Failed(e), Some(copy)) if !stop.is_cancelled() => {
-                    tracing::warn!("message rejected, replaying it: {e}");
-                    let _ = replay_tx.send((copy, token));
+                    let delay = replay_delay(attempt);
+                    // Once per doubling of the attempts: a message that keeps failing does
+                    // not fill the log.
+                    if attempt.is_power_of_two() || attempt == 0 {
+                        tracing::warn!(
+                            "message rejected, replaying it in {delay:?} (attempt {}): {e}",
+                            attempt + 1
+                        );
+                    }
+                    // A handle dropped while the runtime shuts down has nowhere to wait: the
+                    // input is stopping anyway, and its source keeps what was not acked.
+                    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                        rt.spawn(async move {
+                            tokio::time::sleep(delay).await;
+                            let _ = replay_tx.send((copy, ack_fn, token, attempt + 1));
+                        });
+                    }
                     Box::pin(async {})
                 }
                 (status, _) => {
@@ -378,13 +462,13 @@ async fn run_input(
     // transaction is resolved; until then nacked batches keep being replayed.
     let mut own_token = Some(inflight);
     loop {
-        let (batch, ack_fn, token) = tokio::select! {
+        let (batch, ack_fn, token, attempt) = tokio::select! {
             biased;
             _ = stop.cancelled() => break,
-            Some((batch, token)) = replay_rx.recv() => (batch, crate::message::ack::noop_ack(), token),
+            Some((batch, ack_fn, token, attempt)) = replay_rx.recv() => (batch, ack_fn, token, attempt),
             r = input.read(), if own_token.is_some() => match r {
                 Ok((batch, ack_fn)) => match own_token.clone() {
-                    Some(token) => (batch, ack_fn, token),
+                    Some(token) => (batch, ack_fn, token, 0),
                     None => continue,
                 },
                 Err(ComponentError::EndOfInput) => {
@@ -418,7 +502,7 @@ async fn run_input(
             continue;
         }
         metrics.received.increment(batch.len() as u64);
-        let (batch, ack) = send(batch, ack_fn, token);
+        let (batch, ack) = send(batch, ack_fn, token, attempt);
         if !dispatch(&procs, batch, ack, &tx, &abort).await {
             break;
         }
@@ -499,6 +583,8 @@ struct OutputShared {
     abort: CancellationToken,
     /// Whoever sees `NotConnected` first reconnects; the others wait for it.
     reconnect: Mutex<()>,
+    /// Where a writer that panicked reports it.
+    crashed: CancellationToken,
 }
 
 async fn run_output(
@@ -508,6 +594,7 @@ async fn run_output(
     mut rx: mpsc::Receiver<Transaction>,
     readiness: Arc<Readiness>,
     abort: CancellationToken,
+    crashed: CancellationToken,
 ) {
     let metrics = OutputMetrics::new(&info.label, &info.path);
     if !connect(Connecting::Output(&output), &info, &metrics.conn, &abort).await {
@@ -523,6 +610,7 @@ async fn run_output(
         readiness,
         abort,
         reconnect: Mutex::new(()),
+        crashed,
     });
     let slots = Arc::new(Semaphore::new(max_in_flight));
     let mut writers = tokio::task::JoinSet::new();
@@ -540,11 +628,16 @@ async fn run_output(
         let Ok(permit) = slots.clone().acquire_owned().await else {
             break;
         };
-        let shared = shared.clone();
-        writers.spawn(async move {
-            let _permit = permit;
-            write_transaction(&shared, t).await;
-        });
+        let writer = shared.clone();
+        writers.spawn(monitored(
+            async move {
+                let _permit = permit;
+                write_transaction(&writer, t).await;
+            },
+            &shared.info,
+            "output writer",
+            &shared.crashed,
+        ));
         // Reap finished writers so the set does not grow without bound.
         while writers.try_join_next().is_some() {}
     }

@@ -236,3 +236,130 @@ async fn a_shutdown_timeout_nacks_what_is_still_in_flight() {
         "{log:?}"
     );
 }
+
+/// Replays the batches the stream nacks (as `generate`, `stdin` and `file` do).
+struct ReplayingInput(RecordingInput);
+
+#[async_trait]
+impl Input for ReplayingInput {
+    async fn connect(&mut self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+    async fn read(&mut self) -> Result<(Batch, AckFn), ComponentError> {
+        self.0.read().await
+    }
+    async fn close(&mut self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+    fn replays_nacks(&self) -> bool {
+        true
+    }
+}
+
+/// Fails the first `fail` writes, then takes everything; counts the attempts.
+struct FlakyOutput {
+    fail: usize,
+    attempts: Arc<Mutex<usize>>,
+}
+
+#[async_trait]
+impl Output for FlakyOutput {
+    async fn connect(&self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+    async fn write(&self, _b: Batch) -> Result<(), ComponentError> {
+        let mut n = self.attempts.lock().unwrap();
+        *n += 1;
+        if *n <= self.fail {
+            return Err(ComponentError::Failed("not yet".into()));
+        }
+        Ok(())
+    }
+    async fn close(&self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_replayed_message_backs_off_exponentially() {
+    let (input, log) = RecordingInput::new(1);
+    let attempts = Arc::new(Mutex::new(0));
+    let output = FlakyOutput {
+        fail: 7,
+        attempts: attempts.clone(),
+    };
+    let started = std::time::Instant::now();
+    let outcome = stream(Box::new(ReplayingInput(input)), Arc::new(output))
+        .run(CancellationToken::new(), Duration::from_secs(5))
+        .await;
+    assert_eq!(outcome, Outcome::Drained);
+    assert_eq!(
+        *attempts.lock().unwrap(),
+        8,
+        "seven failures, then the write"
+    );
+    // Waits of 1, 2, 4, ... 64 ms between the eight attempts: at least 127 ms in all, where
+    // replaying at once takes a fraction of a millisecond.
+    assert!(
+        started.elapsed() >= Duration::from_millis(127),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        log.lock().unwrap().as_slice(),
+        &[("m0".to_owned(), AckStatus::Delivered)]
+    );
+}
+
+/// Panics on its second write, as a bug reachable from message data would.
+struct PanickingOutput {
+    writes: Arc<Mutex<usize>>,
+}
+
+#[async_trait]
+impl Output for PanickingOutput {
+    async fn connect(&self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+    async fn write(&self, _b: Batch) -> Result<(), ComponentError> {
+        let n = {
+            let mut w = self.writes.lock().unwrap();
+            *w += 1;
+            *w
+        };
+        if n == 2 {
+            panic!("a bug in the output");
+        }
+        Ok(())
+    }
+    async fn close(&self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_task_is_a_crash_and_nacks_its_message() {
+    let (input, log) = RecordingInput::new(3);
+    let output = PanickingOutput {
+        writes: Arc::default(),
+    };
+    let outcome = stream(Box::new(input), Arc::new(output))
+        .run(CancellationToken::new(), Duration::from_secs(5))
+        .await;
+    assert_eq!(outcome, Outcome::Crashed, "a panic is never a clean end");
+    let log = log.lock().unwrap();
+    assert_eq!(log.first(), Some(&("m0".to_owned(), AckStatus::Delivered)));
+    let m1 = log
+        .iter()
+        .find(|(id, _)| id == "m1")
+        .map(|(_, s)| s.clone());
+    assert!(
+        matches!(m1, Some(AckStatus::Failed(_))),
+        "the message being written when it panicked is nacked: {log:?}"
+    );
+    assert!(
+        !log.iter()
+            .any(|(id, s)| id != "m0" && *s == AckStatus::Delivered),
+        "nothing after the crash passes for delivered: {log:?}"
+    );
+}

@@ -165,3 +165,28 @@ output:
     assert_eq!(status, (Some(0), 2));
     assert_eq!(_svc.seen.lock().unwrap()["out"], 3);
 }
+
+#[tokio::test]
+async fn error_texts_name_the_url_without_credentials_or_query() {
+    let yaml = r#"http: {enabled: false}
+input:
+  stdin: {}
+pipeline:
+  processors:
+    - http:
+        url: 'http://someone:hunter2@127.0.0.1:1/v1/infer?token=s3cret'
+        retries: 0
+    - catch:
+        - mapping: 'root = error()'
+output:
+  stdout: {}
+"#;
+    let (lines, err, code) = run_lines(yaml, "{}\n");
+    assert_eq!(code, Some(0), "{err}");
+    let text = lines.join("\n");
+    assert!(text.contains("http://127.0.0.1:1/v1/infer"), "{text}");
+    for secret in ["hunter2", "someone", "s3cret", "token="] {
+        assert!(!text.contains(secret), "{secret} leaked: {text}");
+        assert!(!err.contains(secret), "{secret} leaked to the log: {err}");
+    }
+}

@@ -123,6 +123,7 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, Bui
         reject: Arc::new(reject),
         conn: None,
         outstanding: Arc::default(),
+        ack_errors: crate::metrics::error_counter("input_ack_error", &ctx.info),
     }))
 }
 
@@ -140,6 +141,8 @@ pub struct AmqpInput {
     /// Acknowledgements not yet sent: `close` waits for them so that a clean shutdown does not
     /// leave delivered messages to be redelivered.
     outstanding: Arc<Outstanding>,
+    /// Acknowledgements the broker did not take (the message will be redelivered).
+    ack_errors: metrics::Counter,
 }
 
 #[derive(Default)]
@@ -322,6 +325,7 @@ impl Input for AmqpInput {
         let acker = delivery.acker;
         let reject = self.reject.clone();
         let pending = Pending::new(&self.outstanding);
+        let ack_errors = self.ack_errors.clone();
         let ack: AckFn = Box::new(move |status| {
             Box::pin(async move {
                 let _pending = pending;
@@ -338,7 +342,11 @@ impl Input for AmqpInput {
                     }
                 };
                 if let Err(e) = r {
-                    tracing::debug!("amqp_0_9: acknowledgement not sent: {e}");
+                    // The broker redelivers the message: a duplicate downstream.
+                    ack_errors.increment(1);
+                    tracing::warn!(
+                        "amqp_0_9: acknowledgement not sent, the message will be redelivered: {e}"
+                    );
                 }
             })
         });

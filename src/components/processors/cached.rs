@@ -135,7 +135,7 @@ impl Processor for Cached {
                     continue;
                 }
                 Err(CacheError::NotFound) => {}
-                Err(e) => tracing::debug!("cached: cache read failed, running processors: {e}"),
+                Err(e) => tracing::warn!("cached: cache read failed, running processors: {e}"),
             }
             let ttl = match &self.ttl {
                 Some(t) => t
@@ -161,7 +161,7 @@ impl Processor for Cached {
                     match ttl {
                         Ok(ttl) => {
                             if let Err(e) = self.cache.set(&key, encode(one), ttl).await {
-                                tracing::debug!("cached: storing the result failed: {e}");
+                                tracing::warn!("cached: storing the result failed: {e}");
                             }
                         }
                         Err(e) => tracing::debug!("cached: ttl: {e}"),

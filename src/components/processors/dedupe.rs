@@ -42,6 +42,7 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>,
         cache: cache_resource(ctx, &c.cache)?,
         key: parse_interpolation(&c.key).map_err(|e| ctx.error(format!("key: {e}")))?,
         drop_on_err: c.drop_on_err,
+        dropped: crate::metrics::error_counter("processor_dropped_on_error", &ctx.info),
         info: ctx.info.clone(),
     }))
 }
@@ -50,6 +51,8 @@ pub struct Dedupe {
     cache: std::sync::Arc<CacheStage>,
     key: InterpolatedString,
     drop_on_err: bool,
+    /// Messages dropped because the cache failed (`drop_on_err`).
+    dropped: metrics::Counter,
     info: ComponentInfo,
 }
 
@@ -71,7 +74,8 @@ impl Processor for Dedupe {
                 Ok(()) => kept.push(m),
                 Err(CacheError::KeyExists) => {}
                 Err(e) if self.drop_on_err => {
-                    tracing::debug!("dedupe: dropping message after cache error: {e}");
+                    self.dropped.increment(1);
+                    tracing::warn!(label = %self.info.label, path = %self.info.path, "dedupe: dropping message after cache error: {e}");
                 }
                 Err(e) => {
                     self.info.flag(&mut m, e.to_string());
