@@ -363,3 +363,58 @@ async fn a_panicking_task_is_a_crash_and_nacks_its_message() {
         "nothing after the crash passes for delivered: {log:?}"
     );
 }
+
+/// Holds every write until the test opens the gate; tells the test when a write arrived.
+struct GatedOutput {
+    arrived: Arc<Notify>,
+    gate: Arc<tokio::sync::Semaphore>,
+}
+
+#[async_trait]
+impl Output for GatedOutput {
+    async fn connect(&self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+    async fn write(&self, _b: Batch) -> Result<(), ComponentError> {
+        self.arrived.notify_one();
+        let _pass = self.gate.acquire().await;
+        Ok(())
+    }
+    async fn close(&self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn file_delete_on_finish_waits_for_every_message_to_be_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("in.txt");
+    std::fs::write(&path, "one\ntwo\n").unwrap();
+    let yaml = format!(
+        "input:\n  file:\n    paths: [ '{}' ]\n    delete_on_finish: true\noutput:\n  drop: {{}}\n",
+        path.display()
+    );
+    let loaded = engine::config::read_text(std::path::Path::new("t.yaml"), &yaml).unwrap();
+    let cfg = engine::config::decode(&loaded.tree).unwrap();
+    let mut s = Stream::build(&cfg, Arc::default()).unwrap();
+    let arrived = Arc::new(Notify::new());
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    s.output = Arc::new(GatedOutput {
+        arrived: arrived.clone(),
+        gate: gate.clone(),
+    });
+    let run = tokio::spawn(s.run(CancellationToken::new(), Duration::from_secs(5)));
+    arrived.notified().await;
+    // The input reaches the end of the file at once; the file must outlive its messages.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        path.exists(),
+        "deleted while its messages were not delivered"
+    );
+    gate.add_permits(10);
+    assert_eq!(run.await.unwrap(), Outcome::Drained);
+    assert!(
+        !path.exists(),
+        "deleted once everything from it was delivered"
+    );
+}
