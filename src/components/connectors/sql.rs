@@ -746,7 +746,14 @@ pub struct Inserter {
 }
 
 impl Inserter {
-    pub async fn insert(&self, batch: &[Message]) -> (Result<(), SqlError>, Vec<(usize, String)>) {
+    /// Insert the rows of `batch` whose arguments could be built, in one statement; the
+    /// messages whose arguments failed come back with the reason. With `all_or_none` a batch
+    /// with any such message inserts nothing, so that replaying it cannot insert a row twice.
+    pub async fn insert(
+        &self,
+        batch: &[Message],
+        all_or_none: bool,
+    ) -> (Result<(), SqlError>, Vec<(usize, String)>) {
         let mut args = Vec::with_capacity(batch.len() * self.columns.len());
         let mut failed = Vec::new();
         let mut rows = 0;
@@ -767,7 +774,7 @@ impl Inserter {
                 Err(e) => failed.push((i, e)),
             }
         }
-        if rows == 0 {
+        if rows == 0 || (all_or_none && !failed.is_empty()) {
             return (Ok(()), failed);
         }
         let sql = insert_statement(

@@ -19,7 +19,7 @@ pub fn max_in_flight_field() -> FieldSpec {
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("sql_insert", ComponentKind::Output, "Inserts a row into an SQL database for each message.")
-        .description("Each batch becomes one multi-row INSERT statement whose values are bound as parameters. When the database connection is lost the output reconnects and retries the batch; any other failure is reported upstream (nack).")
+        .description("Each batch becomes one multi-row INSERT statement whose values are bound as parameters, so a batch is written whole or not at all: a message whose `args_mapping` fails fails the batch and nothing of it is inserted. When the database connection is lost the output reconnects and retries the batch; any other failure is reported upstream (nack).")
         .fields(insert_fields(vec![max_in_flight_field()]))
         .example("Table insert (PostgreSQL)", "output:\n  sql_insert:\n    driver: postgres\n    dsn: postgres://foouser:foopass@localhost:5432/testdb?sslmode=disable\n    table: footable\n    columns: [ id, name, topic ]\n    args_mapping: |\n      root = [\n        this.user.id,\n        this.user.name,\n        meta(\"kafka_topic\"),\n      ]\n")
         .example("Insert into SQLite, creating the table", "output:\n  sql_insert:\n    driver: sqlite\n    dsn: file:./events.db\n    table: events\n    columns: [ id, body ]\n    args_mapping: root = [ this.id, this.body ]\n    init_statement: CREATE TABLE IF NOT EXISTS events (id INTEGER, body TEXT)\n")
@@ -50,7 +50,8 @@ impl Output for SqlInsertOutput {
     }
 
     async fn write(&self, batch: Batch) -> Result<(), ComponentError> {
-        let (r, failed) = self.inner.insert(&batch).await;
+        // A batch is written whole or not at all: its nack replays every message of it.
+        let (r, failed) = self.inner.insert(&batch, true).await;
         if let Some((i, e)) = failed.first() {
             return Err(ComponentError::Failed(format!("message {i}: {e}")));
         }
@@ -69,4 +70,44 @@ impl Output for SqlInsertOutput {
 /// `connect` reports every failure as such (the runtime retries it with backoff).
 pub fn connect_error(e: SqlError) -> ComponentError {
     ComponentError::Failed(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::Message;
+
+    #[tokio::test]
+    async fn a_batch_is_inserted_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let dsn = dir.path().join("t.db").display().to_string();
+        let conf = serde_json::json!({"sql_insert": {
+            "driver": "sqlite", "dsn": dsn, "table": "t", "columns": ["id"],
+            "args_mapping": "root = [ this.id.number() ]",
+            "init_statement": "CREATE TABLE t (id INTEGER)",
+        }});
+        let conf =
+            crate::config::ComponentConf::from_json(ComponentKind::Output, &conf).expect("config");
+        let out =
+            crate::components::registry::build_output(&conf, &BuildCtx::new(Default::default()))
+                .expect("built");
+        out.connect().await.expect("connects");
+        let batch = |docs: &[&str]| -> Batch {
+            docs.iter()
+                .map(|d| Message::from_bytes(d.to_string()))
+                .collect()
+        };
+        let err = out.write(batch(&[r#"{"id": 1}"#, r#"{"id": "x"}"#])).await;
+        assert!(err.is_err(), "a message without arguments fails the batch");
+        out.write(batch(&[r#"{"id": 2}"#, r#"{"id": 3}"#]))
+            .await
+            .expect("a good batch");
+        let rows = rusqlite::Connection::open(&dsn)
+            .expect("open")
+            .query_row("SELECT group_concat(id) FROM t", [], |r| {
+                r.get::<_, String>(0)
+            })
+            .expect("rows");
+        assert_eq!(rows, "2,3", "nothing of the failed batch was inserted");
+    }
 }

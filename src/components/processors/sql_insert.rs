@@ -97,7 +97,7 @@ pub struct SqlInsertProcessor {
 #[async_trait]
 impl Processor for SqlInsertProcessor {
     async fn process(&self, mut batch: Batch) -> Result<Vec<Batch>, BatchFailure> {
-        let (r, failed) = self.inner.insert(&batch).await;
+        let (r, failed) = self.inner.insert(&batch, false).await;
         for (i, e) in failed {
             self.info.flag(&mut batch[i], e);
         }
