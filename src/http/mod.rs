@@ -169,7 +169,8 @@ impl ApiState {
 #[derive(Default)]
 pub struct AddressServer {
     pub api: Arc<ApiState>,
-    bound: tokio::sync::Mutex<Option<SocketAddr>>,
+    /// The serving task, once started.
+    task: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     users: std::sync::atomic::AtomicUsize,
     stop: CancellationToken,
 }
@@ -183,20 +184,30 @@ impl AddressServer {
     /// Listen on `address` unless an earlier input already does; the bound address when this
     /// call started the server.
     pub async fn start(&self, address: &str) -> std::io::Result<Option<SocketAddr>> {
-        let mut bound = self.bound.lock().await;
-        if bound.is_some() {
+        let mut task = self.task.lock().await;
+        if task.is_some() {
             return Ok(None);
         }
         let (listener, addr) = bind(address).await?;
-        tokio::spawn(serve(listener, self.api.clone(), self.stop.clone()));
-        *bound = Some(addr);
+        *task = Some(tokio::spawn(serve(
+            listener,
+            self.api.clone(),
+            self.stop.clone(),
+        )));
         Ok(Some(addr))
     }
 
-    /// One input is done with the server; the last one stops it.
-    pub fn leave(&self) {
-        if self.users.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
-            self.stop.cancel();
+    /// One input is done with the server; the last one stops it and waits (at most `limit`)
+    /// until every request it had taken was answered.
+    pub async fn leave(&self, limit: std::time::Duration) {
+        if self.users.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) != 1 {
+            return;
+        }
+        self.stop.cancel();
+        if let Some(task) = self.task.lock().await.take() {
+            if tokio::time::timeout(limit, task).await.is_err() {
+                tracing::warn!("HTTP connections still open after {limit:?}; closing them");
+            }
         }
     }
 }
@@ -229,8 +240,22 @@ pub async fn bind(address: &str) -> std::io::Result<(TcpListener, SocketAddr)> {
     Ok((l, a))
 }
 
-/// Serve until `shutdown` is cancelled.
+/// Serve until `shutdown` is cancelled, then until every connection has been answered: a
+/// connection in the middle of a request finishes it (its message may still be on its way
+/// through the stream) and idle ones close, so nobody who sent a request gets a reset.
 pub async fn serve(listener: TcpListener, state: Arc<ApiState>, shutdown: CancellationToken) {
+    let connections = tokio_util::task::TaskTracker::new();
+    accept(listener, state, shutdown, &connections).await;
+    connections.close();
+    connections.wait().await;
+}
+
+async fn accept(
+    listener: TcpListener,
+    state: Arc<ApiState>,
+    shutdown: CancellationToken,
+    connections: &tokio_util::task::TaskTracker,
+) {
     loop {
         let (stream, remote) = tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -244,7 +269,7 @@ pub async fn serve(listener: TcpListener, state: Arc<ApiState>, shutdown: Cancel
         };
         let state = state.clone();
         let shutdown = shutdown.clone();
-        tokio::spawn(async move {
+        connections.spawn(async move {
             let svc = service_fn(move |mut req: Request<Incoming>| {
                 let state = state.clone();
                 req.extensions_mut().insert(RemoteAddr(remote));
@@ -254,7 +279,12 @@ pub async fn serve(listener: TcpListener, state: Arc<ApiState>, shutdown: Cancel
             tokio::pin!(conn);
             tokio::select! {
                 _ = conn.as_mut() => {}
-                _ = shutdown.cancelled() => conn.as_mut().graceful_shutdown(),
+                _ = shutdown.cancelled() => {
+                    // The connection finishes the request it is serving, then closes; it has
+                    // to be polled for that.
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.as_mut().await;
+                }
             }
         });
     }

@@ -183,3 +183,56 @@ async fn a_request_not_delivered_within_the_timeout_gets_408() {
     crate::cli::unsafe_kill_term(child.id());
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+#[tokio::test]
+async fn requests_in_flight_at_sigterm_are_answered_before_the_server_stops() {
+    engine::http::install_tls_provider();
+    let (port, api) = (free_port(), free_port());
+    let (_dir, path) = temp_config(&format!(
+        "http:\n  address: 127.0.0.1:{api}\ninput:\n  http_server:\n    address: 127.0.0.1:{port}\n    path: /post\npipeline:\n  processors:\n    - sleep:\n        duration: 500ms\n    - mapping: 'root = \"done \" + content().string()'\noutput:\n  sync_response: {{}}\n"
+    ));
+    let mut child = spawn_engine(&["run", "-c", &path.to_string_lossy()]);
+    assert_eq!(
+        wait_for_status(&format!("http://127.0.0.1:{api}/ready"), 200)
+            .await
+            .0,
+        200
+    );
+    let client = reqwest::Client::new();
+    let requests: Vec<_> = (0..5)
+        .map(|i| {
+            let (client, url) = (client.clone(), format!("http://127.0.0.1:{port}/post"));
+            tokio::spawn(async move {
+                match client.post(url).body(format!("r{i}")).send().await {
+                    Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+                    Err(e) => (0, e.to_string()),
+                }
+            })
+        })
+        .collect();
+    // Every request is inside the pipeline (sleeping) when the signal comes.
+    let metrics = format!("http://127.0.0.1:{api}/metrics");
+    let mut received = 0.0;
+    for _ in 0..100 {
+        let body = reqwest::get(&metrics).await.unwrap().text().await.unwrap();
+        received = body
+            .lines()
+            .filter(|l| l.starts_with("input_received{"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum();
+        if received >= 5.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(received, 5.0);
+    crate::cli::unsafe_kill_term(child.id());
+    let mut answers = Vec::new();
+    for r in requests {
+        answers.push(r.await.unwrap());
+    }
+    answers.sort();
+    let want: Vec<(u16, String)> = (0..5).map(|i| (200, format!("done r{i}"))).collect();
+    assert_eq!(answers, want, "answered, not reset");
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

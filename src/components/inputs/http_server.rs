@@ -286,7 +286,9 @@ impl Input for HttpServerInput {
         self.route.closed.cancel();
         self.rx.lock().await.close();
         if let Some((_, server)) = self.server.take() {
-            server.leave();
+            // Requests already in the stream are answered as their messages are delivered;
+            // the stream's own shutdown timeout bounds that, this one only the connections.
+            server.leave(std::time::Duration::from_secs(60)).await;
         }
         Ok(())
     }
