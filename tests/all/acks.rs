@@ -19,6 +19,8 @@ pub struct RecordingInput {
     next: u64,
     limit: Option<u64>,
     log: AckLog,
+    /// How many messages were read, for tests that compare it with the answers.
+    read: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl RecordingInput {
@@ -29,6 +31,7 @@ impl RecordingInput {
                 next: 0,
                 limit: Some(limit),
                 log: log.clone(),
+                read: Arc::default(),
             },
             log,
         )
@@ -40,6 +43,7 @@ impl RecordingInput {
                 next: 0,
                 limit: None,
                 log: log.clone(),
+                read: Arc::default(),
             },
             log,
         )
@@ -61,6 +65,8 @@ impl Input for RecordingInput {
         }
         let id = format!("m{}", self.next);
         self.next += 1;
+        self.read
+            .store(self.next, std::sync::atomic::Ordering::SeqCst);
         let log = self.log.clone();
         let key = id.clone();
         Ok((
@@ -182,6 +188,7 @@ async fn delivered_messages_are_acked_once_each() {
 #[tokio::test]
 async fn sigterm_style_stop_lets_in_flight_messages_finish_and_be_acked() {
     let (input, log) = RecordingInput::endless();
+    let read = input.read.clone();
     let started = Arc::new(Notify::new());
     let written = Arc::new(Mutex::new(Vec::new()));
     let out = SlowOutput {
@@ -201,6 +208,12 @@ async fn sigterm_style_stop_lets_in_flight_messages_finish_and_be_acked() {
     let written = written.lock().unwrap();
     assert!(!written.is_empty());
     // Everything that was read got an answer, and everything written was acked as delivered.
+    let read = read.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        log.len() as u64,
+        read,
+        "one answer per message read: {log:?}"
+    );
     let delivered: Vec<&String> = log
         .iter()
         .filter(|(_, s)| s.is_ok())

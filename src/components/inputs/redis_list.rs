@@ -29,7 +29,7 @@ pub struct RedisListInputConfig {
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("redis_list", ComponentKind::Input, "Pops messages from the beginning of a Redis list using the BLPop command.")
-        .description("A popped message is removed from the list, so delivery is at-least-once only within this process: messages rejected downstream are replayed from memory (`auto_replay_nacks`), but messages in flight when the process dies are lost.")
+        .description("A popped message is removed from the list, so delivery is at-least-once only within this process: messages rejected downstream are replayed from memory (`auto_replay_nacks`), but messages in flight when the process dies are lost, and so is a message whose BLPOP reply is lost with the connection (the server removed it, the client never saw it). Bento's `redis_list` has the same windows; use `amqp_0_9` where a message must survive them.")
         .fields(vec![
             url_field(),
             kind_field(),

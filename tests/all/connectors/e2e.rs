@@ -7,6 +7,7 @@ use crate::support::{free_port, run_engine, spawn_engine, temp_config};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn amqp_to_postgres_through_the_binary() {
+    engine::http::install_tls_provider();
     let Some(amqp) = super::service(
         "ENGINE_TEST_AMQP_URL",
         "amqp://guest:guest@127.0.0.1:5672/",
@@ -44,7 +45,7 @@ async fn amqp_to_postgres_through_the_binary() {
 
     let port = free_port();
     let (_d2, consume) = temp_config(&format!(
-        "http:\n  address: 127.0.0.1:{port}\ncache_resources:\n  - label: seen\n    memory:\n      default_ttl: 1h\ninput:\n  amqp_0_9:\n    urls: [ \"{amqp}\" ]\n    queue: {id}\npipeline:\n  processors:\n    - dedupe:\n        cache: seen\n        key: '${{! this.id }}'\noutput:\n  sql_insert:\n    driver: postgres\n    dsn: \"{dsn}\"\n    table: {id}\n    columns: [ id, name ]\n    args_mapping: root = [ this.id, this.name ]\n    init_statement: CREATE TABLE IF NOT EXISTS {id} (id int8 PRIMARY KEY, name text)\n"
+        "http:\n  address: 127.0.0.1:{port}\ncache_resources:\n  - label: seen\n    memory:\n      default_ttl: 1h\ninput:\n  amqp_0_9:\n    urls: [ \"{amqp}\" ]\n    queue: {id}\npipeline:\n  processors:\n    - dedupe:\n        cache: seen\n        key: '${{! this.id }}'\noutput:\n  sql_insert:\n    driver: postgres\n    dsn: \"{dsn}\"\n    table: {id}\n    columns: [ id, name ]\n    args_mapping: root = [ this.id, this.name ]\n    init_statement: CREATE TABLE IF NOT EXISTS {id} (id int8, name text)\n"
     ));
     let mut child = spawn_engine(&["run", "-c", consume.to_str().unwrap()]);
     let pg = super::sql::pg_client(&dsn).await;
@@ -62,8 +63,34 @@ async fn amqp_to_postgres_through_the_binary() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // Every one of the 200 was read and answered (the duplicates dropped by dedupe): only then
+    // does the row count say dedupe worked. The table has no key, so a duplicate would stay.
+    let metrics = format!("http://127.0.0.1:{port}/metrics");
+    let mut seen = (0.0, 0.0);
+    while started.elapsed() < Duration::from_secs(60) {
+        if let Ok(r) = reqwest::get(&metrics).await {
+            let body = r.text().await.unwrap_or_default();
+            let sum = |name: &str| -> f64 {
+                body.lines()
+                    .filter(|l| l.starts_with(&format!("{name}{{")))
+                    .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                    .sum()
+            };
+            seen = (sum("input_received"), sum("output_sent"));
+            if seen.0 >= 200.0 && seen.1 >= 100.0 {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let rows: i64 = pg
+        .query_one(&format!("SELECT count(*) FROM {id}"), &[])
+        .await
+        .unwrap()
+        .get(0);
     let _ = child.kill();
     let _ = child.wait();
+    assert_eq!(seen, (200.0, 100.0), "read and written");
     assert_eq!(rows, 100, "rows in {id}");
     let distinct: i64 = pg
         .query_one(&format!("SELECT count(DISTINCT id) FROM {id}"), &[])
