@@ -282,16 +282,13 @@ impl HttpClient {
                     let code = status.as_u16();
                     let headers = resp.headers().clone();
                     let url = redacted(resp.url());
-                    let body = match resp.bytes().await {
+                    let body = match read_limited(resp, MAX_RESPONSE_BYTES).await {
                         Ok(b) => b,
                         // A success whose body did not arrive is no success: try again.
                         Err(e) => {
                             let err = HttpError {
                                 status: Some(code),
-                                message: format!(
-                                    "{url}: failed to read the response body: {}",
-                                    error_chain(&e.without_url())
-                                ),
+                                message: format!("{url}: failed to read the response body: {e}"),
                             };
                             if attempt >= self.retries {
                                 return Err(err);
@@ -365,6 +362,27 @@ impl HttpClient {
     }
 }
 
+/// The largest response body read: past it the attempt fails, rather than a server (or a
+/// proxy gone wrong) filling memory.
+pub const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
+
+/// The body of `resp`, or why it could not be had whole.
+async fn read_limited(mut resp: reqwest::Response, limit: usize) -> Result<Bytes, String> {
+    let mut body = bytes::BytesMut::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > limit {
+                    return Err(format!("the response is larger than {limit} bytes"));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body.freeze()),
+            Err(e) => return Err(error_chain(&e.without_url())),
+        }
+    }
+}
+
 /// A URL fit for logs and error texts (which reach HTTP clients): no user, password or query.
 pub fn redacted(u: &reqwest::Url) -> String {
     let mut u = u.clone();
@@ -384,4 +402,34 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test]
+    async fn response_bodies_past_the_limit_are_refused() {
+        crate::http::install_tls_provider();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut req = [0u8; 1024];
+            let _ = s.read(&mut req).await;
+            let body = "x".repeat(1000);
+            let resp = format!("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{body}");
+            s.write_all(resp.as_bytes()).await.unwrap();
+        });
+        let resp = reqwest::get(format!("http://{addr}/")).await.unwrap();
+        let err = read_limited(resp, 100).await.unwrap_err();
+        assert_eq!(err, "the response is larger than 100 bytes");
+    }
+
+    #[test]
+    fn urls_lose_their_credentials_and_query() {
+        let u = reqwest::Url::parse("https://me:pw@host:8443/a/b?token=t#f").unwrap();
+        assert_eq!(redacted(&u), "https://host:8443/a/b");
+    }
 }

@@ -250,19 +250,47 @@ pub async fn serve(listener: TcpListener, state: Arc<ApiState>, shutdown: Cancel
     connections.wait().await;
 }
 
+/// Most connections served at once; past it, accepting waits until one closes.
+pub const MAX_CONNECTIONS: usize = 10_000;
+/// How long a client may take to send a request's headers before its connection is closed,
+/// so that slow or stalled clients cannot hold connections (and memory) for ever.
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 async fn accept(
     listener: TcpListener,
     state: Arc<ApiState>,
     shutdown: CancellationToken,
     connections: &tokio_util::task::TaskTracker,
 ) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    // Out of file descriptors (EMFILE) and the like: wait before accepting again, 5 ms doubling
+    // to 1 s as Go's server does, instead of spinning on the error.
+    let mut failing = std::time::Duration::ZERO;
     loop {
+        let slot = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            s = slots.clone().acquire_owned() => match s {
+                Ok(s) => s,
+                Err(_) => return,
+            },
+        };
         let (stream, remote) = tokio::select! {
             _ = shutdown.cancelled() => return,
             r = listener.accept() => match r {
-                Ok(x) => x,
+                Ok(x) => {
+                    failing = std::time::Duration::ZERO;
+                    x
+                }
                 Err(e) => {
-                    tracing::warn!("failed to accept HTTP connection: {e}");
+                    failing = (failing * 2).clamp(
+                        std::time::Duration::from_millis(5),
+                        std::time::Duration::from_secs(1),
+                    );
+                    tracing::warn!("failed to accept HTTP connection, retrying in {failing:?}: {e}");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = tokio::time::sleep(failing) => {}
+                    }
                     continue;
                 }
             },
@@ -270,12 +298,16 @@ async fn accept(
         let state = state.clone();
         let shutdown = shutdown.clone();
         connections.spawn(async move {
+            let _slot = slot;
             let svc = service_fn(move |mut req: Request<Incoming>| {
                 let state = state.clone();
                 req.extensions_mut().insert(RemoteAddr(remote));
                 async move { Ok::<_, Infallible>(state.handle(req).await) }
             });
-            let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), svc);
+            let conn = http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), svc);
             tokio::pin!(conn);
             tokio::select! {
                 _ = conn.as_mut() => {}

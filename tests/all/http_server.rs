@@ -236,3 +236,38 @@ async fn requests_in_flight_at_sigterm_are_answered_before_the_server_stops() {
     assert_eq!(answers, want, "answered, not reset");
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    engine::http::install_tls_provider();
+    let (port, api) = (free_port(), free_port());
+    let (_dir, path) = temp_config(&format!(
+        "http:\n  address: 127.0.0.1:{api}\ninput:\n  http_server:\n    address: 127.0.0.1:{port}\n    path: /post\noutput:\n  drop: {{}}\n"
+    ));
+    let mut child = spawn_engine(&["run", "-c", &path.to_string_lossy()]);
+    assert_eq!(
+        wait_for_status(&format!("http://127.0.0.1:{api}/ready"), 200)
+            .await
+            .0,
+        200
+    );
+    let mut slow = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    slow.write_all(b"POST /post HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(
+        engine::http::HEADER_READ_TIMEOUT + std::time::Duration::from_secs(5),
+        slow.read_to_end(&mut rest),
+    )
+    .await;
+    crate::cli::unsafe_kill_term(child.id());
+    assert!(
+        closed.is_ok(),
+        "the connection is closed after the header timeout"
+    );
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

@@ -360,30 +360,48 @@ fn compress(v: &Value, args: &[Value]) -> Result<Value, String> {
     Ok(Value::Bytes(out))
 }
 
+/// The largest output `decompress` produces: a few kilobytes of a crafted archive can expand
+/// to gigabytes (a decompression bomb).
+pub const MAX_DECOMPRESSED_BYTES: u64 = 256 * 1024 * 1024;
+
 fn decompress(v: &Value, args: &[Value]) -> Result<Value, String> {
     let algo = arg_str(args, 0)?;
     let data = str_or_bytes(v)?;
-    let mut out = Vec::new();
-    let res = match algo.as_ref() {
-        "gzip" | "pgzip" => flate2::read::MultiGzDecoder::new(&data[..]).read_to_end(&mut out),
-        "zlib" => flate2::read::ZlibDecoder::new(&data[..]).read_to_end(&mut out),
-        "flate" => flate2::read::DeflateDecoder::new(&data[..]).read_to_end(&mut out),
-        "lz4" => lz4_flex::frame::FrameDecoder::new(&data[..]).read_to_end(&mut out),
-        "bzip2" => bzip2::read::MultiBzDecoder::new(&data[..]).read_to_end(&mut out),
+    let reader: Box<dyn Read + '_> = match algo.as_ref() {
+        "gzip" | "pgzip" => Box::new(flate2::read::MultiGzDecoder::new(&data[..])),
+        "zlib" => Box::new(flate2::read::ZlibDecoder::new(&data[..])),
+        "flate" => Box::new(flate2::read::DeflateDecoder::new(&data[..])),
+        "lz4" => Box::new(lz4_flex::frame::FrameDecoder::new(&data[..])),
+        "bzip2" => Box::new(bzip2::read::MultiBzDecoder::new(&data[..])),
         "zstd" => match ruzstd::decoding::StreamingDecoder::new(&data[..]) {
-            Ok(mut d) => d.read_to_end(&mut out),
+            Ok(d) => Box::new(d),
             Err(e) => return Err(e.to_string()),
         },
         "snappy" => {
+            let len = snap::raw::decompress_len(&data).map_err(|e| e.to_string())?;
+            if len as u64 > MAX_DECOMPRESSED_BYTES {
+                return Err(too_large());
+            }
             return snap::raw::Decoder::new()
                 .decompress_vec(&data)
                 .map(Value::Bytes)
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.to_string());
         }
         other => return Err(format!("unrecognised compression algorithm: {other}")),
     };
-    res.map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    reader
+        .take(MAX_DECOMPRESSED_BYTES + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| e.to_string())?;
+    if out.len() as u64 > MAX_DECOMPRESSED_BYTES {
+        return Err(too_large());
+    }
     Ok(Value::Bytes(out))
+}
+
+fn too_large() -> String {
+    format!("decompressed data larger than {MAX_DECOMPRESSED_BYTES} bytes")
 }
 
 fn aes_apply(v: &Value, args: &[Value], encrypt: bool) -> Result<Value, String> {
@@ -481,6 +499,24 @@ fn decrypt_aes(v: &Value, args: &[Value]) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decompression_bombs_are_refused() {
+        // 300 MiB of zeros compress to about 300 KiB.
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let zeros = vec![0u8; 1024 * 1024];
+        for _ in 0..300 {
+            std::io::Write::write_all(&mut enc, &zeros).unwrap();
+        }
+        let bomb = Value::Bytes(enc.finish().unwrap());
+        let err = decompress(&bomb, &[s("gzip")]).unwrap_err();
+        assert!(err.contains("larger than 268435456 bytes"), "{err}");
+        let small = compress(&s("hello"), &[s("gzip")]).unwrap();
+        assert_eq!(
+            decompress(&small, &[s("gzip")]).unwrap(),
+            Value::Bytes(b"hello".to_vec())
+        );
+    }
 
     fn s(x: &str) -> Value {
         Value::from(x)

@@ -111,6 +111,11 @@ fn start_frame(e: &quick_xml::events::BytesStart, cast: bool) -> Result<Frame, S
     })
 }
 
+/// The deepest element nesting accepted. Documents from the network can nest without end, and
+/// a value nested that deep overflows the stack of whatever walks it later (serialising it,
+/// dropping it), which aborts the process.
+pub const MAX_XML_DEPTH: usize = 1000;
+
 pub fn xml_to_value(text: &str, cast: bool) -> Result<Value, String> {
     let mut reader = quick_xml::Reader::from_str(text);
     let mut stack: Vec<Frame> = vec![Frame {
@@ -122,7 +127,14 @@ pub fn xml_to_value(text: &str, cast: bool) -> Result<Value, String> {
     loop {
         let ev = reader.read_event().map_err(|e| e.to_string())?;
         match ev {
-            Event::Start(e) => stack.push(start_frame(&e, cast)?),
+            Event::Start(e) => {
+                if stack.len() > MAX_XML_DEPTH {
+                    return Err(format!(
+                        "XML elements nest deeper than {MAX_XML_DEPTH} levels"
+                    ));
+                }
+                stack.push(start_frame(&e, cast)?)
+            }
             Event::Empty(e) => {
                 let f = start_frame(&e, cast)?;
                 let name = f.name.clone();
@@ -298,6 +310,14 @@ fn format_xml(v: &Value, args: &[Value]) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nesting_past_the_limit_is_an_error_not_an_abort() {
+        let deep = |n: usize| "<a>".repeat(n) + &"</a>".repeat(n);
+        assert!(xml_to_value(&deep(MAX_XML_DEPTH), false).is_ok());
+        let err = xml_to_value(&deep(200_000), false).unwrap_err();
+        assert!(err.contains("nest deeper than 1000"), "{err}");
+    }
 
     fn s(x: &str) -> Value {
         Value::from(x)
