@@ -25,33 +25,38 @@ fn filter_for(level: &str) -> &'static str {
 pub fn init(conf: &LoggerConf, override_level: Option<&str>) {
     let level = filter_for(override_level.unwrap_or(&conf.level));
     let filter = EnvFilter::new(format!("off,engine={level}"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    // A second init (tests) is harmless: the first subscriber stays.
-    let _ = if conf.format == "json" {
-        builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .try_init()
-    } else {
-        builder
-            .event_format(Logfmt {
-                timestamp: conf.add_timestamp,
-                static_fields: conf
-                    .static_fields
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
-            })
-            .try_init()
+    let format = LineFormat {
+        json: conf.format == "json",
+        timestamp: conf.add_timestamp,
+        level_name: conf.level_name.clone(),
+        timestamp_name: conf.timestamp_name.clone(),
+        message_name: conf.message_name.clone(),
+        static_fields: conf
+            .static_fields
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
     };
+    // A second init (tests) is harmless: the first subscriber stays.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .event_format(format)
+        .try_init();
 }
 
-/// `level=info msg="..." @service=engine label=x path=root.input` lines.
-struct Logfmt {
+/// The field a `log` processor's `fields_mapping` result travels in (a JSON object), written
+/// as fields of the line itself, as Bento writes them.
+pub const CUSTOM_FIELDS: &str = "custom_fields";
+
+/// Bento's log lines: `level=info msg="..." @service=engine label=x path=root.input`, or the
+/// same as one JSON object, with the configured key names.
+struct LineFormat {
+    json: bool,
     timestamp: bool,
+    level_name: String,
+    timestamp_name: String,
+    message_name: String,
     static_fields: Vec<(String, String)>,
 }
 
@@ -65,28 +70,36 @@ fn quote(v: &str) -> String {
 
 struct Fields {
     msg: String,
-    rest: Vec<(String, String)>,
+    rest: Vec<(String, serde_json::Value)>,
+}
+
+impl Fields {
+    fn add(&mut self, name: &str, v: String) {
+        if name == "message" {
+            self.msg = v;
+            return;
+        }
+        if name == CUSTOM_FIELDS {
+            if let Ok(serde_json::Value::Object(m)) = serde_json::from_str(&v) {
+                self.rest.extend(m);
+            }
+            return;
+        }
+        self.rest
+            .push((name.to_owned(), serde_json::Value::String(v)));
+    }
 }
 
 impl Visit for Fields {
     fn record_str(&mut self, f: &Field, v: &str) {
-        if f.name() == "message" {
-            self.msg = v.to_owned();
-        } else {
-            self.rest.push((f.name().to_owned(), v.to_owned()));
-        }
+        self.add(f.name(), v.to_owned());
     }
     fn record_debug(&mut self, f: &Field, v: &dyn fmt::Debug) {
-        let s = format!("{v:?}");
-        if f.name() == "message" {
-            self.msg = s;
-        } else {
-            self.rest.push((f.name().to_owned(), s));
-        }
+        self.add(f.name(), format!("{v:?}"));
     }
 }
 
-impl<S, N> FormatEvent<S, N> for Logfmt
+impl<S, N> FormatEvent<S, N> for LineFormat
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
@@ -102,20 +115,42 @@ where
             rest: Vec::new(),
         };
         event.record(&mut fields);
-        if self.timestamp {
-            write!(
-                w,
-                "time={} ",
-                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-            )?;
-        }
         let level = event.metadata().level().as_str().to_ascii_lowercase();
-        write!(w, "level={level} msg={}", quote(&fields.msg))?;
+        let time = self
+            .timestamp
+            .then(|| chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        if self.json {
+            let mut line = serde_json::Map::new();
+            if let Some(t) = time {
+                line.insert(self.timestamp_name.clone(), t.into());
+            }
+            line.insert(self.level_name.clone(), level.into());
+            line.insert(self.message_name.clone(), fields.msg.into());
+            for (k, v) in &self.static_fields {
+                line.insert(k.clone(), v.clone().into());
+            }
+            line.extend(fields.rest);
+            return writeln!(w, "{}", serde_json::Value::Object(line));
+        }
+        if let Some(t) = time {
+            write!(w, "{}={t} ", self.timestamp_name)?;
+        }
+        write!(
+            w,
+            "{}={level} {}={}",
+            self.level_name,
+            self.message_name,
+            quote(&fields.msg)
+        )?;
         for (k, v) in &self.static_fields {
             write!(w, " {k}={}", quote(v))?;
         }
         for (k, v) in &fields.rest {
-            write!(w, " {k}={}", quote(v))?;
+            let text = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            write!(w, " {k}={}", quote(&text))?;
         }
         writeln!(w)
     }

@@ -54,6 +54,7 @@ pub fn lint_config(loaded: &Loaded) -> Vec<Lint> {
         );
     }
     l.object(&loaded.tree, super::root_spec().children());
+    l.unsupported(&loaded.tree);
     for (section, kind) in [
         ("input_resources", ComponentKind::Input),
         ("processor_resources", ComponentKind::Processor),
@@ -72,6 +73,42 @@ pub fn lint_config(loaded: &Loaded) -> Vec<Lint> {
 }
 
 impl Linter<'_> {
+    /// Settings the spec takes (Bento has them) that engine does not do: refused here, at their
+    /// line, rather than accepted and ignored.
+    fn unsupported(&mut self, tree: &Node) {
+        for section in ["buffer", "tracer"] {
+            let Some(entries) = tree.get(section).and_then(Node::map) else {
+                continue;
+            };
+            for (k, _) in entries {
+                let kind = k.scalar().unwrap_or_default();
+                if kind != "none" {
+                    self.push(
+                        k,
+                        format!("{section} type '{kind}' is not supported by engine (only none)"),
+                    );
+                }
+            }
+        }
+        let set = |path: &[&str]| -> Option<&Node> {
+            let mut n = tree;
+            for p in path {
+                n = n.get(p)?;
+            }
+            Some(n)
+        };
+        if let Some(n) = set(&["http", "debug_endpoints"]) {
+            if n.scalar() == Some("true") {
+                self.push(n, "http.debug_endpoints is not supported by engine".into());
+            }
+        }
+        if let Some(n) = set(&["metrics", "mapping"]) {
+            if n.scalar().is_some_and(|m| !m.trim().is_empty()) {
+                self.push(n, "metrics.mapping is not supported by engine".into());
+            }
+        }
+    }
+
     fn push(&mut self, n: &Node, message: String) {
         self.push_at(n.line, n.col, message)
     }

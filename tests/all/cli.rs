@@ -233,3 +233,62 @@ fn sigterm_lets_an_in_flight_message_finish_before_exiting() {
     assert_eq!(out, "slow-one\n");
     assert_eq!(status.code(), Some(0));
 }
+
+#[test]
+fn lint_refuses_settings_engine_does_not_do() {
+    let (_dir, path) = crate::support::temp_config(
+        "buffer:\n  memory: {}\ntracer:\n  jaeger: {}\nhttp:\n  debug_endpoints: true\nmetrics:\n  prometheus: {}\n  mapping: root = this\ninput:\n  stdin: {}\noutput:\n  stdout: {}\n",
+    );
+    let out = crate::support::run_engine(&["lint", path.to_str().unwrap_or_default()], b"");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    for want in [
+        "(2,3) buffer type 'memory' is not supported by engine (only none)",
+        "(4,3) tracer type 'jaeger' is not supported by engine (only none)",
+        "(6,20) http.debug_endpoints is not supported by engine",
+        "(9,12) metrics.mapping is not supported by engine",
+    ] {
+        assert!(err.contains(want), "{want} in:\n{err}");
+    }
+}
+
+#[test]
+fn log_fields_and_logger_key_names_reach_the_log_lines() {
+    let config = |format: &str| {
+        format!(
+            "http: {{enabled: false}}\nlogger:\n  format: {format}\n  level_name: severity\n  message_name: message\n  add_timestamp: true\n  timestamp_name: ts\n  static_fields:\n    app: demo\ninput:\n  generate:\n    count: 1\n    interval: ''\n    mapping: 'root = {{\"id\": 7}}'\npipeline:\n  processors:\n    - log:\n        message: 'got ${{! this.id }}'\n        fields_mapping: |\n          root.id = this.id\n          root.kind = \"test\"\noutput:\n  drop: {{}}\n"
+        )
+    };
+    let (_d, json) = crate::support::temp_config(&config("json"));
+    let out = crate::support::run_engine(&["run", "-c", json.to_str().unwrap_or_default()], b"");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line: serde_json::Value = err
+        .lines()
+        .find(|l| l.contains("got 7"))
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("a JSON line: {err}"));
+    assert_eq!(line["severity"], "info");
+    assert_eq!(line["message"], "got 7");
+    assert_eq!(line["app"], "demo");
+    assert_eq!(line["id"], 7);
+    assert_eq!(line["kind"], "test");
+    assert!(line["ts"].is_string(), "{line}");
+
+    let (_d, logfmt) = crate::support::temp_config(&config("logfmt"));
+    let out = crate::support::run_engine(&["run", "-c", logfmt.to_str().unwrap_or_default()], b"");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line = err
+        .lines()
+        .find(|l| l.contains("got 7"))
+        .unwrap_or_default();
+    assert!(line.starts_with("ts="), "{line}");
+    for want in [
+        "severity=info",
+        "message=\"got 7\"",
+        "app=demo",
+        "id=7",
+        "kind=test",
+    ] {
+        assert!(line.contains(want), "{want} in {line}");
+    }
+}

@@ -55,6 +55,11 @@ impl TlsConfig {
         if self.client_certs.iter().any(|c| !c.password.is_empty()) {
             return Err(ctx.error("tls.client_certs: encrypted keys are not supported"));
         }
+        if !self.root_cas.is_empty() && !self.root_cas_file.is_empty() {
+            // As Bento: one or the other, never one silently winning.
+            return Err(ctx
+                .error("tls: only one field between root_cas and root_cas_file can be specified"));
+        }
         Ok(())
     }
 

@@ -45,9 +45,17 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>,
         "DEBUG" => tracing::Level::DEBUG,
         _ => tracing::Level::TRACE,
     };
+    let fields = match c.fields_mapping.as_deref().filter(|m| !m.trim().is_empty()) {
+        Some(m) => Some(
+            crate::bloblang::parse_mapping(m)
+                .map_err(|e| ctx.error(format!("fields_mapping: {e}")))?,
+        ),
+        None => None,
+    };
     Ok(Box::new(LogProcessor {
         level,
         message,
+        fields,
         info: ctx.info.clone(),
     }))
 }
@@ -55,6 +63,8 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>,
 pub struct LogProcessor {
     level: tracing::Level,
     message: InterpolatedString,
+    /// Gives the structured fields of each line (`fields_mapping`).
+    fields: Option<crate::bloblang::Mapping>,
     info: ComponentInfo,
 }
 
@@ -66,13 +76,27 @@ impl Processor for LogProcessor {
                 Ok(t) => t,
                 Err(e) => format!("failed to render log message: {e}"),
             };
+            // The logger writes these as fields of the line (`custom_fields` is its key).
+            let custom_fields = match &self.fields {
+                Some(m) => match m.query(&batch, i) {
+                    Ok(v @ crate::message::Value::Object(_)) => v.to_json_string(),
+                    Ok(other) => format!(
+                        r#"{{"fields_mapping_error":"expected object, got {}"}}"#,
+                        other.type_name()
+                    ),
+                    Err(e) => {
+                        serde_json::json!({ "fields_mapping_error": e.to_string() }).to_string()
+                    }
+                },
+                None => String::new(),
+            };
             let (label, path) = (&self.info.label, &self.info.path);
             match self.level {
-                tracing::Level::ERROR => tracing::error!(label, path, "{text}"),
-                tracing::Level::WARN => tracing::warn!(label, path, "{text}"),
-                tracing::Level::INFO => tracing::info!(label, path, "{text}"),
-                tracing::Level::DEBUG => tracing::debug!(label, path, "{text}"),
-                tracing::Level::TRACE => tracing::trace!(label, path, "{text}"),
+                tracing::Level::ERROR => tracing::error!(label, path, custom_fields, "{text}"),
+                tracing::Level::WARN => tracing::warn!(label, path, custom_fields, "{text}"),
+                tracing::Level::INFO => tracing::info!(label, path, custom_fields, "{text}"),
+                tracing::Level::DEBUG => tracing::debug!(label, path, custom_fields, "{text}"),
+                tracing::Level::TRACE => tracing::trace!(label, path, custom_fields, "{text}"),
             }
         }
         Ok(vec![batch])
