@@ -353,6 +353,31 @@ fn cow_string(c: Cow<'_, str>) -> String {
 mod tests {
     use super::*;
 
+    /// Forms Go's yaml.v3 takes and Bento's example configs use, which the YAML 1.2 spec (and
+    /// saphyr-parser unpatched) refuses: see vendor/saphyr-parser/PATCHES.md.
+    #[test]
+    fn reads_what_yaml_v3_reads() {
+        let text = "a:\n  b: 'one\n  two\nthree'\nc:\n  - d: {\n      \"x\": 1,\n  \"y\": [2,\n3]\n    }\n";
+        let n = parse(text).unwrap();
+        assert_eq!(
+            n.get("a").and_then(|a| a.get("b")).and_then(Node::scalar),
+            Some("one two three")
+        );
+        let d = n
+            .get("c")
+            .and_then(Node::seq)
+            .and_then(|s| s[0].get("d"))
+            .unwrap();
+        assert_eq!(d.get("x").and_then(Node::scalar), Some("1"));
+        let y = d.get("y").and_then(Node::seq).unwrap();
+        assert_eq!(
+            y.iter().filter_map(Node::scalar).collect::<Vec<_>>(),
+            ["2", "3"]
+        );
+        // Block indentation is still checked.
+        assert!(parse("a:\n  b: 1\n   c: 2\n").is_err());
+    }
+
     #[test]
     fn positions_are_one_based() {
         let n = parse("input:\n  stdin: {}\noutput:\n  drop: {}\n").unwrap();
