@@ -139,6 +139,9 @@ pub struct Db {
     max_life: Option<Duration>,
     max_idle: Option<Duration>,
     handle: OnceCell<Handle>,
+    /// Whether statements are prepared once per connection and kept. Queries built per
+    /// message (`unsafe_dynamic_query`) are not: each distinct text would stay cached for ever.
+    cache_statements: bool,
 }
 
 enum Handle {
@@ -180,7 +183,14 @@ impl Db {
             max_life,
             max_idle,
             handle: OnceCell::new(),
+            cache_statements: true,
         })
+    }
+
+    /// Prepare every statement afresh instead of keeping it (for query texts that change).
+    pub fn without_statement_cache(mut self) -> Db {
+        self.cache_statements = false;
+        self
     }
 
     /// A pooled client that is neither too old nor was idle too long.
@@ -331,7 +341,12 @@ impl Db {
         match self.handle().await? {
             Handle::Postgres(pool) => {
                 let client = self.client(pool).await?;
-                let stmt = client.prepare_cached(sql).await.map_err(pg_error)?;
+                let stmt = if self.cache_statements {
+                    client.prepare_cached(sql).await
+                } else {
+                    client.prepare(sql).await
+                }
+                .map_err(pg_error)?;
                 let params = stmt
                     .params()
                     .iter()

@@ -31,7 +31,7 @@ pub fn spec() -> ComponentSpec {
     .fields(vec![
         FieldSpec::string(
             "path",
-            "The file to write to; parent directories are created.",
+            "The file to write to; parent directories are created. With an interpolated path at most 64 files stay open; the least recently written is closed (and reopened when written again).",
         )
         .interpolated()
         .example("/tmp/data.txt")
@@ -53,13 +53,24 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Output>, Bu
     let path = parse_interpolation(&c.path).map_err(|e| ctx.error(format!("path: {e}")))?;
     Ok(Box::new(FileOutput {
         path,
-        files: Mutex::new(HashMap::new()),
+        files: Mutex::new(OpenFiles::default()),
     }))
 }
 
+/// Most files kept open at once: an interpolated path can name a new file per message, and
+/// each would otherwise hold a descriptor for ever. Past it the least recently written closes.
+pub const MAX_OPEN_FILES: usize = 64;
+
 pub struct FileOutput {
     path: InterpolatedString,
-    files: Mutex<HashMap<String, File>>,
+    files: Mutex<OpenFiles>,
+}
+
+/// Open files by path, with when each was last written (a counter).
+#[derive(Default)]
+struct OpenFiles {
+    by_path: HashMap<String, (File, u64)>,
+    clock: u64,
 }
 
 impl FileOutput {
@@ -88,16 +99,30 @@ impl Output for FileOutput {
 
     async fn write(&self, batch: Batch) -> Result<(), ComponentError> {
         let mut files = self.files.lock().await;
+        let files = &mut *files;
         for i in 0..batch.len() {
             let path = self
                 .path
                 .render(&batch, i)
                 .map_err(ComponentError::failed)?;
-            if !files.contains_key(&path) {
+            if !files.by_path.contains_key(&path) {
+                if files.by_path.len() >= MAX_OPEN_FILES {
+                    let oldest = files
+                        .by_path
+                        .iter()
+                        .min_by_key(|(_, (_, used))| *used)
+                        .map(|(p, _)| p.clone());
+                    if let Some((f, _)) = oldest.and_then(|p| files.by_path.remove(&p)) {
+                        let _ = f.sync_all().await;
+                    }
+                }
                 let f = Self::open(&path).await?;
-                files.insert(path.clone(), f);
+                files.by_path.insert(path.clone(), (f, 0));
             }
-            if let Some(f) = files.get_mut(&path) {
+            files.clock += 1;
+            let now = files.clock;
+            if let Some((f, used)) = files.by_path.get_mut(&path) {
+                *used = now;
                 let mut line = batch[i].bytes().to_vec();
                 line.push(b'\n');
                 f.write_all(&line).await.map_err(ComponentError::failed)?;
@@ -109,10 +134,39 @@ impl Output for FileOutput {
 
     async fn close(&self) -> Result<(), ComponentError> {
         let mut files = self.files.lock().await;
-        for f in files.values_mut() {
+        for (f, _) in files.by_path.values_mut() {
             let _ = f.sync_all().await;
         }
-        files.clear();
+        files.by_path.clear();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::Message;
+
+    #[tokio::test]
+    async fn open_files_stay_bounded() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let conf = serde_json::json!(format!("{}/${{! content() }}.txt", dir.path().display()));
+        let out = FileOutput {
+            path: parse_interpolation(conf.as_str().unwrap_or_default()).expect("path"),
+            files: Mutex::new(OpenFiles::default()),
+        };
+        for i in 0..200 {
+            out.write(vec![Message::from_bytes(format!("f{i}"))])
+                .await
+                .expect("written");
+        }
+        // The first file is written again after being closed: it is appended to.
+        out.write(vec![Message::from_bytes("f0")])
+            .await
+            .expect("written");
+        assert_eq!(out.files.lock().await.by_path.len(), MAX_OPEN_FILES);
+        let first = std::fs::read_to_string(dir.path().join("f0.txt")).expect("f0");
+        assert_eq!(first, "f0\nf0\n");
+        assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 200);
     }
 }

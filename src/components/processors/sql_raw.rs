@@ -75,8 +75,14 @@ impl RawQuery {
         if c.query.trim().is_empty() {
             return Err(ctx.error("query must not be empty"));
         }
+        let db = Db::new(c.conn, ctx)?;
         Ok(RawQuery {
-            db: Db::new(c.conn, ctx)?,
+            // SQLite's statement cache is a bounded LRU already; PostgreSQL's is not.
+            db: if c.unsafe_dynamic_query {
+                db.without_statement_cache()
+            } else {
+                db
+            },
             dynamic: c.unsafe_dynamic_query,
             query,
             args: sql::parse_args_mapping(c.args_mapping.as_deref(), ctx)?,
