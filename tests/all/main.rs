@@ -9,6 +9,7 @@ mod flow_components;
 mod http_api;
 mod http_client;
 mod http_server;
+mod input_fuzz;
 mod ml_service;
 mod platform;
 mod support;

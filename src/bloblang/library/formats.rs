@@ -104,10 +104,14 @@ fn to_msgpack(v: &Value) -> rmpv::Value {
     }
 }
 
+/// The deepest nesting of MessagePack arrays and maps accepted: each level costs stack twice
+/// (decoding, then converting), and a few bytes of input can nest thousands deep.
+pub const MAX_MSGPACK_DEPTH: usize = 256;
+
 fn parse_msgpack(v: &Value, _: &[Value]) -> Result<Value, String> {
     let bytes = str_or_bytes(v)?;
     let mut rd = &bytes[..];
-    let parsed = rmpv::decode::read_value(&mut rd)
+    let parsed = rmpv::decode::read_value_with_max_depth(&mut rd, MAX_MSGPACK_DEPTH)
         .map_err(|e| format!("failed to parse MessagePack: {e}"))?;
     Ok(from_msgpack(parsed))
 }
