@@ -104,11 +104,16 @@ pub(crate) async fn read_line<R: AsyncBufRead + Unpin>(
     Ok(Some(line))
 }
 
-/// The `scanner` field shared by the line-oriented inputs: only `lines` is supported.
+/// The `scanner` field shared by the line-oriented inputs: only `lines` without options, so
+/// that lint refuses Bento's other scanners and `lines` options at their line instead of engine
+/// ignoring them.
 pub(crate) fn scanner_field() -> crate::config::spec::FieldSpec {
-    crate::config::spec::FieldSpec::any(
+    use crate::config::spec::FieldSpec;
+    FieldSpec::object(
         "scanner",
-        "How the stream of bytes is split into messages. Only `lines: {}` (one message per line) is supported.",
+        "How the stream of bytes is split into messages. engine supports `lines: {}` (one message per line) only: Bento's other scanners and the `lines` options `custom_delimiter` and `max_buffer_size` are not supported.",
+        vec![FieldSpec::object("lines", "One message per line (`\\n`, with a `\\r` before it removed).", vec![])
+            .optional()],
     )
     .default(serde_json::json!({"lines": {}}))
     .advanced()
@@ -116,7 +121,13 @@ pub(crate) fn scanner_field() -> crate::config::spec::FieldSpec {
 
 pub(crate) fn check_scanner(v: &serde_json::Value) -> Result<(), String> {
     match v.as_object() {
-        Some(o) if o.len() == 1 && o.contains_key("lines") => Ok(()),
+        Some(o)
+            if o.len() == 1
+                && o.get("lines")
+                    .is_some_and(|l| l.as_object().is_some_and(|l| l.is_empty())) =>
+        {
+            Ok(())
+        }
         _ => Err(format!(
             "scanner {v} is not supported: only `lines: {{}}` is"
         )),
