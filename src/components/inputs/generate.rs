@@ -88,7 +88,8 @@ impl Input for GenerateInput {
         if let Some(t) = self.ticker.as_mut() {
             t.tick().await;
         }
-        let mut batch = Vec::with_capacity(self.batch_size);
+        // A huge configured batch grows as it fills rather than reserving it all up front.
+        let mut batch = Vec::with_capacity(self.batch_size.min(1024));
         while batch.len() < self.batch_size {
             if let Some(r) = self.remaining.as_mut() {
                 if *r == 0 {
