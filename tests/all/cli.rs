@@ -303,3 +303,27 @@ fn log_fields_and_logger_key_names_reach_the_log_lines() {
         assert!(line.contains(want), "{want} in {line}");
     }
 }
+
+#[test]
+fn sql_init_verify_conn_stops_a_stream_whose_database_does_not_answer() {
+    let config = |verify: bool| {
+        format!("http: {{enabled: false}}\ninput:\n  generate:\n    count: 1\n    interval: ''\n    mapping: root = 1\npipeline:\n  processors:\n    - sql_raw:\n        driver: sqlite\n        dsn: /nonexistent/dir/x.db\n        query: SELECT 1\n        init_verify_conn: {verify}\noutput:\n  drop: {{}}\n")
+    };
+    let (_d, on) = crate::support::temp_config(&config(true));
+    let out = crate::support::run_engine(&["run", "-c", on.to_str().unwrap_or_default()], b"");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("root.pipeline.processors.0: init_verify_conn: open /nonexistent/dir/x.db"),
+        "{err}"
+    );
+    // Without it the stream starts, and the query fails per message instead.
+    let (_d, off) = crate::support::temp_config(&config(false));
+    let out = crate::support::run_engine(&["run", "-c", off.to_str().unwrap_or_default()], b"");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

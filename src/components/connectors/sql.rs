@@ -71,7 +71,7 @@ pub fn conn_fields() -> Vec<FieldSpec> {
             .optional().advanced().example(serde_json::json!(["./init/*.sql"])),
         FieldSpec::string("init_statement", "An optional SQL statement to execute immediately upon the first connection to the target database, after the init files. Failures are logged as warnings.")
             .optional().advanced().example("CREATE TABLE IF NOT EXISTS some_table (foo varchar(50), bar integer, baz varchar(50));"),
-        FieldSpec::bool("init_verify_conn", "Whether to verify the database connection on startup by performing a simple ping (outputs always check their connection when connecting).").default(false).advanced(),
+        FieldSpec::bool("init_verify_conn", "Whether to verify the database connection on startup by performing a simple ping: a database that does not answer stops the stream from starting. (Outputs also check their connection whenever they connect.)").default(false).advanced(),
         FieldSpec::string("conn_max_idle_time", "An optional maximum amount of time a connection may be idle; a pooled connection idle for longer is closed instead of reused.").optional().advanced(),
         FieldSpec::string("conn_max_life_time", "An optional maximum amount of time a connection may be reused.").optional().advanced(),
         FieldSpec::int("conn_max_idle", "An optional maximum number of connections in the idle connection pool (accepted for compatibility: the pool keeps up to `conn_max_open` connections).").default(2).advanced(),
@@ -177,14 +177,34 @@ impl Db {
         };
         let max_idle = dur("conn_max_idle_time", &conf.conn_max_idle_time)?;
         let max_life = dur("conn_max_life_time", &conf.conn_max_life_time)?;
-        Ok(Db {
+        let verify = conf.init_verify_conn;
+        let db = Db {
             driver,
             conf,
             max_life,
             max_idle,
             handle: OnceCell::new(),
             cache_statements: true,
-        })
+        };
+        if verify {
+            db.verify_now(ctx)?;
+        }
+        Ok(db)
+    }
+
+    /// `init_verify_conn`: open the database while the component is built and check it
+    /// answers, so that a stream with an unreachable database does not start (as Bento fails
+    /// the component). Building is synchronous; the runtime that runs streams has worker
+    /// threads to block on.
+    fn verify_now(&self, ctx: &BuildCtx) -> Result<(), BuildError> {
+        let handle = tokio::runtime::Handle::try_current()
+            .ok()
+            .filter(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+            .ok_or_else(|| {
+                ctx.error("init_verify_conn: no multi-threaded runtime to connect from")
+            })?;
+        tokio::task::block_in_place(|| handle.block_on(self.connect()))
+            .map_err(|e| ctx.error(format!("init_verify_conn: {e}")))
     }
 
     /// Prepare every statement afresh instead of keeping it (for query texts that change).
