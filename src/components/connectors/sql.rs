@@ -64,7 +64,7 @@ pub const DRIVERS: &[&str] = &["postgres", "sqlite"];
 pub fn conn_fields() -> Vec<FieldSpec> {
     vec![
         FieldSpec::string("driver", "A database driver to use.").options(DRIVERS),
-        FieldSpec::string("dsn", "A Data Source Name to identify the target database. For `postgres` a URL or key/value string (`postgres://user:password@host:5432/db?sslmode=disable`); for `sqlite` a file path or `file:` URI (`file:./data.db`, `:memory:`).")
+        FieldSpec::string("dsn", "A Data Source Name to identify the target database. For `postgres` a URL or key/value string (`postgres://user:password@host:5432/db?sslmode=disable`); `sslmode` is read as libpq reads it: `disable`, `prefer` (the default: TLS when the server offers it, unchecked), `require` (TLS, unchecked), `verify-ca` (the chain must lead to `sslrootcert`) and `verify-full` (also the host name), over rustls; for `sqlite` a file path or `file:` URI (`file:./data.db`, `:memory:`).")
             .example("postgres://foouser:foopass@localhost:5432/foodb?sslmode=disable")
             .example("file:./foo.db"),
         FieldSpec::array("init_files", FieldType::String, "An optional list of file paths (globs allowed) containing SQL statements to execute immediately upon the first connection to the target database. Failures are logged as warnings.")
@@ -165,8 +165,12 @@ impl Db {
             }
         };
         if driver == Driver::Postgres {
-            conf.dsn
-                .parse::<tokio_postgres::Config>()
+            super::pg_tls::pg_tls(&conf.dsn)
+                .and_then(|t| {
+                    t.dsn
+                        .parse::<tokio_postgres::Config>()
+                        .map_err(|e| e.to_string())
+                })
                 .map_err(|e| ctx.error(format!("dsn: {e}")))?;
         }
         let dur = |name: &str, v: &Option<String>| match v.as_deref().filter(|v| !v.is_empty()) {
@@ -252,18 +256,27 @@ impl Db {
     async fn open(&self) -> Result<Handle, SqlError> {
         let h = match self.driver {
             Driver::Postgres => {
-                let pg: tokio_postgres::Config = self
-                    .conf
+                let tls = super::pg_tls::pg_tls(&self.conf.dsn)
+                    .map_err(|e| SqlError::Query(format!("dsn: {e}")))?;
+                let pg: tokio_postgres::Config = tls
                     .dsn
                     .parse()
                     .map_err(|e| SqlError::Query(format!("dsn: {e}")))?;
-                let mgr = deadpool_postgres::Manager::from_config(
-                    pg,
-                    tokio_postgres::NoTls,
-                    deadpool_postgres::ManagerConfig {
-                        recycling_method: deadpool_postgres::RecyclingMethod::Fast,
-                    },
-                );
+                let manager_config = deadpool_postgres::ManagerConfig {
+                    recycling_method: deadpool_postgres::RecyclingMethod::Fast,
+                };
+                let mgr = match tls.tls {
+                    None => deadpool_postgres::Manager::from_config(
+                        pg,
+                        tokio_postgres::NoTls,
+                        manager_config,
+                    ),
+                    Some(tls) => deadpool_postgres::Manager::from_config(
+                        pg,
+                        tokio_postgres_rustls::MakeRustlsConnect::new(tls),
+                        manager_config,
+                    ),
+                };
                 let size = self
                     .conf
                     .conn_max_open
@@ -426,7 +439,18 @@ fn pg_error(e: tokio_postgres::Error) -> SqlError {
             && std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>()));
     let text = match e.as_db_error() {
         Some(db) => format!("{}: {}", db.severity(), db.message()),
-        None => e.to_string(),
+        // The cause (a refused connection, a certificate that does not check out) is in the
+        // source chain.
+        None => {
+            let mut text = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                text.push_str(": ");
+                text.push_str(&c.to_string());
+                cause = c.source();
+            }
+            text
+        }
     };
     if lost {
         SqlError::Connection(text)

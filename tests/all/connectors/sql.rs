@@ -352,3 +352,52 @@ async fn postgres_binds_ints_to_the_column_types() {
         .batch_execute(&format!("DROP TABLE {table}"))
         .await;
 }
+
+/// `sslmode` as libpq reads it, against the test server's own certificate (Debian's clusters
+/// serve TLS with a self-signed "snakeoil" certificate).
+#[test]
+fn postgres_sslmode_disable_require_verify_ca_and_verify_full() {
+    let Some(dsn) = postgres_dsn() else { return };
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (ssl, cert) = rt.block_on(async {
+        let c = pg_client(&dsn).await;
+        let ssl: String = c.query_one("SHOW ssl", &[]).await.unwrap().get(0);
+        let cert: String = c.query_one("SHOW ssl_cert_file", &[]).await.unwrap().get(0);
+        (ssl, cert)
+    });
+    if ssl != "on" || std::fs::metadata(&cert).is_err() {
+        let why = format!("the test PostgreSQL serves no TLS (ssl={ssl}, cert {cert})");
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    let base = dsn.split('?').next().unwrap_or_default().to_owned();
+    let run = |params: &str| -> String {
+        let (_dir, path) = crate::support::temp_config(&format!(
+            "http: {{enabled: false}}\ninput:\n  generate:\n    count: 1\n    interval: ''\n    mapping: root = 1\npipeline:\n  processors:\n    - sql_raw:\n        driver: postgres\n        dsn: \"{base}?{params}\"\n        query: SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()\n    - catch:\n        - mapping: root = error()\noutput:\n  stdout: {{}}\n"
+        ));
+        let out =
+            crate::support::run_engine(&["run", "-c", path.to_str().unwrap_or_default()], b"");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    assert_eq!(run("sslmode=disable"), r#"[{"ssl":false}]"#);
+    assert_eq!(run("sslmode=require"), r#"[{"ssl":true}]"#);
+    assert_eq!(run(""), r#"[{"ssl":true}]"#, "prefer is the default");
+    // The self-signed certificate is its own root: the chain checks out...
+    assert_eq!(
+        run(&format!("sslmode=verify-ca&sslrootcert={cert}")),
+        r#"[{"ssl":true}]"#
+    );
+    // ...but not for 127.0.0.1, which it does not name.
+    let full = run(&format!("sslmode=verify-full&sslrootcert={cert}"));
+    assert!(
+        full.contains("certificate not valid for name \"127.0.0.1\""),
+        "{full}"
+    );
+    // A root that did not sign it refuses it.
+    let other = run("sslmode=verify-ca&sslrootcert=/etc/ssl/certs/ca-certificates.crt");
+    assert!(
+        other.contains("UnknownIssuer") || other.contains("no certificate"),
+        "{other}"
+    );
+}
