@@ -5,6 +5,7 @@ mod bloblang_config;
 mod cli;
 mod config_fuzz;
 mod connectors;
+mod faults;
 mod flow_components;
 mod http_api;
 mod http_client;

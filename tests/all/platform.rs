@@ -52,14 +52,14 @@ impl Drop for Proc {
 }
 
 /// The processes of one platform and the environment they share.
-struct Procs {
+pub(crate) struct Procs {
     dir: tempfile::TempDir,
     env: Vec<(String, String)>,
     running: Vec<Proc>,
 }
 
 impl Procs {
-    fn new(env: Vec<(String, String)>) -> Procs {
+    pub(crate) fn new(env: Vec<(String, String)>) -> Procs {
         Procs {
             dir: tempfile::tempdir().expect("temp dir"),
             env,
@@ -67,7 +67,7 @@ impl Procs {
         }
     }
 
-    fn spawn(&mut self, role: &str, args: &[String], extra: &[(&str, String)]) {
+    pub(crate) fn spawn(&mut self, role: &str, args: &[String], extra: &[(&str, String)]) {
         let log = self
             .dir
             .path()
@@ -95,7 +95,7 @@ impl Procs {
     }
 
     /// kill -9 the first running process of `role`.
-    fn kill(&mut self, role: &str) {
+    pub(crate) fn kill(&mut self, role: &str) {
         if let Some(i) = self.running.iter().position(|p| p.role == role) {
             let mut p = self.running.remove(i);
             let _ = p.child.kill();
@@ -103,12 +103,20 @@ impl Procs {
         }
     }
 
+    /// SIGTERM to the first running process of `role`; its exit code once it ended.
+    pub(crate) fn terminate(&mut self, role: &str) -> Option<i32> {
+        let i = self.running.iter().position(|p| p.role == role)?;
+        let mut p = self.running.remove(i);
+        crate::cli::unsafe_kill_term(p.child.id());
+        p.child.wait().ok().and_then(|s| s.code())
+    }
+
     /// Every process's log, for a failing assertion.
-    fn logs(&self) -> String {
+    pub(crate) fn logs(&self) -> String {
         let mut out = String::new();
         for p in &self.running {
             let text = std::fs::read_to_string(&p.log).unwrap_or_default();
-            let tail: Vec<&str> = text.lines().rev().take(15).collect();
+            let tail: Vec<&str> = text.lines().rev().take(40).collect();
             out.push_str(&format!("--- {} ---\n", p.role));
             for l in tail.iter().rev() {
                 out.push_str(l);
@@ -179,7 +187,7 @@ async fn get_request(client: &reqwest::Client, gateway: &str, key: &str, id: &st
 }
 
 /// Poll `check` until it holds (bounded): the platform settles asynchronously.
-async fn eventually<F, Fut>(what: &str, limit: Duration, mut check: F) -> bool
+pub(crate) async fn eventually<F, Fut>(what: &str, limit: Duration, mut check: F) -> bool
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -355,19 +363,19 @@ async fn quota_race(
 
 // ------------------------------------------------------------------ production backends
 
-struct Backends {
-    admin_dsn: String,
-    dsn: String,
-    db: String,
-    redis_url: String,
-    redis_db: u8,
-    amqp_url: String,
-    vhost: String,
-    req_queue: String,
-    res_queue: String,
+pub(crate) struct Backends {
+    pub(crate) admin_dsn: String,
+    pub(crate) dsn: String,
+    pub(crate) db: String,
+    pub(crate) redis_url: String,
+    pub(crate) redis_db: u8,
+    pub(crate) amqp_url: String,
+    pub(crate) vhost: String,
+    pub(crate) req_queue: String,
+    pub(crate) res_queue: String,
 }
 
-async fn pg(dsn: &str) -> tokio_postgres::Client {
+pub(crate) async fn pg(dsn: &str) -> tokio_postgres::Client {
     let (client, conn) = tokio_postgres::connect(dsn, tokio_postgres::NoTls)
         .await
         .expect("test connection to PostgreSQL");
@@ -391,7 +399,7 @@ async fn rabbitmqctl(args: &[&str]) {
 impl Backends {
     /// A database, vhost and Redis database of this run's own, or None when a service is down
     /// (which fails under CI=true).
-    async fn create(id: &str) -> Option<Backends> {
+    pub(crate) async fn create(id: &str) -> Option<Backends> {
         let admin_dsn = crate::connectors::service(
             "ENGINE_TEST_POSTGRES_DSN",
             "postgres://postgres@127.0.0.1:5432/test?sslmode=disable",
@@ -484,7 +492,7 @@ impl Backends {
         .collect()
     }
 
-    async fn client(&self) -> tokio_postgres::Client {
+    pub(crate) async fn client(&self) -> tokio_postgres::Client {
         pg(&self.dsn).await
     }
 
@@ -529,8 +537,26 @@ impl Backends {
             .collect()
     }
 
+    /// Ready messages on one queue.
+    pub(crate) async fn queue_depths_of(&self, queue: &str) -> u32 {
+        let c = lapin::Connection::connect(&self.amqp_url, lapin::ConnectionProperties::default())
+            .await
+            .expect("test connection to RabbitMQ");
+        let ch = c.create_channel().await.expect("channel");
+        let passive = lapin::options::QueueDeclareOptions {
+            passive: true,
+            ..Default::default()
+        };
+        let d = ch
+            .queue_declare(queue.into(), passive, lapin::types::FieldTable::default())
+            .await
+            .expect("queue exists");
+        let _ = c.close(200, "".into()).await;
+        d.message_count()
+    }
+
     /// Ready messages on both queues, with their consumers' unacknowledged ones.
-    async fn queue_depths(&self) -> (u32, u32) {
+    pub(crate) async fn queue_depths(&self) -> (u32, u32) {
         let c = lapin::Connection::connect(&self.amqp_url, lapin::ConnectionProperties::default())
             .await
             .expect("test connection to RabbitMQ");
@@ -568,7 +594,7 @@ impl Backends {
     }
 
     /// The faults of the reliability tests, on this run's connections only.
-    async fn close_amqp_connections(&self) {
+    pub(crate) async fn close_amqp_connections(&self) {
         rabbitmqctl(&[
             "close_all_connections",
             "--vhost",
@@ -580,7 +606,7 @@ impl Backends {
         .await;
     }
 
-    async fn terminate_pg_backends(&self) -> usize {
+    pub(crate) async fn terminate_pg_backends(&self) -> usize {
         pg(&self.admin_dsn)
             .await
             .query(
@@ -592,7 +618,7 @@ impl Backends {
             .len()
     }
 
-    async fn kill_redis_clients(&self) -> usize {
+    pub(crate) async fn kill_redis_clients(&self) -> usize {
         let mut r = redis::Client::open(self.redis_url.as_str())
             .expect("redis url")
             .get_multiplexed_async_connection()
@@ -627,7 +653,7 @@ impl Backends {
         killed
     }
 
-    async fn drop_all(&self) {
+    pub(crate) async fn drop_all(&self) {
         let _ = pg(&self.admin_dsn)
             .await
             .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.db))
