@@ -237,6 +237,79 @@ mod tests {
         ComponentKind::RateLimit,
     ];
 
+    /// Fields declared but with nothing observable to do, and why.
+    const NOTHING_TO_DO: &[(&str, &str)] = &[
+        (
+            "shards",
+            "the memory cache is one map: shards would change its locking, not what it does",
+        ),
+        (
+            "conn_max_idle",
+            "the pool keeps up to conn_max_open connections; an idle cap changes nothing seen",
+        ),
+        (
+            "codec",
+            "its one option, lines, is what the outputs do; lint refuses any other",
+        ),
+        (
+            "lines",
+            "the one scanner; check_scanner reads it by key, lint refuses its options",
+        ),
+    ];
+
+    /// Every field a spec declares is read by some builder: a field that lint accepts and the
+    /// runtime ignores fails this test. It reads the sources: a declared name must also appear
+    /// as a field access (`.name`), a serde rename (`rename = "name"`) or a raw identifier
+    /// somewhere in `src/components` outside the declarations, or be a scalar component's own
+    /// name (`reject: ...`). Reads are searched across files because shared fields (TLS, SQL
+    /// connections, scanners) are read where they are declared or by their users.
+    #[test]
+    fn every_declared_field_is_read_by_a_builder() {
+        fn sources(dir: &Path, out: &mut Vec<(String, String)>) {
+            for e in std::fs::read_dir(dir).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    sources(&p, out);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    out.push((
+                        p.display().to_string(),
+                        std::fs::read_to_string(&p).unwrap(),
+                    ));
+                }
+            }
+        }
+        let mut files = Vec::new();
+        sources(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("src/components"),
+            &mut files,
+        );
+        let decl = regex::Regex::new(r#"FieldSpec::\w+\(\s*"(\w+)""#).unwrap();
+        let body: String = files
+            .iter()
+            .map(|(_, s)| decl.replace_all(s, "").into_owned())
+            .collect();
+        let component_names: Vec<&str> = KINDS
+            .iter()
+            .flat_map(|k| specs(*k))
+            .map(|s| s.name)
+            .collect();
+        let mut ignored = Vec::new();
+        for (file, text) in &files {
+            for c in decl.captures_iter(text) {
+                let name = &c[1];
+                let read = body.contains(&format!(".{name}"))
+                    || body.contains(&format!("rename = \"{name}\""))
+                    || body.contains(&format!("r#{name}"))
+                    || component_names.contains(&name)
+                    || NOTHING_TO_DO.iter().any(|(n, _)| *n == name);
+                if !read {
+                    ignored.push(format!("{file}: {name}"));
+                }
+            }
+        }
+        assert!(ignored.is_empty(), "declared, never read: {ignored:#?}");
+    }
+
     #[test]
     fn every_spec_example_lints_clean_and_builds() {
         // Every failure is collected so one bad example does not hide the others.

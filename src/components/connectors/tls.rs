@@ -32,7 +32,7 @@ pub fn tls_field() -> FieldSpec {
     FieldSpec::object("tls", "Custom TLS settings can be used to override system defaults.", vec![
         FieldSpec::bool("enabled", "Whether custom TLS settings are enabled.").default(false),
         FieldSpec::bool("skip_cert_verify", "Whether to skip server side certificate verification (not supported: must stay false).").default(false),
-        FieldSpec::bool("enable_renegotiation", "Whether to allow the remote server to repeatedly request renegotiation (not supported by rustls; ignored).").default(false),
+        FieldSpec::bool("enable_renegotiation", "Whether to allow the remote server to repeatedly request renegotiation (not supported: rustls does not renegotiate, so it must stay false).").default(false),
         FieldSpec::string("root_cas", "An optional root certificate authority to use, as a PEM string.").default("").example("-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----"),
         FieldSpec::string("root_cas_file", "An optional path of a root certificate authority file (PEM).").default("").example("./root_cas.pem"),
         FieldSpec::array("client_certs", FieldType::Object(vec![
@@ -54,6 +54,11 @@ impl TlsConfig {
         }
         if self.client_certs.iter().any(|c| !c.password.is_empty()) {
             return Err(ctx.error("tls.client_certs: encrypted keys are not supported"));
+        }
+        if self.enable_renegotiation {
+            return Err(ctx.error(
+                "tls.enable_renegotiation is not supported by engine (rustls does not renegotiate)",
+            ));
         }
         if !self.root_cas.is_empty() && !self.root_cas_file.is_empty() {
             // As Bento: one or the other, never one silently winning.
