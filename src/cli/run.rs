@@ -178,6 +178,10 @@ pub(super) fn streams(g: &GlobalArgs, paths: &[String]) -> i32 {
 /// arrives, then shut down in order. Returns the exit code.
 async fn run_streams(service: &Config, streams: Vec<(String, Config)>) -> i32 {
     let api = Arc::new(ApiState::new(&service.http.root_path));
+    if service.metrics.get("none").is_some() {
+        api.metrics_off
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     let shared = Arc::new(Shared {
         api: api.clone(),
         ..Shared::default()

@@ -38,6 +38,8 @@ pub struct ApiState {
     /// Component endpoints: path → (description, handler).
     pub routes: RwLock<BTreeMap<String, (String, Handler)>>,
     pub shutting_down: std::sync::atomic::AtomicBool,
+    /// `metrics: none`: no `/metrics` (or `/stats`) endpoint, as Bento serves none then.
+    pub metrics_off: std::sync::atomic::AtomicBool,
 }
 
 pub fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
@@ -103,7 +105,11 @@ impl ApiState {
                 }))
             }
             "/endpoints" => return json(self.endpoints()),
-            "/metrics" | "/stats" => return text(StatusCode::OK, crate::metrics::render()),
+            "/metrics" | "/stats"
+                if !self.metrics_off.load(std::sync::atomic::Ordering::Relaxed) =>
+            {
+                return text(StatusCode::OK, crate::metrics::render())
+            }
             _ => {}
         }
         let handler = self.routes.read().ok().and_then(|routes| {

@@ -109,3 +109,55 @@ async fn ready_is_503_until_the_output_connects() {
 fn _info() -> ComponentInfo {
     ComponentInfo::default()
 }
+
+#[tokio::test]
+async fn metrics_none_serves_no_metrics_endpoint() {
+    let port = free_port();
+    let (_dir, path) = temp_config(&format!(
+        "http:\n  address: 127.0.0.1:{port}\nmetrics:\n  none: {{}}\ninput:\n  stdin: {{}}\noutput:\n  drop: {{}}\n"
+    ));
+    let mut child = spawn_engine(&["run", "-c", &path.to_string_lossy()]);
+    let base = format!("http://127.0.0.1:{port}");
+    assert_eq!(wait_for_status(&format!("{base}/ping"), 200).await.0, 200);
+    assert_eq!(get(&format!("{base}/metrics")).await.0, 404);
+    drop(child.stdin.take());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[tokio::test]
+async fn a_message_dedupe_drops_after_a_cache_error_is_warned_and_counted() {
+    engine::http::install_tls_provider();
+    let port = free_port();
+    let (_dir, path) = temp_config(&format!(
+        "http:\n  address: 127.0.0.1:{port}\ncache_resources:\n  - label: unreachable\n    redis:\n      url: redis://127.0.0.1:1\ninput:\n  stdin: {{}}\npipeline:\n  processors:\n    - dedupe:\n        cache: unreachable\n        key: '${{! content() }}'\n        drop_on_err: true\noutput:\n  drop: {{}}\n"
+    ));
+    let mut child = spawn_engine(&["run", "-c", &path.to_string_lossy()]);
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"one\n").unwrap();
+    stdin.flush().unwrap();
+    let metrics = format!("http://127.0.0.1:{port}/metrics");
+    let mut dropped = String::new();
+    for _ in 0..200 {
+        if let Ok(r) = reqwest::get(&metrics).await {
+            let body = r.text().await.unwrap_or_default();
+            if let Some(l) = body
+                .lines()
+                .find(|l| l.starts_with("processor_dropped_on_error{"))
+            {
+                dropped = l.to_owned();
+                if dropped.ends_with(" 1") {
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(dropped.ends_with(" 1"), "{dropped:?}");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("level=warn") && log.contains("dedupe: dropping message after cache error"),
+        "{log}"
+    );
+}

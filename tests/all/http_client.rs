@@ -190,3 +190,44 @@ output:
         assert!(!err.contains(secret), "{secret} leaked to the log: {err}");
     }
 }
+
+// Multi-threaded: the engine runs as a blocking child process while this test's server answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_2xx_whose_body_breaks_off_is_a_failure_not_an_empty_success() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        // Every request: a 200 promising 100 bytes, then the connection drops after 5.
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut req = [0u8; 2048];
+            let _ = s.read(&mut req).await;
+            let _ = s
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort")
+                .await;
+        }
+    });
+    let yaml = format!(
+        r#"http: {{enabled: false}}
+input:
+  stdin: {{}}
+pipeline:
+  processors:
+    - http:
+        url: 'http://{addr}/v1/infer'
+        retries: 1
+        retry_period: 10ms
+    - catch:
+        - mapping: 'root = "failed: " + error()'
+output:
+  stdout: {{}}
+"#
+    );
+    let (lines, err, code) = run_lines(&yaml, "{}\n");
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("failed: ") && lines[0].contains("failed to read the response body"),
+        "{lines:?}"
+    );
+}
