@@ -61,19 +61,19 @@ pub fn pg_tls(dsn: &str) -> Result<PgTls, String> {
             ))
         }
     };
-    let verifier: Arc<dyn ServerCertVerifier> = match roots {
-        None => Arc::new(AnyCertificate(provider())),
-        Some(roots) => {
-            let webpki = rustls::client::WebPkiServerVerifier::builder(Arc::new(roots))
+    let webpki = match roots {
+        None => None,
+        Some(roots) => Some(
+            rustls::client::WebPkiServerVerifier::builder(Arc::new(roots))
                 .build()
-                .map_err(|e| format!("sslrootcert: {e}"))?;
-            if check == Check::Chain {
-                Arc::new(ChainOnly(webpki))
-            } else {
-                webpki
-            }
-        }
+                .map_err(|e| format!("sslrootcert: {e}"))?,
+        ),
     };
+    let verifier = Arc::new(PgVerifier {
+        webpki,
+        check_name: check == Check::ChainAndName,
+        provider: Arc::new(rustls::crypto::ring::default_provider()),
+    });
     let tls = rustls::ClientConfig::builder()
         .dangerous()
         .with_custom_certificate_verifier(verifier)
@@ -89,10 +89,6 @@ enum Check {
     Nothing,
     Chain,
     ChainAndName,
-}
-
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
 }
 
 fn root_store(path: &str) -> Result<rustls::RootCertStore, String> {
@@ -154,20 +150,34 @@ fn with_param(dsn: &str, key: &str, value: &str) -> String {
     }
 }
 
-/// `prefer` and `require`: encrypted, whoever the server is (libpq's meaning of them).
+/// The certificate check of an sslmode: none for `prefer` and `require` (encrypted, whoever the
+/// server is, as libpq means them), the chain to the root for `verify-ca`, the chain and the
+/// host name for `verify-full`.
 #[derive(Debug)]
-struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+struct PgVerifier {
+    webpki: Option<Arc<rustls::client::WebPkiServerVerifier>>,
+    check_name: bool,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
 
-impl ServerCertVerifier for AnyCertificate {
+impl ServerCertVerifier for PgVerifier {
     fn verify_server_cert(
         &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
-        Ok(ServerCertVerified::assertion())
+        let Some(webpki) = &self.webpki else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+            Err(Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) if !self.check_name => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
     }
     fn verify_tls12_signature(
         &self,
@@ -179,7 +189,7 @@ impl ServerCertVerifier for AnyCertificate {
             message,
             cert,
             dss,
-            &self.0.signature_verification_algorithms,
+            &self.provider.signature_verification_algorithms,
         )
     }
     fn verify_tls13_signature(
@@ -192,55 +202,13 @@ impl ServerCertVerifier for AnyCertificate {
             message,
             cert,
             dss,
-            &self.0.signature_verification_algorithms,
+            &self.provider.signature_verification_algorithms,
         )
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-/// `verify-ca`: the chain must lead to the root, whatever host name the certificate names.
-#[derive(Debug)]
-struct ChainOnly(Arc<rustls::client::WebPkiServerVerifier>);
-
-impl ServerCertVerifier for ChainOnly {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-        {
-            Err(Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
-        }
-    }
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
-    }
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
