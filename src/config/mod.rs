@@ -149,7 +149,7 @@ pub fn root_spec() -> FieldSpec {
                 ],
             )
             .default(J::Object(Default::default())),
-            F::new_component("input", component(ComponentKind::Input), "The input to read from.")
+            F::component("input", ComponentKind::Input, "The input to read from.")
                 .default(serde_json::json!({"stdin": {}})),
             F::any("buffer", "A buffer between input and pipeline; only `none` is supported.")
                 .default(serde_json::json!({"none": {}})),
@@ -164,7 +164,7 @@ pub fn root_spec() -> FieldSpec {
                 ],
             )
             .default(J::Object(Default::default())),
-            F::new_component("output", component(ComponentKind::Output), "The output to write to.")
+            F::component("output", ComponentKind::Output, "The output to write to.")
                 .default(serde_json::json!({"stdout": {}})),
             F::array("input_resources", component(ComponentKind::Input), "Labelled inputs.")
                 .default(J::Array(vec![])),
@@ -212,14 +212,6 @@ pub fn root_spec() -> FieldSpec {
             F::any("tests", "Unit tests for the config (kept for `engine test`).").optional(),
         ],
     )
-}
-
-impl FieldSpec {
-    fn new_component(name: &'static str, ty: FieldType, description: &'static str) -> FieldSpec {
-        let mut f = FieldSpec::any(name, description);
-        f.ty = ty;
-        f
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

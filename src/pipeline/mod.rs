@@ -339,8 +339,9 @@ impl Stream {
     }
 }
 
-/// Backoff for (re)connecting: 100 ms doubling to 1 s, with jitter, for ever.
-fn connect_backoff() -> impl Iterator<Item = Duration> {
+/// Backoff for (re)connecting, and for outputs retried until they succeed: 100 ms doubling to
+/// 1 s, with jitter, for ever.
+pub(crate) fn connect_backoff() -> impl Iterator<Item = Duration> {
     ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(100))
         .with_max_delay(Duration::from_secs(1))

@@ -135,26 +135,11 @@ async fn a_message_dedupe_drops_after_a_cache_error_is_warned_and_counted() {
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"one\n").unwrap();
     stdin.flush().unwrap();
-    let metrics = format!("http://127.0.0.1:{port}/metrics");
-    let mut dropped = String::new();
-    for _ in 0..200 {
-        if let Ok(r) = reqwest::get(&metrics).await {
-            let body = r.text().await.unwrap_or_default();
-            if let Some(l) = body
-                .lines()
-                .find(|l| l.starts_with("processor_dropped_on_error{"))
-            {
-                dropped = l.to_owned();
-                if dropped.ends_with(" 1") {
-                    break;
-                }
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let dropped =
+        crate::support::await_metric(port, "processor_dropped_on_error", |n| n >= 1.0).await;
     drop(stdin);
     let out = child.wait_with_output().unwrap();
-    assert!(dropped.ends_with(" 1"), "{dropped:?}");
+    assert_eq!(dropped, 1.0, "one message dropped and counted");
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(
         log.contains("level=warn") && log.contains("dedupe: dropping message after cache error"),

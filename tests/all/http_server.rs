@@ -186,18 +186,10 @@ async fn a_request_not_delivered_within_the_timeout_gets_408() {
 
 #[tokio::test]
 async fn requests_in_flight_at_sigterm_are_answered_before_the_server_stops() {
-    engine::http::install_tls_provider();
-    let (port, api) = (free_port(), free_port());
-    let (_dir, path) = temp_config(&format!(
-        "http:\n  address: 127.0.0.1:{api}\ninput:\n  http_server:\n    address: 127.0.0.1:{port}\n    path: /post\npipeline:\n  processors:\n    - sleep:\n        duration: 500ms\n    - mapping: 'root = \"done \" + content().string()'\noutput:\n  sync_response: {{}}\n"
-    ));
-    let mut child = spawn_engine(&["run", "-c", &path.to_string_lossy()]);
-    assert_eq!(
-        wait_for_status(&format!("http://127.0.0.1:{api}/ready"), 200)
-            .await
-            .0,
-        200
-    );
+    let (_dir, mut child, port, api) = serve_post(
+        "pipeline:\n  processors:\n    - sleep:\n        duration: 500ms\n    - mapping: 'root = \"done \" + content().string()'\noutput:\n  sync_response: {}\n",
+    )
+    .await;
     let client = reqwest::Client::new();
     let requests: Vec<_> = (0..5)
         .map(|i| {
@@ -211,20 +203,7 @@ async fn requests_in_flight_at_sigterm_are_answered_before_the_server_stops() {
         })
         .collect();
     // Every request is inside the pipeline (sleeping) when the signal comes.
-    let metrics = format!("http://127.0.0.1:{api}/metrics");
-    let mut received = 0.0;
-    for _ in 0..100 {
-        let body = reqwest::get(&metrics).await.unwrap().text().await.unwrap();
-        received = body
-            .lines()
-            .filter(|l| l.starts_with("input_received{"))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum();
-        if received >= 5.0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let received = crate::support::await_metric(api, "input_received", |n| n >= 5.0).await;
     assert_eq!(received, 5.0);
     crate::cli::unsafe_kill_term(child.id());
     let mut answers = Vec::new();
@@ -240,18 +219,7 @@ async fn requests_in_flight_at_sigterm_are_answered_before_the_server_stops() {
 #[tokio::test]
 async fn a_client_that_never_finishes_its_headers_is_disconnected() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    engine::http::install_tls_provider();
-    let (port, api) = (free_port(), free_port());
-    let (_dir, path) = temp_config(&format!(
-        "http:\n  address: 127.0.0.1:{api}\ninput:\n  http_server:\n    address: 127.0.0.1:{port}\n    path: /post\noutput:\n  drop: {{}}\n"
-    ));
-    let mut child = spawn_engine(&["run", "-c", &path.to_string_lossy()]);
-    assert_eq!(
-        wait_for_status(&format!("http://127.0.0.1:{api}/ready"), 200)
-            .await
-            .0,
-        200
-    );
+    let (_dir, mut child, port, _) = serve_post("output:\n  drop: {}\n").await;
     let mut slow = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .unwrap();
@@ -270,4 +238,18 @@ async fn a_client_that_never_finishes_its_headers_is_disconnected() {
         "the connection is closed after the header timeout"
     );
     assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+/// An engine with an `http_server` on an address of its own taking `POST /post`, then `rest`
+/// (its pipeline and output), once it is ready: (config dir, process, port, management port).
+async fn serve_post(rest: &str) -> (tempfile::TempDir, std::process::Child, u16, u16) {
+    engine::http::install_tls_provider();
+    let (port, api) = (free_port(), free_port());
+    let (dir, path) = temp_config(&format!(
+        "http:\n  address: 127.0.0.1:{api}\ninput:\n  http_server:\n    address: 127.0.0.1:{port}\n    path: /post\n{rest}"
+    ));
+    let child = spawn_engine(&["run", "-c", &path.to_string_lossy()]);
+    let ready = wait_for_status(&format!("http://127.0.0.1:{api}/ready"), 200).await;
+    assert_eq!(ready.0, 200);
+    (dir, child, port, api)
 }

@@ -345,22 +345,8 @@ async fn amqp_input_takes_random_properties_and_headers() {
         "http:\n  address: 127.0.0.1:{api}\ninput:\n  amqp_0_9:\n    urls: [ \"{url}\" ]\n    queue: {queue}\n    prefetch_count: 50\npipeline:\n  processors:\n    - mapping: 'root = @'\noutput:\n  drop: {{}}\n"
     ));
     let mut child = spawn_engine(&["run", "-c", &path.to_string_lossy()]);
-    let metrics = format!("http://127.0.0.1:{api}/metrics");
-    let mut sent = 0.0;
-    for _ in 0..300 {
-        if let Ok(r) = reqwest::get(&metrics).await {
-            let body = r.text().await.unwrap_or_default();
-            sent = body
-                .lines()
-                .filter(|l| l.starts_with("output_sent{"))
-                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-                .sum();
-            if sent >= n as f64 {
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let want = n as f64;
+    let sent = crate::support::await_metric(api, "output_sent", |v| v >= want).await;
     assert!(
         child.try_wait().ok().flatten().is_none(),
         "the engine exited"

@@ -70,3 +70,30 @@ pub async fn wait_for_status(url: &str, status: u16) -> (u16, String) {
     }
     last
 }
+
+/// The sum of metric `name` over its label sets, read from the `/metrics` of the engine whose
+/// management server is on `port` (0 while it does not answer).
+pub async fn metric(port: u16, name: &str) -> f64 {
+    engine::http::install_tls_provider();
+    let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await else {
+        return 0.0;
+    };
+    let body = r.text().await.unwrap_or_default();
+    let prefix = format!("{name}{{");
+    body.lines()
+        .filter(|l| l.starts_with(&prefix))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Poll [`metric`] until `done` holds of it (bounded: 60 s); the last value read.
+pub async fn await_metric(port: u16, name: &str, done: impl Fn(f64) -> bool) -> f64 {
+    let started = std::time::Instant::now();
+    loop {
+        let v = metric(port, name).await;
+        if done(v) || started.elapsed() > std::time::Duration::from_secs(60) {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

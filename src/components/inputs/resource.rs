@@ -1,13 +1,9 @@
 //! `resource` input: reads from an input declared under `input_resources` by its label, so that
 //! a config can name its source and a resource file (`-r`) can say what it is.
 
-use async_trait::async_trait;
-
 use super::ChildInput;
-use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
+use crate::components::{BuildCtx, BuildError, Input, Plugin};
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
-use crate::message::ack::AckFn;
-use crate::message::Batch;
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("resource", ComponentKind::Input, "Resource is an input type that channels messages from a resource input, identified by its name.")
@@ -27,27 +23,5 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, Bui
         .inputs
         .get(&label)
         .ok_or_else(|| ctx.error(format!("input resource '{label}' was not found")))?;
-    Ok(Box::new(ResourceInput {
-        inner: ChildInput::build(ctx, "resource", j)?,
-    }))
-}
-
-pub struct ResourceInput {
-    inner: ChildInput,
-}
-
-#[async_trait]
-impl Input for ResourceInput {
-    async fn connect(&mut self) -> Result<(), ComponentError> {
-        self.inner.connect().await
-    }
-    async fn read(&mut self) -> Result<(Batch, AckFn), ComponentError> {
-        self.inner.read().await
-    }
-    async fn close(&mut self) -> Result<(), ComponentError> {
-        self.inner.close().await
-    }
-    fn replays_nacks(&self) -> bool {
-        self.inner.replays_nacks()
-    }
+    Ok(Box::new(ChildInput::build(ctx, "resource", j)?))
 }

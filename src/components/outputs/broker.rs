@@ -1,12 +1,9 @@
 //! `broker` output: writes every message to several outputs (`fan_out*`) or spreads messages
 //! over them (`round_robin`).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
-
 use async_trait::async_trait;
-use backon::{BackoffBuilder, ExponentialBuilder};
 use serde::Deserialize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::{build_children, close_all, max_in_flight_of, ChildOutput};
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
@@ -79,27 +76,17 @@ pub struct BrokerOutput {
     next: AtomicUsize,
 }
 
-/// Write to one output; unless `fail_fast`, retry with backoff (100 ms doubling to 1 s) until it
-/// succeeds, as Bento's fan-out does.
+/// Write to one output; unless `fail_fast`, retry until it succeeds, as Bento's fan-out does.
 async fn write_one(
     out: &ChildOutput,
     batch: &Batch,
     fail_fast: bool,
 ) -> Result<(), ComponentError> {
-    let mut delays = ExponentialBuilder::default()
-        .with_min_delay(Duration::from_millis(100))
-        .with_max_delay(Duration::from_secs(1))
-        .without_max_times()
-        .build();
-    loop {
-        match out.write(batch.clone()).await {
-            Err(e) if !fail_fast => {
-                let delay = delays.next().unwrap_or(Duration::from_secs(1));
-                tracing::warn!("broker output failed, retrying in {delay:?}: {e}");
-                tokio::time::sleep(delay).await;
-            }
-            r => return r,
-        }
+    if fail_fast {
+        out.write(batch.clone()).await
+    } else {
+        out.write_until_written(batch).await;
+        Ok(())
     }
 }
 

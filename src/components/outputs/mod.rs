@@ -67,22 +67,37 @@ impl ChildOutput {
         })
     }
 
-    pub async fn connect(&self) -> Result<(), ComponentError> {
+    /// Write until the output takes the batch, backing off between attempts as connections do
+    /// (`retry_until_success`, and the retrying broker patterns).
+    pub async fn write_until_written(&self, batch: &Batch) {
+        let mut delays = crate::pipeline::connect_backoff();
+        while let Err(e) = self.write(batch.clone()).await {
+            let delay = delays.next().unwrap_or(std::time::Duration::from_secs(1));
+            tracing::warn!(label = %self.info.label, path = %self.info.path, "output failed, retrying in {delay:?}: {e}");
+            tokio::time::sleep(delay).await;
+        }
+    }
+}
+
+/// A child output is an output: `resource` hands its own out as it is.
+#[async_trait::async_trait]
+impl Output for ChildOutput {
+    async fn connect(&self) -> Result<(), ComponentError> {
         self.output.connect().await?;
         self.metrics.conn.up();
         Ok(())
     }
 
-    pub async fn close(&self) -> Result<(), ComponentError> {
+    async fn close(&self) -> Result<(), ComponentError> {
         self.output.close().await
     }
 
-    pub fn max_in_flight(&self) -> usize {
+    fn max_in_flight(&self) -> usize {
         self.output.max_in_flight()
     }
 
     /// Run the child's processors and write what they give.
-    pub async fn write(&self, batch: Batch) -> Result<(), ComponentError> {
+    async fn write(&self, batch: Batch) -> Result<(), ComponentError> {
         let batches = if self.processors.is_empty() {
             vec![batch]
         } else {

@@ -1,11 +1,8 @@
 //! `resource` output: writes to an output declared under `output_resources` by its label.
 
-use async_trait::async_trait;
-
 use super::ChildOutput;
-use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
+use crate::components::{BuildCtx, BuildError, Output, Plugin};
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
-use crate::message::Batch;
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("resource", ComponentKind::Output, "Resource is an output type that channels messages to a resource output, identified by its name.")
@@ -25,27 +22,5 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Output>, Bu
         .outputs
         .get(&label)
         .ok_or_else(|| ctx.error(format!("output resource '{label}' was not found")))?;
-    Ok(Box::new(ResourceOutput {
-        inner: ChildOutput::build(ctx, "resource", j)?,
-    }))
-}
-
-pub struct ResourceOutput {
-    inner: ChildOutput,
-}
-
-#[async_trait]
-impl Output for ResourceOutput {
-    async fn connect(&self) -> Result<(), ComponentError> {
-        self.inner.connect().await
-    }
-    async fn write(&self, batch: Batch) -> Result<(), ComponentError> {
-        self.inner.write(batch).await
-    }
-    async fn close(&self) -> Result<(), ComponentError> {
-        self.inner.close().await
-    }
-    fn max_in_flight(&self) -> usize {
-        self.inner.max_in_flight()
-    }
+    Ok(Box::new(ChildOutput::build(ctx, "resource", j)?))
 }

@@ -125,14 +125,11 @@ impl Output for SwitchOutput {
             .zip(routed)
             .filter(|(_, msgs)| !msgs.is_empty())
             .map(|(out, msgs)| async move {
-                loop {
-                    match out.write(msgs.clone()).await {
-                        Err(e) if self.retry_until_success => {
-                            tracing::warn!("switch case output failed, retrying: {e}");
-                            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                        }
-                        r => return r,
-                    }
+                if self.retry_until_success {
+                    out.write_until_written(&msgs).await;
+                    Ok(())
+                } else {
+                    out.write(msgs).await
                 }
             });
         futures::future::join_all(writes)

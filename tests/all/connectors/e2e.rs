@@ -1,8 +1,6 @@
 //! The `engine` binary end to end: generate → RabbitMQ, then RabbitMQ → dedupe (memory cache)
 //! → PostgreSQL, checking the rows in the table.
 
-use std::time::{Duration, Instant};
-
 use crate::support::{free_port, run_engine, spawn_engine, temp_config};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -49,27 +47,12 @@ async fn amqp_to_postgres_through_the_binary() {
     ));
     let mut child = spawn_engine(&["run", "-c", consume.to_str().unwrap()]);
     let pg = super::sql::pg_client(&dsn).await;
-    let started = Instant::now();
     // Every one of the 200 was read and answered (the duplicates dropped by dedupe): only then
     // does the row count say dedupe worked. The table has no key, so a duplicate would stay.
-    let metrics = format!("http://127.0.0.1:{port}/metrics");
-    let mut seen = (0.0, 0.0);
-    while started.elapsed() < Duration::from_secs(60) {
-        if let Ok(r) = reqwest::get(&metrics).await {
-            let body = r.text().await.unwrap_or_default();
-            let sum = |name: &str| -> f64 {
-                body.lines()
-                    .filter(|l| l.starts_with(&format!("{name}{{")))
-                    .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-                    .sum()
-            };
-            seen = (sum("input_received"), sum("output_sent"));
-            if seen.0 >= 200.0 && seen.1 >= 100.0 {
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let seen = (
+        crate::support::await_metric(port, "input_received", |n| n >= 200.0).await,
+        crate::support::await_metric(port, "output_sent", |n| n >= 100.0).await,
+    );
     let rows: i64 = pg
         .query_one(&format!("SELECT count(*) FROM {id}"), &[])
         .await
