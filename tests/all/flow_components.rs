@@ -377,11 +377,7 @@ output:
 
 #[test]
 fn amqp_output_fails_a_message_whose_header_key_is_too_long_instead_of_panicking() {
-    let Some(url) = crate::connectors::service(
-        "ENGINE_TEST_AMQP_URL",
-        "amqp://guest:guest@127.0.0.1:5672/",
-        5672,
-    ) else {
+    let Some(url) = crate::connectors::amqp_url() else {
         return;
     };
     let (code, out, err) = run(&format!(

@@ -281,11 +281,7 @@ async fn amqp_input_takes_random_properties_and_headers() {
     use lapin::types::FieldTable;
     use lapin::BasicProperties;
     engine::http::install_tls_provider();
-    let Some(url) = crate::connectors::service(
-        "ENGINE_TEST_AMQP_URL",
-        "amqp://guest:guest@127.0.0.1:5672/",
-        5672,
-    ) else {
+    let Some(url) = crate::connectors::amqp_url() else {
         return;
     };
     let queue = format!("fuzz_amqp_{}", std::process::id());

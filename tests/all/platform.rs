@@ -407,11 +407,7 @@ impl Backends {
         )?;
         let redis_base =
             crate::connectors::service("ENGINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/", 6379)?;
-        let amqp_base = crate::connectors::service(
-            "ENGINE_TEST_AMQP_URL",
-            "amqp://guest:guest@127.0.0.1:5672/",
-            5672,
-        )?;
+        let amqp_base = crate::connectors::amqp_url()?;
         let db = format!("platform_{id}");
         let admin = pg(&admin_dsn).await;
         for sql in [

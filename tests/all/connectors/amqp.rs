@@ -83,11 +83,7 @@ impl Target for Rabbit {
 }
 
 fn harness() -> Option<Harness> {
-    let url = super::service(
-        "ENGINE_TEST_AMQP_URL",
-        "amqp://guest:guest@127.0.0.1:5672/",
-        5672,
-    )?;
+    let url = super::amqp_url()?;
     Some(Harness {
         name: "amqp_0_9",
         output: format!("amqp_0_9:\n  urls: [ \"{url}\" ]\n  exchange: \"\"\n  key: $ID\n  max_in_flight: 64\n  metadata:\n    exclude_prefixes: [ suite_ ]\n"),
@@ -101,12 +97,7 @@ fn harness() -> Option<Harness> {
 async fn amqp_0_9_suite() {
     let Some(h) = harness() else { return };
     let rabbit = Rabbit {
-        url: super::service(
-            "ENGINE_TEST_AMQP_URL",
-            "amqp://guest:guest@127.0.0.1:5672/",
-            5672,
-        )
-        .unwrap_or_default(),
+        url: super::amqp_url().unwrap_or_default(),
     };
     nack_reject_patterns(&rabbit.url, &rabbit).await;
     properties_mandatory_failover(&rabbit.url, &rabbit).await;

@@ -6,11 +6,7 @@ use crate::support::{free_port, run_engine, spawn_engine, temp_config};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn amqp_to_postgres_through_the_binary() {
     engine::http::install_tls_provider();
-    let Some(amqp) = super::service(
-        "ENGINE_TEST_AMQP_URL",
-        "amqp://guest:guest@127.0.0.1:5672/",
-        5672,
-    ) else {
+    let Some(amqp) = super::amqp_url() else {
         return;
     };
     let Some(dsn) = super::sql::postgres_dsn() else {

@@ -33,6 +33,15 @@ pub fn service(var: &str, default: &str, default_port: u16) -> Option<String> {
     None
 }
 
+/// The test RabbitMQ (Bento's URL form, with the trailing `/`), if it is reachable.
+pub fn amqp_url() -> Option<String> {
+    service(
+        "ENGINE_TEST_AMQP_URL",
+        "amqp://guest:guest@127.0.0.1:5672/",
+        5672,
+    )
+}
+
 /// `scheme://user:pass@host:port/path?query` → `host:port`.
 fn host_port(url: &str, default_port: u16) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
