@@ -46,7 +46,7 @@ say() { echo "[bench] $*" >&2; }
 
 # --- build once ---------------------------------------------------------------------------
 say "building (release)"
-cargo build --release --quiet --bin engine \
+cargo build --release --quiet --features bench-baselines --bin engine \
   --example bench_amqp_publisher --example bench_amqp_consumer --example bench_http_baseline
 BIN=${CARGO_TARGET_DIR:-target}/release
 ENGINE=$BIN/engine

@@ -36,7 +36,7 @@ done
 say() { echo "[bench] $*" >&2; }
 
 say "building (release)"
-cargo build --release --quiet --bin engine --example bench_gateway_baseline
+cargo build --release --quiet --features bench-baselines --bin engine --example bench_gateway_baseline
 BIN=${CARGO_TARGET_DIR:-target}/release
 ENGINE=$BIN/engine
 BASELINE=$BIN/examples/bench_gateway_baseline

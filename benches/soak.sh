@@ -24,7 +24,7 @@ while [ $# -gt 0 ]; do
 done
 
 say() { echo "[soak] $*" >&2; }
-cargo build --release --quiet --bin engine --example bench_amqp_publisher
+cargo build --release --quiet --features bench-baselines --bin engine --example bench_amqp_publisher
 BIN=${CARGO_TARGET_DIR:-target}/release
 if ! command -v wrk >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null

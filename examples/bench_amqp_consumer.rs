@@ -1,6 +1,6 @@
 //! A plain lapin consumer: the baseline of the `amqp_0_9 → drop` row of `benches/connectors.sh`.
 //!
-//!     cargo run --release --example bench_amqp_consumer -- --queue bench --messages 100000
+//!     cargo run --release --features bench-baselines --example bench_amqp_consumer -- --queue bench --messages 100000
 //!
 //! Consumes the queue with a prefetch of `--prefetch` (the engine input's `prefetch_count`),
 //! acks each delivery once received, exits after N messages and prints the elapsed time and

@@ -1,7 +1,7 @@
 //! A plain lapin publisher: the baseline of the `generate → amqp_0_9` row of
 //! `benches/connectors.sh`, and the tool that fills (and purges) the benchmark queue.
 //!
-//!     cargo run --release --example bench_amqp_publisher -- --queue bench --messages 100000
+//!     cargo run --release --features bench-baselines --example bench_amqp_publisher -- --queue bench --messages 100000
 //!
 //! Publishes N persistent messages (delivery mode 2) of one payload to a queue through the
 //! default exchange on a confirm-mode channel, keeping at most `--max-in-flight` confirms

@@ -1,7 +1,7 @@
 //! A plain hand-written gateway doing what `configs/gateway.yaml` does on its 202 path, with no
 //! engine in it: the baseline of the gateway row of `benches/platform.sh`.
 //!
-//!     cargo run --release --example bench_gateway_baseline -- --address 127.0.0.1:8090
+//!     cargo run --release --features bench-baselines --example bench_gateway_baseline -- --address 127.0.0.1:8090
 //!
 //! `POST /api/v1/inference`: parse and validate the JSON body, look the key's SHA-256 up in
 //! PostgreSQL, reserve the estimate in Redis with the same Lua script, insert the request row,

@@ -2,7 +2,7 @@
 //! `benches/connectors.sh`. It reads each request body and answers 200 with an empty body,
 //! which is what the engine's `http_server → drop` answers.
 //!
-//!     cargo run --release --example bench_http_baseline -- 127.0.0.1:8081
+//!     cargo run --release --features bench-baselines --example bench_http_baseline -- 127.0.0.1:8081
 
 use std::convert::Infallible;
 

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 
 use super::ast::Target;
 use super::compile::{CStmt, Expr, Key, Pattern};
-use super::interp::{self, ExecEnv, State, This};
+use super::eval::{self, ExecEnv, State, This};
 use super::{ExecError, Mapping};
 use crate::message::{Message, Value};
 
@@ -174,12 +174,72 @@ impl Mapping {
             depth: 0,
         };
         let null = Value::Null;
-        interp::exec_stmts(&self.inner.stmts[1..], &mut state, &env, This::Value(&null))
+        eval::exec_stmts(&self.inner.stmts[1..], &mut state, &env, This::Value(&null))
             .map_err(ExecError::new)?;
         if state.deleted {
             return Ok(None);
         }
         Ok(Some(state.root))
+    }
+
+    /// `mapping` processor semantics on message `index` of a batch the caller owns: the message
+    /// is replaced by the result. False when the mapping deleted it. An eligible mapping edits
+    /// the parsed payload in place; on an error the message is left as it was.
+    pub fn map_message_in_place(
+        &self,
+        batch: &mut [Message],
+        index: usize,
+    ) -> Result<bool, ExecError> {
+        let owned = match self.inner.in_place {
+            true => batch.get_mut(index).and_then(Message::take_structured),
+            false => None,
+        };
+        let Some(this) = owned else {
+            let result = self.map_message(batch, index)?;
+            return Ok(match (result, batch.get_mut(index)) {
+                (Some(m), Some(slot)) => {
+                    *slot = m;
+                    true
+                }
+                (None, _) => false,
+                (Some(_), None) => true,
+            });
+        };
+        let (root, meta) = {
+            let meta = match batch.get(index) {
+                Some(m) => std::borrow::Cow::Borrowed(m.meta()),
+                None => std::borrow::Cow::Owned(Default::default()),
+            };
+            let mut state = State::new(meta);
+            state.root = Some(this);
+            let env = ExecEnv {
+                batch,
+                index,
+                maps: &self.inner.maps,
+                mutate: true,
+                depth: 0,
+            };
+            let null = Value::Null;
+            eval::exec_stmts(&self.inner.stmts[1..], &mut state, &env, This::Value(&null))
+                .map_err(ExecError::new)?;
+            if state.deleted {
+                return Ok(false);
+            }
+            let meta = match state.meta {
+                std::borrow::Cow::Owned(m) => Some(m),
+                std::borrow::Cow::Borrowed(_) => None,
+            };
+            (state.root, meta)
+        };
+        if let Some(m) = batch.get_mut(index) {
+            if let Some(meta) = meta {
+                m.set_meta(meta);
+            }
+            if let Some(root) = root {
+                m.set_value(root);
+            }
+        }
+        Ok(true)
     }
 
     /// Whether [`Mapping::exec_root_owned`] edits its input in place.

@@ -1,7 +1,7 @@
 //! Bloblang: parser, compiler and interpreter, and its library.
 //!
 //! `parse_mapping` turns mapping text into a compiled [`Mapping`] (pest grammar in
-//! `bloblang-grammar/bloblang.pest` → [`ast`] → [`compile`] → [`interp`]); the mapping is then run
+//! `bloblang-grammar/bloblang.pest` → [`ast`] → [`compile`] → [`eval`]); the mapping is then run
 //! with `mapping` ([`Mapping::map_message`]) or `mutation` ([`Mapping::mutate_message`])
 //! semantics. [`parse_interpolation`] handles `${! ... }` strings in configs.
 
@@ -9,8 +9,8 @@ pub mod ast;
 pub mod builtins;
 pub mod compile;
 pub mod error;
+pub mod eval;
 mod inplace;
-pub mod interp;
 pub mod library;
 pub mod parser;
 pub mod value_ops;
@@ -25,7 +25,7 @@ pub use error::{Diagnostic, ExecError, ParseError};
 
 use crate::message::{Message, Value};
 use compile::{CStmt, Compiler, Expr, Maps};
-use interp::{ExecEnv, State, This};
+use eval::{ExecEnv, State, This};
 
 pub(crate) struct MappingInner {
     pub stmts: Vec<CStmt>,
@@ -172,7 +172,7 @@ impl Mapping {
             mutate,
             depth: 0,
         };
-        interp::exec_stmts(&self.inner.stmts, &mut state, &env, this).map_err(ExecError::new)?;
+        eval::exec_stmts(&self.inner.stmts, &mut state, &env, this).map_err(ExecError::new)?;
         Ok(Outcome { state })
     }
 
@@ -243,7 +243,7 @@ impl Mapping {
             mutate: false,
             depth: 0,
         };
-        interp::exec_stmts(&self.inner.stmts, &mut state, &env, This::Message(this_msg))
+        eval::exec_stmts(&self.inner.stmts, &mut state, &env, This::Message(this_msg))
             .map_err(ExecError::new)?;
         if state.deleted {
             return Ok(None);
@@ -456,7 +456,7 @@ impl InterpolatedString {
             match p {
                 Part::Text(t) => s.push_str(t),
                 Part::Query(q) => {
-                    let ctx = interp::Ctx {
+                    let ctx = eval::Ctx {
                         this: This::Message(msg),
                         root: None,
                         vars: &vars,
@@ -467,11 +467,11 @@ impl InterpolatedString {
                         maps: &self.inner.maps,
                         depth: 0,
                     };
-                    match interp::eval(q, &ctx).map_err(ExecError::new)? {
-                        interp::R::Ref(v) => push_value(&mut s, v),
-                        interp::R::Own(v) => push_value(&mut s, &v),
-                        interp::R::Deleted => {}
-                        interp::R::Nothing => s.push_str("null"),
+                    match eval::eval(q, &ctx).map_err(ExecError::new)? {
+                        eval::R::Ref(v) => push_value(&mut s, v),
+                        eval::R::Own(v) => push_value(&mut s, &v),
+                        eval::R::Deleted => {}
+                        eval::R::Nothing => s.push_str("null"),
                     }
                 }
             }

@@ -1,8 +1,6 @@
 //! The management HTTP server: `/ping`, `/ready`, `/version`, `/endpoints`, `/metrics` (also
 //! under `root_path`), plus the paths components register (the `http_server` input).
 
-pub mod client;
-
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;

@@ -30,7 +30,9 @@ pub struct MessageError {
 pub struct Message {
     raw: OnceLock<Bytes>,
     parsed: OnceLock<Result<Arc<Value>, String>>,
-    meta: Arc<Metadata>,
+    /// `None` for no metadata: most messages have none, and an empty map behind an `Arc`
+    /// would still be an allocation per message.
+    meta: Option<Arc<Metadata>>,
     error: Option<Arc<MessageError>>,
     /// Where a `sync_response` output or processor leaves the reply for the request this
     /// message came from (`http_server`); shared by every message derived from it.
@@ -111,6 +113,18 @@ impl Message {
         }
     }
 
+    /// The parsed payload by value, for a caller that replaces it afterwards: no copy when
+    /// nothing else shares it. `None` when the payload is not JSON, or when the message has no
+    /// raw bytes to stay consistent with once the value is taken.
+    pub fn take_structured(&mut self) -> Option<Value> {
+        self.raw.get()?;
+        self.structured().ok()?;
+        match self.parsed.take() {
+            Some(Ok(v)) => Some(Arc::try_unwrap(v).unwrap_or_else(|shared| (*shared).clone())),
+            _ => None,
+        }
+    }
+
     pub fn set_bytes(&mut self, b: impl Into<Bytes>) {
         self.raw = OnceLock::new();
         self.parsed = OnceLock::new();
@@ -130,19 +144,20 @@ impl Message {
     }
 
     pub fn meta(&self) -> &Metadata {
-        &self.meta
+        static EMPTY: Metadata = Metadata::new();
+        self.meta.as_deref().unwrap_or(&EMPTY)
     }
 
     pub fn meta_mut(&mut self) -> &mut Metadata {
-        Arc::make_mut(&mut self.meta)
+        Arc::make_mut(self.meta.get_or_insert_with(Default::default))
     }
 
     pub fn set_meta(&mut self, meta: Metadata) {
-        self.meta = Arc::new(meta);
+        self.meta = (!meta.is_empty()).then(|| Arc::new(meta));
     }
 
     pub fn meta_str(&self, key: &str) -> Option<String> {
-        self.meta.get(key).map(|v| v.to_string())
+        self.meta().get(key).map(|v| v.to_string())
     }
 
     pub fn error(&self) -> Option<&MessageError> {

@@ -1,5 +1,11 @@
 //! The stream: input task → bounded channel → processor workers → bounded channel → output
-//! with `max_in_flight` concurrent writes, and the acknowledgements flowing back.
+//! task with `max_in_flight` concurrent writes, and the acknowledgements flowing back.
+//!
+//! Every task a message crosses costs a wake-up, which is most of the CPU a message takes when
+//! the components do little (`http_server → drop`). So a stream without pipeline processors has
+//! no worker stage: the input task hands its transactions straight to the output task. The
+//! workers share one MPMC channel (no lock around a receiver), and the output task drives its
+//! `max_in_flight` writes itself instead of spawning a task per write.
 //!
 //! Shutdown has two stages. `stop` (a signal, or the input ending) stops reading; everything
 //! already read is processed, written and acknowledged. If that takes longer than the shutdown
@@ -11,7 +17,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
-use tokio::sync::{mpsc, Mutex, Semaphore};
+use futures::stream::{FuturesUnordered, StreamExt};
+use tokio::sync::{mpsc, Mutex};
 use tokio_util::sync::CancellationToken;
 
 use crate::components::{
@@ -44,6 +51,9 @@ pub struct Stream {
     pub input_processors: Vec<Arc<ProcessorStage>>,
     pub processors: Vec<Arc<ProcessorStage>>,
     pub threads: usize,
+    /// `pipeline.threads` was set above 1: the processors get their worker tasks even when
+    /// they never wait, so that a heavy mapping can use that many cores.
+    pub threads_requested: bool,
     pub output: Arc<dyn Output>,
     pub output_info: ComponentInfo,
     pub output_processors: Vec<Arc<ProcessorStage>>,
@@ -235,6 +245,7 @@ impl Stream {
             input_processors,
             processors,
             threads,
+            threads_requested: cfg.pipeline.threads > 1,
             output,
             output_info: output_ctx.info,
             output_processors,
@@ -249,8 +260,8 @@ impl Stream {
         // Stopped by the caller, or by a task that crashed.
         let stopping = stop.child_token();
         let crashed = CancellationToken::new();
-        let (in_tx, in_rx) = mpsc::channel::<Transaction>(self.threads.max(1) * 2);
-        let (out_tx, out_rx) = mpsc::channel::<Transaction>(self.threads.max(1) * 2);
+        let capacity = self.threads.max(1) * 2;
+        let (out_tx, out_rx) = async_channel::bounded::<Transaction>(capacity);
 
         let output_info = self.output_info.clone();
         let output_task = tokio::spawn(monitored(
@@ -261,7 +272,6 @@ impl Stream {
                 out_rx,
                 self.readiness.clone(),
                 abort.clone(),
-                crashed.clone(),
             ),
             &output_info,
             "output",
@@ -272,23 +282,37 @@ impl Stream {
             path: "root.pipeline".into(),
             kind_name: String::new(),
         };
-        let in_rx = Arc::new(Mutex::new(in_rx));
-        let mut workers = Vec::with_capacity(self.threads);
-        for _ in 0..self.threads.max(1) {
-            workers.push(tokio::spawn(monitored(
-                run_worker(in_rx.clone(), out_tx.clone(), self.processors.clone()),
-                &pipeline_info,
-                "pipeline worker",
-                &crashed,
-            )));
+        // Processors that never wait run in the input task, after the input's own: a worker
+        // stage would add a task hop per message, which costs more than a light mapping. The
+        // input and output tasks still run on different cores. Asked for threads get workers.
+        let mut input_processors = self.input_processors;
+        let mut processors = self.processors;
+        if !self.threads_requested && processors.iter().all(|p| p.is_sync()) {
+            input_processors.append(&mut processors);
         }
-        drop(out_tx);
+        let mut workers = Vec::new();
+        let in_tx = if processors.is_empty() {
+            out_tx
+        } else {
+            let (in_tx, in_rx) = async_channel::bounded::<Transaction>(capacity);
+            for _ in 0..self.threads.max(1) {
+                workers.push(tokio::spawn(monitored(
+                    run_worker(in_rx.clone(), out_tx.clone(), processors.clone()),
+                    &pipeline_info,
+                    "pipeline worker",
+                    &crashed,
+                )));
+            }
+            // The workers hold the output's senders now: it ends once they all have.
+            drop(out_tx);
+            in_tx
+        };
         let input_info = self.input_info.clone();
         let input_task = tokio::spawn(monitored(
             run_input(
                 self.input,
                 self.input_info,
-                self.input_processors,
+                input_processors,
                 in_tx,
                 self.readiness.clone(),
                 stopping.clone(),
@@ -401,14 +425,20 @@ async fn run_input(
     mut input: Box<dyn Input>,
     info: ComponentInfo,
     procs: Vec<Arc<ProcessorStage>>,
-    tx: mpsc::Sender<Transaction>,
+    tx: async_channel::Sender<Transaction>,
     readiness: Arc<Readiness>,
     stop: CancellationToken,
     abort: CancellationToken,
 ) {
-    let metrics = InputMetrics::new(&info.label, &info.path);
     let replays = input.replays_nacks();
     let (replay_tx, mut replay_rx) = mpsc::unbounded_channel::<Replay>();
+    // What every acknowledgement needs, behind one reference count rather than one per part.
+    let acks = Arc::new(AckContext {
+        metrics: InputMetrics::new(&info.label, &info.path),
+        replay_tx,
+        stop: stop.clone(),
+    });
+    let metrics = &acks.metrics;
     // Every transaction in flight holds a clone of `inflight`; when all are gone (and ours is
     // dropped) `inflight_rx` yields None.
     let (inflight, mut inflight_rx) = mpsc::channel::<()>(1);
@@ -419,15 +449,13 @@ async fn run_input(
     readiness.input.store(true, Ordering::Relaxed);
 
     let send = |batch: Batch, ack_fn: AckFn, token: mpsc::Sender<()>, attempt: u32| {
-        let metrics = metrics.clone();
-        let replay_tx = replay_tx.clone();
-        let stop = stop.clone();
+        let acks = acks.clone();
         let copy = replays.then(|| batch.clone());
         let started = Instant::now();
         let ack = AckHandle::new(Box::new(move |status: AckStatus| {
-            metrics.acked_after(started.elapsed());
+            acks.metrics.acked_after(started.elapsed());
             match (status, copy) {
-                (AckStatus::Failed(e), Some(copy)) if !stop.is_cancelled() => {
+                (AckStatus::Failed(e), Some(copy)) if !acks.stop.is_cancelled() => {
                     let delay = replay_delay(attempt);
                     // Once per doubling of the attempts: a message that keeps failing does
                     // not fill the log.
@@ -440,6 +468,7 @@ async fn run_input(
                     // A handle dropped while the runtime shuts down has nowhere to wait: the
                     // input is stopping anyway, and its source keeps what was not acked.
                     if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                        let replay_tx = acks.replay_tx.clone();
                         rt.spawn(async move {
                             tokio::time::sleep(delay).await;
                             let _ = replay_tx.send((copy, ack_fn, token, attempt + 1));
@@ -519,22 +548,19 @@ async fn dispatch(
     procs: &[Arc<ProcessorStage>],
     batch: Batch,
     ack: AckHandle,
-    tx: &mpsc::Sender<Transaction>,
+    tx: &async_channel::Sender<Transaction>,
     abort: &CancellationToken,
 ) -> bool {
-    let batches = if procs.is_empty() {
-        vec![batch]
-    } else {
-        run_processors(procs, batch).await
-    };
-    for b in batches {
-        let t = Transaction {
+    if procs.is_empty() {
+        return send(tx, Transaction { batch, ack }, abort).await;
+    }
+    for b in run_processors(procs, batch).await {
+        let part = Transaction {
             batch: b,
             ack: ack.split(),
         };
-        tokio::select! {
-            r = tx.send(t) => if r.is_err() { return false },
-            _ = abort.cancelled() => return false,
+        if !send(tx, part, abort).await {
+            return false;
         }
     }
     // Every part holds its own split; resolving this one adds nothing (an empty result, e.g.
@@ -543,24 +569,38 @@ async fn dispatch(
     true
 }
 
+/// Hand a transaction to the next stage; false when that stage is gone or the stream aborts.
+async fn send(
+    tx: &async_channel::Sender<Transaction>,
+    t: Transaction,
+    abort: &CancellationToken,
+) -> bool {
+    // Most sends find room: no need to set up the select.
+    let t = match tx.try_send(t) {
+        Ok(()) => return true,
+        Err(async_channel::TrySendError::Closed(_)) => return false,
+        Err(async_channel::TrySendError::Full(t)) => t,
+    };
+    tokio::select! {
+        r = tx.send(t) => r.is_ok(),
+        _ = abort.cancelled() => false,
+    }
+}
+
 async fn run_worker(
-    rx: Arc<Mutex<mpsc::Receiver<Transaction>>>,
-    tx: mpsc::Sender<Transaction>,
+    rx: async_channel::Receiver<Transaction>,
+    tx: async_channel::Sender<Transaction>,
     procs: Vec<Arc<ProcessorStage>>,
 ) {
-    loop {
-        let next = { rx.lock().await.recv().await };
-        let Some(t) = next else { return };
-        if procs.is_empty() {
-            if tx.send(t).await.is_err() {
-                return;
-            }
-            continue;
-        }
-        let batches = run_processors(&procs, t.batch).await;
-        for b in batches {
+    while let Ok(t) = rx.recv().await {
+        for b in run_processors(&procs, t.batch).await {
             if b.is_empty() {
                 continue;
+            }
+            // Serialise structured results here, where the workers run in parallel, rather
+            // than in the one output task that would otherwise do it for every message.
+            for m in &b {
+                m.bytes();
             }
             let part = Transaction {
                 batch: b,
@@ -574,7 +614,14 @@ async fn run_worker(
     }
 }
 
-/// What every write needs, shared by the concurrent writers of one output.
+/// Shared by the acknowledgements of one input's transactions.
+struct AckContext {
+    metrics: InputMetrics,
+    replay_tx: mpsc::UnboundedSender<Replay>,
+    stop: CancellationToken,
+}
+
+/// What every write needs, shared by the concurrent writes of one output.
 struct OutputShared {
     output: Arc<dyn Output>,
     info: ComponentInfo,
@@ -584,18 +631,18 @@ struct OutputShared {
     abort: CancellationToken,
     /// Whoever sees `NotConnected` first reconnects; the others wait for it.
     reconnect: Mutex<()>,
-    /// Where a writer that panicked reports it.
-    crashed: CancellationToken,
 }
 
+/// Up to `max_in_flight` writes run at once, all polled by this task: Bento runs one goroutine
+/// per slot, but a task per write (or per slot) would add a wake-up to every message, and the
+/// writes spend their time waiting on I/O, not on this task.
 async fn run_output(
     output: Arc<dyn Output>,
     info: ComponentInfo,
     procs: Vec<Arc<ProcessorStage>>,
-    mut rx: mpsc::Receiver<Transaction>,
+    rx: async_channel::Receiver<Transaction>,
     readiness: Arc<Readiness>,
     abort: CancellationToken,
-    crashed: CancellationToken,
 ) {
     let metrics = OutputMetrics::new(&info.label, &info.path);
     if !connect(Connecting::Output(&output), &info, &metrics.conn, &abort).await {
@@ -603,7 +650,7 @@ async fn run_output(
     }
     readiness.output.store(true, Ordering::Relaxed);
     let max_in_flight = output.max_in_flight().max(1);
-    let shared = Arc::new(OutputShared {
+    let shared = OutputShared {
         output,
         info,
         metrics,
@@ -611,91 +658,93 @@ async fn run_output(
         readiness,
         abort,
         reconnect: Mutex::new(()),
-        crashed,
-    });
-    let slots = Arc::new(Semaphore::new(max_in_flight));
-    let mut writers = tokio::task::JoinSet::new();
-    loop {
-        let t = tokio::select! {
-            t = rx.recv() => t,
-            _ = shared.abort.cancelled() => None,
-        };
-        let Some(t) = t else { break };
-        if max_in_flight == 1 {
-            // One write at a time: no task per transaction.
-            write_transaction(&shared, t).await;
-            continue;
-        }
-        let Ok(permit) = slots.clone().acquire_owned().await else {
-            break;
-        };
-        let writer = shared.clone();
-        writers.spawn(monitored(
-            async move {
-                let _permit = permit;
-                write_transaction(&writer, t).await;
+    };
+    let mut writes = FuturesUnordered::new();
+    let mut open = true;
+    while open || !writes.is_empty() {
+        tokio::select! {
+            biased;
+            Some(()) = writes.next(), if !writes.is_empty() => {}
+            t = rx.recv(), if open && writes.len() < max_in_flight => match t {
+                Ok(t) => writes.push(write_transaction(&shared, t)),
+                Err(_) => open = false,
             },
-            &shared.info,
-            "output writer",
-            &shared.crashed,
-        ));
-        // Reap finished writers so the set does not grow without bound.
-        while writers.try_join_next().is_some() {}
+            // Writes in flight see the abort themselves and return; what is still queued is
+            // dropped with the channel, which nacks it.
+            _ = shared.abort.cancelled(), if open => open = false,
+        }
     }
-    while writers.join_next().await.is_some() {}
+    drop(rx);
     if let Err(e) = shared.output.close().await {
         tracing::warn!(label = %shared.info.label, path = %shared.info.path, "failed to close output: {e}");
     }
 }
 
-/// Run output processors, write (reconnecting while the output reports `NotConnected`), and
-/// resolve the transaction. An abort drops it unresolved, which nacks it.
+/// Run output processors, write, and resolve the transaction. An abort drops it unresolved,
+/// which nacks it.
 async fn write_transaction(s: &OutputShared, t: Transaction) {
-    let batches = if s.procs.is_empty() {
-        vec![t.batch]
+    let written = if s.procs.is_empty() {
+        write_batch(s, &t.batch).await
     } else {
-        run_processors(&s.procs, t.batch).await
-    };
-    for batch in batches {
-        if batch.is_empty() {
-            continue;
+        let mut r = Written::Yes;
+        for batch in run_processors(&s.procs, t.batch).await {
+            r = write_batch(s, &batch).await;
+            if !matches!(r, Written::Yes) {
+                break;
+            }
         }
-        let n = batch.len();
-        let started = Instant::now();
-        loop {
-            let r = tokio::select! {
-                r = s.output.write(batch.clone()) => r,
-                _ = s.abort.cancelled() => return,
-            };
-            match r {
-                Ok(()) => {
-                    s.metrics.written(n, started.elapsed());
-                    break;
+        r
+    };
+    match written {
+        Written::Yes => t.ack.ack(),
+        Written::Failed(e) => t.ack.nack(e),
+        Written::Aborted => {}
+    }
+}
+
+enum Written {
+    Yes,
+    Failed(String),
+    Aborted,
+}
+
+/// Write one batch, reconnecting while the output reports `NotConnected`.
+async fn write_batch(s: &OutputShared, batch: &Batch) -> Written {
+    if batch.is_empty() {
+        return Written::Yes;
+    }
+    let started = Instant::now();
+    loop {
+        let r = tokio::select! {
+            r = s.output.write(batch.clone()) => r,
+            _ = s.abort.cancelled() => return Written::Aborted,
+        };
+        match r {
+            Ok(()) => {
+                s.metrics.written(batch.len(), started.elapsed());
+                return Written::Yes;
+            }
+            Err(ComponentError::NotConnected) => {
+                let _guard = s.reconnect.lock().await;
+                s.metrics.conn.lost();
+                s.readiness.output.store(false, Ordering::Relaxed);
+                if !connect(
+                    Connecting::Output(&s.output),
+                    &s.info,
+                    &s.metrics.conn,
+                    &s.abort,
+                )
+                .await
+                {
+                    return Written::Aborted;
                 }
-                Err(ComponentError::NotConnected) => {
-                    let _guard = s.reconnect.lock().await;
-                    s.metrics.conn.lost();
-                    s.readiness.output.store(false, Ordering::Relaxed);
-                    if !connect(
-                        Connecting::Output(&s.output),
-                        &s.info,
-                        &s.metrics.conn,
-                        &s.abort,
-                    )
-                    .await
-                    {
-                        return;
-                    }
-                    s.readiness.output.store(true, Ordering::Relaxed);
-                }
-                Err(e) => {
-                    s.metrics.failed();
-                    tracing::error!(label = %s.info.label, path = %s.info.path, "failed to send message: {e}");
-                    t.ack.nack(e.to_string());
-                    return;
-                }
+                s.readiness.output.store(true, Ordering::Relaxed);
+            }
+            Err(e) => {
+                s.metrics.failed();
+                tracing::error!(label = %s.info.label, path = %s.info.path, "failed to send message: {e}");
+                return Written::Failed(e.to_string());
             }
         }
     }
-    t.ack.ack();
 }

@@ -2,13 +2,13 @@
 //! converting header values.
 
 use lapin::tcp::{OwnedIdentity, OwnedTLSConfig};
-use lapin::types::{AMQPValue, FieldTable, LongString};
+use lapin::types::{AMQPValue, LongString};
 use lapin::{Connection, ConnectionProperties};
 
 use super::tls::TlsConfig;
 use super::{connect_any, expand_urls};
 use crate::components::ComponentError;
-use crate::message::Value;
+use crate::message::{Metadata, Value};
 
 /// Connect to the first URL of `urls` (comma-separated items expanded) that accepts us.
 /// `amqps://` URLs use TLS; `tls` adds root CAs and a client certificate.
@@ -61,51 +61,65 @@ pub fn default_vhost(u: &str) -> String {
     }
 }
 
-/// Header value → metadata value. Nested tables are flattened by the caller.
-pub fn from_amqp(v: &AMQPValue) -> Value {
-    match v {
-        AMQPValue::Boolean(b) => Value::Bool(*b),
-        AMQPValue::ShortShortInt(i) => Value::Int((*i).into()),
-        AMQPValue::ShortShortUInt(i) => Value::Int((*i).into()),
-        AMQPValue::ShortInt(i) => Value::Int((*i).into()),
-        AMQPValue::ShortUInt(i) => Value::Int((*i).into()),
-        AMQPValue::LongInt(i) => Value::Int((*i).into()),
-        AMQPValue::LongUInt(i) => Value::Int((*i).into()),
-        AMQPValue::LongLongInt(i) => Value::Int(*i),
-        AMQPValue::Float(f) => Value::Float((*f).into()),
-        AMQPValue::Double(f) => Value::Float(*f),
-        AMQPValue::DecimalValue(d) => {
-            Value::Float(f64::from(d.value) / 10f64.powi(i32::from(d.scale)))
+/// A header or property as Bento's `amqpSetMetadata` stores it: the key with `-` turned into
+/// `_`, the value as text; a table becomes one entry per member (`key_member`), an array one per
+/// item (`key_0`, `key_1`); timestamps are RFC 3339 in UTC, decimals their digits with the
+/// point; empty values are not stored.
+///
+/// Where Bento's switch has no case for a type (`int8`, `uint16`, `uint32`, `uint64`) it stores
+/// nothing, and a decimal with a scale of 0 gets a trailing point (`"12."`): nobody can rely on
+/// a header being dropped, so engine writes those as their digits.
+pub fn set_metadata(meta: &mut Metadata, key: &str, v: &AMQPValue) {
+    let key = key.replace('-', "_");
+    let text = match v {
+        AMQPValue::Boolean(b) => b.to_string(),
+        AMQPValue::ShortShortInt(i) => i.to_string(),
+        AMQPValue::ShortShortUInt(i) => i.to_string(),
+        AMQPValue::ShortInt(i) => i.to_string(),
+        AMQPValue::ShortUInt(i) => i.to_string(),
+        AMQPValue::LongInt(i) => i.to_string(),
+        AMQPValue::LongUInt(i) => i.to_string(),
+        AMQPValue::LongLongInt(i) => i.to_string(),
+        AMQPValue::Float(f) => crate::message::value::format_go_float(f64::from(*f)),
+        AMQPValue::Double(f) => crate::message::value::format_go_float(*f),
+        AMQPValue::DecimalValue(d) => decimal_text(d.value, d.scale),
+        AMQPValue::ShortString(s) => s.as_str().to_owned(),
+        AMQPValue::LongString(s) => String::from_utf8_lossy(s.as_bytes()).into_owned(),
+        AMQPValue::ByteArray(b) => String::from_utf8_lossy(b.as_slice()).into_owned(),
+        AMQPValue::Timestamp(t) => i64::try_from(*t)
+            .ok()
+            .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_default(),
+        AMQPValue::FieldTable(t) => {
+            for (k, v) in t.inner() {
+                set_metadata(meta, &format!("{key}_{}", k.as_str()), v);
+            }
+            return;
         }
-        AMQPValue::ShortString(s) => Value::String(s.as_str().to_owned()),
-        AMQPValue::LongString(s) => Value::String(String::from_utf8_lossy(s.as_bytes()).into()),
-        AMQPValue::FieldArray(a) => Value::Array(a.as_slice().iter().map(from_amqp).collect()),
-        AMQPValue::Timestamp(t) => Value::Int(i64::try_from(*t).unwrap_or(i64::MAX)),
-        AMQPValue::FieldTable(t) => Value::Object(
-            t.inner()
-                .iter()
-                .map(|(k, v)| (k.as_str().to_owned(), from_amqp(v)))
-                .collect(),
-        ),
-        AMQPValue::ByteArray(b) => Value::Bytes(b.as_slice().to_vec()),
-        AMQPValue::Void => Value::Null,
+        AMQPValue::FieldArray(a) => {
+            for (i, v) in a.as_slice().iter().enumerate() {
+                set_metadata(meta, &format!("{key}_{i}"), v);
+            }
+            return;
+        }
+        AMQPValue::Void => String::new(),
+    };
+    if !text.is_empty() {
+        meta.insert(key, Value::String(text));
     }
 }
 
-/// Headers → metadata entries; a nested table's keys are prefixed with their parent's key
-/// (`parent_child`), as Bento does.
-pub fn flatten_headers(prefix: &str, t: &FieldTable, out: &mut Vec<(String, Value)>) {
-    for (k, v) in t.inner() {
-        let key = if prefix.is_empty() {
-            k.as_str().to_owned()
-        } else {
-            format!("{prefix}_{}", k.as_str())
-        };
-        match v {
-            AMQPValue::FieldTable(inner) => flatten_headers(&key, inner, out),
-            other => out.push((key, from_amqp(other))),
-        }
+/// An AMQP decimal (`value` × 10^-`scale`) as text: `12345`, scale 2 → `123.45`.
+fn decimal_text(value: u32, scale: u8) -> String {
+    let digits = value.to_string();
+    let scale = usize::from(scale);
+    if scale == 0 {
+        return digits;
     }
+    let digits = format!("{digits:0>width$}", width = scale + 1);
+    let (int, frac) = digits.split_at(digits.len() - scale);
+    format!("{int}.{frac}")
 }
 
 /// Metadata value → header value: scalars keep their type, everything else is sent as JSON text.
@@ -124,6 +138,64 @@ pub fn to_amqp(v: &Value) -> AMQPValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lapin::types::FieldTable;
+
+    #[test]
+    fn headers_become_metadata_as_bento_stores_them() {
+        let mut nested = FieldTable::default();
+        nested.insert("in-ner".into(), AMQPValue::LongInt(-4));
+        let mut headers = FieldTable::default();
+        headers.insert("x-count".into(), AMQPValue::ShortShortUInt(3));
+        headers.insert("flag".into(), AMQPValue::Boolean(true));
+        headers.insert("ratio".into(), AMQPValue::Double(0.5));
+        headers.insert("empty".into(), AMQPValue::LongString("".into()));
+        headers.insert("none".into(), AMQPValue::Void);
+        headers.insert(
+            "price".into(),
+            AMQPValue::DecimalValue(lapin::types::DecimalValue {
+                scale: 2,
+                value: 12345,
+            }),
+        );
+        headers.insert(
+            "small".into(),
+            AMQPValue::DecimalValue(lapin::types::DecimalValue { scale: 3, value: 5 }),
+        );
+        headers.insert("at".into(), AMQPValue::Timestamp(1_700_000_000));
+        headers.insert(
+            "list".into(),
+            AMQPValue::FieldArray(
+                vec![AMQPValue::LongString("a".into()), AMQPValue::Boolean(false)].into(),
+            ),
+        );
+        headers.insert("table".into(), AMQPValue::FieldTable(nested));
+        let mut meta = Metadata::new();
+        set_metadata(&mut meta, "", &AMQPValue::Void);
+        for (k, v) in headers.inner() {
+            set_metadata(&mut meta, k.as_str(), v);
+        }
+        let got: Vec<(String, String)> = meta
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect();
+        let want = [
+            ("at", "2023-11-14T22:13:20Z"),
+            ("flag", "true"),
+            ("list_0", "a"),
+            ("list_1", "false"),
+            ("price", "123.45"),
+            ("ratio", "0.5"),
+            ("small", "0.005"),
+            ("table_in_ner", "-4"),
+            ("x_count", "3"),
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        assert_eq!(got, want);
+        assert!(meta.values().all(|v| matches!(v, Value::String(_))));
+    }
 
     #[test]
     fn vhost_paths_read_as_go_reads_them() {
@@ -152,14 +224,16 @@ mod tests {
         let mut t = FieldTable::default();
         t.insert("a".into(), to_amqp(&Value::from("x")));
         t.insert("n".into(), AMQPValue::FieldTable(inner));
-        let mut out = Vec::new();
-        flatten_headers("", &t, &mut out);
-        assert_eq!(
-            out,
-            vec![
-                ("a".into(), Value::from("x")),
-                ("n_b".into(), Value::Int(2))
-            ]
-        );
+        let mut out = Metadata::new();
+        for (k, v) in t.inner() {
+            set_metadata(&mut out, k.as_str(), v);
+        }
+        let want: Metadata = [
+            ("a".to_owned(), Value::from("x")),
+            ("n_b".to_owned(), Value::from("2")),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(out, want);
     }
 }

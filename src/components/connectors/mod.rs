@@ -2,6 +2,7 @@
 //! failover, and the conversion of metadata values for wire formats.
 
 pub mod amqp;
+pub mod http_client;
 pub mod pg_tls;
 pub mod redis;
 pub mod sql;

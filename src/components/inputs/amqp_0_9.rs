@@ -23,7 +23,7 @@ use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
 use crate::message::ack::{noop_ack, AckFn};
-use crate::message::{AckStatus, Batch, Message, Value};
+use crate::message::{AckStatus, Batch, Message};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -67,7 +67,7 @@ pub fn urls_field() -> FieldSpec {
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("amqp_0_9", ComponentKind::Input, "Connects to an AMQP (0.91) queue. AMQP is a messaging protocol used by various message brokers, including RabbitMQ.")
-        .description("Messages are acknowledged on the broker only after the output has delivered them; a failed delivery is nacked with requeue so the broker redelivers it, unless its error matches one of `nack_reject_patterns`, in which case it is rejected without requeue (dead-lettered when the queue has a dead letter exchange).\n\nMetadata: `amqp_content_type`, `amqp_content_encoding`, `amqp_delivery_mode`, `amqp_priority`, `amqp_correlation_id`, `amqp_reply_to`, `amqp_expiration`, `amqp_message_id`, `amqp_timestamp`, `amqp_type`, `amqp_user_id`, `amqp_app_id`, `amqp_consumer_tag`, `amqp_delivery_tag`, `amqp_redelivered`, `amqp_exchange`, `amqp_routing_key`, and every message header (nested headers prefixed with the key of their parent).\n\nWhen the broker drops the connection the input reconnects; deliveries of the dead channel are redelivered by the broker and never acknowledged on the new channel.")
+        .description("Messages are acknowledged on the broker only after the output has delivered them; a failed delivery is nacked with requeue so the broker redelivers it, unless its error matches one of `nack_reject_patterns`, in which case it is rejected without requeue (dead-lettered when the queue has a dead letter exchange).\n\nMetadata: `amqp_content_type`, `amqp_content_encoding`, `amqp_delivery_mode`, `amqp_priority`, `amqp_correlation_id`, `amqp_reply_to`, `amqp_expiration`, `amqp_message_id`, `amqp_timestamp`, `amqp_type`, `amqp_user_id`, `amqp_app_id`, `amqp_consumer_tag`, `amqp_delivery_tag`, `amqp_redelivered`, `amqp_exchange`, `amqp_routing_key`, and every message header (nested headers prefixed with the key of their parent), as Bento sets them: every value is text (`amqp_priority` `\"0\"` when unset, `amqp_redelivered` `\"false\"`), `-` in header names becomes `_`, array headers become `name_0`, `name_1`…, header timestamps RFC 3339 in UTC, decimals their digits with the point, and empty values are left out.\n\nWhen the broker drops the connection the input reconnects; deliveries of the dead channel are redelivered by the broker and never acknowledged on the new channel.")
         .fields(vec![
             urls_field().default(serde_json::json!([])),
             FieldSpec::string("queue", "An AMQP queue to consume from.").example("my-queue"),
@@ -231,61 +231,50 @@ impl AmqpInput {
 
 /// The message a delivery becomes, with its properties and headers as metadata.
 fn to_message(d: &lapin::message::Delivery, consumer_tag: &str) -> Message {
+    use lapin::types::{AMQPValue as V, ShortString};
     let mut m = Message::from_bytes(d.data.clone());
     let p = &d.properties;
     let meta = m.meta_mut();
-    let mut put = |k: &str, v: Value| {
-        meta.insert(k.to_owned(), v);
-    };
-    let s = |v: &Option<lapin::types::ShortString>| {
-        Value::String(
-            v.as_ref()
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
-        )
-    };
-    put("amqp_content_type", s(p.content_type()));
-    put("amqp_content_encoding", s(p.content_encoding()));
-    if let Some(mode) = p.delivery_mode() {
-        put("amqp_delivery_mode", Value::Int((*mode).into()));
-    }
-    if let Some(prio) = p.priority() {
-        put("amqp_priority", Value::Int((*prio).into()));
-    }
-    put("amqp_correlation_id", s(p.correlation_id()));
-    put("amqp_reply_to", s(p.reply_to()));
-    put("amqp_expiration", s(p.expiration()));
-    put("amqp_message_id", s(p.message_id()));
-    if let Some(t) = p.timestamp() {
-        put(
-            "amqp_timestamp",
-            Value::Int(i64::try_from(*t).unwrap_or(i64::MAX)),
-        );
-    }
-    put("amqp_type", s(p.kind()));
-    put("amqp_user_id", s(p.user_id()));
-    put("amqp_app_id", s(p.app_id()));
-    put("amqp_consumer_tag", Value::String(consumer_tag.to_owned()));
-    put(
-        "amqp_delivery_tag",
-        Value::Int(i64::try_from(d.delivery_tag).unwrap_or(i64::MAX)),
-    );
-    put("amqp_redelivered", Value::Bool(d.redelivered));
-    put(
-        "amqp_exchange",
-        Value::String(d.exchange.as_str().to_owned()),
-    );
-    put(
-        "amqp_routing_key",
-        Value::String(d.routing_key.as_str().to_owned()),
-    );
+    // Headers first, so that a property wins over a header of the same name, as in Bento.
     if let Some(h) = p.headers() {
-        let mut flat = Vec::new();
-        amqp::flatten_headers("", h, &mut flat);
-        for (k, v) in flat {
-            put(&k, v);
+        for (k, v) in h.inner() {
+            amqp::set_metadata(meta, k.as_str(), v);
         }
     }
+    let mut put = |k: &str, v: V| amqp::set_metadata(meta, k, &v);
+    let text = |v: &Option<ShortString>| V::ShortString(v.clone().unwrap_or_default());
+    put("amqp_content_type", text(p.content_type()));
+    put("amqp_content_encoding", text(p.content_encoding()));
+    if let Some(mode) = p.delivery_mode().filter(|m| *m != 0) {
+        put("amqp_delivery_mode", V::ShortShortUInt(mode));
+    }
+    // Go's zero value: Bento always sets the priority, "0" when the message has none.
+    put(
+        "amqp_priority",
+        V::ShortShortUInt(p.priority().unwrap_or(0)),
+    );
+    put("amqp_correlation_id", text(p.correlation_id()));
+    put("amqp_reply_to", text(p.reply_to()));
+    put("amqp_expiration", text(p.expiration()));
+    put("amqp_message_id", text(p.message_id()));
+    // Bento writes the Unix seconds here, not the RFC 3339 form headers get.
+    if let Some(t) = p.timestamp().filter(|t| *t != 0) {
+        put(
+            "amqp_timestamp",
+            V::LongLongInt(i64::try_from(t).unwrap_or(i64::MAX)),
+        );
+    }
+    put("amqp_type", text(p.kind()));
+    put("amqp_user_id", text(p.user_id()));
+    put("amqp_app_id", text(p.app_id()));
+    put("amqp_consumer_tag", V::LongString(consumer_tag.into()));
+    put(
+        "amqp_delivery_tag",
+        V::LongLongInt(i64::try_from(d.delivery_tag).unwrap_or(i64::MAX)),
+    );
+    put("amqp_redelivered", V::Boolean(d.redelivered));
+    put("amqp_exchange", V::ShortString(d.exchange.clone()));
+    put("amqp_routing_key", V::ShortString(d.routing_key.clone()));
     m
 }
 

@@ -3,9 +3,9 @@
 use async_trait::async_trait;
 use serde::Deserialize;
 
+use crate::components::connectors::http_client::{client_fields, HttpClient, HttpClientConfig};
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
-use crate::http::client::{client_fields, HttpClient, HttpClientConfig};
 use crate::message::{Batch, Message, Value};
 
 // No `deny_unknown_fields`: serde does not support it with `flatten` (lint still checks).

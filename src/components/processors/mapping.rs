@@ -86,9 +86,39 @@ pub struct MappingProcessor {
     info: ComponentInfo,
 }
 
+impl MappingProcessor {
+    /// The batch is ours, so each message is replaced by its result (edited in place where the
+    /// mapping allows) rather than rebuilt beside it.
+    fn map_owned(&self, mut batch: Batch) -> Vec<Batch> {
+        let mut kept = Vec::with_capacity(batch.len());
+        for i in 0..batch.len() {
+            match self.mapping.map_message_in_place(&mut batch, i) {
+                Ok(keep) => kept.push(keep),
+                Err(e) => {
+                    self.info.flag(&mut batch[i], e.to_string());
+                    kept.push(true);
+                }
+            }
+        }
+        let mut kept = kept.into_iter();
+        batch.retain(|_| kept.next().unwrap_or(true));
+        if batch.is_empty() {
+            return vec![];
+        }
+        vec![batch]
+    }
+}
+
 #[async_trait]
 impl Processor for MappingProcessor {
+    fn is_sync(&self) -> bool {
+        true
+    }
+
     async fn process(&self, batch: Batch) -> Result<Vec<Batch>, BatchFailure> {
+        if self.mode == Mode::Map {
+            return Ok(self.map_owned(batch));
+        }
         let mut out = Vec::with_capacity(batch.len());
         for i in 0..batch.len() {
             let r = match self.mode {
@@ -109,5 +139,88 @@ impl Processor for MappingProcessor {
             return Ok(vec![]);
         }
         Ok(vec![out])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::components::Shared;
+    use crate::message::{Message, Value};
+
+    fn run(mapping: &str, batch: Batch) -> Vec<Batch> {
+        let ctx = BuildCtx::new(Arc::new(Shared::default()));
+        let p = build(&serde_json::json!(mapping), &ctx, Mode::Map).unwrap();
+        futures::executor::block_on(p.process(batch)).unwrap()
+    }
+
+    fn msg(json: &str, meta: &[(&str, &str)]) -> Message {
+        let mut m = Message::from_bytes(json.as_bytes().to_vec());
+        for (k, v) in meta {
+            m.meta_mut().insert((*k).into(), Value::from(*v));
+        }
+        m
+    }
+
+    #[test]
+    fn a_mapping_run_in_place_keeps_its_metadata_edits_and_the_other_fields() {
+        let mapping = "root = this\nmeta seen = \"yes\"\nroot.tokens = this.prompt.length()";
+        assert!(crate::bloblang::parse_mapping(mapping)
+            .unwrap()
+            .runs_in_place());
+        let out = run(
+            mapping,
+            vec![msg(r#"{"prompt":"abcd","id":1}"#, &[("source", "test")])],
+        );
+        let m = &out[0][0];
+        assert_eq!(
+            m.bytes().as_ref(),
+            br#"{"id":1,"prompt":"abcd","tokens":4}"#
+        );
+        assert_eq!(m.meta_str("seen").as_deref(), Some("yes"));
+        assert_eq!(m.meta_str("source").as_deref(), Some("test"));
+        assert!(m.error().is_none());
+    }
+
+    #[test]
+    fn a_failing_in_place_mapping_leaves_the_message_as_it_was_and_flags_it() {
+        let out = run(
+            "root = this\nroot.n = this.prompt.number()",
+            vec![
+                msg(r#"{"prompt":"abc"}"#, &[]),
+                msg(r#"{"prompt":"7"}"#, &[]),
+            ],
+        );
+        assert_eq!(out[0][0].bytes().as_ref(), br#"{"prompt":"abc"}"#);
+        assert!(out[0][0].error().is_some());
+        assert_eq!(out[0][1].bytes().as_ref(), br#"{"n":7,"prompt":"7"}"#);
+        assert!(out[0][1].error().is_none());
+    }
+
+    #[test]
+    fn deleted_messages_leave_the_owned_batch_and_the_rest_keep_their_order() {
+        let out = run(
+            r#"root = if this.drop { deleted() } else { this.id }"#,
+            vec![
+                msg(r#"{"id":1,"drop":false}"#, &[]),
+                msg(r#"{"id":2,"drop":true}"#, &[]),
+                msg(r#"{"id":3,"drop":false}"#, &[]),
+            ],
+        );
+        let ids: Vec<_> = out[0]
+            .iter()
+            .map(|m| m.as_str_lossy().into_owned())
+            .collect();
+        assert_eq!(ids, ["1", "3"]);
+        assert!(run("root = deleted()", vec![msg("{}", &[])]).is_empty());
+    }
+
+    #[test]
+    fn a_payload_that_is_not_json_goes_the_copying_way_and_is_flagged() {
+        let out = run("root = this\nroot.x = 1", vec![msg("not json", &[])]);
+        assert_eq!(out[0][0].bytes().as_ref(), b"not json");
+        assert!(out[0][0].error().is_some());
     }
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use engine::components::ComponentError;
-use engine::message::Message;
+use engine::message::{Message, Value};
 use lapin::options::{BasicGetOptions, QueueDeclareOptions, QueueDeleteOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Connection, ConnectionProperties};
@@ -220,6 +220,12 @@ async fn properties_mandatory_failover(url: &str, rabbit: &Rabbit) {
     assert_eq!(m.meta_str("amqp_delivery_mode").as_deref(), Some("2"));
     assert_eq!(m.meta_str("amqp_routing_key").as_deref(), Some(id.as_str()));
     assert_eq!(m.meta_str("amqp_redelivered").as_deref(), Some("false"));
+    // As Bento's amqpSetMetadata: text values, empty properties left out.
+    assert_eq!(
+        m.meta().get("amqp_priority"),
+        Some(&Value::String("3".into()))
+    );
+    assert!(m.meta().get("amqp_reply_to").is_none());
     assert!(
         m.meta().get("suite_n").is_none(),
         "excluded prefix sent as a header"

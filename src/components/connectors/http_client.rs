@@ -178,7 +178,7 @@ impl HttpClient {
                 format!("rate_limit: rate limit resource '{label}' was not found")
             })?),
         };
-        super::install_tls_provider();
+        crate::http::install_tls_provider();
         let timeout = parse_duration(&c.timeout).map_err(|e| format!("timeout: {e}"))?;
         let client = reqwest::Client::builder()
             .timeout(timeout)
