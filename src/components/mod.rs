@@ -73,13 +73,6 @@ pub struct BatchFailure {
 pub trait Processor: Send + Sync {
     /// Per-message failures go on the message's error flag; an `Err` flags the whole batch.
     async fn process(&self, batch: Batch) -> Result<Vec<Batch>, BatchFailure>;
-
-    /// True when `process` never waits (no I/O, no timers, no locks held across an await):
-    /// the runtime may then run it inside the input task instead of handing every message to a
-    /// worker task.
-    fn is_sync(&self) -> bool {
-        false
-    }
 }
 
 /// Outputs take `&self` (unlike the design's `&mut self`) so that `max_in_flight` writes can run
@@ -309,10 +302,6 @@ impl ProcessorStage {
             info,
             metrics,
         }
-    }
-
-    pub fn is_sync(&self) -> bool {
-        self.inner.is_sync()
     }
 
     pub async fn run(&self, batch: Batch) -> Vec<Batch> {

@@ -51,9 +51,6 @@ pub struct Stream {
     pub input_processors: Vec<Arc<ProcessorStage>>,
     pub processors: Vec<Arc<ProcessorStage>>,
     pub threads: usize,
-    /// `pipeline.threads` was set above 1: the processors get their worker tasks even when
-    /// they never wait, so that a heavy mapping can use that many cores.
-    pub threads_requested: bool,
     pub output: Arc<dyn Output>,
     pub output_info: ComponentInfo,
     pub output_processors: Vec<Arc<ProcessorStage>>,
@@ -245,7 +242,6 @@ impl Stream {
             input_processors,
             processors,
             threads,
-            threads_requested: cfg.pipeline.threads > 1,
             output,
             output_info: output_ctx.info,
             output_processors,
@@ -282,22 +278,14 @@ impl Stream {
             path: "root.pipeline".into(),
             kind_name: String::new(),
         };
-        // Processors that never wait run in the input task, after the input's own: a worker
-        // stage would add a task hop per message, which costs more than a light mapping. The
-        // input and output tasks still run on different cores. Asked for threads get workers.
-        let mut input_processors = self.input_processors;
-        let mut processors = self.processors;
-        if !self.threads_requested && processors.iter().all(|p| p.is_sync()) {
-            input_processors.append(&mut processors);
-        }
         let mut workers = Vec::new();
-        let in_tx = if processors.is_empty() {
+        let in_tx = if self.processors.is_empty() {
             out_tx
         } else {
             let (in_tx, in_rx) = async_channel::bounded::<Transaction>(capacity);
             for _ in 0..self.threads.max(1) {
                 workers.push(tokio::spawn(monitored(
-                    run_worker(in_rx.clone(), out_tx.clone(), processors.clone()),
+                    run_worker(in_rx.clone(), out_tx.clone(), self.processors.clone()),
                     &pipeline_info,
                     "pipeline worker",
                     &crashed,
@@ -312,7 +300,7 @@ impl Stream {
             run_input(
                 self.input,
                 self.input_info,
-                input_processors,
+                self.input_processors,
                 in_tx,
                 self.readiness.clone(),
                 stopping.clone(),

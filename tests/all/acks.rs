@@ -93,7 +93,6 @@ pub fn stream(input: Box<dyn Input>, output: Arc<dyn Output>) -> Stream {
         input_processors: vec![],
         processors: vec![],
         threads: 2,
-        threads_requested: false,
         output,
         output_info: ComponentInfo {
             label: "test_out".into(),

@@ -123,10 +123,6 @@ async fn run_gated(
 
 #[async_trait]
 impl Processor for ListProcessor {
-    fn is_sync(&self) -> bool {
-        self.children.iter().all(|c| c.is_sync())
-    }
-
     async fn process(&self, batch: Batch) -> Result<Vec<Batch>, BatchFailure> {
         let out = match self.mode {
             Mode::Try => run_gated(&self.children, batch, |m| m.error().is_none()).await,
@@ -199,12 +195,6 @@ pub struct SwitchProcessor {
 
 #[async_trait]
 impl Processor for SwitchProcessor {
-    fn is_sync(&self) -> bool {
-        self.cases
-            .iter()
-            .all(|c| c.processors.iter().all(|p| p.is_sync()))
-    }
-
     async fn process(&self, batch: Batch) -> Result<Vec<Batch>, BatchFailure> {
         let mut out = Vec::with_capacity(batch.len());
         // Messages are routed one at a time so that each keeps its place in the batch.

@@ -70,10 +70,6 @@ pub struct LogProcessor {
 
 #[async_trait]
 impl Processor for LogProcessor {
-    fn is_sync(&self) -> bool {
-        true
-    }
-
     async fn process(&self, batch: Batch) -> Result<Vec<Batch>, BatchFailure> {
         for i in 0..batch.len() {
             let text = match self.message.render(&batch, i) {

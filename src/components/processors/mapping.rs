@@ -111,10 +111,6 @@ impl MappingProcessor {
 
 #[async_trait]
 impl Processor for MappingProcessor {
-    fn is_sync(&self) -> bool {
-        true
-    }
-
     async fn process(&self, batch: Batch) -> Result<Vec<Batch>, BatchFailure> {
         if self.mode == Mode::Map {
             return Ok(self.map_owned(batch));

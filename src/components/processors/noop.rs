@@ -23,10 +23,6 @@ pub struct NoopProcessor;
 
 #[async_trait]
 impl Processor for NoopProcessor {
-    fn is_sync(&self) -> bool {
-        true
-    }
-
     async fn process(&self, batch: Batch) -> Result<Vec<Batch>, BatchFailure> {
         Ok(vec![batch])
     }

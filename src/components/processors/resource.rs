@@ -38,10 +38,6 @@ pub struct ResourceProcessor {
 
 #[async_trait]
 impl Processor for ResourceProcessor {
-    fn is_sync(&self) -> bool {
-        self.target.is_sync()
-    }
-
     async fn process(&self, batch: Batch) -> Result<Vec<Batch>, BatchFailure> {
         Ok(self.target.run(batch).await)
     }
