@@ -39,7 +39,7 @@ fn lint_reports_bloblang_errors_at_their_yaml_position() {
 #[test]
 fn mapping_and_mutation_transform_messages() {
     let (out, err, code) = run_config(
-        "http: {enabled: false}\ninput:\n  stdin: {}\npipeline:\n  processors:\n    - mutation: 'root.n = this.n * 2'\n    - mapping: |\n        root.doubled = this.n\n        root.kept = this.keep\noutput:\n  stdout: {}\n",
+        "http: {enabled: false}\ninput:\n  stdin: {}\npipeline:\n  threads: 1\n  processors:\n    - mutation: 'root.n = this.n * 2'\n    - mapping: |\n        root.doubled = this.n\n        root.kept = this.keep\noutput:\n  stdout: {}\n",
         b"{\"n\":2,\"keep\":\"x\"}\n{\"n\":5,\"keep\":true}\n",
     );
     assert_eq!(
@@ -52,7 +52,7 @@ fn mapping_and_mutation_transform_messages() {
 #[test]
 fn a_failed_mapping_flags_the_message_and_deleted_filters_it() {
     let (out, err, code) = run_config(
-        "http: {enabled: false}\ninput:\n  stdin: {}\npipeline:\n  processors:\n    - mapping: 'root = if this.drop == true { deleted() } else { this }'\n    - mapping: 'root.v = this.v + 1'\n    - mapping: 'root = if errored() { \"failed: \" + error() } else { this }'\noutput:\n  stdout: {}\n",
+        "http: {enabled: false}\ninput:\n  stdin: {}\npipeline:\n  threads: 1\n  processors:\n    - mapping: 'root = if this.drop == true { deleted() } else { this }'\n    - mapping: 'root.v = this.v + 1'\n    - mapping: 'root = if errored() { \"failed: \" + error() } else { this }'\noutput:\n  stdout: {}\n",
         b"{\"v\":1}\n{\"drop\":true}\n{\"v\":\"x\"}\n",
     );
     let lines: Vec<&str> = out.lines().collect();
@@ -98,6 +98,8 @@ fn try_catch_and_switch_route_on_the_error_flag_and_content() {
 input:
   stdin: {}
 pipeline:
+  # Several workers may finish out of order (as Bento's pipeline threads do); one keeps it.
+  threads: 1
   processors:
     - try:
         - mutation: 'root.v = this.v * 10'

@@ -19,7 +19,7 @@ use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use regex::Regex;
 use serde::Deserialize;
-use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::bloblang::{parse_interpolation, InterpolatedString};
@@ -221,7 +221,7 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, Bui
     });
     Ok(Box::new(HttpServerInput {
         route,
-        rx: Mutex::new(rx),
+        rx,
         server: server.map(|s| (c.address, s)),
         api,
         connected: false,
@@ -230,7 +230,7 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, Bui
 
 pub struct HttpServerInput {
     route: Arc<Route>,
-    rx: Mutex<mpsc::Receiver<Pending>>,
+    rx: mpsc::Receiver<Pending>,
     /// The address of its own and the server it shares with other inputs on that address.
     server: Option<(String, Arc<crate::http::AddressServer>)>,
     api: Arc<ApiState>,
@@ -268,7 +268,7 @@ impl Input for HttpServerInput {
     }
 
     async fn read(&mut self) -> Result<(Batch, AckFn), ComponentError> {
-        let next = self.rx.lock().await.recv().await;
+        let next = self.rx.recv().await;
         match next {
             Some((batch, reply)) => Ok((
                 batch,
@@ -284,7 +284,7 @@ impl Input for HttpServerInput {
     async fn close(&mut self) -> Result<(), ComponentError> {
         // New requests get 503; those already queued are dropped, which answers them 503 too.
         self.route.closed.cancel();
-        self.rx.lock().await.close();
+        self.rx.close();
         if let Some((_, server)) = self.server.take() {
             // Requests already in the stream are answered as their messages are delivered;
             // the stream's own shutdown timeout bounds that, this one only the connections.
@@ -374,11 +374,18 @@ impl Route {
         msg.set_meta(meta);
         msg.set_sync_response(slot.clone());
         let (reply_tx, reply_rx) = oneshot::channel();
-        tokio::select! {
-            r = self.tx.send((vec![msg], reply_tx)) => if r.is_err() {
-                return text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n");
+        // Only a full queue needs the timer: most requests find room at once.
+        match self.tx.try_send((vec![msg], reply_tx)) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                return text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n")
+            }
+            Err(mpsc::error::TrySendError::Full(pending)) => tokio::select! {
+                r = self.tx.send(pending) => if r.is_err() {
+                    return text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n");
+                },
+                _ = tokio::time::sleep(self.timeout) => return text(StatusCode::REQUEST_TIMEOUT, "Request timed out\n"),
             },
-            _ = tokio::time::sleep(self.timeout) => return text(StatusCode::REQUEST_TIMEOUT, "Request timed out\n"),
         }
         match tokio::time::timeout(self.timeout, reply_rx).await {
             Err(_) => text(StatusCode::REQUEST_TIMEOUT, "Request timed out\n"),
