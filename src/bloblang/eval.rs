@@ -1402,25 +1402,7 @@ pub fn exec_stmts(
                 line,
             } => {
                 let result = {
-                    let this_now = if env.mutate {
-                        match &st.root {
-                            Some(r) => This::Value(r),
-                            None => this,
-                        }
-                    } else {
-                        this
-                    };
-                    let ctx = Ctx {
-                        this: this_now,
-                        root: root_view(st, env, this),
-                        vars: &st.vars,
-                        meta: &st.meta,
-                        batch: env.batch,
-                        index: env.index,
-                        params: None,
-                        maps: env.maps,
-                        depth: env.depth,
-                    };
+                    let ctx = statement_ctx(st, env, this);
                     match eval(value, &ctx) {
                         Ok(R::Ref(v)) => Ok(Some(Some(v.clone()))),
                         Ok(R::Own(v)) => Ok(Some(Some(v))),
@@ -1441,25 +1423,7 @@ pub fn exec_stmts(
                 let mut chosen: Option<&Vec<CStmt>> = None;
                 for (c, body) in branches {
                     let b = {
-                        let this_now = if env.mutate {
-                            match &st.root {
-                                Some(r) => This::Value(r),
-                                None => this,
-                            }
-                        } else {
-                            this
-                        };
-                        let ctx = Ctx {
-                            this: this_now,
-                            root: root_view(st, env, this),
-                            vars: &st.vars,
-                            meta: &st.meta,
-                            batch: env.batch,
-                            index: env.index,
-                            params: None,
-                            maps: env.maps,
-                            depth: env.depth,
-                        };
+                        let ctx = statement_ctx(st, env, this);
                         match eval(c, &ctx) {
                             Ok(r) => match r.value() {
                                 Some(Value::Bool(b)) => Ok(*b),
@@ -1490,6 +1454,25 @@ pub fn exec_stmts(
         }
     }
     Ok(())
+}
+
+/// What a statement's expressions see: in a mutation `this` is the document being edited.
+fn statement_ctx<'s>(st: &'s State, env: &'s ExecEnv<'_>, this: This<'s>) -> Ctx<'s> {
+    let this_now = match (&st.root, env.mutate) {
+        (Some(r), true) => This::Value(r),
+        _ => this,
+    };
+    Ctx {
+        this: this_now,
+        root: root_view(st, env, this),
+        vars: &st.vars,
+        meta: &st.meta,
+        batch: env.batch,
+        index: env.index,
+        params: None,
+        maps: env.maps,
+        depth: env.depth,
+    }
 }
 
 /// What `root` reads as on the right-hand side: the document built so far; in a mutation the

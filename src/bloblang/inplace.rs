@@ -158,24 +158,7 @@ impl Mapping {
         if !self.inner.in_place {
             return self.exec_root(batch, index, Some(&this));
         }
-        let meta = match batch.get(index) {
-            Some(m) => std::borrow::Cow::Borrowed(m.meta()),
-            None => std::borrow::Cow::Owned(Default::default()),
-        };
-        let mut state = State::new(meta);
-        state.root = Some(this);
-        // In mutation mode `this` is the document being edited, which the eligibility check
-        // made equivalent to the input.
-        let env = ExecEnv {
-            batch,
-            index,
-            maps: &self.inner.maps,
-            mutate: true,
-            depth: 0,
-        };
-        let null = Value::Null;
-        eval::exec_stmts(&self.inner.stmts[1..], &mut state, &env, This::Value(&null))
-            .map_err(ExecError::new)?;
+        let state = self.run_in_place(batch, index, this)?;
         if state.deleted {
             return Ok(None);
         }
@@ -206,22 +189,7 @@ impl Mapping {
             });
         };
         let (root, meta) = {
-            let meta = match batch.get(index) {
-                Some(m) => std::borrow::Cow::Borrowed(m.meta()),
-                None => std::borrow::Cow::Owned(Default::default()),
-            };
-            let mut state = State::new(meta);
-            state.root = Some(this);
-            let env = ExecEnv {
-                batch,
-                index,
-                maps: &self.inner.maps,
-                mutate: true,
-                depth: 0,
-            };
-            let null = Value::Null;
-            eval::exec_stmts(&self.inner.stmts[1..], &mut state, &env, This::Value(&null))
-                .map_err(ExecError::new)?;
+            let state = self.run_in_place(batch, index, this)?;
             if state.deleted {
                 return Ok(false);
             }
@@ -240,6 +208,33 @@ impl Mapping {
             }
         }
         Ok(true)
+    }
+
+    /// Run an eligible mapping with `this` as the document being edited: in mutation mode
+    /// `this` reads that document, which the eligibility check made equivalent to the input.
+    fn run_in_place<'m>(
+        &self,
+        batch: &'m [Message],
+        index: usize,
+        this: Value,
+    ) -> Result<State<'m>, ExecError> {
+        let meta = match batch.get(index) {
+            Some(m) => std::borrow::Cow::Borrowed(m.meta()),
+            None => std::borrow::Cow::Owned(Default::default()),
+        };
+        let mut state = State::new(meta);
+        state.root = Some(this);
+        let env = ExecEnv {
+            batch,
+            index,
+            maps: &self.inner.maps,
+            mutate: true,
+            depth: 0,
+        };
+        let null = Value::Null;
+        eval::exec_stmts(&self.inner.stmts[1..], &mut state, &env, This::Value(&null))
+            .map_err(ExecError::new)?;
+        Ok(state)
     }
 
     /// Whether [`Mapping::exec_root_owned`] edits its input in place.
