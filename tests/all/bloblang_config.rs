@@ -125,3 +125,13 @@ output:
     );
     assert_eq!(code, Some(0));
 }
+
+#[test]
+fn generate_count_counts_only_the_messages_it_keeps() {
+    let (out, err, code) = run_config(
+        "http: {enabled: false}\ninput:\n  generate:\n    count: 3\n    interval: \"\"\n    mapping: |\n      let n = counter()\n      root = if $n % 2 == 0 { deleted() } else { $n }\noutput:\n  stdout: {}\n",
+        b"",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out, "1\n3\n5\n");
+}

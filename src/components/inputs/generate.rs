@@ -33,7 +33,7 @@ pub fn spec() -> ComponentSpec {
                 .example("root = {\"id\": uuid_v4()}"),
             FieldSpec::string("interval", "The time between messages (a duration such as `1s` or `100ms`). An empty string or `0s` creates messages as fast as possible.")
                 .default("1s"),
-            FieldSpec::int("count", "How many messages to create before stopping; 0 means no limit.").default(0),
+            FieldSpec::int("count", "How many messages to create before stopping (messages the mapping deletes do not count); 0 means no limit.").default(0),
             FieldSpec::int("batch_size", "How many messages each batch holds.").default(1),
             auto_replay_field(),
         ])
@@ -88,17 +88,24 @@ impl Input for GenerateInput {
         if let Some(t) = self.ticker.as_mut() {
             t.tick().await;
         }
+        // As Bento: `count` counts the messages kept, so a `deleted()` one does not use it up
+        // (the batch comes out smaller, and the next read goes on).
+        let size = match self.remaining {
+            Some(r) => self
+                .batch_size
+                .min(usize::try_from(r).unwrap_or(usize::MAX)),
+            None => self.batch_size,
+        };
         // A huge configured batch grows as it fills rather than reserving it all up front.
-        let mut batch = Vec::with_capacity(self.batch_size.min(1024));
-        while batch.len() < self.batch_size {
-            if let Some(r) = self.remaining.as_mut() {
-                if *r == 0 {
-                    break;
-                }
-                *r -= 1;
-            }
+        let mut batch = Vec::with_capacity(size.min(1024));
+        for _ in 0..size {
             match self.mapping.new_message() {
-                Ok(Some(m)) => batch.push(m),
+                Ok(Some(m)) => {
+                    if let Some(r) = self.remaining.as_mut() {
+                        *r -= 1;
+                    }
+                    batch.push(m);
+                }
                 Ok(None) => {}
                 Err(e) => return Err(ComponentError::failed(e)),
             }

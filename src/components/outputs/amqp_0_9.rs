@@ -72,7 +72,7 @@ fn interp(name: &'static str, description: &'static str) -> FieldSpec {
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("amqp_0_9", ComponentKind::Output, "Sends messages to an AMQP (0.91) exchange. AMQP is a messaging protocol used by various message brokers, including RabbitMQ.")
-        .description("The routing key of each message is generated from the `key` field, which supports interpolation. Metadata (except keys matching `metadata.exclude_prefixes`) is sent as headers.\n\nThe channel runs in confirm mode: a message counts as sent only once the broker has confirmed it; a broker nack, or a message returned as unroutable (with `mandatory`), fails the write so the input nacks it upstream. When the broker drops the connection the output reconnects and retries.\n\nThis output benefits from sending multiple messages in flight in parallel; tune that with `max_in_flight`.")
+        .description("The routing key of each message is generated from the `key` field, which supports interpolation. Metadata (except keys matching `metadata.exclude_prefixes`) is sent as headers, with `_` in their names turned into `-` as Bento does (the `amqp_0_9` input turns them back); `/` in `key` and `type` becomes `.`.\n\nThe channel runs in confirm mode: a message counts as sent only once the broker has confirmed it; a broker nack, or a message returned as unroutable (with `mandatory`), fails the write so the input nacks it upstream. When the broker drops the connection the output reconnects and retries.\n\nThis output benefits from sending multiple messages in flight in parallel; tune that with `max_in_flight`.")
         .fields(vec![
             urls_field().default(serde_json::json!([])),
             FieldSpec::string("exchange", "An AMQP exchange to publish to.").interpolated().example("my-exchange"),
@@ -91,7 +91,7 @@ pub fn spec() -> ComponentSpec {
             interp("message_id", "Set the message ID of each message with a dynamic interpolated expression."),
             interp("user_id", "Set the user ID to the name of the publisher. If this property is set by a publisher, its value must be equal to the name of the user used to open the connection."),
             interp("app_id", "Set the application ID of each message with a dynamic interpolated expression."),
-            interp("priority", "Set the priority of each message (0 to 255) with a dynamic interpolated expression; empty leaves it unset.").example("0").example("${! meta(\"amqp_priority\") }"),
+            interp("priority", "Set the priority of each message (0 to 9) with a dynamic interpolated expression; empty leaves it unset. Anything else fails the message.").example("0").example("${! meta(\"amqp_priority\") }"),
             FieldSpec::object("metadata", "Specify criteria for which metadata values are attached to messages as headers.", vec![
                 FieldSpec::array("exclude_prefixes", FieldType::String, "Provide a list of explicit metadata key prefixes to be excluded when adding metadata to sent messages.").default(serde_json::json!([])),
             ]).default(serde_json::json!({})),
@@ -266,7 +266,8 @@ impl AmqpOutput {
             (r(&p.message_id, "message_id")?, 5),
             (r(&p.user_id, "user_id")?, 6),
             (r(&p.app_id, "app_id")?, 7),
-            (r(&p.kind, "type")?, 8),
+            // As Bento: `/` in the type and the key becomes `.`.
+            (r(&p.kind, "type")?.replace('/', "."), 8),
         ];
         for (v, which) in text {
             if v.is_empty() {
@@ -287,11 +288,7 @@ impl AmqpOutput {
         }
         let prio = r(&p.priority, "priority")?;
         if !prio.is_empty() {
-            let n: u8 = prio
-                .trim()
-                .parse()
-                .map_err(|_| format!("priority: '{prio}' is not a number from 0 to 255"))?;
-            props = props.with_priority(n);
+            props = props.with_priority(parse_priority(&prio)?);
         }
         if self.conf.persistent {
             props = props.with_delivery_mode(2);
@@ -309,7 +306,11 @@ impl AmqpOutput {
             {
                 continue;
             }
-            headers.insert(short_string("metadata key", k.clone())?, amqp::to_amqp(v));
+            // Bento sends `_` in metadata keys as `-` (its input turns them back).
+            headers.insert(
+                short_string("metadata key", k.replace('_', "-"))?,
+                amqp::to_amqp(v),
+            );
         }
         Ok(props.with_headers(headers))
     }
@@ -327,7 +328,7 @@ impl AmqpOutput {
                 .map_err(|e| PublishError::Message(format!("key: {e}")))?;
             let props = self.properties(batch, i).map_err(PublishError::Message)?;
             let exchange = short_string("exchange", exchange).map_err(PublishError::Message)?;
-            let key = short_string("key", key).map_err(PublishError::Message)?;
+            let key = short_string("key", key.replace('/', ".")).map_err(PublishError::Message)?;
             let confirm = live
                 .channel
                 .basic_publish(
@@ -414,5 +415,42 @@ impl Output for AmqpOutput {
 
     fn max_in_flight(&self) -> usize {
         self.max_in_flight
+    }
+}
+
+/// A rendered `priority` as Bento reads it: Go's `strconv.Atoi`, then 0 to 9 (RabbitMQ's
+/// priority queues go up to 255, but Bento refuses more than 9 and so does engine).
+fn parse_priority(text: &str) -> Result<u8, String> {
+    let n: i64 = text.parse().map_err(|_| {
+        format!("failed to parse valid integer from priority expression: strconv.Atoi: parsing {text:?}: invalid syntax")
+    })?;
+    match u8::try_from(n) {
+        Ok(p) if p <= 9 => Ok(p),
+        _ => Err(format!(
+            "invalid priority parsed from expression, must be <= 9 and >= 0, got {n}"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_priority;
+
+    #[test]
+    fn priorities_are_read_as_bento_reads_them() {
+        assert_eq!(parse_priority("0"), Ok(0));
+        assert_eq!(parse_priority("9"), Ok(9));
+        assert_eq!(
+            parse_priority("10"),
+            Err("invalid priority parsed from expression, must be <= 9 and >= 0, got 10".into())
+        );
+        assert_eq!(
+            parse_priority("-1"),
+            Err("invalid priority parsed from expression, must be <= 9 and >= 0, got -1".into())
+        );
+        assert_eq!(
+            parse_priority(" 5"),
+            Err("failed to parse valid integer from priority expression: strconv.Atoi: parsing \" 5\": invalid syntax".into())
+        );
     }
 }

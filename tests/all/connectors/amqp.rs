@@ -230,6 +230,47 @@ async fn properties_mandatory_failover(url: &str, rabbit: &Rabbit) {
         m.meta().get("suite_n").is_none(),
         "excluded prefix sent as a header"
     );
+
+    // As Bento's output: `_` in metadata keys goes out as `-`, `/` in the type becomes `.`,
+    // and a priority outside 0–9 fails the message.
+    let shaped = Harness {
+        name: "amqp_0_9",
+        output: format!(
+            "amqp_0_9:\n  urls: [ \"{url}\" ]\n  exchange: \"\"\n  key: $ID\n  type: events/created\n  priority: '${{! @prio }}'\n"
+        ),
+        input: None,
+        target: Arc::new(Rabbit { url: url.to_owned() }),
+    };
+    let out = suite::output_of(&shaped, &id);
+    out.connect().await.unwrap();
+    let mut sent = Message::from_bytes("shaped");
+    sent.meta_mut().insert("trace_id".into(), Value::from("t1"));
+    sent.meta_mut().insert("prio".into(), Value::from("9"));
+    out.write(vec![sent.clone()]).await.unwrap();
+    sent.meta_mut().insert("prio".into(), Value::from("10"));
+    let r = out.write(vec![sent]).await;
+    assert!(
+        matches!(&r, Err(ComponentError::Failed(e)) if e.contains("must be <= 9 and >= 0, got 10")),
+        "{r:?}"
+    );
+    out.close().await.unwrap();
+    let c = rabbit.conn().await;
+    let ch = c.create_channel().await.unwrap();
+    let got = ch
+        .basic_get(id.as_str().into(), BasicGetOptions { no_ack: true })
+        .await
+        .unwrap()
+        .expect("the shaped message is queued");
+    let p = &got.delivery.properties;
+    let headers = p.headers().clone().unwrap_or_default();
+    let names: Vec<&str> = headers.inner().keys().map(|k| k.as_str()).collect();
+    assert!(names.contains(&"trace-id"), "{names:?}");
+    assert_eq!(
+        p.kind().as_ref().map(|k| k.as_str()),
+        Some("events.created")
+    );
+    assert_eq!(*p.priority(), Some(9));
+    let _ = c.close(200, "".into()).await;
     rabbit.teardown(&id).await;
 
     let unroutable = Harness {
