@@ -253,3 +253,27 @@ async fn serve_post(rest: &str) -> (tempfile::TempDir, std::process::Child, u16,
     assert_eq!(ready.0, 200);
     (dir, child, port, api)
 }
+
+#[tokio::test]
+async fn a_sync_response_status_that_is_not_a_number_is_an_empty_502() {
+    let (_dir, mut child, port, _api) = serve_post(
+        "    sync_response:\n      status: '${! @status }'\noutput:\n  sync_response: {}\npipeline:\n  processors:\n    - mapping: 'meta status = this.status'\n",
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/post");
+    for (status, want) in [("201", 201), ("created", 502), ("2000", 502)] {
+        let r = client
+            .post(&url)
+            .body(format!(r#"{{"status":"{status}"}}"#))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), want, "status {status}");
+        if want == 502 {
+            assert_eq!(r.text().await.unwrap(), "", "status {status}");
+        }
+    }
+    crate::cli::unsafe_kill_term(child.id());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

@@ -117,7 +117,7 @@ impl MetadataFilter {
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("http_server", ComponentKind::Input, "Receive messages as HTTP requests and answer each once it was processed.")
-        .description("The request body becomes a message; metadata holds `http_server_user_agent`, `http_server_request_path`, `http_server_verb`, `http_server_remote_ip`, every header (first value), query parameter and `{param}` path segment. The response waits until the message was delivered: 200 with what a `sync_response` output or processor stored (an empty body when nothing did), 502 with the error text when it was rejected, 408 after `timeout`, 503 while shutting down, 405 for a verb not allowed, 413 for a body over `max_body_size`.")
+        .description("The request body becomes a message; metadata holds `http_server_user_agent`, `http_server_request_path`, `http_server_verb`, `http_server_remote_ip`, every header (first value), query parameter and `{param}` path segment. The response waits until the message was delivered: 200 with what a `sync_response` output or processor stored (an empty body when nothing did), 502 with the error text when it was rejected (an empty 502, and an error logged, when `sync_response.status` does not give a status code), 408 after `timeout`, 503 while shutting down, 405 for a verb not allowed, 413 for a body over `max_body_size`.")
         .fields(vec![
             FieldSpec::string("address", "An address to listen on; empty serves the path on the management server (`http.address`).").default(""),
             FieldSpec::string("path", "The path to receive requests on. `{name}` segments become metadata; a trailing `/` matches every path below.").default("/post"),
@@ -441,13 +441,27 @@ impl Responder {
             return text(StatusCode::OK, "");
         };
         let batch = std::slice::from_ref(first);
-        let status = self
-            .status
-            .render(batch, 0)
-            .ok()
-            .and_then(|s| s.trim().parse::<u16>().ok())
-            .and_then(|c| StatusCode::from_u16(c).ok())
-            .unwrap_or(StatusCode::OK);
+        // As Bento: a status that does not render, or is not a number, is an empty 502 and a
+        // logged error (Go's net/http panics on codes outside 100–999; engine answers 502).
+        let status = match self.status.render(batch, 0) {
+            Err(e) => {
+                tracing::error!("Interpolation of response status code error: {e}");
+                return text(StatusCode::BAD_GATEWAY, "");
+            }
+            Ok(s) => match s
+                .parse::<u16>()
+                .ok()
+                .and_then(|c| StatusCode::from_u16(c).ok())
+            {
+                Some(code) => code,
+                None => {
+                    tracing::error!(
+                        "Failed to parse sync response status code expression: {s:?} is not a status code"
+                    );
+                    return text(StatusCode::BAD_GATEWAY, "");
+                }
+            },
+        };
         // Several stored replies are joined by newlines; Bento answers multipart there, which
         // the platform's clients do not use.
         let body: Vec<u8> = parts
