@@ -431,3 +431,58 @@ async fn file_delete_on_finish_waits_for_every_message_to_be_delivered() {
         "deleted once everything from it was delivered"
     );
 }
+
+/// Holds every write until `limit` writes are running at once, and records the most it saw.
+struct ConcurrencyProbe {
+    limit: usize,
+    running: std::sync::atomic::AtomicUsize,
+    peak: std::sync::atomic::AtomicUsize,
+    gate: tokio::sync::Semaphore,
+}
+
+#[async_trait]
+impl Output for ConcurrencyProbe {
+    async fn connect(&self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+    async fn write(&self, _b: Batch) -> Result<(), ComponentError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.running.fetch_add(1, SeqCst) + 1;
+        self.peak.fetch_max(now, SeqCst);
+        if now == self.limit {
+            self.gate.add_permits(1_000);
+        }
+        let _pass = self.gate.acquire().await;
+        self.running.fetch_sub(1, SeqCst);
+        Ok(())
+    }
+    async fn close(&self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+    fn max_in_flight(&self) -> usize {
+        self.limit
+    }
+}
+
+#[tokio::test]
+async fn the_output_runs_max_in_flight_writes_at_once_and_never_more() {
+    let (input, log) = RecordingInput::new(20);
+    let out = Arc::new(ConcurrencyProbe {
+        limit: 3,
+        running: Default::default(),
+        peak: Default::default(),
+        gate: tokio::sync::Semaphore::new(0),
+    });
+    // Writes only go on once three run together: one at a time would never finish.
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(20),
+        stream(Box::new(input), out.clone()).run(CancellationToken::new(), Duration::from_secs(5)),
+    )
+    .await
+    .expect("three writes ran at once");
+    assert_eq!(outcome, Outcome::Drained);
+    assert_eq!(out.peak.load(std::sync::atomic::Ordering::SeqCst), 3);
+    let log = log.lock().unwrap();
+    assert_eq!(log.len(), 20);
+    assert!(log.iter().all(|(_, s)| s.is_ok()));
+}

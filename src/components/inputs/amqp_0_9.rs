@@ -23,7 +23,7 @@ use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
 use crate::message::ack::{noop_ack, AckFn};
-use crate::message::{AckStatus, Batch, Message};
+use crate::message::{AckStatus, Batch, Message, Value};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -231,7 +231,6 @@ impl AmqpInput {
 
 /// The message a delivery becomes, with its properties and headers as metadata.
 fn to_message(d: &lapin::message::Delivery, consumer_tag: &str) -> Message {
-    use lapin::types::{AMQPValue as V, ShortString};
     let mut m = Message::from_bytes(d.data.clone());
     let p = &d.properties;
     let meta = m.meta_mut();
@@ -241,41 +240,44 @@ fn to_message(d: &lapin::message::Delivery, consumer_tag: &str) -> Message {
             amqp::set_metadata(meta, k.as_str(), v);
         }
     }
-    let mut put = |k: &str, v: V| amqp::set_metadata(meta, k, &v);
-    let text = |v: &Option<ShortString>| V::ShortString(v.clone().unwrap_or_default());
+    // Properties follow the same rules as headers (text, empty left out); their names are
+    // fixed, so they skip the header path's key rewriting and value conversion.
+    let mut put = |k: &str, v: &str| {
+        if !v.is_empty() {
+            meta.insert(k.to_owned(), Value::from(v));
+        }
+    };
     put("amqp_content_type", text(p.content_type()));
     put("amqp_content_encoding", text(p.content_encoding()));
     if let Some(mode) = p.delivery_mode().filter(|m| *m != 0) {
-        put("amqp_delivery_mode", V::ShortShortUInt(mode));
+        put("amqp_delivery_mode", &mode.to_string());
     }
     // Go's zero value: Bento always sets the priority, "0" when the message has none.
-    put(
-        "amqp_priority",
-        V::ShortShortUInt(p.priority().unwrap_or(0)),
-    );
+    put("amqp_priority", &p.priority().unwrap_or(0).to_string());
     put("amqp_correlation_id", text(p.correlation_id()));
     put("amqp_reply_to", text(p.reply_to()));
     put("amqp_expiration", text(p.expiration()));
     put("amqp_message_id", text(p.message_id()));
     // Bento writes the Unix seconds here, not the RFC 3339 form headers get.
     if let Some(t) = p.timestamp().filter(|t| *t != 0) {
-        put(
-            "amqp_timestamp",
-            V::LongLongInt(i64::try_from(t).unwrap_or(i64::MAX)),
-        );
+        put("amqp_timestamp", &t.to_string());
     }
     put("amqp_type", text(p.kind()));
     put("amqp_user_id", text(p.user_id()));
     put("amqp_app_id", text(p.app_id()));
-    put("amqp_consumer_tag", V::LongString(consumer_tag.into()));
+    put("amqp_consumer_tag", consumer_tag);
+    put("amqp_delivery_tag", &d.delivery_tag.to_string());
     put(
-        "amqp_delivery_tag",
-        V::LongLongInt(i64::try_from(d.delivery_tag).unwrap_or(i64::MAX)),
+        "amqp_redelivered",
+        if d.redelivered { "true" } else { "false" },
     );
-    put("amqp_redelivered", V::Boolean(d.redelivered));
-    put("amqp_exchange", V::ShortString(d.exchange.clone()));
-    put("amqp_routing_key", V::ShortString(d.routing_key.clone()));
+    put("amqp_exchange", d.exchange.as_str());
+    put("amqp_routing_key", d.routing_key.as_str());
     m
+}
+
+fn text(v: &Option<lapin::types::ShortString>) -> &str {
+    v.as_ref().map_or("", |s| s.as_str())
 }
 
 #[async_trait]
