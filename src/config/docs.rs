@@ -45,8 +45,15 @@ fn component(out: &mut String, s: &ComponentSpec) {
     match &s.config.ty {
         FieldType::Object(children) if !children.is_empty() => {
             out.push_str("\n| field | type | default | description |\n|---|---|---|---|\n");
+            let mut refused = Vec::new();
             for f in children {
-                field_rows(out, f, "");
+                field_rows(out, f, "", &mut refused);
+            }
+            if !refused.is_empty() {
+                out.push_str("\nBento's fields that engine does not support: lint and the build refuse them, unless they hold Bento's default, which asks for nothing.\n\n");
+                for (name, reason) in refused {
+                    let _ = writeln!(out, "- `{name}`: {reason}");
+                }
             }
         }
         FieldType::Object(_) => {}
@@ -64,8 +71,17 @@ fn component(out: &mut String, s: &ComponentSpec) {
     }
 }
 
-fn field_rows(out: &mut String, f: &FieldSpec, prefix: &str) {
+fn field_rows(
+    out: &mut String,
+    f: &FieldSpec,
+    prefix: &str,
+    refused: &mut Vec<(String, &'static str)>,
+) {
     let name = format!("{prefix}{}", f.name);
+    if let Some(reason) = f.unsupported {
+        refused.push((name, reason));
+        return;
+    }
     let default = match &f.default {
         Some(d) => format!("`{d}`"),
         None if f.optional => "optional".into(),
@@ -97,8 +113,12 @@ fn field_rows(out: &mut String, f: &FieldSpec, prefix: &str) {
         let _ = write!(desc, " ({})", notes.join(", "));
     }
     let _ = writeln!(out, "| `{name}` | {} | {default} | {desc} |", f.ty.name());
+    let prefix = match f.ty {
+        FieldType::Array(_) => format!("{name}[]."),
+        _ => format!("{name}."),
+    };
     for c in f.children() {
-        field_rows(out, c, &format!("{name}."));
+        field_rows(out, c, &prefix, refused);
     }
 }
 

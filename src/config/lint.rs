@@ -126,7 +126,14 @@ impl Linter<'_> {
         for (k, v) in entries {
             let key = k.scalar().unwrap_or_default();
             match fields.iter().find(|f| f.name == key) {
-                Some(f) => self.field(v, f),
+                Some(f) => match f.unsupported {
+                    Some(reason) if !f.is_inert(&v.to_json()) => self.push(
+                        k,
+                        format!("field {key} is not supported by engine: {reason}"),
+                    ),
+                    Some(_) => {}
+                    None => self.field(v, f),
+                },
                 None => {
                     let names: Vec<&str> = fields.iter().map(|f| f.name).collect();
                     self.push(k, not_recognised(key, &names));

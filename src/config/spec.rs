@@ -104,6 +104,11 @@ pub struct FieldSpec {
     /// Allowed values of a string field; empty means any.
     pub options: Vec<&'static str>,
     pub examples: Vec<J>,
+    /// Bento has this field and engine does not do what it asks, for this reason. Lint refuses
+    /// it at its line and the build refuses it, unless its value equals `default`: Bento's
+    /// default asks for nothing, so a config copied from Bento's docs with every field written
+    /// out still runs. Such a field is never filled in, so the component's struct never sees it.
+    pub unsupported: Option<&'static str>,
 }
 
 impl FieldSpec {
@@ -119,6 +124,7 @@ impl FieldSpec {
             bloblang: false,
             options: Vec::new(),
             examples: Vec::new(),
+            unsupported: None,
         }
     }
 
@@ -197,13 +203,59 @@ impl FieldSpec {
         self
     }
 
+    /// A field Bento has that engine refuses, and why (see the `unsupported` member); a
+    /// `default` given afterwards is Bento's, the one value that is let through.
+    pub fn refused(name: &'static str, reason: &'static str) -> FieldSpec {
+        let mut f = FieldSpec::new(name, FieldType::Any, reason);
+        f.unsupported = Some(reason);
+        f.optional = true;
+        f
+    }
+
+    /// Whether a given value of an unsupported field asks for nothing engine lacks: it holds
+    /// Bento's default, or (where no default is written for a key) an empty value: `""`,
+    /// `false`, `0`, an empty list or null. An object is inert when each key it sets is.
+    pub fn is_inert(&self, v: &J) -> bool {
+        fn empty(v: &J) -> bool {
+            match v {
+                J::Null => true,
+                J::Bool(b) => !b,
+                J::Number(n) => n.as_f64() == Some(0.0),
+                J::String(s) => s.is_empty(),
+                J::Array(a) => a.is_empty(),
+                J::Object(o) => o.values().all(empty),
+            }
+        }
+        fn within(v: &J, default: Option<&J>) -> bool {
+            match (v, default) {
+                (J::Object(given), Some(J::Object(d))) => {
+                    given.iter().all(|(k, v)| within(v, d.get(k)))
+                }
+                (v, Some(d)) => v == d || v.is_null(),
+                (v, None) => empty(v),
+            }
+        }
+        within(v, self.default.as_ref())
+    }
+
+    /// Removes the unsupported fields whose value is inert from a resolved config, so that the
+    /// component's struct never sees them; any other value of one is an error naming it.
+    pub fn strip_unsupported(&self, v: &mut J) -> Result<(), String> {
+        strip_unsupported(&self.ty, v, "")
+    }
+
     pub fn is_required(&self) -> bool {
         self.default.is_none() && !self.optional
     }
 
+    /// The fields of an object, or of the objects of an array (Bento's `name[].child`).
     pub fn children(&self) -> &[FieldSpec] {
         match &self.ty {
             FieldType::Object(c) => c,
+            FieldType::Array(of) => match of.as_ref() {
+                FieldType::Object(c) => c,
+                _ => &[],
+            },
             _ => &[],
         }
     }
@@ -219,7 +271,7 @@ impl FieldSpec {
 fn apply_type_defaults(ty: &FieldType, v: &mut J) {
     match (ty, v) {
         (FieldType::Object(children), J::Object(map)) => {
-            for c in children {
+            for c in children.iter().filter(|c| c.unsupported.is_none()) {
                 match map.get_mut(c.name) {
                     Some(existing) => c.apply_defaults(existing),
                     None => {
@@ -248,6 +300,36 @@ fn apply_type_defaults(ty: &FieldType, v: &mut J) {
             }
         }
         _ => {}
+    }
+}
+
+fn strip_unsupported(ty: &FieldType, v: &mut J, path: &str) -> Result<(), String> {
+    match (ty, v) {
+        (FieldType::Object(children), J::Object(map)) => {
+            for c in children {
+                let Some(value) = map.get_mut(c.name) else {
+                    continue;
+                };
+                let here = format!("{path}{}", c.name);
+                match c.unsupported {
+                    Some(_) if c.is_inert(value) => {
+                        map.shift_remove(c.name);
+                    }
+                    Some(reason) => {
+                        return Err(format!("field {here} is not supported by engine: {reason}"))
+                    }
+                    None => strip_unsupported(&c.ty, value, &format!("{here}."))?,
+                }
+            }
+            Ok(())
+        }
+        (FieldType::Array(of), J::Array(items)) => {
+            let path = format!("{}[].", path.trim_end_matches('.'));
+            items
+                .iter_mut()
+                .try_for_each(|v| strip_unsupported(of, v, &path))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -350,6 +432,9 @@ pub fn field_json(f: &FieldSpec) -> J {
             if on {
                 m.insert(flag.into(), J::Bool(true));
             }
+        }
+        if let Some(reason) = f.unsupported {
+            m.insert("unsupported".into(), reason.into());
         }
         if !f.options.is_empty() {
             m.insert("options".into(), f.options.clone().into());

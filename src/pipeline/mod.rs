@@ -16,6 +16,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub mod batching;
+
 use backon::{BackoffBuilder, ExponentialBuilder};
 use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::{mpsc, Mutex};
@@ -30,6 +32,7 @@ use crate::config::{ComponentConf, Config};
 use crate::message::ack::AckFn;
 use crate::message::{AckHandle, AckStatus, Batch};
 use crate::metrics::{ConnectionMetrics, InputMetrics, OutputMetrics};
+use batching::{BatchPolicy, Batcher, Mechanism};
 
 /// Connection state behind `/ready`.
 #[derive(Default)]
@@ -54,6 +57,8 @@ pub struct Stream {
     pub output: Arc<dyn Output>,
     pub output_info: ComponentInfo,
     pub output_processors: Vec<Arc<ProcessorStage>>,
+    /// The output's batching policy, taken out of its config before it was built.
+    pub batching: Option<BatchPolicy>,
     pub readiness: Arc<Readiness>,
 }
 
@@ -226,8 +231,20 @@ impl Stream {
         );
         let processors = processors.build_processors("processors", &cfg.pipeline.processors)?;
 
-        let output_conf = component_conf(ComponentKind::Output, &cfg.output, "root.output")?;
+        let mut output_conf = component_conf(ComponentKind::Output, &cfg.output, "root.output")?;
         let output_ctx = root.child("output", &output_conf);
+        let batching = match output_conf.conf.as_object_mut() {
+            Some(o)
+                if registry::spec(ComponentKind::Output, &output_conf.kind)
+                    .is_some_and(|s| s.config.children().iter().any(|f| f.name == "batching")) =>
+            {
+                match o.shift_remove("batching") {
+                    Some(b) => BatchPolicy::build(&b, &output_ctx)?,
+                    None => None,
+                }
+            }
+            _ => None,
+        };
         let output: Arc<dyn Output> = Arc::from(registry::build_output(&output_conf, &output_ctx)?);
         let output_processors =
             output_ctx.build_processors("processors", &output_conf.processors)?;
@@ -245,6 +262,7 @@ impl Stream {
             output,
             output_info: output_ctx.info,
             output_processors,
+            batching,
             readiness: Arc::new(Readiness::default()),
         })
     }
@@ -258,6 +276,9 @@ impl Stream {
         let crashed = CancellationToken::new();
         let capacity = self.threads.max(1) * 2;
         let (out_tx, out_rx) = async_channel::bounded::<Transaction>(capacity);
+        // The input read its last message: it now waits only for what is in flight, so the
+        // output must not hold messages back for a batch that will not fill.
+        let input_ended = CancellationToken::new();
 
         let output_info = self.output_info.clone();
         let output_task = tokio::spawn(monitored(
@@ -265,9 +286,14 @@ impl Stream {
                 self.output,
                 self.output_info,
                 self.output_processors,
+                self.batching,
                 out_rx,
                 self.readiness.clone(),
-                abort.clone(),
+                Lifecycle {
+                    stop: stopping.clone(),
+                    abort: abort.clone(),
+                    input_ended: input_ended.clone(),
+                },
             ),
             &output_info,
             "output",
@@ -303,8 +329,11 @@ impl Stream {
                 self.input_processors,
                 in_tx,
                 self.readiness.clone(),
-                stopping.clone(),
-                abort.clone(),
+                Lifecycle {
+                    stop: stopping.clone(),
+                    abort: abort.clone(),
+                    input_ended: input_ended.clone(),
+                },
             ),
             &input_info,
             "input",
@@ -415,9 +444,13 @@ async fn run_input(
     procs: Vec<Arc<ProcessorStage>>,
     tx: async_channel::Sender<Transaction>,
     readiness: Arc<Readiness>,
-    stop: CancellationToken,
-    abort: CancellationToken,
+    life: Lifecycle,
 ) {
+    let Lifecycle {
+        stop,
+        abort,
+        input_ended: ended,
+    } = life;
     let replays = input.replays_nacks();
     let (replay_tx, mut replay_rx) = mpsc::unbounded_channel::<Replay>();
     // What every acknowledgement needs, behind one reference count rather than one per part.
@@ -491,6 +524,7 @@ async fn run_input(
                 },
                 Err(ComponentError::EndOfInput) => {
                     own_token = None;
+                    ended.cancel();
                     continue;
                 }
                 Err(ComponentError::NotConnected) => {
@@ -602,6 +636,14 @@ async fn run_worker(
     }
 }
 
+/// The signals a stream's tasks share: stop reading (`stop`), give up at once (`abort`), and
+/// the input has read its last message (`input_ended`).
+struct Lifecycle {
+    stop: CancellationToken,
+    abort: CancellationToken,
+    input_ended: CancellationToken,
+}
+
 /// Shared by the acknowledgements of one input's transactions.
 struct AckContext {
     metrics: InputMetrics,
@@ -628,16 +670,27 @@ async fn run_output(
     output: Arc<dyn Output>,
     info: ComponentInfo,
     procs: Vec<Arc<ProcessorStage>>,
+    batching: Option<BatchPolicy>,
     rx: async_channel::Receiver<Transaction>,
     readiness: Arc<Readiness>,
-    abort: CancellationToken,
+    life: Lifecycle,
 ) {
+    let Lifecycle {
+        abort, input_ended, ..
+    } = life;
     let metrics = OutputMetrics::new(&info.label, &info.path);
     if !connect(Connecting::Output(&output), &info, &metrics.conn, &abort).await {
         return;
     }
     readiness.output.store(true, Ordering::Relaxed);
     let max_in_flight = output.max_in_flight().max(1);
+    let mut batcher = batching.map(|p| Batcher::new(p, &info.label, &info.path));
+    // With a batching policy the output processors run as each transaction arrives, before it
+    // joins the batch (Bento's order); the batch is written as it is.
+    let (procs, batch_procs) = match batcher {
+        Some(_) => (Vec::new(), procs),
+        None => (procs, Vec::new()),
+    };
     let shared = OutputShared {
         output,
         info,
@@ -649,16 +702,53 @@ async fn run_output(
     };
     let mut writes = FuturesUnordered::new();
     let mut open = true;
+    let mut draining = false;
     while open || !writes.is_empty() {
+        let deadline = batcher.as_ref().and_then(Batcher::deadline);
         tokio::select! {
             biased;
             Some(()) = writes.next(), if !writes.is_empty() => {}
-            t = rx.recv(), if open && writes.len() < max_in_flight => match t {
-                Ok(t) => writes.push(write_transaction(&shared, t)),
-                Err(_) => open = false,
+            t = rx.recv(), if open && writes.len() < max_in_flight => match (t, batcher.as_mut()) {
+                (Ok(t), None) => writes.push(write_transaction(&shared, t)),
+                (Ok(t), Some(b)) => {
+                    let t = process_transaction(&batch_procs, t).await;
+                    // Once the input has ended, what arrives (replays) is written at once.
+                    let why = b.add(t).or(draining.then_some(Mechanism::Final));
+                    if let Some(t) = match why {
+                        Some(why) => b.flush(why).await,
+                        None => None,
+                    } {
+                        writes.push(write_transaction(&shared, t));
+                    }
+                }
+                (Err(_), b) => {
+                    open = false;
+                    // The input ended: what gathered is written before the output closes.
+                    if let Some(t) = match b {
+                        Some(b) => b.flush(Mechanism::Final).await,
+                        None => None,
+                    } {
+                        writes.push(write_transaction(&shared, t));
+                    }
+                }
             },
-            // Writes in flight see the abort themselves and return; what is still queued is
-            // dropped with the channel, which nacks it.
+            _ = input_ended.cancelled(), if !draining && batcher.is_some() => {
+                draining = true;
+                if let Some(b) = batcher.as_mut() {
+                    if let Some(t) = b.flush(Mechanism::Final).await {
+                        writes.push(write_transaction(&shared, t));
+                    }
+                }
+            }
+            _ = sleep_until_some(deadline), if open && deadline.is_some() => {
+                if let Some(b) = batcher.as_mut() {
+                    if let Some(t) = b.flush(Mechanism::Period).await {
+                        writes.push(write_transaction(&shared, t));
+                    }
+                }
+            }
+            // Writes in flight see the abort themselves and return; what is still queued (and
+            // a batch still gathering) is dropped, which nacks it.
             _ = shared.abort.cancelled(), if open => open = false,
         }
     }
@@ -666,6 +756,26 @@ async fn run_output(
     if let Err(e) = shared.output.close().await {
         tracing::warn!(label = %shared.info.label, path = %shared.info.path, "failed to close output: {e}");
     }
+}
+
+async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A transaction after the output processors: every batch they give, as one.
+async fn process_transaction(procs: &[Arc<ProcessorStage>], t: Transaction) -> Transaction {
+    if procs.is_empty() {
+        return t;
+    }
+    let batch = run_processors(procs, t.batch)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    Transaction { batch, ack: t.ack }
 }
 
 /// Run output processors, write, and resolve the transaction. An abort drops it unresolved,

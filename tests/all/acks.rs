@@ -100,6 +100,7 @@ pub fn stream(input: Box<dyn Input>, output: Arc<dyn Output>) -> Stream {
             kind_name: "test".into(),
         },
         output_processors: vec![],
+        batching: None,
         readiness: Arc::new(Readiness::default()),
     }
 }

@@ -6,6 +6,7 @@ mod cli;
 mod config_fuzz;
 mod connectors;
 mod faults;
+mod fidelity;
 mod flow_components;
 mod http_api;
 mod http_client;

@@ -3,12 +3,14 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use backon::{ExponentialBuilder, Retryable};
 use serde::Deserialize;
 
 use super::ttl_of;
-use crate::components::connectors::redis::{kind_field, url_field, RedisConn};
+use crate::components::connectors::redis::{kind_field, master_field, url_field, RedisConn};
 use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::{BuildCtx, BuildError, Cache, CacheError, Plugin};
+use crate::config::parse_duration;
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
 
 #[derive(Deserialize)]
@@ -19,6 +21,15 @@ pub struct RedisCacheConfig {
     pub tls: TlsConfig,
     pub prefix: String,
     pub default_ttl: String,
+    pub retries: RetriesConfig,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetriesConfig {
+    pub initial_interval: String,
+    pub max_interval: String,
+    pub max_elapsed_time: String,
 }
 
 pub fn spec() -> ComponentSpec {
@@ -26,9 +37,15 @@ pub fn spec() -> ComponentSpec {
         .fields(vec![
             url_field(),
             kind_field(),
+            master_field(),
             tls_field(),
             FieldSpec::string("prefix", "An optional string to prefix item keys with in order to prevent collisions with similar services.").default(""),
             FieldSpec::string("default_ttl", "An optional default TTL to set for items, calculated from the moment the item is cached.").default("").advanced().example("60s"),
+            FieldSpec::object("retries", "Determine time intervals and cut offs for retry attempts: a command that fails (not a missing key) is tried again with exponentially growing waits.", vec![
+                FieldSpec::string("initial_interval", "The initial period to wait between retry attempts.").default("500ms").example("50ms"),
+                FieldSpec::string("max_interval", "The maximum period to wait between retry attempts").default("1s").example("5s"),
+                FieldSpec::string("max_elapsed_time", "The maximum overall period of time to spend on retry attempts before the request is aborted.").default("5s").example("1m"),
+            ]).default(serde_json::json!({})).advanced(),
         ])
         .example("Share a dedupe cache between instances", "cache_resources:\n  - label: seen\n    redis:\n      url: redis://localhost:6379\n      prefix: dedupe_\n      default_ttl: 1h\ninput:\n  stdin: {}\npipeline:\n  processors:\n    - dedupe:\n        cache: seen\n        key: ${! content() }\noutput:\n  stdout: {}\n")
 }
@@ -39,7 +56,19 @@ pub fn plugin() -> Plugin<dyn Cache> {
 
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Cache>, BuildError> {
     let c: RedisCacheConfig = ctx.parse(conf)?;
+    let duration = |name: &str, v: &str| {
+        parse_duration(v).map_err(|e| ctx.error(format!("retries.{name}: {e}")))
+    };
+    let retries = ExponentialBuilder::default()
+        .with_min_delay(duration("initial_interval", &c.retries.initial_interval)?)
+        .with_max_delay(duration("max_interval", &c.retries.max_interval)?)
+        .with_total_delay(Some(duration(
+            "max_elapsed_time",
+            &c.retries.max_elapsed_time,
+        )?))
+        .without_max_times();
     Ok(Box::new(RedisCache {
+        retries,
         conn: RedisConn::new(&c.url, &c.tls, Some(Duration::from_secs(5)), ctx)?,
         default_ttl: ttl_of(&c.default_ttl).map_err(|e| ctx.error(format!("default_ttl: {e}")))?,
         prefix: c.prefix,
@@ -47,6 +76,7 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Cache>, Bui
 }
 
 pub struct RedisCache {
+    retries: ExponentialBuilder,
     conn: RedisConn,
     prefix: String,
     default_ttl: Option<Duration>,
@@ -57,6 +87,18 @@ fn failed(e: impl std::fmt::Display) -> CacheError {
 }
 
 impl RedisCache {
+    /// Run a command again while it fails, as `retries` says; a missing key or an existing
+    /// one is an answer, not a failure.
+    async fn retrying<T, F, Fut>(&self, op: F) -> Result<T, CacheError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, CacheError>>,
+    {
+        op.retry(self.retries)
+            .when(|e| matches!(e, CacheError::Failed(_)))
+            .await
+    }
+
     async fn store(
         &self,
         key: &str,
@@ -81,13 +123,16 @@ impl RedisCache {
 #[async_trait]
 impl Cache for RedisCache {
     async fn get(&self, key: &str) -> Result<Vec<u8>, CacheError> {
-        let mut c = self.conn.get().await.map_err(failed)?;
-        let v: Option<Vec<u8>> = redis::cmd("GET")
-            .arg(format!("{}{key}", self.prefix))
-            .query_async(&mut c)
-            .await
-            .map_err(failed)?;
-        v.ok_or(CacheError::NotFound)
+        self.retrying(|| async {
+            let mut c = self.conn.get().await.map_err(failed)?;
+            let v: Option<Vec<u8>> = redis::cmd("GET")
+                .arg(format!("{}{key}", self.prefix))
+                .query_async(&mut c)
+                .await
+                .map_err(failed)?;
+            v.ok_or(CacheError::NotFound)
+        })
+        .await
     }
 
     async fn set(
@@ -96,7 +141,9 @@ impl Cache for RedisCache {
         value: Vec<u8>,
         ttl: Option<Duration>,
     ) -> Result<(), CacheError> {
-        self.store(key, value, ttl, false).await.map(drop)
+        self.retrying(|| self.store(key, value.clone(), ttl, false))
+            .await
+            .map(drop)
     }
 
     async fn add(
@@ -105,7 +152,10 @@ impl Cache for RedisCache {
         value: Vec<u8>,
         ttl: Option<Duration>,
     ) -> Result<(), CacheError> {
-        if self.store(key, value, ttl, true).await? {
+        if self
+            .retrying(|| self.store(key, value.clone(), ttl, true))
+            .await?
+        {
             Ok(())
         } else {
             Err(CacheError::KeyExists)
@@ -113,11 +163,14 @@ impl Cache for RedisCache {
     }
 
     async fn delete(&self, key: &str) -> Result<(), CacheError> {
-        let mut c = self.conn.get().await.map_err(failed)?;
-        redis::cmd("DEL")
-            .arg(format!("{}{key}", self.prefix))
-            .query_async::<()>(&mut c)
-            .await
-            .map_err(failed)
+        self.retrying(|| async {
+            let mut c = self.conn.get().await.map_err(failed)?;
+            redis::cmd("DEL")
+                .arg(format!("{}{key}", self.prefix))
+                .query_async::<()>(&mut c)
+                .await
+                .map_err(failed)
+        })
+        .await
     }
 }

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use std::sync::Arc;
 
 use crate::bloblang::{parse_interpolation, InterpolatedString};
+use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::inputs::http_server::{
     metadata_filter_field, MetadataFilter, MetadataFilterConfig,
 };
@@ -38,6 +39,10 @@ pub struct HttpClientConfig {
     pub successful_on: Vec<u16>,
     pub basic_auth: BasicAuthConfig,
     pub rate_limit: String,
+    pub tls: TlsConfig,
+    pub follow_redirects: bool,
+    pub proxy_url: String,
+    pub dump_request_log_level: String,
 }
 
 #[derive(Deserialize)]
@@ -135,6 +140,30 @@ pub fn client_fields() -> Vec<FieldSpec> {
         )
         .default(serde_json::json!({}))
         .advanced(),
+        tls_field(),
+        FieldSpec::bool("follow_redirects", "Whether or not to transparently follow redirects, i.e. responses with 300-399 status codes. If disabled, the response message will contain the body, status, and headers from the redirect response and the processor will not make a request to the URL set in the Location header of the response.")
+            .default(true)
+            .advanced(),
+        FieldSpec::string("proxy_url", "An optional HTTP proxy URL; empty takes the proxy from `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY`, as Go does.")
+            .default("")
+            .advanced(),
+        FieldSpec::string("dump_request_log_level", "EXPERIMENTAL: Optionally set a level at which the request and response payload of each request made will be logged.")
+            .default("")
+            .options(&["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", ""])
+            .advanced(),
+        FieldSpec::refused("oauth", "OAuth v1 request signing is not built").default(serde_json::json!({"enabled": false})),
+        FieldSpec::refused("oauth2", "the OAuth2 client-credentials flow is not built").default(serde_json::json!({"enabled": false, "scopes": [], "endpoint_params": {}})),
+        FieldSpec::refused("jwt", "JWT request signing is not built").default(serde_json::json!({"enabled": false, "signing_method": "", "claims": {}, "headers": {}})),
+        // Go's http.DefaultTransport values, which Bento's docs give as the defaults.
+        FieldSpec::refused("transport", "engine's client keeps its own connection pool; only Bento's default transport settings are accepted")
+            .default(serde_json::json!({
+                "dial_context": {"timeout": "30s", "keep_alive": "30s"},
+                "force_http2": true,
+                "max_idle_connections": 100,
+                "idle_connection_timeout": "90s",
+                "tls_handshake_timeout": "10s",
+                "expect_continue_timeout": "1s"
+            })),
     ]
 }
 
@@ -168,6 +197,64 @@ pub struct HttpClient {
     successful_on: Vec<u16>,
     basic_auth: Option<(String, String)>,
     rate_limit: Option<Arc<RateLimitStage>>,
+    dump_level: Option<tracing::Level>,
+}
+
+/// `dump_request_log_level`: the request or response as text, at the configured level.
+fn dump(level: tracing::Level, what: &str, text: &str) {
+    match level {
+        tracing::Level::TRACE => tracing::trace!(dump = text, "{what}"),
+        tracing::Level::DEBUG => tracing::debug!(dump = text, "{what}"),
+        tracing::Level::INFO => tracing::info!(dump = text, "{what}"),
+        tracing::Level::WARN => tracing::warn!(dump = text, "{what}"),
+        tracing::Level::ERROR => tracing::error!(dump = text, "{what}"),
+    }
+}
+
+fn request_text(req: &reqwest::Request) -> String {
+    let mut text = format!("{} {}\n", req.method(), redacted(req.url()));
+    for (k, v) in req.headers() {
+        text.push_str(&format!("{k}: {}\n", String::from_utf8_lossy(v.as_bytes())));
+    }
+    if let Some(body) = req.body().and_then(reqwest::Body::as_bytes) {
+        text.push('\n');
+        text.push_str(&String::from_utf8_lossy(body));
+    }
+    text
+}
+
+/// The `tls` field on reqwest's rustls client: extra root CAs, a client certificate, and
+/// `skip_cert_verify`, which reqwest can do (the AMQP and Redis clients cannot).
+fn tls_options(
+    builder: reqwest::ClientBuilder,
+    tls: &TlsConfig,
+) -> Result<reqwest::ClientBuilder, String> {
+    if !tls.enabled {
+        return Ok(builder);
+    }
+    tls.check_common()?;
+    let read = |inline: &str, file: &str, what: &str| -> Result<Vec<u8>, String> {
+        if !inline.is_empty() {
+            return Ok(inline.as_bytes().to_vec());
+        }
+        std::fs::read(file).map_err(|e| format!("tls.{what} {file}: {e}"))
+    };
+    let mut builder = builder.tls_danger_accept_invalid_certs(tls.skip_cert_verify);
+    if !tls.root_cas.is_empty() || !tls.root_cas_file.is_empty() {
+        let pem = read(&tls.root_cas, &tls.root_cas_file, "root_cas_file")?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| format!("tls.root_cas: {e}"))?;
+        builder = builder.tls_certs_merge(certs);
+    }
+    if let Some(c) = tls.client_certs.first() {
+        let mut pem = read(&c.cert, &c.cert_file, "client_certs.cert_file")?;
+        pem.push(b'\n');
+        pem.extend(read(&c.key, &c.key_file, "client_certs.key_file")?);
+        let identity =
+            reqwest::Identity::from_pem(&pem).map_err(|e| format!("tls.client_certs: {e}"))?;
+        builder = builder.identity(identity);
+    }
+    Ok(builder)
 }
 
 impl HttpClient {
@@ -180,10 +267,27 @@ impl HttpClient {
         };
         crate::http::install_tls_provider();
         let timeout = parse_duration(&c.timeout).map_err(|e| format!("timeout: {e}"))?;
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
+        let mut builder = reqwest::Client::builder().timeout(timeout);
+        if !c.follow_redirects {
+            builder = builder.redirect(reqwest::redirect::Policy::none());
+        }
+        if !c.proxy_url.is_empty() {
+            let proxy = reqwest::Proxy::all(&c.proxy_url).map_err(|e| format!("proxy_url: {e}"))?;
+            builder = builder.proxy(proxy);
+        }
+        let client = tls_options(builder, &c.tls)?
             .build()
             .map_err(|e| format!("failed to create the HTTP client: {e}"))?;
+        let dump_level = match c.dump_request_log_level.as_str() {
+            "" => None,
+            "TRACE" => Some(tracing::Level::TRACE),
+            "DEBUG" => Some(tracing::Level::DEBUG),
+            "INFO" => Some(tracing::Level::INFO),
+            "WARN" => Some(tracing::Level::WARN),
+            // Bento's FATAL logs at its highest level too.
+            "ERROR" | "FATAL" => Some(tracing::Level::ERROR),
+            other => return Err(format!("dump_request_log_level: unknown level {other}")),
+        };
         let mut headers = Vec::new();
         for (k, v) in &c.headers {
             let name =
@@ -221,6 +325,7 @@ impl HttpClient {
                 .enabled
                 .then(|| (c.basic_auth.username.clone(), c.basic_auth.password.clone())),
             rate_limit,
+            dump_level,
         })
     }
 
@@ -276,14 +381,29 @@ impl HttpClient {
                 status: None,
                 message,
             })?;
-            let (err, exponential) = match rb.send().await {
+            let sent = match rb.build() {
+                Ok(req) => {
+                    if let Some(level) = self.dump_level {
+                        dump(level, "HTTP request", &request_text(&req));
+                    }
+                    self.client.execute(req).await
+                }
+                Err(e) => Err(e),
+            };
+            let (err, exponential) = match sent {
                 Ok(resp) => {
                     let status = resp.status();
                     let code = status.as_u16();
                     let headers = resp.headers().clone();
                     let url = redacted(resp.url());
                     let body = match read_limited(resp, MAX_RESPONSE_BYTES).await {
-                        Ok(b) => b,
+                        Ok(b) => {
+                            if let Some(level) = self.dump_level {
+                                let text = format!("{status}\n{}", String::from_utf8_lossy(&b));
+                                dump(level, "HTTP response", &text);
+                            }
+                            b
+                        }
                         // A success whose body did not arrive is no success: try again.
                         Err(e) => {
                             let err = HttpError {

@@ -28,6 +28,11 @@ pub fn kind_field() -> FieldSpec {
         .advanced()
 }
 
+/// Bento's `master` names the Sentinel master of a `failover` client, which engine lacks.
+pub fn master_field() -> FieldSpec {
+    FieldSpec::refused("master", "Redis Sentinel failover is not built").default("")
+}
+
 /// One component's Redis connection.
 pub struct RedisConn {
     client: redis::Client,

@@ -76,8 +76,17 @@ pub fn conn_fields() -> Vec<FieldSpec> {
         FieldSpec::string("conn_max_life_time", "An optional maximum amount of time a connection may be reused.").optional().advanced(),
         FieldSpec::int("conn_max_idle", "An optional maximum number of connections in the idle connection pool (accepted for compatibility: the pool keeps up to `conn_max_open` connections).").default(2).advanced(),
         FieldSpec::int("conn_max_open", "An optional maximum number of open connections to the database (default 10 for postgres; sqlite always uses one).").optional().advanced(),
+        FieldSpec::refused("secret_name", CLOUD),
+        FieldSpec::refused("iam_enabled", CLOUD),
+        FieldSpec::refused("azure", CLOUD),
+        FieldSpec::refused("region", CLOUD),
+        FieldSpec::refused("endpoint", CLOUD),
+        FieldSpec::refused("credentials", CLOUD),
     ]
 }
+
+/// Bento's AWS and Azure authentication of the SQL components.
+const CLOUD: &str = "cloud credentials (AWS Secrets Manager, IAM, Azure Entra) are not built: no cloud is reachable to test them; put the credentials in the dsn";
 
 pub fn args_mapping_field(required: bool) -> FieldSpec {
     let f = FieldSpec::bloblang("args_mapping", "A Bloblang mapping which should evaluate to an array of values matching in size to the number of columns/placeholders.")

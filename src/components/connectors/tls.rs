@@ -31,7 +31,7 @@ pub struct ClientCert {
 pub fn tls_field() -> FieldSpec {
     FieldSpec::object("tls", "Custom TLS settings can be used to override system defaults.", vec![
         FieldSpec::bool("enabled", "Whether custom TLS settings are enabled.").default(false),
-        FieldSpec::bool("skip_cert_verify", "Whether to skip server side certificate verification (not supported: must stay false).").default(false),
+        FieldSpec::bool("skip_cert_verify", "Whether to skip server side certificate verification (the HTTP components only: the AMQP and Redis clients refuse it).").default(false),
         FieldSpec::bool("enable_renegotiation", "Whether to allow the remote server to repeatedly request renegotiation (not supported: rustls does not renegotiate, so it must stay false).").default(false),
         FieldSpec::string("root_cas", "An optional root certificate authority to use, as a PEM string.").default("").example("-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----"),
         FieldSpec::string("root_cas_file", "An optional path of a root certificate authority file (PEM).").default("").example("./root_cas.pem"),
@@ -48,22 +48,32 @@ pub fn tls_field() -> FieldSpec {
 }
 
 impl TlsConfig {
+    /// The settings the AMQP and Redis clients can honour.
     pub fn check(&self, ctx: &BuildCtx) -> Result<(), BuildError> {
         if self.enabled && self.skip_cert_verify {
-            return Err(ctx.error("tls.skip_cert_verify is not supported"));
+            return Err(
+                ctx.error("tls.skip_cert_verify is not supported by engine for this component")
+            );
         }
+        self.check_common().map_err(|e| ctx.error(e))
+    }
+
+    /// The settings no client of engine's honours.
+    pub fn check_common(&self) -> Result<(), String> {
         if self.client_certs.iter().any(|c| !c.password.is_empty()) {
-            return Err(ctx.error("tls.client_certs: encrypted keys are not supported"));
+            return Err("tls.client_certs: encrypted keys are not supported by engine".into());
         }
         if self.enable_renegotiation {
-            return Err(ctx.error(
-                "tls.enable_renegotiation is not supported by engine (rustls does not renegotiate)",
-            ));
+            return Err(
+                "tls.enable_renegotiation is not supported by engine (rustls does not renegotiate)"
+                    .into(),
+            );
         }
         if !self.root_cas.is_empty() && !self.root_cas_file.is_empty() {
             // As Bento: one or the other, never one silently winning.
-            return Err(ctx
-                .error("tls: only one field between root_cas and root_cas_file can be specified"));
+            return Err(
+                "tls: only one field between root_cas and root_cas_file can be specified".into(),
+            );
         }
         Ok(())
     }

@@ -16,13 +16,18 @@ use crate::pipeline::{connect, Connecting};
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BrokerInputConfig {
+    pub copies: i64,
     pub inputs: Vec<serde_json::Value>,
 }
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("broker", ComponentKind::Input, "Allows you to combine multiple inputs into a single stream of data.")
-        .description("Each input connects, reconnects and reads on its own; their messages are merged in the order they arrive, and each is acknowledged at its own source. The stream ends once every input has ended. Bento's `copies` and `batching` are not supported by engine.")
-        .fields(vec![FieldSpec::array("inputs", FieldType::Component(ComponentKind::Input), "A list of inputs to create.")])
+        .description("Each input connects, reconnects and reads on its own; their messages are merged in the order they arrive, and each is acknowledged at its own source. The stream ends once every input has ended. With `copies`, each input is created that many times.")
+        .fields(vec![
+            FieldSpec::int("copies", "Whatever is specified within `inputs` will be created this many times.").default(1).advanced(),
+            FieldSpec::array("inputs", FieldType::Component(ComponentKind::Input), "A list of inputs to create."),
+            FieldSpec::refused("batching", "batching at an input is not built: set a batching policy on the output"),
+        ])
         .example("Two routes on one address", "input:\n  broker:\n    inputs:\n      - http_server:\n          address: 0.0.0.0:8080\n          path: /items\n      - http_server:\n          address: 0.0.0.0:8080\n          path: /items/{id}\n          allowed_verbs: [ GET ]\noutput:\n  sync_response: {}\n")
 }
 
@@ -35,10 +40,11 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, Bui
     if c.inputs.is_empty() {
         return Err(ctx.error("broker needs at least one input"));
     }
-    let children = c
-        .inputs
-        .iter()
-        .enumerate()
+    if c.copies < 1 {
+        return Err(ctx.error("copies: must be at least 1"));
+    }
+    let children = (0..c.copies)
+        .flat_map(|_| c.inputs.iter().enumerate())
         .map(|(i, j)| ChildInput::build(ctx, &format!("inputs.{i}"), j))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Box::new(BrokerInput {

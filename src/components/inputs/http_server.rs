@@ -41,6 +41,7 @@ pub struct HttpServerConfig {
     pub max_body_size: i64,
     pub cors: CorsConfig,
     pub sync_response: SyncResponseConfig,
+    pub prefix_metadata_keys: bool,
 }
 
 #[derive(Deserialize)]
@@ -48,6 +49,98 @@ pub struct HttpServerConfig {
 pub struct CorsConfig {
     pub enabled: bool,
     pub allowed_origins: Vec<String>,
+    pub allowed_headers: Vec<String>,
+    pub allowed_methods: Vec<String>,
+}
+
+/// Bento's CORS middleware is gorilla/handlers' `CORS`; this answers as it does.
+struct Cors {
+    origins: Vec<String>,
+    /// Canonical header names (`Content-Type`), the always-allowed four first.
+    headers: Vec<String>,
+    methods: Vec<String>,
+}
+
+/// Headers and methods that gorilla allows without a word in its answer.
+const CORS_SIMPLE_HEADERS: [&str; 4] = ["Accept", "Accept-Language", "Content-Language", "Origin"];
+const CORS_SIMPLE_METHODS: [&str; 3] = ["GET", "HEAD", "POST"];
+
+impl Cors {
+    fn new(c: &CorsConfig) -> Result<Option<Cors>, String> {
+        if !c.enabled {
+            return Ok(None);
+        }
+        if c.allowed_origins.is_empty() {
+            return Err("cors: must specify at least one allowed origin".into());
+        }
+        let mut headers: Vec<String> = CORS_SIMPLE_HEADERS.iter().map(|h| h.to_string()).collect();
+        headers.extend(c.allowed_headers.iter().map(|h| canonical_header(h.trim())));
+        Ok(Some(Cors {
+            origins: c.allowed_origins.clone(),
+            headers,
+            methods: c
+                .allowed_methods
+                .iter()
+                .map(|m| m.to_ascii_uppercase())
+                .collect(),
+        }))
+    }
+
+    fn origin_allowed(&self, origin: &str) -> bool {
+        self.origins.iter().any(|o| o == "*" || o == origin)
+    }
+
+    /// The headers of the answer to a request from an allowed origin, or for a preflight
+    /// request the status that refuses it.
+    fn answer(
+        &self,
+        req: &Request<Incoming>,
+        origin: &str,
+    ) -> Result<Vec<(&'static str, String)>, StatusCode> {
+        let mut out = Vec::new();
+        if req.method() == hyper::Method::OPTIONS {
+            let method = req
+                .headers()
+                .get("access-control-request-method")
+                .ok_or(StatusCode::BAD_REQUEST)?
+                .to_str()
+                .unwrap_or_default();
+            if !self.methods.iter().any(|m| m == method) {
+                return Err(StatusCode::METHOD_NOT_ALLOWED);
+            }
+            let asked = req
+                .headers()
+                .get("access-control-request-headers")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            let mut allowed = Vec::new();
+            for h in asked.split(',').map(|h| canonical_header(h.trim())) {
+                if h.is_empty() || CORS_SIMPLE_HEADERS.contains(&h.as_str()) {
+                    continue;
+                }
+                if !self.headers.contains(&h) {
+                    return Err(StatusCode::FORBIDDEN);
+                }
+                allowed.push(h);
+            }
+            if !allowed.is_empty() {
+                out.push(("access-control-allow-headers", allowed.join(",")));
+            }
+            if !CORS_SIMPLE_METHODS.contains(&method) {
+                out.push(("access-control-allow-methods", method.to_owned()));
+            }
+        }
+        if self.origins.len() > 1 {
+            out.push(("vary", "Origin".to_owned()));
+        }
+        let origin = if self.origins.iter().any(|o| o == "*") {
+            "*"
+        } else {
+            origin
+        };
+        out.push(("access-control-allow-origin", origin.to_owned()));
+        Ok(out)
+    }
 }
 
 #[derive(Deserialize)]
@@ -127,13 +220,21 @@ pub fn spec() -> ComponentSpec {
             FieldSpec::int("max_body_size", "The largest request body accepted, in bytes (413 beyond). An engine extension.").default(10 * 1024 * 1024).advanced(),
             FieldSpec::object("cors", "Cross-origin resource sharing headers.", vec![
                 FieldSpec::bool("enabled", "Whether to answer CORS preflight requests and add CORS headers.").default(false),
-                FieldSpec::array("allowed_origins", FieldType::String, "Origins allowed.").default(serde_json::json!([])),
+                FieldSpec::array("allowed_origins", FieldType::String, "An explicit list of origins that are allowed for CORS requests (`*` for any); at least one when enabled.").default(serde_json::json!([])),
+                FieldSpec::array("allowed_headers", FieldType::String, "Appends additional headers to the list of default allowed headers: Accept, Accept-Language, Content-Language & Origin. These default headers are therefore always allowed.").default(serde_json::json!([])),
+                FieldSpec::array("allowed_methods", FieldType::String, "Used to explicitly set allowed methods in the Access-Control-Allow-Methods header.").default(serde_json::json!(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])),
             ]).default(serde_json::json!({})).advanced(),
             FieldSpec::object("sync_response", "How the response to a request is built from the stored reply.", vec![
                 FieldSpec::string("status", "The status code of the response.").interpolated().default("200").example("${! @status.or(\"200\") }"),
                 FieldSpec::map("headers", FieldType::String, "Headers of the response.").default(serde_json::json!({"Content-Type": "application/octet-stream"})),
                 metadata_filter_field("metadata_headers", "Metadata of the reply copied into response headers."),
             ]).default(serde_json::json!({})).advanced(),
+            FieldSpec::bool("prefix_metadata_keys", "Whether to prefix metadata keys extracted from headers with `header_`, keys extracted from path parameters with `path_`, keys extracted from query parameters with `query_`, and keys extracted from cookies with `cookie_`, in order to avoid naming collisions between headers, path parameters, query parameters and cookies.").default(false).advanced(),
+            FieldSpec::refused("ws_path", "websocket connections are not built").default("/post/ws"),
+            FieldSpec::refused("ws_welcome_message", "websocket connections are not built").default(""),
+            FieldSpec::refused("ws_rate_limit_message", "websocket connections are not built").default(""),
+            FieldSpec::refused("cert_file", "HTTPS is not built: terminate TLS in front of engine").default(""),
+            FieldSpec::refused("key_file", "HTTPS is not built: terminate TLS in front of engine").default(""),
         ])
         .example(
             "An API that answers with the processed document",
@@ -159,12 +260,13 @@ struct Route {
     verbs: Vec<String>,
     timeout: Duration,
     max_body: usize,
-    cors: Option<Vec<String>>,
+    cors: Option<Cors>,
     tx: mpsc::Sender<Pending>,
     rate_limit: Option<Arc<crate::components::rate_limits::RateLimitStage>>,
     responder: Responder,
     api: Arc<ApiState>,
     closed: CancellationToken,
+    prefix_metadata_keys: bool,
 }
 
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, BuildError> {
@@ -208,7 +310,7 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, Bui
             .collect(),
         timeout,
         max_body: usize::try_from(c.max_body_size.max(0)).unwrap_or(usize::MAX),
-        cors: c.cors.enabled.then(|| c.cors.allowed_origins.clone()),
+        cors: Cors::new(&c.cors).map_err(|e| ctx.error(e))?,
         tx,
         rate_limit,
         responder: Responder {
@@ -218,6 +320,7 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, Bui
         },
         api: api.clone(),
         closed: CancellationToken::new(),
+        prefix_metadata_keys: c.prefix_metadata_keys,
     });
     Ok(Box::new(HttpServerInput {
         route,
@@ -295,31 +398,37 @@ impl Input for HttpServerInput {
 }
 
 impl Route {
-    fn cors_headers(&self, req_origin: Option<&HeaderValue>, resp: &mut Response<Body>) {
-        let Some(allowed) = &self.cors else { return };
-        let Some(origin) = req_origin.and_then(|o| o.to_str().ok()) else {
-            return;
-        };
-        if allowed.iter().any(|a| a == "*" || a == origin) {
-            if let Ok(v) = HeaderValue::from_str(origin) {
-                resp.headers_mut().insert("access-control-allow-origin", v);
-            }
-            resp.headers_mut().insert(
-                "access-control-allow-methods",
-                HeaderValue::from_str(&self.verbs.join(", "))
-                    .unwrap_or(HeaderValue::from_static("POST")),
-            );
-            resp.headers_mut().insert(
-                "access-control-allow-headers",
-                HeaderValue::from_static("*"),
-            );
-        }
-    }
-
     async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Body> {
-        let origin = req.headers().get("origin").cloned();
-        let mut resp = self.respond(req).await;
-        self.cors_headers(origin.as_ref(), &mut resp);
+        let Some(cors) = &self.cors else {
+            return self.respond(req).await;
+        };
+        let origin = req
+            .headers()
+            .get("origin")
+            .and_then(|o| o.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let preflight = req.method() == hyper::Method::OPTIONS;
+        if !cors.origin_allowed(&origin) {
+            // gorilla answers a preflight from elsewhere with an empty 200 and passes the rest.
+            return match preflight {
+                true => text(StatusCode::OK, ""),
+                false => self.respond(req).await,
+            };
+        }
+        let headers = match cors.answer(&req, &origin) {
+            Ok(h) => h,
+            Err(status) => return text(status, ""),
+        };
+        let mut resp = match preflight {
+            true => text(StatusCode::OK, ""),
+            false => self.respond(req).await,
+        };
+        for (k, v) in headers {
+            if let Ok(v) = HeaderValue::from_str(&v) {
+                resp.headers_mut().insert(k, v);
+            }
+        }
         resp
     }
 
@@ -328,9 +437,6 @@ impl Route {
             return text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n");
         }
         let verb = req.method().as_str().to_owned();
-        if verb == "OPTIONS" && self.cors.is_some() {
-            return text(StatusCode::NO_CONTENT, "");
-        }
         if !self.verbs.contains(&verb) {
             return text(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n");
         }
@@ -395,23 +501,39 @@ impl Route {
         }
     }
 
+    /// Bento's order: headers (first value), then query parameters, `{name}` path segments and
+    /// cookies, each overwriting a key set before it, unless `prefix_metadata_keys` keeps them
+    /// apart (`header_`, `query_`, `path_`, `cookie_`).
     fn request_metadata(&self, req: &Request<Incoming>) -> Metadata {
         let mut meta = Metadata::new();
+        let key = |prefix: &str, k: &str| match self.prefix_metadata_keys {
+            true => format!("{prefix}{k}"),
+            false => k.to_owned(),
+        };
         for (k, v) in req.headers() {
             if let Ok(s) = v.to_str() {
-                meta.entry(canonical_header(k.as_str()))
+                meta.entry(key("header_", &canonical_header(k.as_str())))
                     .or_insert_with(|| Value::from(s));
             }
         }
         let uri = req.uri();
         if let Some(q) = uri.query() {
+            let mut seen = std::collections::HashSet::new();
             for (k, v) in form_urlencoded::parse(q.as_bytes()) {
-                meta.entry(k.into_owned())
-                    .or_insert_with(|| Value::from(v.into_owned()));
+                // The first value of a repeated parameter, as Go's `Query()[k][0]`.
+                if seen.insert(k.clone()) {
+                    meta.insert(key("query_", &k), Value::from(v.into_owned()));
+                }
             }
         }
         for (name, value) in path_params(&self.path, uri.path()) {
-            meta.insert(name, Value::from(value));
+            meta.insert(key("path_", &name), Value::from(value));
+        }
+        for header in req.headers().get_all(hyper::header::COOKIE) {
+            let Ok(text) = header.to_str() else { continue };
+            for c in cookie::Cookie::split_parse(text).flatten() {
+                meta.insert(key("cookie_", c.name()), Value::from(c.value_trimmed()));
+            }
         }
         meta.insert("http_server_request_path".into(), Value::from(uri.path()));
         meta.insert(

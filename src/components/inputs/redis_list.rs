@@ -1,13 +1,16 @@
 //! `redis_list`: pops messages from a Redis list with BLPOP (or BRPOP). A popped message is
 //! gone from the list; nacked messages are replayed by the runtime (`auto_replay_nacks`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::Deserialize;
 
 use super::auto_replay_field;
-use crate::components::connectors::redis::{component_error, kind_field, url_field, RedisConn};
+use crate::components::connectors::redis::{
+    component_error, kind_field, master_field, url_field, RedisConn,
+};
 use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
 use crate::config::parse_duration;
@@ -25,6 +28,7 @@ pub struct RedisListInputConfig {
     pub timeout: String,
     pub command: String,
     pub auto_replay_nacks: bool,
+    pub max_in_flight: i64,
 }
 
 pub fn spec() -> ComponentSpec {
@@ -33,11 +37,13 @@ pub fn spec() -> ComponentSpec {
         .fields(vec![
             url_field(),
             kind_field(),
+            master_field(),
             tls_field(),
             FieldSpec::string("key", "The key of a list to read from."),
             FieldSpec::string("timeout", "The length of time to poll for new messages before reattempting.").default("5s").advanced(),
             FieldSpec::string("command", "The command used to pop elements from the Redis list.").default("blpop").options(&["blpop", "brpop"]).advanced(),
             auto_replay_field(),
+            FieldSpec::int("max_in_flight", "Optionally sets a limit on the number of messages that can be flowing through a stream pending acknowledgment from the input at any given time. Once a message has been either acknowledged or rejected (nacked) it is no longer considered pending. Zero (default) or lower implies no limit.").default(0),
         ])
         .example("Work queue", "input:\n  redis_list:\n    url: redis://localhost:6379\n    key: jobs\n")
 }
@@ -65,6 +71,10 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, Bui
         timeout,
         replay: c.auto_replay_nacks,
         pending: None,
+        in_flight: usize::try_from(c.max_in_flight)
+            .ok()
+            .filter(|n| *n > 0)
+            .map(|n| Arc::new(tokio::sync::Semaphore::new(n))),
     }))
 }
 
@@ -77,6 +87,8 @@ pub struct RedisListInput {
     /// The pop in progress. It runs as its own task so that a `read` cancelled by the runtime
     /// (it selects between reading and replaying) never drops a popped message.
     pending: Option<tokio::task::JoinHandle<Result<Option<Vec<u8>>, ComponentError>>>,
+    /// `max_in_flight`: a permit per message popped and not yet acknowledged.
+    in_flight: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 #[async_trait]
@@ -86,6 +98,16 @@ impl Input for RedisListInput {
     }
 
     async fn read(&mut self) -> Result<(Batch, AckFn), ComponentError> {
+        // Taken before popping, so that no message leaves the list while the limit is reached.
+        let permit = match &self.in_flight {
+            Some(sem) => Some(
+                sem.clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|e| ComponentError::Failed(e.to_string()))?,
+            ),
+            None => None,
+        };
         loop {
             let pending = match self.pending.as_mut() {
                 Some(p) => p,
@@ -108,7 +130,14 @@ impl Input for RedisListInput {
             self.pending = None;
             match r {
                 Ok(Ok(Some(payload))) => {
-                    return Ok((vec![Message::from_bytes(payload)], noop_ack()))
+                    let ack: AckFn = match permit {
+                        Some(permit) => Box::new(move |_| {
+                            drop(permit);
+                            Box::pin(async {})
+                        }),
+                        None => noop_ack(),
+                    };
+                    return Ok((vec![Message::from_bytes(payload)], ack));
                 }
                 Ok(Ok(None)) => continue,
                 Ok(Err(e)) => return Err(e),

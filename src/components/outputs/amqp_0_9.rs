@@ -20,6 +20,7 @@ use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
 use crate::config::parse_duration;
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
 use crate::message::{Batch, Message};
+use crate::pipeline::batching::batching_field;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -96,6 +97,7 @@ pub fn spec() -> ComponentSpec {
                 FieldSpec::array("exclude_prefixes", FieldType::String, "Provide a list of explicit metadata key prefixes to be excluded when adding metadata to sent messages.").default(serde_json::json!([])),
             ]).default(serde_json::json!({})),
             FieldSpec::int("max_in_flight", "The maximum number of messages to have in flight at a given time. Increase this to improve throughput.").default(64),
+            batching_field(),
             FieldSpec::bool("persistent", "Whether message delivery should be persistent (transient by default).").default(false).advanced(),
             FieldSpec::bool("mandatory", "Whether to set the mandatory flag on published messages. When set, a message that cannot be routed to a queue is returned and the write fails.").default(false).advanced(),
             FieldSpec::bool("immediate", "Whether to set the immediate flag on published messages (RabbitMQ does not support it and closes the channel).").default(false).advanced(),

@@ -9,10 +9,12 @@ use super::{build_children, close_all, max_in_flight_of, ChildOutput};
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
 use crate::message::Batch;
+use crate::pipeline::batching::batching_field;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BrokerOutputConfig {
+    pub copies: i64,
     pub pattern: String,
     pub outputs: Vec<serde_json::Value>,
 }
@@ -27,10 +29,12 @@ const PATTERNS: &[&str] = &[
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("broker", ComponentKind::Output, "Allows you to route messages to multiple child outputs using a range of brokering patterns.")
-        .description("`fan_out` writes every message to all outputs at once and retries an output that failed until it succeeds; `fan_out_sequential` does the same one output after another, in order. The `_fail_fast` variants do not retry: the first failure fails the write (and, sequentially, the outputs after it are not tried). `round_robin` sends each batch to the next output in turn. Bento's `greedy` pattern, `copies` and `batching` are not supported by engine.")
+        .description("`fan_out` writes every message to all outputs at once and retries an output that failed until it succeeds; `fan_out_sequential` does the same one output after another, in order. The `_fail_fast` variants do not retry: the first failure fails the write (and, sequentially, the outputs after it are not tried). `round_robin` sends each batch to the next output in turn. With `copies`, each output is created that many times. Bento's `greedy` pattern is not supported by engine.")
         .fields(vec![
+            FieldSpec::int("copies", "The number of copies of each configured output to spawn.").default(1).advanced(),
             FieldSpec::string("pattern", "The brokering pattern to use.").default("fan_out").options(PATTERNS),
             FieldSpec::array("outputs", FieldType::Component(ComponentKind::Output), "A list of child outputs to broker."),
+            batching_field(),
         ])
         .example("Queue, then answer", "output:\n  broker:\n    pattern: fan_out_sequential_fail_fast\n    outputs:\n      - stdout: {}\n      - sync_response: {}\n")
 }
@@ -63,8 +67,15 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Output>, Bu
     if c.outputs.is_empty() {
         return Err(ctx.error("broker needs at least one output"));
     }
+    if c.copies < 1 {
+        return Err(ctx.error("copies: must be at least 1"));
+    }
+    let mut outputs = Vec::new();
+    for _ in 0..c.copies {
+        outputs.extend(build_children(ctx, "outputs", &c.outputs)?);
+    }
     Ok(Box::new(BrokerOutput {
-        outputs: build_children(ctx, "outputs", &c.outputs)?,
+        outputs,
         pattern,
         next: AtomicUsize::new(0),
     }))

@@ -1,5 +1,5 @@
-//! `file`: appends each message followed by a newline to a file whose path may be interpolated
-//! per message.
+//! `file`: appends each message, followed by the codec's delimiter, to a file whose path may be
+//! interpolated per message (or, with `all-bytes`, replaces the file with it).
 
 use std::collections::HashMap;
 
@@ -9,11 +9,12 @@ use tokio::fs::{File, OpenOptions};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
 
-use super::codec_field;
+use super::{codec_field, OutputCodec};
 use crate::bloblang::{parse_interpolation, InterpolatedString};
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
 use crate::message::Batch;
+use crate::pipeline::batching::batching_field;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,7 +27,7 @@ pub fn spec() -> ComponentSpec {
     ComponentSpec::new(
         "file",
         ComponentKind::Output,
-        "Writes messages to files on disk, one per line.",
+        "Writes messages to files on disk based on a chosen codec.",
     )
     .fields(vec![
         FieldSpec::string(
@@ -37,6 +38,7 @@ pub fn spec() -> ComponentSpec {
         .example("/tmp/data.txt")
         .example("/tmp/${! @kafka_topic }.txt"),
         codec_field(),
+        batching_field(),
     ])
     .example(
         "Write lines to a file",
@@ -52,6 +54,7 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Output>, Bu
     let c: FileOutputConfig = ctx.parse(conf)?;
     let path = parse_interpolation(&c.path).map_err(|e| ctx.error(format!("path: {e}")))?;
     Ok(Box::new(FileOutput {
+        codec: OutputCodec::parse(&c.codec).map_err(|e| ctx.error(e))?,
         path,
         files: Mutex::new(OpenFiles::default()),
     }))
@@ -62,6 +65,7 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Output>, Bu
 pub const MAX_OPEN_FILES: usize = 64;
 
 pub struct FileOutput {
+    codec: OutputCodec,
     path: InterpolatedString,
     files: Mutex<OpenFiles>,
 }
@@ -74,7 +78,7 @@ struct OpenFiles {
 }
 
 impl FileOutput {
-    async fn open(path: &str) -> Result<File, ComponentError> {
+    async fn create_parent(path: &str) -> Result<(), ComponentError> {
         if let Some(parent) = std::path::Path::new(path).parent() {
             if !parent.as_os_str().is_empty() {
                 tokio::fs::create_dir_all(parent)
@@ -82,6 +86,11 @@ impl FileOutput {
                     .map_err(|e| ComponentError::failed(format!("{path}: {e}")))?;
             }
         }
+        Ok(())
+    }
+
+    async fn open(path: &str) -> Result<File, ComponentError> {
+        Self::create_parent(path).await?;
         OpenOptions::new()
             .create(true)
             .append(true)
@@ -105,6 +114,13 @@ impl Output for FileOutput {
                 .path
                 .render(&batch, i)
                 .map_err(ComponentError::failed)?;
+            if self.codec == OutputCodec::AllBytes {
+                Self::create_parent(&path).await?;
+                tokio::fs::write(&path, batch[i].bytes())
+                    .await
+                    .map_err(|e| ComponentError::failed(format!("{path}: {e}")))?;
+                continue;
+            }
             if !files.by_path.contains_key(&path) {
                 if files.by_path.len() >= MAX_OPEN_FILES {
                     let oldest = files
@@ -123,8 +139,8 @@ impl Output for FileOutput {
             let now = files.clock;
             if let Some((f, used)) = files.by_path.get_mut(&path) {
                 *used = now;
-                let mut line = batch[i].bytes().to_vec();
-                line.push(b'\n');
+                let mut line = Vec::with_capacity(batch[i].bytes().len() + 1);
+                self.codec.encode_into(&mut line, batch[i].bytes());
                 f.write_all(&line).await.map_err(ComponentError::failed)?;
                 f.flush().await.map_err(ComponentError::failed)?;
             }
@@ -152,6 +168,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let conf = serde_json::json!(format!("{}/${{! content() }}.txt", dir.path().display()));
         let out = FileOutput {
+            codec: OutputCodec::Delimited(b"\n".to_vec()),
             path: parse_interpolation(conf.as_str().unwrap_or_default()).expect("path"),
             files: Mutex::new(OpenFiles::default()),
         };

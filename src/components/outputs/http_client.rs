@@ -7,6 +7,7 @@ use crate::components::connectors::http_client::{client_fields, HttpClient, Http
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
 use crate::message::{Batch, Message, Value};
+use crate::pipeline::batching::batching_field;
 
 // No `deny_unknown_fields`: serde does not support it with `flatten` (lint still checks).
 #[derive(Deserialize)]
@@ -22,6 +23,18 @@ pub fn spec() -> ComponentSpec {
     fields.push(
         FieldSpec::int("max_in_flight", "The maximum number of parallel requests.").default(64),
     );
+    fields.push(batching_field());
+    fields.push(
+        FieldSpec::refused(
+            "batch_as_multipart",
+            "a batch is sent as one request per message; multipart bodies are not built",
+        )
+        .default(false),
+    );
+    fields.push(FieldSpec::refused(
+        "multipart",
+        "multipart bodies are not built",
+    ));
     fields.push(
         FieldSpec::bool("propagate_response", "Whether the response body is stored as the reply for inputs that answer their callers (`http_server`).")
             .default(false)

@@ -20,11 +20,47 @@ pub mod sync_response;
 pub(crate) fn codec_field() -> crate::config::spec::FieldSpec {
     crate::config::spec::FieldSpec::string(
         "codec",
-        "How messages are written: `lines` writes each message followed by a newline.",
+        "The way in which the bytes of messages should be written out: `lines` appends each message followed by a line break, `append` without any delimiter, `delim:x` followed by the custom delimiter `x`, and `all-bytes` (file outputs) writes each message to its file in full, replacing what the file held. A message that already ends with the delimiter gets no second one, as in Bento.",
     )
     .default("lines")
-    .options(&["lines"])
+    .example("lines")
+    .example("delim:\t")
     .advanced()
+}
+
+/// Bento's output codecs: each message is followed by a suffix, or (`all-bytes`) replaces the
+/// file it is written to.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum OutputCodec {
+    AllBytes,
+    Delimited(Vec<u8>),
+}
+
+impl OutputCodec {
+    pub fn parse(codec: &str) -> Result<OutputCodec, String> {
+        match codec {
+            "all-bytes" => Ok(OutputCodec::AllBytes),
+            "append" => Ok(OutputCodec::Delimited(Vec::new())),
+            "lines" => Ok(OutputCodec::Delimited(b"\n".to_vec())),
+            other => match other.strip_prefix("delim:") {
+                Some("") => {
+                    Err("codec: custom delimiter codec requires a non-empty delimiter".into())
+                }
+                Some(d) => Ok(OutputCodec::Delimited(d.as_bytes().to_vec())),
+                None => Err(format!("codec was not recognised: {other}")),
+            },
+        }
+    }
+
+    /// Append a message and its delimiter (unless it already ends with it) to `buf`.
+    pub fn encode_into(&self, buf: &mut Vec<u8>, data: &[u8]) {
+        buf.extend_from_slice(data);
+        if let OutputCodec::Delimited(d) = self {
+            if !d.is_empty() && !data.ends_with(d) {
+                buf.extend_from_slice(d);
+            }
+        }
+    }
 }
 
 use std::sync::Arc;
@@ -168,4 +204,35 @@ pub(crate) fn build_children(
         .enumerate()
         .map(|(i, j)| ChildOutput::build(ctx, &format!("{field}.{i}"), j))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OutputCodec;
+
+    fn encode(codec: &str, messages: &[&str]) -> String {
+        let c = OutputCodec::parse(codec).unwrap();
+        let mut buf = Vec::new();
+        for m in messages {
+            c.encode_into(&mut buf, m.as_bytes());
+        }
+        String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn codecs_write_as_bentos() {
+        assert_eq!(encode("lines", &["a", "b\n", ""]), "a\nb\n\n");
+        assert_eq!(encode("append", &["a", "b"]), "ab");
+        assert_eq!(encode("delim:\t", &["a", "b\t", "c"]), "a\tb\tc\t");
+        assert_eq!(encode("delim:foobar", &["x"]), "xfoobar");
+        assert_eq!(OutputCodec::parse("all-bytes"), Ok(OutputCodec::AllBytes));
+        assert_eq!(
+            OutputCodec::parse("delim:").unwrap_err(),
+            "codec: custom delimiter codec requires a non-empty delimiter"
+        );
+        assert_eq!(
+            OutputCodec::parse("csv").unwrap_err(),
+            "codec was not recognised: csv"
+        );
+    }
 }

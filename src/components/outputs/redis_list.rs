@@ -6,11 +6,14 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use crate::bloblang::{parse_interpolation, InterpolatedString};
-use crate::components::connectors::redis::{component_error, kind_field, url_field, RedisConn};
+use crate::components::connectors::redis::{
+    component_error, kind_field, master_field, url_field, RedisConn,
+};
 use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
 use crate::message::Batch;
+use crate::pipeline::batching::batching_field;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -29,11 +32,13 @@ pub fn spec() -> ComponentSpec {
         .fields(vec![
             url_field(),
             kind_field(),
+            master_field(),
             tls_field(),
             FieldSpec::string("key", "The key for each message, function interpolations can be optionally used to create a unique key per message.")
                 .interpolated().example("some_list").example("${! @.from }").example("${! this.id }"),
             FieldSpec::string("command", "The command used to push elements to the Redis list.").default("rpush").options(&["rpush", "lpush"]).advanced(),
             FieldSpec::int("max_in_flight", "The maximum number of messages to have in flight at a given time. Increase this to improve throughput.").default(64),
+            batching_field(),
         ])
         .example("Queue jobs", "output:\n  redis_list:\n    url: redis://localhost:6379\n    key: jobs\n")
 }

@@ -1,14 +1,15 @@
-//! `stdout`: writes each message followed by a newline to standard output.
+//! `stdout`: writes each message, followed by the codec's delimiter, to standard output.
 
 use std::io::Write;
 
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use super::codec_field;
+use super::{codec_field, OutputCodec};
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
 use crate::config::spec::{ComponentKind, ComponentSpec};
 use crate::message::Batch;
+use crate::pipeline::batching::batching_field;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,9 +21,9 @@ pub fn spec() -> ComponentSpec {
     ComponentSpec::new(
         "stdout",
         ComponentKind::Output,
-        "Prints messages to stdout, one per line.",
+        "Prints messages to stdout as a continuous stream of data.",
     )
-    .fields(vec![codec_field()])
+    .fields(vec![codec_field(), batching_field()])
     .example("Print", "output:\n  stdout: {}\n")
 }
 
@@ -31,13 +32,17 @@ pub fn plugin() -> Plugin<dyn Output> {
 }
 
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Output>, BuildError> {
-    let _c: StdoutConfig = ctx.parse(conf)?;
-    Ok(Box::new(StdoutOutput))
+    let c: StdoutConfig = ctx.parse(conf)?;
+    Ok(Box::new(StdoutOutput {
+        codec: OutputCodec::parse(&c.codec).map_err(|e| ctx.error(e))?,
+    }))
 }
 
 /// Writes synchronously, as Bento does: a write to stdout is a short syscall, far cheaper than
 /// a round trip through tokio's blocking pool, and a full pipe blocking us is back-pressure.
-pub struct StdoutOutput;
+pub struct StdoutOutput {
+    codec: OutputCodec,
+}
 
 #[async_trait]
 impl Output for StdoutOutput {
@@ -48,8 +53,7 @@ impl Output for StdoutOutput {
     async fn write(&self, batch: Batch) -> Result<(), ComponentError> {
         let mut buf = Vec::with_capacity(batch.iter().map(|m| m.bytes().len() + 1).sum());
         for m in &batch {
-            buf.extend_from_slice(m.bytes());
-            buf.push(b'\n');
+            self.codec.encode_into(&mut buf, m.bytes());
         }
         let mut out = std::io::stdout().lock();
         out.write_all(&buf).map_err(ComponentError::failed)?;

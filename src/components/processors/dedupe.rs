@@ -28,6 +28,7 @@ pub fn spec() -> ComponentSpec {
             FieldSpec::string("key", "An interpolated string yielding the key to deduplicate by for each message.").interpolated()
                 .example("${! meta(\"kafka_key\") }").example("${! this.id }"),
             FieldSpec::bool("drop_on_err", "Whether messages should be dropped when the cache returns a general error such as a network issue.").default(true),
+            FieldSpec::refused("strategy", "only FIFO (keep the first message seen for each key) is built").default("FIFO"),
         ])
         .example("Deduplicate based on a field", "cache_resources:\n  - label: keycache\n    memory:\n      default_ttl: 60s\ninput:\n  stdin: {}\npipeline:\n  processors:\n    - dedupe:\n        cache: keycache\n        key: ${! this.id }\noutput:\n  stdout: {}\n")
 }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::bloblang::{parse_interpolation, InterpolatedString, Mapping};
 use crate::components::connectors::redis::{
-    arg_bytes, kind_field, reply_value, url_field, RedisConn,
+    arg_bytes, kind_field, master_field, reply_value, url_field, RedisConn,
 };
 use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::connectors::{args_for, parse_args_mapping};
@@ -34,6 +34,7 @@ pub fn spec() -> ComponentSpec {
         .fields(vec![
             url_field(),
             kind_field(),
+            master_field(),
             tls_field(),
             FieldSpec::string("command", "The command to execute.").interpolated().example("scard").example("incrby").example("${! meta(\"command\") }"),
             FieldSpec::bloblang("args_mapping", "A Bloblang mapping which should evaluate to an array of values matching in size to the number of arguments required for the specified Redis command.")

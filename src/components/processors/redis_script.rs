@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::redis::{RedisAction, RedisProc};
 use crate::components::connectors::parse_args_mapping;
-use crate::components::connectors::redis::{kind_field, url_field};
+use crate::components::connectors::redis::{kind_field, master_field, url_field};
 use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::{BuildCtx, BuildError, Plugin, Processor};
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
@@ -30,6 +30,7 @@ pub fn spec() -> ComponentSpec {
         .fields(vec![
             url_field(),
             kind_field(),
+            master_field(),
             tls_field(),
             FieldSpec::string("script", "A script to use for the target operator. It has precedence over the 'command' field.")
                 .example("return redis.call('set', KEYS[1], ARGV[1])"),

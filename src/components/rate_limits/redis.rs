@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use super::interval_of;
-use crate::components::connectors::redis::{component_error, kind_field, url_field, RedisConn};
+use crate::components::connectors::redis::{
+    component_error, kind_field, master_field, url_field, RedisConn,
+};
 use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::{BuildCtx, BuildError, ComponentError, Plugin, RateLimit};
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, Status};
@@ -29,6 +31,7 @@ pub fn spec() -> ComponentSpec {
         .fields(vec![
             url_field(),
             kind_field(),
+            master_field(),
             tls_field(),
             FieldSpec::int("count", "The maximum number of messages to allow for a given period of time.").default(1000),
             FieldSpec::string("interval", "The time window to limit requests by.").default("1s"),

@@ -1,0 +1,222 @@
+//! Bento's batching policy (`batching: {count, byte_size, period, jitter, check, processors}`)
+//! on the stream's output: transactions gather into one batch until a rule says flush, the
+//! output writes that batch once, and every transaction in it is acked or nacked with it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use tokio::time::Instant;
+
+use crate::bloblang::{parse_mapping, Mapping};
+use crate::components::processors::flow::check_passes;
+use crate::components::{BuildCtx, BuildError, ProcessorStage, Transaction};
+use crate::config::parse_duration;
+use crate::config::spec::FieldSpec;
+use crate::message::{AckHandle, AckStatus, Batch};
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct BatchingConfig {
+    pub count: i64,
+    pub byte_size: i64,
+    pub period: String,
+    pub jitter: f64,
+    pub check: String,
+    pub processors: Vec<serde_json::Value>,
+}
+
+/// Whether an output's `batching` value asks for no batching at all (every rule unset), so that
+/// an output which cannot batch (one inside `broker`) may still carry Bento's default.
+pub fn asks_nothing(conf: &serde_json::Value) -> bool {
+    serde_json::from_value::<BatchingConfig>(conf.clone()).is_ok_and(|c| {
+        c.count <= 1
+            && c.byte_size <= 0
+            && c.period.trim().is_empty()
+            && c.check.trim().is_empty()
+            && c.processors.is_empty()
+    })
+}
+
+pub fn batching_field() -> FieldSpec {
+    FieldSpec::object("batching", "Allows you to configure a batching policy: messages gather into one batch, written at once, until one of its rules says flush. Only the stream's own output batches: on an output inside `broker`, `switch` or `fallback` a batching policy is refused (set it on the outer output).", vec![
+        FieldSpec::int("count", "A number of messages at which the batch should be flushed. If `0` disables count based batching.").default(0),
+        FieldSpec::int("byte_size", "An amount of bytes at which the batch should be flushed. If `0` disables size based batching.").default(0),
+        FieldSpec::string("period", "A period in which an incomplete batch should be flushed regardless of its size.").default("").example("1s").example("500ms"),
+        FieldSpec::float("jitter", "A non-negative factor that adds random delay to batch flush intervals, where delay is determined uniformly at random between `0` and `jitter * period`.").default(0.0).advanced(),
+        FieldSpec::bloblang("check", "A Bloblang query that should return a boolean value indicating whether a message should end a batch.").default("").example("this.type == \"end_of_transaction\""),
+        FieldSpec::processors("processors", "A list of processors to apply to a batch as it is flushed. All resulting messages are flushed as a single batch.").default(serde_json::json!([])).advanced(),
+    ])
+    .default(serde_json::json!({}))
+    .advanced()
+}
+
+/// Why a batch was flushed: the `mechanism` label of Bento's `batch_created` metric.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Mechanism {
+    Count,
+    Size,
+    Check,
+    Period,
+    /// The input ended or the stream is stopping: what gathered is still written.
+    Final,
+}
+
+impl Mechanism {
+    fn name(self) -> &'static str {
+        match self {
+            Mechanism::Count => "count",
+            Mechanism::Size => "size",
+            Mechanism::Check => "check",
+            Mechanism::Period => "period",
+            Mechanism::Final => "final",
+        }
+    }
+}
+
+pub struct BatchPolicy {
+    count: usize,
+    byte_size: usize,
+    period: Option<Duration>,
+    jitter: f64,
+    check: Option<Mapping>,
+    processors: Vec<Arc<ProcessorStage>>,
+}
+
+impl BatchPolicy {
+    /// The policy of an output's `batching` field; `None` when it asks for no batching (Bento's
+    /// "noop" policy: no rule set, or only `count: 1`).
+    pub fn build(
+        conf: &serde_json::Value,
+        ctx: &BuildCtx,
+    ) -> Result<Option<BatchPolicy>, BuildError> {
+        let c: BatchingConfig = serde_json::from_value(conf.clone())
+            .map_err(|e| ctx.error(format!("batching: {e}")))?;
+        let period = match c.period.trim() {
+            "" => None,
+            p => Some(parse_duration(p).map_err(|e| ctx.error(format!("batching.period: {e}")))?),
+        };
+        let check = match c.check.trim() {
+            "" => None,
+            q => Some(parse_mapping(q).map_err(|e| ctx.error(format!("batching.check: {e}")))?),
+        };
+        if c.jitter < 0.0 {
+            return Err(ctx.error("batching.jitter: must be non-negative"));
+        }
+        let count = usize::try_from(c.count.max(0)).unwrap_or(usize::MAX);
+        let byte_size = usize::try_from(c.byte_size.max(0)).unwrap_or(usize::MAX);
+        let processors = ctx.build_processors("batching.processors", &c.processors)?;
+        if count <= 1
+            && byte_size == 0
+            && period.is_none()
+            && check.is_none()
+            && processors.is_empty()
+        {
+            return Ok(None);
+        }
+        Ok(Some(BatchPolicy {
+            count,
+            byte_size,
+            period,
+            jitter: c.jitter,
+            check,
+            processors,
+        }))
+    }
+}
+
+/// The batch being gathered for one output.
+pub struct Batcher {
+    policy: BatchPolicy,
+    batch: Batch,
+    acks: Vec<AckHandle>,
+    bytes: usize,
+    /// When the period next flushes: Bento counts it from the last flush, not the first message.
+    deadline: Option<Instant>,
+    label: String,
+    path: String,
+}
+
+impl Batcher {
+    pub fn new(policy: BatchPolicy, label: &str, path: &str) -> Batcher {
+        let mut b = Batcher {
+            policy,
+            batch: Batch::new(),
+            acks: Vec::new(),
+            bytes: 0,
+            deadline: None,
+            label: label.to_owned(),
+            path: path.to_owned(),
+        };
+        b.reset_deadline();
+        b
+    }
+
+    fn reset_deadline(&mut self) {
+        self.deadline = self.policy.period.map(|p| {
+            let jitter = if self.policy.jitter > 0.0 {
+                p.mul_f64(rand::random::<f64>() * self.policy.jitter)
+            } else {
+                Duration::ZERO
+            };
+            Instant::now() + p + jitter
+        });
+    }
+
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// Add a transaction's messages; says why the batch must be flushed now, if it must.
+    pub fn add(&mut self, t: Transaction) -> Option<Mechanism> {
+        let mut check = false;
+        for m in t.batch {
+            self.bytes += m.bytes().len();
+            self.batch.push(m);
+            if let Some(q) = &self.policy.check {
+                let i = self.batch.len() - 1;
+                // Bento logs a check that fails to run and does not flush on it.
+                match check_passes(q, &self.batch, i) {
+                    Ok(pass) => check |= pass,
+                    Err(e) => {
+                        tracing::error!(label = %self.label, path = %self.path, "batching check failed: {e}")
+                    }
+                }
+            }
+        }
+        self.acks.push(t.ack);
+        if self.policy.count > 0 && self.batch.len() >= self.policy.count {
+            Some(Mechanism::Count)
+        } else if self.policy.byte_size > 0 && self.bytes >= self.policy.byte_size {
+            Some(Mechanism::Size)
+        } else if check {
+            Some(Mechanism::Check)
+        } else {
+            None
+        }
+    }
+
+    /// The gathered batch as one transaction, after the policy's processors; `None` when
+    /// nothing gathered. The period starts again either way.
+    pub async fn flush(&mut self, why: Mechanism) -> Option<Transaction> {
+        self.reset_deadline();
+        if self.acks.is_empty() {
+            return None;
+        }
+        let mut batch = std::mem::take(&mut self.batch);
+        self.bytes = 0;
+        let acks = std::mem::take(&mut self.acks);
+        if !self.policy.processors.is_empty() {
+            let out = crate::components::run_processors(&self.policy.processors, batch).await;
+            batch = out.into_iter().flatten().collect();
+        }
+        metrics::counter!("batch_created", "label" => self.label.clone(), "path" => self.path.clone(), "mechanism" => why.name()).increment(1);
+        let ack = AckHandle::new(Box::new(move |status: AckStatus| {
+            for a in acks {
+                a.resolve(status.clone());
+            }
+            Box::pin(async {})
+        }));
+        Some(Transaction { batch, ack })
+    }
+}

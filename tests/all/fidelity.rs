@@ -1,0 +1,360 @@
+//! Fields and behaviours as Bento has them: refused fields, batching policies, output codecs,
+//! broker copies, and the `http_server` CORS and metadata rules.
+
+use std::io::{BufRead, BufReader, Write};
+
+use crate::support::{free_port, metric, run_engine, spawn_engine, temp_config, wait_for_status};
+
+/// Run `engine ARGS config` on `yaml`, without the management server (tests run at once).
+fn run(yaml: &str, args: &[&str], stdin: &[u8]) -> (String, String, Option<i32>) {
+    let (_dir, path) = temp_config(&format!("http:\n  enabled: false\n{yaml}"));
+    let path = path.to_string_lossy().to_string();
+    let mut all: Vec<&str> = args.to_vec();
+    all.push(&path);
+    let out = run_engine(&all, stdin);
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code(),
+    )
+}
+
+#[test]
+fn a_refused_field_is_a_lint_error_at_its_line_unless_it_holds_bentos_default() {
+    let refused = "input:\n  http_server:\n    path: /post\n    ws_path: /ws\npipeline:\n  processors:\n    - http:\n        url: http://localhost:1/\n        oauth:\n          enabled: true\noutput:\n  sql_raw:\n    driver: postgres\n    dsn: postgres://localhost/db\n    query: SELECT 1\n    region: eu-west-1\n";
+    let (_, stderr, code) = run(refused, &["lint"], b"");
+    assert_eq!(code, Some(1), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{stderr}");
+    assert!(
+        lines[0].ends_with(
+            "(6,5) field ws_path is not supported by engine: websocket connections are not built"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        lines[1].ends_with(
+            "(11,9) field oauth is not supported by engine: OAuth v1 request signing is not built"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        lines[2].contains("(18,5) field region is not supported by engine: cloud credentials"),
+        "{stderr}"
+    );
+
+    // Bento's defaults, as a config written out in full by `bento create` holds them.
+    let defaults = "input:\n  http_server:\n    path: /post\n    ws_path: /post/ws\n    ws_welcome_message: ''\n    cert_file: ''\npipeline:\n  processors:\n    - http:\n        url: http://localhost:1/\n        oauth:\n          enabled: false\n          consumer_key: ''\n        transport:\n          force_http2: true\n          dial_context:\n            timeout: 30s\noutput:\n  drop: {}\n";
+    let (_, stderr, code) = run(defaults, &["lint"], b"");
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+#[test]
+fn run_refuses_a_refused_field_even_when_chilled() {
+    let yaml = "input:\n  stdin: {}\npipeline:\n  processors:\n    - dedupe:\n        cache: c\n        key: ${! content() }\n        strategy: LIFO\ncache_resources:\n  - label: c\n    memory: {}\noutput:\n  stdout: {}\n";
+    let (stdout, stderr, code) = run(yaml, &["run", "--chilled", "-c"], b"a\n");
+    assert_ne!(code, Some(0), "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        stderr.contains("field strategy is not supported by engine: only FIFO"),
+        "{stderr}"
+    );
+}
+
+/// Each line of output names the size of the batch its message was written in.
+const SIZES: &str =
+    "      processors:\n        - mapping: 'root = content().string() + \" \" + batch_size().string()'\n";
+
+#[test]
+fn batching_flushes_by_count_by_check_and_what_is_left_at_the_end() {
+    let yaml = format!("input:\n  stdin: {{}}\noutput:\n  stdout:\n    batching:\n      count: 3\n      check: this.end == true\n{SIZES}");
+    let lines: String = [1, 2, 3, 4, 5, 6, 7, 8]
+        .iter()
+        .map(|i| match i {
+            5 => format!("{{\"n\":{i},\"end\":true}}\n"),
+            _ => format!("{{\"n\":{i}}}\n"),
+        })
+        .collect();
+    let (stdout, stderr, code) = run(&yaml, &["run", "-c"], lines.as_bytes());
+    assert_eq!(code, Some(0), "{stderr}");
+    // 1-3 by count; 4-5 by the check; 6-8 by count again; nothing is left for the end.
+    assert_eq!(
+        stdout,
+        "{\"n\":1} 3\n{\"n\":2} 3\n{\"n\":3} 3\n{\"n\":4} 2\n{\"n\":5,\"end\":true} 2\n{\"n\":6} 3\n{\"n\":7} 3\n{\"n\":8} 3\n"
+    );
+
+    let (stdout, stderr, code) = run(&yaml, &["run", "-c"], b"{\"n\":1}\n{\"n\":2}\n");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout, "{\"n\":1} 2\n{\"n\":2} 2\n");
+}
+
+#[test]
+fn batching_by_byte_size_and_output_processors_run_before_batching() {
+    // Output processors see each message as it arrives (Bento's order); here they double its
+    // size, so two 3-byte lines make 12 bytes, past `byte_size: 10`.
+    let yaml = format!("input:\n  stdin: {{}}\noutput:\n  processors:\n    - mapping: 'root = content().string() + content().string()'\n  stdout:\n    batching:\n      byte_size: 10\n{SIZES}");
+    let (stdout, stderr, code) = run(&yaml, &["run", "-c"], b"abc\ndef\nghi\n");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout, "abcabc 2\ndefdef 2\nghighi 1\n");
+}
+
+#[tokio::test]
+async fn batching_flushes_by_period_while_the_input_stays_open() {
+    let api = free_port();
+    let yaml = format!("http:\n  address: 127.0.0.1:{api}\ninput:\n  stdin: {{}}\noutput:\n  stdout:\n    batching:\n      count: 100\n      period: 200ms\n{SIZES}");
+    let (_dir, path) = temp_config(&yaml);
+    let mut child = spawn_engine(&["run", "-c", &path.to_string_lossy()]);
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(b"a\nb\n").expect("write");
+    stdin.flush().expect("flush");
+    let stdout = child.stdout.take().expect("stdout");
+    // Neither count nor the end of input can flush: only the period can.
+    let lines = tokio::task::spawn_blocking(move || {
+        let mut r = BufReader::new(stdout);
+        let mut lines = Vec::new();
+        for _ in 0..2 {
+            let mut l = String::new();
+            r.read_line(&mut l).expect("read");
+            lines.push(l);
+        }
+        (lines, r)
+    });
+    let (lines, _reader) = lines.await.expect("reader");
+    // Usually one batch of two; the period may fall between the two lines on a slow machine.
+    assert!(
+        lines == ["a 2\n", "b 2\n"] || lines == ["a 1\n", "b 1\n"],
+        "{lines:?}"
+    );
+    assert_eq!(
+        wait_for_status(&format!("http://127.0.0.1:{api}/ready"), 200)
+            .await
+            .0,
+        200
+    );
+    assert!(metric(api, "batch_created").await >= 1.0);
+    drop(stdin);
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .expect("join")
+        .expect("wait");
+    assert!(status.success());
+}
+
+#[test]
+fn batching_inside_a_broker_is_refused_and_on_the_broker_works() {
+    let inner = "input:\n  stdin: {}\noutput:\n  broker:\n    outputs:\n      - stdout:\n          batching:\n            count: 2\n";
+    let (_, stderr, code) = run(inner, &["run", "-c"], b"a\n");
+    assert_ne!(code, Some(0));
+    assert!(
+        stderr.contains("batching: only the stream's own output batches in engine"),
+        "{stderr}"
+    );
+    let outer = "input:\n  stdin: {}\noutput:\n  broker:\n    copies: 2\n    outputs:\n      - stdout: {}\n    batching:\n      count: 2\n      processors:\n        - mapping: 'root = content().string() + \" \" + batch_size().string()'\n";
+    let (stdout, stderr, code) = run(outer, &["run", "-c"], b"a\nb\n");
+    assert_eq!(code, Some(0), "{stderr}");
+    // Two copies of stdout under fan_out: the batch of two is written by each.
+    assert_eq!(stdout, "a 2\nb 2\na 2\nb 2\n");
+}
+
+#[test]
+fn broker_input_copies_create_each_input_that_many_times() {
+    let yaml = "input:\n  broker:\n    copies: 3\n    inputs:\n      - generate:\n          count: 2\n          interval: ''\n          mapping: 'root = \"x\"'\noutput:\n  stdout: {}\n";
+    let (stdout, stderr, code) = run(yaml, &["run", "-c"], b"");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout, "x\n".repeat(6));
+}
+
+#[test]
+fn output_codecs_delimit_append_and_replace() {
+    let yaml = "input:\n  stdin: {}\noutput:\n  stdout:\n    codec: 'delim:|'\n";
+    let (stdout, stderr, code) = run(yaml, &["run", "-c"], b"a\nb|\nc\n");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout, "a|b|c|");
+
+    let dir = tempfile::tempdir().expect("dir");
+    let target = dir.path().join("out/last.txt");
+    let yaml = format!(
+        "input:\n  stdin: {{}}\noutput:\n  file:\n    path: {}\n    codec: all-bytes\n",
+        target.display()
+    );
+    let (_, stderr, code) = run(&yaml, &["run", "-c"], b"first\nsecond\n");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&target).expect("file"), "second");
+
+    let bad = "input:\n  stdin: {}\noutput:\n  stdout:\n    codec: 'delim:'\n";
+    let (_, stderr, code) = run(bad, &["run", "-c"], b"");
+    assert_ne!(code, Some(0));
+    assert!(
+        stderr.contains("custom delimiter codec requires a non-empty delimiter"),
+        "{stderr}"
+    );
+}
+
+fn http_server_config(port: u16, extra: &str) -> String {
+    format!("http:\n  enabled: false\ninput:\n  http_server:\n    address: 127.0.0.1:{port}\n    path: /items/{{id}}\n    allowed_verbs: [ POST, PUT ]\n{extra}pipeline:\n  processors:\n    - mapping: 'root = @'\noutput:\n  sync_response: {{}}\n")
+}
+
+async fn start(config: &str) -> (tempfile::TempDir, std::process::Child) {
+    let (dir, path) = temp_config(config);
+    let child = spawn_engine(&["run", "-c", &path.to_string_lossy()]);
+    (dir, child)
+}
+
+async fn wait_listening(port: u16) {
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test]
+async fn http_server_metadata_takes_query_path_and_cookies_over_headers_or_prefixes_them() {
+    engine::http::install_tls_provider();
+    let port = free_port();
+    let (_dir, mut child) = start(&http_server_config(port, "")).await;
+    wait_listening(port).await;
+    let client = reqwest::Client::new();
+    let meta: serde_json::Value = client
+        .post(format!(
+            "http://127.0.0.1:{port}/items/7?id=q&colour=red&colour=blue&x-tag=q"
+        ))
+        .header("X-Tag", "header")
+        .header("Cookie", "session=abc; colour=\"green\"")
+        .body("{}")
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    // Bento's order: headers, then query, then path parameters, then cookies, each overwriting.
+    assert_eq!(meta["X-Tag"], "header");
+    assert_eq!(meta["x-tag"], "q");
+    assert_eq!(meta["id"], "7");
+    assert_eq!(meta["session"], "abc");
+    assert_eq!(meta["colour"], "green");
+    let _ = child.kill();
+
+    let port = free_port();
+    let (_dir, mut child) = start(&http_server_config(
+        port,
+        "    prefix_metadata_keys: true\n",
+    ))
+    .await;
+    wait_listening(port).await;
+    let meta: serde_json::Value = client
+        .post(format!("http://127.0.0.1:{port}/items/7?id=q"))
+        .header("X-Tag", "header")
+        .header("Cookie", "session=abc")
+        .body("{}")
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(meta["header_X-Tag"], "header");
+    assert_eq!(meta["query_id"], "q");
+    assert_eq!(meta["path_id"], "7");
+    assert_eq!(meta["cookie_session"], "abc");
+    assert_eq!(meta["http_server_verb"], "POST");
+    assert!(meta.get("id").is_none(), "{meta}");
+    let _ = child.kill();
+}
+
+#[tokio::test]
+async fn http_server_cors_answers_as_gorilla_handlers_do() {
+    engine::http::install_tls_provider();
+    let port = free_port();
+    let cors = "    cors:\n      enabled: true\n      allowed_origins: [ 'https://a.example', 'https://b.example' ]\n      allowed_headers: [ content-type ]\n      allowed_methods: [ POST, PUT ]\n";
+    let (_dir, mut child) = start(&http_server_config(port, cors)).await;
+    wait_listening(port).await;
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/items/1");
+    let preflight = |origin: &'static str, method: &'static str, headers: &'static str| {
+        let mut rb = client
+            .request(reqwest::Method::OPTIONS, &url)
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", method);
+        if !headers.is_empty() {
+            rb = rb.header("Access-Control-Request-Headers", headers);
+        }
+        rb.send()
+    };
+
+    let ok = preflight("https://a.example", "PUT", "Content-Type, Accept")
+        .await
+        .expect("sent");
+    assert_eq!(ok.status().as_u16(), 200);
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        "https://a.example"
+    );
+    assert_eq!(ok.headers()["access-control-allow-methods"], "PUT");
+    assert_eq!(ok.headers()["access-control-allow-headers"], "Content-Type");
+    assert_eq!(ok.headers()["vary"], "Origin");
+
+    let simple = preflight("https://a.example", "POST", "")
+        .await
+        .expect("sent");
+    assert_eq!(simple.status().as_u16(), 200);
+    assert!(simple
+        .headers()
+        .get("access-control-allow-methods")
+        .is_none());
+
+    assert_eq!(
+        preflight("https://a.example", "DELETE", "")
+            .await
+            .expect("sent")
+            .status()
+            .as_u16(),
+        405
+    );
+    assert_eq!(
+        preflight("https://a.example", "PUT", "X-Secret")
+            .await
+            .expect("sent")
+            .status()
+            .as_u16(),
+        403
+    );
+    let elsewhere = preflight("https://evil.example", "PUT", "")
+        .await
+        .expect("sent");
+    assert_eq!(elsewhere.status().as_u16(), 200);
+    assert!(elsewhere
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
+
+    let post = client
+        .post(&url)
+        .header("Origin", "https://b.example")
+        .body("{}")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(post.status().as_u16(), 200);
+    assert_eq!(
+        post.headers()["access-control-allow-origin"],
+        "https://b.example"
+    );
+    let _ = child.kill();
+
+    // Enabled without an origin is refused, as Bento refuses it.
+    let port = free_port();
+    let (_dir, path) = temp_config(&http_server_config(
+        port,
+        "    cors:\n      enabled: true\n",
+    ));
+    let out = run_engine(&["run", "-c", &path.to_string_lossy()], b"");
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("cors: must specify at least one allowed origin"));
+}
