@@ -379,9 +379,9 @@ async fn a_panicking_task_is_a_crash_and_nacks_its_message() {
 }
 
 /// Holds every write until the test opens the gate; tells the test when a write arrived.
-struct GatedOutput {
-    arrived: Arc<Notify>,
-    gate: Arc<tokio::sync::Semaphore>,
+pub struct GatedOutput {
+    pub arrived: Arc<Notify>,
+    pub gate: Arc<tokio::sync::Semaphore>,
 }
 
 #[async_trait]

@@ -231,3 +231,174 @@ output:
         "{lines:?}"
     );
 }
+
+/// A CA, a server certificate for `localhost` and a client certificate it signed, as PEM.
+struct Pki {
+    ca: String,
+    server: (String, String),
+    client: (String, String),
+}
+
+fn pki() -> Pki {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let leaf = |name: &str| {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec![name.to_owned()])
+            .unwrap()
+            .signed_by(&key, &issuer)
+            .unwrap();
+        (cert.pem(), key.serialize_pem())
+    };
+    Pki {
+        ca: ca.pem(),
+        server: leaf("localhost"),
+        client: leaf("client"),
+    }
+}
+
+/// An HTTPS server that answers `ok` to every request; with `client_ca`, only to clients
+/// that present a certificate that CA signed.
+async fn https_server(pki: &Pki, client_ca: bool) -> u16 {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let certs = vec![CertificateDer::from_pem_slice(pki.server.0.as_bytes()).unwrap()];
+    let key = PrivateKeyDer::from_pem_slice(pki.server.1.as_bytes()).unwrap();
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap();
+    let config = if client_ca {
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(CertificateDer::from_pem_slice(pki.ca.as_bytes()).unwrap())
+            .unwrap();
+        let verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(roots.into(), provider)
+                .build()
+                .unwrap();
+        builder.with_client_cert_verifier(verifier)
+    } else {
+        builder.with_no_client_auth()
+    }
+    .with_single_cert(certs, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = tls
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                    )
+                    .await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    port
+}
+
+/// The `http` processor's answer to one message, or its error, with this `tls` block.
+async fn call_with_tls(port: u16, tls: &str) -> String {
+    let yaml = format!(
+        "http: {{enabled: false}}\ninput:\n  stdin: {{}}\npipeline:\n  processors:\n    - http:\n        url: https://localhost:{port}/\n        verb: POST\n        retries: 0\n{tls}    - mapping: 'root = if errored() {{ \"failed: \" + error() }} else {{ content() }}'\noutput:\n  stdout: {{}}\n"
+    );
+    let (lines, err, code) = tokio::task::spawn_blocking(move || run_lines(&yaml, "x\n"))
+        .await
+        .unwrap();
+    assert_eq!(code, Some(0), "{err}");
+    lines.join("\n")
+}
+
+fn yaml_block(pem: &str, indent: usize) -> String {
+    let pad = " ".repeat(indent);
+    format!(
+        "|\n{}",
+        pem.lines()
+            .map(|l| format!("{pad}{l}\n"))
+            .collect::<String>()
+    )
+}
+
+#[tokio::test]
+async fn the_http_processor_trusts_configured_root_cas_presents_client_certs_and_can_skip_verification(
+) {
+    engine::http::install_tls_provider();
+    let pki = pki();
+    let port = https_server(&pki, false).await;
+    let roots = format!(
+        "        tls:\n          enabled: true\n          root_cas: {}",
+        yaml_block(&pki.ca, 12)
+    );
+    assert_eq!(call_with_tls(port, &roots).await, "ok");
+    // Without the CA the server is not trusted.
+    let refused = call_with_tls(port, "").await;
+    assert!(refused.starts_with("failed: "), "{refused}");
+    assert!(refused.contains("certificate"), "{refused}");
+    let skip = "        tls:\n          enabled: true\n          skip_cert_verify: true\n";
+    assert_eq!(call_with_tls(port, skip).await, "ok");
+
+    // A server that asks for a client certificate gets the configured one.
+    let mtls_port = https_server(&pki, true).await;
+    let with_cert = format!(
+        "{roots}          client_certs:\n            - cert: {}              key: {}",
+        yaml_block(&pki.client.0, 16),
+        yaml_block(&pki.client.1, 16)
+    );
+    assert_eq!(call_with_tls(mtls_port, &with_cert).await, "ok");
+    let without = call_with_tls(mtls_port, &roots).await;
+    assert!(without.starts_with("failed: "), "{without}");
+}
+
+#[tokio::test]
+async fn follow_redirects_false_returns_the_redirect_itself() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 2048];
+                let n = tcp.read(&mut buf).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]);
+                let resp = if head.starts_with("POST /moved") || head.starts_with("GET /moved") {
+                    "HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\narrive"
+                } else {
+                    "HTTP/1.1 302 Found\r\nLocation: /moved\r\nContent-Length: 5\r\nConnection: close\r\n\r\nfound"
+                };
+                let _ = tcp.write_all(resp.as_bytes()).await;
+            });
+        }
+    });
+    let run = |follow: bool| {
+        let yaml = format!(
+            "http: {{enabled: false}}\ninput:\n  stdin: {{}}\npipeline:\n  processors:\n    - http:\n        url: http://127.0.0.1:{port}/start\n        retries: 0\n        follow_redirects: {follow}\n        successful_on: [ 302 ]\n    - mapping: 'root = content().string() + \" \" + @http_status_code.string()'\noutput:\n  stdout: {{}}\n"
+        );
+        tokio::task::spawn_blocking(move || run_lines(&yaml, "x\n"))
+    };
+    let (lines, err, code) = run(true).await.unwrap();
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(lines, vec!["arrive 200"]);
+    let (lines, err, code) = run(false).await.unwrap();
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(lines, vec!["found 302"]);
+}

@@ -232,6 +232,66 @@ async fn rate_limits(url: &str, r: &Redis) {
     assert!(took < Duration::from_secs(2), "{took:?}");
 }
 
+/// `max_in_flight` on the `redis_list` input: no more than that many messages leave the list
+/// before the output has acknowledged them.
+async fn redis_list_max_in_flight(url: &str, r: &Redis) {
+    let key = id();
+    let mut c = r.conn().await;
+    let _: () = redis::cmd("RPUSH")
+        .arg(&key)
+        .arg(&["1", "2", "3", "4", "5"][..])
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let yaml = format!(
+        "input:\n  redis_list:\n    url: {url}\n    key: {key}\n    timeout: 1s\n    max_in_flight: 2\noutput:\n  drop: {{}}\n"
+    );
+    let loaded = engine::config::read_text(std::path::Path::new("t.yaml"), &yaml).unwrap();
+    let cfg = engine::config::decode(&loaded.tree).unwrap();
+    let mut s = Stream::build(&cfg, Arc::new(Shared::default())).unwrap();
+    let arrived = Arc::new(tokio::sync::Notify::new());
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    s.output = Arc::new(crate::acks::GatedOutput {
+        arrived: arrived.clone(),
+        gate: gate.clone(),
+    });
+    let stop = tokio_util::sync::CancellationToken::new();
+    let run = tokio::spawn(s.run(stop.clone(), Duration::from_secs(5)));
+    arrived.notified().await;
+    let len = |c: &mut redis::aio::MultiplexedConnection| {
+        let key = key.clone();
+        let mut c = c.clone();
+        async move {
+            redis::cmd("LLEN")
+                .arg(&key)
+                .query_async::<i64>(&mut c)
+                .await
+                .unwrap()
+        }
+    };
+    let started = Instant::now();
+    while len(&mut c).await != 3 && started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(len(&mut c).await, 3, "two popped, awaiting acknowledgement");
+    // Nothing is awaited here: the point is that nothing more leaves the list.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(len(&mut c).await, 3, "a third left the list before an ack");
+    gate.add_permits(100);
+    let started = Instant::now();
+    while len(&mut c).await != 0 && started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(len(&mut c).await, 0);
+    stop.cancel();
+    run.await.unwrap();
+    let _: () = redis::cmd("DEL")
+        .arg(&key)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+}
+
 /// One test: `CLIENT KILL` is server-wide, so the Redis cases must not overlap.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_suite() {
@@ -244,6 +304,7 @@ async fn redis_suite() {
     redis_cache(&url, &target).await;
     dedupe_and_cached(&url, &target).await;
     rate_limits(&url, &target).await;
+    redis_list_max_in_flight(&url, &target).await;
     let metrics = engine::metrics::render();
     for name in [
         "cache_success{",
