@@ -13,9 +13,13 @@ use clap::{Args, Parser, Subcommand};
     name = "engine",
     version,
     about = "A config-driven stream processor: input → processors → output, configured in YAML, transformed with Bloblang.",
-    args_conflicts_with_subcommands = false
+    args_conflicts_with_subcommands = false,
+    disable_version_flag = true
 )]
 pub struct Cli {
+    /// Print the version (`-v` as Bento's, `-V` as clap's).
+    #[arg(short = 'v', long = "version", visible_short_alias = 'V', action = clap::ArgAction::Version)]
+    version: Option<bool>,
     #[command(flatten)]
     pub global: GlobalArgs,
     #[command(subcommand)]
@@ -128,7 +132,8 @@ pub fn main() -> i32 {
 fn load_env_files(globs: &[String]) -> Result<(), String> {
     let files = engine_config::expand_globs(globs).map_err(|e| e.to_string())?;
     for f in files {
-        dotenvy::from_path(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+        // As Bento: a value in the file wins over the environment.
+        dotenvy::from_path_override(&f).map_err(|e| format!("{}: {e}", f.display()))?;
     }
     Ok(())
 }

@@ -284,7 +284,7 @@ impl Linter<'_> {
                     [(k, _)] => {
                         let key = k.scalar().unwrap_or_default();
                         let mut msg = format!("{} type '{}' was not recognised", kind.name(), key);
-                        if let Some(s) = suggest(key, &names) {
+                        if let Some(s) = suggest_component(key, &names) {
                             msg.push_str(&format!(", did you mean {s}?"));
                         }
                         self.push(k, msg);
@@ -458,6 +458,26 @@ fn not_recognised(key: &str, names: &[&str]) -> String {
         msg.push_str(&format!(", did you mean {s}?"));
     }
     msg
+}
+
+/// The component a user probably meant: a typo of one, or a name Bento's older releases (and
+/// Benthos) used for it (`amqp` for `amqp_0_9`, `sql` for `sql_raw`), or the one it starts.
+fn suggest_component(given: &str, names: &[&str]) -> Option<String> {
+    const RENAMED: &[(&str, &str)] = &[("amqp", "amqp_0_9"), ("sql", "sql_raw")];
+    suggest(given, names)
+        .or_else(|| {
+            RENAMED
+                .iter()
+                .find(|(old, new)| *old == given && names.contains(new))
+                .map(|(_, new)| new.to_string())
+        })
+        .or_else(|| {
+            let prefix = format!("{given}_");
+            names
+                .iter()
+                .find(|n| n.starts_with(&prefix))
+                .map(|n| n.to_string())
+        })
 }
 
 /// The closest known name, when it is close enough to be a likely typo.

@@ -349,19 +349,21 @@ pub fn expand_globs(globs: &[String]) -> Result<Vec<PathBuf>, ConfigError> {
     Ok(out)
 }
 
-/// Apply `--set a.b.c=value` to the tree. The value is read as a YAML scalar.
+/// Apply `--set a.b.c=value` to the tree, as Bento does: the value is one plain scalar (text
+/// that a field of another type reads as its number or boolean, never a YAML structure), a
+/// `-` segment appends to a list, and an empty value is refused.
 pub fn apply_set(tree: &mut Node, set: &str) -> Result<(), ConfigError> {
     let (path, value) = set
         .split_once('=')
         .ok_or_else(|| ConfigError::BadSet(set.to_owned()))?;
-    if path.is_empty() {
+    if path.is_empty() || value.is_empty() {
         return Err(ConfigError::BadSet(set.to_owned()));
     }
-    // An empty value would parse as an empty document; it means the empty string.
-    let value_node = if value.trim().is_empty() {
-        Node::string(value, 1, 1)
-    } else {
-        yaml::parse(value).unwrap_or_else(|_| Node::string(value, 1, 1))
+    let value_node = Node {
+        kind: NodeKind::Scalar(value.to_owned(), false),
+        line: 1,
+        col: 1,
+        block: false,
     };
     let segs: Vec<&str> = path.split('.').collect();
     set_at(tree, &segs, value_node).map_err(|e| ConfigError::Invalid(format!("--set {path}: {e}")))
@@ -373,6 +375,11 @@ fn set_at(cur: &mut Node, segs: &[&str], value: Node) -> Result<(), String> {
         return Ok(());
     };
     if let NodeKind::Seq(items) = &mut cur.kind {
+        if *seg == "-" {
+            items.push(Node::empty_map(1, 1));
+            let len = items.len();
+            return set_at(&mut items[len - 1], rest, value);
+        }
         let idx: usize = seg
             .parse()
             .map_err(|_| format!("'{seg}' is not an index"))?;
@@ -381,6 +388,16 @@ fn set_at(cur: &mut Node, segs: &[&str], value: Node) -> Result<(), String> {
             .get_mut(idx)
             .ok_or_else(|| format!("index {idx} out of range ({len} items)"))?;
         return set_at(item, rest, value);
+    }
+    if *seg == "-" && (cur.is_null() || cur.map().is_some_and(<[_]>::is_empty)) {
+        // Appending to a list that is not there yet starts it.
+        *cur = Node {
+            kind: NodeKind::Seq(Vec::new()),
+            line: cur.line,
+            col: cur.col,
+            block: false,
+        };
+        return set_at(cur, segs, value);
     }
     if cur.map().is_none() {
         *cur = Node::empty_map(cur.line, cur.col);

@@ -238,8 +238,9 @@ impl FieldSpec {
         within(v, self.default.as_ref())
     }
 
-    /// Removes the unsupported fields whose value is inert from a resolved config, so that the
-    /// component's struct never sees them; any other value of one is an error naming it.
+    /// Removes the unsupported fields whose value is inert (and fields the spec does not know,
+    /// which lint reports) from a resolved config, so that the component's struct never sees
+    /// them; any other value of an unsupported field is an error naming it.
     pub fn strip_unsupported(&self, v: &mut J) -> Result<(), String> {
         strip_unsupported(&self.ty, v, "")
     }
@@ -306,6 +307,9 @@ fn apply_type_defaults(ty: &FieldType, v: &mut J) {
 fn strip_unsupported(ty: &FieldType, v: &mut J, path: &str) -> Result<(), String> {
     match (ty, v) {
         (FieldType::Object(children), J::Object(map)) => {
+            // A field the spec does not know is a lint error: it gets here only under
+            // `--chilled`, which runs such a config as Bento does, without the field.
+            map.retain(|k, _| children.iter().any(|c| c.name == k));
             for c in children {
                 let Some(value) = map.get_mut(c.name) else {
                     continue;

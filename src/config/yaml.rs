@@ -313,7 +313,7 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
             Event::MappingEnd => match stack.pop() {
                 Some(Frame::Map(entries, _, start)) => Some((
                     Node {
-                        kind: NodeKind::Map(entries),
+                        kind: NodeKind::Map(merge_keys(entries)),
                         line: start.start.line(),
                         col: start.start.col() + 1,
                         block: false,
@@ -343,6 +343,37 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
         Some(n) => n,
         None => Node::empty_map(1, 1),
     })
+}
+
+/// YAML's merge key, as yaml.v3 (and so Bento) reads it: `<<: *anchor` (or a list of them)
+/// adds the keys of the anchored mapping that the mapping does not set itself; of several
+/// merged mappings, the first to set a key wins.
+fn merge_keys(entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
+    let is_merge = |k: &Node| matches!(&k.kind, NodeKind::Scalar(s, false) if s == "<<");
+    if !entries.iter().any(|(k, _)| is_merge(k)) {
+        return entries;
+    }
+    let (merges, mut own): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(k, _)| is_merge(k));
+    let sources = merges.into_iter().flat_map(|(_, v)| match v.kind {
+        NodeKind::Seq(items) => items,
+        _ => vec![v],
+    });
+    for source in sources {
+        // A merge of something other than a mapping stays for lint to report.
+        let NodeKind::Map(merged) = source.kind else {
+            own.push((Node::string("<<", source.line, source.col), source));
+            continue;
+        };
+        for (k, v) in merged {
+            if !own
+                .iter()
+                .any(|(o, _)| o.scalar().is_some() && o.scalar() == k.scalar())
+            {
+                own.push((k, v));
+            }
+        }
+    }
+    own
 }
 
 fn cow_string(c: Cow<'_, str>) -> String {
@@ -410,6 +441,18 @@ mod tests {
     fn anchors_are_copied() {
         let j = parse("a: &x {k: 1}\nb: *x\n").unwrap().to_json();
         assert_eq!(j["b"]["k"], 1);
+    }
+
+    #[test]
+    fn merge_keys_add_what_the_mapping_does_not_set() {
+        let j = parse("base: &b {a: 1, b: 2}\nmore: &m {b: 3, c: 4}\nx:\n  <<: *b\n  a: 9\ny:\n  <<: [*m, *b]\n")
+            .unwrap()
+            .to_json();
+        assert_eq!(j["x"], serde_json::json!({"a": 9, "b": 2}));
+        assert_eq!(j["y"], serde_json::json!({"b": 3, "c": 4, "a": 1}));
+        // A quoted "<<" is an ordinary key.
+        let j = parse("x: {'<<': 1}\n").unwrap().to_json();
+        assert_eq!(j["x"]["<<"], 1);
     }
 
     #[test]

@@ -358,3 +358,109 @@ async fn http_server_cors_answers_as_gorilla_handlers_do() {
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("cors: must specify at least one allowed origin"));
 }
+
+#[test]
+fn an_unknown_component_type_suggests_what_bento_renamed_it_to() {
+    let yaml = "input:\n  amqp:\n    urls: [ 'amqp://guest:guest@localhost:5672/' ]\n    queue: q\noutput:\n  sql:\n    driver: postgres\n";
+    let (_, stderr, code) = run(yaml, &["lint"], b"");
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("(4,3) input type 'amqp' was not recognised, did you mean amqp_0_9?"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("(8,3) output type 'sql' was not recognised, did you mean sql_raw?"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn yaml_merge_keys_work_in_lint_and_run() {
+    let yaml = "input_defaults: &gen\n  count: 2\n  interval: ''\ninput:\n  generate:\n    <<: *gen\n    mapping: 'root = \"m\"'\noutput:\n  stdout: {}\n";
+    // `input_defaults` is not a Bento field: lint says so, `--chilled` runs anyway.
+    let (_, stderr, code) = run(yaml, &["lint"], b"");
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("field input_defaults not recognised"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("<<"), "{stderr}");
+    let (stdout, stderr, code) = run(yaml, &["run", "--chilled", "-c"], b"");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout, "m\nm\n");
+}
+
+#[test]
+fn chilled_runs_a_config_whose_only_problems_are_unknown_fields() {
+    let yaml = "input:\n  stdin:\n    no_such_field: 1\noutput:\n  stdout:\n    codec: lines\n    colour: blue\n";
+    let (_, stderr, code) = run(yaml, &["run", "-c"], b"a\n");
+    assert_ne!(code, Some(0));
+    assert!(
+        stderr.contains("field no_such_field not recognised"),
+        "{stderr}"
+    );
+    let (stdout, stderr, code) = run(yaml, &["run", "--chilled", "-c"], b"a\n");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout, "a\n");
+}
+
+#[test]
+fn version_flags_as_bentos() {
+    for flag in ["-v", "--version", "-V"] {
+        let out = run_engine(&[flag], b"");
+        assert_eq!(out.status.code(), Some(0), "{flag}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).starts_with("engine "),
+            "{flag}"
+        );
+    }
+}
+
+#[test]
+fn set_takes_plain_values_appends_with_a_dash_and_refuses_an_empty_value() {
+    let yaml = "input:\n  generate:\n    count: 1\n    interval: ''\n    mapping: 'root = \"x\"'\noutput:\n  stdout: {}\n";
+    let (stdout, stderr, code) = run(
+        yaml,
+        &[
+            "run",
+            "-s",
+            "pipeline.processors.-.mapping=root = content().uppercase()",
+            "-s",
+            "pipeline.processors.-.mapping=root = content() + \"!\"",
+            "-s",
+            "input.generate.count=2",
+            "-c",
+        ],
+        b"",
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout, "X!\nX!\n");
+    let (_, stderr, code) = run(yaml, &["run", "-s", "input.generate.count=", "-c"], b"");
+    assert_ne!(code, Some(0));
+    assert!(stderr.contains("input.generate.count="), "{stderr}");
+}
+
+#[test]
+fn env_file_values_override_the_environment() {
+    let dir = tempfile::tempdir().expect("dir");
+    let env = dir.path().join(".env");
+    std::fs::write(&env, "GREETING=from_file\n").expect("env file");
+    let (_dir, path) = temp_config("http:\n  enabled: false\ninput:\n  generate:\n    count: 1\n    interval: ''\n    mapping: 'root = \"${GREETING}\"'\noutput:\n  stdout: {}\n");
+    let out = std::process::Command::new(crate::support::engine_bin())
+        .args([
+            "run",
+            "-e",
+            &env.to_string_lossy(),
+            "-c",
+            &path.to_string_lossy(),
+        ])
+        .env("GREETING", "from_environment")
+        .output()
+        .expect("runs");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "from_file\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -140,3 +140,58 @@ impl Processor for SqlRaw {
         Ok(vec![batch])
     }
 }
+
+/// Bento's deprecated `sql` processor: `sql_raw` under older field names. The platform's first
+/// configs were written with it, so it runs (with a warning) rather than being refused.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqlDeprecatedConfig {
+    pub driver: String,
+    pub data_source_name: String,
+    pub query: String,
+    pub unsafe_dynamic_query: bool,
+    #[serde(default)]
+    pub args_mapping: Option<String>,
+    pub result_codec: String,
+}
+
+pub fn deprecated_spec() -> ComponentSpec {
+    ComponentSpec::new("sql", ComponentKind::Processor, "Runs an arbitrary SQL query against a database and (optionally) returns the result as an array of objects, one for each row returned.")
+        .status(crate::config::spec::Status::Deprecated)
+        .description("Deprecated in Bento: use `sql_raw` (or `sql_insert`, `sql_select`). It runs as `sql_raw` does, with `data_source_name` as its `dsn`; with `result_codec: none` (the default) the message is left unchanged (`exec_only`), with any other codec it becomes the rows. A warning is logged when it is built.")
+        .fields(vec![
+            FieldSpec::string("driver", "A database driver to use.").options(sql::DRIVERS),
+            FieldSpec::string("data_source_name", "Data source name."),
+            FieldSpec::string("query", "The query to execute.").example("INSERT INTO footable (foo, bar, baz) VALUES (?, ?, ?);"),
+            FieldSpec::bool("unsafe_dynamic_query", "Whether to enable interpolation functions in the query.").default(false).advanced(),
+            sql::args_mapping_field(false),
+            FieldSpec::string("result_codec", "Result codec: `none` discards the rows.").default("none"),
+        ])
+        .example("As the platform's first configs wrote it (SQLite)", "pipeline:\n  processors:\n    - sql:\n        driver: sqlite\n        data_source_name: 'file::memory:'\n        query: SELECT ? AS id\n        args_mapping: root = [ this.id ]\n        result_codec: json_array\n")
+}
+
+pub fn deprecated_plugin() -> Plugin<dyn Processor> {
+    Plugin {
+        spec: deprecated_spec,
+        build: build_deprecated,
+    }
+}
+
+fn build_deprecated(
+    conf: &serde_json::Value,
+    ctx: &BuildCtx,
+) -> Result<Box<dyn Processor>, BuildError> {
+    let c: SqlDeprecatedConfig = ctx.parse(conf)?;
+    tracing::warn!(path = %ctx.info.path, "the sql processor is deprecated: it runs as sql_raw; use sql_raw, sql_insert or sql_select");
+    let mut raw = serde_json::json!({
+        "driver": c.driver,
+        "dsn": c.data_source_name,
+        "query": c.query,
+        "unsafe_dynamic_query": c.unsafe_dynamic_query,
+        "exec_only": c.result_codec == "none",
+    });
+    if let (Some(m), Some(o)) = (c.args_mapping, raw.as_object_mut()) {
+        o.insert("args_mapping".into(), m.into());
+    }
+    build(&spec().resolve(Some(&raw)), ctx)
+}

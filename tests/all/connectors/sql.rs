@@ -289,6 +289,43 @@ async fn sql_processors_postgres() {
         .await;
 }
 
+/// Bento's deprecated `sql` processor, as the platform's first configs wrote it: it runs as
+/// `sql_raw`, leaving the message as it was unless a `result_codec` asks for the rows.
+#[tokio::test]
+async fn the_deprecated_sql_processor_runs_as_sql_raw_on_postgres() {
+    let Some(dsn) = postgres_dsn() else { return };
+    let table = format!("engine_sqldep_{}", uuid::Uuid::new_v4().simple());
+    let client = pg_client(&dsn).await;
+    client
+        .batch_execute(&format!("CREATE TABLE {table} (id int8, name text)"))
+        .await
+        .unwrap();
+    let insert = processor(&format!(
+        r#"{{"sql": {{ "driver": "postgres", "data_source_name": "{dsn}",
+            "query": "INSERT INTO {table} (id, name) VALUES ($1, $2)",
+            "args_mapping": "root = [ this.id, this.name ]" }} }}"#
+    ))
+    .await;
+    let out = insert.run(docs(&[r#"{"id":7,"name":"seven"}"#])).await;
+    assert!(out[0][0].error().is_none(), "{:?}", out[0][0].error());
+    assert_eq!(out[0][0].as_str_lossy(), r#"{"id":7,"name":"seven"}"#);
+    let row = client
+        .query_one(&format!("SELECT name FROM {table} WHERE id = 7"), &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "seven");
+
+    let select = processor(&format!(
+        r#"{{"sql": {{ "driver": "postgres", "data_source_name": "{dsn}",
+            "query": "SELECT id, name FROM {table} WHERE id = $1",
+            "args_mapping": "root = [ this.id ]", "result_codec": "json_array" }} }}"#
+    ))
+    .await;
+    let out = select.run(docs(&[r#"{"id":7}"#])).await;
+    assert_eq!(out[0][0].as_str_lossy(), r#"[{"id":7,"name":"seven"}]"#);
+    let _ = client.batch_execute(&format!("DROP TABLE {table}")).await;
+}
+
 #[tokio::test]
 async fn sql_processors_sqlite() {
     let dir = tempfile::tempdir().unwrap();
