@@ -1,5 +1,5 @@
-//! `redis` rate limit: a token bucket in Redis (refilled at `count` per `interval`), shared by
-//! every instance using the same key.
+//! `redis` rate limit: Bento's fixed window in Redis (a counter per `interval`), shared by every
+//! instance, engine's or Bento's, using the same key.
 
 use std::time::Duration;
 
@@ -26,7 +26,7 @@ pub struct RedisRateLimitConfig {
 }
 
 pub fn spec() -> ComponentSpec {
-    ComponentSpec::new("redis", ComponentKind::RateLimit, "A rate limit shared across all instances that use the same Redis key: at most `count` accesses per `interval`, as a token bucket in Redis that holds up to `count` tokens and refills at `count` per `interval`.")
+    ComponentSpec::new("redis", ComponentKind::RateLimit, "A rate limit shared across all instances that use the same Redis key: at most `count` accesses per `interval`, counted in fixed windows as Bento counts them (`INCR` on the key, which expires after `interval`), so engine and Bento instances can share one limit.")
         .status(Status::Experimental)
         .fields(vec![
             url_field(),
@@ -61,30 +61,19 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn RateLimit>,
     }))
 }
 
-/// A token bucket kept in a hash (`tokens`, `ts`): it holds up to `count` tokens and refills
-/// at `count` per `interval`. Takes one token; returns 0 (go ahead) or the milliseconds until
-/// a token is available. The server clock is used so every instance agrees.
-const SCRIPT: &str = r"
-if redis.replicate_commands then redis.replicate_commands() end
-local cap = tonumber(ARGV[1])
-local interval = tonumber(ARGV[2])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-local tokens = tonumber(b[1]) or cap
-local ts = tonumber(b[2]) or now
-local rate = cap / interval
-tokens = math.min(cap, tokens + math.max(0, now - ts) * rate)
-local wait = 0
-if tokens >= 1 then
-  tokens = tokens - 1
-else
-  wait = math.ceil((1 - tokens) / rate)
+/// Bento's fixed window, so that engine and Bento instances can share one limit: the key
+/// counts the accesses of the current window and expires with it. Returns 0 (go ahead) or the
+/// milliseconds left in a window that is used up.
+const SCRIPT: &str = r#"
+local current = redis.call("INCR", KEYS[1])
+if current == 1 then
+  redis.call("PEXPIRE", KEYS[1], tonumber(ARGV[2]))
 end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
-redis.call('PEXPIRE', KEYS[1], interval * 2)
-return wait
-";
+if current > tonumber(ARGV[1]) then
+  return redis.call("PTTL", KEYS[1])
+end
+return 0
+"#;
 
 pub struct RedisRateLimit {
     conn: RedisConn,

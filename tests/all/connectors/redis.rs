@@ -212,11 +212,26 @@ async fn rate_limits(url: &str, r: &Redis) {
         took >= Duration::from_millis(500),
         "8 messages at 5/s took only {took:?}"
     );
-    // A bucket of 5 refilled at 5/s: the last 3 wait about 600ms in total.
+    // Windows of a second: the last 3 wait for the next one.
     assert!(
         took < Duration::from_secs(3),
         "8 messages at 5/s took {took:?}"
     );
+    r.teardown(&key).await;
+
+    // The key is Bento's: a counter of the window's accesses that expires with the window, so
+    // a Bento instance INCRs the same count.
+    let key = id();
+    let yaml = format!(
+        "rate_limit_resources:\n  - label: shared\n    redis:\n      url: {url}\n      count: 10\n      interval: 60s\n      key: {key}\ninput:\n  stdin: {{}}\npipeline:\n  processors:\n    - rate_limit:\n        resource: shared\noutput:\n  drop: {{}}\n"
+    );
+    run(&pipeline(&yaml), &["1", "2", "3"]).await;
+    let mut c = r.conn().await;
+    let kind: String = redis::cmd("TYPE").arg(&key).query_async(&mut c).await.unwrap();
+    let count: String = redis::cmd("GET").arg(&key).query_async(&mut c).await.unwrap();
+    let ttl: i64 = redis::cmd("PTTL").arg(&key).query_async(&mut c).await.unwrap();
+    assert_eq!((kind.as_str(), count.as_str()), ("string", "3"));
+    assert!(ttl > 0 && ttl <= 60_000, "{ttl}");
     r.teardown(&key).await;
 
     let local = pipeline(
