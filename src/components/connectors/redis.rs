@@ -119,10 +119,13 @@ impl RedisConn {
         let mut attempt = 0;
         loop {
             let r = match self.get().await {
-                Ok(mut c) => cmd
-                    .query_async::<redis::Value>(&mut c)
-                    .await
-                    .map_err(|e| e.to_string()),
+                Ok(mut c) => match cmd.query_async::<redis::Value>(&mut c).await {
+                    // go-redis, under Bento's redis processor, returns a nil reply (`GET` of a
+                    // missing key) as the error `redis: nil`, retried like any other.
+                    Ok(redis::Value::Nil) => Err("redis: nil".to_owned()),
+                    Ok(v) => Ok(v),
+                    Err(e) => Err(e.to_string()),
+                },
                 Err(e) => Err(e.to_string()),
             };
             match r {

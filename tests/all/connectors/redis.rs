@@ -106,6 +106,21 @@ async fn redis_processor(url: &str, r: &Redis) {
         .await
         .unwrap();
     assert_eq!(v, 7);
+
+    // `get` of a missing key is Bento's `redis: nil` error, after the retries.
+    let procs = pipeline(&format!(
+        "input:\n  stdin: {{}}\npipeline:\n  processors:\n    - redis:\n        url: {url}\n        command: get\n        args_mapping: 'root = [ this.k ]'\n        retries: 1\n        retry_period: 1ms\noutput:\n  drop: {{}}\n"
+    ));
+    let missing = format!(r#"{{"k":"{key}_missing"}}"#);
+    let present = format!(r#"{{"k":"{key}"}}"#);
+    let out = run(&procs, &[&missing, &present]).await;
+    assert_eq!(
+        out[0].error().map(|e| e.text.as_str()),
+        Some("redis: nil")
+    );
+    assert_eq!(out[0].as_str_lossy(), missing, "a flagged message keeps its payload");
+    assert!(out[1].error().is_none());
+    assert_eq!(out[1].as_str_lossy(), "7");
     r.teardown(&key).await;
 }
 
