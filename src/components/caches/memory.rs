@@ -22,7 +22,7 @@ pub struct MemoryCacheConfig {
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("memory", ComponentKind::Cache, "Stores key/value pairs in a map held in memory.")
-        .description("This cache is lost when the process stops. Expired items are removed lazily: reads ignore them, and writes sweep them out at most once per `compaction_interval`.")
+        .description("This cache is lost when the process stops. Expired items are removed lazily: reads ignore them, and writes sweep them out at most once per `compaction_interval`. Unlike Bento's, `add` of a key whose TTL has passed succeeds before compaction has removed it (Bento refuses it until then, which contradicts its TTL).")
         .fields(vec![
             FieldSpec::string("default_ttl", "The default TTL of each item. After this period an item will be eligible for removal during the next compaction.").default("5m"),
             FieldSpec::string("compaction_interval", "The period of time to wait before each compaction, at which point expired items are removed. This field can be set to an empty string in order to disable compactions/expiry entirely.").default("60s"),
@@ -148,6 +148,10 @@ impl Cache for MemoryCache {
         let now = Instant::now();
         let mut s = self.state.lock().await;
         self.compact(&mut s, now);
+        // Bento's `add` refuses a key whose TTL has passed until compaction removes it (it
+        // checks for the key before compacting), so `dedupe` drops messages whose key expired
+        // up to `compaction_interval` ago. That contradicts its own `get` and the TTL it
+        // documents, and no config can rely on it: an expired key is free here.
         if s.items.get(key).is_some_and(|i| i.live(now)) {
             return Err(CacheError::KeyExists);
         }
