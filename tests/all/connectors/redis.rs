@@ -114,11 +114,12 @@ async fn redis_processor(url: &str, r: &Redis) {
     let missing = format!(r#"{{"k":"{key}_missing"}}"#);
     let present = format!(r#"{{"k":"{key}"}}"#);
     let out = run(&procs, &[&missing, &present]).await;
+    assert_eq!(out[0].error().map(|e| e.text.as_str()), Some("redis: nil"));
     assert_eq!(
-        out[0].error().map(|e| e.text.as_str()),
-        Some("redis: nil")
+        out[0].as_str_lossy(),
+        missing,
+        "a flagged message keeps its payload"
     );
-    assert_eq!(out[0].as_str_lossy(), missing, "a flagged message keeps its payload");
     assert!(out[1].error().is_none());
     assert_eq!(out[1].as_str_lossy(), "7");
     r.teardown(&key).await;
@@ -242,9 +243,21 @@ async fn rate_limits(url: &str, r: &Redis) {
     );
     run(&pipeline(&yaml), &["1", "2", "3"]).await;
     let mut c = r.conn().await;
-    let kind: String = redis::cmd("TYPE").arg(&key).query_async(&mut c).await.unwrap();
-    let count: String = redis::cmd("GET").arg(&key).query_async(&mut c).await.unwrap();
-    let ttl: i64 = redis::cmd("PTTL").arg(&key).query_async(&mut c).await.unwrap();
+    let kind: String = redis::cmd("TYPE")
+        .arg(&key)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let count: String = redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(&key)
+        .query_async(&mut c)
+        .await
+        .unwrap();
     assert_eq!((kind.as_str(), count.as_str()), ("string", "3"));
     assert!(ttl > 0 && ttl <= 60_000, "{ttl}");
     r.teardown(&key).await;
