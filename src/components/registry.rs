@@ -274,10 +274,6 @@ mod tests {
             "conn_max_idle",
             "the pool keeps up to conn_max_open connections; an idle cap changes nothing seen",
         ),
-        (
-            "lines",
-            "the one scanner; check_scanner reads it by key, lint refuses its options",
-        ),
     ];
 
     /// Every field a spec declares is read by some builder: a field that lint accepts and the

@@ -485,7 +485,12 @@ mod tests {
         apply_set(&mut t, "output.drop={}").unwrap();
         let j = t.to_json();
         assert_eq!(j["input"]["generate"]["count"], 5);
-        assert!(j["output"]["drop"].is_object());
+        // One plain scalar, never a YAML structure.
+        assert_eq!(j["output"]["drop"], "{}");
+        assert!(matches!(
+            apply_set(&mut t, "input.generate.count="),
+            Err(ConfigError::BadSet(_))
+        ));
         assert!(matches!(
             apply_set(&mut t, "nonsense"),
             Err(ConfigError::BadSet(_))

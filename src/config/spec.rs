@@ -214,7 +214,8 @@ impl FieldSpec {
 
     /// Whether a given value of an unsupported field asks for nothing engine lacks: it holds
     /// Bento's default, or (where no default is written for a key) an empty value: `""`,
-    /// `false`, `0`, an empty list or null. An object is inert when each key it sets is.
+    /// `false`, `0`, an empty list, null, or an object of such values (but not `{}`, which
+    /// names something to use). An object is inert when each key it sets is.
     pub fn is_inert(&self, v: &J) -> bool {
         fn empty(v: &J) -> bool {
             match v {
@@ -223,7 +224,8 @@ impl FieldSpec {
                 J::Number(n) => n.as_f64() == Some(0.0),
                 J::String(s) => s.is_empty(),
                 J::Array(a) => a.is_empty(),
-                J::Object(o) => o.values().all(empty),
+                // `{}` names something to use (a scanner, say), so it is not empty.
+                J::Object(o) => !o.is_empty() && o.values().all(empty),
             }
         }
         fn within(v: &J, default: Option<&J>) -> bool {

@@ -464,3 +464,43 @@ fn env_file_values_override_the_environment() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn stdin_and_file_scanners_and_the_deprecated_codec() {
+    let csv = "input:\n  stdin:\n    scanner:\n      csv: {}\noutput:\n  stdout: {}\n";
+    let (stdout, stderr, code) = run(csv, &["run", "-c"], b"id,name\n1,a\n2,\"b,c\"\n");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        stdout,
+        "{\"id\":\"1\",\"name\":\"a\"}\n{\"id\":\"2\",\"name\":\"b,c\"}\n"
+    );
+
+    let lines = "input:\n  stdin:\n    scanner:\n      lines:\n        custom_delimiter: ';'\n        omit_empty: true\noutput:\n  stdout: {}\n";
+    let (stdout, stderr, code) = run(lines, &["run", "-c"], b"a;;b;c");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout, "a\nb\nc\n");
+
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("in.json.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(b"{\"n\":1}\n{\"n\":2} {\"n\":3}")
+        .expect("gzip");
+    std::fs::write(&path, gz.finish().expect("gzip")).expect("write");
+    let file = format!("input:\n  file:\n    paths: [ '{}' ]\n    scanner:\n      decompress:\n        algorithm: gzip\n        into:\n          json_documents: {{}}\npipeline:\n  processors:\n    - mapping: 'root = this.n.string() + \" \" + @mod_time.re_match(\"Z$\").string()'\noutput:\n  stdout: {{}}\n", path.display());
+    let (stdout, stderr, code) = run(&file, &["run", "-c"], b"");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout, "1 true\n2 true\n3 true\n");
+
+    let codec = "input:\n  stdin:\n    codec: 'delim:|'\noutput:\n  stdout: {}\n";
+    let (stdout, stderr, code) = run(codec, &["run", "-c"], b"x|y");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout, "x\ny\n");
+
+    let tar = "input:\n  stdin:\n    scanner:\n      tar: {}\noutput:\n  stdout: {}\n";
+    let (_, stderr, code) = run(tar, &["lint"], b"");
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("field tar is not supported by engine"),
+        "{stderr}"
+    );
+}

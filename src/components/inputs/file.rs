@@ -9,7 +9,8 @@ use serde::Deserialize;
 use tokio::fs::File;
 use tokio::io::BufReader;
 
-use super::{auto_replay_field, check_scanner, read_line, scanner_field};
+use super::scanner::{codec_field, scanner_field, Scanner};
+use super::{auto_replay_field, read_line};
 use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
 use crate::message::ack::{noop_ack, AckFn};
@@ -20,17 +21,20 @@ use crate::message::{AckStatus, Batch, Message, Value};
 pub struct FileInputConfig {
     pub paths: Vec<String>,
     pub scanner: serde_json::Value,
+    #[serde(default)]
+    pub codec: Option<String>,
     pub delete_on_finish: bool,
     pub auto_replay_nacks: bool,
 }
 
 pub fn spec() -> ComponentSpec {
-    ComponentSpec::new("file", ComponentKind::Input, "Consumes data from files on disk, one message per line.")
+    ComponentSpec::new("file", ComponentKind::Input, "Consumes data from files on disk, emitting messages according to a chosen codec.")
         .description("Each file is read to its end before the next one starts. Messages carry the metadata `path`, `mod_time_unix` and `mod_time`. When every file is read the stream ends.")
         .fields(vec![
             FieldSpec::array("paths", FieldType::String, "A list of paths to consume sequentially. Glob patterns are supported.")
                 .example(serde_json::json!(["./data/*.jsonl"])),
             scanner_field(),
+            codec_field(),
             FieldSpec::bool("delete_on_finish", "Whether to delete input files from the disk once they are fully consumed: read to their end and every message from them delivered. A file with a message that was finally rejected (shutdown, or `auto_replay_nacks: false`) is kept.")
                 .default(false)
                 .advanced(),
@@ -45,7 +49,14 @@ pub fn plugin() -> Plugin<dyn Input> {
 
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, BuildError> {
     let c: FileInputConfig = ctx.parse(conf)?;
-    check_scanner(&c.scanner).map_err(|e| ctx.error(e))?;
+    let plain = Scanner::from_config(&c.scanner, c.codec.as_deref())
+        .map_err(|e| ctx.error(e))?
+        .is_plain_lines();
+    // Checked once here; each file gets its own scanner from the same config.
+    let scanner_conf = match c.codec.as_deref().filter(|c| !c.is_empty()) {
+        Some(codec) => ScannerConf::Codec(codec.to_owned()),
+        None => ScannerConf::Scanner(c.scanner.clone()),
+    };
     Ok(Box::new(FileInput {
         globs: c.paths,
         pending: VecDeque::new(),
@@ -53,13 +64,35 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, Bui
         delete_on_finish: c.delete_on_finish,
         replay: c.auto_replay_nacks,
         buf: Vec::new(),
+        scanner: (!plain).then_some(scanner_conf),
     }))
 }
 
 struct OpenFile {
     tracker: Arc<FileTracker>,
-    reader: BufReader<File>,
+    source: Source,
     meta: crate::message::Metadata,
+}
+
+/// Where a file's messages come from: plain lines read here, or another scanner's thread.
+enum Source {
+    Lines(BufReader<File>),
+    Scanned(tokio::sync::mpsc::Receiver<Result<Message, String>>),
+}
+
+/// How to make the scanner of each file.
+enum ScannerConf {
+    Scanner(serde_json::Value),
+    Codec(String),
+}
+
+impl ScannerConf {
+    fn scanner(&self) -> Result<Scanner, String> {
+        match self {
+            ScannerConf::Scanner(v) => Scanner::parse(v),
+            ScannerConf::Codec(c) => Scanner::from_codec(c),
+        }
+    }
 }
 
 /// What became of the messages of one file, so that `delete_on_finish` deletes it only once it
@@ -132,6 +165,8 @@ pub struct FileInput {
     delete_on_finish: bool,
     replay: bool,
     buf: Vec<u8>,
+    /// A scanner other than plain `lines`.
+    scanner: Option<ScannerConf>,
 }
 
 #[async_trait]
@@ -172,7 +207,11 @@ impl Input for FileInput {
                     if let Ok(modified) = m.modified() {
                         let t: chrono::DateTime<chrono::Utc> = modified.into();
                         meta.insert("mod_time_unix".into(), Value::Int(t.timestamp()));
-                        meta.insert("mod_time".into(), Value::from(t.to_rfc3339()));
+                        // RFC 3339 in UTC, as Go's time.RFC3339 writes it (`Z`, whole seconds).
+                        meta.insert(
+                            "mod_time".into(),
+                            Value::from(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                        );
                     }
                 }
                 self.current = Some(OpenFile {
@@ -181,16 +220,28 @@ impl Input for FileInput {
                         state: Mutex::new(TrackState::default()),
                         delete: self.delete_on_finish,
                     }),
-                    reader: BufReader::new(f),
+                    source: match &self.scanner {
+                        None => Source::Lines(BufReader::new(f)),
+                        Some(conf) => {
+                            let scanner = conf.scanner().map_err(ComponentError::failed)?;
+                            Source::Scanned(scanner.spawn(Box::new(f.into_std().await)))
+                        }
+                    },
                     meta,
                 });
             }
             let Some(cur) = self.current.as_mut() else {
                 continue;
             };
-            match read_line(&mut cur.reader, &mut self.buf).await {
-                Ok(Some(line)) => {
-                    let mut m = Message::from_bytes(line);
+            let next = match &mut cur.source {
+                Source::Lines(reader) => read_line(reader, &mut self.buf)
+                    .await
+                    .map(|l| l.map(Message::from_bytes))
+                    .map_err(|e| e.to_string()),
+                Source::Scanned(rx) => rx.recv().await.transpose(),
+            };
+            match next {
+                Ok(Some(mut m)) => {
                     m.set_meta(cur.meta.clone());
                     if !self.delete_on_finish {
                         return Ok((vec![m], noop_ack()));

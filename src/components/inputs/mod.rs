@@ -8,6 +8,7 @@ pub mod http_server;
 pub mod inproc;
 pub mod redis_list;
 pub mod resource;
+pub mod scanner;
 pub mod stdin;
 
 use std::sync::Arc;
@@ -102,36 +103,6 @@ pub(crate) async fn read_line<R: AsyncBufRead + Unpin>(
         }
     }
     Ok(Some(line))
-}
-
-/// The `scanner` field shared by the line-oriented inputs: only `lines` without options, so
-/// that lint refuses Bento's other scanners and `lines` options at their line instead of engine
-/// ignoring them.
-pub(crate) fn scanner_field() -> crate::config::spec::FieldSpec {
-    use crate::config::spec::FieldSpec;
-    FieldSpec::object(
-        "scanner",
-        "How the stream of bytes is split into messages. engine supports `lines: {}` (one message per line) only: Bento's other scanners and the `lines` options `custom_delimiter` and `max_buffer_size` are not supported.",
-        vec![FieldSpec::object("lines", "One message per line (`\\n`, with a `\\r` before it removed).", vec![])
-            .optional()],
-    )
-    .default(serde_json::json!({"lines": {}}))
-    .advanced()
-}
-
-pub(crate) fn check_scanner(v: &serde_json::Value) -> Result<(), String> {
-    match v.as_object() {
-        Some(o)
-            if o.len() == 1
-                && o.get("lines")
-                    .is_some_and(|l| l.as_object().is_some_and(|l| l.is_empty())) =>
-        {
-            Ok(())
-        }
-        _ => Err(format!(
-            "scanner {v} is not supported: only `lines: {{}}` is"
-        )),
-    }
 }
 
 pub(crate) fn auto_replay_field() -> crate::config::spec::FieldSpec {

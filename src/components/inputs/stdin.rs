@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use tokio::io::{BufReader, Stdin};
 
-use super::{auto_replay_field, check_scanner, read_line, scanner_field};
+use super::scanner::{codec_field, scanner_field, Scanner};
+use super::{auto_replay_field, read_line};
 use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
 use crate::config::spec::{ComponentKind, ComponentSpec};
 use crate::message::ack::{noop_ack, AckFn};
@@ -14,6 +15,8 @@ use crate::message::{Batch, Message};
 #[serde(deny_unknown_fields)]
 pub struct StdinConfig {
     pub scanner: serde_json::Value,
+    #[serde(default)]
+    pub codec: Option<String>,
     pub auto_replay_nacks: bool,
 }
 
@@ -23,7 +26,7 @@ pub fn spec() -> ComponentSpec {
         ComponentKind::Input,
         "Consumes data piped to stdin, one message per line.",
     )
-    .fields(vec![scanner_field(), auto_replay_field()])
+    .fields(vec![scanner_field(), codec_field(), auto_replay_field()])
     .example("Lines from stdin", "input:\n  stdin: {}\n")
 }
 
@@ -33,30 +36,45 @@ pub fn plugin() -> Plugin<dyn Input> {
 
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, BuildError> {
     let c: StdinConfig = ctx.parse(conf)?;
-    check_scanner(&c.scanner).map_err(|e| ctx.error(e))?;
+    let scanner = Scanner::from_config(&c.scanner, c.codec.as_deref()).map_err(|e| ctx.error(e))?;
     Ok(Box::new(StdinInput {
         reader: None,
         buf: Vec::new(),
         replay: c.auto_replay_nacks,
+        scanner: (!scanner.is_plain_lines()).then_some(scanner),
+        scanned: None,
     }))
 }
 
 pub struct StdinInput {
     reader: Option<BufReader<Stdin>>,
     buf: Vec<u8>,
+    /// A scanner other than plain `lines`, started on a thread at the first connect.
+    scanner: Option<Scanner>,
+    scanned: Option<tokio::sync::mpsc::Receiver<Result<Message, String>>>,
     replay: bool,
 }
 
 #[async_trait]
 impl Input for StdinInput {
     async fn connect(&mut self) -> Result<(), ComponentError> {
-        if self.reader.is_none() {
+        if let Some(scanner) = self.scanner.take() {
+            self.scanned = Some(scanner.spawn(Box::new(std::io::stdin())));
+        }
+        if self.scanned.is_none() && self.reader.is_none() {
             self.reader = Some(BufReader::with_capacity(64 * 1024, tokio::io::stdin()));
         }
         Ok(())
     }
 
     async fn read(&mut self) -> Result<(Batch, AckFn), ComponentError> {
+        if let Some(rx) = self.scanned.as_mut() {
+            return match rx.recv().await {
+                Some(Ok(m)) => Ok((vec![m], noop_ack())),
+                Some(Err(e)) => Err(ComponentError::failed(e)),
+                None => Err(ComponentError::EndOfInput),
+            };
+        }
         let r = self.reader.as_mut().ok_or(ComponentError::NotConnected)?;
         match read_line(r, &mut self.buf).await {
             Ok(Some(line)) => Ok((vec![Message::from_bytes(line)], noop_ack())),

@@ -1,0 +1,667 @@
+//! Bento's scanners: how the bytes of a `stdin` or `file` input become messages (`lines` with
+//! its options, `csv`, `json_documents`, `chunker`, `re_match`, `to_the_end`, `skip_bom`,
+//! `decompress`), and the deprecated `codec` field that named them.
+//!
+//! Plain `lines` keeps the inputs' own async line reader (the fast path). Every other scanner
+//! runs on a thread of its own over a blocking reader, so that it can be written with the
+//! well-kept synchronous readers (csv, flate2, serde_json's stream) and so that a read the
+//! input loop cancels never loses half a record: messages cross to the input on a channel.
+
+use std::io::{BufRead, BufReader, Read};
+
+use regex::bytes::Regex;
+use serde::Deserialize;
+use tokio::sync::mpsc;
+
+use crate::config::spec::FieldSpec;
+use crate::message::{Message, Value};
+
+/// Bento's `max_buffer_size` default: a line or match longer than this is an error.
+const DEFAULT_MAX_BUFFER: usize = 65536;
+
+#[derive(Debug)]
+pub enum Scanner {
+    Lines {
+        /// `None`: `\n`, with a `\r` before it removed.
+        delimiter: Option<Vec<u8>>,
+        max_buffer: usize,
+        omit_empty: bool,
+    },
+    ToTheEnd,
+    Chunker(usize),
+    JsonDocuments,
+    Csv {
+        delimiter: u8,
+        header: bool,
+        lazy_quotes: bool,
+        continue_on_error: bool,
+    },
+    ReMatch {
+        pattern: Regex,
+        max_buffer: usize,
+    },
+    SkipBom(Box<Scanner>),
+    Decompress {
+        algorithm: String,
+        into: Box<Scanner>,
+    },
+}
+
+pub(crate) fn scanner_field() -> FieldSpec {
+    let inner = || {
+        FieldSpec::any(
+            "into",
+            "The child scanner to feed the resulting stream into.",
+        )
+        .default(serde_json::json!({"to_the_end": {}}))
+    };
+    FieldSpec::object(
+        "scanner",
+        "How the stream of bytes is split into messages; exactly one scanner.",
+        vec![
+            FieldSpec::object("lines", "Split an input stream into a message per line of data.", vec![
+                FieldSpec::string("custom_delimiter", "Use a provided custom delimiter for detecting the end of a line rather than a single line break.").optional(),
+                FieldSpec::int("max_buffer_size", "Set the maximum buffer size for storing line data, this limits the maximum size that a line can be without causing an error.").default(DEFAULT_MAX_BUFFER as i64),
+                FieldSpec::bool("omit_empty", "Omit empty lines.").default(false),
+            ]).optional(),
+            FieldSpec::object("csv", "Consume comma-separated values row by row; with a header row each message is an object keyed by it.", vec![
+                FieldSpec::string("custom_delimiter", "Use a provided custom delimiter instead of the default comma.").optional(),
+                FieldSpec::bool("parse_header_row", "Whether to reference the first row as a header row. If set to true the output structure for messages will be an object where field keys are determined by the header row. Otherwise, each message will consist of an array of values from the corresponding CSV row.").default(true),
+                FieldSpec::bool("lazy_quotes", "If set to `true`, a quote may appear in an unquoted field and a non-doubled quote may appear in a quoted field.").default(false),
+                FieldSpec::bool("continue_on_error", "If a row fails to parse due to any error emit an empty message marked with the error and then continue consuming subsequent rows when possible.").default(false),
+            ]).optional(),
+            FieldSpec::object("chunker", "Split an input stream into chunks of a given number of bytes.", vec![
+                FieldSpec::int("size", "The size of each chunk in bytes."),
+            ]).optional(),
+            FieldSpec::object("json_documents", "Consumes a stream of one or more JSON documents.", vec![]).optional(),
+            FieldSpec::object("re_match", "Split an input stream into segments matching against a regular expression.", vec![
+                FieldSpec::string("pattern", "The pattern to match against.").example("(?m)^\\d\\d:\\d\\d:\\d\\d"),
+                FieldSpec::int("max_buffer_size", "Set the maximum buffer size for storing line data, this limits the maximum size that a message can be without causing an error.").default(DEFAULT_MAX_BUFFER as i64),
+            ]).optional(),
+            FieldSpec::object("to_the_end", "Read the input stream all the way until the end and deliver it as a single message.", vec![]).optional(),
+            FieldSpec::object("skip_bom", "Skip one or more byte order marks for each opened child scanner.", vec![inner()]).optional(),
+            FieldSpec::object("decompress", "Decompress the stream of bytes according to an algorithm, before feeding it into a child scanner.", vec![
+                FieldSpec::string("algorithm", "One of `gzip`, `pgzip`, `zlib`, `bzip2`, `flate`, `snappy`, `lz4`, `zstd`.").options(&["gzip", "pgzip", "zlib", "bzip2", "flate", "snappy", "lz4", "zstd"]),
+                inner(),
+            ]).optional(),
+            FieldSpec::refused("tar", "the tar scanner is not built"),
+            FieldSpec::refused("switch", "the switch scanner is not built"),
+        ],
+    )
+    .default(serde_json::json!({"lines": {}}))
+    .advanced()
+}
+
+/// Bento's deprecated `codec` field of the `stdin` and `file` inputs, which a `scanner` replaced.
+pub(crate) fn codec_field() -> FieldSpec {
+    FieldSpec::string("codec", "Deprecated (Bento's older form of `scanner`, which it overrides): `lines`, `all-bytes`, `delim:x`, `chunker:N`, `csv`, `csv:x`, or one of `gzip`, `pgzip`, `zlib`, `bzip2`, `flate`, `snappy`, `lz4`, `zstd` followed by `/` and one of those.")
+        .optional()
+        .advanced()
+}
+
+/// `continue_on_error`: a row that does not parse is an empty message flagged with why.
+fn failed_row(text: String) -> Message {
+    let mut m = Message::from_bytes(Vec::new());
+    m.set_error(crate::message::MessageError {
+        text,
+        label: String::new(),
+        path: String::new(),
+        component: "csv".into(),
+    });
+    m
+}
+
+/// The `scanner` value as Bento writes it: a map holding exactly one scanner.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+enum ScannerConfig {
+    #[serde(rename = "lines")]
+    Lines(LinesConfig),
+    #[serde(rename = "csv")]
+    Csv(CsvConfig),
+    #[serde(rename = "chunker")]
+    Chunker { size: i64 },
+    #[serde(rename = "json_documents")]
+    JsonDocuments {},
+    #[serde(rename = "re_match")]
+    ReMatch(ReMatchConfig),
+    #[serde(rename = "to_the_end")]
+    ToTheEnd {},
+    #[serde(rename = "skip_bom")]
+    SkipBom(IntoConfig),
+    #[serde(rename = "decompress")]
+    Decompress(DecompressConfig),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecompressConfig {
+    algorithm: String,
+    #[serde(default)]
+    into: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct LinesConfig {
+    custom_delimiter: Option<String>,
+    max_buffer_size: i64,
+    omit_empty: bool,
+}
+
+impl Default for LinesConfig {
+    fn default() -> Self {
+        LinesConfig {
+            custom_delimiter: None,
+            max_buffer_size: DEFAULT_MAX_BUFFER as i64,
+            omit_empty: false,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct CsvConfig {
+    custom_delimiter: Option<String>,
+    parse_header_row: bool,
+    lazy_quotes: bool,
+    continue_on_error: bool,
+}
+
+impl Default for CsvConfig {
+    fn default() -> Self {
+        CsvConfig {
+            custom_delimiter: None,
+            parse_header_row: true,
+            lazy_quotes: false,
+            continue_on_error: false,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReMatchConfig {
+    pattern: String,
+    #[serde(default = "default_max_buffer")]
+    max_buffer_size: i64,
+}
+
+fn default_max_buffer() -> i64 {
+    DEFAULT_MAX_BUFFER as i64
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct IntoConfig {
+    into: Option<serde_json::Value>,
+}
+
+fn positive(n: i64, field: &str) -> Result<usize, String> {
+    usize::try_from(n)
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("{field}: expected a positive number, got {n}"))
+}
+
+impl Scanner {
+    /// The scanner a `scanner` value names (after defaults), or the `codec` that overrides it.
+    pub fn from_config(
+        scanner: &serde_json::Value,
+        codec: Option<&str>,
+    ) -> Result<Scanner, String> {
+        match codec.filter(|c| !c.is_empty()) {
+            Some(c) => {
+                tracing::warn!("the codec field is deprecated: use scanner");
+                Scanner::from_codec(c)
+            }
+            None => Scanner::parse(scanner),
+        }
+    }
+
+    pub fn parse(v: &serde_json::Value) -> Result<Scanner, String> {
+        let c: ScannerConfig =
+            serde_json::from_value(v.clone()).map_err(|e| format!("scanner: {e}"))?;
+        let nested = |into: Option<serde_json::Value>| -> Result<Box<Scanner>, String> {
+            match into {
+                None | Some(serde_json::Value::Null) => Ok(Box::new(Scanner::ToTheEnd)),
+                Some(inner) => Scanner::parse(&inner).map(Box::new),
+            }
+        };
+        Ok(match c {
+            ScannerConfig::Lines(l) => Scanner::Lines {
+                delimiter: l
+                    .custom_delimiter
+                    .filter(|d| !d.is_empty())
+                    .map(String::into_bytes),
+                max_buffer: positive(l.max_buffer_size, "lines.max_buffer_size")?,
+                omit_empty: l.omit_empty,
+            },
+            ScannerConfig::ToTheEnd {} => Scanner::ToTheEnd,
+            ScannerConfig::JsonDocuments {} => Scanner::JsonDocuments,
+            ScannerConfig::Chunker { size } => Scanner::Chunker(positive(size, "chunker.size")?),
+            ScannerConfig::Csv(c) => Scanner::Csv {
+                delimiter: match c.custom_delimiter.as_deref() {
+                    None | Some("") => b',',
+                    Some(d) if d.len() == 1 => d.as_bytes()[0],
+                    Some(d) => {
+                        return Err(format!(
+                            "csv.custom_delimiter: expected one character, got {d:?}"
+                        ))
+                    }
+                },
+                header: c.parse_header_row,
+                lazy_quotes: c.lazy_quotes,
+                continue_on_error: c.continue_on_error,
+            },
+            ScannerConfig::ReMatch(r) => Scanner::ReMatch {
+                pattern: Regex::new(&r.pattern).map_err(|e| format!("re_match.pattern: {e}"))?,
+                max_buffer: positive(r.max_buffer_size, "re_match.max_buffer_size")?,
+            },
+            ScannerConfig::SkipBom(i) => Scanner::SkipBom(nested(i.into)?),
+            ScannerConfig::Decompress(d) => Scanner::Decompress {
+                algorithm: d.algorithm,
+                into: nested(d.into)?,
+            },
+        })
+    }
+
+    /// Bento's codec names, as its `codec` field took them.
+    pub fn from_codec(codec: &str) -> Result<Scanner, String> {
+        if let Some((algorithm, rest)) = codec.split_once('/') {
+            return Ok(Scanner::Decompress {
+                algorithm: algorithm.to_owned(),
+                into: Box::new(Scanner::from_codec(rest)?),
+            });
+        }
+        let lines = |delimiter: Option<Vec<u8>>| Scanner::Lines {
+            delimiter,
+            max_buffer: DEFAULT_MAX_BUFFER,
+            omit_empty: false,
+        };
+        Ok(match codec {
+            "lines" => lines(None),
+            "all-bytes" => Scanner::ToTheEnd,
+            "csv" => Scanner::Csv {
+                delimiter: b',',
+                header: true,
+                lazy_quotes: false,
+                continue_on_error: false,
+            },
+            c => match (
+                c.strip_prefix("delim:"),
+                c.strip_prefix("chunker:"),
+                c.strip_prefix("csv:"),
+            ) {
+                (Some(d), _, _) if !d.is_empty() => lines(Some(d.as_bytes().to_vec())),
+                (_, Some(n), _) => Scanner::Chunker(
+                    n.parse()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| format!("codec {c}: expected a chunk size"))?,
+                ),
+                (_, _, Some(d)) if d.len() == 1 => Scanner::Csv {
+                    delimiter: d.as_bytes()[0],
+                    header: true,
+                    lazy_quotes: false,
+                    continue_on_error: false,
+                },
+                _ => return Err(format!("codec {c} is not supported by engine")),
+            },
+        })
+    }
+
+    /// Plain `lines`: the inputs read it themselves, without a thread.
+    pub fn is_plain_lines(&self) -> bool {
+        matches!(
+            self,
+            Scanner::Lines {
+                delimiter: None,
+                omit_empty: false,
+                ..
+            }
+        )
+    }
+
+    /// Scan `r` on a thread of its own; messages (or the error that ended the scan) arrive on
+    /// the channel, which closes at the end of the data.
+    pub fn spawn(self, r: Box<dyn Read + Send>) -> mpsc::Receiver<Result<Message, String>> {
+        let (tx, rx) = mpsc::channel(256);
+        std::thread::spawn(move || {
+            let mut emit = |m: Result<Message, String>| tx.blocking_send(m).is_ok();
+            if let Err(e) = self.scan(r, &mut emit) {
+                emit(Err(e));
+            }
+        });
+        rx
+    }
+
+    /// Feed every message of `r` to `emit`, stopping early when it returns false.
+    pub fn scan(
+        &self,
+        r: Box<dyn Read + Send>,
+        emit: &mut dyn FnMut(Result<Message, String>) -> bool,
+    ) -> Result<(), String> {
+        let io = |e: std::io::Error| e.to_string();
+        match self {
+            Scanner::Lines {
+                delimiter,
+                max_buffer,
+                omit_empty,
+            } => {
+                let mut r = BufReader::new(r);
+                let last = delimiter
+                    .as_ref()
+                    .and_then(|d| d.last().copied())
+                    .unwrap_or(b'\n');
+                let too_long = || "bufio.Scanner: token too long".to_owned();
+                loop {
+                    let mut line = Vec::new();
+                    // Up to the delimiter's last byte, until the whole delimiter ends the line.
+                    while r.read_until(last, &mut line).map_err(io)? > 0 {
+                        if delimiter.as_ref().is_none_or(|d| line.ends_with(d)) {
+                            break;
+                        }
+                        if line.len() > *max_buffer {
+                            return Err(too_long());
+                        }
+                    }
+                    if line.is_empty() {
+                        return Ok(());
+                    }
+                    match delimiter {
+                        Some(d) if line.ends_with(d) => line.truncate(line.len() - d.len()),
+                        Some(_) => {}
+                        None if line.last() == Some(&b'\n') => {
+                            line.pop();
+                            if line.last() == Some(&b'\r') {
+                                line.pop();
+                            }
+                        }
+                        None => {}
+                    }
+                    if line.len() > *max_buffer {
+                        return Err(too_long());
+                    }
+                    if *omit_empty && line.is_empty() {
+                        continue;
+                    }
+                    if !emit(Ok(Message::from_bytes(line))) {
+                        return Ok(());
+                    }
+                }
+            }
+            Scanner::ToTheEnd => {
+                let mut all = Vec::new();
+                let mut r = r;
+                r.read_to_end(&mut all).map_err(io)?;
+                emit(Ok(Message::from_bytes(all)));
+                Ok(())
+            }
+            Scanner::Chunker(size) => {
+                let mut r = r;
+                loop {
+                    let mut chunk = Vec::with_capacity(*size);
+                    let n = (&mut r)
+                        .take(*size as u64)
+                        .read_to_end(&mut chunk)
+                        .map_err(io)?;
+                    if n == 0 || !emit(Ok(Message::from_bytes(chunk))) || n < *size {
+                        return Ok(());
+                    }
+                }
+            }
+            Scanner::JsonDocuments => {
+                let docs = serde_json::Deserializer::from_reader(BufReader::new(r))
+                    .into_iter::<serde_json::Value>();
+                for doc in docs {
+                    let doc = doc.map_err(|e| e.to_string())?;
+                    if !emit(Ok(Message::from_value(Value::from(doc)))) {
+                        break;
+                    }
+                }
+                Ok(())
+            }
+            Scanner::Csv {
+                delimiter,
+                header,
+                lazy_quotes,
+                continue_on_error,
+            } => {
+                // lazy_quotes: the csv crate reads a stray quote as text already; strictness is
+                // Go's, so both settings read what Go's lazy mode reads.
+                let _ = lazy_quotes;
+                let mut rdr = csv::ReaderBuilder::new()
+                    .delimiter(*delimiter)
+                    .has_headers(false)
+                    .flexible(*continue_on_error)
+                    .from_reader(r);
+                let mut names: Option<Vec<String>> = None;
+                for rec in rdr.records() {
+                    let rec = match rec {
+                        Ok(r) => r,
+                        Err(e) if *continue_on_error => {
+                            if !emit(Ok(failed_row(e.to_string()))) {
+                                break;
+                            }
+                            continue;
+                        }
+                        Err(e) => return Err(e.to_string()),
+                    };
+                    let fields: Vec<String> = rec.iter().map(str::to_owned).collect();
+                    if *header && names.is_none() {
+                        names = Some(fields);
+                        continue;
+                    }
+                    let value = match &names {
+                        Some(names) => {
+                            if names.len() != fields.len() {
+                                let e = format!(
+                                    "record on line {}: wrong number of fields",
+                                    rec.position().map_or(0, |p| p.line())
+                                );
+                                if *continue_on_error {
+                                    if !emit(Ok(failed_row(e))) {
+                                        break;
+                                    }
+                                    continue;
+                                }
+                                return Err(e);
+                            }
+                            serde_json::Value::Object(
+                                names
+                                    .iter()
+                                    .cloned()
+                                    .zip(fields.into_iter().map(serde_json::Value::String))
+                                    .collect(),
+                            )
+                        }
+                        None => serde_json::Value::Array(
+                            fields.into_iter().map(serde_json::Value::String).collect(),
+                        ),
+                    };
+                    if !emit(Ok(Message::from_value(Value::from(value)))) {
+                        break;
+                    }
+                }
+                Ok(())
+            }
+            Scanner::ReMatch {
+                pattern,
+                max_buffer,
+            } => {
+                let mut r = r;
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 16 * 1024];
+                let mut eof = false;
+                loop {
+                    // A message runs from one match to the start of the next.
+                    let starts: Vec<usize> = pattern
+                        .find_iter(&buf)
+                        .map(|m| m.start())
+                        .filter(|s| *s > 0)
+                        .collect();
+                    if let Some(&cut) = starts.first() {
+                        let rest = buf.split_off(cut);
+                        let msg = std::mem::replace(&mut buf, rest);
+                        if !emit(Ok(Message::from_bytes(msg))) {
+                            return Ok(());
+                        }
+                        continue;
+                    }
+                    if eof {
+                        if !buf.is_empty() {
+                            emit(Ok(Message::from_bytes(buf)));
+                        }
+                        return Ok(());
+                    }
+                    if buf.len() > *max_buffer {
+                        return Err("bufio.Scanner: token too long".into());
+                    }
+                    let n = r.read(&mut chunk).map_err(io)?;
+                    eof = n == 0;
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+            }
+            Scanner::SkipBom(into) => {
+                let mut r = BufReader::new(r);
+                let head = r.fill_buf().map_err(io)?;
+                if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+                    r.consume(3);
+                }
+                into.scan(Box::new(r), emit)
+            }
+            Scanner::Decompress { algorithm, into } => {
+                let r: Box<dyn Read + Send> = match algorithm.as_str() {
+                    "gzip" | "pgzip" => Box::new(flate2::read::MultiGzDecoder::new(r)),
+                    "zlib" => Box::new(flate2::read::ZlibDecoder::new(r)),
+                    "flate" => Box::new(flate2::read::DeflateDecoder::new(r)),
+                    "bzip2" => Box::new(bzip2::read::MultiBzDecoder::new(r)),
+                    "lz4" => Box::new(lz4_flex::frame::FrameDecoder::new(r)),
+                    "snappy" => Box::new(snap::read::FrameDecoder::new(r)),
+                    "zstd" => Box::new(
+                        ruzstd::decoding::StreamingDecoder::new(r).map_err(|e| e.to_string())?,
+                    ),
+                    other => return Err(format!("decompress: unrecognised algorithm {other}")),
+                };
+                into.scan(r, emit)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Scanner;
+
+    fn scan(s: &Scanner, data: &[u8]) -> Vec<Result<String, String>> {
+        let mut out = Vec::new();
+        let r = s.scan(Box::new(std::io::Cursor::new(data.to_vec())), &mut |m| {
+            out.push(m.map(|m| m.as_str_lossy().into_owned()));
+            true
+        });
+        if let Err(e) = r {
+            out.push(Err(e));
+        }
+        out
+    }
+
+    fn oks(v: &[&str]) -> Vec<Result<String, String>> {
+        v.iter().map(|s| Ok(s.to_string())).collect()
+    }
+
+    fn parse(j: serde_json::Value) -> Scanner {
+        Scanner::parse(&j).unwrap()
+    }
+
+    #[test]
+    fn lines_take_a_custom_delimiter_a_buffer_limit_and_omit_empty() {
+        let s = parse(serde_json::json!({"lines": {"custom_delimiter": "||", "omit_empty": true}}));
+        assert_eq!(scan(&s, b"a||b|c||||d"), oks(&["a", "b|c", "d"]));
+        let s = parse(serde_json::json!({"lines": {}}));
+        assert_eq!(scan(&s, b"a\r\n\nb"), oks(&["a", "", "b"]));
+        let s = parse(serde_json::json!({"lines": {"max_buffer_size": 4}}));
+        assert_eq!(
+            scan(&s, b"abcd\nabcdef\n"),
+            vec![
+                Ok("abcd".into()),
+                Err("bufio.Scanner: token too long".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn csv_rows_become_objects_or_arrays() {
+        let s = parse(serde_json::json!({"csv": {}}));
+        assert_eq!(
+            scan(&s, b"a,b\n1,\"x,y\"\n2,z\n"),
+            oks(&[r#"{"a":"1","b":"x,y"}"#, r#"{"a":"2","b":"z"}"#])
+        );
+        let s =
+            parse(serde_json::json!({"csv": {"custom_delimiter": ";", "parse_header_row": false}}));
+        assert_eq!(scan(&s, b"1;2\n"), oks(&[r#"["1","2"]"#]));
+        let s = parse(serde_json::json!({"csv": {"continue_on_error": true}}));
+        let mut flagged = Vec::new();
+        let _ = s.scan(
+            Box::new(std::io::Cursor::new(b"a,b\n1\n2,3\n".to_vec())),
+            &mut |m| {
+                flagged.push(m.map(|m| m.error().is_some()));
+                true
+            },
+        );
+        assert_eq!(flagged, vec![Ok(true), Ok(false)]);
+        let out = scan(&s, b"a,b\n1\n2,3\n");
+        assert_eq!(out[1], Ok(r#"{"a":"2","b":"3"}"#.into()));
+    }
+
+    #[test]
+    fn documents_chunks_matches_and_the_whole() {
+        let s = parse(serde_json::json!({"json_documents": {}}));
+        assert_eq!(
+            scan(&s, b"{\"a\":1} {\"b\":2}\n[3]"),
+            oks(&[r#"{"a":1}"#, r#"{"b":2}"#, "[3]"])
+        );
+        let s = parse(serde_json::json!({"chunker": {"size": 3}}));
+        assert_eq!(scan(&s, b"abcdefgh"), oks(&["abc", "def", "gh"]));
+        let s = parse(serde_json::json!({"re_match": {"pattern": "(?m)^\\d\\d:"}}));
+        assert_eq!(
+            scan(&s, b"10: one\nmore\n11: two\n"),
+            oks(&["10: one\nmore\n", "11: two\n"])
+        );
+        let s = parse(serde_json::json!({"to_the_end": {}}));
+        assert_eq!(scan(&s, b"a\nb\n"), oks(&["a\nb\n"]));
+    }
+
+    #[test]
+    fn boms_are_skipped_and_streams_decompressed() {
+        let s = parse(serde_json::json!({"skip_bom": {"into": {"lines": {}}}}));
+        assert_eq!(scan(&s, b"\xEF\xBB\xBFa\nb\n"), oks(&["a", "b"]));
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, b"x\ny\n").unwrap();
+        let data = gz.finish().unwrap();
+        let s =
+            parse(serde_json::json!({"decompress": {"algorithm": "gzip", "into": {"lines": {}}}}));
+        assert_eq!(scan(&s, &data), oks(&["x", "y"]));
+        let s = parse(serde_json::json!({"decompress": {"algorithm": "gzip"}}));
+        assert_eq!(scan(&s, &data), oks(&["x\ny\n"]));
+    }
+
+    #[test]
+    fn codecs_name_scanners_as_bentos_did() {
+        assert!(Scanner::from_codec("lines").unwrap().is_plain_lines());
+        assert_eq!(
+            scan(&Scanner::from_codec("delim:;").unwrap(), b"a;b"),
+            oks(&["a", "b"])
+        );
+        assert_eq!(
+            scan(&Scanner::from_codec("all-bytes").unwrap(), b"a;b"),
+            oks(&["a;b"])
+        );
+        assert_eq!(
+            scan(&Scanner::from_codec("chunker:2").unwrap(), b"abc"),
+            oks(&["ab", "c"])
+        );
+        assert!(Scanner::from_codec("tar").is_err());
+        assert!(Scanner::parse(&serde_json::json!({"lines": {}, "csv": {}})).is_err());
+    }
+}
