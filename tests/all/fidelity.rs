@@ -486,7 +486,7 @@ fn stdin_and_file_scanners_and_the_deprecated_codec() {
     gz.write_all(b"{\"n\":1}\n{\"n\":2} {\"n\":3}")
         .expect("gzip");
     std::fs::write(&path, gz.finish().expect("gzip")).expect("write");
-    let file = format!("input:\n  file:\n    paths: [ '{}' ]\n    scanner:\n      decompress:\n        algorithm: gzip\n        into:\n          json_documents: {{}}\npipeline:\n  processors:\n    - mapping: 'root = this.n.string() + \" \" + @mod_time.re_match(\"Z$\").string()'\noutput:\n  stdout: {{}}\n", path.display());
+    let file = format!("input:\n  file:\n    paths: [ '{}' ]\n    scanner:\n      decompress:\n        algorithm: gzip\n        into:\n          json_documents: {{}}\npipeline:\n  threads: 1\n  processors:\n    - mapping: 'root = this.n.string() + \" \" + @mod_time.re_match(\"Z$\").string()'\noutput:\n  stdout: {{}}\n", path.display());
     let (stdout, stderr, code) = run(&file, &["run", "-c"], b"");
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(stdout, "1 true\n2 true\n3 true\n");
