@@ -34,7 +34,7 @@ pub struct ApiState {
     /// Readiness of each stream, by stream id ("" for the single stream of `engine run`).
     pub streams: RwLock<BTreeMap<String, Arc<Readiness>>>,
     /// Component endpoints: path → (description, handler).
-    pub routes: RwLock<BTreeMap<String, (String, Handler)>>,
+    pub routes: RwLock<BTreeMap<String, Route>>,
     pub shutting_down: std::sync::atomic::AtomicBool,
     /// `metrics: none`: no `/metrics` (or `/stats`) endpoint, as Bento serves none then.
     pub metrics_off: std::sync::atomic::AtomicBool,
@@ -81,9 +81,9 @@ impl ApiState {
         }
     }
 
-    pub fn add_route(&self, path: &str, description: &str, h: Handler) {
+    pub fn add_route(&self, pattern: Arc<RoutePattern>, path: &str, description: &str, h: Handler) {
         if let Ok(mut r) = self.routes.write() {
-            r.insert(path.to_owned(), (description.to_owned(), h));
+            r.insert(path.to_owned(), (description.to_owned(), pattern, h));
         }
     }
 
@@ -110,11 +110,13 @@ impl ApiState {
             }
             _ => {}
         }
+        // Routes answer at their path and, as Bento registers them, under `http.root_path`.
+        let (full, path) = (decoded_path(&full), decoded_path(&path));
         let handler = self.routes.read().ok().and_then(|routes| {
             routes
-                .iter()
-                .find(|(p, _)| route_matches(p, &full))
-                .map(|(_, (_, h))| h.clone())
+                .values()
+                .find(|(_, p, _)| p.matches(&full) || p.matches(&path))
+                .map(|(_, _, h)| h.clone())
         });
         match handler {
             Some(h) => h(req).await,
@@ -159,7 +161,7 @@ impl ApiState {
             m.insert((*p).to_owned(), (*d).into());
         }
         if let Ok(routes) = self.routes.read() {
-            for (p, (d, _)) in routes.iter() {
+            for (p, (d, _, _)) in routes.iter() {
                 m.insert(p.clone(), d.clone().into());
             }
         }
@@ -221,20 +223,81 @@ pub fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// `/a/{id}/b` matches `/a/7/b`; a pattern ending in `/` matches anything below it.
-pub fn route_matches(pattern: &str, path: &str) -> bool {
-    if pattern.ends_with('/') && pattern.len() > 1 {
-        return path.starts_with(pattern);
-    }
-    let (mut p, mut q) = (pattern.split('/'), path.split('/'));
-    loop {
-        match (p.next(), q.next()) {
-            (None, None) => return true,
-            (Some(a), Some(b)) if a.starts_with('{') && a.ends_with('}') && !b.is_empty() => {}
-            (Some(a), Some(b)) if a == b => {}
-            _ => return false,
+/// A path a component serves: its description (for `/endpoints`), matcher and handler.
+pub type Route = (String, Arc<RoutePattern>, Handler);
+
+/// A route's path as gorilla/mux (Bento's router) reads it: `{name}` matches one segment,
+/// `{name:regex}` what the regex matches, the rest literally; a pattern ending in `/` matches
+/// anything below it. Paths are matched URL-decoded, as Go's `URL.Path` is.
+#[derive(Debug)]
+pub struct RoutePattern {
+    regex: regex::Regex,
+    names: Vec<String>,
+}
+
+impl RoutePattern {
+    pub fn new(pattern: &str) -> Result<RoutePattern, String> {
+        let mut re = String::from("^");
+        let mut names = Vec::new();
+        let mut rest = pattern;
+        while let Some(open) = rest.find('{') {
+            re.push_str(&regex::escape(&rest[..open]));
+            // The variable ends at the brace that balances this one (a regex may hold braces).
+            let mut depth = 0;
+            let close = rest[open..]
+                .char_indices()
+                .find(|(_, c)| {
+                    depth += match c {
+                        '{' => 1,
+                        '}' => -1,
+                        _ => 0,
+                    };
+                    depth == 0
+                })
+                .map(|(i, _)| open + i)
+                .ok_or_else(|| format!("path {pattern}: unbalanced braces"))?;
+            let var = &rest[open + 1..close];
+            let (name, var_re) = match var.split_once(':') {
+                Some((n, r)) => (n, r.to_owned()),
+                None => (var, "[^/]+".to_owned()),
+            };
+            if name.is_empty() {
+                return Err(format!("path {pattern}: a variable without a name"));
+            }
+            re.push_str(&format!("({var_re})"));
+            names.push(name.to_owned());
+            rest = &rest[close + 1..];
         }
+        re.push_str(&regex::escape(rest));
+        if !(pattern.ends_with('/') && pattern.len() > 1) {
+            re.push('$');
+        }
+        let regex = regex::Regex::new(&re).map_err(|e| format!("path {pattern}: {e}"))?;
+        Ok(RoutePattern { regex, names })
     }
+
+    /// The variables of `path` (decoded), if it matches.
+    pub fn captures(&self, path: &str) -> Option<Vec<(String, String)>> {
+        let c = self.regex.captures(path)?;
+        Some(
+            self.names
+                .iter()
+                .enumerate()
+                .filter_map(|(i, n)| c.get(i + 1).map(|m| (n.clone(), m.as_str().to_owned())))
+                .collect(),
+        )
+    }
+
+    pub fn matches(&self, path: &str) -> bool {
+        self.regex.is_match(path)
+    }
+}
+
+/// A request path decoded, as Go's `URL.Path` holds it.
+pub fn decoded_path(raw: &str) -> String {
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Bind the server; the returned address is the one actually bound (useful with port 0).
@@ -328,14 +391,32 @@ async fn accept(
 
 #[cfg(test)]
 mod tests {
-    use super::route_matches;
+    use super::RoutePattern;
 
     #[test]
-    fn routes_match_params_and_prefixes() {
-        assert!(route_matches("/post", "/post"));
-        assert!(!route_matches("/post", "/post/x"));
-        assert!(route_matches("/v1/{model}/infer", "/v1/llama/infer"));
-        assert!(!route_matches("/v1/{model}/infer", "/v1//infer"));
-        assert!(route_matches("/files/", "/files/a/b"));
+    fn routes_match_params_regexes_and_prefixes() {
+        let m = |p: &str, path: &str| RoutePattern::new(p).unwrap().captures(path);
+        assert_eq!(m("/post", "/post"), Some(vec![]));
+        assert_eq!(m("/post", "/post/x"), None);
+        assert_eq!(
+            m("/v1/{model}/infer", "/v1/llama/infer"),
+            Some(vec![("model".into(), "llama".into())])
+        );
+        assert_eq!(m("/v1/{model}/infer", "/v1//infer"), None);
+        assert_eq!(m("/files/", "/files/a/b"), Some(vec![]));
+        assert_eq!(
+            m("/items/{id:[0-9]+}", "/items/42"),
+            Some(vec![("id".into(), "42".into())])
+        );
+        assert_eq!(m("/items/{id:[0-9]+}", "/items/x"), None);
+        assert_eq!(
+            m("/f/{rest:.*}", "/f/a/b"),
+            Some(vec![("rest".into(), "a/b".into())])
+        );
+        assert_eq!(
+            m("/n/{id:[a-z]{2}}", "/n/ab"),
+            Some(vec![("id".into(), "ab".into())])
+        );
+        assert!(RoutePattern::new("/x/{y").is_err());
     }
 }

@@ -504,3 +504,93 @@ fn stdin_and_file_scanners_and_the_deprecated_codec() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn http_server_splits_multipart_bodies_and_answers_several_replies_as_multipart() {
+    engine::http::install_tls_provider();
+    let port = free_port();
+    let config = format!("http:\n  enabled: false\ninput:\n  http_server:\n    address: 127.0.0.1:{port}\n    path: /parts\n    sync_response:\n      headers: {{}}\npipeline:\n  processors:\n    - mapping: 'root = content().uppercase()'\noutput:\n  sync_response: {{}}\n");
+    let (_dir, mut child) = start(&config).await;
+    wait_listening(port).await;
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/parts");
+    let body = "--XB\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nfirst\r\n--XB\r\nContent-Disposition: form-data; name=\"b\"\r\n\r\n<html><body>x</body></html>\r\n--XB--\r\n";
+    let resp = client
+        .post(&url)
+        .header("Content-Type", "multipart/form-data; boundary=XB")
+        .body(body)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status().as_u16(), 200);
+    let ct = resp.headers()["content-type"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let boundary = ct
+        .strip_prefix("multipart/form-data; boundary=")
+        .unwrap_or_else(|| panic!("{ct}"))
+        .to_owned();
+    let text = resp.text().await.expect("body");
+    assert_eq!(
+        text,
+        format!("--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nFIRST\r\n--{boundary}\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<HTML><BODY>X</BODY></HTML>\r\n--{boundary}--\r\n")
+    );
+
+    // One reply: its type is sniffed when the headers do not give one.
+    let one = client
+        .post(&url)
+        .body("{\"a\":1}")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(one.headers()["content-type"], "text/plain; charset=utf-8");
+    let pdf = client
+        .post(&url)
+        .body("%PDF-1.7 ...")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    // A Content-Type that does not parse is a bad request.
+    let bad = client
+        .post(&url)
+        .header("Content-Type", "multipart/")
+        .body("x")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(bad.status().as_u16(), 400);
+    let _ = child.kill();
+}
+
+#[tokio::test]
+async fn http_server_paths_take_gorilla_regexes_decode_and_live_under_root_path() {
+    engine::http::install_tls_provider();
+    let port = free_port();
+    let config = format!("http:\n  address: 127.0.0.1:{port}\n  root_path: /engine\ninput:\n  http_server:\n    path: '/items/{{id:[0-9]+}}/{{name}}'\n    allowed_verbs: [ GET ]\npipeline:\n  processors:\n    - mapping: 'root = @id + \" \" + @name + \" \" + @http_server_request_path'\noutput:\n  sync_response: {{}}\n");
+    let (_dir, mut child) = start(&config).await;
+    assert_eq!(
+        wait_for_status(&format!("http://127.0.0.1:{port}/ready"), 200)
+            .await
+            .0,
+        200
+    );
+    let get = |path: &str| {
+        let url = format!("http://127.0.0.1:{port}{path}");
+        async move {
+            let r = reqwest::get(url).await.expect("sent");
+            (r.status().as_u16(), r.text().await.unwrap_or_default())
+        }
+    };
+    assert_eq!(
+        get("/items/42/hello%20world").await,
+        (200, "42 hello world /items/42/hello world".into())
+    );
+    assert_eq!(get("/items/x/a").await.0, 404);
+    assert_eq!(
+        get("/engine/items/7/b").await,
+        (200, "7 b /engine/items/7/b".into())
+    );
+    let _ = child.kill();
+}

@@ -210,10 +210,10 @@ impl MetadataFilter {
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("http_server", ComponentKind::Input, "Receive messages as HTTP requests and answer each once it was processed.")
-        .description("The request body becomes a message; metadata holds `http_server_user_agent`, `http_server_request_path`, `http_server_verb`, `http_server_remote_ip`, every header (first value), query parameter and `{param}` path segment. The response waits until the message was delivered: 200 with what a `sync_response` output or processor stored (an empty body when nothing did), 502 with the error text when it was rejected (an empty 502, and an error logged, when `sync_response.status` does not give a status code), 408 after `timeout`, 503 while shutting down, 405 for a verb not allowed, 413 for a body over `max_body_size`.")
+        .description("The request body becomes a message (a `multipart/*` body one message per part); metadata holds `http_server_user_agent`, `http_server_request_path` (decoded), `http_server_verb`, `http_server_remote_ip`, every header (first value), query parameter, path variable (`{name}`, or gorilla/mux's `{name:regex}`) and cookie. With an empty `address` the path is served on the management server, also under `http.root_path`. Several stored replies are answered as `multipart/form-data`; a reply without a `Content-Type` in `sync_response.headers` gets one sniffed from its body, as Go's `http.DetectContentType` does. The response waits until the message was delivered: 200 with what a `sync_response` output or processor stored (an empty body when nothing did), 502 with the error text when it was rejected (an empty 502, and an error logged, when `sync_response.status` does not give a status code), 408 after `timeout`, 503 while shutting down, 405 for a verb not allowed, 413 for a body over `max_body_size`.")
         .fields(vec![
             FieldSpec::string("address", "An address to listen on; empty serves the path on the management server (`http.address`).").default(""),
-            FieldSpec::string("path", "The path to receive requests on. `{name}` segments become metadata; a trailing `/` matches every path below.").default("/post"),
+            FieldSpec::string("path", "The path to receive requests on. `{name}` segments and `{name:regex}` variables become metadata; a trailing `/` matches every path below.").default("/post"),
             FieldSpec::array("allowed_verbs", FieldType::String, "HTTP verbs accepted.").default(serde_json::json!(["POST"])),
             FieldSpec::string("timeout", "How long to wait for a message to be delivered before answering 408.").default("5s"),
             FieldSpec::string("rate_limit", "A rate limit resource to apply to requests: over the limit a request is answered 429 with a `Retry-After` header; an error of the rate limit gives 502.").default(""),
@@ -257,6 +257,7 @@ struct Responder {
 
 struct Route {
     path: String,
+    pattern: Arc<crate::http::RoutePattern>,
     verbs: Vec<String>,
     timeout: Duration,
     max_body: usize,
@@ -301,8 +302,12 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, Bui
         }
         None => ctx.shared.api.clone(),
     };
+    let pattern = Arc::new(
+        crate::http::RoutePattern::new(&c.path).map_err(|e| ctx.error(format!("path: {e}")))?,
+    );
     let route = Arc::new(Route {
         path: c.path.clone(),
+        pattern,
         verbs: c
             .allowed_verbs
             .iter()
@@ -352,6 +357,7 @@ impl Input for HttpServerInput {
             Box::pin(async move { route.handle(req).await }) as BoxFuture<'static, Response<Body>>
         });
         self.api.add_route(
+            self.route.pattern.clone(),
             &self.route.path,
             "Receives messages (http_server input).",
             handler,
@@ -456,6 +462,11 @@ impl Route {
             }
         }
         let meta = self.request_metadata(&req);
+        let content_type = req
+            .headers()
+            .get(hyper::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = match Limited::new(req.into_body(), self.max_body).collect().await {
             Ok(b) => b.to_bytes(),
             Err(e) => {
@@ -475,13 +486,26 @@ impl Route {
                 };
             }
         };
+        let parts = match request_parts(content_type.as_deref(), body).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!("Request read failed: {e}");
+                return text(StatusCode::BAD_REQUEST, "Bad request\n");
+            }
+        };
         let slot = Arc::new(SyncResponse::default());
-        let mut msg = Message::from_bytes(body);
-        msg.set_meta(meta);
-        msg.set_sync_response(slot.clone());
+        let batch: Vec<Message> = parts
+            .into_iter()
+            .map(|part| {
+                let mut msg = Message::from_bytes(part);
+                msg.set_meta(meta.clone());
+                msg.set_sync_response(slot.clone());
+                msg
+            })
+            .collect();
         let (reply_tx, reply_rx) = oneshot::channel();
         // Only a full queue needs the timer: most requests find room at once.
-        match self.tx.try_send((vec![msg], reply_tx)) {
+        match self.tx.try_send((batch, reply_tx)) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Closed(_)) => {
                 return text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n")
@@ -526,7 +550,15 @@ impl Route {
                 }
             }
         }
-        for (name, value) in path_params(&self.path, uri.path()) {
+        let path = crate::http::decoded_path(uri.path());
+        let params = self.pattern.captures(&path).or_else(|| {
+            // Served under `http.root_path` as well: match what follows it.
+            let root = &self.api.root_path;
+            path.strip_prefix(root.as_str())
+                .filter(|_| !root.is_empty())
+                .and_then(|p| self.pattern.captures(p))
+        });
+        for (name, value) in params.unwrap_or_default() {
             meta.insert(key("path_", &name), Value::from(value));
         }
         for header in req.headers().get_all(hyper::header::COOKIE) {
@@ -535,7 +567,7 @@ impl Route {
                 meta.insert(key("cookie_", c.name()), Value::from(c.value_trimmed()));
             }
         }
-        meta.insert("http_server_request_path".into(), Value::from(uri.path()));
+        meta.insert("http_server_request_path".into(), Value::from(path));
         meta.insert(
             "http_server_verb".into(),
             Value::from(req.method().as_str()),
@@ -584,14 +616,7 @@ impl Responder {
                 }
             },
         };
-        // Several stored replies are joined by newlines; Bento answers multipart there, which
-        // the platform's clients do not use.
-        let body: Vec<u8> = parts
-            .iter()
-            .map(|m| m.bytes().to_vec())
-            .collect::<Vec<_>>()
-            .join(&b'\n');
-        let mut resp = text(status, Bytes::from(body));
+        let mut resp = text(status, Bytes::new());
         for (name, value) in &self.headers {
             if let Ok(v) = value.render(batch, 0) {
                 if let Ok(hv) = HeaderValue::from_str(&v) {
@@ -599,16 +624,60 @@ impl Responder {
                 }
             }
         }
-        for (k, v) in first.meta() {
-            if self.metadata_headers.matches(k) {
-                if let (Ok(n), Ok(hv)) = (
-                    HeaderName::from_bytes(k.as_bytes()),
-                    HeaderValue::from_str(&v.to_string()),
-                ) {
-                    resp.headers_mut().insert(n, hv);
+        // Each reply's metadata headers, the last one's winning, as Bento writes them.
+        for part in &parts {
+            for (k, v) in part.meta() {
+                if self.metadata_headers.matches(k) {
+                    if let (Ok(n), Ok(hv)) = (
+                        HeaderName::from_bytes(k.as_bytes()),
+                        HeaderValue::from_str(&v.to_string()),
+                    ) {
+                        resp.headers_mut().insert(n, hv);
+                    }
                 }
             }
         }
+        let body = match parts.as_slice() {
+            [one] => {
+                if !resp.headers().contains_key(hyper::header::CONTENT_TYPE) {
+                    resp.headers_mut().insert(
+                        hyper::header::CONTENT_TYPE,
+                        HeaderValue::from_static(detect_content_type(one.bytes())),
+                    );
+                }
+                one.bytes().clone()
+            }
+            // Several replies go back as `multipart/form-data`, each part typed by a
+            // `content-type` header of `sync_response.headers` (interpolated for it) or
+            // sniffed, as Bento's multipart writer types them.
+            many => {
+                let boundary = uuid::Uuid::new_v4().simple().to_string();
+                let custom = self
+                    .headers
+                    .iter()
+                    .find(|(n, _)| n.as_str() == "content-type")
+                    .map(|(_, v)| v);
+                let mut body = Vec::new();
+                for (i, part) in many.iter().enumerate() {
+                    let ct = custom
+                        .and_then(|v| v.render(&parts, i).ok())
+                        .unwrap_or_else(|| detect_content_type(part.bytes()).to_owned());
+                    let sep = if i == 0 { "" } else { "\r\n" };
+                    body.extend_from_slice(
+                        format!("{sep}--{boundary}\r\nContent-Type: {ct}\r\n\r\n").as_bytes(),
+                    );
+                    body.extend_from_slice(part.bytes());
+                }
+                body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+                if let Ok(hv) =
+                    HeaderValue::from_str(&format!("multipart/form-data; boundary={boundary}"))
+                {
+                    resp.headers_mut().insert(hyper::header::CONTENT_TYPE, hv);
+                }
+                Bytes::from(body)
+            }
+        };
+        *resp.body_mut() = Body::from(body);
         resp
     }
 }
@@ -627,17 +696,96 @@ fn canonical_header(k: &str) -> String {
         .join("-")
 }
 
-/// Values of `{name}` segments of `pattern` in `path`.
-fn path_params(pattern: &str, path: &str) -> Vec<(String, String)> {
-    pattern
-        .split('/')
-        .zip(path.split('/'))
-        .filter_map(|(p, v)| {
-            p.strip_prefix('{')
-                .and_then(|p| p.strip_suffix('}'))
-                .map(|name| (name.to_owned(), v.to_owned()))
-        })
-        .collect()
+/// The messages of a request body: one per part of a `multipart/*` body, else the body, as
+/// Bento splits them (a `Content-Type` that does not parse is a bad request).
+async fn request_parts(content_type: Option<&str>, body: Bytes) -> Result<Vec<Bytes>, String> {
+    let Some(ct) = content_type.filter(|c| !c.trim().is_empty()) else {
+        return Ok(vec![body]);
+    };
+    let mime: mime::Mime = ct.parse().map_err(|e| format!("mime: {e}"))?;
+    if mime.type_() != mime::MULTIPART {
+        return Ok(vec![body]);
+    }
+    let boundary = multer::parse_boundary(ct).map_err(|e| e.to_string())?;
+    let stream = futures::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    let mut parts = Vec::new();
+    while let Some(field) = multipart.next_field().await.map_err(|e| e.to_string())? {
+        parts.push(field.bytes().await.map_err(|e| e.to_string())?);
+    }
+    Ok(parts)
+}
+
+/// Go's `http.DetectContentType` (the WHATWG sniffing rules) for the types a reply is likely
+/// to hold, which Bento sets when `sync_response.headers` gives no `Content-Type`.
+pub fn detect_content_type(data: &[u8]) -> &'static str {
+    let data = &data[..data.len().min(512)];
+    let trimmed = {
+        let start = data
+            .iter()
+            .position(|b| !matches!(b, b'\t' | b'\n' | 0x0c | b'\r' | b' '))
+            .unwrap_or(data.len());
+        &data[start..]
+    };
+    const HTML: [&[u8]; 17] = [
+        b"<!DOCTYPE HTML",
+        b"<HTML",
+        b"<HEAD",
+        b"<SCRIPT",
+        b"<IFRAME",
+        b"<H1",
+        b"<DIV",
+        b"<FONT",
+        b"<TABLE",
+        b"<A",
+        b"<STYLE",
+        b"<TITLE",
+        b"<B",
+        b"<BODY",
+        b"<BR",
+        b"<P",
+        b"<!--",
+    ];
+    for tag in HTML {
+        if trimmed.len() > tag.len()
+            && trimmed[..tag.len()].eq_ignore_ascii_case(tag)
+            && matches!(trimmed[tag.len()], b' ' | b'>')
+        {
+            return "text/html; charset=utf-8";
+        }
+    }
+    if trimmed.starts_with(b"<?xml") {
+        return "text/xml; charset=utf-8";
+    }
+    const EXACT: [(&[u8], &str); 14] = [
+        (b"%PDF-", "application/pdf"),
+        (b"%!PS-Adobe-", "application/postscript"),
+        (b"\xFE\xFF", "text/plain; charset=utf-16be"),
+        (b"\xFF\xFE", "text/plain; charset=utf-16le"),
+        (b"\xEF\xBB\xBF", "text/plain; charset=utf-8"),
+        (b"GIF87a", "image/gif"),
+        (b"GIF89a", "image/gif"),
+        (b"\x89PNG\x0D\x0A\x1A\x0A", "image/png"),
+        (b"\xFF\xD8\xFF", "image/jpeg"),
+        (b"BM", "image/bmp"),
+        (b"PK\x03\x04", "application/zip"),
+        (b"\x1F\x8B\x08", "application/x-gzip"),
+        (b"OggS\x00", "application/ogg"),
+        (b"\x00asm", "application/wasm"),
+    ];
+    for (sig, ty) in EXACT {
+        if data.starts_with(sig) {
+            return ty;
+        }
+    }
+    let binary = data
+        .iter()
+        .any(|b| matches!(b, 0x00..=0x08 | 0x0B | 0x0E..=0x1A | 0x1C..=0x1F));
+    if binary {
+        "application/octet-stream"
+    } else {
+        "text/plain; charset=utf-8"
+    }
 }
 
 #[cfg(test)]
@@ -648,13 +796,5 @@ mod tests {
     fn headers_are_canonicalised_like_go() {
         assert_eq!(canonical_header("content-type"), "Content-Type");
         assert_eq!(canonical_header("x-api-key"), "X-Api-Key");
-    }
-
-    #[test]
-    fn path_params_are_extracted() {
-        assert_eq!(
-            path_params("/v1/{model}/infer", "/v1/llama/infer"),
-            vec![("model".to_owned(), "llama".to_owned())]
-        );
     }
 }
