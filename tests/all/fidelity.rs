@@ -594,3 +594,16 @@ async fn http_server_paths_take_gorilla_regexes_decode_and_live_under_root_path(
     );
     let _ = child.kill();
 }
+
+#[test]
+fn branch_errors_are_worded_as_bentos() {
+    let yaml = "input:\n  stdin: {}\npipeline:\n  threads: 1\n  processors:\n    - branch:\n        processors:\n          - mapping: |\n              root = if this.n == 1 { deleted() } else if this.n == 2 { throw(\"boom\") } else { this }\n        result_map: 'root.out = this.n'\n    - mapping: 'root = if errored() { error() } else { content() }'\noutput:\n  stdout: {}\n";
+    // Each message alone in its batch: the one whose child deleted it, the one that threw.
+    let (stdout, stderr, code) = run(yaml, &["run", "-c"], b"{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n");
+    assert_eq!(code, Some(0), "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "child processors resulted in zero messages");
+    assert!(lines[1].starts_with("processors failed: "), "{}", lines[1]);
+    assert!(lines[1].contains("boom"), "{}", lines[1]);
+    assert_eq!(lines[2], "{\"n\":3,\"out\":3}");
+}

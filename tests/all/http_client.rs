@@ -88,9 +88,9 @@ output:
             .unwrap();
     assert_eq!(
         lines,
-        vec![
-            r#"{"code":502,"error":"HTTP request returned unexpected response code (502): 502 Bad Gateway, Error: {\"error\":\"status 502\"}","kept":"p"}"#
-        ],
+        vec![format!(
+            r#"{{"code":502,"error":"http://{addr}/v1/infer: HTTP request returned unexpected response code (502): 502 Bad Gateway, Error: {{\"error\":\"status 502\"}}","kept":"p"}}"#
+        )],
         "{err}"
     );
     // One attempt plus two retries.

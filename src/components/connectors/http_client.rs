@@ -428,10 +428,11 @@ impl HttpClient {
                     }
                     let err = HttpError {
                         status: Some(code),
+                        // Bento's text: the URL first, the body without its line breaks.
                         message: format!(
-                            "HTTP request returned unexpected response code ({code}): {code} {}, Error: {}",
+                            "{url}: HTTP request returned unexpected response code ({code}): {code} {}, Error: {}",
                             status.canonical_reason().unwrap_or(""),
-                            String::from_utf8_lossy(&body)
+                            String::from_utf8_lossy(&body).replace('\n', "")
                         ),
                     };
                     if self.drop_on.contains(&code) {

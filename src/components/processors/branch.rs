@@ -101,6 +101,14 @@ impl Processor for BranchProcessor {
             .into_iter()
             .flatten()
             .collect();
+        // Bento's texts: every child filtering its message is an error of its own.
+        if results.is_empty() {
+            for &i in &origin {
+                self.info
+                    .flag(&mut batch[i], "child processors resulted in zero messages");
+            }
+            return Ok(vec![batch]);
+        }
         if results.len() != origin.len() {
             let why = format!(
                 "message count from branch processors does not match request, started with {} messages, finished with {}",
@@ -114,7 +122,7 @@ impl Processor for BranchProcessor {
         }
         for (j, &i) in origin.iter().enumerate() {
             if let Some(e) = results[j].error() {
-                let why = format!("branch processors failed: {}", e.text);
+                let why = format!("processors failed: {}", e.text);
                 self.info.flag(&mut batch[i], why);
                 continue;
             }

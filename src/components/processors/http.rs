@@ -33,7 +33,7 @@ pub fn spec() -> ComponentSpec {
         .default(false),
     );
     ComponentSpec::new("http", ComponentKind::Processor, "Performs an HTTP request using a message batch as the request body, and replaces the original message parts with the body of the response.")
-        .description("Each message is sent as its own request. On success the payload becomes the response body, the metadata `http_status_code` is set and `extract_headers` copies response headers into metadata. On failure (after `retries`) the message keeps its payload, is flagged with an error such as `HTTP request returned unexpected response code (502): 502 Bad Gateway, Error: ...`, and carries `http_status_code` when the server answered. Status codes in `backoff_on` retry with exponential backoff up to `max_retry_backoff`, codes in `drop_on` fail at once, other failures retry after `retry_period`.")
+        .description("Each message is sent as its own request. On success the payload becomes the response body, the metadata `http_status_code` is set and `extract_headers` copies response headers into metadata. On failure (after `retries`) the message keeps its payload, is flagged with an error such as `http://host/path: HTTP request returned unexpected response code (502): 502 Bad Gateway, Error: ...` (the URL without credentials or query), and carries `http_status_code` when the server answered. Status codes in `backoff_on` retry with exponential backoff up to `max_retry_backoff`, codes in `drop_on` fail at once, other failures retry after `retry_period`.")
         .fields(fields)
         .example(
             "Call a model server",
