@@ -812,6 +812,10 @@ async fn write_batch(s: &OutputShared, batch: &Batch) -> Written {
         return Written::Yes;
     }
     let started = Instant::now();
+    // A write that fails again right after a reconnect (a channel the broker closes on every
+    // publish to a missing exchange) waits longer each time instead of spinning.
+    let mut again = connect_backoff();
+    let mut reconnected = false;
     loop {
         let r = tokio::select! {
             r = s.output.write(batch.clone()) => r,
@@ -823,6 +827,14 @@ async fn write_batch(s: &OutputShared, batch: &Batch) -> Written {
                 return Written::Yes;
             }
             Err(ComponentError::NotConnected) => {
+                if reconnected {
+                    let wait = again.next().unwrap_or(Duration::from_secs(1));
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = s.abort.cancelled() => return Written::Aborted,
+                    }
+                }
+                reconnected = true;
                 let _guard = s.reconnect.lock().await;
                 s.metrics.conn.lost();
                 s.readiness.output.store(false, Ordering::Relaxed);

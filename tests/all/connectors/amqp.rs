@@ -99,6 +99,7 @@ async fn amqp_0_9_suite() {
     let rabbit = Rabbit {
         url: super::amqp_url().unwrap_or_default(),
     };
+    missing_exchange_backs_off(&rabbit.url).await;
     nack_reject_patterns(&rabbit.url, &rabbit).await;
     properties_mandatory_failover(&rabbit.url, &rabbit).await;
     suite::open_close(&h).await;
@@ -108,6 +109,34 @@ async fn amqp_0_9_suite() {
     suite::stream_parallel(&h, 10_000).await;
     suite::reconnect_output(&h, 1000).await;
     suite::reconnect_input(&h, 2000).await;
+}
+
+/// Publishing to an exchange that does not exist closes the channel on every attempt: the
+/// output reconnects with growing waits instead of thousands of times a second.
+async fn missing_exchange_backs_off(url: &str) {
+    engine::metrics::prometheus();
+    let id = suite::unique_id("amqp_noexch");
+    let yaml = format!(
+        "input:\n  generate:\n    count: 1\n    interval: ''\n    mapping: 'root = \"x\"'\noutput:\n  label: {id}\n  amqp_0_9:\n    urls: [ \"{url}\" ]\n    exchange: {id}\n    key: k\n"
+    );
+    let stream = suite::build(&yaml);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let run = tokio::spawn(stream.run(stop.clone(), Duration::from_secs(1)));
+    // Nothing can be awaited: the point is how often the output tries within this time.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop.cancel();
+    let _ = run.await;
+    let lost: f64 = engine::metrics::render()
+        .lines()
+        .filter(|l| {
+            l.starts_with("output_connection_lost{") && l.contains(&format!("label=\"{id}\""))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert!(
+        (1.0..=20.0).contains(&lost),
+        "the output reconnected {lost} times in 1.5 s"
+    );
 }
 
 /// Failures matching `nack_reject_patterns` are rejected (dead-lettered), not requeued.

@@ -57,7 +57,7 @@ pub fn unique_id(name: &str) -> String {
 
 /// A stream built from a config with the connector on one side; the other side is replaced by
 /// a test component.
-fn build(yaml: &str) -> Stream {
+pub fn build(yaml: &str) -> Stream {
     let loaded = engine::config::read_text(Path::new("suite.yaml"), yaml)
         .unwrap_or_else(|e| panic!("{e}\n{yaml}"));
     let lints = engine::config::lint::lint_config(&loaded);
