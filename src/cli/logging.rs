@@ -1,4 +1,5 @@
-//! Logging setup: Bento's levels, `logfmt` or `json` lines on stderr.
+//! Logging setup: Bento's levels, `logfmt` or `json` lines on stdout (stderr when the stream's
+//! output is `stdout`).
 
 use std::fmt;
 
@@ -22,7 +23,9 @@ fn filter_for(level: &str) -> &'static str {
     }
 }
 
-pub fn init(conf: &LoggerConf, override_level: Option<&str>) {
+/// Logs go to stdout, as Bento's do, unless the stream writes its own output there
+/// (`to_stderr`): then stderr keeps them apart from the data.
+pub fn init(conf: &LoggerConf, override_level: Option<&str>, to_stderr: bool) {
     let level = filter_for(override_level.unwrap_or(&conf.level));
     let filter = EnvFilter::new(format!("off,engine={level}"));
     let format = LineFormat {
@@ -38,11 +41,13 @@ pub fn init(conf: &LoggerConf, override_level: Option<&str>) {
             .collect(),
     };
     // A second init (tests) is harmless: the first subscriber stays.
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .event_format(format)
-        .try_init();
+        .event_format(format);
+    let _ = match to_stderr {
+        true => builder.with_writer(std::io::stderr).try_init(),
+        false => builder.with_writer(std::io::stdout).try_init(),
+    };
 }
 
 /// The field a `log` processor's `fields_mapping` result travels in (a JSON object), written

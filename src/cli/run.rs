@@ -65,6 +65,13 @@ fn finish(rt: tokio::runtime::Runtime, work: impl std::future::Future<Output = i
 }
 
 /// Lint gate shared by run and streams: false means refuse to start.
+/// Whether the stream's output is `stdout` (Bento's test: brokers are not looked into).
+fn writes_stdout(cfg: &config::Config) -> bool {
+    cfg.output.as_object().is_some_and(|o| {
+        o.contains_key("stdout") || o.get("type").and_then(|t| t.as_str()) == Some("stdout")
+    })
+}
+
 fn lint_gate(lints: &[String], chilled: bool) -> bool {
     if lints.is_empty() {
         return true;
@@ -101,7 +108,7 @@ pub(super) fn run(g: &GlobalArgs, path: Option<String>) -> i32 {
             return 1;
         }
     };
-    super::logging::init(&cfg.logger, g.log_level.as_deref());
+    super::logging::init(&cfg.logger, g.log_level.as_deref(), writes_stdout(&cfg));
     lint_gate(&prepared.lints, g.chilled);
     let rt = match runtime() {
         Ok(rt) => rt,
@@ -163,7 +170,8 @@ pub(super) fn streams(g: &GlobalArgs, paths: &[String]) -> i32 {
     if !lint_gate(&lints, g.chilled) {
         return 1;
     }
-    super::logging::init(&base.0.logger, g.log_level.as_deref());
+    // Several streams: any of them may write to stdout.
+    super::logging::init(&base.0.logger, g.log_level.as_deref(), true);
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(e) => {

@@ -273,7 +273,8 @@ fn log_fields_and_logger_key_names_reach_the_log_lines() {
     };
     let (_d, json) = crate::support::temp_config(&config("json"));
     let out = crate::support::run_engine(&["run", "-c", json.to_str().unwrap_or_default()], b"");
-    let err = String::from_utf8_lossy(&out.stderr);
+    // Logs go to stdout when the output is not `stdout`, as Bento's do.
+    let err = String::from_utf8_lossy(&out.stdout);
     let line: serde_json::Value = err
         .lines()
         .find(|l| l.contains("got 7"))
@@ -288,7 +289,8 @@ fn log_fields_and_logger_key_names_reach_the_log_lines() {
 
     let (_d, logfmt) = crate::support::temp_config(&config("logfmt"));
     let out = crate::support::run_engine(&["run", "-c", logfmt.to_str().unwrap_or_default()], b"");
-    let err = String::from_utf8_lossy(&out.stderr);
+    // Logs go to stdout when the output is not `stdout`, as Bento's do.
+    let err = String::from_utf8_lossy(&out.stdout);
     let line = err
         .lines()
         .find(|l| l.contains("got 7"))

@@ -151,6 +151,9 @@ fn switch_output_strict_mode_refuses_unmatched_messages() {
 #[test]
 fn fallback_tries_the_next_output_with_the_error_in_metadata() {
     let (code, out, err) = run(r#"
+# Logs would go to stdout (the output is not `stdout` itself), where the data is compared.
+logger:
+  level: OFF
 input:
   generate:
     count: 2
@@ -170,6 +173,9 @@ output:
 #[test]
 fn broker_output_fans_out_in_order_and_fail_fast_stops_at_a_failure() {
     let (code, out, err) = run(r#"
+# Logs would go to stdout (the output is not `stdout` itself), where the data is compared.
+logger:
+  level: OFF
 input:
   generate:
     count: 1
@@ -191,6 +197,8 @@ output:
 
     // A failing first output stops the sequence: the fallback answers instead, once.
     let (code, out, err) = run(r#"
+logger:
+  level: OFF
 input:
   generate:
     count: 1

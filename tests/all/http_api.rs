@@ -140,7 +140,8 @@ async fn a_message_dedupe_drops_after_a_cache_error_is_warned_and_counted() {
     drop(stdin);
     let out = child.wait_with_output().unwrap();
     assert_eq!(dropped, 1.0, "one message dropped and counted");
-    let log = String::from_utf8_lossy(&out.stderr);
+    // The output is not `stdout`: logs go there, as Bento's do.
+    let log = String::from_utf8_lossy(&out.stdout);
     assert!(
         log.contains("level=warn") && log.contains("dedupe: dropping message after cache error"),
         "{log}"

@@ -152,7 +152,8 @@ output:
         .write_all(b"{\"prompt\":\"x\"}\n")
         .unwrap();
     let status = tokio::task::spawn_blocking(move || {
-        let err = BufReader::new(child.stderr.take().unwrap());
+        // The output is not `stdout`: logs go there, as Bento's do.
+        let err = BufReader::new(child.stdout.take().unwrap());
         let warnings = err
             .lines()
             .map_while(Result::ok)
