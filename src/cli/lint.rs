@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::GlobalArgs;
+use crate::config::lint::LintOptions;
 
 /// Expand lint/streams arguments into config files: a file as is, a directory's `.yaml`/`.yml`
 /// files, `dir/...` recursively.
@@ -18,6 +19,10 @@ pub(super) fn collect_files(paths: &[String]) -> Result<Vec<PathBuf>, String> {
             walk(path, recursive, &mut out).map_err(|e| format!("{}: {e}", path.display()))?;
         } else if path.exists() {
             out.push(path.to_owned());
+        } else if p.contains(['*', '?', '[']) {
+            // A quoted glob, which the shell did not expand.
+            let matched = glob::glob(p).map_err(|e| format!("{p}: {e}"))?;
+            out.extend(matched.flatten());
         } else {
             return Err(format!("{}: no such file or directory", path.display()));
         }
@@ -45,7 +50,51 @@ fn walk(dir: &Path, recursive: bool, out: &mut Vec<PathBuf>) -> std::io::Result<
     Ok(())
 }
 
-pub(super) fn lint(g: &GlobalArgs, paths: &[String]) -> i32 {
+/// The YAML of a Markdown file's fenced `yaml`/`yml` blocks, each with the line it starts on.
+fn markdown_snippets(text: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut current: Option<(usize, String)> = None;
+    for (i, line) in text.lines().enumerate() {
+        let fence = line.trim_start();
+        match current.as_mut() {
+            None if matches!(fence.trim_end(), "```yaml" | "```yml") => {
+                current = Some((i + 2, String::new()));
+            }
+            None => {}
+            Some(_) if fence.trim_end() == "```" => {
+                if let Some(done) = current.take() {
+                    out.push(done);
+                }
+            }
+            Some((_, body)) => {
+                body.push_str(line);
+                body.push('\n');
+            }
+        }
+    }
+    out
+}
+
+/// Lint each YAML snippet of a Markdown file, with positions in the Markdown file.
+fn lint_markdown(path: &Path, opts: LintOptions) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut out = Vec::new();
+    for (first_line, yaml) in markdown_snippets(&text) {
+        let loaded = crate::config::read_text(path, &yaml).map_err(|e| e.to_string())?;
+        for l in crate::config::lint::lint_config_with(&loaded, opts) {
+            out.push(format!(
+                "{}({},{}) {}",
+                path.display(),
+                l.line + first_line - 1,
+                l.col,
+                l.message
+            ));
+        }
+    }
+    Ok(out)
+}
+
+pub(super) fn lint(g: &GlobalArgs, paths: &[String], opts: LintOptions) -> i32 {
     let mut files = match collect_files(paths) {
         Ok(f) => f,
         Err(e) => {
@@ -56,6 +105,19 @@ pub(super) fn lint(g: &GlobalArgs, paths: &[String]) -> i32 {
     if let Some(c) = &g.config {
         files.insert(0, PathBuf::from(c));
     }
+    // `engine -r FILE lint`: the resource files are what there is to lint.
+    let mut g = g.clone();
+    if files.is_empty() {
+        match crate::config::expand_globs_lenient(&g.resources) {
+            Ok(r) => files = r,
+            Err(e) => {
+                eprintln!("{e}");
+                return 1;
+            }
+        }
+        g.resources.clear();
+    }
+    let g = &g;
     let mut failed = false;
     // With `-r`, every file is linted with the resources merged in (as `run` reads it); the
     // resource files' own problems are reported once.
@@ -72,7 +134,14 @@ pub(super) fn lint(g: &GlobalArgs, paths: &[String]) -> i32 {
             config: None,
             ..g.clone()
         };
-        match super::run::prepare(f.to_str(), &g2) {
+        let prepared = match f.extension().and_then(|x| x.to_str()) {
+            Some("md") => lint_markdown(&f, opts).map(|lints| super::run::Prepared {
+                tree: crate::config::yaml::Node::empty_map(1, 1),
+                lints,
+            }),
+            _ => super::run::prepare(f.to_str(), &g2, opts),
+        };
+        match prepared {
             Ok(p) => {
                 for l in &p.lints {
                     if seen.insert(l.clone()) {

@@ -68,8 +68,19 @@ pub enum Command {
     Lint {
         #[command(flatten)]
         args: GlobalArgs,
-        /// Files, directories, or `dir/...` to walk recursively.
+        /// Files, directories, `dir/...` to walk recursively, or globs; `.md` files have the
+        /// YAML of their fenced `yaml`/`yml` blocks linted.
         paths: Vec<String>,
+        /// Print linting errors for the presence of deprecated components.
+        #[arg(long)]
+        deprecated: bool,
+        /// Print linting errors when components do not have labels.
+        #[arg(long)]
+        labels: bool,
+        /// Do not produce lint errors when environment interpolations exist without defaults
+        /// within configs but aren't defined.
+        #[arg(long = "skip-env-var-check")]
+        skip_env_var_check: bool,
     },
     /// List the available components and Bloblang functions and methods.
     List {
@@ -123,7 +134,21 @@ pub fn main() -> i32 {
         None => run::run(&g, None),
         Some(Command::Run { path, .. }) => run::run(&g, path),
         Some(Command::Streams { paths, .. }) => run::streams(&g, &paths),
-        Some(Command::Lint { paths, .. }) => lint::lint(&g, &paths),
+        Some(Command::Lint {
+            paths,
+            deprecated,
+            labels,
+            skip_env_var_check,
+            ..
+        }) => lint::lint(
+            &g,
+            &paths,
+            crate::config::lint::LintOptions {
+                deprecated,
+                labels,
+                skip_env_var_check,
+            },
+        ),
         Some(Command::List { kinds, format }) => list::list(&kinds, &format),
         Some(Command::Blobl(args)) => blobl::run(&args),
     }

@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::GlobalArgs;
 use crate::components::Shared;
-use crate::config::lint::lint_config;
+use crate::config::lint::{lint_config_with, LintOptions};
 use crate::config::yaml::Node;
 use crate::config::{self, Config, Loaded};
 use crate::http::ApiState;
@@ -22,7 +22,11 @@ pub(super) struct Prepared {
 
 /// Read a config file (or the default config when there is none), merge `-r` resources, apply
 /// `--set`, and lint every file involved.
-pub(super) fn prepare(path: Option<&str>, g: &GlobalArgs) -> Result<Prepared, String> {
+pub(super) fn prepare(
+    path: Option<&str>,
+    g: &GlobalArgs,
+    opts: LintOptions,
+) -> Result<Prepared, String> {
     let mut lints = Vec::new();
     let mut loaded = match path {
         Some(p) => config::read_file(Path::new(p)).map_err(|e| e.to_string())?,
@@ -31,10 +35,26 @@ pub(super) fn prepare(path: Option<&str>, g: &GlobalArgs) -> Result<Prepared, St
     for set in &g.set {
         config::apply_set(&mut loaded.tree, set).map_err(|e| e.to_string())?;
     }
-    push_lints(&mut lints, &loaded);
-    for rf in config::expand_globs(&g.resources).map_err(|e| e.to_string())? {
+    push_lints(&mut lints, &loaded, opts);
+    let mut labels: std::collections::HashMap<(String, String), String> = resource_labels(&loaded)
+        .into_iter()
+        .map(|(section, label, _, _)| ((section, label), loaded.path.display().to_string()))
+        .collect();
+    // As Bento: a resource glob that matches nothing is skipped.
+    for rf in config::expand_globs_lenient(&g.resources).map_err(|e| e.to_string())? {
         let res = config::read_file(&rf).map_err(|e| e.to_string())?;
-        push_lints(&mut lints, &res);
+        push_lints(&mut lints, &res, opts);
+        for (section, label, line, col) in resource_labels(&res) {
+            match labels.get(&(section.clone(), label.clone())) {
+                Some(first) => lints.push(format!(
+                    "{}({line},{col}) resource label '{label}' collides with one defined in {first}",
+                    res.path.display()
+                )),
+                None => {
+                    labels.insert((section, label), res.path.display().to_string());
+                }
+            }
+        }
         config::merge_resources(&mut loaded.tree, &res.tree);
     }
     Ok(Prepared {
@@ -43,8 +63,26 @@ pub(super) fn prepare(path: Option<&str>, g: &GlobalArgs) -> Result<Prepared, St
     })
 }
 
-fn push_lints(out: &mut Vec<String>, loaded: &Loaded) {
-    for l in lint_config(loaded) {
+/// The labels a file gives its resources: (section, label, line, column).
+fn resource_labels(loaded: &Loaded) -> Vec<(String, String, usize, usize)> {
+    let mut out = Vec::new();
+    for (section, items) in loaded.tree.map().unwrap_or(&[]) {
+        let Some(section) = section.scalar().filter(|s| s.ends_with("_resources")) else {
+            continue;
+        };
+        for item in items.seq().unwrap_or(&[]) {
+            if let Some(label) = item.get("label") {
+                if let Some(text) = label.scalar().filter(|l| !l.is_empty()) {
+                    out.push((section.to_owned(), text.to_owned(), label.line, label.col));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn push_lints(out: &mut Vec<String>, loaded: &Loaded, opts: LintOptions) {
+    for l in lint_config_with(loaded, opts) {
         out.push(format!("{}{}", loaded.path.display(), l));
     }
 }
@@ -64,7 +102,6 @@ fn finish(rt: tokio::runtime::Runtime, work: impl std::future::Future<Output = i
     code
 }
 
-/// Lint gate shared by run and streams: false means refuse to start.
 /// Whether the stream's output is `stdout` (Bento's test: brokers are not looked into).
 fn writes_stdout(cfg: &config::Config) -> bool {
     cfg.output.as_object().is_some_and(|o| {
@@ -72,6 +109,7 @@ fn writes_stdout(cfg: &config::Config) -> bool {
     })
 }
 
+/// Lint gate shared by run and streams: false means refuse to start.
 fn lint_gate(lints: &[String], chilled: bool) -> bool {
     if lints.is_empty() {
         return true;
@@ -91,7 +129,7 @@ fn lint_gate(lints: &[String], chilled: bool) -> bool {
 
 pub(super) fn run(g: &GlobalArgs, path: Option<String>) -> i32 {
     let path = path.or_else(|| g.config.clone());
-    let prepared = match prepare(path.as_deref(), g) {
+    let prepared = match prepare(path.as_deref(), g, LintOptions::default()) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("Configuration file read error: {e}");
@@ -121,7 +159,7 @@ pub(super) fn run(g: &GlobalArgs, path: Option<String>) -> i32 {
 }
 
 pub(super) fn streams(g: &GlobalArgs, paths: &[String]) -> i32 {
-    let base = match prepare(g.config.as_deref(), g).and_then(|p| {
+    let base = match prepare(g.config.as_deref(), g, LintOptions::default()).and_then(|p| {
         config::decode(&p.tree)
             .map(|c| (c, p.lints))
             .map_err(|e| e.to_string())
@@ -147,7 +185,7 @@ pub(super) fn streams(g: &GlobalArgs, paths: &[String]) -> i32 {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         // Every stream gets the `-r` resources, as in Bento's streams mode.
-        let prepared = match prepare(f.to_str(), g) {
+        let prepared = match prepare(f.to_str(), g, LintOptions::default()) {
             Ok(p) => p,
             Err(e) => {
                 eprintln!("Configuration file read error: {e}");

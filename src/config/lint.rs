@@ -37,16 +37,37 @@ struct Linter<'a> {
     src: Vec<&'a str>,
     lints: Vec<Lint>,
     labels: HashMap<String, usize>,
+    opts: LintOptions,
+}
+
+/// `engine lint`'s flags, as Bento's.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LintOptions {
+    /// `--deprecated`: deprecated components and fields are errors.
+    pub deprecated: bool,
+    /// `--labels`: every component must have a label.
+    pub labels: bool,
+    /// `--skip-env-var-check`: environment variables that are not set are no error.
+    pub skip_env_var_check: bool,
 }
 
 /// Lint a loaded config file (main config or a resource file).
 pub fn lint_config(loaded: &Loaded) -> Vec<Lint> {
+    lint_config_with(loaded, LintOptions::default())
+}
+
+pub fn lint_config_with(loaded: &Loaded, opts: LintOptions) -> Vec<Lint> {
     let mut l = Linter {
         src: loaded.text.lines().collect(),
         lints: Vec::new(),
         labels: HashMap::new(),
+        opts,
     };
-    for m in &loaded.missing_env {
+    let missing_env = match opts.skip_env_var_check {
+        true => &[][..],
+        false => &loaded.missing_env[..],
+    };
+    for m in missing_env {
         l.push_at(
             m.line,
             m.col,
@@ -319,6 +340,17 @@ impl Linter<'_> {
             );
             return;
         };
+        if self.opts.deprecated && spec.status == crate::config::spec::Status::Deprecated {
+            self.push(type_key, format!("component {type_name} is deprecated"));
+        }
+        if self.opts.labels
+            && node
+                .get("label")
+                .and_then(Node::scalar)
+                .is_none_or(str::is_empty)
+        {
+            self.push(node, format!("{} {type_name} has no label", kind.name()));
+        }
         for (k, _) in &others {
             let key = k.scalar().unwrap_or_default();
             if key != type_name {
@@ -375,10 +407,17 @@ impl Linter<'_> {
         if label.is_empty() {
             return;
         }
-        if !LABEL.is_match(label) || label.starts_with('_') {
+        if label.starts_with('_') {
             self.push(
                 n,
-                format!("label '{label}' is invalid: labels may only contain lowercase letters, digits and underscores, and may not start with an underscore"),
+                format!("invalid label '{label}': should not start with an underscore"),
+            );
+            return;
+        }
+        if !LABEL.is_match(label) {
+            self.push(
+                n,
+                format!("invalid label '{label}': should match {}", LABEL.as_str()),
             );
             return;
         }

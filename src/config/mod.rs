@@ -326,20 +326,26 @@ pub fn read_text(path: &Path, raw: &str) -> Result<Loaded, ConfigError> {
     })
 }
 
-/// Expand `-r` globs into file paths.
+/// Expand `-r` globs into file paths; a glob that matches nothing is skipped, as in Bento.
+pub fn expand_globs_lenient(globs: &[String]) -> Result<Vec<PathBuf>, ConfigError> {
+    expand(globs, true)
+}
+
+/// Expand globs into file paths; one that matches nothing is an error.
 pub fn expand_globs(globs: &[String]) -> Result<Vec<PathBuf>, ConfigError> {
+    expand(globs, false)
+}
+
+fn expand(globs: &[String], missing_ok: bool) -> Result<Vec<PathBuf>, ConfigError> {
     let mut out = Vec::new();
     for g in globs {
         let paths = glob::glob(g).map_err(|e| ConfigError::Read {
             path: g.clone(),
             message: e.to_string(),
         })?;
-        let mut any = false;
-        for p in paths.flatten() {
-            any = true;
-            out.push(p);
-        }
-        if !any {
+        let before = out.len();
+        out.extend(paths.flatten());
+        if out.len() == before && !missing_ok {
             return Err(ConfigError::Read {
                 path: g.clone(),
                 message: "no such file".into(),

@@ -87,7 +87,7 @@ fn lint_flags_unknown_component_ambiguity_options_and_labels() {
     let out = run_engine(&["lint", &p], b"");
     let stderr = String::from_utf8_lossy(&out.stderr);
     for want in [
-        format!("{p}(2,10) label 'In' is invalid"),
+        format!("{p}(2,10) invalid label 'In': should match"),
         format!("{p}(3,3) input type 'stdinn' was not recognised, did you mean stdin?"),
         format!("{p}(5,3) unable to infer output type, multiple candidates 'drop' and 'stdout'"),
         format!("{p}(12,14) label 'dup' collides with a previously defined label at line 10"),

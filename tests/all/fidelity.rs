@@ -607,3 +607,106 @@ fn branch_errors_are_worded_as_bentos() {
     assert!(lines[1].contains("boom"), "{}", lines[1]);
     assert_eq!(lines[2], "{\"n\":3,\"out\":3}");
 }
+
+#[test]
+fn lint_flags_markdown_globs_and_resource_files_as_bentos() {
+    let dir = tempfile::tempdir().expect("dir");
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).expect("write");
+        p.to_string_lossy().into_owned()
+    };
+    let a = write(
+        "a.yaml",
+        "input:\n  stdin: {}\npipeline:\n  processors:\n    - sql:\n        driver: sqlite\n        data_source_name: ':memory:'\n        query: SELECT 1\n    - label: Bad-Label\n      mapping: 'root = \"${NOT_SET_ANYWHERE}\"'\noutput:\n  drop: {}\n",
+    );
+    let lint = |args: &[&str]| {
+        let out = run_engine(args, b"");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = lint(&["lint", &a]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("(9,14) invalid label 'Bad-Label': should match ^[a-z0-9_]+$"),
+        "{err}"
+    );
+    assert!(
+        err.contains("required environment variables were not set: [NOT_SET_ANYWHERE]"),
+        "{err}"
+    );
+    assert!(!err.contains("deprecated"), "{err}");
+    let (_, err) = lint(&[
+        "lint",
+        "--deprecated",
+        "--labels",
+        "--skip-env-var-check",
+        &a,
+    ]);
+    assert!(err.contains("(5,7) component sql is deprecated"), "{err}");
+    assert!(err.contains("(5,7) processor sql has no label"), "{err}");
+    assert!(!err.contains("NOT_SET_ANYWHERE"), "{err}");
+
+    // Fenced YAML in Markdown, at its line in the Markdown file; a quoted glob finds it.
+    write("doc.md", "# Title\n\nText.\n\n```yaml\ninput:\n  stdin:\n    nope: 1\n```\n\n```sh\nnot: [yaml\n```\n");
+    let glob = format!("{}/*.md", dir.path().display());
+    let (code, err) = lint(&["lint", &glob]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("doc.md(8,5) field nope not recognised"),
+        "{err}"
+    );
+
+    // `-r FILE lint` lints the resource file; labels may not repeat across -c and -r files.
+    let res = write(
+        "res.yaml",
+        "cache_resources:\n  - label: c\n    memory: {}\n",
+    );
+    let res2 = write(
+        "res2.yaml",
+        "cache_resources:\n  - label: c\n    memory:\n      bogus: 1\n",
+    );
+    let (code, err) = lint(&["-r", &res2, "lint"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("res2.yaml(4,7) field bogus not recognised"),
+        "{err}"
+    );
+    let main = write("main.yaml", "input:\n  stdin: {}\noutput:\n  drop: {}\n");
+    let (code, err) = lint(&[
+        "lint",
+        "-r",
+        &res,
+        "-r",
+        &res.replace("res.yaml", "res*.yaml"),
+        &main,
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("resource label 'c' collides with one defined in"),
+        "{err}"
+    );
+
+    // A `-r` glob that matches nothing is skipped, as Bento skips it.
+    let nothing = format!("{}/none/*.yaml", dir.path().display());
+    let out = run_engine(
+        &[
+            "run",
+            "-r",
+            &nothing,
+            "-c",
+            &main,
+            "--set",
+            "http.enabled=false",
+        ],
+        b"x\n",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
