@@ -212,19 +212,15 @@ async fn wait_listening(port: u16) {
     }
 }
 
-#[tokio::test]
-async fn http_server_metadata_takes_query_path_and_cookies_over_headers_or_prefixes_them() {
-    engine::http::install_tls_provider();
+/// Start an `http_server` with `extra` fields, send one request, and return its metadata.
+async fn request_metadata(extra: &str, query: &str, cookie: &str) -> serde_json::Value {
     let port = free_port();
-    let (_dir, mut child) = start(&http_server_config(port, "")).await;
+    let (_dir, mut child) = start(&http_server_config(port, extra)).await;
     wait_listening(port).await;
-    let client = reqwest::Client::new();
-    let meta: serde_json::Value = client
-        .post(format!(
-            "http://127.0.0.1:{port}/items/7?id=q&colour=red&colour=blue&x-tag=q"
-        ))
+    let meta = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/items/7?{query}"))
         .header("X-Tag", "header")
-        .header("Cookie", "session=abc; colour=\"green\"")
+        .header("Cookie", cookie)
         .body("{}")
         .send()
         .await
@@ -232,39 +228,33 @@ async fn http_server_metadata_takes_query_path_and_cookies_over_headers_or_prefi
         .json()
         .await
         .expect("json");
+    let _ = child.kill();
+    meta
+}
+
+#[tokio::test]
+async fn http_server_metadata_takes_query_path_and_cookies_over_headers_or_prefixes_them() {
+    engine::http::install_tls_provider();
+    let meta = request_metadata(
+        "",
+        "id=q&colour=red&colour=blue&x-tag=q",
+        "session=abc; colour=\"green\"",
+    )
+    .await;
     // Bento's order: headers, then query, then path parameters, then cookies, each overwriting.
     assert_eq!(meta["X-Tag"], "header");
     assert_eq!(meta["x-tag"], "q");
     assert_eq!(meta["id"], "7");
     assert_eq!(meta["session"], "abc");
     assert_eq!(meta["colour"], "green");
-    let _ = child.kill();
 
-    let port = free_port();
-    let (_dir, mut child) = start(&http_server_config(
-        port,
-        "    prefix_metadata_keys: true\n",
-    ))
-    .await;
-    wait_listening(port).await;
-    let meta: serde_json::Value = client
-        .post(format!("http://127.0.0.1:{port}/items/7?id=q"))
-        .header("X-Tag", "header")
-        .header("Cookie", "session=abc")
-        .body("{}")
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+    let meta = request_metadata("    prefix_metadata_keys: true\n", "id=q", "session=abc").await;
     assert_eq!(meta["header_X-Tag"], "header");
     assert_eq!(meta["query_id"], "q");
     assert_eq!(meta["path_id"], "7");
     assert_eq!(meta["cookie_session"], "abc");
     assert_eq!(meta["http_server_verb"], "POST");
     assert!(meta.get("id").is_none(), "{meta}");
-    let _ = child.kill();
 }
 
 #[tokio::test]
