@@ -582,6 +582,24 @@ impl<'s> Compiler<'s> {
             let Some(a) = self.bind_args(&name, spec.params, args, span, false) else {
                 return Expr::Lit(Value::Null);
             };
+            // A literal pattern is compiled now, as Bento compiles it: a bad one is a parse
+            // error (and so a lint error), not a failure of every message.
+            if spec.name.starts_with("re_") {
+                if let Some(Expr::Lit(Value::String(pattern))) = a.first() {
+                    if let Err(e) = regex::Regex::new(pattern) {
+                        let text = e.to_string();
+                        let why = text
+                            .lines()
+                            .find_map(|l| l.trim().strip_prefix("error: "))
+                            .unwrap_or(&text);
+                        self.err(
+                            span,
+                            format!("{name}: invalid regular expression {pattern:?}: {why}"),
+                        );
+                        return Expr::Lit(Value::Null);
+                    }
+                }
+            }
             return Expr::LibMethod(Box::new(target), spec, a);
         }
         self.err_after(span, format!("unrecognised method '{name}'"));

@@ -460,7 +460,14 @@ impl Linter<'_> {
 fn diagnostics(e: crate::bloblang::ParseError) -> Vec<(usize, usize, String)> {
     e.errors
         .into_iter()
-        .map(|d| (d.line, d.col, format!("bloblang: {}", d.message)))
+        // Bento's lint keeps the position inside the mapping in its text.
+        .map(|d| {
+            (
+                d.line,
+                d.col,
+                format!("line {} char {}: {}", d.line, d.col, d.message),
+            )
+        })
         .collect()
 }
 

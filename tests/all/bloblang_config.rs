@@ -25,12 +25,12 @@ fn lint_reports_bloblang_errors_at_their_yaml_position() {
     // missing; a call error points just after the call, as Bento's do.
     assert_eq!(
         lines[0],
-        format!("{p}(8,9) bloblang: expected query"),
+        format!("{p}(8,9) line 3 char 1: expected query"),
         "{stderr}"
     );
     assert_eq!(
         lines[1],
-        format!("{p}(8,37) bloblang: unrecognised function 'nosuchfn'"),
+        format!("{p}(8,37) line 1 char 20: unrecognised function 'nosuchfn'"),
         "{stderr}"
     );
     assert_eq!(out.status.code(), Some(1));

@@ -700,3 +700,15 @@ fn lint_flags_markdown_globs_and_resource_files_as_bentos() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn lint_catches_bad_literal_regexes_with_bentos_mapping_positions() {
+    let yaml = "input:\n  stdin: {}\npipeline:\n  processors:\n    - mapping: |\n        root = this\n        root.a = this.b.re_match(\"[\")\noutput:\n  drop: {}\n";
+    let (_, stderr, code) = run(yaml, &["lint"], b"");
+    assert_eq!(code, Some(1));
+    // Two lines of `http:` come first (see `run`).
+    assert!(
+        stderr.contains("(9,25) line 2 char 17: re_match: invalid regular expression \"[\": unclosed character class"),
+        "{stderr}"
+    );
+}
