@@ -232,7 +232,12 @@ async fn run_streams(service: &Config, streams: Vec<(String, Config)>) -> i32 {
         api: api.clone(),
         ..Shared::default()
     });
-    let _ = crate::metrics::prometheus();
+    let prometheus: crate::metrics::PrometheusConf = service
+        .metrics
+        .get("prometheus")
+        .and_then(|p| serde_json::from_value(p.clone()).ok())
+        .unwrap_or_default();
+    let _ = crate::metrics::install(&prometheus);
     let mut built = Vec::new();
     for (id, cfg) in &streams {
         match Stream::build(cfg, shared.clone()) {

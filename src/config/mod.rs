@@ -198,7 +198,17 @@ pub fn root_spec() -> FieldSpec {
                 "metrics",
                 "Where metrics go: `prometheus` (served at /metrics) or `none`.",
                 vec![
-                    F::any("prometheus", "Serve metrics in Prometheus text format at /metrics.").optional(),
+                    F::object("prometheus", "Serve metrics in Prometheus text format at /metrics.", vec![
+                        F::bool("use_histogram_timing", "Whether to export timing metrics as a histogram (in seconds), if false a summary (in nanoseconds) is used instead.").default(false).advanced(),
+                        F::array("histogram_buckets", FieldType::Float, "Timing metrics histogram buckets (in seconds). If left empty defaults to Go's prometheus.DefBuckets.").default(serde_json::json!([])).advanced(),
+                        F::bool("add_process_metrics", "Whether to export process metrics such as CPU and memory usage in addition to Bento metrics.").default(false).advanced(),
+                        F::refused("add_go_metrics", "engine is not a Go program: it has no Go runtime metrics").default(false),
+                        F::refused("push_url", "pushing to a Prometheus push gateway is not built").default(""),
+                        F::refused("push_interval", "pushing to a Prometheus push gateway is not built").default(""),
+                        F::refused("push_job_name", "pushing to a Prometheus push gateway is not built").default("bento_push"),
+                        F::refused("push_basic_auth", "pushing to a Prometheus push gateway is not built"),
+                        F::refused("file_output_path", "writing metrics to a file at shutdown is not built").default(""),
+                    ]).optional(),
                     F::any("none", "Disable metrics.").optional(),
                     F::bloblang("mapping", "A mapping applied to metric names and labels.").default(""),
                 ],

@@ -2,29 +2,72 @@
 //! format. Handles are registered once per component at build time so the hot path only bumps
 //! atomics.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use metrics::{counter, histogram, Counter, Histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use serde::Deserialize;
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
-/// Install the process-wide Prometheus recorder (once) and return its handle.
+/// Timings in seconds (`use_histogram_timing`, as Bento's histograms hold them) rather than in
+/// nanoseconds (its summaries).
+static SECONDS: AtomicBool = AtomicBool::new(false);
+
+/// `metrics.prometheus`: the settings engine honours (the push gateway and file output are
+/// refused by lint).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PrometheusConf {
+    pub use_histogram_timing: bool,
+    pub histogram_buckets: Vec<f64>,
+    pub add_process_metrics: bool,
+}
+
+/// Go's `prometheus.DefBuckets`, Bento's default `histogram_buckets`, in seconds.
+const DEFAULT_BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Install the process-wide Prometheus recorder (once) with these settings, and return its
+/// handle. Timings are summaries with Bento's quantiles (0.5, 0.9, 0.99), or histograms.
 ///
 /// Histogram samples pile up in the recorder until its upkeep drains them into the summaries,
 /// and the exporter leaves running the upkeep to whoever installs it: without it memory grows
-/// with every message and never comes back. A thread of its own runs it every 5 s.
-pub fn prometheus() -> Option<&'static PrometheusHandle> {
+/// with every message and never comes back. A thread of its own runs it every 5 s (and, with
+/// `add_process_metrics`, samples the process).
+pub fn install(conf: &PrometheusConf) -> Option<&'static PrometheusHandle> {
     HANDLE
         .get_or_init(|| {
-            let handle = PrometheusBuilder::new().install_recorder().ok()?;
+            let mut builder = PrometheusBuilder::new();
+            if conf.use_histogram_timing {
+                SECONDS.store(true, Ordering::Relaxed);
+                let buckets = match conf.histogram_buckets.as_slice() {
+                    [] => &DEFAULT_BUCKETS[..],
+                    b => b,
+                };
+                builder = builder.set_buckets(buckets).ok()?;
+            } else {
+                builder = builder.set_quantiles(&[0.5, 0.9, 0.99]).ok()?;
+            }
+            let handle = builder.install_recorder().ok()?;
             let upkeep = handle.clone();
+            let process = conf.add_process_metrics.then(|| {
+                let c = metrics_process::Collector::default();
+                c.describe();
+                c.collect();
+                c
+            });
             let started = std::thread::Builder::new()
                 .name("metrics-upkeep".into())
                 .spawn(move || loop {
                     std::thread::sleep(std::time::Duration::from_secs(5));
                     upkeep.run_upkeep();
+                    if let Some(p) = &process {
+                        p.collect();
+                    }
                 });
             if let Err(e) = started {
                 tracing::warn!("metrics upkeep did not start, histograms will grow: {e}");
@@ -34,9 +77,33 @@ pub fn prometheus() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
-/// Prometheus text exposition of everything recorded so far.
+/// The recorder with default settings (tests, and tools that do not read a config).
+pub fn prometheus() -> Option<&'static PrometheusHandle> {
+    install(&PrometheusConf::default())
+}
+
+/// Prometheus text exposition of everything recorded so far, with a `# HELP` line before each
+/// metric as Bento's exposition has.
 pub fn render() -> String {
-    prometheus().map(|h| h.render()).unwrap_or_default()
+    let text = prometheus().map(|h| h.render()).unwrap_or_default();
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap_or((rest, ""));
+            let help = match kind {
+                "counter" => "Bento Counter metric",
+                "gauge" => "Bento Gauge metric",
+                _ => "Bento Timing metric",
+            };
+            // Described metrics (the process ones) bring their own help.
+            if !text.contains(&format!("# HELP {name} ")) {
+                out.push_str(&format!("# HELP {name} {help}\n"));
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 /// A counter of errors that change what happens to a message without failing it (an
@@ -49,7 +116,11 @@ fn labels(label: &str, path: &str) -> [(&'static str, String); 2] {
     [("label", label.to_owned()), ("path", path.to_owned())]
 }
 
+/// A timing as recorded: nanoseconds, or seconds for histograms (see [`SECONDS`]).
 fn nanos(d: Duration) -> f64 {
+    if SECONDS.load(Ordering::Relaxed) {
+        return d.as_secs_f64();
+    }
     d.as_nanos() as f64
 }
 

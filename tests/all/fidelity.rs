@@ -712,3 +712,58 @@ fn lint_catches_bad_literal_regexes_with_bentos_mapping_positions() {
         "{stderr}"
     );
 }
+
+/// The `/metrics` text of an engine with these `metrics` settings, after one message.
+async fn exposition(metrics: &str) -> String {
+    let port = free_port();
+    let config = format!("http:\n  address: 127.0.0.1:{port}\nmetrics:\n{metrics}input:\n  stdin: {{}}\noutput:\n  drop: {{}}\n");
+    let (_dir, path) = temp_config(&config);
+    let mut child = spawn_engine(&["run", "-c", &path.to_string_lossy()]);
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(b"one\n").expect("write");
+    stdin.flush().expect("flush");
+    crate::support::await_metric(port, "output_sent", |n| n >= 1.0).await;
+    let (_, text) = crate::support::get(&format!("http://127.0.0.1:{port}/metrics")).await;
+    drop(stdin);
+    let _ = child.wait();
+    text
+}
+
+#[tokio::test]
+async fn prometheus_summaries_histograms_help_and_process_metrics_as_bentos() {
+    engine::http::install_tls_provider();
+    let summary = exposition("  prometheus: {}\n").await;
+    assert!(
+        summary.contains("# HELP output_sent Bento Counter metric\n# TYPE output_sent counter"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("# HELP output_latency_ns Bento Timing metric"),
+        "{summary}"
+    );
+    for q in ["0.5", "0.9", "0.99"] {
+        assert!(
+            summary.contains(&format!(
+                "output_latency_ns{{label=\"\",path=\"root.output\",quantile=\"{q}\"}}"
+            )),
+            "{q}: {summary}"
+        );
+    }
+    assert!(!summary.contains("quantile=\"0.95\""), "{summary}");
+    assert!(
+        !summary.contains("process_resident_memory_bytes"),
+        "{summary}"
+    );
+
+    let histogram = exposition("  prometheus:\n    use_histogram_timing: true\n    histogram_buckets: [ 0.5, 30 ]\n    add_process_metrics: true\n").await;
+    assert!(
+        histogram
+            .contains("output_latency_ns_bucket{label=\"\",path=\"root.output\",le=\"0.5\"} 1"),
+        "{histogram}"
+    );
+    assert!(histogram.contains("le=\"30\"} 1"), "{histogram}");
+    assert!(
+        histogram.contains("process_resident_memory_bytes"),
+        "{histogram}"
+    );
+}
