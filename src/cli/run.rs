@@ -237,7 +237,17 @@ async fn run_streams(service: &Config, streams: Vec<(String, Config)>) -> i32 {
         .get("prometheus")
         .and_then(|p| serde_json::from_value(p.clone()).ok())
         .unwrap_or_default();
-    let _ = crate::metrics::install(&prometheus);
+    let mapping = match service.metrics.get("mapping").and_then(|m| m.as_str()) {
+        Some(m) if !m.trim().is_empty() => match crate::bloblang::parse_mapping(m) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                eprintln!("metrics.mapping: {e}");
+                return 1;
+            }
+        },
+        _ => None,
+    };
+    let _ = crate::metrics::install(&prometheus, mapping);
     let mut built = Vec::new();
     for (id, cfg) in &streams {
         match Stream::build(cfg, shared.clone()) {

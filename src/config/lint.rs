@@ -123,11 +123,6 @@ impl Linter<'_> {
                 self.push(n, "http.debug_endpoints is not supported by engine".into());
             }
         }
-        if let Some(n) = set(&["metrics", "mapping"]) {
-            if n.scalar().is_some_and(|m| !m.trim().is_empty()) {
-                self.push(n, "metrics.mapping is not supported by engine".into());
-            }
-        }
     }
 
     fn push(&mut self, n: &Node, message: String) {

@@ -210,7 +210,7 @@ pub fn root_spec() -> FieldSpec {
                         F::refused("file_output_path", "writing metrics to a file at shutdown is not built").default(""),
                     ]).optional(),
                     F::any("none", "Disable metrics.").optional(),
-                    F::bloblang("mapping", "A mapping applied to metric names and labels.").default(""),
+                    F::bloblang("mapping", "An optional Bloblang mapping that allows you to rename or prevent certain metrics paths from being exported: it runs with the metric name as the document and its labels as metadata; `root = deleted()` drops the metric.").default("").example("root = if this.has_prefix(\"input\") { deleted() }"),
                 ],
             )
             .default(serde_json::json!({"prometheus": {}})),

@@ -81,6 +81,15 @@ impl Message {
         m
     }
 
+    /// A message whose document is `v` and whose payload is `raw`, both set: a string document
+    /// as Bento's `SetStructured` keeps one (`this` is the string, `content()` its text).
+    pub fn from_structured(raw: impl Into<Bytes>, v: Value) -> Message {
+        let m = Message::default();
+        let _ = m.raw.set(raw.into());
+        let _ = m.parsed.set(Ok(Arc::new(v)));
+        m
+    }
+
     pub fn bytes(&self) -> &Bytes {
         self.raw.get_or_init(|| match self.parsed.get() {
             Some(Ok(v)) => value_to_bytes(v),

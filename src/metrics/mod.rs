@@ -38,7 +38,10 @@ const DEFAULT_BUCKETS: [f64; 11] = [
 /// and the exporter leaves running the upkeep to whoever installs it: without it memory grows
 /// with every message and never comes back. A thread of its own runs it every 5 s (and, with
 /// `add_process_metrics`, samples the process).
-pub fn install(conf: &PrometheusConf) -> Option<&'static PrometheusHandle> {
+pub fn install(
+    conf: &PrometheusConf,
+    mapping: Option<crate::bloblang::Mapping>,
+) -> Option<&'static PrometheusHandle> {
     HANDLE
         .get_or_init(|| {
             let mut builder = PrometheusBuilder::new();
@@ -52,7 +55,17 @@ pub fn install(conf: &PrometheusConf) -> Option<&'static PrometheusHandle> {
             } else {
                 builder = builder.set_quantiles(&[0.5, 0.9, 0.99]).ok()?;
             }
-            let handle = builder.install_recorder().ok()?;
+            let recorder = builder.build_recorder();
+            let handle = recorder.handle();
+            let installed = match mapping {
+                None => metrics::set_global_recorder(recorder).is_ok(),
+                Some(mapping) => {
+                    metrics::set_global_recorder(MappedRecorder { recorder, mapping }).is_ok()
+                }
+            };
+            if !installed {
+                return None;
+            }
             let upkeep = handle.clone();
             let process = conf.add_process_metrics.then(|| {
                 let c = metrics_process::Collector::default();
@@ -79,7 +92,97 @@ pub fn install(conf: &PrometheusConf) -> Option<&'static PrometheusHandle> {
 
 /// The recorder with default settings (tests, and tools that do not read a config).
 pub fn prometheus() -> Option<&'static PrometheusHandle> {
-    install(&PrometheusConf::default())
+    install(&PrometheusConf::default(), None)
+}
+
+/// `metrics.mapping`: each metric, when it is registered, goes through the mapping with its
+/// name as the document and its labels as metadata, as Bento's does: `root = deleted()` drops
+/// it, a new root renames it, metadata becomes its labels. Components register their metrics
+/// once, so the mapping runs once per metric, not per message.
+struct MappedRecorder {
+    recorder: metrics_exporter_prometheus::PrometheusRecorder,
+    mapping: crate::bloblang::Mapping,
+}
+
+impl MappedRecorder {
+    fn map(&self, key: &metrics::Key) -> Option<metrics::Key> {
+        use crate::message::{Message, Metadata, Value};
+        let mut meta = Metadata::new();
+        for l in key.labels() {
+            meta.insert(l.key().to_owned(), Value::from(l.value()));
+        }
+        let name = key.name().to_owned();
+        let mut msg = Message::from_structured(name.clone(), Value::String(name));
+        msg.set_meta(meta);
+        match self.mapping.map_message(std::slice::from_ref(&msg), 0) {
+            Ok(None) => None,
+            Ok(Some(m)) => {
+                let name = match m.structured() {
+                    Ok(Value::String(s)) => s.to_string(),
+                    _ => m.as_str_lossy().into_owned(),
+                };
+                let labels: Vec<metrics::Label> = m
+                    .meta()
+                    .iter()
+                    .map(|(k, v)| metrics::Label::new(k.clone(), v.to_string()))
+                    .collect();
+                Some(metrics::Key::from_parts(name, labels))
+            }
+            Err(e) => {
+                tracing::warn!("metrics mapping failed for {}: {e}", key.name());
+                Some(key.clone())
+            }
+        }
+    }
+}
+
+impl metrics::Recorder for MappedRecorder {
+    fn describe_counter(
+        &self,
+        k: metrics::KeyName,
+        u: Option<metrics::Unit>,
+        d: metrics::SharedString,
+    ) {
+        self.recorder.describe_counter(k, u, d)
+    }
+    fn describe_gauge(
+        &self,
+        k: metrics::KeyName,
+        u: Option<metrics::Unit>,
+        d: metrics::SharedString,
+    ) {
+        self.recorder.describe_gauge(k, u, d)
+    }
+    fn describe_histogram(
+        &self,
+        k: metrics::KeyName,
+        u: Option<metrics::Unit>,
+        d: metrics::SharedString,
+    ) {
+        self.recorder.describe_histogram(k, u, d)
+    }
+    fn register_counter(&self, key: &metrics::Key, md: &metrics::Metadata<'_>) -> metrics::Counter {
+        match self.map(key) {
+            Some(k) => self.recorder.register_counter(&k, md),
+            None => metrics::Counter::noop(),
+        }
+    }
+    fn register_gauge(&self, key: &metrics::Key, md: &metrics::Metadata<'_>) -> metrics::Gauge {
+        match self.map(key) {
+            Some(k) => self.recorder.register_gauge(&k, md),
+            None => metrics::Gauge::noop(),
+        }
+    }
+    fn register_histogram(
+        &self,
+        key: &metrics::Key,
+        md: &metrics::Metadata<'_>,
+    ) -> metrics::Histogram {
+        match self.map(key) {
+            Some(k) => self.recorder.register_histogram(&k, md),
+            None => metrics::Histogram::noop(),
+        }
+    }
 }
 
 /// Prometheus text exposition of everything recorded so far, with a `# HELP` line before each

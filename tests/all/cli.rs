@@ -246,7 +246,6 @@ fn lint_refuses_settings_engine_does_not_do() {
         "(2,3) buffer type 'memory' is not supported by engine (only none)",
         "(4,3) tracer type 'jaeger' is not supported by engine (only none)",
         "(6,20) http.debug_endpoints is not supported by engine",
-        "(9,12) metrics.mapping is not supported by engine",
     ] {
         assert!(err.contains(want), "{want} in:\n{err}");
     }

@@ -714,7 +714,7 @@ fn lint_catches_bad_literal_regexes_with_bentos_mapping_positions() {
 }
 
 /// The `/metrics` text of an engine with these `metrics` settings, after one message.
-async fn exposition(metrics: &str) -> String {
+async fn exposition(metrics: &str, sent_metric: &str) -> String {
     let port = free_port();
     let config = format!("http:\n  address: 127.0.0.1:{port}\nmetrics:\n{metrics}input:\n  stdin: {{}}\noutput:\n  drop: {{}}\n");
     let (_dir, path) = temp_config(&config);
@@ -722,7 +722,7 @@ async fn exposition(metrics: &str) -> String {
     let mut stdin = child.stdin.take().expect("stdin");
     stdin.write_all(b"one\n").expect("write");
     stdin.flush().expect("flush");
-    crate::support::await_metric(port, "output_sent", |n| n >= 1.0).await;
+    crate::support::await_metric(port, sent_metric, |n| n >= 1.0).await;
     let (_, text) = crate::support::get(&format!("http://127.0.0.1:{port}/metrics")).await;
     drop(stdin);
     let _ = child.wait();
@@ -732,7 +732,7 @@ async fn exposition(metrics: &str) -> String {
 #[tokio::test]
 async fn prometheus_summaries_histograms_help_and_process_metrics_as_bentos() {
     engine::http::install_tls_provider();
-    let summary = exposition("  prometheus: {}\n").await;
+    let summary = exposition("  prometheus: {}\n", "output_sent").await;
     assert!(
         summary.contains("# HELP output_sent Bento Counter metric\n# TYPE output_sent counter"),
         "{summary}"
@@ -755,7 +755,7 @@ async fn prometheus_summaries_histograms_help_and_process_metrics_as_bentos() {
         "{summary}"
     );
 
-    let histogram = exposition("  prometheus:\n    use_histogram_timing: true\n    histogram_buckets: [ 0.5, 30 ]\n    add_process_metrics: true\n").await;
+    let histogram = exposition("  prometheus:\n    use_histogram_timing: true\n    histogram_buckets: [ 0.5, 30 ]\n    add_process_metrics: true\n", "output_sent").await;
     assert!(
         histogram
             .contains("output_latency_ns_bucket{label=\"\",path=\"root.output\",le=\"0.5\"} 1"),
@@ -766,4 +766,16 @@ async fn prometheus_summaries_histograms_help_and_process_metrics_as_bentos() {
         histogram.contains("process_resident_memory_bytes"),
         "{histogram}"
     );
+}
+
+#[tokio::test]
+async fn metrics_mapping_renames_drops_and_relabels_as_bentos() {
+    engine::http::install_tls_provider();
+    let text = exposition("  prometheus: {}\n  mapping: |\n    root = if this.has_prefix(\"input_\") { deleted() } else { this.replace_all(\"output_\", \"out_\") }\n    meta env = \"prod\"\n", "out_sent").await;
+    assert!(
+        text.contains("out_sent{env=\"prod\",label=\"\",path=\"root.output\"} 1"),
+        "{text}"
+    );
+    assert!(!text.contains("input_received"), "{text}");
+    assert!(!text.contains("output_sent"), "{text}");
 }
