@@ -155,7 +155,10 @@ pub(super) fn run(g: &GlobalArgs, path: Option<String>) -> i32 {
             return 1;
         }
     };
-    finish(rt, run_streams(&cfg, vec![(String::new(), cfg.clone())]))
+    finish(
+        rt,
+        run_streams(&cfg, vec![(String::new(), cfg.clone())], false),
+    )
 }
 
 pub(super) fn streams(g: &GlobalArgs, paths: &[String]) -> i32 {
@@ -179,11 +182,21 @@ pub(super) fn streams(g: &GlobalArgs, paths: &[String]) -> i32 {
             return 1;
         }
     };
+    let mut ids: std::collections::HashMap<String, std::path::PathBuf> = Default::default();
     for f in files {
         let id = f
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
+        // A stream's id is its file name: two files of one name would be one stream twice.
+        if let Some(first) = ids.insert(id.clone(), f.clone()) {
+            eprintln!(
+                "stream id collision: '{id}' is the id of both {} and {}",
+                first.display(),
+                f.display()
+            );
+            return 1;
+        }
         // Every stream gets the `-r` resources, as in Bento's streams mode.
         let prepared = match prepare(f.to_str(), g, LintOptions::default()) {
             Ok(p) => p,
@@ -217,12 +230,14 @@ pub(super) fn streams(g: &GlobalArgs, paths: &[String]) -> i32 {
             return 1;
         }
     };
-    finish(rt, run_streams(&base.0, streams))
+    finish(rt, run_streams(&base.0, streams, true))
 }
 
 /// Build every stream, serve the management API, run until the streams end or a signal
-/// arrives, then shut down in order. Returns the exit code.
-async fn run_streams(service: &Config, streams: Vec<(String, Config)>) -> i32 {
+/// arrives, then shut down in order. Returns the exit code. With `until_signal` (streams mode,
+/// as Bento's) the process stays up, serving its API, after its streams have ended, until a
+/// signal stops it.
+async fn run_streams(service: &Config, streams: Vec<(String, Config)>, until_signal: bool) -> i32 {
     let api = Arc::new(ApiState::new(&service.http.root_path));
     if service.metrics.get("none").is_some() {
         api.metrics_off
@@ -325,6 +340,9 @@ async fn run_streams(service: &Config, streams: Vec<(String, Config)>) -> i32 {
                 code = 1;
             }
         }
+    }
+    if until_signal {
+        stop.cancelled().await;
     }
     server_stop.cancel();
     if let Some(s) = server {

@@ -779,3 +779,73 @@ async fn metrics_mapping_renames_drops_and_relabels_as_bentos() {
     assert!(!text.contains("input_received"), "{text}");
     assert!(!text.contains("output_sent"), "{text}");
 }
+
+#[tokio::test]
+async fn streams_mode_stays_up_until_a_signal_and_refuses_colliding_ids() {
+    engine::http::install_tls_provider();
+    let dir = tempfile::tempdir().expect("dir");
+    let out = dir.path().join("out.txt");
+    std::fs::create_dir_all(dir.path().join("a")).expect("dir");
+    std::fs::write(
+        dir.path().join("a/once.yaml"),
+        format!(
+            "input:\n  generate:\n    count: 1\n    interval: ''\n    mapping: 'root = \"done\"'\noutput:\n  file:\n    path: {}\n",
+            out.display()
+        ),
+    )
+    .expect("write");
+    let port = free_port();
+    let a = dir.path().join("a").to_string_lossy().into_owned();
+    let mut child = spawn_engine(&[
+        "streams",
+        "--set",
+        &format!("http.address=127.0.0.1:{port}"),
+        &a,
+    ]);
+    assert_eq!(
+        wait_for_status(&format!("http://127.0.0.1:{port}/ping"), 200)
+            .await
+            .0,
+        200
+    );
+    // The stream's one message is written; the process still answers, as Bento's does.
+    for _ in 0..200 {
+        if std::fs::read_to_string(&out).unwrap_or_default() == "done\n" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(std::fs::read_to_string(&out).unwrap_or_default(), "done\n");
+    assert_eq!(
+        crate::support::get(&format!("http://127.0.0.1:{port}/ping"))
+            .await
+            .0,
+        200
+    );
+    assert!(
+        child.try_wait().expect("status").is_none(),
+        "exited before a signal"
+    );
+    crate::cli::unsafe_kill_term(child.id());
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .expect("join")
+        .expect("wait");
+    assert_eq!(status.code(), Some(0));
+
+    // Two files named alike would be one stream id twice.
+    std::fs::create_dir_all(dir.path().join("b")).expect("dir");
+    std::fs::copy(
+        dir.path().join("a/once.yaml"),
+        dir.path().join("b/once.yaml"),
+    )
+    .expect("copy");
+    let b = dir.path().join("b").to_string_lossy().into_owned();
+    let out = run_engine(&["streams", "--set", "http.enabled=false", &a, &b], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("stream id collision: 'once'"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
