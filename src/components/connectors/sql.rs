@@ -604,7 +604,8 @@ fn pg_column(row: &tokio_postgres::Row, i: usize, ty: &Type) -> Result<Value, St
         Type::OID => get::<u32>(row, i)?.map(|n| Value::Int(n.into())),
         Type::FLOAT4 => get::<f32>(row, i)?.map(|n| Value::Float(n.into())),
         Type::FLOAT8 => get::<f64>(row, i)?.map(Value::Float),
-        Type::JSON | Type::JSONB => get::<serde_json::Value>(row, i)?.map(Value::from),
+        // As lib/pq under Bento gives them: the document's text, not a parsed value.
+        Type::JSON | Type::JSONB => get::<PgText>(row, i)?.map(|t| Value::String(t.0)),
         Type::BYTEA => get::<Vec<u8>>(row, i)?.map(Value::Bytes),
         Type::TIMESTAMPTZ => get::<chrono::DateTime<chrono::Utc>>(row, i)?
             .map(|t| Value::Timestamp(t.fixed_offset())),
@@ -614,16 +615,220 @@ fn pg_column(row: &tokio_postgres::Row, i: usize, ty: &Type) -> Result<Value, St
         Type::UUID => get::<uuid::Uuid>(row, i)?.map(|u| Value::String(u.to_string())),
         // As text, like Go's driver: no precision is lost.
         Type::NUMERIC => get::<PgNumeric>(row, i)?.map(|n| Value::String(n.0)),
-        _ => match row.try_get::<_, Option<String>>(i) {
-            Ok(s) => s.map(Value::String),
-            Err(_) => {
-                return Err(format!(
-                    "type {ty} is not supported; cast it in the query (e.g. `col::text`)"
-                ))
-            }
-        },
+        // Every other type as its text form, as lib/pq gives it (arrays `{1,2}`, intervals,
+        // addresses, times, money, enums…).
+        _ => get::<PgText>(row, i)?.map(|t| Value::String(t.0)),
     };
     Ok(v.unwrap_or(Value::Null))
+}
+
+/// Any column as PostgreSQL's text output for it, decoded from the binary form the protocol
+/// carries (tokio-postgres asks for binary results).
+struct PgText(String);
+
+impl<'a> tokio_postgres::types::FromSql<'a> for PgText {
+    fn from_sql(
+        ty: &Type,
+        raw: &'a [u8],
+    ) -> Result<PgText, Box<dyn std::error::Error + Sync + Send>> {
+        pg_text(ty, raw)
+            .map(PgText)
+            .ok_or_else(|| format!("malformed or unsupported value of type {ty}").into())
+    }
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+/// PostgreSQL's text output of a binary value of type `ty`.
+fn pg_text(ty: &Type, raw: &[u8]) -> Option<String> {
+    use tokio_postgres::types::Kind;
+    let be_i64 =
+        |b: &[u8]| -> Option<i64> { Some(i64::from_be_bytes(b.get(..8)?.try_into().ok()?)) };
+    let be_i32 =
+        |b: &[u8]| -> Option<i32> { Some(i32::from_be_bytes(b.get(..4)?.try_into().ok()?)) };
+    let text = |b: &[u8]| String::from_utf8(b.to_vec()).ok();
+    Some(match *ty {
+        Type::BOOL => (if *raw.first()? != 0 { "t" } else { "f" }).to_owned(),
+        Type::INT2 => i16::from_be_bytes(raw.get(..2)?.try_into().ok()?).to_string(),
+        Type::INT4 => be_i32(raw)?.to_string(),
+        Type::INT8 => be_i64(raw)?.to_string(),
+        Type::OID => u32::from_be_bytes(raw.get(..4)?.try_into().ok()?).to_string(),
+        Type::FLOAT4 => f32::from_be_bytes(raw.get(..4)?.try_into().ok()?).to_string(),
+        Type::FLOAT8 => f64::from_be_bytes(raw.get(..8)?.try_into().ok()?).to_string(),
+        Type::NUMERIC => decode_numeric(raw)?,
+        Type::JSONB => text(raw.get(1..)?)?,
+        Type::UUID => uuid::Uuid::from_slice(raw.get(..16)?).ok()?.to_string(),
+        Type::BYTEA => format!("\\x{}", hex::encode(raw)),
+        Type::CHAR => (*raw.first()? as char).to_string(),
+        Type::DATE => {
+            let days = be_i32(raw)?;
+            let epoch = chrono::NaiveDate::from_ymd_opt(2000, 1, 1)?;
+            (epoch + chrono::Duration::days(days.into())).to_string()
+        }
+        Type::TIMESTAMP | Type::TIMESTAMPTZ => {
+            let micros = be_i64(raw)?;
+            let epoch = chrono::NaiveDate::from_ymd_opt(2000, 1, 1)?.and_hms_opt(0, 0, 0)?;
+            let t = epoch + chrono::Duration::microseconds(micros);
+            let body = t.format("%Y-%m-%d %H:%M:%S%.f").to_string();
+            match *ty {
+                Type::TIMESTAMPTZ => format!("{body}+00"),
+                _ => body,
+            }
+        }
+        Type::TIME => time_of_day(be_i64(raw)?),
+        Type::TIMETZ => {
+            // The zone is stored in seconds west of UTC.
+            let west = be_i32(raw.get(8..)?)?;
+            format!("{}{}", time_of_day(be_i64(raw)?), utc_offset(-west))
+        }
+        Type::INTERVAL => interval_text(
+            be_i64(raw)?,
+            be_i32(raw.get(8..)?)?,
+            be_i32(raw.get(12..)?)?,
+        ),
+        Type::MONEY => money_text(be_i64(raw)?),
+        Type::INET | Type::CIDR => inet_text(raw, *ty == Type::CIDR)?,
+        Type::MACADDR => raw
+            .get(..6)?
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(":"),
+        Type::BIT | Type::VARBIT => {
+            let bits = usize::try_from(be_i32(raw)?).ok()?;
+            let bytes = raw.get(4..)?;
+            (0..bits)
+                .map(|i| {
+                    if bytes.get(i / 8)? & (0x80 >> (i % 8)) != 0 {
+                        Some('1')
+                    } else {
+                        Some('0')
+                    }
+                })
+                .collect::<Option<String>>()?
+        }
+        _ => match ty.kind() {
+            Kind::Array(elem) => array_text(elem, raw)?,
+            Kind::Domain(base) => pg_text(base, raw)?,
+            // Enums, text-like and most extension types (citext, xml, ltree…) send their text.
+            _ => text(raw)?,
+        },
+    })
+}
+
+/// `HH:MM:SS[.ffffff]` of microseconds since midnight, as PostgreSQL writes it.
+fn time_of_day(micros: i64) -> String {
+    let secs = micros.div_euclid(1_000_000);
+    let frac = micros.rem_euclid(1_000_000);
+    let mut s = format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
+    if frac != 0 {
+        s.push_str(format!(".{frac:06}").trim_end_matches('0'));
+    }
+    s
+}
+
+fn utc_offset(east: i32) -> String {
+    let sign = if east < 0 { '-' } else { '+' };
+    let a = east.unsigned_abs();
+    match (a / 60 % 60, a % 60) {
+        (0, 0) => format!("{sign}{:02}", a / 3600),
+        (m, 0) => format!("{sign}{:02}:{m:02}", a / 3600),
+        (m, s) => format!("{sign}{:02}:{m:02}:{s:02}", a / 3600),
+    }
+}
+
+/// PostgreSQL's default (`postgres` IntervalStyle) interval output.
+fn interval_text(micros: i64, days: i32, months: i32) -> String {
+    let mut parts = Vec::new();
+    let unit = |n: i64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let (years, mons) = (months / 12, months % 12);
+    if years != 0 {
+        parts.push(unit(years.into(), "year", "years"));
+    }
+    if mons != 0 {
+        parts.push(unit(mons.into(), "mon", "mons"));
+    }
+    if days != 0 {
+        parts.push(unit(days.into(), "day", "days"));
+    }
+    if micros != 0 || parts.is_empty() {
+        let sign = if micros < 0 { "-" } else { "" };
+        parts.push(format!("{sign}{}", time_of_day(micros.abs())));
+    }
+    parts.join(" ")
+}
+
+/// `money` in the C locale: `$1,234.56`.
+fn money_text(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let c = cents.unsigned_abs();
+    let whole = (c / 100).to_string();
+    let mut grouped = String::new();
+    for (i, ch) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    format!("{sign}${grouped}.{:02}", c % 100)
+}
+
+fn inet_text(raw: &[u8], cidr: bool) -> Option<String> {
+    let (family, bits, addr) = (*raw.first()?, *raw.get(1)?, raw.get(4..)?);
+    let ip: std::net::IpAddr = match family {
+        2 => std::net::Ipv4Addr::from(<[u8; 4]>::try_from(addr.get(..4)?).ok()?).into(),
+        _ => std::net::Ipv6Addr::from(<[u8; 16]>::try_from(addr.get(..16)?).ok()?).into(),
+    };
+    let full = if ip.is_ipv4() { 32 } else { 128 };
+    Some(match cidr || bits != full {
+        true => format!("{ip}/{bits}"),
+        false => ip.to_string(),
+    })
+}
+
+/// An array in PostgreSQL's text form: `{1,2}`, `{{a,b},{c,d}}`, elements quoted when needed.
+fn array_text(elem: &Type, raw: &[u8]) -> Option<String> {
+    let word =
+        |i: usize| -> Option<i32> { Some(i32::from_be_bytes(raw.get(i..i + 4)?.try_into().ok()?)) };
+    let ndim = usize::try_from(word(0)?).ok()?;
+    if ndim == 0 {
+        return Some("{}".into());
+    }
+    let dims: Vec<usize> = (0..ndim)
+        .map(|d| usize::try_from(word(12 + 8 * d)?).ok())
+        .collect::<Option<_>>()?;
+    let mut pos = 12 + 8 * ndim;
+    let mut items = Vec::new();
+    for _ in 0..dims.iter().product::<usize>() {
+        let len = word(pos)?;
+        pos += 4;
+        if len < 0 {
+            items.push("NULL".to_owned());
+            continue;
+        }
+        let len = usize::try_from(len).ok()?;
+        let v = pg_text(elem, raw.get(pos..pos + len)?)?;
+        pos += len;
+        let plain = !v.is_empty()
+            && !v.eq_ignore_ascii_case("NULL")
+            && !v.contains(|c: char| "{},\"\\".contains(c) || c.is_whitespace());
+        items.push(match plain {
+            true => v,
+            false => format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")),
+        });
+    }
+    fn nest(items: &[String], dims: &[usize]) -> String {
+        match dims {
+            [] | [_] => format!("{{{}}}", items.join(",")),
+            [_, rest @ ..] => {
+                let step = rest.iter().product::<usize>().max(1);
+                let inner: Vec<String> = items.chunks(step).map(|c| nest(c, rest)).collect();
+                format!("{{{}}}", inner.join(","))
+            }
+        }
+    }
+    Some(nest(&items, &dims))
 }
 
 /// PostgreSQL's binary NUMERIC (base-10000 digits), decoded to its text form.

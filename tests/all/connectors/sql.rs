@@ -289,6 +289,44 @@ async fn sql_processors_postgres() {
         .await;
 }
 
+/// Every PostgreSQL type comes back, as its text form where lib/pq (under Bento) gives text.
+#[tokio::test]
+async fn postgres_columns_of_every_type_come_back_as_bentos() {
+    let Some(dsn) = postgres_dsn() else { return };
+    let query = "SELECT ARRAY[1,2,3] AS a, ARRAY['x','y z'] AS b, interval '1 year 2 months 3 days 04:05:06.5' AS i, '-1 day'::interval AS ni, '192.168.0.1'::inet AS ip, '10.0.0.0/8'::cidr AS net, '12:34:56.25'::time AS t, '1234.56'::money AS m, '{\\\"k\\\":1}'::jsonb AS j, '{\\\"k\\\":  1}'::json AS js, '08:00:2b:01:02:03'::macaddr AS mac, B'101' AS bits, ARRAY[[1,2],[3,4]] AS aa, ARRAY[NULL, 'a']::text[] AS an, 'a'::\\\"char\\\" AS c, 7::int8 AS n";
+    let raw = processor(&format!(
+        r#"{{"sql_raw": {{ "driver": "postgres", "dsn": "{dsn}", "query": "{query}" }} }}"#
+    ))
+    .await;
+    let out = raw.run(docs(&["{}"])).await;
+    assert!(out[0][0].error().is_none(), "{:?}", out[0][0].error());
+    let rows: serde_json::Value = serde_json::from_slice(out[0][0].bytes()).unwrap();
+    let text = |k: &str| match &rows[0][k] {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    for (k, want) in [
+        ("a", "{1,2,3}"),
+        ("b", "{x,\"y z\"}"),
+        ("i", "1 year 2 mons 3 days 04:05:06.5"),
+        ("ni", "-1 days"),
+        ("ip", "192.168.0.1"),
+        ("net", "10.0.0.0/8"),
+        ("t", "12:34:56.25"),
+        ("m", "$1,234.56"),
+        ("j", "{\"k\": 1}"),
+        ("js", "{\"k\":  1}"),
+        ("mac", "08:00:2b:01:02:03"),
+        ("bits", "101"),
+        ("aa", "{{1,2},{3,4}}"),
+        ("an", "{NULL,a}"),
+        ("c", "a"),
+        ("n", "7"),
+    ] {
+        assert_eq!(text(k), want, "column {k}");
+    }
+}
+
 /// Bento's deprecated `sql` processor, as the platform's first configs wrote it: it runs as
 /// `sql_raw`, leaving the message as it was unless a `result_codec` asks for the rows.
 #[tokio::test]
