@@ -179,6 +179,7 @@ pub struct AddressServer {
     task: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     users: std::sync::atomic::AtomicUsize,
     stop: CancellationToken,
+    tls_files: std::sync::Mutex<Option<(String, String)>>,
 }
 
 impl AddressServer {
@@ -189,18 +190,42 @@ impl AddressServer {
 
     /// Listen on `address` unless an earlier input already does; the bound address when this
     /// call started the server.
-    pub async fn start(&self, address: &str) -> std::io::Result<Option<SocketAddr>> {
+    pub async fn start(
+        &self,
+        address: &str,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> std::io::Result<Option<SocketAddr>> {
         let mut task = self.task.lock().await;
         if task.is_some() {
             return Ok(None);
         }
         let (listener, addr) = bind(address).await?;
-        *task = Some(tokio::spawn(serve(
+        *task = Some(tokio::spawn(serve_tls(
             listener,
             self.api.clone(),
             self.stop.clone(),
+            tls.map(tokio_rustls::TlsAcceptor::from),
         )));
         Ok(Some(addr))
+    }
+
+    /// The TLS certificate and key files of the inputs on this address: they must agree, since
+    /// they share one listener.
+    pub fn claim_tls(&self, files: (String, String)) -> Result<(), String> {
+        let mut claimed = match self.tls_files.lock() {
+            Ok(c) => c,
+            Err(p) => p.into_inner(),
+        };
+        match claimed.as_ref() {
+            Some(first) if *first != files => Err(format!(
+                "cert_file and key_file differ from those of another http_server on this address ({} and {})",
+                first.0, first.1
+            )),
+            _ => {
+                *claimed = Some(files);
+                Ok(())
+            }
+        }
     }
 
     /// One input is done with the server; the last one stops it and waits (at most `limit`)
@@ -311,8 +336,19 @@ pub async fn bind(address: &str) -> std::io::Result<(TcpListener, SocketAddr)> {
 /// connection in the middle of a request finishes it (its message may still be on its way
 /// through the stream) and idle ones close, so nobody who sent a request gets a reset.
 pub async fn serve(listener: TcpListener, state: Arc<ApiState>, shutdown: CancellationToken) {
+    serve_tls(listener, state, shutdown, None).await
+}
+
+/// [`serve`], with TLS on every connection when an acceptor is given (`http_server`'s
+/// `cert_file`/`key_file`).
+pub async fn serve_tls(
+    listener: TcpListener,
+    state: Arc<ApiState>,
+    shutdown: CancellationToken,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
     let connections = tokio_util::task::TaskTracker::new();
-    accept(listener, state, shutdown, &connections).await;
+    accept(listener, state, shutdown, &connections, tls).await;
     connections.close();
     connections.wait().await;
 }
@@ -328,6 +364,7 @@ async fn accept(
     state: Arc<ApiState>,
     shutdown: CancellationToken,
     connections: &tokio_util::task::TaskTracker,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 ) {
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     // Out of file descriptors (EMFILE) and the like: wait before accepting again, 5 ms doubling
@@ -364,28 +401,75 @@ async fn accept(
         };
         let state = state.clone();
         let shutdown = shutdown.clone();
+        let tls = tls.clone();
         connections.spawn(async move {
             let _slot = slot;
-            let svc = service_fn(move |mut req: Request<Incoming>| {
-                let state = state.clone();
-                req.extensions_mut().insert(RemoteAddr(remote));
-                async move { Ok::<_, Infallible>(state.handle(req).await) }
-            });
-            let conn = http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(HEADER_READ_TIMEOUT)
-                .serve_connection(TokioIo::new(stream), svc);
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                _ = shutdown.cancelled() => {
-                    // The connection finishes the request it is serving, then closes; it has
-                    // to be polled for that.
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.as_mut().await;
+            match tls {
+                None => serve_connection(stream, remote, None, state, shutdown).await,
+                Some(acceptor) => {
+                    // A handshake that fails (a plain-HTTP client, an unknown CA) ends only
+                    // this connection.
+                    let Ok(stream) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let (_, conn) = stream.get_ref();
+                    let info = TlsInfo {
+                        version: match conn.protocol_version() {
+                            Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
+                            Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2",
+                            _ => "",
+                        },
+                        // Go's names: `TLS_AES_128_GCM_SHA256`, not rustls' `TLS13_…`.
+                        cipher_suite: conn
+                            .negotiated_cipher_suite()
+                            .map(|c| format!("{:?}", c.suite()).replace("TLS13_", "TLS_"))
+                            .unwrap_or_default(),
+                    };
+                    serve_connection(stream, remote, Some(info), state, shutdown).await
                 }
             }
         });
+    }
+}
+
+/// What a TLS connection negotiated, for `http_server_tls_version` and
+/// `http_server_tls_cipher_suite`.
+#[derive(Clone, Debug)]
+pub struct TlsInfo {
+    pub version: &'static str,
+    pub cipher_suite: String,
+}
+
+async fn serve_connection<S>(
+    stream: S,
+    remote: SocketAddr,
+    tls: Option<TlsInfo>,
+    state: Arc<ApiState>,
+    shutdown: CancellationToken,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let svc = service_fn(move |mut req: Request<Incoming>| {
+        let state = state.clone();
+        req.extensions_mut().insert(RemoteAddr(remote));
+        if let Some(t) = &tls {
+            req.extensions_mut().insert(t.clone());
+        }
+        async move { Ok::<_, Infallible>(state.handle(req).await) }
+    });
+    let conn = http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .serve_connection(TokioIo::new(stream), svc);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = shutdown.cancelled() => {
+            // The connection finishes the request it is serving, then closes; it has to be
+            // polled for that.
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.as_mut().await;
+        }
     }
 }
 

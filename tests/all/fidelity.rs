@@ -849,3 +849,59 @@ async fn streams_mode_stays_up_until_a_signal_and_refuses_colliding_ids() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn http_server_serves_https_with_cert_file_and_key_file() {
+    engine::http::install_tls_provider();
+    let pki = crate::http_client::pki();
+    let dir = tempfile::tempdir().expect("dir");
+    let cert = dir.path().join("cert.pem");
+    let key = dir.path().join("key.pem");
+    std::fs::write(&cert, &pki.server.0).expect("cert");
+    std::fs::write(&key, &pki.server.1).expect("key");
+    let port = free_port();
+    let tls = format!(
+        "    cert_file: {}\n    key_file: {}\n",
+        cert.display(),
+        key.display()
+    );
+    let (_dir, mut child) = start(&http_server_config(port, &tls)).await;
+    wait_listening(port).await;
+    let client = reqwest::Client::builder()
+        .tls_certs_merge([reqwest::Certificate::from_pem(pki.ca.as_bytes()).expect("ca")])
+        .build()
+        .expect("client");
+    let meta: serde_json::Value = client
+        .post(format!("https://localhost:{port}/items/3"))
+        .body("{}")
+        .send()
+        .await
+        .expect("sent over TLS")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(meta["id"], "3");
+    assert_eq!(meta["http_server_tls_version"], "TLSv1.3");
+    assert!(
+        meta["http_server_tls_cipher_suite"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("TLS_")),
+        "{meta}"
+    );
+    // Plain HTTP gets no answer from a TLS listener.
+    assert!(reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/items/3"))
+        .body("{}")
+        .send()
+        .await
+        .is_err());
+    let _ = child.kill();
+
+    // A key without its certificate is refused.
+    let lone = format!("    key_file: {}\n", key.display());
+    let (_dir, path) = temp_config(&http_server_config(free_port(), &lone));
+    let out = run_engine(&["run", "-c", &path.to_string_lossy()], b"");
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("cert_file and key_file must be given together"));
+}

@@ -234,13 +234,13 @@ output:
 }
 
 /// A CA, a server certificate for `localhost` and a client certificate it signed, as PEM.
-struct Pki {
-    ca: String,
-    server: (String, String),
-    client: (String, String),
+pub struct Pki {
+    pub ca: String,
+    pub server: (String, String),
+    pub client: (String, String),
 }
 
-fn pki() -> Pki {
+pub fn pki() -> Pki {
     let ca_key = rcgen::KeyPair::generate().unwrap();
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);

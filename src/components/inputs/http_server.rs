@@ -42,6 +42,8 @@ pub struct HttpServerConfig {
     pub cors: CorsConfig,
     pub sync_response: SyncResponseConfig,
     pub prefix_metadata_keys: bool,
+    pub cert_file: String,
+    pub key_file: String,
 }
 
 #[derive(Deserialize)]
@@ -233,8 +235,8 @@ pub fn spec() -> ComponentSpec {
             FieldSpec::refused("ws_path", "websocket connections are not built").default("/post/ws"),
             FieldSpec::refused("ws_welcome_message", "websocket connections are not built").default(""),
             FieldSpec::refused("ws_rate_limit_message", "websocket connections are not built").default(""),
-            FieldSpec::refused("cert_file", "HTTPS is not built: terminate TLS in front of engine").default(""),
-            FieldSpec::refused("key_file", "HTTPS is not built: terminate TLS in front of engine").default(""),
+            FieldSpec::string("cert_file", "Enable TLS by specifying a certificate and key file (PEM). Only valid with a custom `address`; the inputs sharing an address must give the same files.").default("").advanced(),
+            FieldSpec::string("key_file", "Enable TLS by specifying a certificate and key file (PEM; PKCS#8, PKCS#1 or SEC1). Only valid with a custom `address`.").default("").advanced(),
         ])
         .example(
             "An API that answers with the processed document",
@@ -293,8 +295,13 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, Bui
             ))
         })?),
     };
+    let tls = server_tls(&c).map_err(|e| ctx.error(e))?;
     let (tx, rx) = mpsc::channel(64);
     let server = (!c.address.is_empty()).then(|| ctx.shared.server(&c.address));
+    if let (Some(s), Some(_)) = (&server, &tls) {
+        s.claim_tls((c.cert_file.clone(), c.key_file.clone()))
+            .map_err(|e| ctx.error(e))?;
+    }
     let api = match &server {
         Some(s) => {
             s.join();
@@ -331,9 +338,38 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, Bui
         route,
         rx,
         server: server.map(|s| (c.address, s)),
+        tls,
         api,
         connected: false,
     }))
+}
+
+/// The TLS settings of `cert_file` and `key_file`, read and checked at build time.
+fn server_tls(c: &HttpServerConfig) -> Result<Option<Arc<rustls::ServerConfig>>, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    match (c.cert_file.as_str(), c.key_file.as_str()) {
+        ("", "") => return Ok(None),
+        ("", _) | (_, "") => return Err("cert_file and key_file must be given together".into()),
+        _ if c.address.is_empty() => {
+            return Err("cert_file and key_file are only valid with a custom address".into())
+        }
+        _ => {}
+    }
+    let certs = CertificateDer::pem_file_iter(&c.cert_file)
+        .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("cert_file {}: {e}", c.cert_file))?;
+    if certs.is_empty() {
+        return Err(format!("cert_file {}: no certificate in it", c.cert_file));
+    }
+    let key = PrivateKeyDer::from_pem_file(&c.key_file)
+        .map_err(|e| format!("key_file {}: {e}", c.key_file))?;
+    crate::http::install_tls_provider();
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("cert_file/key_file: {e}"))?;
+    Ok(Some(Arc::new(config)))
 }
 
 pub struct HttpServerInput {
@@ -341,6 +377,7 @@ pub struct HttpServerInput {
     rx: mpsc::Receiver<Pending>,
     /// The address of its own and the server it shares with other inputs on that address.
     server: Option<(String, Arc<crate::http::AddressServer>)>,
+    tls: Option<Arc<rustls::ServerConfig>>,
     api: Arc<ApiState>,
     connected: bool,
 }
@@ -364,11 +401,12 @@ impl Input for HttpServerInput {
         );
         if let Some((addr, server)) = &self.server {
             let started = server
-                .start(addr)
+                .start(addr, self.tls.clone())
                 .await
                 .map_err(|e| ComponentError::failed(format!("failed to listen on {addr}: {e}")))?;
             if let Some(bound) = started {
-                tracing::info!("Listening for HTTP requests at: http://{bound}");
+                let scheme = if self.tls.is_some() { "https" } else { "http" };
+                tracing::info!("Listening for HTTP requests at: {scheme}://{bound}");
             }
         }
         tracing::info!("Receiving HTTP messages at: {}", self.route.path);
@@ -578,6 +616,13 @@ impl Route {
             .and_then(|v| v.to_str().ok())
         {
             meta.insert("http_server_user_agent".into(), Value::from(ua));
+        }
+        if let Some(tls) = req.extensions().get::<crate::http::TlsInfo>() {
+            meta.insert("http_server_tls_version".into(), Value::from(tls.version));
+            meta.insert(
+                "http_server_tls_cipher_suite".into(),
+                Value::from(tls.cipher_suite.as_str()),
+            );
         }
         if let Some(RemoteAddr(a)) = req.extensions().get::<RemoteAddr>() {
             meta.insert(
