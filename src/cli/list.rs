@@ -12,13 +12,40 @@ const KINDS: &[ComponentKind] = &[
     ComponentKind::RateLimit,
 ];
 
+/// Bento's section titles: `rate-limits` → `Rate Limits`.
 fn title(kind: &str) -> String {
-    let mut s = kind.replace('-', " ");
-    if let Some(first) = s.get_mut(0..1) {
-        first.make_ascii_uppercase();
-    }
-    s
+    kind.split('-')
+        .map(|w| {
+            let mut w = w.to_owned();
+            if let Some(first) = w.get_mut(0..1) {
+                first.make_ascii_uppercase();
+            }
+            w
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
+
+/// The sections Bento lists beside the components engine builds from its registry: what each
+/// config section of engine takes.
+const OTHER_SECTIONS: &[(&str, &[&str])] = &[
+    ("buffers", &["none"]),
+    ("metrics", &["none", "prometheus"]),
+    ("tracers", &["none"]),
+    (
+        "scanners",
+        &[
+            "chunker",
+            "csv",
+            "decompress",
+            "json_documents",
+            "lines",
+            "re_match",
+            "skip_bom",
+            "to_the_end",
+        ],
+    ),
+];
 
 fn doc_json(d: &crate::bloblang::Doc) -> serde_json::Value {
     serde_json::json!({
@@ -38,20 +65,42 @@ fn doc_json(d: &crate::bloblang::Doc) -> serde_json::Value {
     })
 }
 
-pub(super) fn list(kinds: &[String], format: &str) -> i32 {
+pub(super) fn list(kinds: &[String], format: &str, status: Option<&str>) -> i32 {
     let mut sections: Vec<(String, Vec<String>, Vec<serde_json::Value>)> = Vec::new();
     for k in KINDS {
-        let specs = registry::specs(*k);
+        // `--status`: only the components of that status.
+        let specs: Vec<_> = registry::specs(*k)
+            .into_iter()
+            .filter(|s| status.is_none_or(|st| s.status.name() == st))
+            .collect();
         sections.push((
             k.plural().to_owned(),
             specs.iter().map(|s| s.name.to_owned()).collect(),
             specs.iter().map(|s| s.to_json()).collect(),
         ));
     }
-    for (name, docs) in [
-        ("bloblang-functions", crate::bloblang::function_docs()),
-        ("bloblang-methods", crate::bloblang::method_docs()),
-    ] {
+    if status.is_none() {
+        for (name, names) in OTHER_SECTIONS {
+            sections.push((
+                (*name).to_owned(),
+                names.iter().map(|n| (*n).to_owned()).collect(),
+                names
+                    .iter()
+                    .map(|n| serde_json::json!({ "name": n }))
+                    .collect(),
+            ));
+        }
+    }
+    // Bloblang functions and methods carry no status: `--status` lists components only.
+    let bloblang = match status {
+        None => vec![
+            ("bloblang-functions", crate::bloblang::function_docs()),
+            ("bloblang-methods", crate::bloblang::method_docs()),
+        ],
+        Some(_) => Vec::new(),
+    };
+    sections.retain(|(_, names, _)| status.is_none() || !names.is_empty());
+    for (name, docs) in bloblang {
         // Bento's hidden aliases work but are not listed.
         let docs: Vec<_> = docs
             .into_iter()

@@ -89,6 +89,9 @@ pub enum Command {
         /// text, json or json-full.
         #[arg(long, default_value = "text")]
         format: String,
+        /// Only the components of this status: stable, beta, experimental, deprecated.
+        #[arg(long)]
+        status: Option<String>,
     },
     /// Run a Bloblang mapping over stdin, one document per line.
     Blobl(blobl::BloblArgs),
@@ -149,7 +152,11 @@ pub fn main() -> i32 {
                 skip_env_var_check,
             },
         ),
-        Some(Command::List { kinds, format }) => list::list(&kinds, &format),
+        Some(Command::List {
+            kinds,
+            format,
+            status,
+        }) => list::list(&kinds, &format, status.as_deref()),
         Some(Command::Blobl(args)) => blobl::run(&args),
     }
 }

@@ -905,3 +905,23 @@ async fn http_server_serves_https_with_cert_file_and_key_file() {
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("cert_file and key_file must be given together"));
 }
+
+#[test]
+fn list_titles_sections_and_status_as_bentos() {
+    let out = run_engine(&["list", "rate-limits", "scanners", "metrics"], b"");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("Rate Limits:\n  - local\n  - redis\n"),
+        "{text}"
+    );
+    assert!(text.contains("Scanners:\n  - chunker\n  - csv\n"), "{text}");
+    assert!(
+        text.contains("Metrics:\n  - none\n  - prometheus\n"),
+        "{text}"
+    );
+    let out = run_engine(&["list", "--status", "deprecated"], b"");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Processors:\n  - bloblang\n  - sql\n"
+    );
+}
