@@ -120,6 +120,15 @@ where
             rest: Vec::new(),
         };
         event.record(&mut fields);
+        if let Some(stream) = crate::metrics::current_stream() {
+            fields.rest.insert(
+                0,
+                (
+                    "stream".to_owned(),
+                    serde_json::Value::String(stream.to_string()),
+                ),
+            );
+        }
         let level = event.metadata().level().as_str().to_ascii_lowercase();
         let time = self
             .timestamp

@@ -265,7 +265,9 @@ async fn run_streams(service: &Config, streams: Vec<(String, Config)>, until_sig
     let _ = crate::metrics::install(&prometheus, mapping);
     let mut built = Vec::new();
     for (id, cfg) in &streams {
-        match Stream::build(cfg, shared.clone()) {
+        // Streams mode labels each stream's metrics and log lines with its id.
+        let label = (!id.is_empty()).then(|| Arc::<str>::from(id.as_str()));
+        match crate::metrics::building_stream(label, || Stream::build(cfg, shared.clone())) {
             Ok(s) => {
                 api.add_stream(id, s.readiness.clone());
                 let timeout = cfg.shutdown_timeout();
@@ -321,7 +323,11 @@ async fn run_streams(service: &Config, streams: Vec<(String, Config)>, until_sig
     let mut tasks = Vec::new();
     for (id, s, timeout, _) in built {
         let stop = stop.clone();
-        tasks.push((id, tokio::spawn(async move { s.run(stop, timeout).await })));
+        let label = (!id.is_empty()).then(|| Arc::<str>::from(id.as_str()));
+        tasks.push((
+            id,
+            tokio::spawn(crate::metrics::in_stream(label, s.run(stop, timeout))),
+        ));
     }
     let mut code = 0;
     for (id, t) in tasks {

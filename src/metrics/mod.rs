@@ -3,7 +3,7 @@
 //! atomics.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use metrics::{counter, histogram, Counter, Histogram};
@@ -57,12 +57,8 @@ pub fn install(
             }
             let recorder = builder.build_recorder();
             let handle = recorder.handle();
-            let installed = match mapping {
-                None => metrics::set_global_recorder(recorder).is_ok(),
-                Some(mapping) => {
-                    metrics::set_global_recorder(MappedRecorder { recorder, mapping }).is_ok()
-                }
-            };
+            let installed =
+                metrics::set_global_recorder(MappedRecorder { recorder, mapping }).is_ok();
             if !installed {
                 return None;
             }
@@ -90,6 +86,40 @@ pub fn install(
         .as_ref()
 }
 
+tokio::task_local! {
+    static TASK_STREAM: Arc<str>;
+}
+
+thread_local! {
+    static THREAD_STREAM: std::cell::RefCell<Option<Arc<str>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The stream (in `engine streams`) whose work this is: it labels metrics (`stream`) and log
+/// lines. Building a stream sets it on the thread ([`building_stream`]); running one sets it
+/// on each of its tasks ([`in_stream`]).
+pub fn current_stream() -> Option<Arc<str>> {
+    TASK_STREAM
+        .try_with(Arc::clone)
+        .ok()
+        .or_else(|| THREAD_STREAM.with(|s| s.borrow().clone()))
+}
+
+/// Run `f` (a stream's build) with `stream` as the current stream of this thread.
+pub fn building_stream<T>(stream: Option<Arc<str>>, f: impl FnOnce() -> T) -> T {
+    let before = THREAD_STREAM.with(|s| s.replace(stream));
+    let out = f();
+    THREAD_STREAM.with(|s| *s.borrow_mut() = before);
+    out
+}
+
+/// `fut` with `stream` as its current stream (tasks do not inherit it: each spawn wraps).
+pub async fn in_stream<F: std::future::Future>(stream: Option<Arc<str>>, fut: F) -> F::Output {
+    match stream {
+        Some(s) => TASK_STREAM.scope(s, fut).await,
+        None => fut.await,
+    }
+}
+
 /// The recorder with default settings (tests, and tools that do not read a config).
 pub fn prometheus() -> Option<&'static PrometheusHandle> {
     install(&PrometheusConf::default(), None)
@@ -101,11 +131,27 @@ pub fn prometheus() -> Option<&'static PrometheusHandle> {
 /// once, so the mapping runs once per metric, not per message.
 struct MappedRecorder {
     recorder: metrics_exporter_prometheus::PrometheusRecorder,
-    mapping: crate::bloblang::Mapping,
+    mapping: Option<crate::bloblang::Mapping>,
 }
 
 impl MappedRecorder {
+    /// The metric as exported: with its stream's label (streams mode), through the mapping.
     fn map(&self, key: &metrics::Key) -> Option<metrics::Key> {
+        let key = match current_stream() {
+            Some(stream) => {
+                let mut labels: Vec<metrics::Label> = key.labels().cloned().collect();
+                labels.push(metrics::Label::new("stream", stream.to_string()));
+                metrics::Key::from_parts(key.name().to_owned(), labels)
+            }
+            None => key.clone(),
+        };
+        match &self.mapping {
+            Some(mapping) => Self::mapped(mapping, &key),
+            None => Some(key),
+        }
+    }
+
+    fn mapped(mapping: &crate::bloblang::Mapping, key: &metrics::Key) -> Option<metrics::Key> {
         use crate::message::{Message, Metadata, Value};
         let mut meta = Metadata::new();
         for l in key.labels() {
@@ -114,7 +160,7 @@ impl MappedRecorder {
         let name = key.name().to_owned();
         let mut msg = Message::from_structured(name.clone(), Value::String(name));
         msg.set_meta(meta);
-        match self.mapping.map_message(std::slice::from_ref(&msg), 0) {
+        match mapping.map_message(std::slice::from_ref(&msg), 0) {
             Ok(None) => None,
             Ok(Some(m)) => {
                 let name = match m.structured() {

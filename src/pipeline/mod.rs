@@ -279,25 +279,30 @@ impl Stream {
         // The input read its last message: it now waits only for what is in flight, so the
         // output must not hold messages back for a batch that will not fill.
         let input_ended = CancellationToken::new();
+        // In `engine streams`, the stream whose metrics and log lines these tasks make.
+        let stream = crate::metrics::current_stream();
 
         let output_info = self.output_info.clone();
-        let output_task = tokio::spawn(monitored(
-            run_output(
-                self.output,
-                self.output_info,
-                self.output_processors,
-                self.batching,
-                out_rx,
-                self.readiness.clone(),
-                Lifecycle {
-                    stop: stopping.clone(),
-                    abort: abort.clone(),
-                    input_ended: input_ended.clone(),
-                },
+        let output_task = tokio::spawn(crate::metrics::in_stream(
+            stream.clone(),
+            monitored(
+                run_output(
+                    self.output,
+                    self.output_info,
+                    self.output_processors,
+                    self.batching,
+                    out_rx,
+                    self.readiness.clone(),
+                    Lifecycle {
+                        stop: stopping.clone(),
+                        abort: abort.clone(),
+                        input_ended: input_ended.clone(),
+                    },
+                ),
+                &output_info,
+                "output",
+                &crashed,
             ),
-            &output_info,
-            "output",
-            &crashed,
         ));
         let pipeline_info = ComponentInfo {
             label: String::new(),
@@ -310,11 +315,14 @@ impl Stream {
         } else {
             let (in_tx, in_rx) = async_channel::bounded::<Transaction>(capacity);
             for _ in 0..self.threads.max(1) {
-                workers.push(tokio::spawn(monitored(
-                    run_worker(in_rx.clone(), out_tx.clone(), self.processors.clone()),
-                    &pipeline_info,
-                    "pipeline worker",
-                    &crashed,
+                workers.push(tokio::spawn(crate::metrics::in_stream(
+                    stream.clone(),
+                    monitored(
+                        run_worker(in_rx.clone(), out_tx.clone(), self.processors.clone()),
+                        &pipeline_info,
+                        "pipeline worker",
+                        &crashed,
+                    ),
                 )));
             }
             // The workers hold the output's senders now: it ends once they all have.
@@ -322,22 +330,25 @@ impl Stream {
             in_tx
         };
         let input_info = self.input_info.clone();
-        let input_task = tokio::spawn(monitored(
-            run_input(
-                self.input,
-                self.input_info,
-                self.input_processors,
-                in_tx,
-                self.readiness.clone(),
-                Lifecycle {
-                    stop: stopping.clone(),
-                    abort: abort.clone(),
-                    input_ended: input_ended.clone(),
-                },
+        let input_task = tokio::spawn(crate::metrics::in_stream(
+            stream.clone(),
+            monitored(
+                run_input(
+                    self.input,
+                    self.input_info,
+                    self.input_processors,
+                    in_tx,
+                    self.readiness.clone(),
+                    Lifecycle {
+                        stop: stopping.clone(),
+                        abort: abort.clone(),
+                        input_ended: input_ended.clone(),
+                    },
+                ),
+                &input_info,
+                "input",
+                &crashed,
             ),
-            &input_info,
-            "input",
-            &crashed,
         ));
 
         let all = async {

@@ -789,7 +789,7 @@ async fn streams_mode_stays_up_until_a_signal_and_refuses_colliding_ids() {
     std::fs::write(
         dir.path().join("a/once.yaml"),
         format!(
-            "input:\n  generate:\n    count: 1\n    interval: ''\n    mapping: 'root = \"done\"'\noutput:\n  file:\n    path: {}\n",
+            "input:\n  generate:\n    count: 1\n    interval: ''\n    mapping: 'root = \"done\"'\npipeline:\n  processors:\n    - log:\n        message: 'writing ${{! content() }}'\noutput:\n  file:\n    path: {}\n",
             out.display()
         ),
     )
@@ -826,12 +826,25 @@ async fn streams_mode_stays_up_until_a_signal_and_refuses_colliding_ids() {
         child.try_wait().expect("status").is_none(),
         "exited before a signal"
     );
+    // Each stream's metrics carry its id, as Bento's streams mode labels them.
+    let (_, metrics) = crate::support::get(&format!("http://127.0.0.1:{port}/metrics")).await;
+    assert!(
+        metrics.contains("output_sent{label=\"\",path=\"root.output\",stream=\"once\"} 1"),
+        "{metrics}"
+    );
     crate::cli::unsafe_kill_term(child.id());
-    let status = tokio::task::spawn_blocking(move || child.wait())
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
         .await
         .expect("join")
         .expect("wait");
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(0));
+    // And so do its log lines.
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.lines()
+            .any(|l| l.contains("msg=\"writing done\"") && l.contains("stream=once")),
+        "{log}"
+    );
 
     // Two files named alike would be one stream id twice.
     std::fs::create_dir_all(dir.path().join("b")).expect("dir");
