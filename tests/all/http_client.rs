@@ -403,3 +403,62 @@ async fn follow_redirects_false_returns_the_redirect_itself() {
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(lines, vec!["found 302"]);
 }
+
+#[tokio::test]
+async fn oauth2_client_credentials_fetch_one_token_and_send_it_as_bearer() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let token_calls = std::sync::Arc::new(AtomicUsize::new(0));
+    let seen_form = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let (calls, form) = (token_calls.clone(), seen_form.clone());
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            let (calls, form) = (calls.clone(), form.clone());
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let n = tcp.read(&mut buf).await.unwrap_or(0);
+                let req = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let body = if req.starts_with("POST /token") {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    // client_key:client_secret, as HTTP basic auth.
+                    assert!(
+                        req.contains("authorization: Basic a2V5OnNlY3JldA=="),
+                        "{req}"
+                    );
+                    *form.lock().unwrap() =
+                        req.rsplit("\r\n\r\n").next().unwrap_or_default().to_owned();
+                    r#"{"access_token":"tok-1","token_type":"bearer","expires_in":3600}"#.to_owned()
+                } else {
+                    req.lines()
+                        .find_map(|l| l.strip_prefix("authorization: "))
+                        .unwrap_or("none")
+                        .to_owned()
+                };
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tcp.write_all(resp.as_bytes()).await;
+            });
+        }
+    });
+    let yaml = format!(
+        "http: {{enabled: false}}\ninput:\n  stdin: {{}}\npipeline:\n  threads: 1\n  processors:\n    - http:\n        url: http://127.0.0.1:{port}/infer\n        retries: 0\n        oauth2:\n          enabled: true\n          client_key: key\n          client_secret: secret\n          token_url: http://127.0.0.1:{port}/token\n          scopes: [ a, b ]\n          endpoint_params:\n            audience: [ api ]\noutput:\n  stdout: {{}}\n"
+    );
+    let (lines, err, code) = tokio::task::spawn_blocking(move || run_lines(&yaml, "x\ny\n"))
+        .await
+        .unwrap();
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(lines, vec!["Bearer tok-1", "Bearer tok-1"]);
+    assert_eq!(
+        token_calls.load(Ordering::SeqCst),
+        1,
+        "one token for both requests"
+    );
+    assert_eq!(
+        *seen_form.lock().unwrap(),
+        "grant_type=client_credentials&scope=a+b&audience=api"
+    );
+}

@@ -40,9 +40,22 @@ pub struct HttpClientConfig {
     pub basic_auth: BasicAuthConfig,
     pub rate_limit: String,
     pub tls: TlsConfig,
+    pub oauth2: OAuth2Config,
     pub follow_redirects: bool,
     pub proxy_url: String,
     pub dump_request_log_level: String,
+}
+
+/// Bento's `oauth2`: the client-credentials flow (golang.org/x/oauth2/clientcredentials).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct OAuth2Config {
+    pub enabled: bool,
+    pub client_key: String,
+    pub client_secret: String,
+    pub token_url: String,
+    pub scopes: Vec<String>,
+    pub endpoint_params: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -152,7 +165,14 @@ pub fn client_fields() -> Vec<FieldSpec> {
             .options(&["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", ""])
             .advanced(),
         FieldSpec::refused("oauth", "OAuth v1 request signing is not built").default(serde_json::json!({"enabled": false})),
-        FieldSpec::refused("oauth2", "the OAuth2 client-credentials flow is not built").default(serde_json::json!({"enabled": false, "scopes": [], "endpoint_params": {}})),
+        FieldSpec::object("oauth2", "Allows you to specify open authentication via OAuth version 2 using the client credentials token flow.", vec![
+            FieldSpec::bool("enabled", "Whether to use OAuth version 2 in requests.").default(false),
+            FieldSpec::string("client_key", "A value used to identify the client to the token provider.").default(""),
+            FieldSpec::string("client_secret", "A secret used to establish ownership of the client key.").default(""),
+            FieldSpec::string("token_url", "The URL of the token provider.").default(""),
+            FieldSpec::array("scopes", FieldType::String, "A list of optional requested permissions.").default(serde_json::json!([])),
+            FieldSpec::map("endpoint_params", FieldType::Array(Box::new(FieldType::String)), "A list of optional endpoint parameters, values should be arrays of strings.").default(serde_json::json!({})),
+        ]).default(serde_json::json!({})).advanced(),
         FieldSpec::refused("jwt", "JWT request signing is not built").default(serde_json::json!({"enabled": false, "signing_method": "", "claims": {}, "headers": {}})),
         // Go's http.DefaultTransport values, which Bento's docs give as the defaults.
         FieldSpec::refused("transport", "engine's client keeps its own connection pool; only Bento's default transport settings are accepted")
@@ -198,6 +218,66 @@ pub struct HttpClient {
     basic_auth: Option<(String, String)>,
     rate_limit: Option<Arc<RateLimitStage>>,
     dump_level: Option<tracing::Level>,
+    oauth2: Option<OAuth2>,
+}
+
+/// A client-credentials token source: a token is fetched when there is none or it has expired
+/// (a little early, as Go's oauth2 does), and shared by every request of the component.
+struct OAuth2 {
+    client_key: String,
+    client_secret: String,
+    token_url: String,
+    scopes: Vec<String>,
+    endpoint_params: BTreeMap<String, Vec<String>>,
+    token: tokio::sync::Mutex<Option<(String, Option<std::time::Instant>)>>,
+}
+
+impl OAuth2 {
+    async fn token(&self, client: &reqwest::Client) -> Result<String, String> {
+        let mut held = self.token.lock().await;
+        if let Some((token, expires)) = held.as_ref() {
+            if expires.is_none_or(|e| std::time::Instant::now() < e) {
+                return Ok(token.clone());
+            }
+        }
+        let mut form: Vec<(String, String)> =
+            vec![("grant_type".into(), "client_credentials".into())];
+        if !self.scopes.is_empty() {
+            form.push(("scope".into(), self.scopes.join(" ")));
+        }
+        for (k, vs) in &self.endpoint_params {
+            form.extend(vs.iter().map(|v| (k.clone(), v.clone())));
+        }
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&form)
+            .finish();
+        let resp = client
+            .post(&self.token_url)
+            .basic_auth(&self.client_key, Some(&self.client_secret))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| format!("oauth2: cannot fetch token: {}", error_chain(&e)))?;
+        let status = resp.status();
+        let body: serde_json::Value = resp
+            .json()
+            .await
+            .map_err(|e| format!("oauth2: cannot fetch token: {e}"))?;
+        let token = body
+            .get("access_token")
+            .and_then(serde_json::Value::as_str)
+            .filter(|_| status.is_success())
+            .ok_or_else(|| format!("oauth2: cannot fetch token: {status}: {body}"))?
+            .to_owned();
+        // Go's oauth2 treats a token as expired 10 s before it says.
+        let expires = body
+            .get("expires_in")
+            .and_then(serde_json::Value::as_u64)
+            .map(|s| std::time::Instant::now() + Duration::from_secs(s.saturating_sub(10)));
+        *held = Some((token.clone(), expires));
+        Ok(token)
+    }
 }
 
 /// `dump_request_log_level`: the request or response as text, at the configured level.
@@ -326,6 +406,14 @@ impl HttpClient {
                 .then(|| (c.basic_auth.username.clone(), c.basic_auth.password.clone())),
             rate_limit,
             dump_level,
+            oauth2: c.oauth2.enabled.then(|| OAuth2 {
+                client_key: c.oauth2.client_key.clone(),
+                client_secret: c.oauth2.client_secret.clone(),
+                token_url: c.oauth2.token_url.clone(),
+                scopes: c.oauth2.scopes.clone(),
+                endpoint_params: c.oauth2.endpoint_params.clone(),
+                token: tokio::sync::Mutex::new(None),
+            }),
         })
     }
 
@@ -377,10 +465,17 @@ impl HttpClient {
                     }
                 }
             }
-            let rb = self.build(batch, i).map_err(|message| HttpError {
+            let mut rb = self.build(batch, i).map_err(|message| HttpError {
                 status: None,
                 message,
             })?;
+            if let Some(o) = &self.oauth2 {
+                let token = o.token(&self.client).await.map_err(|message| HttpError {
+                    status: None,
+                    message,
+                })?;
+                rb = rb.bearer_auth(token);
+            }
             let sent = match rb.build() {
                 Ok(req) => {
                     if let Some(level) = self.dump_level {
