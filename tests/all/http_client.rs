@@ -462,3 +462,71 @@ async fn oauth2_client_credentials_fetch_one_token_and_send_it_as_bearer() {
         "grant_type=client_credentials&scope=a+b&audience=api"
     );
 }
+
+#[tokio::test]
+async fn jwt_auth_signs_each_request_with_the_private_key() {
+    use base64::Engine;
+    use p256::ecdsa::signature::Verifier;
+    use p256::pkcs8::DecodePublicKey;
+    let key = rcgen::KeyPair::generate().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("key.pem");
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let n = tcp.read(&mut buf).await.unwrap_or(0);
+                let req = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let body = req
+                    .lines()
+                    .find_map(|l| l.strip_prefix("authorization: Bearer "))
+                    .unwrap_or("none")
+                    .to_owned();
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tcp.write_all(resp.as_bytes()).await;
+            });
+        }
+    });
+    let yaml = format!(
+        "http: {{enabled: false}}\ninput:\n  stdin: {{}}\npipeline:\n  processors:\n    - http:\n        url: http://127.0.0.1:{port}/infer\n        retries: 0\n        jwt:\n          enabled: true\n          private_key_file: {}\n          signing_method: ES256\n          claims:\n            sub: engine\n          headers:\n            kid: k1\noutput:\n  stdout: {{}}\n",
+        key_file.display()
+    );
+    let (lines, err, code) = tokio::task::spawn_blocking(move || run_lines(&yaml, "x\n"))
+        .await
+        .unwrap();
+    assert_eq!(code, Some(0), "{err}");
+    let token = &lines[0];
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3, "{token}");
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header: serde_json::Value = serde_json::from_slice(&b64.decode(parts[0]).unwrap()).unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
+    assert_eq!(
+        header,
+        serde_json::json!({"alg": "ES256", "kid": "k1", "typ": "JWT"})
+    );
+    assert_eq!(claims, serde_json::json!({"sub": "engine"}));
+    let verifier = p256::ecdsa::VerifyingKey::from_public_key_pem(&key.public_key_pem()).unwrap();
+    let sig = p256::ecdsa::Signature::from_slice(&b64.decode(parts[2]).unwrap()).unwrap();
+    verifier
+        .verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &sig)
+        .expect("signed with the configured key");
+
+    // A signing method the key cannot serve fails at start, naming the field.
+    let bad = format!(
+        "http: {{enabled: false}}\ninput:\n  stdin: {{}}\npipeline:\n  processors:\n    - http:\n        url: http://127.0.0.1:{port}/infer\n        jwt:\n          enabled: true\n          private_key_file: {}\n          signing_method: RS256\noutput:\n  stdout: {{}}\n",
+        dir.path().join("key.pem").display()
+    );
+    let (_, err, code) = tokio::task::spawn_blocking(move || run_lines(&bad, "x\n"))
+        .await
+        .unwrap();
+    assert_ne!(code, Some(0));
+    assert!(err.contains("jwt: "), "{err}");
+}

@@ -746,8 +746,11 @@ fn go_json_type(v: &Value) -> &'static str {
 fn sign_jwt(v: &Value, args: &[Value], alg: Alg) -> Result<Value, String> {
     let key = decode_key(alg.family(), KeyUse::Sign, &get_bytes(arg(args, 0))?)
         .map_err(|e| format!("failed to decode signing_secret: {e}"))?;
-    let claims = get_object(v)?;
-    let mut header = Object::new();
+    signed(alg, &key, get_object(v)?, &Object::new()).map(Value::String)
+}
+
+fn signed(alg: Alg, key: &Key, claims: &Object, headers: &Object) -> Result<String, String> {
+    let mut header = headers.clone();
     header.insert("alg".into(), Value::String(alg.name().into()));
     header.insert("typ".into(), Value::String("JWT".into()));
     let signing_input = format!(
@@ -755,12 +758,35 @@ fn sign_jwt(v: &Value, args: &[Value], alg: Alg) -> Result<Value, String> {
         URL_SAFE_NO_PAD.encode(go_json_marshal(&Value::Object(header))),
         URL_SAFE_NO_PAD.encode(go_json_marshal(&Value::Object(claims.clone())))
     );
-    let sig = sign(alg, &key, signing_input.as_bytes())
+    let sig = sign(alg, key, signing_input.as_bytes())
         .map_err(|e| format!("failed to sign token: {e}"))?;
-    Ok(Value::String(format!(
-        "{signing_input}.{}",
-        URL_SAFE_NO_PAD.encode(sig)
-    )))
+    Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig)))
+}
+
+/// A token signed with a PEM private key, as the `jwt` auth of Bento's HTTP client makes one
+/// per request: `method` is `RS256`, `ES384`…, `headers` join `alg` and `typ`.
+pub fn sign_token(
+    method: &str,
+    private_key_pem: &[u8],
+    claims: &Object,
+    headers: &Object,
+) -> Result<String, String> {
+    let alg = [
+        Alg::Hs256,
+        Alg::Hs384,
+        Alg::Hs512,
+        Alg::Rs256,
+        Alg::Rs384,
+        Alg::Rs512,
+        Alg::Es256,
+        Alg::Es384,
+        Alg::Es512,
+    ]
+    .into_iter()
+    .find(|a| a.name() == method)
+    .ok_or_else(|| format!("signing method {method} is not supported"))?;
+    let key = decode_key(alg.family(), KeyUse::Sign, private_key_pem)?;
+    signed(alg, &key, claims, headers)
 }
 
 fn parse_hs256(v: &Value, a: &[Value]) -> Result<Value, String> {

@@ -41,9 +41,21 @@ pub struct HttpClientConfig {
     pub rate_limit: String,
     pub tls: TlsConfig,
     pub oauth2: OAuth2Config,
+    pub jwt: JwtConfig,
     pub follow_redirects: bool,
     pub proxy_url: String,
     pub dump_request_log_level: String,
+}
+
+/// Bento's `jwt`: each request carries a token signed with a private key.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct JwtConfig {
+    pub enabled: bool,
+    pub private_key_file: String,
+    pub signing_method: String,
+    pub claims: serde_json::Map<String, serde_json::Value>,
+    pub headers: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Bento's `oauth2`: the client-credentials flow (golang.org/x/oauth2/clientcredentials).
@@ -173,7 +185,13 @@ pub fn client_fields() -> Vec<FieldSpec> {
             FieldSpec::array("scopes", FieldType::String, "A list of optional requested permissions.").default(serde_json::json!([])),
             FieldSpec::map("endpoint_params", FieldType::Array(Box::new(FieldType::String)), "A list of optional endpoint parameters, values should be arrays of strings.").default(serde_json::json!({})),
         ]).default(serde_json::json!({})).advanced(),
-        FieldSpec::refused("jwt", "JWT request signing is not built").default(serde_json::json!({"enabled": false, "signing_method": "", "claims": {}, "headers": {}})),
+        FieldSpec::object("jwt", "Allows you to specify JWT authentication: each request carries a token signed with the private key.", vec![
+            FieldSpec::bool("enabled", "Whether to use JWT authentication in requests.").default(false),
+            FieldSpec::string("private_key_file", "A file with the PEM encoded via PKCS1 or PKCS8 as private key.").default(""),
+            FieldSpec::string("signing_method", "A method used to sign the token such as RS256, RS384, RS512 or ES256.").default(""),
+            FieldSpec::map("claims", FieldType::Any, "A value used to identify the claims that issued the JWT.").default(serde_json::json!({})),
+            FieldSpec::map("headers", FieldType::Any, "Add optional key/value headers to the JWT.").default(serde_json::json!({})),
+        ]).default(serde_json::json!({})).advanced(),
         // Go's http.DefaultTransport values, which Bento's docs give as the defaults.
         FieldSpec::refused("transport", "engine's client keeps its own connection pool; only Bento's default transport settings are accepted")
             .default(serde_json::json!({
@@ -219,6 +237,25 @@ pub struct HttpClient {
     rate_limit: Option<Arc<RateLimitStage>>,
     dump_level: Option<tracing::Level>,
     oauth2: Option<OAuth2>,
+    jwt: Option<Jwt>,
+}
+
+struct Jwt {
+    method: String,
+    key: Vec<u8>,
+    claims: crate::message::value::Object,
+    headers: crate::message::value::Object,
+}
+
+impl Jwt {
+    fn token(&self) -> Result<String, String> {
+        crate::bloblang::library::jwt::sign_token(
+            &self.method,
+            &self.key,
+            &self.claims,
+            &self.headers,
+        )
+    }
 }
 
 /// A client-credentials token source: a token is fetched when there is none or it has expired
@@ -406,6 +443,29 @@ impl HttpClient {
                 .then(|| (c.basic_auth.username.clone(), c.basic_auth.password.clone())),
             rate_limit,
             dump_level,
+            jwt: match c.jwt.enabled {
+                false => None,
+                true => {
+                    let key = std::fs::read(&c.jwt.private_key_file).map_err(|e| {
+                        format!("jwt.private_key_file {}: {e}", c.jwt.private_key_file)
+                    })?;
+                    let object = |m: &serde_json::Map<String, serde_json::Value>| match Value::from(
+                        serde_json::Value::Object(m.clone()),
+                    ) {
+                        Value::Object(o) => o,
+                        _ => Default::default(),
+                    };
+                    let jwt = Jwt {
+                        method: c.jwt.signing_method.clone(),
+                        key,
+                        claims: object(&c.jwt.claims),
+                        headers: object(&c.jwt.headers),
+                    };
+                    // A key or method that cannot sign fails the build, not every request.
+                    jwt.token().map_err(|e| format!("jwt: {e}"))?;
+                    Some(jwt)
+                }
+            },
             oauth2: c.oauth2.enabled.then(|| OAuth2 {
                 client_key: c.oauth2.client_key.clone(),
                 client_secret: c.oauth2.client_secret.clone(),
@@ -469,6 +529,13 @@ impl HttpClient {
                 status: None,
                 message,
             })?;
+            if let Some(j) = &self.jwt {
+                let token = j.token().map_err(|message| HttpError {
+                    status: None,
+                    message,
+                })?;
+                rb = rb.bearer_auth(token);
+            }
             if let Some(o) = &self.oauth2 {
                 let token = o.token(&self.client).await.map_err(|message| HttpError {
                     status: None,
