@@ -472,28 +472,7 @@ async fn jwt_auth_signs_each_request_with_the_private_key() {
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("key.pem");
     std::fs::write(&key_file, key.serialize_pem()).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        while let Ok((mut tcp, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 8192];
-                let n = tcp.read(&mut buf).await.unwrap_or(0);
-                let req = String::from_utf8_lossy(&buf[..n]).into_owned();
-                let body = req
-                    .lines()
-                    .find_map(|l| l.strip_prefix("authorization: Bearer "))
-                    .unwrap_or("none")
-                    .to_owned();
-                let resp = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = tcp.write_all(resp.as_bytes()).await;
-            });
-        }
-    });
+    let port = authorization_echo().await;
     let yaml = format!(
         "http: {{enabled: false}}\ninput:\n  stdin: {{}}\npipeline:\n  processors:\n    - http:\n        url: http://127.0.0.1:{port}/infer\n        retries: 0\n        jwt:\n          enabled: true\n          private_key_file: {}\n          signing_method: ES256\n          claims:\n            sub: engine\n          headers:\n            kid: k1\noutput:\n  stdout: {{}}\n",
         key_file.display()
@@ -502,7 +481,7 @@ async fn jwt_auth_signs_each_request_with_the_private_key() {
         .await
         .unwrap();
     assert_eq!(code, Some(0), "{err}");
-    let token = &lines[0];
+    let token = lines[0].strip_prefix("Bearer ").expect("a bearer token");
     let parts: Vec<&str> = token.split('.').collect();
     assert_eq!(parts.len(), 3, "{token}");
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -529,4 +508,83 @@ async fn jwt_auth_signs_each_request_with_the_private_key() {
         .unwrap();
     assert_ne!(code, Some(0));
     assert!(err.contains("jwt: "), "{err}");
+}
+
+/// A server that answers every request with its `Authorization` header.
+async fn authorization_echo() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let n = tcp.read(&mut buf).await.unwrap_or(0);
+                let req = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let body = req
+                    .lines()
+                    .find_map(|l| l.strip_prefix("authorization: "))
+                    .unwrap_or("none")
+                    .to_owned();
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tcp.write_all(resp.as_bytes()).await;
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn oauth_v1_signs_each_request_with_hmac_sha1() {
+    use base64::Engine;
+    use hmac::Mac;
+    let port = authorization_echo().await;
+    let yaml = format!(
+        "http: {{enabled: false}}\ninput:\n  stdin: {{}}\npipeline:\n  processors:\n    - http:\n        url: http://127.0.0.1:{port}/infer?a=1\n        verb: GET\n        retries: 0\n        oauth:\n          enabled: true\n          consumer_key: ck\n          consumer_secret: cs\n          access_token: at\n          access_token_secret: ats\noutput:\n  stdout: {{}}\n"
+    );
+    let (lines, err, code) = tokio::task::spawn_blocking(move || run_lines(&yaml, "x\n"))
+        .await
+        .unwrap();
+    assert_eq!(code, Some(0), "{err}");
+    let header = lines[0].strip_prefix("OAuth ").expect("an OAuth header");
+    let field = |name: &str| {
+        header
+            .split(", ")
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=\"")))
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or_else(|| panic!("{name} in {header}"))
+            .to_owned()
+    };
+    assert_eq!(field("oauth_consumer_key"), "ck");
+    assert_eq!(field("oauth_token"), "at");
+    assert_eq!(field("oauth_signature_method"), "HMAC-SHA1");
+    assert_eq!(field("oauth_version"), "1.0");
+    // The signature base string of RFC 5849 over the sorted oauth parameters, keyed by both
+    // secrets, as Bento computes it.
+    let (nonce, ts) = (field("oauth_nonce"), field("oauth_timestamp"));
+    let params = format!("oauth_consumer_key=ck&oauth_nonce={nonce}&oauth_signature_method=HMAC-SHA1&oauth_timestamp={ts}&oauth_token=at&oauth_version=1.0");
+    let esc = |s: &str| {
+        s.replace('%', "%25")
+            .replace(':', "%3A")
+            .replace('/', "%2F")
+            .replace('?', "%3F")
+            .replace('=', "%3D")
+            .replace('&', "%26")
+    };
+    let base = format!(
+        "GET&{}&{}",
+        esc(&format!("http://127.0.0.1:{port}/infer?a=1")),
+        esc(&params)
+    );
+    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(b"cs&ats").unwrap();
+    mac.update(base.as_bytes());
+    let want = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    let got = field("oauth_signature")
+        .replace("%2B", "+")
+        .replace("%2F", "/")
+        .replace("%3D", "=");
+    assert_eq!(got, want);
 }

@@ -40,11 +40,75 @@ pub struct HttpClientConfig {
     pub basic_auth: BasicAuthConfig,
     pub rate_limit: String,
     pub tls: TlsConfig,
+    pub oauth: OAuthConfig,
     pub oauth2: OAuth2Config,
     pub jwt: JwtConfig,
     pub follow_redirects: bool,
     pub proxy_url: String,
     pub dump_request_log_level: String,
+}
+
+/// Bento's `oauth`: OAuth 1.0 request signing with HMAC-SHA1.
+#[derive(Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct OAuthConfig {
+    pub enabled: bool,
+    pub consumer_key: String,
+    pub consumer_secret: String,
+    pub access_token: String,
+    pub access_token_secret: String,
+}
+
+/// Go's `url.QueryEscape`: all but letters, digits and `-_.~` escaped, space as `+`.
+fn query_escape(s: &str) -> String {
+    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(s, SET)
+        .to_string()
+        .replace("%20", "+")
+}
+
+impl OAuthConfig {
+    /// The `Authorization` header of Bento's OAuth 1 signer for a request.
+    fn authorization(&self, method: &str, url: &str) -> Result<String, String> {
+        use base64::Engine;
+        use hmac::Mac;
+        let nonce = rand::random::<u64>() >> 1;
+        let ts = chrono::Utc::now().timestamp();
+        let mut params = [
+            ("oauth_consumer_key", self.consumer_key.clone()),
+            ("oauth_nonce", nonce.to_string()),
+            ("oauth_signature_method", "HMAC-SHA1".to_owned()),
+            ("oauth_timestamp", ts.to_string()),
+            ("oauth_token", self.access_token.clone()),
+            ("oauth_version", "1.0".to_owned()),
+        ];
+        params.sort();
+        let encoded = params
+            .iter()
+            .map(|(k, v)| format!("{}={}", query_escape(k), query_escape(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let base = format!("{method}&{}&{}", query_escape(url), query_escape(&encoded));
+        let key = format!(
+            "{}&{}",
+            query_escape(&self.consumer_secret),
+            query_escape(&self.access_token_secret)
+        );
+        let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(key.as_bytes())
+            .map_err(|e| format!("oauth: {e}"))?;
+        mac.update(base.as_bytes());
+        let sig = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+        Ok(format!(
+            "OAuth oauth_consumer_key=\"{}\", oauth_nonce=\"{nonce}\", oauth_signature=\"{}\", oauth_signature_method=\"HMAC-SHA1\", oauth_timestamp=\"{ts}\", oauth_token=\"{}\", oauth_version=\"1.0\"",
+            query_escape(&self.consumer_key),
+            query_escape(&sig),
+            query_escape(&self.access_token)
+        ))
+    }
 }
 
 /// Bento's `jwt`: each request carries a token signed with a private key.
@@ -176,7 +240,13 @@ pub fn client_fields() -> Vec<FieldSpec> {
             .default("")
             .options(&["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", ""])
             .advanced(),
-        FieldSpec::refused("oauth", "OAuth v1 request signing is not built").default(serde_json::json!({"enabled": false})),
+        FieldSpec::object("oauth", "Allows you to specify open authentication via OAuth version 1 (HMAC-SHA1 request signing).", vec![
+            FieldSpec::bool("enabled", "Whether to use OAuth version 1 in requests.").default(false),
+            FieldSpec::string("consumer_key", "A value used to identify the client to the service provider.").default(""),
+            FieldSpec::string("consumer_secret", "A secret used to establish ownership of the consumer key.").default(""),
+            FieldSpec::string("access_token", "A value used to gain access to the protected resources on behalf of the user.").default(""),
+            FieldSpec::string("access_token_secret", "A secret provided in order to establish ownership of a given access token.").default(""),
+        ]).default(serde_json::json!({})).advanced(),
         FieldSpec::object("oauth2", "Allows you to specify open authentication via OAuth version 2 using the client credentials token flow.", vec![
             FieldSpec::bool("enabled", "Whether to use OAuth version 2 in requests.").default(false),
             FieldSpec::string("client_key", "A value used to identify the client to the token provider.").default(""),
@@ -236,6 +306,7 @@ pub struct HttpClient {
     basic_auth: Option<(String, String)>,
     rate_limit: Option<Arc<RateLimitStage>>,
     dump_level: Option<tracing::Level>,
+    oauth: Option<OAuthConfig>,
     oauth2: Option<OAuth2>,
     jwt: Option<Jwt>,
 }
@@ -443,6 +514,7 @@ impl HttpClient {
                 .then(|| (c.basic_auth.username.clone(), c.basic_auth.password.clone())),
             rate_limit,
             dump_level,
+            oauth: c.oauth.enabled.then(|| c.oauth.clone()),
             jwt: match c.jwt.enabled {
                 false => None,
                 true => {
@@ -544,7 +616,21 @@ impl HttpClient {
                 rb = rb.bearer_auth(token);
             }
             let sent = match rb.build() {
-                Ok(req) => {
+                Ok(mut req) => {
+                    if let Some(o) = &self.oauth {
+                        let auth = o
+                            .authorization(req.method().as_str(), req.url().as_str())
+                            .map_err(|message| HttpError {
+                                status: None,
+                                message,
+                            })?;
+                        let value = HeaderValue::from_str(&auth).map_err(|e| HttpError {
+                            status: None,
+                            message: format!("oauth: {e}"),
+                        })?;
+                        req.headers_mut()
+                            .insert(reqwest::header::AUTHORIZATION, value);
+                    }
                     if let Some(level) = self.dump_level {
                         dump(level, "HTTP request", &request_text(&req));
                     }
