@@ -147,6 +147,16 @@ pub(super) fn run(g: &GlobalArgs, path: Option<String>) -> i32 {
         }
     };
     super::logging::init(&cfg.logger, g.log_level.as_deref(), writes_stdout(&cfg));
+    // Bento's start-up line.
+    match &path {
+        Some(p) => {
+            tracing::info!(path = %p, engine_version = env!("CARGO_PKG_VERSION"), "Running main config from specified file")
+        }
+        None => tracing::info!(
+            engine_version = env!("CARGO_PKG_VERSION"),
+            "Running without a config file"
+        ),
+    }
     lint_gate(&prepared.lints, g.chilled);
     let rt = match runtime() {
         Ok(rt) => rt,
@@ -320,6 +330,7 @@ async fn run_streams(service: &Config, streams: Vec<(String, Config)>, until_sig
     let delay = built.iter().map(|b| b.3).max().unwrap_or(Duration::ZERO);
     tokio::spawn(watch_signals(stop.clone(), api.clone(), delay));
 
+    tracing::info!("Launching an engine instance, use CTRL+C to close");
     let mut tasks = Vec::new();
     for (id, s, timeout, _) in built {
         let stop = stop.clone();
@@ -349,6 +360,8 @@ async fn run_streams(service: &Config, streams: Vec<(String, Config)>, until_sig
     }
     if until_signal {
         stop.cancelled().await;
+    } else if !stop.is_cancelled() {
+        tracing::info!("Pipeline has terminated. Shutting down the service");
     }
     server_stop.cancel();
     if let Some(s) = server {
@@ -367,12 +380,12 @@ async fn watch_signals(stop: CancellationToken, api: Arc<ApiState>, delay: Durat
         tracing::error!("failed to install signal handlers");
         return;
     };
-    tokio::select! {
-        _ = int.recv() => {}
-        _ = term.recv() => {}
+    let name = tokio::select! {
+        _ = int.recv() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
         _ = stop.cancelled() => return,
-    }
-    tracing::info!("Received termination signal, shutting down");
+    };
+    tracing::info!("Received {name}, the service is closing");
     api.shutting_down
         .store(true, std::sync::atomic::Ordering::Relaxed);
     if !delay.is_zero() {

@@ -479,6 +479,7 @@ async fn run_input(
         return;
     }
     readiness.input.store(true, Ordering::Relaxed);
+    tracing::info!(label = %info.label, path = %info.path, "Input type {} is now active", info.kind_name);
 
     let send = |batch: Batch, ack_fn: AckFn, token: mpsc::Sender<()>, attempt: u32| {
         let acks = acks.clone();
@@ -694,6 +695,7 @@ async fn run_output(
         return;
     }
     readiness.output.store(true, Ordering::Relaxed);
+    tracing::info!(label = %info.label, path = %info.path, "Output type {} is now active", info.kind_name);
     let max_in_flight = output.max_in_flight().max(1);
     let mut batcher = batching.map(|p| Batcher::new(p, &info.label, &info.path));
     // With a batching policy the output processors run as each transaction arrives, before it

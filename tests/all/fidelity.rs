@@ -21,7 +21,7 @@ fn run(yaml: &str, args: &[&str], stdin: &[u8]) -> (String, String, Option<i32>)
 
 #[test]
 fn a_refused_field_is_a_lint_error_at_its_line_unless_it_holds_bentos_default() {
-    let refused = "input:\n  http_server:\n    path: /post\n    ws_path: /ws\npipeline:\n  processors:\n    - http:\n        url: http://localhost:1/\n        oauth:\n          enabled: true\noutput:\n  sql_raw:\n    driver: postgres\n    dsn: postgres://localhost/db\n    query: SELECT 1\n    region: eu-west-1\n";
+    let refused = "input:\n  http_server:\n    path: /post\n    ws_path: /ws\npipeline:\n  processors:\n    - http:\n        url: http://localhost:1/\n        batch_as_multipart: true\noutput:\n  sql_raw:\n    driver: postgres\n    dsn: postgres://localhost/db\n    query: SELECT 1\n    region: eu-west-1\n";
     let (_, stderr, code) = run(refused, &["lint"], b"");
     assert_eq!(code, Some(1), "{stderr}");
     let lines: Vec<&str> = stderr.lines().collect();
@@ -34,12 +34,12 @@ fn a_refused_field_is_a_lint_error_at_its_line_unless_it_holds_bentos_default() 
     );
     assert!(
         lines[1].ends_with(
-            "(11,9) field oauth is not supported by engine: OAuth v1 request signing is not built"
+            "(11,9) field batch_as_multipart is not supported by engine: each message is sent as its own request; multipart bodies are not built"
         ),
         "{stderr}"
     );
     assert!(
-        lines[2].contains("(18,5) field region is not supported by engine: cloud credentials"),
+        lines[2].contains("(17,5) field region is not supported by engine: cloud credentials"),
         "{stderr}"
     );
 
@@ -149,7 +149,8 @@ fn batching_inside_a_broker_is_refused_and_on_the_broker_works() {
         stderr.contains("batching: only the stream's own output batches in engine"),
         "{stderr}"
     );
-    let outer = "input:\n  stdin: {}\noutput:\n  broker:\n    copies: 2\n    outputs:\n      - stdout: {}\n    batching:\n      count: 2\n      processors:\n        - mapping: 'root = content().string() + \" \" + batch_size().string()'\n";
+    // Logs would share stdout with the data (the output is not `stdout` itself).
+    let outer = "logger:\n  level: NONE\ninput:\n  stdin: {}\noutput:\n  broker:\n    copies: 2\n    outputs:\n      - stdout: {}\n    batching:\n      count: 2\n      processors:\n        - mapping: 'root = content().string() + \" \" + batch_size().string()'\n";
     let (stdout, stderr, code) = run(outer, &["run", "-c"], b"a\nb\n");
     assert_eq!(code, Some(0), "{stderr}");
     // Two copies of stdout under fan_out: the batch of two is written by each.
@@ -936,5 +937,31 @@ fn list_titles_sections_and_status_as_bentos() {
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "Processors:\n  - bloblang\n  - sql\n"
+    );
+}
+
+#[test]
+fn bentos_lifecycle_lines_are_logged() {
+    let (stdout, stderr, code) = run(
+        "input:\n  stdin: {}\noutput:\n  stdout: {}\n",
+        &["run", "-c"],
+        b"hi\n",
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout, "hi\n");
+    let order = [
+        "msg=\"Running main config from specified file\"",
+        "msg=\"Launching an engine instance, use CTRL+C to close\"",
+        "msg=\"Output type stdout is now active\"",
+        "msg=\"Pipeline has terminated. Shutting down the service\"",
+    ];
+    let positions: Vec<usize> = order
+        .iter()
+        .map(|l| stderr.find(l).unwrap_or_else(|| panic!("{l} in {stderr}")))
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{stderr}");
+    assert!(
+        stderr.contains("msg=\"Input type stdin is now active\""),
+        "{stderr}"
     );
 }

@@ -11,6 +11,9 @@ fn run(config: &str) -> (i32, String, String) {
             "run",
             "--set",
             "http.enabled=false",
+            // Logs go to stdout when the output is not `stdout` itself, as Bento's do.
+            "--log.level",
+            "none",
             "-c",
             path.to_str().unwrap_or_default(),
         ],
@@ -234,6 +237,8 @@ fn resource_inputs_and_outputs_come_from_a_resource_file() {
         "run",
         "--set",
         "http.enabled=false",
+        "--log.level",
+        "none",
         "-r",
         res.to_str().unwrap_or_default(),
         "-c",
