@@ -588,3 +588,69 @@ async fn oauth_v1_signs_each_request_with_hmac_sha1() {
         .replace("%3D", "=");
     assert_eq!(got, want);
 }
+
+#[tokio::test]
+async fn batch_as_multipart_sends_a_batch_as_one_multipart_request() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, Vec<u8>)>::new()));
+    let record = seen.clone();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            let record = record.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                // Read the head, then as many body bytes as Content-Length says.
+                loop {
+                    let n = tcp.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).into_owned();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let len: usize = text
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length: "))
+                            .and_then(|l| l.trim().parse().ok())
+                            .unwrap_or(0);
+                        if buf.len() >= end + 4 + len {
+                            let ct = text
+                                .lines()
+                                .find_map(|l| l.strip_prefix("content-type: "))
+                                .unwrap_or_default()
+                                .to_owned();
+                            record
+                                .lock()
+                                .unwrap()
+                                .push((ct, buf[end + 4..end + 4 + len].to_vec()));
+                            break;
+                        }
+                    }
+                }
+                let _ = tcp
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    .await;
+            });
+        }
+    });
+    let yaml = format!(
+        "http: {{enabled: false}}\ninput:\n  stdin: {{}}\noutput:\n  http_client:\n    url: http://127.0.0.1:{port}/batch\n    headers:\n      Content-Type: text/plain\n    batch_as_multipart: true\n    batching:\n      count: 3\n"
+    );
+    let (_, err, code) = tokio::task::spawn_blocking(move || run_lines(&yaml, "a\nb\nc\n"))
+        .await
+        .unwrap();
+    assert_eq!(code, Some(0), "{err}");
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1, "one request for the batch of three");
+    let (ct, body) = &seen[0];
+    let boundary = ct
+        .strip_prefix("multipart/form-data; boundary=")
+        .unwrap_or_else(|| panic!("{ct}"));
+    assert_eq!(
+        String::from_utf8_lossy(body),
+        format!("--{boundary}\r\nContent-Type: text/plain\r\n\r\na\r\n--{boundary}\r\nContent-Type: text/plain\r\n\r\nb\r\n--{boundary}\r\nContent-Type: text/plain\r\n\r\nc\r\n--{boundary}--\r\n")
+    );
+}

@@ -549,6 +549,43 @@ impl HttpClient {
         })
     }
 
+    /// The whole batch as one multipart request (the output's `batch_as_multipart`): the URL
+    /// and headers of its first message, one part per message typed by the `Content-Type`
+    /// header rendered for it (`application/octet-stream` without one), as Bento sends them.
+    fn build_multipart(&self, batch: &[Message]) -> Result<reqwest::RequestBuilder, String> {
+        let rb = self.build(batch, 0)?;
+        let boundary = uuid::Uuid::new_v4().simple().to_string();
+        let content_type = self
+            .headers
+            .iter()
+            .find(|(n, _)| n == reqwest::header::CONTENT_TYPE)
+            .map(|(_, v)| v);
+        let mut body = Vec::new();
+        for (i, m) in batch.iter().enumerate() {
+            let ct = match content_type {
+                Some(v) => v
+                    .render(batch, i)
+                    .map_err(|e| format!("headers.Content-Type: {e}"))?,
+                None => "application/octet-stream".to_owned(),
+            };
+            let sep = if i == 0 { "" } else { "\r\n" };
+            body.extend_from_slice(
+                format!("{sep}--{boundary}\r\nContent-Type: {ct}\r\n\r\n").as_bytes(),
+            );
+            body.extend_from_slice(m.bytes());
+        }
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        // The configured Content-Type types the parts; the request is the multipart.
+        let mut req = rb.body(body).build().map_err(|e| e.to_string())?;
+        let ct = HeaderValue::from_str(&format!("multipart/form-data; boundary={boundary}"))
+            .map_err(|e| e.to_string())?;
+        req.headers_mut().insert(reqwest::header::CONTENT_TYPE, ct);
+        Ok(reqwest::RequestBuilder::from_parts(
+            self.client.clone(),
+            req,
+        ))
+    }
+
     fn build(&self, batch: &[Message], i: usize) -> Result<reqwest::RequestBuilder, String> {
         let url = self.url.render(batch, i).map_err(|e| format!("url: {e}"))?;
         let mut rb = self.client.request(self.verb.clone(), url);
@@ -576,6 +613,20 @@ impl HttpClient {
 
     /// Send message `i` of `batch`, retrying as configured.
     pub async fn send(&self, batch: &[Message], i: usize) -> Result<HttpResponse, HttpError> {
+        self.send_with(batch, i, false).await
+    }
+
+    /// Send the whole batch as one multipart request, retrying as configured.
+    pub async fn send_multipart(&self, batch: &[Message]) -> Result<HttpResponse, HttpError> {
+        self.send_with(batch, 0, true).await
+    }
+
+    async fn send_with(
+        &self,
+        batch: &[Message],
+        i: usize,
+        multipart: bool,
+    ) -> Result<HttpResponse, HttpError> {
         let mut backoff = ExponentialBuilder::default()
             .with_min_delay(self.retry_period.max(Duration::from_millis(1)))
             .with_max_delay(self.max_backoff.max(self.retry_period))
@@ -597,7 +648,11 @@ impl HttpClient {
                     }
                 }
             }
-            let mut rb = self.build(batch, i).map_err(|message| HttpError {
+            let built = match multipart {
+                true => self.build_multipart(batch),
+                false => self.build(batch, i),
+            };
+            let mut rb = built.map_err(|message| HttpError {
                 status: None,
                 message,
             })?;

@@ -16,6 +16,7 @@ pub struct HttpClientOutputConfig {
     pub client: HttpClientConfig,
     pub max_in_flight: i64,
     pub propagate_response: bool,
+    pub batch_as_multipart: bool,
 }
 
 pub fn spec() -> ComponentSpec {
@@ -25,11 +26,9 @@ pub fn spec() -> ComponentSpec {
     );
     fields.push(batching_field());
     fields.push(
-        FieldSpec::refused(
-            "batch_as_multipart",
-            "a batch is sent as one request per message; multipart bodies are not built",
-        )
-        .default(false),
+        FieldSpec::bool("batch_as_multipart", "Send message batches as a single request using RFC1341 multipart (a batch comes from a `batching` policy).")
+            .default(false)
+            .advanced(),
     );
     fields.push(FieldSpec::refused(
         "multipart",
@@ -56,6 +55,7 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Output>, Bu
         client: HttpClient::new(&c.client, &ctx.resources).map_err(|e| ctx.error(e))?,
         max_in_flight: usize::try_from(c.max_in_flight.max(1)).unwrap_or(1),
         propagate: c.propagate_response,
+        multipart: c.batch_as_multipart,
     }))
 }
 
@@ -63,6 +63,7 @@ pub struct HttpClientOutput {
     client: HttpClient,
     max_in_flight: usize,
     propagate: bool,
+    multipart: bool,
 }
 
 #[async_trait]
@@ -72,6 +73,14 @@ impl Output for HttpClientOutput {
     }
 
     async fn write(&self, batch: Batch) -> Result<(), ComponentError> {
+        if self.multipart && batch.len() > 1 {
+            return self
+                .client
+                .send_multipart(&batch)
+                .await
+                .map(drop)
+                .map_err(|e| ComponentError::Failed(e.message));
+        }
         for i in 0..batch.len() {
             let resp = self
                 .client
