@@ -654,3 +654,25 @@ async fn batch_as_multipart_sends_a_batch_as_one_multipart_request() {
         format!("--{boundary}\r\nContent-Type: text/plain\r\n\r\na\r\n--{boundary}\r\nContent-Type: text/plain\r\n\r\nb\r\n--{boundary}\r\nContent-Type: text/plain\r\n\r\nc\r\n--{boundary}--\r\n")
     );
 }
+
+#[tokio::test]
+async fn transport_settings_apply_and_the_ones_engine_lacks_are_refused() {
+    let port = authorization_echo().await;
+    let yaml = format!(
+        "http: {{enabled: false}}\ninput:\n  stdin: {{}}\npipeline:\n  processors:\n    - http:\n        url: http://127.0.0.1:{port}/\n        retries: 0\n        transport:\n          dial_context:\n            timeout: 2s\n            keep_alive: 10s\n          force_http2: false\n          max_idle_connections: 2\n          idle_connection_timeout: 1s\n          tls_handshake_timeout: 10s\noutput:\n  stdout: {{}}\n"
+    );
+    let (lines, err, code) = tokio::task::spawn_blocking(move || run_lines(&yaml, "x\n"))
+        .await
+        .unwrap();
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(lines, vec!["none"]);
+
+    let bad = "input:\n  stdin: {}\npipeline:\n  processors:\n    - http:\n        url: http://127.0.0.1:1/\n        transport:\n          expect_continue_timeout: 5s\n          dial_context:\n            timeout: soon\noutput:\n  stdout: {}\n";
+    let (_d, path) = temp_config(bad);
+    let out = crate::support::run_engine(&["lint", &path.to_string_lossy()], b"");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("(8,11) field expect_continue_timeout is not supported by engine"),
+        "{err}"
+    );
+}

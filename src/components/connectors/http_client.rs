@@ -43,9 +43,27 @@ pub struct HttpClientConfig {
     pub oauth: OAuthConfig,
     pub oauth2: OAuth2Config,
     pub jwt: JwtConfig,
+    pub transport: TransportConfig,
     pub follow_redirects: bool,
     pub proxy_url: String,
     pub dump_request_log_level: String,
+}
+
+/// Bento's `transport` (Go's `http.Transport`), on reqwest's pool and connector.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransportConfig {
+    pub dial_context: DialConfig,
+    pub force_http2: bool,
+    pub max_idle_connections: i64,
+    pub idle_connection_timeout: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DialConfig {
+    pub timeout: String,
+    pub keep_alive: String,
 }
 
 /// Bento's `oauth`: OAuth 1.0 request signing with HMAC-SHA1.
@@ -263,15 +281,17 @@ pub fn client_fields() -> Vec<FieldSpec> {
             FieldSpec::map("headers", FieldType::Any, "Add optional key/value headers to the JWT.").default(serde_json::json!({})),
         ]).default(serde_json::json!({})).advanced(),
         // Go's http.DefaultTransport values, which Bento's docs give as the defaults.
-        FieldSpec::refused("transport", "engine's client keeps its own connection pool; only Bento's default transport settings are accepted")
-            .default(serde_json::json!({
-                "dial_context": {"timeout": "30s", "keep_alive": "30s"},
-                "force_http2": true,
-                "max_idle_connections": 100,
-                "idle_connection_timeout": "90s",
-                "tls_handshake_timeout": "10s",
-                "expect_continue_timeout": "1s"
-            })),
+        FieldSpec::object("transport", "Custom transport options.", vec![
+            FieldSpec::object("dial_context", "Settings for the dialer used to create new connections.", vec![
+                FieldSpec::string("timeout", "Timeout for establishing new network connections.").default("30s"),
+                FieldSpec::string("keep_alive", "Keep-alive period for active network connections used by the dialer.").default("30s"),
+            ]).default(serde_json::json!({})),
+            FieldSpec::bool("force_http2", "If true, HTTP/2 is negotiated with servers that offer it over TLS (ALPN); if false, HTTP/1.1 only.").default(true),
+            FieldSpec::int("max_idle_connections", "Maximum number of idle connections kept (per host, reqwest keeps its pool per host).").default(100),
+            FieldSpec::string("idle_connection_timeout", "Maximum amount of time an idle connection will remain idle before closing itself.").default("90s"),
+            FieldSpec::refused("tls_handshake_timeout", "the TLS handshake is bounded by dial_context.timeout and timeout, not on its own").default("10s"),
+            FieldSpec::refused("expect_continue_timeout", "engine does not send Expect: 100-continue").default("1s"),
+        ]).default(serde_json::json!({})).advanced(),
     ]
 }
 
@@ -455,7 +475,23 @@ impl HttpClient {
         };
         crate::http::install_tls_provider();
         let timeout = parse_duration(&c.timeout).map_err(|e| format!("timeout: {e}"))?;
-        let mut builder = reqwest::Client::builder().timeout(timeout);
+        let t = &c.transport;
+        let dur = |name: &str, v: &str| -> Result<Option<Duration>, String> {
+            let d = parse_duration(v).map_err(|e| format!("transport.{name}: {e}"))?;
+            Ok((!d.is_zero()).then_some(d))
+        };
+        let mut builder = reqwest::Client::builder()
+            .timeout(timeout)
+            .tcp_keepalive(dur("dial_context.keep_alive", &t.dial_context.keep_alive)?)
+            .pool_idle_timeout(dur("idle_connection_timeout", &t.idle_connection_timeout)?)
+            .pool_max_idle_per_host(usize::try_from(t.max_idle_connections.max(0)).unwrap_or(0));
+        if let Some(d) = dur("dial_context.timeout", &t.dial_context.timeout)? {
+            builder = builder.connect_timeout(d);
+        }
+        // As Go's transport: HTTP/2 when TLS negotiates it (ALPN), unless turned off.
+        if !t.force_http2 {
+            builder = builder.http1_only();
+        }
         if !c.follow_redirects {
             builder = builder.redirect(reqwest::redirect::Policy::none());
         }
