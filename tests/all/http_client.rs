@@ -591,6 +591,53 @@ async fn oauth_v1_signs_each_request_with_hmac_sha1() {
 
 #[tokio::test]
 async fn batch_as_multipart_sends_a_batch_as_one_multipart_request() {
+    let (port, seen) = capture_server().await;
+    let yaml = format!(
+        "http: {{enabled: false}}\ninput:\n  stdin: {{}}\noutput:\n  http_client:\n    url: http://127.0.0.1:{port}/batch\n    headers:\n      Content-Type: text/plain\n    batch_as_multipart: true\n    batching:\n      count: 3\n"
+    );
+    let (_, err, code) = tokio::task::spawn_blocking(move || run_lines(&yaml, "a\nb\nc\n"))
+        .await
+        .unwrap();
+    assert_eq!(code, Some(0), "{err}");
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1, "one request for the batch of three");
+    let (ct, body) = &seen[0];
+    let boundary = ct
+        .strip_prefix("multipart/form-data; boundary=")
+        .unwrap_or_else(|| panic!("{ct}"));
+    assert_eq!(
+        String::from_utf8_lossy(body),
+        format!("--{boundary}\r\nContent-Type: text/plain\r\n\r\na\r\n--{boundary}\r\nContent-Type: text/plain\r\n\r\nb\r\n--{boundary}\r\nContent-Type: text/plain\r\n\r\nc\r\n--{boundary}--\r\n")
+    );
+}
+
+#[tokio::test]
+async fn transport_settings_apply_and_the_ones_engine_lacks_are_refused() {
+    let port = authorization_echo().await;
+    let yaml = format!(
+        "http: {{enabled: false}}\ninput:\n  stdin: {{}}\npipeline:\n  processors:\n    - http:\n        url: http://127.0.0.1:{port}/\n        retries: 0\n        transport:\n          dial_context:\n            timeout: 2s\n            keep_alive: 10s\n          force_http2: false\n          max_idle_connections: 2\n          idle_connection_timeout: 1s\n          tls_handshake_timeout: 10s\noutput:\n  stdout: {{}}\n"
+    );
+    let (lines, err, code) = tokio::task::spawn_blocking(move || run_lines(&yaml, "x\n"))
+        .await
+        .unwrap();
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(lines, vec!["none"]);
+
+    let bad = "input:\n  stdin: {}\npipeline:\n  processors:\n    - http:\n        url: http://127.0.0.1:1/\n        transport:\n          expect_continue_timeout: 5s\n          dial_context:\n            timeout: soon\noutput:\n  stdout: {}\n";
+    let (_d, path) = temp_config(bad);
+    let out = crate::support::run_engine(&["lint", &path.to_string_lossy()], b"");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("(8,11) field expect_continue_timeout is not supported by engine"),
+        "{err}"
+    );
+}
+
+/// A server that records each request's Content-Type and body, and answers 200.
+async fn capture_server() -> (
+    u16,
+    std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>,
+) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, Vec<u8>)>::new()));
@@ -636,43 +683,27 @@ async fn batch_as_multipart_sends_a_batch_as_one_multipart_request() {
             });
         }
     });
+    (port, seen)
+}
+
+#[tokio::test]
+async fn multipart_parts_are_rendered_for_each_message() {
+    let (port, seen) = capture_server().await;
     let yaml = format!(
-        "http: {{enabled: false}}\ninput:\n  stdin: {{}}\noutput:\n  http_client:\n    url: http://127.0.0.1:{port}/batch\n    headers:\n      Content-Type: text/plain\n    batch_as_multipart: true\n    batching:\n      count: 3\n"
+        "http: {{enabled: false}}\ninput:\n  stdin: {{}}\noutput:\n  http_client:\n    url: http://127.0.0.1:{port}/parts\n    max_in_flight: 1\n    multipart:\n      - content_type: text/plain\n        content_disposition: 'form-data; name=\"a\"'\n        body: '${{! this.a }}'\n      - content_type: application/json\n        content_disposition: 'form-data; name=\"whole\"'\n        body: '${{! content() }}'\n"
     );
-    let (_, err, code) = tokio::task::spawn_blocking(move || run_lines(&yaml, "a\nb\nc\n"))
+    let (_, err, code) = tokio::task::spawn_blocking(move || run_lines(&yaml, "{\"a\":\"x\"}\n"))
         .await
         .unwrap();
     assert_eq!(code, Some(0), "{err}");
     let seen = seen.lock().unwrap();
-    assert_eq!(seen.len(), 1, "one request for the batch of three");
+    assert_eq!(seen.len(), 1);
     let (ct, body) = &seen[0];
     let boundary = ct
         .strip_prefix("multipart/form-data; boundary=")
         .unwrap_or_else(|| panic!("{ct}"));
     assert_eq!(
         String::from_utf8_lossy(body),
-        format!("--{boundary}\r\nContent-Type: text/plain\r\n\r\na\r\n--{boundary}\r\nContent-Type: text/plain\r\n\r\nb\r\n--{boundary}\r\nContent-Type: text/plain\r\n\r\nc\r\n--{boundary}--\r\n")
-    );
-}
-
-#[tokio::test]
-async fn transport_settings_apply_and_the_ones_engine_lacks_are_refused() {
-    let port = authorization_echo().await;
-    let yaml = format!(
-        "http: {{enabled: false}}\ninput:\n  stdin: {{}}\npipeline:\n  processors:\n    - http:\n        url: http://127.0.0.1:{port}/\n        retries: 0\n        transport:\n          dial_context:\n            timeout: 2s\n            keep_alive: 10s\n          force_http2: false\n          max_idle_connections: 2\n          idle_connection_timeout: 1s\n          tls_handshake_timeout: 10s\noutput:\n  stdout: {{}}\n"
-    );
-    let (lines, err, code) = tokio::task::spawn_blocking(move || run_lines(&yaml, "x\n"))
-        .await
-        .unwrap();
-    assert_eq!(code, Some(0), "{err}");
-    assert_eq!(lines, vec!["none"]);
-
-    let bad = "input:\n  stdin: {}\npipeline:\n  processors:\n    - http:\n        url: http://127.0.0.1:1/\n        transport:\n          expect_continue_timeout: 5s\n          dial_context:\n            timeout: soon\noutput:\n  stdout: {}\n";
-    let (_d, path) = temp_config(bad);
-    let out = crate::support::run_engine(&["lint", &path.to_string_lossy()], b"");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("(8,11) field expect_continue_timeout is not supported by engine"),
-        "{err}"
+        format!("--{boundary}\r\nContent-Type: text/plain\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n--{boundary}\r\nContent-Type: application/json\r\nContent-Disposition: form-data; name=\"whole\"\r\n\r\n{{\"a\":\"x\"}}\r\n--{boundary}--\r\n")
     );
 }

@@ -329,6 +329,34 @@ pub struct HttpClient {
     oauth: Option<OAuthConfig>,
     oauth2: Option<OAuth2>,
     jwt: Option<Jwt>,
+    /// The `http_client` output's `multipart`: each request a multipart body of these parts
+    /// (content type, content disposition, body), rendered for its message.
+    multipart: Vec<[InterpolatedString; 3]>,
+}
+
+/// One part of the `http_client` output's `multipart` field.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MultipartPartConfig {
+    pub content_type: String,
+    pub content_disposition: String,
+    pub body: String,
+}
+
+/// A `multipart/form-data` body: each part with its headers, then its bytes.
+fn multipart_body(boundary: &str, parts: &[(Vec<(&str, String)>, Vec<u8>)]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (i, (headers, bytes)) in parts.iter().enumerate() {
+        let sep = if i == 0 { "" } else { "\r\n" };
+        body.extend_from_slice(format!("{sep}--{boundary}\r\n").as_bytes());
+        for (k, v) in headers {
+            body.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
+        }
+        body.extend_from_slice(b"\r\n");
+        body.extend_from_slice(bytes);
+    }
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    body
 }
 
 struct Jwt {
@@ -551,6 +579,7 @@ impl HttpClient {
             rate_limit,
             dump_level,
             oauth: c.oauth.enabled.then(|| c.oauth.clone()),
+            multipart: Vec::new(),
             jwt: match c.jwt.enabled {
                 false => None,
                 true => {
@@ -585,6 +614,22 @@ impl HttpClient {
         })
     }
 
+    /// The `http_client` output's `multipart` parts: each request sends them, rendered for its
+    /// message, as a multipart body instead of the message.
+    pub fn with_multipart(mut self, parts: &[MultipartPartConfig]) -> Result<HttpClient, String> {
+        for (i, p) in parts.iter().enumerate() {
+            let field = |name: &str, v: &str| {
+                parse_interpolation(v).map_err(|e| format!("multipart.{i}.{name}: {e}"))
+            };
+            self.multipart.push([
+                field("content_type", &p.content_type)?,
+                field("content_disposition", &p.content_disposition)?,
+                field("body", &p.body)?,
+            ]);
+        }
+        Ok(self)
+    }
+
     /// The whole batch as one multipart request (the output's `batch_as_multipart`): the URL
     /// and headers of its first message, one part per message typed by the `Content-Type`
     /// header rendered for it (`application/octet-stream` without one), as Bento sends them.
@@ -596,7 +641,7 @@ impl HttpClient {
             .iter()
             .find(|(n, _)| n == reqwest::header::CONTENT_TYPE)
             .map(|(_, v)| v);
-        let mut body = Vec::new();
+        let mut parts = Vec::with_capacity(batch.len());
         for (i, m) in batch.iter().enumerate() {
             let ct = match content_type {
                 Some(v) => v
@@ -604,13 +649,9 @@ impl HttpClient {
                     .map_err(|e| format!("headers.Content-Type: {e}"))?,
                 None => "application/octet-stream".to_owned(),
             };
-            let sep = if i == 0 { "" } else { "\r\n" };
-            body.extend_from_slice(
-                format!("{sep}--{boundary}\r\nContent-Type: {ct}\r\n\r\n").as_bytes(),
-            );
-            body.extend_from_slice(m.bytes());
+            parts.push((vec![("Content-Type", ct)], m.bytes().to_vec()));
         }
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let body = multipart_body(&boundary, &parts);
         // The configured Content-Type types the parts; the request is the multipart.
         let mut req = rb.body(body).build().map_err(|e| e.to_string())?;
         let ct = HeaderValue::from_str(&format!("multipart/form-data; boundary={boundary}"))
@@ -639,6 +680,29 @@ impl HttpClient {
         }
         if let Some((u, p)) = &self.basic_auth {
             rb = rb.basic_auth(u, Some(p));
+        }
+        if !self.multipart.is_empty() {
+            let boundary = uuid::Uuid::new_v4().simple().to_string();
+            let mut parts = Vec::with_capacity(self.multipart.len());
+            for (k, [ct, cd, body]) in self.multipart.iter().enumerate() {
+                let render = |v: &InterpolatedString, name: &str| {
+                    v.render(batch, i)
+                        .map_err(|e| format!("multipart.{k}.{name}: {e}"))
+                };
+                parts.push((
+                    vec![
+                        ("Content-Type", render(ct, "content_type")?),
+                        ("Content-Disposition", render(cd, "content_disposition")?),
+                    ],
+                    render(body, "body")?.into_bytes(),
+                ));
+            }
+            return Ok(rb
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .body(multipart_body(&boundary, &parts)));
         }
         let body: Bytes = match &self.payload {
             Some(p) => Bytes::from(p.render(batch, i).map_err(|e| format!("payload: {e}"))?),

@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use crate::components::connectors::http_client::{client_fields, HttpClient, HttpClientConfig};
+use crate::components::connectors::http_client::{
+    client_fields, HttpClient, HttpClientConfig, MultipartPartConfig,
+};
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
 use crate::message::{Batch, Message, Value};
@@ -17,6 +19,8 @@ pub struct HttpClientOutputConfig {
     pub max_in_flight: i64,
     pub propagate_response: bool,
     pub batch_as_multipart: bool,
+    #[serde(default)]
+    pub multipart: Vec<MultipartPartConfig>,
 }
 
 pub fn spec() -> ComponentSpec {
@@ -30,10 +34,15 @@ pub fn spec() -> ComponentSpec {
             .default(false)
             .advanced(),
     );
-    fields.push(FieldSpec::refused(
-        "multipart",
-        "multipart bodies are not built",
-    ));
+    fields.push(
+        FieldSpec::array("multipart", crate::config::spec::FieldType::Object(vec![
+            FieldSpec::string("content_type", "The content type of the individual message part.").interpolated().default("").example("application/bin"),
+            FieldSpec::string("content_disposition", "The content disposition of the individual message part.").interpolated().default("").example("form-data; name=\"bin\"; filename='${! @AttachmentName }"),
+            FieldSpec::string("body", "The body of the individual message part.").interpolated().default("").example("${! this.data.part1 }"),
+        ]), "EXPERIMENTAL: Create explicit multipart HTTP requests: each message is sent as a multipart body of these parts, rendered for it.")
+        .default(serde_json::json!([]))
+        .advanced(),
+    );
     fields.push(
         FieldSpec::bool("propagate_response", "Whether the response body is stored as the reply for inputs that answer their callers (`http_server`).")
             .default(false)
@@ -52,7 +61,9 @@ pub fn plugin() -> Plugin<dyn Output> {
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Output>, BuildError> {
     let c: HttpClientOutputConfig = ctx.parse(conf)?;
     Ok(Box::new(HttpClientOutput {
-        client: HttpClient::new(&c.client, &ctx.resources).map_err(|e| ctx.error(e))?,
+        client: HttpClient::new(&c.client, &ctx.resources)
+            .and_then(|client| client.with_multipart(&c.multipart))
+            .map_err(|e| ctx.error(e))?,
         max_in_flight: usize::try_from(c.max_in_flight.max(1)).unwrap_or(1),
         propagate: c.propagate_response,
         multipart: c.batch_as_multipart,
