@@ -25,6 +25,13 @@ fn run_lines(yaml: &str, input: &str) -> (Vec<String>, String, Option<i32>) {
     )
 }
 
+/// [`run_lines`] off the async test's thread.
+async fn run_async(yaml: String, input: &'static str) -> (Vec<String>, String, Option<i32>) {
+    tokio::task::spawn_blocking(move || run_lines(&yaml, input))
+        .await
+        .expect("the engine run finishes")
+}
+
 #[tokio::test]
 async fn the_http_processor_retries_until_the_service_recovers() {
     let (addr, svc) = ml_service::start().await;
@@ -82,10 +89,7 @@ output:
   stdout: {{}}
 "#
     );
-    let (lines, err, _) =
-        tokio::task::spawn_blocking(move || run_lines(&yaml, "{\"prompt\":\"p\"}\n"))
-            .await
-            .unwrap();
+    let (lines, err, _) = run_async(yaml, "{\"prompt\":\"p\"}\n").await;
     assert_eq!(
         lines,
         vec![format!(
@@ -323,9 +327,7 @@ async fn call_with_tls(port: u16, tls: &str) -> String {
     let yaml = format!(
         "http: {{enabled: false}}\ninput:\n  stdin: {{}}\npipeline:\n  processors:\n    - http:\n        url: https://localhost:{port}/\n        verb: POST\n        retries: 0\n{tls}    - mapping: 'root = if errored() {{ \"failed: \" + error() }} else {{ content() }}'\noutput:\n  stdout: {{}}\n"
     );
-    let (lines, err, code) = tokio::task::spawn_blocking(move || run_lines(&yaml, "x\n"))
-        .await
-        .unwrap();
+    let (lines, err, code) = run_async(yaml, "x\n").await;
     assert_eq!(code, Some(0), "{err}");
     lines.join("\n")
 }
@@ -447,9 +449,7 @@ async fn oauth2_client_credentials_fetch_one_token_and_send_it_as_bearer() {
     let yaml = format!(
         "http: {{enabled: false}}\ninput:\n  stdin: {{}}\npipeline:\n  threads: 1\n  processors:\n    - http:\n        url: http://127.0.0.1:{port}/infer\n        retries: 0\n        oauth2:\n          enabled: true\n          client_key: key\n          client_secret: secret\n          token_url: http://127.0.0.1:{port}/token\n          scopes: [ a, b ]\n          endpoint_params:\n            audience: [ api ]\noutput:\n  stdout: {{}}\n"
     );
-    let (lines, err, code) = tokio::task::spawn_blocking(move || run_lines(&yaml, "x\ny\n"))
-        .await
-        .unwrap();
+    let (lines, err, code) = run_async(yaml, "x\ny\n").await;
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(lines, vec!["Bearer tok-1", "Bearer tok-1"]);
     assert_eq!(
@@ -477,9 +477,7 @@ async fn jwt_auth_signs_each_request_with_the_private_key() {
         "http: {{enabled: false}}\ninput:\n  stdin: {{}}\npipeline:\n  processors:\n    - http:\n        url: http://127.0.0.1:{port}/infer\n        retries: 0\n        jwt:\n          enabled: true\n          private_key_file: {}\n          signing_method: ES256\n          claims:\n            sub: engine\n          headers:\n            kid: k1\noutput:\n  stdout: {{}}\n",
         key_file.display()
     );
-    let (lines, err, code) = tokio::task::spawn_blocking(move || run_lines(&yaml, "x\n"))
-        .await
-        .unwrap();
+    let (lines, err, code) = run_async(yaml, "x\n").await;
     assert_eq!(code, Some(0), "{err}");
     let token = lines[0].strip_prefix("Bearer ").expect("a bearer token");
     let parts: Vec<&str> = token.split('.').collect();
@@ -503,9 +501,7 @@ async fn jwt_auth_signs_each_request_with_the_private_key() {
         "http: {{enabled: false}}\ninput:\n  stdin: {{}}\npipeline:\n  processors:\n    - http:\n        url: http://127.0.0.1:{port}/infer\n        jwt:\n          enabled: true\n          private_key_file: {}\n          signing_method: RS256\noutput:\n  stdout: {{}}\n",
         dir.path().join("key.pem").display()
     );
-    let (_, err, code) = tokio::task::spawn_blocking(move || run_lines(&bad, "x\n"))
-        .await
-        .unwrap();
+    let (_, err, code) = run_async(bad, "x\n").await;
     assert_ne!(code, Some(0));
     assert!(err.contains("jwt: "), "{err}");
 }
@@ -545,9 +541,7 @@ async fn oauth_v1_signs_each_request_with_hmac_sha1() {
     let yaml = format!(
         "http: {{enabled: false}}\ninput:\n  stdin: {{}}\npipeline:\n  processors:\n    - http:\n        url: http://127.0.0.1:{port}/infer?a=1\n        verb: GET\n        retries: 0\n        oauth:\n          enabled: true\n          consumer_key: ck\n          consumer_secret: cs\n          access_token: at\n          access_token_secret: ats\noutput:\n  stdout: {{}}\n"
     );
-    let (lines, err, code) = tokio::task::spawn_blocking(move || run_lines(&yaml, "x\n"))
-        .await
-        .unwrap();
+    let (lines, err, code) = run_async(yaml, "x\n").await;
     assert_eq!(code, Some(0), "{err}");
     let header = lines[0].strip_prefix("OAuth ").expect("an OAuth header");
     let field = |name: &str| {
@@ -595,9 +589,7 @@ async fn batch_as_multipart_sends_a_batch_as_one_multipart_request() {
     let yaml = format!(
         "http: {{enabled: false}}\ninput:\n  stdin: {{}}\noutput:\n  http_client:\n    url: http://127.0.0.1:{port}/batch\n    headers:\n      Content-Type: text/plain\n    batch_as_multipart: true\n    batching:\n      count: 3\n"
     );
-    let (_, err, code) = tokio::task::spawn_blocking(move || run_lines(&yaml, "a\nb\nc\n"))
-        .await
-        .unwrap();
+    let (_, err, code) = run_async(yaml, "a\nb\nc\n").await;
     assert_eq!(code, Some(0), "{err}");
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 1, "one request for the batch of three");
@@ -617,9 +609,7 @@ async fn transport_settings_apply_and_the_ones_engine_lacks_are_refused() {
     let yaml = format!(
         "http: {{enabled: false}}\ninput:\n  stdin: {{}}\npipeline:\n  processors:\n    - http:\n        url: http://127.0.0.1:{port}/\n        retries: 0\n        transport:\n          dial_context:\n            timeout: 2s\n            keep_alive: 10s\n          force_http2: false\n          max_idle_connections: 2\n          idle_connection_timeout: 1s\n          tls_handshake_timeout: 10s\noutput:\n  stdout: {{}}\n"
     );
-    let (lines, err, code) = tokio::task::spawn_blocking(move || run_lines(&yaml, "x\n"))
-        .await
-        .unwrap();
+    let (lines, err, code) = run_async(yaml, "x\n").await;
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(lines, vec!["none"]);
 
@@ -692,9 +682,7 @@ async fn multipart_parts_are_rendered_for_each_message() {
     let yaml = format!(
         "http: {{enabled: false}}\ninput:\n  stdin: {{}}\noutput:\n  http_client:\n    url: http://127.0.0.1:{port}/parts\n    max_in_flight: 1\n    multipart:\n      - content_type: text/plain\n        content_disposition: 'form-data; name=\"a\"'\n        body: '${{! this.a }}'\n      - content_type: application/json\n        content_disposition: 'form-data; name=\"whole\"'\n        body: '${{! content() }}'\n"
     );
-    let (_, err, code) = tokio::task::spawn_blocking(move || run_lines(&yaml, "{\"a\":\"x\"}\n"))
-        .await
-        .unwrap();
+    let (_, err, code) = run_async(yaml, "{\"a\":\"x\"}\n").await;
     assert_eq!(code, Some(0), "{err}");
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 1);

@@ -343,8 +343,11 @@ pub struct MultipartPartConfig {
     pub body: String,
 }
 
-/// A `multipart/form-data` body: each part with its headers, then its bytes.
-fn multipart_body(boundary: &str, parts: &[(Vec<(&str, String)>, Vec<u8>)]) -> Vec<u8> {
+/// One part of a multipart body: its headers, then its bytes.
+type Part<'a> = (Vec<(&'a str, String)>, Vec<u8>);
+
+/// A `multipart/form-data` body of these parts.
+fn multipart_body(boundary: &str, parts: &[Part<'_>]) -> Vec<u8> {
     let mut body = Vec::new();
     for (i, (headers, bytes)) in parts.iter().enumerate() {
         let sep = if i == 0 { "" } else { "\r\n" };
