@@ -58,19 +58,20 @@ pub fn plugin() -> Plugin<dyn Processor> {
 /// The query of `sql_raw`: fixed, or rendered per message with `unsafe_dynamic_query`.
 pub struct RawQuery {
     pub db: Db,
-    query: InterpolatedString,
-    dynamic: bool,
+    /// `Some` with `unsafe_dynamic_query`: rendered per message. Otherwise `text` is sent as
+    /// written, `${! }` and all.
+    dynamic: Option<InterpolatedString>,
+    text: String,
     pub args: Option<Mapping>,
 }
 
 impl RawQuery {
     pub fn new(c: SqlRawConfig, ctx: &BuildCtx) -> Result<RawQuery, BuildError> {
-        let query = if c.unsafe_dynamic_query {
-            parse_interpolation(&c.query).map_err(|e| ctx.error(format!("query: {e}")))?
-        } else {
-            // Without the opt-in, `${! }` is literal text.
-            parse_interpolation(&c.query.replace("${!", "${{!"))
-                .map_err(|e| ctx.error(format!("query: {e}")))?
+        let dynamic = match c.unsafe_dynamic_query {
+            true => {
+                Some(parse_interpolation(&c.query).map_err(|e| ctx.error(format!("query: {e}")))?)
+            }
+            false => None,
         };
         if c.query.trim().is_empty() {
             return Err(ctx.error("query must not be empty"));
@@ -83,19 +84,16 @@ impl RawQuery {
             } else {
                 db
             },
-            dynamic: c.unsafe_dynamic_query,
-            query,
+            dynamic,
+            text: c.query,
             args: sql::parse_args_mapping(c.args_mapping.as_deref(), ctx)?,
         })
     }
 
     pub fn text(&self, batch: &[Message], i: usize) -> Result<String, String> {
-        if self.dynamic {
-            self.query
-                .render(batch, i)
-                .map_err(|e| format!("query: {e}"))
-        } else {
-            Ok(self.query.render_static())
+        match &self.dynamic {
+            Some(q) => q.render(batch, i).map_err(|e| format!("query: {e}")),
+            None => Ok(self.text.clone()),
         }
     }
 }

@@ -327,6 +327,39 @@ async fn postgres_columns_of_every_type_come_back_as_bentos() {
     }
 }
 
+/// `${! }` in a query is text unless `unsafe_dynamic_query`; a database that does not answer
+/// is an error naming why.
+#[tokio::test]
+async fn postgres_queries_are_verbatim_unless_dynamic_and_connection_errors_say_why() {
+    let Some(dsn) = postgres_dsn() else { return };
+    let query = |dynamic: bool| {
+        format!(
+            r#"{{"sql_raw": {{ "driver": "postgres", "dsn": "{dsn}", "query": "SELECT '${{! this.x }}' AS q", "unsafe_dynamic_query": {dynamic} }} }}"#
+        )
+    };
+    let out = processor(&query(false))
+        .await
+        .run(docs(&[r#"{"x":"v"}"#]))
+        .await;
+    assert_eq!(out[0][0].as_str_lossy(), r#"[{"q":"${! this.x }"}]"#);
+    let out = processor(&query(true))
+        .await
+        .run(docs(&[r#"{"x":"v"}"#]))
+        .await;
+    assert_eq!(out[0][0].as_str_lossy(), r#"[{"q":"v"}]"#);
+
+    let down = processor(
+        r#"{"sql_raw": { "driver": "postgres", "dsn": "postgres://postgres@127.0.0.1:1/test?sslmode=disable", "query": "SELECT 1" } }"#,
+    )
+    .await;
+    let out = down.run(docs(&["{}"])).await;
+    let e = out[0][0]
+        .error()
+        .map(|e| e.text.clone())
+        .unwrap_or_default();
+    assert!(e.contains("Connection refused"), "{e}");
+}
+
 /// Bento's deprecated `sql` processor, as the platform's first configs wrote it: it runs as
 /// `sql_raw`, leaving the message as it was unless a `result_codec` asks for the rows.
 #[tokio::test]
