@@ -13,6 +13,7 @@ use crate::components::processors::flow::check_passes;
 use crate::components::{BuildCtx, BuildError, ProcessorStage, Transaction};
 use crate::config::parse_duration;
 use crate::config::spec::FieldSpec;
+use crate::message::ack::AckFn;
 use crate::message::{AckHandle, AckStatus, Batch};
 
 #[derive(Deserialize, Default)]
@@ -125,11 +126,12 @@ impl BatchPolicy {
     }
 }
 
-/// The batch being gathered for one output.
-pub struct Batcher {
+/// The batch being gathered for one output (acknowledged through [`AckHandle`]s) or for a
+/// `broker` input (through its children's [`AckFn`]s).
+pub struct Batcher<A = AckHandle> {
     policy: BatchPolicy,
     batch: Batch,
-    acks: Vec<AckHandle>,
+    acks: Vec<A>,
     bytes: usize,
     /// When the period next flushes: Bento counts it from the last flush, not the first message.
     deadline: Option<Instant>,
@@ -137,8 +139,8 @@ pub struct Batcher {
     path: String,
 }
 
-impl Batcher {
-    pub fn new(policy: BatchPolicy, label: &str, path: &str) -> Batcher {
+impl<A> Batcher<A> {
+    pub fn new(policy: BatchPolicy, label: &str, path: &str) -> Batcher<A> {
         let mut b = Batcher {
             policy,
             batch: Batch::new(),
@@ -167,10 +169,10 @@ impl Batcher {
         self.deadline
     }
 
-    /// Add a transaction's messages; says why the batch must be flushed now, if it must.
-    pub fn add(&mut self, t: Transaction) -> Option<Mechanism> {
+    /// Add a batch and its acknowledgement; says why the batch must be flushed now, if it must.
+    pub fn add(&mut self, batch: Batch, ack: A) -> Option<Mechanism> {
         let mut check = false;
-        for m in t.batch {
+        for m in batch {
             self.bytes += m.bytes().len();
             self.batch.push(m);
             if let Some(q) = &self.policy.check {
@@ -184,7 +186,7 @@ impl Batcher {
                 }
             }
         }
-        self.acks.push(t.ack);
+        self.acks.push(ack);
         if self.policy.count > 0 && self.batch.len() >= self.policy.count {
             Some(Mechanism::Count)
         } else if self.policy.byte_size > 0 && self.bytes >= self.policy.byte_size {
@@ -196,9 +198,9 @@ impl Batcher {
         }
     }
 
-    /// The gathered batch as one transaction, after the policy's processors; `None` when
-    /// nothing gathered. The period starts again either way.
-    pub async fn flush(&mut self, why: Mechanism) -> Option<Transaction> {
+    /// The gathered batch, after the policy's processors, with the acknowledgements of what
+    /// went into it; `None` when nothing gathered. The period starts again either way.
+    pub async fn flush_parts(&mut self, why: Mechanism) -> Option<(Batch, Vec<A>)> {
         self.reset_deadline();
         if self.acks.is_empty() {
             return None;
@@ -211,6 +213,14 @@ impl Batcher {
             batch = out.into_iter().flatten().collect();
         }
         metrics::counter!("batch_created", "label" => self.label.clone(), "path" => self.path.clone(), "mechanism" => why.name()).increment(1);
+        Some((batch, acks))
+    }
+}
+
+impl Batcher<AckHandle> {
+    /// The gathered batch as one transaction whose acknowledgement resolves them all.
+    pub async fn flush(&mut self, why: Mechanism) -> Option<Transaction> {
+        let (batch, acks) = self.flush_parts(why).await?;
         let ack = AckHandle::new(Box::new(move |status: AckStatus| {
             for a in acks {
                 a.resolve(status.clone());
@@ -218,5 +228,20 @@ impl Batcher {
             Box::pin(async {})
         }));
         Some(Transaction { batch, ack })
+    }
+}
+
+impl Batcher<AckFn> {
+    /// The gathered batch with one acknowledgement that runs each of theirs.
+    pub async fn flush_input(&mut self, why: Mechanism) -> Option<(Batch, AckFn)> {
+        let (batch, acks) = self.flush_parts(why).await?;
+        let ack: AckFn = Box::new(move |status: AckStatus| {
+            Box::pin(async move {
+                for a in acks {
+                    a(status.clone()).await;
+                }
+            })
+        });
+        Some((batch, ack))
     }
 }

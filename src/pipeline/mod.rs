@@ -726,7 +726,7 @@ async fn run_output(
                 (Ok(t), Some(b)) => {
                     let t = process_transaction(&batch_procs, t).await;
                     // Once the input has ended, what arrives (replays) is written at once.
-                    let why = b.add(t).or(draining.then_some(Mechanism::Final));
+                    let why = b.add(t.batch, t.ack).or(draining.then_some(Mechanism::Final));
                     if let Some(t) = match why {
                         Some(why) => b.flush(why).await,
                         None => None,
@@ -771,7 +771,7 @@ async fn run_output(
     }
 }
 
-async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+pub(crate) async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,

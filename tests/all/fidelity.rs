@@ -965,3 +965,12 @@ fn bentos_lifecycle_lines_are_logged() {
         "{stderr}"
     );
 }
+
+#[test]
+fn broker_input_batching_gathers_what_its_inputs_read() {
+    let yaml = "input:\n  broker:\n    copies: 2\n    inputs:\n      - generate:\n          count: 3\n          interval: ''\n          mapping: 'root = \"x\"'\n    batching:\n      count: 4\npipeline:\n  threads: 1\n  processors:\n    - mapping: 'root = content().string() + \" \" + batch_size().string()'\noutput:\n  stdout: {}\n";
+    let (stdout, stderr, code) = run(yaml, &["run", "-c"], b"");
+    assert_eq!(code, Some(0), "{stderr}");
+    // Six messages: one batch of four by count, then the two left when the inputs end.
+    assert_eq!(stdout, "x 4\nx 4\nx 4\nx 4\nx 2\nx 2\n");
+}

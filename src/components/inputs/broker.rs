@@ -11,6 +11,8 @@ use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
 use crate::message::ack::AckFn;
 use crate::message::Batch;
 use crate::metrics::InputMetrics;
+use crate::pipeline::batching::{batching_field, BatchPolicy, Batcher, Mechanism};
+use crate::pipeline::sleep_until_some;
 use crate::pipeline::{connect, Connecting};
 
 #[derive(Deserialize)]
@@ -18,15 +20,17 @@ use crate::pipeline::{connect, Connecting};
 pub struct BrokerInputConfig {
     pub copies: i64,
     pub inputs: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub batching: serde_json::Value,
 }
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("broker", ComponentKind::Input, "Allows you to combine multiple inputs into a single stream of data.")
-        .description("Each input connects, reconnects and reads on its own; their messages are merged in the order they arrive, and each is acknowledged at its own source. The stream ends once every input has ended. With `copies`, each input is created that many times.")
+        .description("Each input connects, reconnects and reads on its own; their messages are merged in the order they arrive, and each is acknowledged at its own source. The stream ends once every input has ended. With `copies`, each input is created that many times; with `batching`, what they read is gathered into batches by the policy before the pipeline.")
         .fields(vec![
             FieldSpec::int("copies", "Whatever is specified within `inputs` will be created this many times.").default(1).advanced(),
             FieldSpec::array("inputs", FieldType::Component(ComponentKind::Input), "A list of inputs to create."),
-            FieldSpec::refused("batching", "batching at an input is not built: set a batching policy on the output"),
+            batching_field(),
         ])
         .example("Two routes on one address", "input:\n  broker:\n    inputs:\n      - http_server:\n          address: 0.0.0.0:8080\n          path: /items\n      - http_server:\n          address: 0.0.0.0:8080\n          path: /items/{id}\n          allowed_verbs: [ GET ]\noutput:\n  sync_response: {}\n")
 }
@@ -47,7 +51,13 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, Bui
         .flat_map(|_| c.inputs.iter().enumerate())
         .map(|(i, j)| ChildInput::build(ctx, &format!("inputs.{i}"), j))
         .collect::<Result<Vec<_>, _>>()?;
+    let batcher = match c.batching.is_null() {
+        true => None,
+        false => BatchPolicy::build(&c.batching, ctx)?
+            .map(|p| Batcher::new(p, &ctx.info.label, &ctx.info.path)),
+    };
     Ok(Box::new(BrokerInput {
+        batcher,
         replays: children.iter().any(Input::replays_nacks),
         children,
         rx: None,
@@ -57,6 +67,9 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, Bui
 }
 
 pub struct BrokerInput {
+    /// The `batching` policy over what the children read, gathering here so that a read the
+    /// runtime cancels loses nothing.
+    batcher: Option<Batcher<AckFn>>,
     /// Built but not yet started (they move into their tasks on connect).
     children: Vec<ChildInput>,
     rx: Option<mpsc::Receiver<(Batch, AckFn)>>,
@@ -129,7 +142,28 @@ impl Input for BrokerInput {
         let Some(rx) = self.rx.as_mut() else {
             return Err(ComponentError::NotConnected);
         };
-        rx.recv().await.ok_or(ComponentError::EndOfInput)
+        let Some(b) = self.batcher.as_mut() else {
+            return rx.recv().await.ok_or(ComponentError::EndOfInput);
+        };
+        loop {
+            let deadline = b.deadline();
+            let why = tokio::select! {
+                next = rx.recv() => match next {
+                    Some((batch, ack)) => b.add(batch, ack),
+                    // Every child has ended: what gathered goes, then the input ends.
+                    None => match b.flush_input(Mechanism::Final).await {
+                        Some(out) => return Ok(out),
+                        None => return Err(ComponentError::EndOfInput),
+                    },
+                },
+                _ = sleep_until_some(deadline), if deadline.is_some() => Some(Mechanism::Period),
+            };
+            if let Some(why) = why {
+                if let Some(out) = b.flush_input(why).await {
+                    return Ok(out);
+                }
+            }
+        }
     }
 
     async fn close(&mut self) -> Result<(), ComponentError> {
