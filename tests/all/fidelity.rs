@@ -974,3 +974,59 @@ fn broker_input_batching_gathers_what_its_inputs_read() {
     // Six messages: one batch of four by count, then the two left when the inputs end.
     assert_eq!(stdout, "x 4\nx 4\nx 4\nx 4\nx 2\nx 2\n");
 }
+
+/// A RESP server that answers every command with an error, counting the `GET`s it is sent.
+async fn failing_redis() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let gets = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = gets.clone();
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            let count = count.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = tcp.read(&mut buf).await {
+                    if n == 0 {
+                        return;
+                    }
+                    let text = String::from_utf8_lossy(&buf[..n]);
+                    let commands =
+                        text.matches("\r\n*").count() + usize::from(text.starts_with('*'));
+                    let n_get = text.matches("$3\r\nGET\r\n").count();
+                    count.fetch_add(n_get, std::sync::atomic::Ordering::SeqCst);
+                    for _ in 0..commands.max(1) {
+                        if tcp.write_all(b"-ERR boom\r\n").await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (port, gets)
+}
+
+#[test]
+fn the_redis_cache_retries_a_failing_command_as_retries_says() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (port, gets) = rt.block_on(failing_redis());
+    let config = |elapsed: &str| {
+        format!("cache_resources:\n  - label: c\n    redis:\n      url: redis://127.0.0.1:{port}\n      retries:\n        initial_interval: 10ms\n        max_interval: 20ms\n        max_elapsed_time: {elapsed}\ninput:\n  stdin: {{}}\npipeline:\n  processors:\n    - cache:\n        resource: c\n        operator: get\n        key: k\n    - mapping: 'root = if errored() {{ \"failed\" }} else {{ content() }}'\noutput:\n  stdout: {{}}\n")
+    };
+    let (stdout, stderr, code) = run(&config("300ms"), &["run", "-c"], b"x\n");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout, "failed\n");
+    let retried = gets.swap(0, std::sync::atomic::Ordering::SeqCst);
+    assert!(retried >= 3, "{retried} GETs within 300 ms of retries");
+    let (stdout, _, _) = run(&config("0s"), &["run", "-c"], b"x\n");
+    assert_eq!(stdout, "failed\n");
+    let once = gets.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        once < retried,
+        "{once} GETs without retrying time, {retried} with"
+    );
+}
