@@ -318,6 +318,27 @@ impl RoutePattern {
     }
 }
 
+/// One part of a multipart body: its headers, then its bytes.
+pub type MultipartPart<'a> = (Vec<(&'a str, String)>, Vec<u8>);
+
+/// A `multipart/form-data` body of `parts`, laid out as Go's `multipart.Writer` writes one, and
+/// the `Content-Type` that names its (random) boundary.
+pub fn multipart_form(parts: &[MultipartPart<'_>]) -> (String, Vec<u8>) {
+    let boundary = uuid::Uuid::new_v4().simple().to_string();
+    let mut body = Vec::new();
+    for (i, (headers, bytes)) in parts.iter().enumerate() {
+        let sep = if i == 0 { "" } else { "\r\n" };
+        body.extend_from_slice(format!("{sep}--{boundary}\r\n").as_bytes());
+        for (k, v) in headers {
+            body.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
+        }
+        body.extend_from_slice(b"\r\n");
+        body.extend_from_slice(bytes);
+    }
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
 /// A request path decoded, as Go's `URL.Path` holds it.
 pub fn decoded_path(raw: &str) -> String {
     percent_encoding::percent_decode_str(raw)

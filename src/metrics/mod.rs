@@ -236,18 +236,18 @@ impl metrics::Recorder for MappedRecorder {
 pub fn render() -> String {
     let text = prometheus().map(|h| h.render()).unwrap_or_default();
     let mut out = String::with_capacity(text.len() + text.len() / 8);
+    let mut described = false;
     for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("# TYPE ") {
+        // Described metrics (the process ones) bring their own help, on the line before.
+        let help_before = std::mem::replace(&mut described, line.starts_with("# HELP "));
+        if let Some(rest) = line.strip_prefix("# TYPE ").filter(|_| !help_before) {
             let (name, kind) = rest.split_once(' ').unwrap_or((rest, ""));
             let help = match kind {
                 "counter" => "Bento Counter metric",
                 "gauge" => "Bento Gauge metric",
                 _ => "Bento Timing metric",
             };
-            // Described metrics (the process ones) bring their own help.
-            if !text.contains(&format!("# HELP {name} ")) {
-                out.push_str(&format!("# HELP {name} {help}\n"));
-            }
+            out.push_str(&format!("# HELP {name} {help}\n"));
         }
         out.push_str(line);
         out.push('\n');

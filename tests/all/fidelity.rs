@@ -1030,3 +1030,12 @@ fn the_redis_cache_retries_a_failing_command_as_retries_says() {
         "{once} GETs without retrying time, {retried} with"
     );
 }
+
+#[test]
+fn plain_lines_refuse_a_line_longer_than_max_buffer_size() {
+    let yaml = "input:\n  stdin:\n    scanner:\n      lines:\n        max_buffer_size: 5\noutput:\n  stdout: {}\n";
+    let (stdout, stderr, code) = run(yaml, &["run", "-c"], b"abc\nabcdefgh\nxy\n");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout, "abc\nxy\n");
+    assert!(stderr.contains("bufio.Scanner: token too long"), "{stderr}");
+}

@@ -695,3 +695,43 @@ async fn multipart_parts_are_rendered_for_each_message() {
         format!("--{boundary}\r\nContent-Type: text/plain\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n--{boundary}\r\nContent-Type: application/json\r\nContent-Disposition: form-data; name=\"whole\"\r\n\r\n{{\"a\":\"x\"}}\r\n--{boundary}--\r\n")
     );
 }
+
+#[tokio::test]
+async fn proxy_url_sends_requests_through_the_proxy_and_dump_logs_them() {
+    // A "proxy" that answers with the request line it was sent: absolute-form when proxied.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let n = tcp.read(&mut buf).await.unwrap_or(0);
+                let req = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let body = req.lines().next().unwrap_or_default().to_owned();
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tcp.write_all(resp.as_bytes()).await;
+            });
+        }
+    });
+    let yaml = format!(
+        "http: {{enabled: false}}\nlogger:\n  level: INFO\ninput:\n  stdin: {{}}\npipeline:\n  processors:\n    - http:\n        url: http://upstream.invalid/v1/infer\n        retries: 0\n        proxy_url: http://127.0.0.1:{port}\n        dump_request_log_level: INFO\noutput:\n  stdout: {{}}\n"
+    );
+    let (lines, err, code) = run_async(yaml, "hello\n").await;
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        lines,
+        vec!["POST http://upstream.invalid/v1/infer HTTP/1.1"]
+    );
+    // The output is `stdout`, so the dumps are logged to stderr.
+    assert!(err.contains("msg=\"HTTP request\""), "{err}");
+    assert!(
+        err.contains("POST http://upstream.invalid/v1/infer"),
+        "{err}"
+    );
+    assert!(err.contains("hello"), "{err}");
+    assert!(err.contains("msg=\"HTTP response\""), "{err}");
+}

@@ -763,8 +763,8 @@ fn signed(alg: Alg, key: &Key, claims: &Object, headers: &Object) -> Result<Stri
     Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig)))
 }
 
-/// A token signed with a PEM private key, as the `jwt` auth of Bento's HTTP client makes one
-/// per request: `method` is `RS256`, `ES384`…, `headers` join `alg` and `typ`.
+/// A token signed with a PEM private key, as the `jwt` auth of Bento's HTTP client sends:
+/// `method` is `RS256`, `ES384`…, `headers` join `alg` and `typ`.
 pub fn sign_token(
     method: &str,
     private_key_pem: &[u8],

@@ -22,10 +22,9 @@ pub async fn connect(
     let tls = OwnedTLSConfig {
         identity: tls
             .client_cert()
-            .await
             .map_err(ComponentError::Failed)?
             .map(|(pem, key)| OwnedIdentity::PKCS8 { pem, key }),
-        cert_chain: tls.root_cas().await.map_err(ComponentError::Failed)?,
+        cert_chain: tls.root_cas().map_err(ComponentError::Failed)?,
     };
     connect_any(&urls, |u| {
         let u = default_vhost(&u);

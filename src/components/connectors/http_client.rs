@@ -273,7 +273,7 @@ pub fn client_fields() -> Vec<FieldSpec> {
             FieldSpec::array("scopes", FieldType::String, "A list of optional requested permissions.").default(serde_json::json!([])),
             FieldSpec::map("endpoint_params", FieldType::Array(Box::new(FieldType::String)), "A list of optional endpoint parameters, values should be arrays of strings.").default(serde_json::json!({})),
         ]).default(serde_json::json!({})).advanced(),
-        FieldSpec::object("jwt", "Allows you to specify JWT authentication: each request carries a token signed with the private key.", vec![
+        FieldSpec::object("jwt", "Allows you to specify JWT authentication: each request carries the token of these claims and headers, signed with the private key.", vec![
             FieldSpec::bool("enabled", "Whether to use JWT authentication in requests.").default(false),
             FieldSpec::string("private_key_file", "A file with the PEM encoded via PKCS1 or PKCS8 as private key.").default(""),
             FieldSpec::string("signing_method", "A method used to sign the token such as RS256, RS384, RS512 or ES256.").default(""),
@@ -328,7 +328,9 @@ pub struct HttpClient {
     dump_level: Option<tracing::Level>,
     oauth: Option<OAuthConfig>,
     oauth2: Option<OAuth2>,
-    jwt: Option<Jwt>,
+    /// The `jwt` bearer token: its claims are fixed, so it is signed once, at build (a key or
+    /// method that cannot sign fails there, not on every request).
+    jwt: Option<String>,
     /// The `http_client` output's `multipart`: each request a multipart body of these parts
     /// (content type, content disposition, body), rendered for its message.
     multipart: Vec<[InterpolatedString; 3]>,
@@ -343,41 +345,23 @@ pub struct MultipartPartConfig {
     pub body: String,
 }
 
-/// One part of a multipart body: its headers, then its bytes.
-type Part<'a> = (Vec<(&'a str, String)>, Vec<u8>);
-
-/// A `multipart/form-data` body of these parts.
-fn multipart_body(boundary: &str, parts: &[Part<'_>]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for (i, (headers, bytes)) in parts.iter().enumerate() {
-        let sep = if i == 0 { "" } else { "\r\n" };
-        body.extend_from_slice(format!("{sep}--{boundary}\r\n").as_bytes());
-        for (k, v) in headers {
-            body.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
-        }
-        body.extend_from_slice(b"\r\n");
-        body.extend_from_slice(bytes);
-    }
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    body
-}
-
-struct Jwt {
-    method: String,
-    key: Vec<u8>,
-    claims: crate::message::value::Object,
-    headers: crate::message::value::Object,
-}
-
-impl Jwt {
-    fn token(&self) -> Result<String, String> {
-        crate::bloblang::library::jwt::sign_token(
-            &self.method,
-            &self.key,
-            &self.claims,
-            &self.headers,
-        )
-    }
+/// The token Bento's `jwt` auth sends: the claims and headers signed with the private key.
+fn jwt_token(c: &JwtConfig) -> Result<String, String> {
+    let key = std::fs::read(&c.private_key_file)
+        .map_err(|e| format!("jwt.private_key_file {}: {e}", c.private_key_file))?;
+    let object = |m: &serde_json::Map<String, serde_json::Value>| match Value::from(
+        serde_json::Value::Object(m.clone()),
+    ) {
+        Value::Object(o) => o,
+        _ => Default::default(),
+    };
+    crate::bloblang::library::jwt::sign_token(
+        &c.signing_method,
+        &key,
+        &object(&c.claims),
+        &object(&c.headers),
+    )
+    .map_err(|e| format!("jwt: {e}"))
 }
 
 /// A client-credentials token source: a token is fetched when there is none or it has expired
@@ -472,23 +456,15 @@ fn tls_options(
         return Ok(builder);
     }
     tls.check_common()?;
-    let read = |inline: &str, file: &str, what: &str| -> Result<Vec<u8>, String> {
-        if !inline.is_empty() {
-            return Ok(inline.as_bytes().to_vec());
-        }
-        std::fs::read(file).map_err(|e| format!("tls.{what} {file}: {e}"))
-    };
     let mut builder = builder.tls_danger_accept_invalid_certs(tls.skip_cert_verify);
-    if !tls.root_cas.is_empty() || !tls.root_cas_file.is_empty() {
-        let pem = read(&tls.root_cas, &tls.root_cas_file, "root_cas_file")?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+    if let Some(pem) = tls.root_cas()? {
+        let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
             .map_err(|e| format!("tls.root_cas: {e}"))?;
         builder = builder.tls_certs_merge(certs);
     }
-    if let Some(c) = tls.client_certs.first() {
-        let mut pem = read(&c.cert, &c.cert_file, "client_certs.cert_file")?;
+    if let Some((mut pem, key)) = tls.client_cert()? {
         pem.push(b'\n');
-        pem.extend(read(&c.key, &c.key_file, "client_certs.key_file")?);
+        pem.extend(key);
         let identity =
             reqwest::Identity::from_pem(&pem).map_err(|e| format!("tls.client_certs: {e}"))?;
         builder = builder.identity(identity);
@@ -583,29 +559,7 @@ impl HttpClient {
             dump_level,
             oauth: c.oauth.enabled.then(|| c.oauth.clone()),
             multipart: Vec::new(),
-            jwt: match c.jwt.enabled {
-                false => None,
-                true => {
-                    let key = std::fs::read(&c.jwt.private_key_file).map_err(|e| {
-                        format!("jwt.private_key_file {}: {e}", c.jwt.private_key_file)
-                    })?;
-                    let object = |m: &serde_json::Map<String, serde_json::Value>| match Value::from(
-                        serde_json::Value::Object(m.clone()),
-                    ) {
-                        Value::Object(o) => o,
-                        _ => Default::default(),
-                    };
-                    let jwt = Jwt {
-                        method: c.jwt.signing_method.clone(),
-                        key,
-                        claims: object(&c.jwt.claims),
-                        headers: object(&c.jwt.headers),
-                    };
-                    // A key or method that cannot sign fails the build, not every request.
-                    jwt.token().map_err(|e| format!("jwt: {e}"))?;
-                    Some(jwt)
-                }
-            },
+            jwt: c.jwt.enabled.then(|| jwt_token(&c.jwt)).transpose()?,
             oauth2: c.oauth2.enabled.then(|| OAuth2 {
                 client_key: c.oauth2.client_key.clone(),
                 client_secret: c.oauth2.client_secret.clone(),
@@ -638,7 +592,6 @@ impl HttpClient {
     /// header rendered for it (`application/octet-stream` without one), as Bento sends them.
     fn build_multipart(&self, batch: &[Message]) -> Result<reqwest::RequestBuilder, String> {
         let rb = self.build(batch, 0)?;
-        let boundary = uuid::Uuid::new_v4().simple().to_string();
         let content_type = self
             .headers
             .iter()
@@ -654,11 +607,19 @@ impl HttpClient {
             };
             parts.push((vec![("Content-Type", ct)], m.bytes().to_vec()));
         }
-        let body = multipart_body(&boundary, &parts);
-        // The configured Content-Type types the parts; the request is the multipart.
+        self.multipart_request(rb, &parts)
+    }
+
+    /// The request `rb` with a multipart body of `parts`: its own `Content-Type` replaces any
+    /// configured one, which (rendered per part) types the parts instead.
+    fn multipart_request(
+        &self,
+        rb: reqwest::RequestBuilder,
+        parts: &[crate::http::MultipartPart<'_>],
+    ) -> Result<reqwest::RequestBuilder, String> {
+        let (content_type, body) = crate::http::multipart_form(parts);
         let mut req = rb.body(body).build().map_err(|e| e.to_string())?;
-        let ct = HeaderValue::from_str(&format!("multipart/form-data; boundary={boundary}"))
-            .map_err(|e| e.to_string())?;
+        let ct = HeaderValue::from_str(&content_type).map_err(|e| e.to_string())?;
         req.headers_mut().insert(reqwest::header::CONTENT_TYPE, ct);
         Ok(reqwest::RequestBuilder::from_parts(
             self.client.clone(),
@@ -685,7 +646,6 @@ impl HttpClient {
             rb = rb.basic_auth(u, Some(p));
         }
         if !self.multipart.is_empty() {
-            let boundary = uuid::Uuid::new_v4().simple().to_string();
             let mut parts = Vec::with_capacity(self.multipart.len());
             for (k, [ct, cd, body]) in self.multipart.iter().enumerate() {
                 let render = |v: &InterpolatedString, name: &str| {
@@ -700,12 +660,7 @@ impl HttpClient {
                     render(body, "body")?.into_bytes(),
                 ));
             }
-            return Ok(rb
-                .header(
-                    reqwest::header::CONTENT_TYPE,
-                    format!("multipart/form-data; boundary={boundary}"),
-                )
-                .body(multipart_body(&boundary, &parts)));
+            return self.multipart_request(rb, &parts);
         }
         let body: Bytes = match &self.payload {
             Some(p) => Bytes::from(p.render(batch, i).map_err(|e| format!("payload: {e}"))?),
@@ -759,11 +714,7 @@ impl HttpClient {
                 status: None,
                 message,
             })?;
-            if let Some(j) = &self.jwt {
-                let token = j.token().map_err(|message| HttpError {
-                    status: None,
-                    message,
-                })?;
+            if let Some(token) = &self.jwt {
                 rb = rb.bearer_auth(token);
             }
             if let Some(o) = &self.oauth2 {

@@ -87,18 +87,14 @@ impl RedisConn {
         let root_cert = self
             .tls
             .root_cas()
-            .await
             .map_err(ComponentError::Failed)?
             .map(String::into_bytes);
-        let client_tls = self
-            .tls
-            .client_cert()
-            .await
-            .map_err(ComponentError::Failed)?
-            .map(|(client_cert, client_key)| redis::ClientTlsConfig {
+        let client_tls = self.tls.client_cert().map_err(ComponentError::Failed)?.map(
+            |(client_cert, client_key)| redis::ClientTlsConfig {
                 client_cert,
                 client_key,
-            });
+            },
+        );
         redis::Client::build_with_tls(
             self.url.as_str(),
             redis::TlsCertificates {

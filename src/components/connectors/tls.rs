@@ -28,6 +28,9 @@ pub struct ClientCert {
     pub password: String,
 }
 
+/// A client certificate and its key, both PEM.
+pub type CertAndKey = (Vec<u8>, Vec<u8>);
+
 pub fn tls_field() -> FieldSpec {
     FieldSpec::object("tls", "Custom TLS settings can be used to override system defaults.", vec![
         FieldSpec::bool("enabled", "Whether custom TLS settings are enabled.").default(false),
@@ -78,8 +81,9 @@ impl TlsConfig {
         Ok(())
     }
 
-    /// Root CAs (PEM) to trust in addition to none, if configured.
-    pub async fn root_cas(&self) -> Result<Option<String>, String> {
+    /// Root CAs (PEM) to trust in addition to none, if configured. The files are read
+    /// where a client is made (build or connect): a few kilobytes, read once each time.
+    pub fn root_cas(&self) -> Result<Option<String>, String> {
         if !self.enabled {
             return Ok(None);
         }
@@ -87,8 +91,7 @@ impl TlsConfig {
             return Ok(Some(self.root_cas.clone()));
         }
         if !self.root_cas_file.is_empty() {
-            return tokio::fs::read_to_string(&self.root_cas_file)
-                .await
+            return std::fs::read_to_string(&self.root_cas_file)
                 .map(Some)
                 .map_err(|e| format!("tls.root_cas_file {}: {e}", self.root_cas_file));
         }
@@ -96,23 +99,18 @@ impl TlsConfig {
     }
 
     /// The first client certificate and key (PEM), if configured.
-    pub async fn client_cert(&self) -> Result<Option<(Vec<u8>, Vec<u8>)>, String> {
+    pub fn client_cert(&self) -> Result<Option<CertAndKey>, String> {
         let Some(c) = self.client_certs.first().filter(|_| self.enabled) else {
             return Ok(None);
         };
         let read = |inline: &str, file: &str, what: &str| {
-            let (inline, file, what) = (inline.to_owned(), file.to_owned(), what.to_owned());
-            async move {
-                if !inline.is_empty() {
-                    return Ok(inline.into_bytes());
-                }
-                tokio::fs::read(&file)
-                    .await
-                    .map_err(|e| format!("tls.client_certs {what} {file}: {e}"))
+            if !inline.is_empty() {
+                return Ok(inline.as_bytes().to_vec());
             }
+            std::fs::read(file).map_err(|e| format!("tls.client_certs {what} {file}: {e}"))
         };
-        let cert = read(&c.cert, &c.cert_file, "cert").await?;
-        let key = read(&c.key, &c.key_file, "key").await?;
+        let cert = read(&c.cert, &c.cert_file, "cert")?;
+        let key = read(&c.key, &c.key_file, "key")?;
         Ok(Some((cert, key)))
     }
 }

@@ -49,14 +49,7 @@ pub fn plugin() -> Plugin<dyn Input> {
 
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, BuildError> {
     let c: FileInputConfig = ctx.parse(conf)?;
-    let plain = Scanner::from_config(&c.scanner, c.codec.as_deref())
-        .map_err(|e| ctx.error(e))?
-        .is_plain_lines();
-    // Checked once here; each file gets its own scanner from the same config.
-    let scanner_conf = match c.codec.as_deref().filter(|c| !c.is_empty()) {
-        Some(codec) => ScannerConf::Codec(codec.to_owned()),
-        None => ScannerConf::Scanner(c.scanner.clone()),
-    };
+    let scanner = Scanner::from_config(&c.scanner, c.codec.as_deref()).map_err(|e| ctx.error(e))?;
     Ok(Box::new(FileInput {
         globs: c.paths,
         pending: VecDeque::new(),
@@ -64,7 +57,8 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, Bui
         delete_on_finish: c.delete_on_finish,
         replay: c.auto_replay_nacks,
         buf: Vec::new(),
-        scanner: (!plain).then_some(scanner_conf),
+        max_line: scanner.plain_lines().unwrap_or(usize::MAX),
+        scanner: scanner.plain_lines().is_none().then_some(scanner),
     }))
 }
 
@@ -78,21 +72,6 @@ struct OpenFile {
 enum Source {
     Lines(BufReader<File>),
     Scanned(tokio::sync::mpsc::Receiver<Result<Message, String>>),
-}
-
-/// How to make the scanner of each file.
-enum ScannerConf {
-    Scanner(serde_json::Value),
-    Codec(String),
-}
-
-impl ScannerConf {
-    fn scanner(&self) -> Result<Scanner, String> {
-        match self {
-            ScannerConf::Scanner(v) => Scanner::parse(v),
-            ScannerConf::Codec(c) => Scanner::from_codec(c),
-        }
-    }
 }
 
 /// What became of the messages of one file, so that `delete_on_finish` deletes it only once it
@@ -165,8 +144,10 @@ pub struct FileInput {
     delete_on_finish: bool,
     replay: bool,
     buf: Vec<u8>,
-    /// A scanner other than plain `lines`.
-    scanner: Option<ScannerConf>,
+    /// The `lines` scanner's `max_buffer_size`, on the plain path.
+    max_line: usize,
+    /// A scanner other than plain `lines`: each file gets a copy on a thread of its own.
+    scanner: Option<Scanner>,
 }
 
 #[async_trait]
@@ -222,9 +203,8 @@ impl Input for FileInput {
                     }),
                     source: match &self.scanner {
                         None => Source::Lines(BufReader::new(f)),
-                        Some(conf) => {
-                            let scanner = conf.scanner().map_err(ComponentError::failed)?;
-                            Source::Scanned(scanner.spawn(Box::new(f.into_std().await)))
+                        Some(scanner) => {
+                            Source::Scanned(scanner.clone().spawn(Box::new(f.into_std().await)))
                         }
                     },
                     meta,
@@ -234,7 +214,7 @@ impl Input for FileInput {
                 continue;
             };
             let next = match &mut cur.source {
-                Source::Lines(reader) => read_line(reader, &mut self.buf)
+                Source::Lines(reader) => read_line(reader, &mut self.buf, self.max_line)
                     .await
                     .map(|l| l.map(Message::from_bytes))
                     .map_err(|e| e.to_string()),

@@ -696,27 +696,23 @@ impl Responder {
             // `content-type` header of `sync_response.headers` (interpolated for it) or
             // sniffed, as Bento's multipart writer types them.
             many => {
-                let boundary = uuid::Uuid::new_v4().simple().to_string();
                 let custom = self
                     .headers
                     .iter()
                     .find(|(n, _)| n.as_str() == "content-type")
                     .map(|(_, v)| v);
-                let mut body = Vec::new();
-                for (i, part) in many.iter().enumerate() {
-                    let ct = custom
-                        .and_then(|v| v.render(&parts, i).ok())
-                        .unwrap_or_else(|| detect_content_type(part.bytes()).to_owned());
-                    let sep = if i == 0 { "" } else { "\r\n" };
-                    body.extend_from_slice(
-                        format!("{sep}--{boundary}\r\nContent-Type: {ct}\r\n\r\n").as_bytes(),
-                    );
-                    body.extend_from_slice(part.bytes());
-                }
-                body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-                if let Ok(hv) =
-                    HeaderValue::from_str(&format!("multipart/form-data; boundary={boundary}"))
-                {
+                let typed: Vec<crate::http::MultipartPart<'_>> = many
+                    .iter()
+                    .enumerate()
+                    .map(|(i, part)| {
+                        let ct = custom
+                            .and_then(|v| v.render(&parts, i).ok())
+                            .unwrap_or_else(|| detect_content_type(part.bytes()).to_owned());
+                        (vec![("Content-Type", ct)], part.bytes().to_vec())
+                    })
+                    .collect();
+                let (content_type, body) = crate::http::multipart_form(&typed);
+                if let Ok(hv) = HeaderValue::from_str(&content_type) {
                     resp.headers_mut().insert(hyper::header::CONTENT_TYPE, hv);
                 }
                 Bytes::from(body)

@@ -88,9 +88,13 @@ impl Input for ChildInput {
 /// Cancel-safe: the runtime may drop a read half way (to replay a message, or to stop). What
 /// it had read stays in `buf`, which belongs to the input, and the next call carries on from
 /// there, so no line is lost or split.
+///
+/// A line longer than `max` (the `lines` scanner's `max_buffer_size`) is an error, as Go's
+/// `bufio.Scanner` makes it under Bento; the next read goes on after it.
 pub(crate) async fn read_line<R: AsyncBufRead + Unpin>(
     r: &mut R,
     buf: &mut Vec<u8>,
+    max: usize,
 ) -> std::io::Result<Option<Vec<u8>>> {
     if r.read_until(b'\n', buf).await? == 0 && buf.is_empty() {
         return Ok(None);
@@ -101,6 +105,12 @@ pub(crate) async fn read_line<R: AsyncBufRead + Unpin>(
         if line.last() == Some(&b'\r') {
             line.pop();
         }
+    }
+    if line.len() > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "bufio.Scanner: token too long",
+        ));
     }
     Ok(Some(line))
 }
@@ -127,14 +137,14 @@ mod tests {
         // The read sees half a line, then is dropped (as the input loop's select! may).
         let cancelled = tokio::time::timeout(
             std::time::Duration::from_millis(20),
-            read_line(&mut reader, &mut buf),
+            read_line(&mut reader, &mut buf, usize::MAX),
         )
         .await;
         assert!(cancelled.is_err(), "no whole line yet");
         tx.write_all(b"f a line\r\nnext\nlast").await.unwrap();
         drop(tx);
         let mut lines = Vec::new();
-        while let Some(l) = read_line(&mut reader, &mut buf).await.unwrap() {
+        while let Some(l) = read_line(&mut reader, &mut buf, usize::MAX).await.unwrap() {
             lines.push(String::from_utf8(l).unwrap());
         }
         assert_eq!(lines, vec!["half a line", "next", "last"]);

@@ -19,7 +19,7 @@ use crate::message::{Message, Value};
 /// Bento's `max_buffer_size` default: a line or match longer than this is an error.
 const DEFAULT_MAX_BUFFER: usize = 65536;
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Scanner {
     Lines {
         /// `None`: `\n`, with a `\r` before it removed.
@@ -67,7 +67,7 @@ pub(crate) fn scanner_field() -> FieldSpec {
             FieldSpec::object("csv", "Consume comma-separated values row by row; with a header row each message is an object keyed by it.", vec![
                 FieldSpec::string("custom_delimiter", "Use a provided custom delimiter instead of the default comma.").optional(),
                 FieldSpec::bool("parse_header_row", "Whether to reference the first row as a header row. If set to true the output structure for messages will be an object where field keys are determined by the header row. Otherwise, each message will consist of an array of values from the corresponding CSV row.").default(true),
-                FieldSpec::bool("lazy_quotes", "If set to `true`, a quote may appear in an unquoted field and a non-doubled quote may appear in a quoted field.").default(false),
+                FieldSpec::bool("lazy_quotes", "If set to `true`, a quote may appear in an unquoted field and a non-doubled quote may appear in a quoted field. engine's CSV reader always takes a stray quote in an unquoted field as text: with `false` it does not refuse such a row as Go's does.").default(false),
                 FieldSpec::bool("continue_on_error", "If a row fails to parse due to any error emit an empty message marked with the error and then continue consuming subsequent rows when possible.").default(false),
             ]).optional(),
             FieldSpec::object("chunker", "Split an input stream into chunks of a given number of bytes.", vec![
@@ -311,16 +311,17 @@ impl Scanner {
         })
     }
 
-    /// Plain `lines`: the inputs read it themselves, without a thread.
-    pub fn is_plain_lines(&self) -> bool {
-        matches!(
-            self,
+    /// Plain `lines` (newline delimited, empty lines kept): the inputs read it themselves,
+    /// without a thread; the longest line it takes.
+    pub fn plain_lines(&self) -> Option<usize> {
+        match self {
             Scanner::Lines {
                 delimiter: None,
                 omit_empty: false,
-                ..
-            }
-        )
+                max_buffer,
+            } => Some(*max_buffer),
+            _ => None,
+        }
     }
 
     /// Scan `r` on a thread of its own; messages (or the error that ended the scan) arrive on
@@ -648,7 +649,10 @@ mod tests {
 
     #[test]
     fn codecs_name_scanners_as_bentos_did() {
-        assert!(Scanner::from_codec("lines").unwrap().is_plain_lines());
+        assert_eq!(
+            Scanner::from_codec("lines").unwrap().plain_lines(),
+            Some(65536)
+        );
         assert_eq!(
             scan(&Scanner::from_codec("delim:;").unwrap(), b"a;b"),
             oks(&["a", "b"])

@@ -41,7 +41,8 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, Bui
         reader: None,
         buf: Vec::new(),
         replay: c.auto_replay_nacks,
-        scanner: (!scanner.is_plain_lines()).then_some(scanner),
+        max_line: scanner.plain_lines().unwrap_or(usize::MAX),
+        scanner: scanner.plain_lines().is_none().then_some(scanner),
         scanned: None,
     }))
 }
@@ -49,6 +50,8 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, Bui
 pub struct StdinInput {
     reader: Option<BufReader<Stdin>>,
     buf: Vec<u8>,
+    /// The `lines` scanner's `max_buffer_size`, on the plain path.
+    max_line: usize,
     /// A scanner other than plain `lines`, started on a thread at the first connect.
     scanner: Option<Scanner>,
     scanned: Option<tokio::sync::mpsc::Receiver<Result<Message, String>>>,
@@ -76,7 +79,7 @@ impl Input for StdinInput {
             };
         }
         let r = self.reader.as_mut().ok_or(ComponentError::NotConnected)?;
-        match read_line(r, &mut self.buf).await {
+        match read_line(r, &mut self.buf, self.max_line).await {
             Ok(Some(line)) => Ok((vec![Message::from_bytes(line)], noop_ack())),
             Ok(None) => Err(ComponentError::EndOfInput),
             Err(e) => Err(ComponentError::failed(e)),
