@@ -680,7 +680,7 @@ async fn capture_server() -> (
 async fn multipart_parts_are_rendered_for_each_message() {
     let (port, seen) = capture_server().await;
     let yaml = format!(
-        "http: {{enabled: false}}\ninput:\n  stdin: {{}}\noutput:\n  http_client:\n    url: http://127.0.0.1:{port}/parts\n    max_in_flight: 1\n    multipart:\n      - content_type: text/plain\n        content_disposition: 'form-data; name=\"a\"'\n        body: '${{! this.a }}'\n      - content_type: application/json\n        content_disposition: 'form-data; name=\"whole\"'\n        body: '${{! content() }}'\n"
+        "http: {{enabled: false}}\ninput:\n  stdin: {{}}\noutput:\n  http_client:\n    url: http://127.0.0.1:{port}/parts\n    headers:\n      Content-Type: text/csv\n    max_in_flight: 1\n    multipart:\n      - content_type: text/plain\n        content_disposition: 'form-data; name=\"a\"'\n        body: '${{! this.a }}'\n      - content_type: application/json\n        content_disposition: 'form-data; name=\"whole\"'\n        body: '${{! content() }}'\n"
     );
     let (_, err, code) = run_async(yaml, "{\"a\":\"x\"}\n").await;
     assert_eq!(code, Some(0), "{err}");
