@@ -12,7 +12,7 @@ use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Connection, ConnectionProperties};
 use tokio_util::sync::CancellationToken;
 
-use super::suite::{self, Harness, Target};
+use super::suite::{self, suite_tests, Harness, Target};
 
 struct Rabbit {
     url: String,
@@ -92,23 +92,30 @@ fn harness() -> Option<Harness> {
     })
 }
 
-/// Every case in one test: killing connections is broker-wide, so the cases must not overlap.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn amqp_0_9_suite() {
-    let Some(h) = harness() else { return };
-    let rabbit = Rabbit {
+/// Killing connections is broker-wide, so the cases take turns.
+static BROKER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The broker for the cases that talk to it directly (the harness has checked it is there).
+fn rabbit() -> Rabbit {
+    Rabbit {
         url: super::amqp_url().unwrap_or_default(),
-    };
-    missing_exchange_backs_off(&rabbit.url).await;
-    nack_reject_patterns(&rabbit.url, &rabbit).await;
-    properties_mandatory_failover(&rabbit.url, &rabbit).await;
-    suite::open_close(&h).await;
-    suite::send_batch(&h, 10).await;
-    suite::metadata(&h).await;
-    suite::at_least_once(&h, 20, 5).await;
-    suite::stream_parallel(&h, 10_000).await;
-    suite::reconnect_output(&h, 1000).await;
-    suite::reconnect_input(&h, 2000).await;
+    }
+}
+
+suite_tests! { serial: BROKER, harness: harness();
+    missing_exchange(_h) { missing_exchange_backs_off(&rabbit().url).await }
+    nack_and_reject(_h) { let r = rabbit(); nack_reject_patterns(&r.url, &r).await }
+    properties_mandatory_and_failover(_h) {
+        let r = rabbit();
+        properties_mandatory_failover(&r.url, &r).await
+    }
+    open_close(h) { suite::open_close(&h).await }
+    send_batch(h) { suite::send_batch(&h, 10).await }
+    metadata(h) { suite::metadata(&h).await }
+    at_least_once(h) { suite::at_least_once(&h, 20, 5).await }
+    stream_parallel(h) { suite::stream_parallel(&h, 10_000).await }
+    reconnect_output(h) { suite::reconnect_output(&h, 1000).await }
+    reconnect_input(h) { suite::reconnect_input(&h, 2000).await }
 }
 
 /// Publishing to an exchange that does not exist closes the channel on every attempt: the

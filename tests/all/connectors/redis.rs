@@ -9,7 +9,7 @@ use engine::components::{ProcessorStage, Shared};
 use engine::message::{Batch, Message};
 use engine::pipeline::Stream;
 
-use super::suite::{self, Harness, Target};
+use super::suite::{self, suite_tests, Harness, Target};
 
 fn redis_url() -> Option<String> {
     super::service("ENGINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/", 6379)
@@ -335,43 +335,62 @@ async fn redis_list_max_in_flight(url: &str, r: &Redis) {
         .unwrap();
 }
 
-/// One test: `CLIENT KILL` is server-wide, so the Redis cases must not overlap.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn redis_suite() {
-    let Some(url) = redis_url() else { return };
-    engine::metrics::prometheus();
-    let target = Arc::new(Redis {
-        client: redis::Client::open(url.as_str()).unwrap(),
-    });
-    redis_processor(&url, &target).await;
-    redis_cache(&url, &target).await;
-    dedupe_and_cached(&url, &target).await;
-    rate_limits(&url, &target).await;
-    redis_list_max_in_flight(&url, &target).await;
-    let metrics = engine::metrics::render();
-    for name in [
-        "cache_success{",
-        "cache_duplicate{",
-        "cache_not_found{",
-        "cache_latency_ns",
-        "rate_limit_checked{",
-        "rate_limit_triggered{",
-    ] {
-        assert!(metrics.contains(name), "no {name} in\n{metrics}");
-    }
+/// `CLIENT KILL` is server-wide, so the Redis cases take turns.
+static SERVER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-    let h = Harness {
+struct Env {
+    url: String,
+    target: Arc<Redis>,
+}
+
+fn env() -> Option<Env> {
+    let url = redis_url()?;
+    engine::metrics::prometheus();
+    Some(Env {
+        target: Arc::new(Redis {
+            client: redis::Client::open(url.as_str()).unwrap(),
+        }),
+        url,
+    })
+}
+
+/// `redis_list` as the suite's connector.
+fn list(e: &Env) -> Harness {
+    let url = &e.url;
+    Harness {
         name: "redis_list",
         output: format!("redis_list:\n  url: {url}\n  key: $ID\n  max_in_flight: 64\n"),
         input: Some(format!(
             "redis_list:\n  url: {url}\n  key: $ID\n  timeout: 1s\n"
         )),
-        target,
-    };
-    suite::open_close(&h).await;
-    suite::send_batch(&h, 10).await;
-    suite::at_least_once(&h, 20, 5).await;
-    suite::stream_parallel(&h, 10_000).await;
-    suite::reconnect_output(&h, 1000).await;
-    suite::reconnect_input(&h, 2000).await;
+        target: e.target.clone(),
+    }
+}
+
+/// The metrics a case's components registered, in the Prometheus text.
+fn assert_metrics(names: &[&str]) {
+    let metrics = engine::metrics::render();
+    for name in names {
+        assert!(metrics.contains(name), "no {name} in\n{metrics}");
+    }
+}
+
+suite_tests! { serial: SERVER, harness: env();
+    processor(e) { redis_processor(&e.url, &e.target).await }
+    cache(e) {
+        redis_cache(&e.url, &e.target).await;
+        assert_metrics(&["cache_success{", "cache_duplicate{", "cache_not_found{", "cache_latency_ns"]);
+    }
+    dedupe_and_cached_processors(e) { dedupe_and_cached(&e.url, &e.target).await }
+    rate_limit(e) {
+        rate_limits(&e.url, &e.target).await;
+        assert_metrics(&["rate_limit_checked{", "rate_limit_triggered{"]);
+    }
+    list_max_in_flight(e) { redis_list_max_in_flight(&e.url, &e.target).await }
+    list_open_close(e) { suite::open_close(&list(&e)).await }
+    list_send_batch(e) { suite::send_batch(&list(&e), 10).await }
+    list_at_least_once(e) { suite::at_least_once(&list(&e), 20, 5).await }
+    list_stream_parallel(e) { suite::stream_parallel(&list(&e), 10_000).await }
+    list_reconnect_output(e) { suite::reconnect_output(&list(&e), 1000).await }
+    list_reconnect_input(e) { suite::reconnect_input(&list(&e), 2000).await }
 }

@@ -9,7 +9,7 @@ use engine::config::spec::ComponentKind;
 use engine::config::ComponentConf;
 use engine::message::{Batch, Message};
 
-use super::suite::{self, Harness, Target};
+use super::suite::{self, suite_tests, Harness, Target};
 
 pub fn postgres_dsn() -> Option<String> {
     super::service(
@@ -94,10 +94,9 @@ fn with_app_name(dsn: &str) -> String {
     format!("{dsn}{sep}application_name=$ID")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sql_insert_postgres_suite() {
-    let Some(dsn) = postgres_dsn() else { return };
-    let h = Harness {
+fn sql_insert_postgres() -> Option<Harness> {
+    let dsn = postgres_dsn()?;
+    Some(Harness {
         name: "sql_insert_postgres",
         output: format!(
             "sql_insert:\n  driver: postgres\n  dsn: \"{}\"\n  table: $ID\n  columns: [ id, name ]\n  args_mapping: root = [ this.id, this.name ]\n  max_in_flight: 64\n  conn_max_open: 8\n",
@@ -105,19 +104,13 @@ async fn sql_insert_postgres_suite() {
         ),
         input: None,
         target: Arc::new(Postgres { dsn }),
-    };
-    suite::open_close(&h).await;
-    suite::send_batch(&h, 10).await;
-    suite::stream_parallel(&h, 10_000).await;
-    suite::at_least_once_output(&h, 100).await;
-    suite::reconnect_output(&h, 1000).await;
+    })
 }
 
 /// `sql_raw` as an output runs its statement per message (here an upsert).
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sql_raw_postgres_suite() {
-    let Some(dsn) = postgres_dsn() else { return };
-    let h = Harness {
+fn sql_raw_postgres() -> Option<Harness> {
+    let dsn = postgres_dsn()?;
+    Some(Harness {
         name: "sql_raw_postgres",
         output: format!(
             "sql_raw:\n  driver: postgres\n  dsn: \"{}\"\n  query: INSERT INTO $ID (id, name) VALUES ($1, $2)\n  args_mapping: root = [ this.id, this.name ]\n  max_in_flight: 16\n",
@@ -125,12 +118,25 @@ async fn sql_raw_postgres_suite() {
         ),
         input: None,
         target: Arc::new(Postgres { dsn }),
-    };
-    suite::open_close(&h).await;
-    suite::send_batch(&h, 10).await;
-    suite::stream_parallel(&h, 2000).await;
-    suite::at_least_once_output(&h, 100).await;
-    suite::reconnect_output(&h, 500).await;
+    })
+}
+
+// Each case works on its own table and kills only its own connections (by application name),
+// so the PostgreSQL cases run side by side.
+suite_tests! { harness: sql_insert_postgres();
+    insert_open_close(h) { suite::open_close(&h).await }
+    insert_send_batch(h) { suite::send_batch(&h, 10).await }
+    insert_stream_parallel(h) { suite::stream_parallel(&h, 10_000).await }
+    insert_at_least_once(h) { suite::at_least_once_output(&h, 100).await }
+    insert_reconnect(h) { suite::reconnect_output(&h, 1000).await }
+}
+
+suite_tests! { harness: sql_raw_postgres();
+    raw_open_close(h) { suite::open_close(&h).await }
+    raw_send_batch(h) { suite::send_batch(&h, 10).await }
+    raw_stream_parallel(h) { suite::stream_parallel(&h, 2000).await }
+    raw_at_least_once(h) { suite::at_least_once_output(&h, 100).await }
+    raw_reconnect(h) { suite::reconnect_output(&h, 500).await }
 }
 
 struct Sqlite {
@@ -181,10 +187,9 @@ impl Target for Sqlite {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sql_insert_sqlite_suite() {
+fn sql_insert_sqlite() -> Option<Harness> {
     let dir = tempfile::tempdir().unwrap();
-    let h = Harness {
+    Some(Harness {
         name: "sql_insert_sqlite",
         output: format!(
             "sql_insert:\n  driver: sqlite\n  dsn: \"{}/$ID.db\"\n  table: $ID\n  columns: [ id, name ]\n  args_mapping: root = [ this.id, this.name ]\n  init_statement: PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL\n",
@@ -192,11 +197,14 @@ async fn sql_insert_sqlite_suite() {
         ),
         input: None,
         target: Arc::new(Sqlite { dir }),
-    };
-    suite::open_close(&h).await;
-    suite::send_batch(&h, 10).await;
-    suite::stream_parallel(&h, 10_000).await;
-    suite::at_least_once_output(&h, 100).await;
+    })
+}
+
+suite_tests! { harness: sql_insert_sqlite();
+    sqlite_open_close(h) { suite::open_close(&h).await }
+    sqlite_send_batch(h) { suite::send_batch(&h, 10).await }
+    sqlite_stream_parallel(h) { suite::stream_parallel(&h, 10_000).await }
+    sqlite_at_least_once(h) { suite::at_least_once_output(&h, 100).await }
 }
 
 async fn processor(yaml: &str) -> Arc<engine::components::ProcessorStage> {

@@ -572,3 +572,32 @@ pub async fn at_least_once_output(h: &Harness, n: usize) {
     );
     h.target.teardown(&id).await;
 }
+
+/// One `#[tokio::test]` per case of a connector's suite, so that each case passes or fails on
+/// its own and a failure names it. `harness` is evaluated in each test (`None` skips it, as
+/// [`super::service`] decides). With `serial: LOCK` every test holds `LOCK` from start to end:
+/// for servers where one case disrupts every client (RabbitMQ's and Redis's connection kills
+/// are server-wide), the cases of that server take turns while other servers' cases run beside
+/// them.
+macro_rules! suite_tests {
+    (serial: $lock:path, harness: $harness:expr; $($cases:tt)*) => {
+        $crate::connectors::suite::suite_tests!(@cases Some(&$lock), $harness; $($cases)*);
+    };
+    (harness: $harness:expr; $($cases:tt)*) => {
+        $crate::connectors::suite::suite_tests!(@cases None, $harness; $($cases)*);
+    };
+    (@cases $lock:expr, $harness:expr; $($name:ident($h:ident) $body:block)*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        #[allow(unused_braces)] // a case's body is a block, here in return position
+        async fn $name() {
+            let lock: Option<&tokio::sync::Mutex<()>> = $lock;
+            let _serial = match lock {
+                Some(l) => Some(l.lock().await),
+                None => None,
+            };
+            let Some($h) = $harness else { return };
+            $body
+        }
+    )*};
+}
+pub(crate) use suite_tests;
