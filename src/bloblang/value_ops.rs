@@ -302,32 +302,49 @@ pub fn get_path<'v>(v: &'v Value, path: &[String]) -> Option<&'v Value> {
 
 /// Set `path` inside `target`, creating objects as needed; non-object intermediates are replaced.
 pub fn set_path(target: &mut Value, path: &[String], v: Value) {
+    let Some((last, parents)) = path.split_last() else {
+        *target = v;
+        return;
+    };
     let mut cur = target;
-    for seg in path {
-        let arr_idx = match (&*cur, seg.parse::<usize>()) {
-            (Value::Array(a), Ok(i)) if i < a.len() => Some(i),
-            _ => None,
-        };
-        if let Some(i) = arr_idx {
-            if let Value::Array(a) = cur {
-                cur = &mut a[i];
-            }
-            continue;
-        }
-        if !matches!(cur, Value::Object(_)) {
-            *cur = Value::Object(Default::default());
-        }
-        let Value::Object(o) = cur else { return };
-        // Avoid cloning the key when it already exists.
-        if !o.contains_key(seg.as_str()) {
-            o.insert(seg.clone(), Value::Null);
-        }
-        let Some(next) = o.get_mut(seg.as_str()) else {
-            return;
-        };
-        cur = next;
+    for seg in parents {
+        cur = child_for_write(cur, seg);
     }
-    *cur = v;
+    if let Value::Array(a) = cur {
+        if let Some(slot) = seg_index(last, a.len()).and_then(|i| a.get_mut(i)) {
+            *slot = v;
+            return;
+        }
+    }
+    if !matches!(cur, Value::Object(_)) {
+        *cur = Value::Object(Default::default());
+    }
+    if let Value::Object(o) = cur {
+        // One lookup; mappings mostly add fields, so the key's copy is rarely wasted.
+        o.insert(last.clone(), v);
+    }
+}
+
+/// `seg` as an index into an array of `len` elements, if it is one.
+fn seg_index(seg: &str, len: usize) -> Option<usize> {
+    seg.parse::<usize>().ok().filter(|i| *i < len)
+}
+
+/// The child `seg` of `cur` for a write below it: an existing array element, else the object
+/// field (created as null; `cur` becomes an object if it was not one).
+fn child_for_write<'a>(cur: &'a mut Value, seg: &str) -> &'a mut Value {
+    let index = match &*cur {
+        Value::Array(a) => seg_index(seg, a.len()),
+        _ => None,
+    };
+    if index.is_none() && !matches!(cur, Value::Object(_)) {
+        *cur = Value::Object(Default::default());
+    }
+    match (cur, index) {
+        (Value::Array(a), Some(i)) => &mut a[i],
+        (Value::Object(o), _) => o.entry(seg.to_owned()).or_insert(Value::Null),
+        (other, _) => other,
+    }
 }
 
 pub fn delete_path(target: &mut Value, path: &[String]) {

@@ -91,7 +91,12 @@ impl Value {
 
     /// Parse JSON text into a value. Integers that fit `i64` stay integers.
     pub fn from_json_slice(bytes: &[u8]) -> Result<Value, serde_json::Error> {
-        serde_json::from_slice(bytes)
+        // One UTF-8 check of the whole document is cheaper than serde_json's check of every
+        // string in it; a document that fails it goes the byte path, which says where.
+        match std::str::from_utf8(bytes) {
+            Ok(text) => serde_json::from_str(text),
+            Err(_) => serde_json::from_slice(bytes),
+        }
     }
 
     pub fn from_json_str(text: &str) -> Result<Value, serde_json::Error> {
@@ -202,34 +207,84 @@ pub fn format_rfc3339_nano(t: &DateTime<FixedOffset>) -> String {
     }
 }
 
-/// Write a float the way Go's `encoding/json` does: shortest representation that round-trips,
-/// plain notation between 1e-6 and 1e21, exponent notation outside with a two-digit-minimum
-/// exponent cleaned to `e-7`/`e+21`.
+/// Write a float the way Go's `encoding/json` does: the shortest digits that round-trip (an
+/// exact tie between two such digits goes to the even one, as Go's Ryu does, where Rust's own
+/// `Display` rounds up), plain notation between 1e-6 and 1e21, exponent notation outside with
+/// the exponent's leading zeros dropped (`1e+21`, `1.5e-7`). NaN and infinities, which JSON
+/// cannot hold, are written as Go's `strconv` writes them.
 pub fn write_go_float(out: &mut Vec<u8>, f: f64) {
-    out.extend_from_slice(format_go_float(f).as_bytes());
+    if !f.is_finite() {
+        out.extend_from_slice(match f {
+            f if f.is_nan() => b"NaN",
+            f if f > 0.0 => b"+Inf",
+            _ => b"-Inf",
+        });
+        return;
+    }
+    let mut buf = ryu::Buffer::new();
+    let text = buf.format_finite(f);
+    let abs = f.abs();
+    if abs == 0.0 || (1e-5..1e16).contains(&abs) {
+        // Here Ryu writes plainly too, only with a `.0` on whole numbers that Go leaves off.
+        out.extend_from_slice(text.strip_suffix(".0").unwrap_or(text).as_bytes());
+        return;
+    }
+    // Take Ryu's digits and decimal exponent apart and lay them out as Go does.
+    let (negative, text) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (mantissa, exp) = match text.split_once('e') {
+        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
+        None => (text, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let joined: Vec<u8> = int.bytes().chain(frac.bytes()).collect();
+    let start = joined
+        .iter()
+        .position(|&d| d != b'0')
+        .unwrap_or(joined.len());
+    let end = joined
+        .iter()
+        .rposition(|&d| d != b'0')
+        .map_or(start, |i| i + 1);
+    let digits = &joined[start..end.max(start)];
+    // value = 0.digits × 10^point
+    let point = exp + int.len() as i32 - start as i32;
+    if negative {
+        out.push(b'-');
+    }
+    let n = digits.len() as i32;
+    if (1e-6..1e21).contains(&abs) {
+        if point <= 0 {
+            out.extend_from_slice(b"0.");
+            out.extend(std::iter::repeat_n(b'0', (-point) as usize));
+            out.extend_from_slice(digits);
+        } else if point >= n {
+            out.extend_from_slice(digits);
+            out.extend(std::iter::repeat_n(b'0', (point - n) as usize));
+        } else {
+            out.extend_from_slice(&digits[..point as usize]);
+            out.push(b'.');
+            out.extend_from_slice(&digits[point as usize..]);
+        }
+    } else {
+        out.extend_from_slice(&digits[..1.min(digits.len())]);
+        if digits.len() > 1 {
+            out.push(b'.');
+            out.extend_from_slice(&digits[1..]);
+        }
+        let e = point - 1;
+        out.push(b'e');
+        out.push(if e < 0 { b'-' } else { b'+' });
+        out.extend_from_slice(e.unsigned_abs().to_string().as_bytes());
+    }
 }
 
 pub fn format_go_float(f: f64) -> String {
-    if f.is_nan() {
-        return "NaN".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        };
-    }
-    let abs = f.abs();
-    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-        let s = format!("{f:e}");
-        match s.split_once('e') {
-            Some((mant, exp)) if !exp.starts_with('-') => format!("{mant}e+{exp}"),
-            _ => s,
-        }
-    } else {
-        format!("{f}")
-    }
+    let mut out = Vec::with_capacity(24);
+    write_go_float(&mut out, f);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Go's JSON string escaping without HTML escaping: quotes, backslashes and control characters
@@ -263,12 +318,33 @@ static NEEDS_CHECK: [bool; 256] = {
     t
 };
 
+/// Whether any of the 8 bytes of `w` may need escaping (see [`NEEDS_CHECK`]): a word-at-a-time
+/// test, exact for "any", so the common case (long runs of plain text) skips 8 bytes per step.
+#[inline]
+fn word_needs_check(w: u64) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(LO) & !v & HI;
+    let control = w.wrapping_sub(LO * 0x20) & !w & HI;
+    let special = control | has_zero(w ^ (LO * b'"' as u64)) | has_zero(w ^ (LO * b'\\' as u64));
+    // 0xE2 has its high bit set: plain ASCII words skip that test.
+    special != 0 || (w & HI != 0 && has_zero(w ^ (LO * 0xe2)) != 0)
+}
+
 fn write_escaped(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = s.as_bytes();
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
+        if let Some(chunk) = bytes.get(i..i + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            if !word_needs_check(u64::from_le_bytes(word)) {
+                i += 8;
+                continue;
+            }
+        }
         let b = bytes[i];
         if !NEEDS_CHECK[b as usize] {
             i += 1;
@@ -451,6 +527,33 @@ mod tests {
         assert_eq!(v.to_json_string(), r#"{"a":[1.5,2,"x<y>"],"b":1,"c":null}"#);
     }
 
+    /// The layout below Ryu's plain range, checked against Rust's own (different) layout of
+    /// the same value: both must read back as the same float, in Go's notation.
+    #[test]
+    fn floats_round_trip_in_go_notation_at_every_exponent() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..50_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let f = f64::from_bits(seed);
+            if !f.is_finite() {
+                continue;
+            }
+            let text = format_go_float(f);
+            assert_eq!(text.parse::<f64>().ok(), Some(f), "{text} for {f:e}");
+            let abs = f.abs();
+            let plain = abs == 0.0 || (1e-6..1e21).contains(&abs);
+            assert_eq!(!text.contains('e'), plain, "{text} for {f:e}");
+            if let Some((_, exp)) = text.split_once('e') {
+                assert!(
+                    exp.starts_with(['+', '-']) && !exp[1..].starts_with('0'),
+                    "{text}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn floats_print_like_go() {
         assert_eq!(format_go_float(1.0), "1");
@@ -458,6 +561,79 @@ mod tests {
         assert_eq!(format_go_float(1e21), "1e+21");
         assert_eq!(format_go_float(1.5e-7), "1.5e-7");
         assert_eq!(format_go_float(123456789.0), "123456789");
+        assert_eq!(format_go_float(1e-6), "0.000001");
+        assert_eq!(format_go_float(1.5e-6), "0.0000015");
+        assert_eq!(format_go_float(1e20), "100000000000000000000");
+        assert_eq!(format_go_float(1.2345e17), "123450000000000000");
+        assert_eq!(format_go_float(-2.5e-9), "-2.5e-9");
+        assert_eq!(format_go_float(5e-324), "5e-324");
+        assert_eq!(format_go_float(f64::MAX), "1.7976931348623157e+308");
+        assert_eq!(format_go_float(0.0), "0");
+        assert_eq!(format_go_float(-0.0), "-0");
+        assert_eq!(format_go_float(100.0), "100");
+        // 1658206780088562.25, exactly halfway between two 17-digit candidates: Go keeps the even digit
+        // (`strconv.FormatFloat(1658206780088562.25, 'f', -1, 64)`); Rust's Display gives .3.
+        assert_eq!(
+            format_go_float(f64::from_bits(0x4317_9085_685d_83c9)),
+            "1658206780088562.2"
+        );
+    }
+
+    /// Go's escaping, one character at a time: what the word-at-a-time scan must give.
+    fn escaped_by_chars(s: &str) -> String {
+        let mut out = String::from("\"");
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                '\u{2028}' => out.push_str("\\u2028"),
+                '\u{2029}' => out.push_str("\\u2029"),
+                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+
+    #[test]
+    fn escaping_finds_every_special_character_at_every_offset() {
+        let specials = [
+            '"', '\\', '\n', '\r', '\t', '\u{1}', '\u{1f}', '\u{2028}', '\u{2029}', '\u{2014}',
+            '\u{7f}', 'é', ' ',
+        ];
+        for len in [0, 1, 7, 8, 9, 15, 16, 17, 31] {
+            for at in 0..=len {
+                for c in specials {
+                    let mut s: String = "abcdefghijklmnopqrstuvwxyz0123456789"
+                        .chars()
+                        .take(len)
+                        .collect();
+                    s.insert(at.min(s.len()), c);
+                    let mut out = Vec::new();
+                    write_json_str(&mut out, &s);
+                    assert_eq!(
+                        String::from_utf8(out).unwrap(),
+                        escaped_by_chars(&s),
+                        "{s:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_in_a_document_is_still_a_parse_error() {
+        assert!(Value::from_json_slice(b"{\"a\":\"\xff\"}").is_err());
+        assert_eq!(
+            Value::from_json_slice(b"{\"a\":\"\xc3\xa9\"}")
+                .unwrap()
+                .to_json_string(),
+            "{\"a\":\"\u{e9}\"}"
+        );
     }
 
     #[test]
