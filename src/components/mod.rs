@@ -85,6 +85,13 @@ pub trait Output: Send + Sync {
     fn max_in_flight(&self) -> usize {
         1
     }
+    /// Whether writing the batches of several transactions as one batch gives the same bytes
+    /// as writing them one by one (`stdout`: every message is encoded on its own). The runtime
+    /// then hands such an output everything that is waiting in one write (one syscall instead
+    /// of one per message) and acknowledges each transaction once that write succeeded.
+    fn coalesces_writes(&self) -> bool {
+        false
+    }
 }
 
 /// Why a cache operation did not succeed.

@@ -713,6 +713,13 @@ async fn run_output(
         abort,
         reconnect: Mutex::new(()),
     };
+    // An output that can take several transactions in one write gets what is waiting, up to
+    // this many, when nothing runs between the channel and its write.
+    let gather =
+        match shared.output.coalesces_writes() && shared.procs.is_empty() && batcher.is_none() {
+            true => GATHER_MAX,
+            false => 1,
+        };
     let mut writes = FuturesUnordered::new();
     let mut open = true;
     let mut draining = false;
@@ -722,7 +729,16 @@ async fn run_output(
             biased;
             Some(()) = writes.next(), if !writes.is_empty() => {}
             t = rx.recv(), if open && writes.len() < max_in_flight => match (t, batcher.as_mut()) {
-                (Ok(t), None) => writes.push(write_transaction(&shared, t)),
+                (Ok(t), None) => {
+                    let mut more = Vec::new();
+                    while more.len() + 1 < gather {
+                        match rx.try_recv() {
+                            Ok(t) => more.push(t),
+                            Err(_) => break,
+                        }
+                    }
+                    writes.push(write_gathered(&shared, t, more));
+                }
                 (Ok(t), Some(b)) => {
                     let t = process_transaction(&batch_procs, t).await;
                     // Once the input has ended, what arrives (replays) is written at once.
@@ -731,7 +747,7 @@ async fn run_output(
                         Some(why) => b.flush(why).await,
                         None => None,
                     } {
-                        writes.push(write_transaction(&shared, t));
+                        writes.push(write_gathered(&shared, t, Vec::new()));
                     }
                 }
                 (Err(_), b) => {
@@ -741,7 +757,7 @@ async fn run_output(
                         Some(b) => b.flush(Mechanism::Final).await,
                         None => None,
                     } {
-                        writes.push(write_transaction(&shared, t));
+                        writes.push(write_gathered(&shared, t, Vec::new()));
                     }
                 }
             },
@@ -749,14 +765,14 @@ async fn run_output(
                 draining = true;
                 if let Some(b) = batcher.as_mut() {
                     if let Some(t) = b.flush(Mechanism::Final).await {
-                        writes.push(write_transaction(&shared, t));
+                        writes.push(write_gathered(&shared, t, Vec::new()));
                     }
                 }
             }
             _ = sleep_until_some(deadline), if open && deadline.is_some() => {
                 if let Some(b) = batcher.as_mut() {
                     if let Some(t) = b.flush(Mechanism::Period).await {
-                        writes.push(write_transaction(&shared, t));
+                        writes.push(write_gathered(&shared, t, Vec::new()));
                     }
                 }
             }
@@ -789,6 +805,30 @@ async fn process_transaction(procs: &[Arc<ProcessorStage>], t: Transaction) -> T
         .flatten()
         .collect();
     Transaction { batch, ack: t.ack }
+}
+
+/// The most transactions [`Output::coalesces_writes`] outputs get in one write.
+const GATHER_MAX: usize = 256;
+
+/// Write a transaction together with `more` that were waiting behind it, as one batch, and
+/// resolve all of them with its outcome. Only for outputs that coalesce writes and have no
+/// output processors; with nothing gathered this is [`write_transaction`].
+async fn write_gathered(s: &OutputShared, first: Transaction, more: Vec<Transaction>) {
+    if more.is_empty() {
+        return write_transaction(s, first).await;
+    }
+    let mut batch = first.batch;
+    let mut acks = Vec::with_capacity(more.len() + 1);
+    acks.push(first.ack);
+    for t in more {
+        batch.extend(t.batch);
+        acks.push(t.ack);
+    }
+    match write_batch(s, &batch).await {
+        Written::Yes => acks.into_iter().for_each(AckHandle::ack),
+        Written::Failed(e) => acks.into_iter().for_each(|a| a.nack(e.clone())),
+        Written::Aborted => {}
+    }
 }
 
 /// Run output processors, write, and resolve the transaction. An abort drops it unresolved,

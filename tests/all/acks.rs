@@ -487,3 +487,94 @@ async fn the_output_runs_max_in_flight_writes_at_once_and_never_more() {
     assert_eq!(log.len(), 20);
     assert!(log.iter().all(|(_, s)| s.is_ok()));
 }
+
+/// Numbered messages; once it has read `signal_at` of them it wakes `notify`. Reads and sends
+/// take turns, so by then every message before the last one read has been sent.
+struct SignallingInput {
+    inner: RecordingInput,
+    signal_at: u64,
+    notify: Arc<Notify>,
+}
+
+#[async_trait]
+impl Input for SignallingInput {
+    async fn connect(&mut self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+    async fn read(&mut self) -> Result<(Batch, AckFn), ComponentError> {
+        let r = self.inner.read().await;
+        if self.inner.next == self.signal_at {
+            self.notify.notify_one();
+        }
+        r
+    }
+    async fn close(&mut self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+}
+
+/// An output that coalesces writes (as `stdout` does) and records each write's payloads; the
+/// first write waits for the input's signal, so that messages queue up behind it.
+struct GatheringProbe {
+    notify: Arc<Notify>,
+    writes: Mutex<Vec<Vec<String>>>,
+}
+
+#[async_trait]
+impl Output for GatheringProbe {
+    async fn connect(&self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+    async fn write(&self, b: Batch) -> Result<(), ComponentError> {
+        let first = self.writes.lock().unwrap().is_empty();
+        if first {
+            self.notify.notified().await;
+        }
+        let payloads = b
+            .iter()
+            .map(|m| String::from_utf8_lossy(m.bytes()).into_owned())
+            .collect();
+        self.writes.lock().unwrap().push(payloads);
+        Ok(())
+    }
+    async fn close(&self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+    fn coalesces_writes(&self) -> bool {
+        true
+    }
+}
+
+#[tokio::test]
+async fn an_output_that_coalesces_gets_what_waits_in_one_write_and_acks_each() {
+    let (inner, log) = RecordingInput::new(30);
+    let notify = Arc::new(Notify::new());
+    let input = SignallingInput {
+        inner,
+        signal_at: 4,
+        notify: notify.clone(),
+    };
+    let out = Arc::new(GatheringProbe {
+        notify,
+        writes: Mutex::default(),
+    });
+    let mut s = stream(Box::new(input), out.clone());
+    s.threads = 1;
+    let outcome = s
+        .run(CancellationToken::new(), Duration::from_secs(5))
+        .await;
+    assert_eq!(outcome, Outcome::Drained);
+    let writes = out.writes.lock().unwrap();
+    // One thread and no processors: a channel of two between input and output. The first write
+    // waits until the input read its fourth message, so m1 and m2 wait in the channel then.
+    assert!(
+        writes.iter().any(|w| w.len() >= 2),
+        "one message per write: {writes:?}"
+    );
+    let all: Vec<String> = writes.iter().flatten().cloned().collect();
+    let want: Vec<String> = (0..30).map(|i| format!("m{i}")).collect();
+    assert_eq!(all, want, "every message once, in order");
+    let log = log.lock().unwrap();
+    assert_eq!(log.len(), 30);
+    assert!(log.iter().all(|(_, s)| s.is_ok()));
+}

@@ -60,6 +60,10 @@ impl Output for StdoutOutput {
         out.flush().map_err(ComponentError::failed)
     }
 
+    fn coalesces_writes(&self) -> bool {
+        true
+    }
+
     async fn close(&self) -> Result<(), ComponentError> {
         std::io::stdout()
             .lock()
