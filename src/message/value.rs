@@ -229,28 +229,8 @@ pub fn write_go_float(out: &mut Vec<u8>, f: f64) {
         out.extend_from_slice(text.strip_suffix(".0").unwrap_or(text).as_bytes());
         return;
     }
-    // Take Ryu's digits and decimal exponent apart and lay them out as Go does.
-    let (negative, text) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text),
-    };
-    let (mantissa, exp) = match text.split_once('e') {
-        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
-        None => (text, 0),
-    };
-    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let joined: Vec<u8> = int.bytes().chain(frac.bytes()).collect();
-    let start = joined
-        .iter()
-        .position(|&d| d != b'0')
-        .unwrap_or(joined.len());
-    let end = joined
-        .iter()
-        .rposition(|&d| d != b'0')
-        .map_or(start, |i| i + 1);
-    let digits = &joined[start..end.max(start)];
-    // value = 0.digits × 10^point
-    let point = exp + int.len() as i32 - start as i32;
+    let (negative, digits, point) = shortest_digits(f);
+    let digits = digits.as_slice();
     if negative {
         out.push(b'-');
     }
@@ -279,6 +259,33 @@ pub fn write_go_float(out: &mut Vec<u8>, f: f64) {
         out.push(if e < 0 { b'-' } else { b'+' });
         out.extend_from_slice(e.unsigned_abs().to_string().as_bytes());
     }
+}
+
+/// The shortest decimal digits that read back as the finite `f` (Ryu's, which are Go's: an
+/// exact tie keeps the even digit), its sign, and where the point goes:
+/// |f| = 0.d₁d₂… × 10^point. Zero is the digit `0` with the point after it.
+pub fn shortest_digits(f: f64) -> (bool, Vec<u8>, i32) {
+    let mut buf = ryu::Buffer::new();
+    let text = buf.format_finite(f);
+    let (negative, text) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (mantissa, exp) = match text.split_once('e') {
+        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
+        None => (text, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let joined: Vec<u8> = int.bytes().chain(frac.bytes()).collect();
+    let Some(start) = joined.iter().position(|&d| d != b'0') else {
+        return (negative, vec![b'0'], 1);
+    };
+    let end = joined
+        .iter()
+        .rposition(|&d| d != b'0')
+        .map_or(start, |i| i + 1);
+    let point = exp + int.len() as i32 - start as i32;
+    (negative, joined[start..end].to_vec(), point)
 }
 
 pub fn format_go_float(f: f64) -> String {

@@ -265,20 +265,29 @@ pub fn format_go_g_prec(f: f64, prec: Option<usize>, eprec_shortest: i32) -> Str
             "-Inf".into()
         };
     }
-    let sci = match prec {
-        None => format!("{:e}", f),
-        Some(p) => format!("{:.*e}", p.max(1) - 1, f),
-    };
-    let (mant, exp) = match sci.split_once('e') {
-        Some((m, e)) => (m.to_string(), e.parse::<i32>().unwrap_or(0)),
-        None => (sci.clone(), 0),
-    };
-    let neg = mant.starts_with('-');
-    let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
-    let mut digits = if prec.is_some() {
-        digits.trim_end_matches('0').to_string()
-    } else {
-        digits
+    let (neg, mut digits, exp) = match prec {
+        // Go's shortest digits (an exact tie keeps the even digit, where Rust's `{:e}` rounds up).
+        None => {
+            let (neg, digits, point) = crate::message::value::shortest_digits(f);
+            (
+                neg,
+                String::from_utf8_lossy(&digits).into_owned(),
+                point - 1,
+            )
+        }
+        Some(p) => {
+            let sci = format!("{:.*e}", p.max(1) - 1, f);
+            let (mant, exp) = match sci.split_once('e') {
+                Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
+                None => (sci.as_str(), 0),
+            };
+            let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
+            (
+                mant.starts_with('-'),
+                digits.trim_end_matches('0').to_string(),
+                exp,
+            )
+        }
     };
     if digits.is_empty() {
         digits.push('0');
@@ -509,6 +518,12 @@ mod tests {
         assert_eq!(format_go_g(-2.5), "-2.5");
         assert_eq!(format_go_g(100.0), "100");
         assert_eq!(format_go_g_prec(1.0 / 3.0, Some(3), 21), "0.333");
+        assert_eq!(format_go_g(0.0), "0");
+        assert_eq!(format_go_g(-0.0), "-0");
+        // 1658206780088562.25: Go's strconv keeps the even digit on this exact tie.
+        let tie = f64::from_bits(0x4317_9085_685d_83c9);
+        assert_eq!(format_go_g_prec(tie, None, 21), "1658206780088562.2");
+        assert_eq!(format_go_g(tie), "1.6582067800885622e+15");
     }
 
     #[test]
