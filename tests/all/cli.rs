@@ -329,3 +329,13 @@ fn sql_init_verify_conn_stops_a_stream_whose_database_does_not_answer() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `build.rs` links the binary as a position-dependent executable (idle memory, issue 9): its
+/// ELF type is `ET_EXEC` (2), where a PIE is `ET_DYN` (3).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn the_binary_is_linked_without_pie() {
+    let bytes = std::fs::read(env!("CARGO_BIN_EXE_engine")).unwrap();
+    assert_eq!(&bytes[..4], b"\x7fELF");
+    assert_eq!(u16::from_le_bytes([bytes[16], bytes[17]]), 2, "ELF type");
+}

@@ -409,43 +409,23 @@ async fn follow_redirects_false_returns_the_redirect_itself() {
 #[tokio::test]
 async fn oauth2_client_credentials_fetch_one_token_and_send_it_as_bearer() {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
     let token_calls = std::sync::Arc::new(AtomicUsize::new(0));
     let seen_form = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
     let (calls, form) = (token_calls.clone(), seen_form.clone());
-    tokio::spawn(async move {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        while let Ok((mut tcp, _)) = listener.accept().await {
-            let (calls, form) = (calls.clone(), form.clone());
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 8192];
-                let n = tcp.read(&mut buf).await.unwrap_or(0);
-                let req = String::from_utf8_lossy(&buf[..n]).into_owned();
-                let body = if req.starts_with("POST /token") {
-                    calls.fetch_add(1, Ordering::SeqCst);
-                    // client_key:client_secret, as HTTP basic auth.
-                    assert!(
-                        req.contains("authorization: Basic a2V5OnNlY3JldA=="),
-                        "{req}"
-                    );
-                    *form.lock().unwrap() =
-                        req.rsplit("\r\n\r\n").next().unwrap_or_default().to_owned();
-                    r#"{"access_token":"tok-1","token_type":"bearer","expires_in":3600}"#.to_owned()
-                } else {
-                    req.lines()
-                        .find_map(|l| l.strip_prefix("authorization: "))
-                        .unwrap_or("none")
-                        .to_owned()
-                };
-                let resp = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = tcp.write_all(resp.as_bytes()).await;
-            });
+    let port = answering_server(move |req| {
+        if !req.starts_with("POST /token") {
+            return authorization_of(req);
         }
-    });
+        calls.fetch_add(1, Ordering::SeqCst);
+        // client_key:client_secret, as HTTP basic auth.
+        assert!(
+            req.contains("authorization: Basic a2V5OnNlY3JldA=="),
+            "{req}"
+        );
+        *form.lock().unwrap() = req.rsplit("\r\n\r\n").next().unwrap_or_default().to_owned();
+        r#"{"access_token":"tok-1","token_type":"bearer","expires_in":3600}"#.to_owned()
+    })
+    .await;
     let yaml = format!(
         "http: {{enabled: false}}\ninput:\n  stdin: {{}}\npipeline:\n  threads: 1\n  processors:\n    - http:\n        url: http://127.0.0.1:{port}/infer\n        retries: 0\n        oauth2:\n          enabled: true\n          client_key: key\n          client_secret: secret\n          token_url: http://127.0.0.1:{port}/token\n          scopes: [ a, b ]\n          endpoint_params:\n            audience: [ api ]\noutput:\n  stdout: {{}}\n"
     );
@@ -506,22 +486,23 @@ async fn jwt_auth_signs_each_request_with_the_private_key() {
     assert!(err.contains("jwt: "), "{err}");
 }
 
-/// A server that answers every request with its `Authorization` header.
-async fn authorization_echo() -> u16 {
+/// A plain HTTP/1.1 server on loopback that answers every request 200, with the body `answer`
+/// gives for the request's text (request line, headers and what arrived of the body).
+async fn answering_server<F>(answer: F) -> u16
+where
+    F: Fn(&str) -> String + Send + Sync + 'static,
+{
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
+    let answer = std::sync::Arc::new(answer);
     tokio::spawn(async move {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         while let Ok((mut tcp, _)) = listener.accept().await {
+            let answer = answer.clone();
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 8192];
                 let n = tcp.read(&mut buf).await.unwrap_or(0);
-                let req = String::from_utf8_lossy(&buf[..n]).into_owned();
-                let body = req
-                    .lines()
-                    .find_map(|l| l.strip_prefix("authorization: "))
-                    .unwrap_or("none")
-                    .to_owned();
+                let body = answer(&String::from_utf8_lossy(&buf[..n]));
                 let resp = format!(
                     "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                     body.len()
@@ -531,6 +512,19 @@ async fn authorization_echo() -> u16 {
         }
     });
     port
+}
+
+/// The `Authorization` header of a request's text, or `none`.
+fn authorization_of(req: &str) -> String {
+    req.lines()
+        .find_map(|l| l.strip_prefix("authorization: "))
+        .unwrap_or("none")
+        .to_owned()
+}
+
+/// A server that answers every request with its `Authorization` header.
+async fn authorization_echo() -> u16 {
+    answering_server(authorization_of).await
 }
 
 #[tokio::test]
@@ -699,24 +693,7 @@ async fn multipart_parts_are_rendered_for_each_message() {
 #[tokio::test]
 async fn proxy_url_sends_requests_through_the_proxy_and_dump_logs_them() {
     // A "proxy" that answers with the request line it was sent: absolute-form when proxied.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        while let Ok((mut tcp, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 8192];
-                let n = tcp.read(&mut buf).await.unwrap_or(0);
-                let req = String::from_utf8_lossy(&buf[..n]).into_owned();
-                let body = req.lines().next().unwrap_or_default().to_owned();
-                let resp = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = tcp.write_all(resp.as_bytes()).await;
-            });
-        }
-    });
+    let port = answering_server(|req| req.lines().next().unwrap_or_default().to_owned()).await;
     let yaml = format!(
         "http: {{enabled: false}}\nlogger:\n  level: INFO\ninput:\n  stdin: {{}}\npipeline:\n  processors:\n    - http:\n        url: http://upstream.invalid/v1/infer\n        retries: 0\n        proxy_url: http://127.0.0.1:{port}\n        dump_request_log_level: INFO\noutput:\n  stdout: {{}}\n"
     );
