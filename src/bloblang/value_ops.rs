@@ -308,7 +308,27 @@ pub fn set_path(target: &mut Value, path: &[String], v: Value) {
     };
     let mut cur = target;
     for seg in parents {
-        cur = child_for_write(cur, seg);
+        let index = match &*cur {
+            Value::Array(a) => seg_index(seg, a.len()),
+            _ => None,
+        };
+        if index.is_none() && !matches!(cur, Value::Object(_)) {
+            *cur = Value::Object(Default::default());
+        }
+        cur = match (cur, index) {
+            (Value::Array(a), Some(i)) => &mut a[i],
+            (Value::Object(o), _) => {
+                // The key is only copied when it is new.
+                if !o.contains_key(seg.as_str()) {
+                    o.insert(seg.clone(), Value::Null);
+                }
+                match o.get_mut(seg.as_str()) {
+                    Some(next) => next,
+                    None => return,
+                }
+            }
+            _ => return,
+        };
     }
     if let Value::Array(a) = cur {
         if let Some(slot) = seg_index(last, a.len()).and_then(|i| a.get_mut(i)) {
@@ -328,23 +348,6 @@ pub fn set_path(target: &mut Value, path: &[String], v: Value) {
 /// `seg` as an index into an array of `len` elements, if it is one.
 fn seg_index(seg: &str, len: usize) -> Option<usize> {
     seg.parse::<usize>().ok().filter(|i| *i < len)
-}
-
-/// The child `seg` of `cur` for a write below it: an existing array element, else the object
-/// field (created as null; `cur` becomes an object if it was not one).
-fn child_for_write<'a>(cur: &'a mut Value, seg: &str) -> &'a mut Value {
-    let index = match &*cur {
-        Value::Array(a) => seg_index(seg, a.len()),
-        _ => None,
-    };
-    if index.is_none() && !matches!(cur, Value::Object(_)) {
-        *cur = Value::Object(Default::default());
-    }
-    match (cur, index) {
-        (Value::Array(a), Some(i)) => &mut a[i],
-        (Value::Object(o), _) => o.entry(seg.to_owned()).or_insert(Value::Null),
-        (other, _) => other,
-    }
 }
 
 pub fn delete_path(target: &mut Value, path: &[String]) {
