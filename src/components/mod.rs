@@ -59,6 +59,13 @@ pub trait Input: Send {
     fn replays_nacks(&self) -> bool {
         false
     }
+    /// Whether a `read` that is dropped before it finishes leaves what it would have read in
+    /// the input. The runtime then polls the next read once after each one and hands on all
+    /// that was ready together (one wake-up of the next stage for many messages). An input
+    /// whose read sends a request it cannot take back (Redis `BLPOP`) says no.
+    fn reads_cancel_safely(&self) -> bool {
+        false
+    }
 }
 
 /// A processor that failed a whole batch hands the batch back with the reason, so that its

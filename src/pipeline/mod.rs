@@ -5,13 +5,18 @@
 //! the components do little (`http_server → drop`). So a stream without pipeline processors has
 //! no worker stage: the input task hands its transactions straight to the output task. The
 //! workers share one MPMC channel (no lock around a receiver), and the output task drives its
-//! `max_in_flight` writes itself instead of spawning a task per write.
+//! `max_in_flight` writes itself instead of spawning a task per write. Stages hand each other
+//! chunks of transactions: an input whose reads may be dropped half-way
+//! ([`Input::reads_cancel_safely`]) has its next read polled once after each, and everything
+//! that was ready goes on in one hand-over, so a busy stream wakes the next stage once per
+//! chunk rather than once per message, and a quiet one adds no wait.
 //!
 //! Shutdown has two stages. `stop` (a signal, or the input ending) stops reading; everything
 //! already read is processed, written and acknowledged. If that takes longer than the shutdown
 //! timeout, `abort` cancels what is left: its ack handles are dropped, which nacks the sources
 //! (redelivery later, never loss).
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,6 +25,7 @@ pub mod batching;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use futures::stream::{FuturesUnordered, StreamExt};
+use futures::FutureExt;
 use tokio::sync::{mpsc, Mutex};
 use tokio_util::sync::CancellationToken;
 
@@ -84,7 +90,6 @@ fn monitored<F>(
 where
     F: std::future::Future<Output = ()> + Send + 'static,
 {
-    use futures::FutureExt;
     let (label, path, crashed) = (info.label.clone(), info.path.clone(), crashed.clone());
     async move {
         if let Err(panic) = std::panic::AssertUnwindSafe(fut).catch_unwind().await {
@@ -275,7 +280,7 @@ impl Stream {
         let stopping = stop.child_token();
         let crashed = CancellationToken::new();
         let capacity = self.threads.max(1) * 2;
-        let (out_tx, out_rx) = async_channel::bounded::<Transaction>(capacity);
+        let (out_tx, out_rx) = async_channel::bounded::<Vec<Transaction>>(capacity);
         // The input read its last message: it now waits only for what is in flight, so the
         // output must not hold messages back for a batch that will not fill.
         let input_ended = CancellationToken::new();
@@ -313,7 +318,7 @@ impl Stream {
         let in_tx = if self.processors.is_empty() {
             out_tx
         } else {
-            let (in_tx, in_rx) = async_channel::bounded::<Transaction>(capacity);
+            let (in_tx, in_rx) = async_channel::bounded::<Vec<Transaction>>(capacity);
             for _ in 0..self.threads.max(1) {
                 workers.push(tokio::spawn(crate::metrics::in_stream(
                     stream.clone(),
@@ -453,7 +458,7 @@ async fn run_input(
     mut input: Box<dyn Input>,
     info: ComponentInfo,
     procs: Vec<Arc<ProcessorStage>>,
-    tx: async_channel::Sender<Transaction>,
+    tx: async_channel::Sender<Vec<Transaction>>,
     readiness: Arc<Readiness>,
     life: Lifecycle,
 ) {
@@ -463,6 +468,7 @@ async fn run_input(
         input_ended: ended,
     } = life;
     let replays = input.replays_nacks();
+    let burst = input.reads_cancel_safely();
     let (replay_tx, mut replay_rx) = mpsc::unbounded_channel::<Replay>();
     // What every acknowledgement needs, behind one reference count rather than one per part.
     let acks = Arc::new(AckContext {
@@ -524,50 +530,81 @@ async fn run_input(
     // Once the input has ended our own token is dropped, so `inflight_rx` closes when the last
     // transaction is resolved; until then nacked batches keep being replayed.
     let mut own_token = Some(inflight);
+    // A read that ended a burst with something other than a batch, handled next time round.
+    let mut held: Option<Result<(Batch, AckFn), ComponentError>> = None;
     loop {
-        let (batch, ack_fn, token, attempt) = tokio::select! {
-            biased;
-            _ = stop.cancelled() => break,
-            Some((batch, ack_fn, token, attempt)) = replay_rx.recv() => (batch, ack_fn, token, attempt),
-            r = input.read(), if own_token.is_some() => match r {
-                Ok((batch, ack_fn)) => match own_token.clone() {
-                    Some(token) => (batch, ack_fn, token, 0),
-                    None => continue,
-                },
-                Err(ComponentError::EndOfInput) => {
-                    own_token = None;
-                    ended.cancel();
-                    continue;
-                }
-                Err(ComponentError::NotConnected) => {
-                    metrics.conn.lost();
-                    readiness.input.store(false, Ordering::Relaxed);
-                    if !connect(Connecting::Input(&mut input), &info, &metrics.conn, &stop).await {
+        let read = match held.take() {
+            Some(r) => r,
+            None => tokio::select! {
+                biased;
+                _ = stop.cancelled() => break,
+                Some((batch, ack_fn, token, attempt)) = replay_rx.recv() => {
+                    let mut chunk = Vec::with_capacity(1);
+                    if !batch.is_empty() {
+                        metrics.received.increment(batch.len() as u64);
+                        let (batch, ack) = send(batch, ack_fn, token, attempt);
+                        collect(&procs, batch, ack, &mut chunk).await;
+                    }
+                    if !hand_over(&tx, chunk, &abort).await {
                         break;
                     }
-                    readiness.input.store(true, Ordering::Relaxed);
                     continue;
                 }
-                Err(ComponentError::Failed(e)) => {
-                    tracing::error!(label = %info.label, path = %info.path, "failed to read input: {e}");
-                    tokio::select! {
-                        _ = stop.cancelled() => break,
-                        _ = tokio::time::sleep(Duration::from_millis(100)) => {}
-                    }
-                    continue;
-                }
-            },
-            r = inflight_rx.recv(), if own_token.is_none() => match r {
-                None => break,
-                Some(()) => continue,
+                r = input.read(), if own_token.is_some() => r,
+                r = inflight_rx.recv(), if own_token.is_none() => match r {
+                    None => break,
+                    Some(()) => continue,
+                },
             },
         };
-        if batch.is_empty() {
-            continue;
+        let (batch, ack_fn) = match read {
+            Ok(read) => read,
+            Err(ComponentError::EndOfInput) => {
+                own_token = None;
+                ended.cancel();
+                continue;
+            }
+            Err(ComponentError::NotConnected) => {
+                metrics.conn.lost();
+                readiness.input.store(false, Ordering::Relaxed);
+                if !connect(Connecting::Input(&mut input), &info, &metrics.conn, &stop).await {
+                    break;
+                }
+                readiness.input.store(true, Ordering::Relaxed);
+                continue;
+            }
+            Err(ComponentError::Failed(e)) => {
+                tracing::error!(label = %info.label, path = %info.path, "failed to read input: {e}");
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                }
+                continue;
+            }
+        };
+        // Whatever the input has ready without waiting goes to the next stage with this batch,
+        // in one hand-over: a wake-up per message is most of what a light pipeline costs.
+        let mut chunk = Vec::new();
+        let mut next = Some((batch, ack_fn));
+        while let Some((batch, ack_fn)) = next.take() {
+            let Some(token) = own_token.clone() else {
+                break;
+            };
+            if !batch.is_empty() {
+                metrics.received.increment(batch.len() as u64);
+                let (batch, ack) = send(batch, ack_fn, token, 0);
+                collect(&procs, batch, ack, &mut chunk).await;
+            }
+            if !burst || chunk.len() >= CHUNK_MAX {
+                break;
+            }
+            match input.read().now_or_never() {
+                Some(Ok(read)) => next = Some(read),
+                Some(Err(e)) => held = Some(Err(e)),
+                None => {}
+            }
         }
-        metrics.received.increment(batch.len() as u64);
-        let (batch, ack) = send(batch, ack_fn, token, attempt);
-        if !dispatch(&procs, batch, ack, &tx, &abort).await {
+        if !hand_over(&tx, chunk, &abort).await {
             break;
         }
     }
@@ -577,74 +614,79 @@ async fn run_input(
     }
 }
 
-/// Run input processors and hand the results to the pipeline. False when the pipeline is gone.
-async fn dispatch(
+/// The most transactions one hand-over between stages carries.
+const CHUNK_MAX: usize = 64;
+
+/// Run input processors over a batch read and add the transactions they give to `chunk`.
+async fn collect(
     procs: &[Arc<ProcessorStage>],
     batch: Batch,
     ack: AckHandle,
-    tx: &async_channel::Sender<Transaction>,
-    abort: &CancellationToken,
-) -> bool {
+    chunk: &mut Vec<Transaction>,
+) {
     if procs.is_empty() {
-        return send(tx, Transaction { batch, ack }, abort).await;
+        chunk.push(Transaction { batch, ack });
+        return;
     }
     for b in run_processors(procs, batch).await {
-        let part = Transaction {
+        chunk.push(Transaction {
             batch: b,
             ack: ack.split(),
-        };
-        if !send(tx, part, abort).await {
-            return false;
-        }
+        });
     }
     // Every part holds its own split; resolving this one adds nothing (an empty result, e.g.
     // everything filtered, acks the source here).
     ack.ack();
-    true
 }
 
-/// Hand a transaction to the next stage; false when that stage is gone or the stream aborts.
-async fn send(
-    tx: &async_channel::Sender<Transaction>,
-    t: Transaction,
+/// Hand transactions to the next stage; false when that stage is gone or the stream aborts.
+async fn hand_over(
+    tx: &async_channel::Sender<Vec<Transaction>>,
+    chunk: Vec<Transaction>,
     abort: &CancellationToken,
 ) -> bool {
-    // Most sends find room: no need to set up the select.
-    let t = match tx.try_send(t) {
+    if chunk.is_empty() {
+        return true;
+    }
+    // Most hand-overs find room: no need to set up the select.
+    let chunk = match tx.try_send(chunk) {
         Ok(()) => return true,
         Err(async_channel::TrySendError::Closed(_)) => return false,
-        Err(async_channel::TrySendError::Full(t)) => t,
+        Err(async_channel::TrySendError::Full(chunk)) => chunk,
     };
     tokio::select! {
-        r = tx.send(t) => r.is_ok(),
+        r = tx.send(chunk) => r.is_ok(),
         _ = abort.cancelled() => false,
     }
 }
 
 async fn run_worker(
-    rx: async_channel::Receiver<Transaction>,
-    tx: async_channel::Sender<Transaction>,
+    rx: async_channel::Receiver<Vec<Transaction>>,
+    tx: async_channel::Sender<Vec<Transaction>>,
     procs: Vec<Arc<ProcessorStage>>,
 ) {
-    while let Ok(t) = rx.recv().await {
-        for b in run_processors(&procs, t.batch).await {
-            if b.is_empty() {
-                continue;
+    while let Ok(chunk) = rx.recv().await {
+        let mut out = Vec::with_capacity(chunk.len());
+        for t in chunk {
+            for b in run_processors(&procs, t.batch).await {
+                if b.is_empty() {
+                    continue;
+                }
+                // Serialise structured results here, where the workers run in parallel, rather
+                // than in the one output task that would otherwise do it for every message.
+                for m in &b {
+                    m.bytes();
+                }
+                out.push(Transaction {
+                    batch: b,
+                    ack: t.ack.split(),
+                });
             }
-            // Serialise structured results here, where the workers run in parallel, rather
-            // than in the one output task that would otherwise do it for every message.
-            for m in &b {
-                m.bytes();
-            }
-            let part = Transaction {
-                batch: b,
-                ack: t.ack.split(),
-            };
-            if tx.send(part).await.is_err() {
-                return;
-            }
+            t.ack.ack();
         }
-        t.ack.ack();
+        if !out.is_empty() && tx.send(out).await.is_err() {
+            return;
+        }
     }
 }
 
@@ -683,7 +725,7 @@ async fn run_output(
     info: ComponentInfo,
     procs: Vec<Arc<ProcessorStage>>,
     batching: Option<BatchPolicy>,
-    rx: async_channel::Receiver<Transaction>,
+    rx: async_channel::Receiver<Vec<Transaction>>,
     readiness: Arc<Readiness>,
     life: Lifecycle,
 ) {
@@ -721,64 +763,71 @@ async fn run_output(
             false => 1,
         };
     let mut writes = FuturesUnordered::new();
+    // Transactions received and not yet written, in order: a hand-over brings several.
+    let mut queued = VecDeque::<Transaction>::new();
     let mut open = true;
     let mut draining = false;
-    while open || !writes.is_empty() {
+    while open || !writes.is_empty() || !queued.is_empty() {
+        while writes.len() < max_in_flight {
+            let Some(first) = queued.pop_front() else {
+                break;
+            };
+            let mut more = Vec::new();
+            if gather > 1 {
+                while open && queued.len() + 1 < gather {
+                    match rx.try_recv() {
+                        Ok(chunk) => queued.extend(chunk),
+                        Err(_) => break,
+                    }
+                }
+                more.extend(queued.drain(..queued.len().min(gather - 1)));
+            }
+            writes.push(write_gathered(&shared, first, more));
+        }
         let deadline = batcher.as_ref().and_then(Batcher::deadline);
         tokio::select! {
             biased;
             Some(()) = writes.next(), if !writes.is_empty() => {}
-            t = rx.recv(), if open && writes.len() < max_in_flight => match (t, batcher.as_mut()) {
-                (Ok(t), None) => {
-                    let mut more = Vec::new();
-                    while more.len() + 1 < gather {
-                        match rx.try_recv() {
-                            Ok(t) => more.push(t),
-                            Err(_) => break,
+            chunk = rx.recv(), if open && queued.is_empty() && writes.len() < max_in_flight => {
+                match (chunk, batcher.as_mut()) {
+                    (Ok(chunk), None) => queued.extend(chunk),
+                    (Ok(chunk), Some(b)) => {
+                        for t in chunk {
+                            let t = process_transaction(&batch_procs, t).await;
+                            // Once the input has ended, what arrives (replays) is written at
+                            // once.
+                            let why = b.add(t.batch, t.ack).or(draining.then_some(Mechanism::Final));
+                            if let Some(why) = why {
+                                queued.extend(b.flush(why).await);
+                            }
                         }
                     }
-                    writes.push(write_gathered(&shared, t, more));
-                }
-                (Ok(t), Some(b)) => {
-                    let t = process_transaction(&batch_procs, t).await;
-                    // Once the input has ended, what arrives (replays) is written at once.
-                    let why = b.add(t.batch, t.ack).or(draining.then_some(Mechanism::Final));
-                    if let Some(t) = match why {
-                        Some(why) => b.flush(why).await,
-                        None => None,
-                    } {
-                        writes.push(write_gathered(&shared, t, Vec::new()));
+                    (Err(_), b) => {
+                        open = false;
+                        // The input ended: what gathered is written before the output closes.
+                        if let Some(b) = b {
+                            queued.extend(b.flush(Mechanism::Final).await);
+                        }
                     }
                 }
-                (Err(_), b) => {
-                    open = false;
-                    // The input ended: what gathered is written before the output closes.
-                    if let Some(t) = match b {
-                        Some(b) => b.flush(Mechanism::Final).await,
-                        None => None,
-                    } {
-                        writes.push(write_gathered(&shared, t, Vec::new()));
-                    }
-                }
-            },
+            }
             _ = input_ended.cancelled(), if !draining && batcher.is_some() => {
                 draining = true;
                 if let Some(b) = batcher.as_mut() {
-                    if let Some(t) = b.flush(Mechanism::Final).await {
-                        writes.push(write_gathered(&shared, t, Vec::new()));
-                    }
+                    queued.extend(b.flush(Mechanism::Final).await);
                 }
             }
             _ = sleep_until_some(deadline), if open && deadline.is_some() => {
                 if let Some(b) = batcher.as_mut() {
-                    if let Some(t) = b.flush(Mechanism::Period).await {
-                        writes.push(write_gathered(&shared, t, Vec::new()));
-                    }
+                    queued.extend(b.flush(Mechanism::Period).await);
                 }
             }
             // Writes in flight see the abort themselves and return; what is still queued (and
             // a batch still gathering) is dropped, which nacks it.
-            _ = shared.abort.cancelled(), if open => open = false,
+            _ = shared.abort.cancelled(), if open => {
+                open = false;
+                queued.clear();
+            }
         }
     }
     drop(rx);

@@ -80,6 +80,10 @@ impl Input for RecordingInput {
     async fn close(&mut self) -> Result<(), ComponentError> {
         Ok(())
     }
+    // Nothing is taken before the (endless input's) pause.
+    fn reads_cancel_safely(&self) -> bool {
+        true
+    }
 }
 
 pub fn stream(input: Box<dyn Input>, output: Arc<dyn Output>) -> Stream {
@@ -518,6 +522,7 @@ impl Input for SignallingInput {
 struct GatheringProbe {
     notify: Arc<Notify>,
     writes: Mutex<Vec<Vec<String>>>,
+    wait_first: bool,
 }
 
 #[async_trait]
@@ -527,7 +532,7 @@ impl Output for GatheringProbe {
     }
     async fn write(&self, b: Batch) -> Result<(), ComponentError> {
         let first = self.writes.lock().unwrap().is_empty();
-        if first {
+        if first && self.wait_first {
             self.notify.notified().await;
         }
         let payloads = b
@@ -557,6 +562,7 @@ async fn an_output_that_coalesces_gets_what_waits_in_one_write_and_acks_each() {
     let out = Arc::new(GatheringProbe {
         notify,
         writes: Mutex::default(),
+        wait_first: true,
     });
     let mut s = stream(Box::new(input), out.clone());
     s.threads = 1;
@@ -576,5 +582,51 @@ async fn an_output_that_coalesces_gets_what_waits_in_one_write_and_acks_each() {
     assert_eq!(all, want, "every message once, in order");
     let log = log.lock().unwrap();
     assert_eq!(log.len(), 30);
+    assert!(log.iter().all(|(_, s)| s.is_ok()));
+}
+
+/// Upper-cases every message, so that a stream has a pipeline (worker) stage.
+struct Upper;
+
+#[async_trait]
+impl engine::components::Processor for Upper {
+    async fn process(
+        &self,
+        mut batch: Batch,
+    ) -> Result<Vec<Batch>, engine::components::BatchFailure> {
+        for m in &mut batch {
+            let up = m.bytes().to_ascii_uppercase();
+            m.set_bytes(up);
+        }
+        Ok(vec![batch])
+    }
+}
+
+#[tokio::test]
+async fn what_an_input_has_ready_crosses_the_stages_together() {
+    // Twenty messages ready at once, a worker stage between input and output, and an output
+    // that takes what waits in one write: the input hands all twenty on together, the worker
+    // passes them on together, so the output's first write holds every one of them.
+    let (input, log) = RecordingInput::new(20);
+    let out = Arc::new(GatheringProbe {
+        notify: Arc::new(Notify::new()),
+        writes: Mutex::default(),
+        wait_first: false,
+    });
+    let mut s = stream(Box::new(input), out.clone());
+    s.threads = 1;
+    s.processors = vec![Arc::new(engine::components::ProcessorStage::new(
+        Box::new(Upper),
+        ComponentInfo::default(),
+    ))];
+    let outcome = s
+        .run(CancellationToken::new(), Duration::from_secs(5))
+        .await;
+    assert_eq!(outcome, Outcome::Drained);
+    let writes = out.writes.lock().unwrap();
+    let want: Vec<String> = (0..20).map(|i| format!("M{i}")).collect();
+    assert_eq!(*writes, vec![want], "one write of all twenty, in order");
+    let log = log.lock().unwrap();
+    assert_eq!(log.len(), 20);
     assert!(log.iter().all(|(_, s)| s.is_ok()));
 }

@@ -282,6 +282,11 @@ fn text(v: &Option<lapin::types::ShortString>) -> &str {
 
 #[async_trait]
 impl Input for AmqpInput {
+    // Deliveries wait in the consumer's stream until a read takes one.
+    fn reads_cancel_safely(&self) -> bool {
+        true
+    }
+
     async fn connect(&mut self) -> Result<(), ComponentError> {
         if let Some(old) = self.conn.take() {
             let _ = old.conn.close(200, "reconnecting".into()).await;

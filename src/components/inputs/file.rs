@@ -152,6 +152,11 @@ pub struct FileInput {
 
 #[async_trait]
 impl Input for FileInput {
+    // A file leaves the queue only once open, and lines come from a buffer that keeps a half-read line.
+    fn reads_cancel_safely(&self) -> bool {
+        true
+    }
+
     async fn connect(&mut self) -> Result<(), ComponentError> {
         if !self.pending.is_empty() || self.current.is_some() {
             return Ok(());

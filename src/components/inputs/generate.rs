@@ -131,6 +131,11 @@ pub struct GenerateInput {
 
 #[async_trait]
 impl Input for GenerateInput {
+    // A read waits for its tick before making anything.
+    fn reads_cancel_safely(&self) -> bool {
+        true
+    }
+
     async fn connect(&mut self) -> Result<(), ComponentError> {
         if let (None, Schedule::Every(d)) = (&self.ticker, &self.schedule) {
             self.ticker = Some(tokio::time::interval(*d));

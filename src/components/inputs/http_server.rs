@@ -384,6 +384,11 @@ pub struct HttpServerInput {
 
 #[async_trait]
 impl Input for HttpServerInput {
+    // Requests wait in a channel until a read takes one.
+    fn reads_cancel_safely(&self) -> bool {
+        true
+    }
+
     async fn connect(&mut self) -> Result<(), ComponentError> {
         if self.connected {
             return Ok(());

@@ -60,6 +60,11 @@ pub struct StdinInput {
 
 #[async_trait]
 impl Input for StdinInput {
+    // Lines come from a buffer that keeps a half-read line for the next read.
+    fn reads_cancel_safely(&self) -> bool {
+        true
+    }
+
     async fn connect(&mut self) -> Result<(), ComponentError> {
         if let Some(scanner) = self.scanner.take() {
             self.scanned = Some(scanner.spawn(Box::new(std::io::stdin())));
