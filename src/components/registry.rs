@@ -464,4 +464,95 @@ mod tests {
             }
         }
     }
+
+    /// A value for a field the config leaves out: its first example, or a value of its type
+    /// (an object with every field of its own).
+    fn placeholder(f: &FieldSpec) -> serde_json::Value {
+        use crate::config::spec::FieldType;
+        if let Some(e) = f.examples.first() {
+            return e.clone();
+        }
+        if let Some(o) = f.options.first() {
+            return serde_json::Value::from(*o);
+        }
+        match &f.ty {
+            FieldType::String | FieldType::Any => "x".into(),
+            FieldType::Int => 1.into(),
+            FieldType::Float => 1.5.into(),
+            FieldType::Bool => false.into(),
+            FieldType::Object(children) => every_field(children),
+            FieldType::Array(_) => serde_json::json!([]),
+            FieldType::Map(_) => serde_json::json!({}),
+            FieldType::Component(kind) => match kind {
+                ComponentKind::Input => serde_json::json!({"stdin": {}}),
+                ComponentKind::Processor => serde_json::json!({"noop": {}}),
+                ComponentKind::Output => serde_json::json!({"drop": {}}),
+                ComponentKind::Cache => serde_json::json!({"memory": {}}),
+                ComponentKind::RateLimit => serde_json::json!({"local": {}}),
+            },
+        }
+    }
+
+    /// A value for every field of `fields` that a component's struct must take: defaults stay
+    /// as the spec resolves them (objects get every field of their own), the rest get a
+    /// placeholder. Refused fields are left out, as the build never sees them.
+    fn every_field(fields: &[FieldSpec]) -> serde_json::Value {
+        use crate::config::spec::FieldType;
+        let mut out = serde_json::Map::new();
+        for f in fields.iter().filter(|f| f.unsupported.is_none()) {
+            let v = match (&f.default, &f.ty) {
+                (Some(d), FieldType::Object(children)) if d.is_object() => every_field(children),
+                (Some(d), _) => d.clone(),
+                (None, _) => placeholder(f),
+            };
+            out.insert(f.name.to_owned(), v);
+        }
+        serde_json::Value::Object(out)
+    }
+
+    #[test]
+    fn every_spec_field_is_a_struct_field_and_the_other_way_round() {
+        // Every component's spec, with every field it declares given a value, deserialises
+        // into the component's struct: a field of the spec that the struct does not know, a
+        // struct field that the spec does not declare, or a type that differs fails here. (A
+        // build may still refuse the placeholder values for what they mean; that is not drift.)
+        let drift = [
+            "unknown field",
+            "missing field",
+            "invalid type",
+            "unknown variant",
+        ];
+        let mut failures = Vec::new();
+        let mut parsed = 0;
+        for kind in KINDS {
+            for spec in specs(kind) {
+                let given = match &spec.config.ty {
+                    crate::config::spec::FieldType::Object(fields) => every_field(fields),
+                    _ => placeholder(&spec.config),
+                };
+                let conf = ComponentConf {
+                    kind: spec.name.to_owned(),
+                    label: None,
+                    conf: spec.resolve(Some(&given)),
+                    processors: vec![],
+                };
+                let ctx = BuildCtx::new(Arc::new(Shared::default()));
+                let built = match kind {
+                    ComponentKind::Input => build_input(&conf, &ctx).map(|_| ()),
+                    ComponentKind::Processor => build_processor(&conf, &ctx).map(|_| ()),
+                    ComponentKind::Output => build_output(&conf, &ctx).map(|_| ()),
+                    ComponentKind::Cache => build_cache(&conf, &ctx).map(|_| ()),
+                    ComponentKind::RateLimit => build_rate_limit(&conf, &ctx).map(|_| ()),
+                };
+                match built {
+                    Err(e) if drift.iter().any(|d| e.message.contains(d)) => {
+                        failures.push(format!("{} {}: {}", kind.name(), spec.name, e.message))
+                    }
+                    _ => parsed += 1,
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        assert!(parsed >= 50, "only {parsed} components checked");
+    }
 }
