@@ -409,6 +409,22 @@ impl std::fmt::Debug for InterpolatedString {
     }
 }
 
+/// A config field that holds an interpolated string is parsed as the config is read.
+impl<'de> serde::Deserialize<'de> for InterpolatedString {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let src = <Cow<'de, str>>::deserialize(d)?;
+        parse_interpolation(&src).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A config field that holds a mapping is parsed as the config is read.
+impl<'de> serde::Deserialize<'de> for Mapping {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let src = <Cow<'de, str>>::deserialize(d)?;
+        parse_mapping(&src).map_err(serde::de::Error::custom)
+    }
+}
+
 /// Parse an interpolated string. `${{! ... }}` is an escaped literal `${! ... }`.
 pub fn parse_interpolation(src: &str) -> Result<InterpolatedString, ParseError> {
     let parts = parser::parse_interpolation_ast(src).map_err(|e| ParseError::new(src, e))?;

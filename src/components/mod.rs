@@ -251,9 +251,17 @@ impl BuildCtx {
         }
     }
 
-    /// Deserialise this component's resolved config into its typed struct.
+    /// Deserialise this component's resolved config into its typed struct. Fields typed as
+    /// what they hold (an interpolated string, a mapping, a duration) are parsed here, and an
+    /// error names the field it is in (`sync_response.status: ...`).
     pub fn parse<T: DeserializeOwned>(&self, conf: &serde_json::Value) -> Result<T, BuildError> {
-        serde_json::from_value(conf.clone()).map_err(|e| self.error(e))
+        serde_path_to_error::deserialize(conf).map_err(|e| {
+            let path = e.path().to_string();
+            match path.as_str() {
+                "." => self.error(e.into_inner()),
+                _ => self.error(format!("{path}: {}", e.into_inner())),
+            }
+        })
     }
 
     pub fn error(&self, e: impl std::fmt::Display) -> BuildError {

@@ -469,6 +469,13 @@ pub fn decode(tree: &Node) -> Result<Config, ConfigError> {
 /// Parse a Go duration string (`300ms`, `1m30s`, `1.5h`) for a config field. An empty string
 /// is zero; negative durations are refused. The parsing itself is Go's, shared with Bloblang's
 /// `parse_duration()`.
+/// A config field holding a Go duration (`"1m30s"`), parsed as the config is read:
+/// `#[serde(deserialize_with = "crate::config::duration")]`.
+pub fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+    parse_duration(&s).map_err(serde::de::Error::custom)
+}
+
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     if s.is_empty() {

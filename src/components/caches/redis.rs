@@ -10,7 +10,6 @@ use super::ttl_of;
 use crate::components::connectors::redis::{kind_field, master_field, url_field, RedisConn};
 use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::{BuildCtx, BuildError, Cache, CacheError, Plugin};
-use crate::config::parse_duration;
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
 
 #[derive(Deserialize)]
@@ -21,15 +20,7 @@ pub struct RedisCacheConfig {
     pub tls: TlsConfig,
     pub prefix: String,
     pub default_ttl: String,
-    pub retries: RetriesConfig,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RetriesConfig {
-    pub initial_interval: String,
-    pub max_interval: String,
-    pub max_elapsed_time: String,
+    pub retries: crate::components::processors::retry::BackoffConfig,
 }
 
 pub fn spec() -> ComponentSpec {
@@ -56,16 +47,10 @@ pub fn plugin() -> Plugin<dyn Cache> {
 
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Cache>, BuildError> {
     let c: RedisCacheConfig = ctx.parse(conf)?;
-    let duration = |name: &str, v: &str| {
-        parse_duration(v).map_err(|e| ctx.error(format!("retries.{name}: {e}")))
-    };
     let retries = ExponentialBuilder::default()
-        .with_min_delay(duration("initial_interval", &c.retries.initial_interval)?)
-        .with_max_delay(duration("max_interval", &c.retries.max_interval)?)
-        .with_total_delay(Some(duration(
-            "max_elapsed_time",
-            &c.retries.max_elapsed_time,
-        )?))
+        .with_min_delay(c.retries.initial_interval)
+        .with_max_delay(c.retries.max_interval)
+        .with_total_delay(Some(c.retries.max_elapsed_time))
         .without_max_times();
     Ok(Box::new(RedisCache {
         retries,

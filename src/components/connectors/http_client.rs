@@ -11,28 +11,30 @@ use serde::Deserialize;
 
 use std::sync::Arc;
 
-use crate::bloblang::{parse_interpolation, InterpolatedString};
+use crate::bloblang::InterpolatedString;
 use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::inputs::http_server::{
     metadata_filter_field, MetadataFilter, MetadataFilterConfig,
 };
 use crate::components::rate_limits::RateLimitStage;
 use crate::components::Resources;
-use crate::config::parse_duration;
 use crate::config::spec::{FieldSpec, FieldType};
 use crate::message::{Message, Metadata, Value};
 
 #[derive(Deserialize)]
 pub struct HttpClientConfig {
-    pub url: String,
+    pub url: InterpolatedString,
     pub verb: String,
-    pub headers: BTreeMap<String, String>,
+    pub headers: BTreeMap<String, InterpolatedString>,
     pub metadata: MetadataFilterConfig,
     pub extract_headers: MetadataFilterConfig,
-    pub payload: Option<String>,
-    pub timeout: String,
-    pub retry_period: String,
-    pub max_retry_backoff: String,
+    pub payload: Option<InterpolatedString>,
+    #[serde(deserialize_with = "crate::config::duration")]
+    pub timeout: Duration,
+    #[serde(deserialize_with = "crate::config::duration")]
+    pub retry_period: Duration,
+    #[serde(deserialize_with = "crate::config::duration")]
+    pub max_retry_backoff: Duration,
     pub retries: i64,
     pub backoff_on: Vec<u16>,
     pub drop_on: Vec<u16>,
@@ -56,14 +58,17 @@ pub struct TransportConfig {
     pub dial_context: DialConfig,
     pub force_http2: bool,
     pub max_idle_connections: i64,
-    pub idle_connection_timeout: String,
+    #[serde(deserialize_with = "crate::config::duration")]
+    pub idle_connection_timeout: Duration,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DialConfig {
-    pub timeout: String,
-    pub keep_alive: String,
+    #[serde(deserialize_with = "crate::config::duration")]
+    pub timeout: Duration,
+    #[serde(deserialize_with = "crate::config::duration")]
+    pub keep_alive: Duration,
 }
 
 /// Bento's `oauth`: OAuth 1.0 request signing with HMAC-SHA1.
@@ -340,9 +345,9 @@ pub struct HttpClient {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MultipartPartConfig {
-    pub content_type: String,
-    pub content_disposition: String,
-    pub body: String,
+    pub content_type: InterpolatedString,
+    pub content_disposition: InterpolatedString,
+    pub body: InterpolatedString,
 }
 
 /// The token Bento's `jwt` auth sends: the claims and headers signed with the private key.
@@ -481,18 +486,15 @@ impl HttpClient {
             })?),
         };
         crate::http::install_tls_provider();
-        let timeout = parse_duration(&c.timeout).map_err(|e| format!("timeout: {e}"))?;
         let t = &c.transport;
-        let dur = |name: &str, v: &str| -> Result<Option<Duration>, String> {
-            let d = parse_duration(v).map_err(|e| format!("transport.{name}: {e}"))?;
-            Ok((!d.is_zero()).then_some(d))
-        };
+        // Go's zero means no limit.
+        let set = |d: Duration| (!d.is_zero()).then_some(d);
         let mut builder = reqwest::Client::builder()
-            .timeout(timeout)
-            .tcp_keepalive(dur("dial_context.keep_alive", &t.dial_context.keep_alive)?)
-            .pool_idle_timeout(dur("idle_connection_timeout", &t.idle_connection_timeout)?)
+            .timeout(c.timeout)
+            .tcp_keepalive(set(t.dial_context.keep_alive))
+            .pool_idle_timeout(set(t.idle_connection_timeout))
             .pool_max_idle_per_host(usize::try_from(t.max_idle_connections.max(0)).unwrap_or(0));
-        if let Some(d) = dur("dial_context.timeout", &t.dial_context.timeout)? {
+        if let Some(d) = set(t.dial_context.timeout) {
             builder = builder.connect_timeout(d);
         }
         // As Go's transport: HTTP/2 when TLS negotiates it (ALPN), unless turned off.
@@ -523,30 +525,20 @@ impl HttpClient {
         for (k, v) in &c.headers {
             let name =
                 HeaderName::from_bytes(k.as_bytes()).map_err(|e| format!("headers: {k}: {e}"))?;
-            headers.push((
-                name,
-                parse_interpolation(v).map_err(|e| format!("headers.{k}: {e}"))?,
-            ));
+            headers.push((name, v.clone()));
         }
         Ok(HttpClient {
             client,
-            url: parse_interpolation(&c.url).map_err(|e| format!("url: {e}"))?,
+            url: c.url.clone(),
             verb: reqwest::Method::from_bytes(c.verb.to_ascii_uppercase().as_bytes())
                 .map_err(|e| format!("verb: {e}"))?,
             headers,
             metadata: MetadataFilter::new(&c.metadata).map_err(|e| format!("metadata: {e}"))?,
             extract: MetadataFilter::new(&c.extract_headers)
                 .map_err(|e| format!("extract_headers: {e}"))?,
-            payload: c
-                .payload
-                .as_deref()
-                .map(parse_interpolation)
-                .transpose()
-                .map_err(|e| format!("payload: {e}"))?,
-            retry_period: parse_duration(&c.retry_period)
-                .map_err(|e| format!("retry_period: {e}"))?,
-            max_backoff: parse_duration(&c.max_retry_backoff)
-                .map_err(|e| format!("max_retry_backoff: {e}"))?,
+            payload: c.payload.clone(),
+            retry_period: c.retry_period,
+            max_backoff: c.max_retry_backoff,
             retries: u32::try_from(c.retries.max(0)).unwrap_or(u32::MAX),
             backoff_on: c.backoff_on.clone(),
             drop_on: c.drop_on.clone(),
@@ -573,18 +565,15 @@ impl HttpClient {
 
     /// The `http_client` output's `multipart` parts: each request sends them, rendered for its
     /// message, as a multipart body instead of the message.
-    pub fn with_multipart(mut self, parts: &[MultipartPartConfig]) -> Result<HttpClient, String> {
-        for (i, p) in parts.iter().enumerate() {
-            let field = |name: &str, v: &str| {
-                parse_interpolation(v).map_err(|e| format!("multipart.{i}.{name}: {e}"))
-            };
+    pub fn with_multipart(mut self, parts: &[MultipartPartConfig]) -> HttpClient {
+        for p in parts {
             self.multipart.push([
-                field("content_type", &p.content_type)?,
-                field("content_disposition", &p.content_disposition)?,
-                field("body", &p.body)?,
+                p.content_type.clone(),
+                p.content_disposition.clone(),
+                p.body.clone(),
             ]);
         }
-        Ok(self)
+        self
     }
 
     /// The whole batch as one multipart request (the output's `batch_as_multipart`): the URL

@@ -22,9 +22,8 @@ use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::bloblang::{parse_interpolation, InterpolatedString};
+use crate::bloblang::InterpolatedString;
 use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
-use crate::config::parse_duration;
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
 use crate::http::{text, ApiState, Body, Handler, RemoteAddr};
 use crate::message::ack::AckFn;
@@ -36,7 +35,8 @@ pub struct HttpServerConfig {
     pub address: String,
     pub path: String,
     pub allowed_verbs: Vec<String>,
-    pub timeout: String,
+    #[serde(deserialize_with = "crate::config::duration")]
+    pub timeout: Duration,
     pub rate_limit: String,
     pub max_body_size: i64,
     pub cors: CorsConfig,
@@ -148,8 +148,8 @@ impl Cors {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SyncResponseConfig {
-    pub status: String,
-    pub headers: std::collections::BTreeMap<String, String>,
+    pub status: InterpolatedString,
+    pub headers: std::collections::BTreeMap<String, InterpolatedString>,
     pub metadata_headers: MetadataFilterConfig,
 }
 
@@ -274,16 +274,13 @@ struct Route {
 
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, BuildError> {
     let c: HttpServerConfig = ctx.parse(conf)?;
-    let timeout = parse_duration(&c.timeout).map_err(|e| ctx.error(format!("timeout: {e}")))?;
-    let status = parse_interpolation(&c.sync_response.status)
-        .map_err(|e| ctx.error(format!("sync_response.status: {e}")))?;
+    let timeout = c.timeout;
+    let status = c.sync_response.status.clone();
     let mut headers = Vec::new();
     for (k, v) in &c.sync_response.headers {
         let name = HeaderName::from_bytes(k.as_bytes())
             .map_err(|e| ctx.error(format!("sync_response.headers: {k}: {e}")))?;
-        let value = parse_interpolation(v)
-            .map_err(|e| ctx.error(format!("sync_response.headers.{k}: {e}")))?;
-        headers.push((name, value));
+        headers.push((name, v.clone()));
     }
     let metadata_headers = MetadataFilter::new(&c.sync_response.metadata_headers)
         .map_err(|e| ctx.error(format!("sync_response.metadata_headers: {e}")))?;

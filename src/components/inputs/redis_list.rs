@@ -13,7 +13,6 @@ use crate::components::connectors::redis::{
 };
 use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
-use crate::config::parse_duration;
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
 use crate::message::ack::{noop_ack, AckFn};
 use crate::message::{Batch, Message};
@@ -25,7 +24,8 @@ pub struct RedisListInputConfig {
     pub kind: String,
     pub tls: TlsConfig,
     pub key: String,
-    pub timeout: String,
+    #[serde(deserialize_with = "crate::config::duration")]
+    pub timeout: Duration,
     pub command: String,
     pub auto_replay_nacks: bool,
     pub max_in_flight: i64,
@@ -54,8 +54,7 @@ pub fn plugin() -> Plugin<dyn Input> {
 
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, BuildError> {
     let c: RedisListInputConfig = ctx.parse(conf)?;
-    let timeout = parse_duration(&c.timeout).map_err(|e| ctx.error(format!("timeout: {e}")))?;
-    let timeout = timeout.max(Duration::from_millis(10));
+    let timeout = c.timeout.max(Duration::from_millis(10));
     if c.key.is_empty() {
         return Err(ctx.error("key must not be empty"));
     }

@@ -12,7 +12,7 @@ use lapin::{BasicProperties, Channel, Confirmation, Connection, ExchangeKind};
 use serde::Deserialize;
 use tokio::sync::RwLock;
 
-use crate::bloblang::{parse_interpolation, InterpolatedString};
+use crate::bloblang::InterpolatedString;
 use crate::components::connectors::amqp;
 use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::inputs::amqp_0_9::urls_field;
@@ -41,20 +41,20 @@ pub struct MetadataFilter {
 #[serde(deny_unknown_fields)]
 pub struct AmqpOutputConfig {
     pub urls: Vec<String>,
-    pub exchange: String,
+    pub exchange: InterpolatedString,
     pub exchange_declare: ExchangeDeclare,
-    pub key: String,
+    pub key: InterpolatedString,
     #[serde(rename = "type")]
-    pub kind: String,
-    pub content_type: String,
-    pub content_encoding: String,
-    pub correlation_id: String,
-    pub reply_to: String,
-    pub expiration: String,
-    pub message_id: String,
-    pub user_id: String,
-    pub app_id: String,
-    pub priority: String,
+    pub kind: InterpolatedString,
+    pub content_type: InterpolatedString,
+    pub content_encoding: InterpolatedString,
+    pub correlation_id: InterpolatedString,
+    pub reply_to: InterpolatedString,
+    pub expiration: InterpolatedString,
+    pub message_id: InterpolatedString,
+    pub user_id: InterpolatedString,
+    pub app_id: InterpolatedString,
+    pub priority: InterpolatedString,
     pub metadata: MetadataFilter,
     pub max_in_flight: i64,
     pub persistent: bool,
@@ -129,20 +129,18 @@ struct Props {
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Output>, BuildError> {
     let c: AmqpOutputConfig = ctx.parse(conf)?;
     c.tls.check(ctx)?;
-    let i = |name: &str, src: &str| {
-        parse_interpolation(src).map_err(|e| ctx.error(format!("{name}: {e}")))
-    };
+    // The config stays with the output (for reconnecting); the parsed fields are shared.
     let props = Props {
-        kind: i("type", &c.kind)?,
-        content_type: i("content_type", &c.content_type)?,
-        content_encoding: i("content_encoding", &c.content_encoding)?,
-        correlation_id: i("correlation_id", &c.correlation_id)?,
-        reply_to: i("reply_to", &c.reply_to)?,
-        expiration: i("expiration", &c.expiration)?,
-        message_id: i("message_id", &c.message_id)?,
-        user_id: i("user_id", &c.user_id)?,
-        app_id: i("app_id", &c.app_id)?,
-        priority: i("priority", &c.priority)?,
+        kind: c.kind.clone(),
+        content_type: c.content_type.clone(),
+        content_encoding: c.content_encoding.clone(),
+        correlation_id: c.correlation_id.clone(),
+        reply_to: c.reply_to.clone(),
+        expiration: c.expiration.clone(),
+        message_id: c.message_id.clone(),
+        user_id: c.user_id.clone(),
+        app_id: c.app_id.clone(),
+        priority: c.priority.clone(),
     };
     let exchange_kind = match c.exchange_declare.kind.as_str() {
         "direct" => ExchangeKind::Direct,
@@ -157,8 +155,8 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Output>, Bu
         Some(parse_duration(&c.timeout).map_err(|e| ctx.error(format!("timeout: {e}")))?)
     };
     Ok(Box::new(AmqpOutput {
-        exchange: i("exchange", &c.exchange)?,
-        key: i("key", &c.key)?,
+        exchange: c.exchange.clone(),
+        key: c.key.clone(),
         props,
         exchange_kind,
         timeout,

@@ -10,7 +10,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
 
 use super::{codec_field, OutputCodec};
-use crate::bloblang::{parse_interpolation, InterpolatedString};
+use crate::bloblang::InterpolatedString;
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
 use crate::message::Batch;
@@ -19,7 +19,7 @@ use crate::pipeline::batching::batching_field;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileOutputConfig {
-    pub path: String,
+    pub path: InterpolatedString,
     pub codec: String,
 }
 
@@ -52,10 +52,9 @@ pub fn plugin() -> Plugin<dyn Output> {
 
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Output>, BuildError> {
     let c: FileOutputConfig = ctx.parse(conf)?;
-    let path = parse_interpolation(&c.path).map_err(|e| ctx.error(format!("path: {e}")))?;
     Ok(Box::new(FileOutput {
         codec: OutputCodec::parse(&c.codec).map_err(|e| ctx.error(e))?,
-        path,
+        path: c.path,
         files: Mutex::new(OpenFiles::default()),
     }))
 }
@@ -169,7 +168,8 @@ mod tests {
         let conf = serde_json::json!(format!("{}/${{! content() }}.txt", dir.path().display()));
         let out = FileOutput {
             codec: OutputCodec::Delimited(b"\n".to_vec()),
-            path: parse_interpolation(conf.as_str().unwrap_or_default()).expect("path"),
+            path: crate::bloblang::parse_interpolation(conf.as_str().unwrap_or_default())
+                .expect("path"),
             files: Mutex::new(OpenFiles::default()),
         };
         for i in 0..200 {

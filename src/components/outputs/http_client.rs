@@ -62,7 +62,7 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Output>, Bu
     let c: HttpClientOutputConfig = ctx.parse(conf)?;
     Ok(Box::new(HttpClientOutput {
         client: HttpClient::new(&c.client, &ctx.resources)
-            .and_then(|client| client.with_multipart(&c.multipart))
+            .map(|client| client.with_multipart(&c.multipart))
             .map_err(|e| ctx.error(e))?,
         max_in_flight: usize::try_from(c.max_in_flight.max(1)).unwrap_or(1),
         propagate: c.propagate_response,

@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use crate::bloblang::{parse_interpolation, InterpolatedString};
+use crate::bloblang::InterpolatedString;
 use crate::components::connectors::redis::{
     component_error, kind_field, master_field, url_field, RedisConn,
 };
@@ -21,7 +21,7 @@ pub struct RedisListOutputConfig {
     pub url: String,
     pub kind: String,
     pub tls: TlsConfig,
-    pub key: String,
+    pub key: InterpolatedString,
     pub command: String,
     pub max_in_flight: i64,
 }
@@ -51,7 +51,7 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Output>, Bu
     let c: RedisListOutputConfig = ctx.parse(conf)?;
     Ok(Box::new(RedisListOutput {
         conn: RedisConn::new(&c.url, &c.tls, Some(Duration::from_secs(10)), ctx)?,
-        key: parse_interpolation(&c.key).map_err(|e| ctx.error(format!("key: {e}")))?,
+        key: c.key,
         command: if c.command == "lpush" {
             "LPUSH"
         } else {

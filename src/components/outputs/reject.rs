@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use crate::bloblang::{parse_interpolation, InterpolatedString};
+use crate::bloblang::InterpolatedString;
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
 use crate::message::Batch;
@@ -19,9 +19,9 @@ pub fn plugin() -> Plugin<dyn Output> {
 }
 
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Output>, BuildError> {
-    let text: String = ctx.parse(conf)?;
-    let message = parse_interpolation(&text).map_err(|e| ctx.error(e))?;
-    Ok(Box::new(RejectOutput { message }))
+    Ok(Box::new(RejectOutput {
+        message: ctx.parse(conf)?,
+    }))
 }
 
 pub struct RejectOutput {

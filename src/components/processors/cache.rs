@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use crate::bloblang::{parse_interpolation, InterpolatedString};
+use crate::bloblang::InterpolatedString;
 use crate::components::caches::{ttl_of, CacheStage};
 use crate::components::{
     BatchFailure, BuildCtx, BuildError, CacheError, ComponentInfo, Plugin, Processor,
@@ -16,9 +16,9 @@ use crate::message::{Batch, Value};
 pub struct CacheProcConfig {
     pub resource: String,
     pub operator: String,
-    pub key: String,
-    pub value: Option<String>,
-    pub ttl: Option<String>,
+    pub key: InterpolatedString,
+    pub value: Option<InterpolatedString>,
+    pub ttl: Option<InterpolatedString>,
 }
 
 pub fn spec() -> ComponentSpec {
@@ -72,14 +72,12 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>,
             )))
         }
     };
-    let i =
-        |name: &str, s: &str| parse_interpolation(s).map_err(|e| ctx.error(format!("{name}: {e}")));
     Ok(Box::new(CacheProcessor {
         cache: cache_resource(ctx, &c.resource)?,
         op,
-        key: i("key", &c.key)?,
-        value: c.value.as_deref().map(|v| i("value", v)).transpose()?,
-        ttl: c.ttl.as_deref().map(|v| i("ttl", v)).transpose()?,
+        key: c.key,
+        value: c.value,
+        ttl: c.ttl,
         info: ctx.info.clone(),
     }))
 }

@@ -8,7 +8,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use super::cache::cache_resource;
-use crate::bloblang::{parse_interpolation, InterpolatedString, Mapping};
+use crate::bloblang::{InterpolatedString, Mapping};
 use crate::components::caches::{ttl_of, CacheStage};
 use crate::components::{
     run_processors, BatchFailure, BuildCtx, BuildError, CacheError, ComponentInfo, Plugin,
@@ -21,8 +21,8 @@ use crate::message::{Batch, Message, Metadata, Value};
 #[serde(deny_unknown_fields)]
 pub struct CachedConfig {
     pub cache: String,
-    pub key: String,
-    pub ttl: Option<String>,
+    pub key: InterpolatedString,
+    pub ttl: Option<InterpolatedString>,
     pub skip_on: Option<String>,
     pub processors: Vec<serde_json::Value>,
 }
@@ -48,12 +48,10 @@ pub fn plugin() -> Plugin<dyn Processor> {
 
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>, BuildError> {
     let c: CachedConfig = ctx.parse(conf)?;
-    let i =
-        |name: &str, s: &str| parse_interpolation(s).map_err(|e| ctx.error(format!("{name}: {e}")));
     Ok(Box::new(Cached {
         cache: cache_resource(ctx, &c.cache)?,
-        key: i("key", &c.key)?,
-        ttl: c.ttl.as_deref().map(|t| i("ttl", t)).transpose()?,
+        key: c.key,
+        ttl: c.ttl,
         skip_on: c
             .skip_on
             .as_deref()

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use super::cache::cache_resource;
-use crate::bloblang::{parse_interpolation, InterpolatedString};
+use crate::bloblang::InterpolatedString;
 use crate::components::caches::CacheStage;
 use crate::components::{
     BatchFailure, BuildCtx, BuildError, CacheError, ComponentInfo, Plugin, Processor,
@@ -16,7 +16,7 @@ use crate::message::Batch;
 #[serde(deny_unknown_fields)]
 pub struct DedupeConfig {
     pub cache: String,
-    pub key: String,
+    pub key: InterpolatedString,
     pub drop_on_err: bool,
 }
 
@@ -41,7 +41,7 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>,
     let c: DedupeConfig = ctx.parse(conf)?;
     Ok(Box::new(Dedupe {
         cache: cache_resource(ctx, &c.cache)?,
-        key: parse_interpolation(&c.key).map_err(|e| ctx.error(format!("key: {e}")))?,
+        key: c.key,
         drop_on_err: c.drop_on_err,
         dropped: crate::metrics::error_counter("processor_dropped_on_error", &ctx.info),
         info: ctx.info.clone(),

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use crate::bloblang::{parse_interpolation, InterpolatedString};
+use crate::bloblang::InterpolatedString;
 use crate::components::{BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor};
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
 use crate::message::Batch;
@@ -12,7 +12,7 @@ use crate::message::Batch;
 #[serde(deny_unknown_fields)]
 pub struct LogConfig {
     pub level: String,
-    pub message: String,
+    pub message: InterpolatedString,
     pub fields_mapping: Option<String>,
 }
 
@@ -36,8 +36,6 @@ pub fn plugin() -> Plugin<dyn Processor> {
 
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>, BuildError> {
     let c: LogConfig = ctx.parse(conf)?;
-    let message =
-        parse_interpolation(&c.message).map_err(|e| ctx.error(format!("message: {e}")))?;
     let level = match c.level.to_ascii_uppercase().as_str() {
         "FATAL" | "ERROR" => tracing::Level::ERROR,
         "WARN" => tracing::Level::WARN,
@@ -54,7 +52,7 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>,
     };
     Ok(Box::new(LogProcessor {
         level,
-        message,
+        message: c.message,
         fields,
         info: ctx.info.clone(),
     }))

@@ -5,14 +5,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use crate::bloblang::{parse_interpolation, InterpolatedString, Mapping};
+use crate::bloblang::{InterpolatedString, Mapping};
 use crate::components::connectors::redis::{
     arg_bytes, kind_field, master_field, reply_value, url_field, RedisConn,
 };
 use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::connectors::{args_for, parse_args_mapping};
 use crate::components::{BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor};
-use crate::config::parse_duration;
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
 use crate::message::Batch;
 
@@ -22,10 +21,11 @@ pub struct RedisProcConfig {
     pub url: String,
     pub kind: String,
     pub tls: TlsConfig,
-    pub command: String,
+    pub command: InterpolatedString,
     pub args_mapping: Option<String>,
     pub retries: i64,
-    pub retry_period: String,
+    #[serde(deserialize_with = "crate::config::duration")]
+    pub retry_period: Duration,
 }
 
 pub fn spec() -> ComponentSpec {
@@ -52,10 +52,10 @@ pub fn plugin() -> Plugin<dyn Processor> {
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>, BuildError> {
     let c: RedisProcConfig = ctx.parse(conf)?;
     let action = RedisAction::Command {
-        name: parse_interpolation(&c.command).map_err(|e| ctx.error(format!("command: {e}")))?,
+        name: c.command,
         args: parse_args_mapping(c.args_mapping.as_deref(), ctx)?,
     };
-    RedisProc::boxed(&c.url, &c.tls, action, c.retries, &c.retry_period, ctx)
+    RedisProc::boxed(&c.url, &c.tls, action, c.retries, c.retry_period, ctx)
 }
 
 /// What a Redis processor sends for each message.
@@ -115,15 +115,14 @@ impl RedisProc {
         tls: &TlsConfig,
         action: RedisAction,
         retries: i64,
-        retry_period: &str,
+        retry_period: Duration,
         ctx: &BuildCtx,
     ) -> Result<Box<dyn Processor>, BuildError> {
         Ok(Box::new(RedisProc {
             conn: RedisConn::new(url, tls, Some(Duration::from_secs(10)), ctx)?,
             action,
             retries: retries.max(0) as u32,
-            retry_period: parse_duration(retry_period)
-                .map_err(|e| ctx.error(format!("retry_period: {e}")))?,
+            retry_period,
             info: ctx.info.clone(),
         }))
     }

@@ -19,9 +19,10 @@ pub struct RedisScriptConfig {
     pub tls: TlsConfig,
     pub script: String,
     pub args_mapping: String,
-    pub keys_mapping: String,
+    pub keys_mapping: crate::bloblang::Mapping,
     pub retries: i64,
-    pub retry_period: String,
+    #[serde(deserialize_with = "crate::config::duration")]
+    pub retry_period: std::time::Duration,
 }
 
 pub fn spec() -> ComponentSpec {
@@ -52,9 +53,8 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>,
     let c: RedisScriptConfig = ctx.parse(conf)?;
     let action = RedisAction::Script {
         script: c.script,
-        keys: crate::bloblang::parse_mapping(&c.keys_mapping)
-            .map_err(|e| ctx.error(format!("keys_mapping: {e}")))?,
+        keys: c.keys_mapping,
         args: parse_args_mapping(Some(&c.args_mapping), ctx)?,
     };
-    RedisProc::boxed(&c.url, &c.tls, action, c.retries, &c.retry_period, ctx)
+    RedisProc::boxed(&c.url, &c.tls, action, c.retries, c.retry_period, ctx)
 }

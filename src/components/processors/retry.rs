@@ -12,7 +12,6 @@ use serde::Deserialize;
 use crate::components::{
     run_processors, BatchFailure, BuildCtx, BuildError, Plugin, Processor, ProcessorStage,
 };
-use crate::config::parse_duration;
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
 use crate::message::{Batch, Message};
 
@@ -25,12 +24,16 @@ pub struct RetryConfig {
     pub max_retries: i64,
 }
 
+/// Exponential backoff, as `retry`'s `backoff` and the Redis cache's `retries` declare it.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BackoffConfig {
-    pub initial_interval: String,
-    pub max_interval: String,
-    pub max_elapsed_time: String,
+    #[serde(deserialize_with = "crate::config::duration")]
+    pub initial_interval: Duration,
+    #[serde(deserialize_with = "crate::config::duration")]
+    pub max_interval: Duration,
+    #[serde(deserialize_with = "crate::config::duration")]
+    pub max_elapsed_time: Duration,
 }
 
 pub fn spec() -> ComponentSpec {
@@ -55,14 +58,10 @@ pub fn plugin() -> Plugin<dyn Processor> {
 
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>, BuildError> {
     let c: RetryConfig = ctx.parse(conf)?;
-    let dur = |name: &str, v: &str| {
-        parse_duration(v).map_err(|e| ctx.error(format!("backoff.{name}: {e}")))
-    };
     Ok(Box::new(RetryProcessor {
-        initial: dur("initial_interval", &c.backoff.initial_interval)?,
-        max_interval: dur("max_interval", &c.backoff.max_interval)?,
-        max_elapsed: Some(dur("max_elapsed_time", &c.backoff.max_elapsed_time)?)
-            .filter(|d| !d.is_zero()),
+        initial: c.backoff.initial_interval,
+        max_interval: c.backoff.max_interval,
+        max_elapsed: Some(c.backoff.max_elapsed_time).filter(|d| !d.is_zero()),
         max_retries: usize::try_from(c.max_retries).ok().filter(|n| *n > 0),
         parallel: c.parallel,
         children: ctx.build_processors("processors", &c.processors)?,

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use crate::bloblang::{parse_interpolation, InterpolatedString};
+use crate::bloblang::InterpolatedString;
 use crate::components::{BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor};
 use crate::config::parse_duration;
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
@@ -12,7 +12,7 @@ use crate::message::Batch;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SleepConfig {
-    pub duration: String,
+    pub duration: InterpolatedString,
 }
 
 pub fn spec() -> ComponentSpec {
@@ -40,8 +40,7 @@ pub fn plugin() -> Plugin<dyn Processor> {
 
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>, BuildError> {
     let c: SleepConfig = ctx.parse(conf)?;
-    let duration =
-        parse_interpolation(&c.duration).map_err(|e| ctx.error(format!("duration: {e}")))?;
+    let duration = c.duration;
     if duration.is_static() {
         parse_duration(&duration.render_static())
             .map_err(|e| ctx.error(format!("duration: {e}")))?;
