@@ -303,6 +303,9 @@ impl RoutePattern {
 
     /// The variables of `path` (decoded), if it matches.
     pub fn captures(&self, path: &str) -> Option<Vec<(String, String)>> {
+        if self.names.is_empty() {
+            return self.regex.is_match(path).then(Vec::new);
+        }
         let c = self.regex.captures(path)?;
         Some(
             self.names

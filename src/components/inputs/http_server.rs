@@ -482,8 +482,7 @@ impl Route {
         if self.closed.is_cancelled() || self.api.shutting_down.load(Ordering::Relaxed) {
             return text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n");
         }
-        let verb = req.method().as_str().to_owned();
-        if !self.verbs.contains(&verb) {
+        if !self.verbs.iter().any(|v| v == req.method().as_str()) {
             return text(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n");
         }
         if let Some(rl) = &self.rate_limit {
@@ -501,7 +500,7 @@ impl Route {
                 }
             }
         }
-        let meta = self.request_metadata(&req);
+        let mut meta = self.request_metadata(&req);
         let content_type = req
             .headers()
             .get(hyper::header::CONTENT_TYPE)
@@ -534,15 +533,18 @@ impl Route {
             }
         };
         let slot = Arc::new(SyncResponse::default());
-        let batch: Vec<Message> = parts
-            .into_iter()
-            .map(|part| {
-                let mut msg = Message::from_bytes(part);
-                msg.set_meta(meta.clone());
-                msg.set_sync_response(slot.clone());
-                msg
-            })
-            .collect();
+        let mut batch = Vec::with_capacity(parts.len());
+        let mut parts = parts.into_iter().peekable();
+        while let Some(part) = parts.next() {
+            let mut msg = Message::from_bytes(part);
+            // The last part (usually the only one) takes the metadata itself.
+            msg.set_meta(match parts.peek() {
+                Some(_) => meta.clone(),
+                None => std::mem::take(&mut meta),
+            });
+            msg.set_sync_response(slot.clone());
+            batch.push(msg);
+        }
         let (reply_tx, reply_rx) = oneshot::channel();
         // Only a full queue needs the timer: most requests find room at once.
         match self.tx.try_send((batch, reply_tx)) {
@@ -576,8 +578,11 @@ impl Route {
         };
         for (k, v) in req.headers() {
             if let Ok(s) = v.to_str() {
-                meta.entry(key("header_", &canonical_header(k.as_str())))
-                    .or_insert_with(|| Value::from(s));
+                let mut name = canonical_header(k.as_str());
+                if self.prefix_metadata_keys {
+                    name.insert_str(0, "header_");
+                }
+                meta.entry(name).or_insert_with(|| Value::from(s));
             }
         }
         let uri = req.uri();
@@ -727,16 +732,16 @@ impl Responder {
 
 /// Go's canonical header form (`content-type` → `Content-Type`), as Bento's metadata keys are.
 fn canonical_header(k: &str) -> String {
-    k.split('-')
-        .map(|part| {
-            let mut c = part.chars();
-            match c.next() {
-                Some(f) => f.to_ascii_uppercase().to_string() + &c.as_str().to_ascii_lowercase(),
-                None => String::new(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("-")
+    let mut out = String::with_capacity(k.len());
+    let mut upper = true;
+    for c in k.chars() {
+        out.push(match upper {
+            true => c.to_ascii_uppercase(),
+            false => c.to_ascii_lowercase(),
+        });
+        upper = c == '-';
+    }
+    out
 }
 
 /// The messages of a request body: one per part of a `multipart/*` body, else the body, as
