@@ -87,7 +87,9 @@ pub trait Processor: Send + Sync {
 #[async_trait]
 pub trait Output: Send + Sync {
     async fn connect(&self) -> Result<(), ComponentError>;
-    async fn write(&self, batch: Batch) -> Result<(), ComponentError>;
+    /// The batch is borrowed: the runtime retries a failed write with the same batch, and an
+    /// output that only reads it (most do) costs no copy per attempt.
+    async fn write(&self, batch: &Batch) -> Result<(), ComponentError>;
     async fn close(&self) -> Result<(), ComponentError>;
     fn max_in_flight(&self) -> usize {
         1

@@ -920,7 +920,7 @@ async fn write_batch(s: &OutputShared, batch: &Batch) -> Written {
     let mut reconnected = false;
     loop {
         let r = tokio::select! {
-            r = s.output.write(batch.clone()) => r,
+            r = s.output.write(batch) => r,
             _ = s.abort.cancelled() => return Written::Aborted,
         };
         match r {

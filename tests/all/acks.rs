@@ -116,7 +116,7 @@ impl Output for FailingOutput {
     async fn connect(&self) -> Result<(), ComponentError> {
         Ok(())
     }
-    async fn write(&self, _b: Batch) -> Result<(), ComponentError> {
+    async fn write(&self, _b: &Batch) -> Result<(), ComponentError> {
         Err(ComponentError::Failed("disk on fire".into()))
     }
     async fn close(&self) -> Result<(), ComponentError> {
@@ -136,11 +136,11 @@ impl Output for SlowOutput {
     async fn connect(&self) -> Result<(), ComponentError> {
         Ok(())
     }
-    async fn write(&self, b: Batch) -> Result<(), ComponentError> {
+    async fn write(&self, b: &Batch) -> Result<(), ComponentError> {
         self.started.notify_one();
         tokio::time::sleep(self.delay).await;
         let mut w = self.written.lock().unwrap();
-        for m in &b {
+        for m in b {
             w.push(String::from_utf8_lossy(m.bytes()).into_owned());
         }
         Ok(())
@@ -285,7 +285,7 @@ impl Output for FlakyOutput {
     async fn connect(&self) -> Result<(), ComponentError> {
         Ok(())
     }
-    async fn write(&self, _b: Batch) -> Result<(), ComponentError> {
+    async fn write(&self, _b: &Batch) -> Result<(), ComponentError> {
         let mut n = self.attempts.lock().unwrap();
         *n += 1;
         if *n <= self.fail {
@@ -339,7 +339,7 @@ impl Output for PanickingOutput {
     async fn connect(&self) -> Result<(), ComponentError> {
         Ok(())
     }
-    async fn write(&self, _b: Batch) -> Result<(), ComponentError> {
+    async fn write(&self, _b: &Batch) -> Result<(), ComponentError> {
         let n = {
             let mut w = self.writes.lock().unwrap();
             *w += 1;
@@ -393,7 +393,7 @@ impl Output for GatedOutput {
     async fn connect(&self) -> Result<(), ComponentError> {
         Ok(())
     }
-    async fn write(&self, _b: Batch) -> Result<(), ComponentError> {
+    async fn write(&self, _b: &Batch) -> Result<(), ComponentError> {
         self.arrived.notify_one();
         let _pass = self.gate.acquire().await;
         Ok(())
@@ -450,7 +450,7 @@ impl Output for ConcurrencyProbe {
     async fn connect(&self) -> Result<(), ComponentError> {
         Ok(())
     }
-    async fn write(&self, _b: Batch) -> Result<(), ComponentError> {
+    async fn write(&self, _b: &Batch) -> Result<(), ComponentError> {
         use std::sync::atomic::Ordering::SeqCst;
         let now = self.running.fetch_add(1, SeqCst) + 1;
         self.peak.fetch_max(now, SeqCst);
@@ -530,7 +530,7 @@ impl Output for GatheringProbe {
     async fn connect(&self) -> Result<(), ComponentError> {
         Ok(())
     }
-    async fn write(&self, b: Batch) -> Result<(), ComponentError> {
+    async fn write(&self, b: &Batch) -> Result<(), ComponentError> {
         let first = self.writes.lock().unwrap().is_empty();
         if first && self.wait_first {
             self.notify.notified().await;

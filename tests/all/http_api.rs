@@ -69,7 +69,7 @@ impl Output for GatedOutput {
             Err(ComponentError::Failed("connection refused".into()))
         }
     }
-    async fn write(&self, _b: Batch) -> Result<(), ComponentError> {
+    async fn write(&self, _b: &Batch) -> Result<(), ComponentError> {
         Ok(())
     }
     async fn close(&self) -> Result<(), ComponentError> {

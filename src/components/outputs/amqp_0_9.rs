@@ -382,18 +382,18 @@ impl Output for AmqpOutput {
         Ok(())
     }
 
-    async fn write(&self, batch: Batch) -> Result<(), ComponentError> {
+    async fn write(&self, batch: &Batch) -> Result<(), ComponentError> {
         let Some(live) = self.live.read().await.clone() else {
             return Err(ComponentError::NotConnected);
         };
         let r = match self.timeout {
-            Some(t) => match tokio::time::timeout(t, self.publish(&live, &batch)).await {
+            Some(t) => match tokio::time::timeout(t, self.publish(&live, batch)).await {
                 Ok(r) => r,
                 Err(_) => Err(PublishError::Message(format!(
                     "timed out after {t:?} waiting for the broker"
                 ))),
             },
-            None => self.publish(&live, &batch).await,
+            None => self.publish(&live, batch).await,
         };
         match r {
             Ok(()) => Ok(()),

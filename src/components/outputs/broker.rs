@@ -94,7 +94,7 @@ async fn write_one(
     fail_fast: bool,
 ) -> Result<(), ComponentError> {
     if fail_fast {
-        out.write(batch.clone()).await
+        out.write(batch).await
     } else {
         out.write_until_written(batch).await;
         Ok(())
@@ -107,7 +107,7 @@ impl Output for BrokerOutput {
         super::connect_all(&self.outputs).await
     }
 
-    async fn write(&self, batch: Batch) -> Result<(), ComponentError> {
+    async fn write(&self, batch: &Batch) -> Result<(), ComponentError> {
         match self.pattern {
             Pattern::RoundRobin => {
                 let i = self.next.fetch_add(1, Ordering::Relaxed) % self.outputs.len();
@@ -118,7 +118,7 @@ impl Output for BrokerOutput {
                 fail_fast,
             } => {
                 for o in &self.outputs {
-                    write_one(o, &batch, fail_fast).await?;
+                    write_one(o, batch, fail_fast).await?;
                 }
                 Ok(())
             }
@@ -126,7 +126,7 @@ impl Output for BrokerOutput {
                 sequential: false,
                 fail_fast,
             } => futures::future::join_all(
-                self.outputs.iter().map(|o| write_one(o, &batch, fail_fast)),
+                self.outputs.iter().map(|o| write_one(o, batch, fail_fast)),
             )
             .await
             .into_iter()

@@ -26,7 +26,7 @@ impl Output for DropOutput {
     async fn connect(&self) -> Result<(), ComponentError> {
         Ok(())
     }
-    async fn write(&self, _batch: Batch) -> Result<(), ComponentError> {
+    async fn write(&self, _batch: &Batch) -> Result<(), ComponentError> {
         Ok(())
     }
     async fn close(&self) -> Result<(), ComponentError> {

@@ -47,15 +47,18 @@ impl Output for FallbackOutput {
         last
     }
 
-    async fn write(&self, mut batch: Batch) -> Result<(), ComponentError> {
+    async fn write(&self, batch: &Batch) -> Result<(), ComponentError> {
         let mut last = Err(ComponentError::Failed("no outputs".into()));
+        // The batch as the next output gets it: copied once an output has failed, to carry
+        // `fallback_error`.
+        let mut tagged: Option<Batch> = None;
         for o in &self.outputs {
-            last = o.write(batch.clone()).await;
+            last = o.write(tagged.as_ref().unwrap_or(batch)).await;
             match &last {
                 Ok(()) => return Ok(()),
                 Err(e) => {
                     let why = Value::from(e.to_string());
-                    for m in &mut batch {
+                    for m in tagged.get_or_insert_with(|| batch.clone()) {
                         m.meta_mut().insert("fallback_error".into(), why.clone());
                     }
                 }

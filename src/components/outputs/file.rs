@@ -105,14 +105,11 @@ impl Output for FileOutput {
         Ok(())
     }
 
-    async fn write(&self, batch: Batch) -> Result<(), ComponentError> {
+    async fn write(&self, batch: &Batch) -> Result<(), ComponentError> {
         let mut files = self.files.lock().await;
         let files = &mut *files;
         for i in 0..batch.len() {
-            let path = self
-                .path
-                .render(&batch, i)
-                .map_err(ComponentError::failed)?;
+            let path = self.path.render(batch, i).map_err(ComponentError::failed)?;
             if self.codec == OutputCodec::AllBytes {
                 Self::create_parent(&path).await?;
                 tokio::fs::write(&path, batch[i].bytes())
@@ -173,12 +170,12 @@ mod tests {
             files: Mutex::new(OpenFiles::default()),
         };
         for i in 0..200 {
-            out.write(vec![Message::from_bytes(format!("f{i}"))])
+            out.write(&vec![Message::from_bytes(format!("f{i}"))])
                 .await
                 .expect("written");
         }
         // The first file is written again after being closed: it is appended to.
-        out.write(vec![Message::from_bytes("f0")])
+        out.write(&vec![Message::from_bytes("f0")])
             .await
             .expect("written");
         assert_eq!(out.files.lock().await.by_path.len(), MAX_OPEN_FILES);

@@ -83,11 +83,11 @@ impl Output for HttpClientOutput {
         Ok(())
     }
 
-    async fn write(&self, batch: Batch) -> Result<(), ComponentError> {
+    async fn write(&self, batch: &Batch) -> Result<(), ComponentError> {
         if self.multipart && batch.len() > 1 {
             return self
                 .client
-                .send_multipart(&batch)
+                .send_multipart(batch)
                 .await
                 .map(drop)
                 .map_err(|e| ComponentError::Failed(e.message));
@@ -95,7 +95,7 @@ impl Output for HttpClientOutput {
         for i in 0..batch.len() {
             let resp = self
                 .client
-                .send(&batch, i)
+                .send(batch, i)
                 .await
                 .map_err(|e| ComponentError::Failed(e.message))?;
             if self.propagate {

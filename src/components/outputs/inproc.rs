@@ -42,14 +42,17 @@ impl Output for InprocOutput {
         Ok(())
     }
 
-    async fn write(&self, batch: Batch) -> Result<(), ComponentError> {
+    async fn write(&self, batch: &Batch) -> Result<(), ComponentError> {
         let (done_tx, done_rx) = oneshot::channel();
         let ack = AckHandle::new(Box::new(move |status| {
             let _ = done_tx.send(status);
             Box::pin(async {})
         }));
         self.tx
-            .send(Transaction { batch, ack })
+            .send(Transaction {
+                batch: batch.clone(),
+                ack,
+            })
             .await
             .map_err(|_| ComponentError::NotConnected)?;
         match done_rx.await {

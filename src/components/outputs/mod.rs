@@ -107,7 +107,7 @@ impl ChildOutput {
     /// (`retry_until_success`, and the retrying broker patterns).
     pub async fn write_until_written(&self, batch: &Batch) {
         let mut delays = crate::pipeline::connect_backoff();
-        while let Err(e) = self.write(batch.clone()).await {
+        while let Err(e) = self.write(batch).await {
             let delay = delays.next().unwrap_or(std::time::Duration::from_secs(1));
             tracing::warn!(label = %self.info.label, path = %self.info.path, "output failed, retrying in {delay:?}: {e}");
             tokio::time::sleep(delay).await;
@@ -133,16 +133,19 @@ impl Output for ChildOutput {
     }
 
     /// Run the child's processors and write what they give.
-    async fn write(&self, batch: Batch) -> Result<(), ComponentError> {
+    async fn write(&self, batch: &Batch) -> Result<(), ComponentError> {
+        // Processors take their batch: only a child that has them needs a copy.
+        let processed;
         let batches = if self.processors.is_empty() {
-            vec![batch]
+            std::slice::from_ref(batch)
         } else {
-            run_processors(&self.processors, batch).await
+            processed = run_processors(&self.processors, batch.clone()).await;
+            processed.as_slice()
         };
-        for b in batches.into_iter().filter(|b| !b.is_empty()) {
+        for b in batches.iter().filter(|b| !b.is_empty()) {
             let n = b.len();
             let started = Instant::now();
-            let mut r = self.output.write(b.clone()).await;
+            let mut r = self.output.write(b).await;
             if r == Err(ComponentError::NotConnected) {
                 self.metrics.conn.lost();
                 r = match self.output.connect().await {

@@ -74,12 +74,12 @@ impl Output for RedisListOutput {
         self.conn.ping().await
     }
 
-    async fn write(&self, batch: Batch) -> Result<(), ComponentError> {
+    async fn write(&self, batch: &Batch) -> Result<(), ComponentError> {
         let mut pipe = redis::pipe();
         for i in 0..batch.len() {
             let key = self
                 .key
-                .render(&batch, i)
+                .render(batch, i)
                 .map_err(|e| ComponentError::Failed(format!("key: {e}")))?;
             pipe.cmd(self.command)
                 .arg(key)

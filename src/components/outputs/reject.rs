@@ -33,10 +33,10 @@ impl Output for RejectOutput {
     async fn connect(&self) -> Result<(), ComponentError> {
         Ok(())
     }
-    async fn write(&self, batch: Batch) -> Result<(), ComponentError> {
+    async fn write(&self, batch: &Batch) -> Result<(), ComponentError> {
         let text = self
             .message
-            .render(&batch, 0)
+            .render(batch, 0)
             .unwrap_or_else(|e| e.to_string());
         Err(ComponentError::Failed(text))
     }

@@ -50,9 +50,9 @@ impl Output for SqlInsertOutput {
         self.inner.db.connect().await.map_err(connect_error)
     }
 
-    async fn write(&self, batch: Batch) -> Result<(), ComponentError> {
+    async fn write(&self, batch: &Batch) -> Result<(), ComponentError> {
         // A batch is written whole or not at all: its nack replays every message of it.
-        let (r, failed) = self.inner.insert(&batch, true).await;
+        let (r, failed) = self.inner.insert(batch, true).await;
         if let Some((i, e)) = failed.first() {
             return Err(ComponentError::Failed(format!("message {i}: {e}")));
         }
@@ -98,9 +98,9 @@ mod tests {
                 .map(|d| Message::from_bytes(d.to_string()))
                 .collect()
         };
-        let err = out.write(batch(&[r#"{"id": 1}"#, r#"{"id": "x"}"#])).await;
+        let err = out.write(&batch(&[r#"{"id": 1}"#, r#"{"id": "x"}"#])).await;
         assert!(err.is_err(), "a message without arguments fails the batch");
-        out.write(batch(&[r#"{"id": 2}"#, r#"{"id": 3}"#]))
+        out.write(&batch(&[r#"{"id": 2}"#, r#"{"id": 3}"#]))
             .await
             .expect("a good batch");
         let rows = rusqlite::Connection::open(&dsn)

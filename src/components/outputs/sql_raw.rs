@@ -41,11 +41,11 @@ impl Output for SqlRawOutput {
         self.q.db.connect().await.map_err(connect_error)
     }
 
-    async fn write(&self, batch: Batch) -> Result<(), ComponentError> {
+    async fn write(&self, batch: &Batch) -> Result<(), ComponentError> {
         for i in 0..batch.len() {
-            let query = self.q.text(&batch, i).map_err(ComponentError::Failed)?;
+            let query = self.q.text(batch, i).map_err(ComponentError::Failed)?;
             let args =
-                sql::args_for(self.q.args.as_ref(), &batch, i).map_err(ComponentError::Failed)?;
+                sql::args_for(self.q.args.as_ref(), batch, i).map_err(ComponentError::Failed)?;
             self.q.db.exec(&query, args).await?;
         }
         Ok(())

@@ -50,9 +50,9 @@ impl Output for StdoutOutput {
         Ok(())
     }
 
-    async fn write(&self, batch: Batch) -> Result<(), ComponentError> {
+    async fn write(&self, batch: &Batch) -> Result<(), ComponentError> {
         let mut buf = Vec::with_capacity(batch.iter().map(|m| m.bytes().len() + 1).sum());
-        for m in &batch {
+        for m in batch {
             self.codec.encode_into(&mut buf, m.bytes());
         }
         let mut out = std::io::stdout().lock();

@@ -117,8 +117,8 @@ impl Output for SwitchOutput {
         super::connect_all(&self.outputs).await
     }
 
-    async fn write(&self, batch: Batch) -> Result<(), ComponentError> {
-        let routed = self.route(&batch)?;
+    async fn write(&self, batch: &Batch) -> Result<(), ComponentError> {
+        let routed = self.route(batch)?;
         let writes = self
             .outputs
             .iter()
@@ -129,7 +129,7 @@ impl Output for SwitchOutput {
                     out.write_until_written(&msgs).await;
                     Ok(())
                 } else {
-                    out.write(msgs).await
+                    out.write(&msgs).await
                 }
             });
         futures::future::join_all(writes)

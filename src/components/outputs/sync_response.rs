@@ -58,8 +58,8 @@ impl Output for SyncResponseOutput {
     async fn connect(&self) -> Result<(), ComponentError> {
         Ok(())
     }
-    async fn write(&self, batch: Batch) -> Result<(), ComponentError> {
-        store(&batch);
+    async fn write(&self, batch: &Batch) -> Result<(), ComponentError> {
+        store(batch);
         Ok(())
     }
     async fn close(&self) -> Result<(), ComponentError> {

@@ -282,9 +282,9 @@ async fn properties_mandatory_failover(url: &str, rabbit: &Rabbit) {
     let mut sent = Message::from_bytes("shaped");
     sent.meta_mut().insert("trace_id".into(), Value::from("t1"));
     sent.meta_mut().insert("prio".into(), Value::from("9"));
-    out.write(vec![sent.clone()]).await.unwrap();
+    out.write(&vec![sent.clone()]).await.unwrap();
     sent.meta_mut().insert("prio".into(), Value::from("10"));
-    let r = out.write(vec![sent]).await;
+    let r = out.write(&vec![sent]).await;
     assert!(
         matches!(&r, Err(ComponentError::Failed(e)) if e.contains("must be <= 9 and >= 0, got 10")),
         "{r:?}"
@@ -319,7 +319,7 @@ async fn properties_mandatory_failover(url: &str, rabbit: &Rabbit) {
     };
     let out = suite::output_of(&unroutable, &id);
     out.connect().await.unwrap();
-    let r = out.write(vec![Message::from_bytes("lost?")]).await;
+    let r = out.write(&vec![Message::from_bytes("lost?")]).await;
     assert!(
         matches!(&r, Err(ComponentError::Failed(e)) if e.contains("returned")),
         "{r:?}"
@@ -354,7 +354,7 @@ async fn properties_mandatory_failover(url: &str, rabbit: &Rabbit) {
         Message::from_bytes(r#"{"name":"b","n":2}"#),
         Message::from_bytes(r#"{"name":"a","n":3}"#),
     ];
-    out.write(batch).await.unwrap();
+    out.write(&batch).await.unwrap();
     out.close().await.unwrap();
     let mut got = rabbit.stored(&id).await;
     got.sort();

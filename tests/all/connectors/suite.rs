@@ -188,7 +188,7 @@ impl Output for CollectOutput {
     async fn connect(&self) -> Result<(), ComponentError> {
         Ok(())
     }
-    async fn write(&self, b: Batch) -> Result<(), ComponentError> {
+    async fn write(&self, b: &Batch) -> Result<(), ComponentError> {
         if self
             .fail_first
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -199,7 +199,7 @@ impl Output for CollectOutput {
         }
         let n = self.got.lock().unwrap().len();
         self.gate.pass(n).await;
-        self.got.lock().unwrap().extend(b);
+        self.got.lock().unwrap().extend(b.iter().cloned());
         Ok(())
     }
     async fn close(&self) -> Result<(), ComponentError> {
