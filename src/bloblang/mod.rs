@@ -204,10 +204,7 @@ impl Mapping {
         batch: &[Message],
         index: usize,
     ) -> Result<Option<Message>, ExecError> {
-        let empty = Message::default();
-        let this_msg = batch.get(index).unwrap_or(&empty);
-        let out = self.run(batch, index, false, This::Message(this_msg))?;
-        self.finish(batch, index, out)
+        self.run_on_message(batch, index, false)
     }
 
     /// `mutation` semantics: the input document is edited in place (`this` sees the edits).
@@ -216,9 +213,18 @@ impl Mapping {
         batch: &[Message],
         index: usize,
     ) -> Result<Option<Message>, ExecError> {
+        self.run_on_message(batch, index, true)
+    }
+
+    fn run_on_message(
+        &self,
+        batch: &[Message],
+        index: usize,
+        mutate: bool,
+    ) -> Result<Option<Message>, ExecError> {
         let empty = Message::default();
         let this_msg = batch.get(index).unwrap_or(&empty);
-        let out = self.run(batch, index, true, This::Message(this_msg))?;
+        let out = self.run(batch, index, mutate, This::Message(this_msg))?;
         self.finish(batch, index, out)
     }
 

@@ -4,14 +4,6 @@ use crate::bloblang::library;
 use crate::components::registry;
 use crate::config::spec::ComponentKind;
 
-const KINDS: &[ComponentKind] = &[
-    ComponentKind::Input,
-    ComponentKind::Processor,
-    ComponentKind::Output,
-    ComponentKind::Cache,
-    ComponentKind::RateLimit,
-];
-
 /// Bento's section titles: `rate-limits` → `Rate Limits`.
 fn title(kind: &str) -> String {
     kind.split('-')
@@ -67,7 +59,7 @@ fn doc_json(d: &crate::bloblang::Doc) -> serde_json::Value {
 
 pub(super) fn list(kinds: &[String], format: &str, status: Option<&str>) -> i32 {
     let mut sections: Vec<(String, Vec<String>, Vec<serde_json::Value>)> = Vec::new();
-    for k in KINDS {
+    for k in &ComponentKind::ALL {
         // `--status`: only the components of that status.
         let specs: Vec<_> = registry::specs(*k)
             .into_iter()

@@ -256,14 +256,6 @@ mod tests {
     use crate::pipeline::Stream;
     use std::path::Path;
 
-    const KINDS: [ComponentKind; 5] = [
-        ComponentKind::Input,
-        ComponentKind::Processor,
-        ComponentKind::Output,
-        ComponentKind::Cache,
-        ComponentKind::RateLimit,
-    ];
-
     /// Fields declared but with nothing observable to do, and why.
     const NOTHING_TO_DO: &[(&str, &str)] = &[
         (
@@ -308,7 +300,7 @@ mod tests {
             .iter()
             .map(|(_, s)| decl.replace_all(s, "").into_owned())
             .collect();
-        let component_names: Vec<&str> = KINDS
+        let component_names: Vec<&str> = ComponentKind::ALL
             .iter()
             .flat_map(|k| specs(*k))
             .map(|s| s.name)
@@ -363,7 +355,10 @@ mod tests {
             let [kind, name, path] = cols[..] else {
                 panic!("bad line: {line}");
             };
-            let kind = KINDS.into_iter().find(|k| k.name() == kind).unwrap();
+            let kind = ComponentKind::ALL
+                .into_iter()
+                .find(|k| k.name() == kind)
+                .unwrap();
             let Some(spec) = spec(kind, name) else {
                 panic!(
                     "{} {name} is in Bento's field list but engine does not ship it",
@@ -394,7 +389,7 @@ mod tests {
         // Every failure is collected so one bad example does not hide the others.
         let mut checked = 0;
         let mut failures = Vec::new();
-        for kind in KINDS {
+        for kind in ComponentKind::ALL {
             for spec in specs(kind) {
                 if spec.examples.is_empty() {
                     failures.push(format!("{} {} has no example", kind.name(), spec.name));
@@ -429,31 +424,40 @@ mod tests {
         assert!(checked >= 12, "only {checked} examples");
     }
 
+    /// Build a component of any kind from its resolved config, keeping only the outcome.
+    fn build_any(
+        kind: ComponentKind,
+        name: &str,
+        conf: serde_json::Value,
+    ) -> Result<(), BuildError> {
+        let conf = ComponentConf {
+            kind: name.to_owned(),
+            label: None,
+            conf,
+            processors: vec![],
+        };
+        let ctx = BuildCtx::new(Arc::new(Shared::default()));
+        match kind {
+            ComponentKind::Input => build_input(&conf, &ctx).map(|_| ()),
+            ComponentKind::Processor => build_processor(&conf, &ctx).map(|_| ()),
+            ComponentKind::Output => build_output(&conf, &ctx).map(|_| ()),
+            ComponentKind::Cache => build_cache(&conf, &ctx).map(|_| ()),
+            ComponentKind::RateLimit => build_rate_limit(&conf, &ctx).map(|_| ()),
+        }
+    }
+
     #[test]
     fn spec_defaults_deserialise_into_the_config_structs() {
         // Building from `{}` (all defaults) catches spec fields the struct does not know and
         // struct fields the spec gives no default for; required fields are skipped.
-        for kind in KINDS {
+        for kind in ComponentKind::ALL {
             for spec in specs(kind) {
                 if spec.config.children().iter().any(|f| f.is_required())
                     || !matches!(spec.config.ty, crate::config::spec::FieldType::Object(_))
                 {
                     continue;
                 }
-                let conf = ComponentConf {
-                    kind: spec.name.to_owned(),
-                    label: None,
-                    conf: spec.resolve(None),
-                    processors: vec![],
-                };
-                let ctx = BuildCtx::new(Arc::new(Shared::default()));
-                let built = match kind {
-                    ComponentKind::Input => build_input(&conf, &ctx).map(|_| ()),
-                    ComponentKind::Processor => build_processor(&conf, &ctx).map(|_| ()),
-                    ComponentKind::Output => build_output(&conf, &ctx).map(|_| ()),
-                    ComponentKind::Cache => build_cache(&conf, &ctx).map(|_| ()),
-                    ComponentKind::RateLimit => build_rate_limit(&conf, &ctx).map(|_| ()),
-                };
+                let built = build_any(kind, spec.name, spec.resolve(None));
                 assert!(
                     built.is_ok(),
                     "{} {}: {:?}",
@@ -524,27 +528,13 @@ mod tests {
         ];
         let mut failures = Vec::new();
         let mut parsed = 0;
-        for kind in KINDS {
+        for kind in ComponentKind::ALL {
             for spec in specs(kind) {
                 let given = match &spec.config.ty {
                     crate::config::spec::FieldType::Object(fields) => every_field(fields),
                     _ => placeholder(&spec.config),
                 };
-                let conf = ComponentConf {
-                    kind: spec.name.to_owned(),
-                    label: None,
-                    conf: spec.resolve(Some(&given)),
-                    processors: vec![],
-                };
-                let ctx = BuildCtx::new(Arc::new(Shared::default()));
-                let built = match kind {
-                    ComponentKind::Input => build_input(&conf, &ctx).map(|_| ()),
-                    ComponentKind::Processor => build_processor(&conf, &ctx).map(|_| ()),
-                    ComponentKind::Output => build_output(&conf, &ctx).map(|_| ()),
-                    ComponentKind::Cache => build_cache(&conf, &ctx).map(|_| ()),
-                    ComponentKind::RateLimit => build_rate_limit(&conf, &ctx).map(|_| ()),
-                };
-                match built {
+                match build_any(kind, spec.name, spec.resolve(Some(&given))) {
                     Err(e) if drift.iter().any(|d| e.message.contains(d)) => {
                         failures.push(format!("{} {}: {}", kind.name(), spec.name, e.message))
                     }

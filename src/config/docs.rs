@@ -6,19 +6,11 @@ use std::fmt::Write;
 use super::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
 use crate::components::registry;
 
-const KINDS: [ComponentKind; 5] = [
-    ComponentKind::Input,
-    ComponentKind::Processor,
-    ComponentKind::Output,
-    ComponentKind::Cache,
-    ComponentKind::RateLimit,
-];
-
 pub fn components_markdown() -> String {
     let mut out = String::from(
         "# Components\n\nGenerated from the component specs (`engine list --format json-full` shows the same data).\nDo not edit by hand: run `UPDATE_DOCS=1 cargo test docs_are_fresh`.\n",
     );
-    for kind in KINDS {
+    for kind in ComponentKind::ALL {
         let specs = registry::specs(kind);
         if specs.is_empty() {
             continue;

@@ -13,6 +13,15 @@ pub enum ComponentKind {
 }
 
 impl ComponentKind {
+    /// Every kind, in the order docs and listings give them.
+    pub const ALL: [ComponentKind; 5] = [
+        ComponentKind::Input,
+        ComponentKind::Processor,
+        ComponentKind::Output,
+        ComponentKind::Cache,
+        ComponentKind::RateLimit,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             ComponentKind::Input => "input",

@@ -115,6 +115,22 @@ fn component_conf(
     })
 }
 
+/// A resource's config, its label (a resource must have one, as lint says too) and its path.
+fn resource_conf(
+    kind: ComponentKind,
+    j: &serde_json::Value,
+    field: &str,
+    i: usize,
+) -> Result<(ComponentConf, String, String), BuildError> {
+    let path = format!("root.{field}.{i}");
+    let conf = component_conf(kind, j, &path)?;
+    let label = conf.label.clone().ok_or_else(|| BuildError {
+        path: path.clone(),
+        message: format!("{} resources must have a label", kind.name()),
+    })?;
+    Ok((conf, label, path))
+}
+
 impl Stream {
     /// Build every component of a config. `prefix` is the metrics path root (`root`).
     pub fn build(cfg: &Config, shared: Arc<Shared>) -> Result<Stream, BuildError> {
@@ -130,12 +146,7 @@ impl Stream {
                     ComponentKind::Cache => "cache_resources",
                     _ => "rate_limit_resources",
                 };
-                let path = format!("root.{field}.{i}");
-                let conf = component_conf(kind, j, &path)?;
-                let label = conf.label.clone().ok_or_else(|| BuildError {
-                    path: path.clone(),
-                    message: format!("{field} must have a label"),
-                })?;
+                let (conf, label, path) = resource_conf(kind, j, field, i)?;
                 let ctx = BuildCtx {
                     info: ComponentInfo {
                         label: label.clone(),
@@ -172,12 +183,7 @@ impl Stream {
             ),
         ] {
             for (i, j) in list.iter().enumerate() {
-                let path = format!("root.{field}.{i}");
-                let conf = component_conf(kind, j, &path)?;
-                let label = conf.label.ok_or_else(|| BuildError {
-                    path: path.clone(),
-                    message: format!("{field} must have a label"),
-                })?;
+                let (_, label, _) = resource_conf(kind, j, field, i)?;
                 let slot = match kind {
                     ComponentKind::Input => &mut resources.inputs,
                     _ => &mut resources.outputs,
@@ -186,12 +192,8 @@ impl Stream {
             }
         }
         for (i, j) in cfg.processor_resources.iter().enumerate() {
-            let path = format!("root.processor_resources.{i}");
-            let conf = component_conf(ComponentKind::Processor, j, &path)?;
-            let label = conf.label.clone().ok_or_else(|| BuildError {
-                path: path.clone(),
-                message: "processor resources must have a label".into(),
-            })?;
+            let (conf, label, path) =
+                resource_conf(ComponentKind::Processor, j, "processor_resources", i)?;
             let ctx = BuildCtx {
                 info: ComponentInfo {
                     label: label.clone(),

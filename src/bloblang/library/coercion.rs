@@ -162,10 +162,7 @@ fn not(v: &Value, _: &[Value]) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn j(x: &str) -> Value {
-        Value::from_json_str(x).unwrap()
-    }
+    use crate::bloblang::library::test_values::j;
 
     #[test]
     fn documented() {

@@ -499,6 +499,7 @@ fn decrypt_aes(v: &Value, args: &[Value]) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bloblang::library::test_values::s;
 
     #[test]
     fn decompression_bombs_are_refused() {
@@ -518,9 +519,6 @@ mod tests {
         );
     }
 
-    fn s(x: &str) -> Value {
-        Value::from(x)
-    }
     fn hexs(v: Value) -> String {
         match v {
             Value::Bytes(b) => hex::encode(b),

@@ -177,13 +177,7 @@ fn json_path(v: &Value, args: &[Value]) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn s(x: &str) -> Value {
-        Value::from(x)
-    }
-    fn j(x: &str) -> Value {
-        Value::from_json_str(x).unwrap()
-    }
+    use crate::bloblang::library::test_values::{j, s};
 
     #[test]
     fn msgpack() {

@@ -377,10 +377,7 @@ fn compare_argon2(v: &Value, args: &[Value]) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn s(x: &str) -> Value {
-        Value::from(x)
-    }
+    use crate::bloblang::library::test_values::s;
 
     #[test]
     fn functions() {

@@ -811,10 +811,7 @@ fn sign_hs512(v: &Value, a: &[Value]) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn s(x: &str) -> Value {
-        Value::from(x)
-    }
+    use crate::bloblang::library::test_values::s;
 
     fn spec(name: &str) -> &'static MethodSpec {
         METHODS.iter().find(|m| m.name == name).unwrap()

@@ -147,3 +147,17 @@ pub fn functions() -> Vec<&'static FunctionSpec> {
     ];
     tables.iter().flat_map(|t| t.iter()).collect()
 }
+
+/// Values for the library's tests: a string, and a document from JSON text.
+#[cfg(test)]
+pub(crate) mod test_values {
+    use crate::message::Value;
+
+    pub fn s(x: &str) -> Value {
+        Value::from(x)
+    }
+
+    pub fn j(x: &str) -> Value {
+        Value::from_json_str(x).unwrap()
+    }
+}

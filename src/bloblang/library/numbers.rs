@@ -553,10 +553,8 @@ fn range(args: &[Value]) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bloblang::library::test_values::j;
 
-    fn j(x: &str) -> Value {
-        Value::from_json_str(x).unwrap()
-    }
     fn f(x: f64) -> Value {
         Value::Float(x)
     }

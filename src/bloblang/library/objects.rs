@@ -772,13 +772,7 @@ fn zip(v: &Value, args: &[Value]) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn j(x: &str) -> Value {
-        Value::from_json_str(x).unwrap()
-    }
-    fn s(x: &str) -> Value {
-        Value::from(x)
-    }
+    use crate::bloblang::library::test_values::{j, s};
 
     #[test]
     fn documented() {

@@ -545,13 +545,8 @@ fn is_unicode(v: &Value, _: &[Value]) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bloblang::library::test_values::{j, s};
 
-    fn j(x: &str) -> Value {
-        Value::from_json_str(x).unwrap()
-    }
-    fn s(x: &str) -> Value {
-        Value::from(x)
-    }
     fn text(v: Value) -> String {
         match v {
             Value::Bytes(b) => String::from_utf8(b).unwrap(),

@@ -647,10 +647,8 @@ fn timestamp_unix_nano(_: &[Value]) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bloblang::library::test_values::s;
 
-    fn s(x: &str) -> Value {
-        Value::from(x)
-    }
     fn ts_text(v: Value) -> String {
         match v {
             Value::Timestamp(t) => golayout::format(&t, RFC3339_NANO, None),

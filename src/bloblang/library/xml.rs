@@ -310,6 +310,7 @@ fn format_xml(v: &Value, args: &[Value]) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bloblang::library::test_values::{j, s};
 
     #[test]
     fn nesting_past_the_limit_is_an_error_not_an_abort() {
@@ -319,12 +320,6 @@ mod tests {
         assert!(err.contains("nest deeper than 1000"), "{err}");
     }
 
-    fn s(x: &str) -> Value {
-        Value::from(x)
-    }
-    fn j(x: &str) -> Value {
-        Value::from_json_str(x).unwrap()
-    }
     fn text(v: Value) -> String {
         match v {
             Value::Bytes(b) => String::from_utf8(b).unwrap(),
