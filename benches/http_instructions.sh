@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Instructions per HTTP request of `http_server → drop` beside the hyper baseline: the one
+# figure about that row that does not drift with a shared machine's speed.
+#
+#   benches/http_instructions.sh [--requests N] [--engine PATH]
+#
+# Each server runs under `valgrind --tool=callgrind` and answers N keep-alive POSTs (the body of
+# benches/connectors.sh) from one Python client, then a second time none; the difference over N
+# is the cost of a request, start-up and shutdown left out. Needs valgrind and python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REQUESTS=2000
+ENGINE=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --requests) REQUESTS=$2; shift 2 ;;
+    --engine) ENGINE=$2; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+cargo build --release --quiet --features bench-baselines --bin engine --example bench_http_baseline
+BIN=${CARGO_TARGET_DIR:-target}/release
+ENGINE=${ENGINE:-$BIN/engine}
+BASELINE=$BIN/examples/bench_http_baseline
+PORT=18611
+work=$(mktemp -d)
+trap 'pkill -KILL -f "callgrind-out-file=$work" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+cat > "$work/http.yaml" <<YAML
+http: { enabled: false }
+logger: { level: WARN }
+input:
+  http_server:
+    address: 127.0.0.1:$PORT
+    path: /post
+output: { drop: {} }
+YAML
+cat > "$work/client.py" <<'PY'
+import http.client, socket, sys, time
+n, port = int(sys.argv[1]), int(sys.argv[2])
+for _ in range(300):  # valgrind starts slowly
+    try:
+        socket.create_connection(("127.0.0.1", port)).close()
+        break
+    except OSError:
+        time.sleep(0.1)
+c = http.client.HTTPConnection("127.0.0.1", port)
+for _ in range(n):
+    c.request("POST", "/post", '{"id":1,"prompt":"hello world"}', {"Content-Type": "application/json"})
+    r = c.getresponse()
+    r.read()
+    if r.status != 200:
+        sys.exit(f"status {r.status}")
+PY
+
+run() { # tag requests command... -> total instructions
+  local out="$work/$1.$2.out" n=$2
+  shift 2
+  valgrind --tool=callgrind --callgrind-out-file="$out" "$@" > /dev/null 2>&1 &
+  local pid=$!
+  python3 "$work/client.py" "$n" "$PORT"
+  # The engine writes its profile when it exits on SIGINT; the baseline never exits, so its
+  # profile is dumped on request first (a part file of its own: the parts add up).
+  callgrind_control -d "$pid" > /dev/null 2>&1 || true
+  kill -INT "$pid" 2>/dev/null || true
+  for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  awk '/^summary:/ {t += $2} END {print t}' "$out"*
+}
+
+row() { # name tag command...
+  local name=$1 tag=$2
+  shift 2
+  local none full
+  none=$(run "$tag" 0 "$@")
+  full=$(run "$tag" "$REQUESTS" "$@")
+  printf '| %s | %s |\n' "$name" "$(( (full - none) / REQUESTS ))"
+}
+
+echo "| server ($REQUESTS keep-alive POSTs, callgrind) | instructions per request |"
+echo "|---|---:|"
+row "engine http_server → drop" engine "$ENGINE" run -c "$work/http.yaml"
+row "hyper baseline" baseline "$BASELINE" "127.0.0.1:$PORT"
