@@ -290,10 +290,10 @@ fn eval_other<'a>(e: &'a Expr, ctx: &Ctx<'a>) -> Eval<'a> {
         Expr::MetaAll => Ok(R::Own(Value::Object(
             ctx.meta
                 .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
+                .map(|(k, v)| (k.to_string(), v.clone()))
                 .collect(),
         ))),
-        Expr::Meta(k) => Ok(match ctx.meta.get(k) {
+        Expr::Meta(k) => Ok(match ctx.meta.get(k.as_str()) {
             Some(v) => R::Ref(v),
             None => R::Ref(&NULL),
         }),
@@ -718,12 +718,12 @@ fn call_fn<'a>(f: NFn, args: &'a [Expr], ctx: &Ctx<'a>) -> Eval<'a> {
                             } else {
                                 v.clone()
                             };
-                            (k.clone(), v)
+                            (k.to_string(), v)
                         })
                         .collect(),
                 ))
             } else {
-                match meta.get(&key) {
+                match meta.get(key.as_str()) {
                     // The deprecated `meta()` reads values as strings; empty means absent.
                     Some(v) if f == NFn::Meta => match v.to_string() {
                         s if s.is_empty() => R::Own(Value::Null),
@@ -741,11 +741,11 @@ fn call_fn<'a>(f: NFn, args: &'a [Expr], ctx: &Ctx<'a>) -> Eval<'a> {
                 R::Own(Value::Object(
                     ctx.meta
                         .iter()
-                        .map(|(k, v)| (k.clone(), Value::String(v.to_string())))
+                        .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
                         .collect(),
                 ))
             } else {
-                match ctx.meta.get(&key) {
+                match ctx.meta.get(key.as_str()) {
                     Some(v) => R::Own(Value::String(v.to_string())),
                     None => R::Own(Value::Null),
                 }
@@ -1535,7 +1535,7 @@ fn assign(
             match v {
                 None => st.meta.to_mut().clear(),
                 Some(Value::Object(o)) => {
-                    st.meta = Cow::Owned(o.into_iter().collect());
+                    st.meta = Cow::Owned(o.into_iter().map(|(k, v)| (k.into(), v)).collect());
                 }
                 Some(other) => {
                     return Err(format!(
@@ -1549,10 +1549,10 @@ fn assign(
         Target::Meta(Some(k)) => {
             match v {
                 None => {
-                    st.meta.to_mut().remove(k);
+                    st.meta.to_mut().remove(k.as_str());
                 }
                 Some(v) => {
-                    st.meta.to_mut().insert(k.clone(), v);
+                    st.meta.to_mut().insert(k.clone().into(), v);
                 }
             }
             Ok(())

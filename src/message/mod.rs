@@ -11,7 +11,7 @@ use bytes::Bytes;
 pub use ack::{AckHandle, AckStatus};
 pub use value::Value;
 
-pub type Metadata = BTreeMap<String, Value>;
+pub type Metadata = BTreeMap<std::borrow::Cow<'static, str>, Value>;
 
 /// Why a processor flagged a message, with the processor that did it (Bento's
 /// `error_source_label()`, `error_source_path()`, `error_source_type()`).

@@ -155,7 +155,7 @@ impl MappedRecorder {
         use crate::message::{Message, Metadata, Value};
         let mut meta = Metadata::new();
         for l in key.labels() {
-            meta.insert(l.key().to_owned(), Value::from(l.value()));
+            meta.insert(l.key().to_owned().into(), Value::from(l.value()));
         }
         let name = key.name().to_owned();
         let mut msg = Message::from_structured(name.clone(), Value::String(name));

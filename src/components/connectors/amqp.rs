@@ -105,7 +105,7 @@ pub fn set_metadata(meta: &mut Metadata, key: &str, v: &AMQPValue) {
         AMQPValue::Void => String::new(),
     };
     if !text.is_empty() {
-        meta.insert(key, Value::String(text));
+        meta.insert(key.into(), Value::String(text));
     }
 }
 
@@ -175,7 +175,7 @@ mod tests {
         }
         let got: Vec<(String, String)> = meta
             .iter()
-            .map(|(k, v)| (k.clone(), v.to_string()))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         let want = [
             ("at", "2023-11-14T22:13:20Z"),
@@ -228,8 +228,8 @@ mod tests {
             set_metadata(&mut out, k.as_str(), v);
         }
         let want: Metadata = [
-            ("a".to_owned(), Value::from("x")),
-            ("n_b".to_owned(), Value::from("2")),
+            ("a".into(), Value::from("x")),
+            ("n_b".into(), Value::from("2")),
         ]
         .into_iter()
         .collect();

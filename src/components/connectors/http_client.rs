@@ -621,7 +621,7 @@ impl HttpClient {
         let mut rb = self.client.request(self.verb.clone(), url);
         for (k, v) in batch[i].meta() {
             if self.metadata.matches(k) {
-                rb = rb.header(k.as_str(), v.to_string());
+                rb = rb.header(k.as_ref(), v.to_string());
             }
         }
         for (name, value) in &self.headers {
@@ -821,7 +821,7 @@ impl HttpClient {
             let key = k.as_str().to_ascii_lowercase();
             if self.extract.matches(&key) {
                 if let Ok(s) = v.to_str() {
-                    m.insert(key, Value::from(s));
+                    m.insert(key.into(), Value::from(s));
                 }
             }
         }

@@ -242,9 +242,9 @@ fn to_message(d: &lapin::message::Delivery, consumer_tag: &str) -> Message {
     }
     // Properties follow the same rules as headers (text, empty left out); their names are
     // fixed, so they skip the header path's key rewriting and value conversion.
-    let mut put = |k: &str, v: &str| {
+    let mut put = |k: &'static str, v: &str| {
         if !v.is_empty() {
-            meta.insert(k.to_owned(), Value::from(v));
+            meta.insert(k.into(), Value::from(v));
         }
     };
     put("amqp_content_type", text(p.content_type()));

@@ -572,9 +572,11 @@ impl Route {
     /// apart (`header_`, `query_`, `path_`, `cookie_`).
     fn request_metadata(&self, req: &Request<Incoming>) -> Metadata {
         let mut meta = Metadata::new();
-        let key = |prefix: &str, k: &str| match self.prefix_metadata_keys {
-            true => format!("{prefix}{k}"),
-            false => k.to_owned(),
+        let key = |prefix: &str, k: &str| -> std::borrow::Cow<'static, str> {
+            match self.prefix_metadata_keys {
+                true => format!("{prefix}{k}").into(),
+                false => k.to_owned().into(),
+            }
         };
         for (k, v) in req.headers() {
             if let Ok(s) = v.to_str() {
@@ -582,7 +584,7 @@ impl Route {
                 if self.prefix_metadata_keys {
                     name.insert_str(0, "header_");
                 }
-                meta.entry(name).or_insert_with(|| Value::from(s));
+                meta.entry(name.into()).or_insert_with(|| Value::from(s));
             }
         }
         let uri = req.uri();

@@ -80,7 +80,7 @@ fn encode(m: &Message) -> Vec<u8> {
         meta: m
             .meta()
             .iter()
-            .map(|(k, v)| (k.clone(), serde_json::Value::from(v)))
+            .map(|(k, v)| (k.to_string(), serde_json::Value::from(v)))
             .collect(),
     };
     serde_json::to_vec(&e).unwrap_or_default()
@@ -95,7 +95,7 @@ fn decode(b: &[u8], into: &mut Message) -> Result<(), String> {
     let meta: Metadata = e
         .meta
         .into_iter()
-        .map(|(k, v)| (k, Value::from(v)))
+        .map(|(k, v)| (k.into(), Value::from(v)))
         .collect();
     into.set_meta(meta);
     Ok(())

@@ -155,7 +155,7 @@ mod tests {
     fn msg(json: &str, meta: &[(&str, &str)]) -> Message {
         let mut m = Message::from_bytes(json.as_bytes().to_vec());
         for (k, v) in meta {
-            m.meta_mut().insert((*k).into(), Value::from(*v));
+            m.meta_mut().insert(k.to_string().into(), Value::from(*v));
         }
         m
     }
