@@ -102,16 +102,16 @@ impl FileTracker {
                     s.outstanding -= 1;
                     s.failed |= !delivered;
                 }) {
-                    self.remove().await;
+                    self.remove();
                 }
             })
         })
     }
 
-    async fn read_to_end(&self) {
+    fn read_to_end(&self) {
         if self.update(|s| s.read_to_end = true) {
             // Every message was already delivered: delete now.
-            self.remove().await;
+            self.remove();
         }
     }
 
@@ -127,8 +127,10 @@ impl FileTracker {
         due
     }
 
-    async fn remove(&self) {
-        if let Err(e) = tokio::fs::remove_file(&self.path).await {
+    /// One `unlink`, done in place: awaited, it could be dropped half-way by a cancelled read
+    /// after the file was marked deleted, and then never happen.
+    fn remove(&self) {
+        if let Err(e) = std::fs::remove_file(&self.path) {
             tracing::warn!(
                 "file: failed to delete {} after reading it: {e}",
                 self.path.display()
@@ -178,15 +180,15 @@ impl Input for FileInput {
     async fn read(&mut self) -> Result<(Batch, AckFn), ComponentError> {
         loop {
             if self.current.is_none() {
-                // Taken off the queue only once open: a read cancelled while opening leaves
-                // the file to the next one.
+                // Taken off the queue only once open and ready to read, with nothing awaited
+                // after: a read dropped half-way (the runtime polls reads once to gather what
+                // is ready) leaves the file to the next one.
                 let Some(path) = self.pending.front().cloned() else {
                     return Err(ComponentError::EndOfInput);
                 };
                 let f = File::open(&path)
                     .await
                     .map_err(|e| ComponentError::failed(format!("{}: {e}", path.display())))?;
-                self.pending.pop_front();
                 let mut meta = crate::message::Metadata::new();
                 meta.insert("path".into(), Value::from(path.display().to_string()));
                 if let Ok(m) = f.metadata().await {
@@ -200,18 +202,20 @@ impl Input for FileInput {
                         );
                     }
                 }
+                let source = match &self.scanner {
+                    None => Source::Lines(BufReader::new(f)),
+                    Some(scanner) => {
+                        Source::Scanned(scanner.clone().spawn(Box::new(f.into_std().await)))
+                    }
+                };
+                self.pending.pop_front();
                 self.current = Some(OpenFile {
                     tracker: Arc::new(FileTracker {
                         path: path.clone(),
                         state: Mutex::new(TrackState::default()),
                         delete: self.delete_on_finish,
                     }),
-                    source: match &self.scanner {
-                        None => Source::Lines(BufReader::new(f)),
-                        Some(scanner) => {
-                            Source::Scanned(scanner.clone().spawn(Box::new(f.into_std().await)))
-                        }
-                    },
+                    source,
                     meta,
                 });
             }
@@ -235,7 +239,7 @@ impl Input for FileInput {
                 }
                 Ok(None) => {
                     if let Some(done) = self.current.take() {
-                        done.tracker.read_to_end().await;
+                        done.tracker.read_to_end();
                     }
                 }
                 Err(e) => return Err(ComponentError::failed(e)),
