@@ -62,7 +62,7 @@ pub trait Input: Send {
     /// Whether a `read` that is dropped before it finishes leaves what it would have read in
     /// the input. The runtime then polls the next read once after each one and hands on all
     /// that was ready together (one wake-up of the next stage for many messages). An input
-    /// whose read sends a request it cannot take back (Redis `BLPOP`) says no.
+    /// whose read could lose what it already took if dropped there says no (the default).
     fn reads_cancel_safely(&self) -> bool {
         false
     }

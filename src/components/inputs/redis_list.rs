@@ -170,4 +170,9 @@ impl Input for RedisListInput {
     fn replays_nacks(&self) -> bool {
         self.replay
     }
+
+    // A pop runs in a task of its own that the next read (or `close`) picks up.
+    fn reads_cancel_safely(&self) -> bool {
+        true
+    }
 }
