@@ -447,6 +447,65 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_typed_field_is_reported_at_its_path() {
+        // Interpolations, mappings and durations parse as the config is read; the error names
+        // the field, nested and in maps too.
+        let cases = [
+            (
+                ComponentKind::Input,
+                "http_server",
+                serde_json::json!({"timeout": "5 parsecs"}),
+                "timeout: ",
+            ),
+            (
+                ComponentKind::Input,
+                "http_server",
+                serde_json::json!({"sync_response": {"status": "${! meta(\"x\" }"}}),
+                "sync_response.status: ",
+            ),
+            (
+                ComponentKind::Output,
+                "http_client",
+                serde_json::json!({"url": "http://x", "headers": {"X-A": "${! nope( }"}}),
+                "headers.X-A: ",
+            ),
+            (
+                ComponentKind::Processor,
+                "retry",
+                serde_json::json!({"processors": [], "backoff": {"initial_interval": "soon"}}),
+                "backoff.initial_interval: ",
+            ),
+            (
+                ComponentKind::Processor,
+                "redis_script",
+                serde_json::json!({"url": "redis://x", "script": "return 1", "keys_mapping": "root = (", "args_mapping": "root = []"}),
+                "keys_mapping: ",
+            ),
+        ];
+        for (kind, name, given, want) in cases {
+            let spec = specs(kind).into_iter().find(|s| s.name == name).unwrap();
+            let err = build_any(kind, name, spec.resolve(Some(&given))).unwrap_err();
+            assert!(err.message.starts_with(want), "{name}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn a_resource_without_a_label_is_refused_as_lint_words_it() {
+        let loaded = read_text(
+            Path::new("resources.yaml"),
+            "processor_resources:\n  - noop: {}\ninput:\n  stdin: {}\noutput:\n  drop: {}\n",
+        )
+        .unwrap();
+        let cfg = decode(&loaded.tree).unwrap();
+        let err = match Stream::build(&cfg, Arc::new(Shared::default())) {
+            Ok(_) => panic!("a resource without a label was built"),
+            Err(e) => e,
+        };
+        assert_eq!(err.path, "root.processor_resources.0");
+        assert_eq!(err.message, "processor resources must have a label");
+    }
+
+    #[test]
     fn spec_defaults_deserialise_into_the_config_structs() {
         // Building from `{}` (all defaults) catches spec fields the struct does not know and
         // struct fields the spec gives no default for; required fields are skipped.

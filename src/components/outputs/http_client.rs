@@ -11,11 +11,10 @@ use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
 use crate::message::{Batch, Message, Value};
 use crate::pipeline::batching::batching_field;
 
-// No `deny_unknown_fields`: serde does not support it with `flatten` (lint still checks).
+/// The output's own fields; the client's are read into [`HttpClientConfig`] from the same
+/// object, as for the `http` processor (a flattened field's errors would lose their path).
 #[derive(Deserialize)]
 pub struct HttpClientOutputConfig {
-    #[serde(flatten)]
-    pub client: HttpClientConfig,
     pub max_in_flight: i64,
     pub propagate_response: bool,
     pub batch_as_multipart: bool,
@@ -60,8 +59,9 @@ pub fn plugin() -> Plugin<dyn Output> {
 
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Output>, BuildError> {
     let c: HttpClientOutputConfig = ctx.parse(conf)?;
+    let client: HttpClientConfig = ctx.parse(conf)?;
     Ok(Box::new(HttpClientOutput {
-        client: HttpClient::new(&c.client, &ctx.resources)
+        client: HttpClient::new(&client, &ctx.resources)
             .map(|client| client.with_multipart(&c.multipart))
             .map_err(|e| ctx.error(e))?,
         max_in_flight: usize::try_from(c.max_in_flight.max(1)).unwrap_or(1),

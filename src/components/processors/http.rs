@@ -8,11 +8,11 @@ use crate::components::{BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugi
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
 use crate::message::{Batch, Value};
 
-// No `deny_unknown_fields`: serde does not support it with `flatten` (lint still checks).
+/// The processor's own fields; the client's are read into [`HttpClientConfig`] from the same
+/// object (not flattened in: serde loses a flattened field's path, which errors should name).
+/// No `deny_unknown_fields`, as each struct sees the other's fields (lint checks them).
 #[derive(Deserialize)]
 pub struct HttpProcessorConfig {
-    #[serde(flatten)]
-    pub client: HttpClientConfig,
     pub parallel: bool,
 }
 
@@ -47,8 +47,9 @@ pub fn plugin() -> Plugin<dyn Processor> {
 
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>, BuildError> {
     let c: HttpProcessorConfig = ctx.parse(conf)?;
+    let client: HttpClientConfig = ctx.parse(conf)?;
     Ok(Box::new(HttpProcessor {
-        client: HttpClient::new(&c.client, &ctx.resources).map_err(|e| ctx.error(e))?,
+        client: HttpClient::new(&client, &ctx.resources).map_err(|e| ctx.error(e))?,
         parallel: c.parallel,
         info: ctx.info.clone(),
     }))
