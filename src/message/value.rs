@@ -229,7 +229,7 @@ pub fn write_go_float(out: &mut Vec<u8>, f: f64) {
         out.extend_from_slice(text.strip_suffix(".0").unwrap_or(text).as_bytes());
         return;
     }
-    let (negative, digits, point) = shortest_digits(f);
+    let (negative, digits, point) = ryu_digits(text);
     let digits = digits.as_slice();
     if negative {
         out.push(b'-');
@@ -265,8 +265,11 @@ pub fn write_go_float(out: &mut Vec<u8>, f: f64) {
 /// exact tie keeps the even digit), its sign, and where the point goes:
 /// |f| = 0.d₁d₂… × 10^point. Zero is the digit `0` with the point after it.
 pub fn shortest_digits(f: f64) -> (bool, Vec<u8>, i32) {
-    let mut buf = ryu::Buffer::new();
-    let text = buf.format_finite(f);
+    ryu_digits(ryu::Buffer::new().format_finite(f))
+}
+
+/// [`shortest_digits`] taken from Ryu's text of the number (`-1.5e-7`, `123.0`).
+fn ryu_digits(text: &str) -> (bool, Vec<u8>, i32) {
     let (negative, text) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, text),

@@ -489,78 +489,28 @@ async fn run_input(
     readiness.input.store(true, Ordering::Relaxed);
     tracing::info!(label = %info.label, path = %info.path, "Input type {} is now active", info.kind_name);
 
-    let send = |batch: Batch, ack_fn: AckFn, token: mpsc::Sender<()>, attempt: u32| {
-        let acks = acks.clone();
-        let copy = replays.then(|| batch.clone());
-        let started = Instant::now();
-        let ack = AckHandle::new(Box::new(move |status: AckStatus| {
-            acks.metrics.acked_after(started.elapsed());
-            match (status, copy) {
-                (AckStatus::Failed(e), Some(copy)) if !acks.stop.is_cancelled() => {
-                    let delay = replay_delay(attempt);
-                    // Once per doubling of the attempts: a message that keeps failing does
-                    // not fill the log.
-                    if attempt.is_power_of_two() || attempt == 0 {
-                        tracing::warn!(
-                            "message rejected, replaying it in {delay:?} (attempt {}): {e}",
-                            attempt + 1
-                        );
-                    }
-                    // A handle dropped while the runtime shuts down has nowhere to wait: the
-                    // input is stopping anyway, and its source keeps what was not acked.
-                    if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                        let replay_tx = acks.replay_tx.clone();
-                        rt.spawn(async move {
-                            tokio::time::sleep(delay).await;
-                            let _ = replay_tx.send((copy, ack_fn, token, attempt + 1));
-                        });
-                    }
-                    Box::pin(async {})
-                }
-                (status, _) => {
-                    let fut = ack_fn(status);
-                    Box::pin(async move {
-                        fut.await;
-                        drop(token);
-                    })
-                }
-            }
-        }));
-        (batch, ack)
-    };
-
     // Once the input has ended our own token is dropped, so `inflight_rx` closes when the last
     // transaction is resolved; until then nacked batches keep being replayed.
     let mut own_token = Some(inflight);
-    // A read that ended a burst with something other than a batch, handled next time round.
-    let mut held: Option<Result<(Batch, AckFn), ComponentError>> = None;
+    // A read that ended a burst with an error instead of a batch, handled next time round.
+    let mut held: Option<ComponentError> = None;
     loop {
+        // The first batch of this hand-over: a replay, or a read.
         let read = match held.take() {
-            Some(r) => r,
+            Some(e) => Err(e),
             None => tokio::select! {
                 biased;
                 _ = stop.cancelled() => break,
-                Some((batch, ack_fn, token, attempt)) = replay_rx.recv() => {
-                    let mut chunk = Vec::with_capacity(1);
-                    if !batch.is_empty() {
-                        metrics.received.increment(batch.len() as u64);
-                        let (batch, ack) = send(batch, ack_fn, token, attempt);
-                        collect(&procs, batch, ack, &mut chunk).await;
-                    }
-                    if !hand_over(&tx, chunk, &abort).await {
-                        break;
-                    }
-                    continue;
-                }
-                r = input.read(), if own_token.is_some() => r,
+                Some((batch, ack_fn, token, attempt)) = replay_rx.recv() => Ok((batch, ack_fn, Some(token), attempt)),
+                r = input.read(), if own_token.is_some() => r.map(|(batch, ack_fn)| (batch, ack_fn, None, 0)),
                 r = inflight_rx.recv(), if own_token.is_none() => match r {
                     None => break,
                     Some(()) => continue,
                 },
             },
         };
-        let (batch, ack_fn) = match read {
-            Ok(read) => read,
+        let first = match read {
+            Ok(first) => first,
             Err(ComponentError::EndOfInput) => {
                 own_token = None;
                 ended.cancel();
@@ -587,22 +537,23 @@ async fn run_input(
         // Whatever the input has ready without waiting goes to the next stage with this batch,
         // in one hand-over: a wake-up per message is most of what a light pipeline costs.
         let mut chunk = Vec::new();
-        let mut next = Some((batch, ack_fn));
-        while let Some((batch, ack_fn)) = next.take() {
-            let Some(token) = own_token.clone() else {
+        let mut next = Some(first);
+        while let Some((batch, ack_fn, token, attempt)) = next.take() {
+            // A replay keeps the token it was read with; a new read takes one.
+            let Some(token) = token.or_else(|| own_token.clone()) else {
                 break;
             };
             if !batch.is_empty() {
                 metrics.received.increment(batch.len() as u64);
-                let (batch, ack) = send(batch, ack_fn, token, 0);
+                let (batch, ack) = acks.track(replays, batch, ack_fn, token, attempt);
                 collect(&procs, batch, ack, &mut chunk).await;
             }
-            if !burst || chunk.len() >= CHUNK_MAX {
+            if !burst || own_token.is_none() || chunk.len() >= CHUNK_MAX {
                 break;
             }
             match input.read().now_or_never() {
-                Some(Ok(read)) => next = Some(read),
-                Some(Err(e)) => held = Some(Err(e)),
+                Some(Ok((batch, ack_fn))) => next = Some((batch, ack_fn, None, 0)),
+                Some(Err(e)) => held = Some(e),
                 None => {}
             }
         }
@@ -705,6 +656,57 @@ struct AckContext {
     metrics: InputMetrics,
     replay_tx: mpsc::UnboundedSender<Replay>,
     stop: CancellationToken,
+}
+
+impl AckContext {
+    /// The acknowledgement of a batch read (or replayed): metered, replayed after a nack when
+    /// the input asks for that, and holding `token` until its fate is known.
+    fn track(
+        self: &Arc<Self>,
+        replays: bool,
+        batch: Batch,
+        ack_fn: AckFn,
+        token: mpsc::Sender<()>,
+        attempt: u32,
+    ) -> (Batch, AckHandle) {
+        let acks = self.clone();
+        let copy = replays.then(|| batch.clone());
+        let started = Instant::now();
+        let ack = AckHandle::new(Box::new(move |status: AckStatus| {
+            acks.metrics.acked_after(started.elapsed());
+            match (status, copy) {
+                (AckStatus::Failed(e), Some(copy)) if !acks.stop.is_cancelled() => {
+                    let delay = replay_delay(attempt);
+                    // Once per doubling of the attempts: a message that keeps failing does
+                    // not fill the log.
+                    if attempt.is_power_of_two() || attempt == 0 {
+                        tracing::warn!(
+                            "message rejected, replaying it in {delay:?} (attempt {}): {e}",
+                            attempt + 1
+                        );
+                    }
+                    // A handle dropped while the runtime shuts down has nowhere to wait: the
+                    // input is stopping anyway, and its source keeps what was not acked.
+                    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                        let replay_tx = acks.replay_tx.clone();
+                        rt.spawn(async move {
+                            tokio::time::sleep(delay).await;
+                            let _ = replay_tx.send((copy, ack_fn, token, attempt + 1));
+                        });
+                    }
+                    Box::pin(async {})
+                }
+                (status, _) => {
+                    let fut = ack_fn(status);
+                    Box::pin(async move {
+                        fut.await;
+                        drop(token);
+                    })
+                }
+            }
+        }));
+        (batch, ack)
+    }
 }
 
 /// What every write needs, shared by the concurrent writes of one output.

@@ -572,19 +572,17 @@ impl Route {
     /// apart (`header_`, `query_`, `path_`, `cookie_`).
     fn request_metadata(&self, req: &Request<Incoming>) -> Metadata {
         let mut meta = Metadata::new();
-        let key = |prefix: &str, k: &str| -> std::borrow::Cow<'static, str> {
-            match self.prefix_metadata_keys {
-                true => format!("{prefix}{k}").into(),
-                false => k.to_owned().into(),
+        // The key as it stands, or behind its prefix: one allocation either way.
+        let key = |prefix: &str, mut k: String| -> std::borrow::Cow<'static, str> {
+            if self.prefix_metadata_keys {
+                k.insert_str(0, prefix);
             }
+            k.into()
         };
         for (k, v) in req.headers() {
             if let Ok(s) = v.to_str() {
-                let mut name = canonical_header(k.as_str());
-                if self.prefix_metadata_keys {
-                    name.insert_str(0, "header_");
-                }
-                meta.entry(name.into()).or_insert_with(|| Value::from(s));
+                meta.entry(key("header_", canonical_header(k.as_str())))
+                    .or_insert_with(|| Value::from(s));
             }
         }
         let uri = req.uri();
@@ -593,7 +591,7 @@ impl Route {
             for (k, v) in form_urlencoded::parse(q.as_bytes()) {
                 // The first value of a repeated parameter, as Go's `Query()[k][0]`.
                 if seen.insert(k.clone()) {
-                    meta.insert(key("query_", &k), Value::from(v.into_owned()));
+                    meta.insert(key("query_", k.into_owned()), Value::from(v.into_owned()));
                 }
             }
         }
@@ -606,12 +604,15 @@ impl Route {
                 .and_then(|p| self.pattern.captures(p))
         });
         for (name, value) in params.unwrap_or_default() {
-            meta.insert(key("path_", &name), Value::from(value));
+            meta.insert(key("path_", name), Value::from(value));
         }
         for header in req.headers().get_all(hyper::header::COOKIE) {
             let Ok(text) = header.to_str() else { continue };
             for c in cookie::Cookie::split_parse(text).flatten() {
-                meta.insert(key("cookie_", c.name()), Value::from(c.value_trimmed()));
+                meta.insert(
+                    key("cookie_", c.name().to_owned()),
+                    Value::from(c.value_trimmed()),
+                );
             }
         }
         meta.insert("http_server_request_path".into(), Value::from(path));

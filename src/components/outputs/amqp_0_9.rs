@@ -112,36 +112,9 @@ pub fn plugin() -> Plugin<dyn Output> {
     Plugin { spec, build }
 }
 
-/// The interpolated message properties, in the order of [`PROPS`].
-struct Props {
-    kind: InterpolatedString,
-    content_type: InterpolatedString,
-    content_encoding: InterpolatedString,
-    correlation_id: InterpolatedString,
-    reply_to: InterpolatedString,
-    expiration: InterpolatedString,
-    message_id: InterpolatedString,
-    user_id: InterpolatedString,
-    app_id: InterpolatedString,
-    priority: InterpolatedString,
-}
-
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Output>, BuildError> {
     let c: AmqpOutputConfig = ctx.parse(conf)?;
     c.tls.check(ctx)?;
-    // The config stays with the output (for reconnecting); the parsed fields are shared.
-    let props = Props {
-        kind: c.kind.clone(),
-        content_type: c.content_type.clone(),
-        content_encoding: c.content_encoding.clone(),
-        correlation_id: c.correlation_id.clone(),
-        reply_to: c.reply_to.clone(),
-        expiration: c.expiration.clone(),
-        message_id: c.message_id.clone(),
-        user_id: c.user_id.clone(),
-        app_id: c.app_id.clone(),
-        priority: c.priority.clone(),
-    };
     let exchange_kind = match c.exchange_declare.kind.as_str() {
         "direct" => ExchangeKind::Direct,
         "fanout" => ExchangeKind::Fanout,
@@ -155,9 +128,6 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Output>, Bu
         Some(parse_duration(&c.timeout).map_err(|e| ctx.error(format!("timeout: {e}")))?)
     };
     Ok(Box::new(AmqpOutput {
-        exchange: c.exchange.clone(),
-        key: c.key.clone(),
-        props,
         exchange_kind,
         timeout,
         max_in_flight: usize::try_from(c.max_in_flight).unwrap_or(1).max(1),
@@ -178,10 +148,8 @@ impl Live {
 }
 
 pub struct AmqpOutput {
+    /// Its interpolated fields (exchange, key, properties) are parsed already.
     conf: AmqpOutputConfig,
-    exchange: InterpolatedString,
-    key: InterpolatedString,
-    props: Props,
     exchange_kind: ExchangeKind,
     timeout: Option<Duration>,
     max_in_flight: usize,
@@ -216,7 +184,7 @@ impl AmqpOutput {
                 .confirm_select(ConfirmSelectOptions::default())
                 .await?;
             if self.conf.exchange_declare.enabled {
-                let name = self.exchange.render(&[], 0).unwrap_or_default();
+                let name = self.conf.exchange.render(&[], 0).unwrap_or_default();
                 channel
                     .exchange_declare(
                         name.as_str().into(),
@@ -241,7 +209,7 @@ impl AmqpOutput {
     }
 
     fn properties(&self, batch: &[Message], i: usize) -> Result<BasicProperties, String> {
-        let p = &self.props;
+        let p = &self.conf;
         let r = |s: &InterpolatedString, name: &str| {
             s.render(batch, i).map_err(|e| format!("{name}: {e}"))
         };
@@ -319,10 +287,12 @@ impl AmqpOutput {
         let mut confirms = Vec::with_capacity(batch.len());
         for i in 0..batch.len() {
             let exchange = self
+                .conf
                 .exchange
                 .render(batch, i)
                 .map_err(|e| PublishError::Message(format!("exchange: {e}")))?;
             let key = self
+                .conf
                 .key
                 .render(batch, i)
                 .map_err(|e| PublishError::Message(format!("key: {e}")))?;
