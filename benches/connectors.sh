@@ -3,6 +3,7 @@
 #
 #   benches/connectors.sh [--messages N] [--runs R] [--duration 10s] [--prefetch P]
 #                         [--max-in-flight M] [--rows "publish consume http"] [--threads T]
+#                         [--engine PATH]
 #
 # Rows (each the median of R runs, engine and baseline interleaved):
 #   generate → amqp_0_9   engine publishing N persistent messages with confirms
@@ -26,6 +27,7 @@ PREFETCH=10
 MAX_IN_FLIGHT=64
 THREADS=2
 ROWS="publish consume http"
+ENGINE=
 AMQP_URL=${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}
 QUEUE=engine_bench_connectors
 PROC_TIMEOUT=600 # seconds any single engine/baseline process may take
@@ -38,6 +40,7 @@ while [ $# -gt 0 ]; do
     --max-in-flight) MAX_IN_FLIGHT=$2; shift 2 ;;
     --threads) THREADS=$2; shift 2 ;;
     --rows) ROWS=$2; shift 2 ;;
+    --engine) ENGINE=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -49,7 +52,7 @@ say "building (release)"
 cargo build --release --quiet --features bench-baselines --bin engine \
   --example bench_amqp_publisher --example bench_amqp_consumer --example bench_http_baseline
 BIN=${CARGO_TARGET_DIR:-target}/release
-ENGINE=$BIN/engine
+ENGINE=${ENGINE:-$BIN/engine}
 PUBLISHER=$BIN/examples/bench_amqp_publisher
 CONSUMER=$BIN/examples/bench_amqp_consumer
 HTTP_BASELINE=$BIN/examples/bench_http_baseline

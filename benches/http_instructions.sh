@@ -6,7 +6,9 @@
 #
 # Each server runs under `valgrind --tool=callgrind` and answers N keep-alive POSTs (the body of
 # benches/connectors.sh) from one Python client, then a second time none; the difference over N
-# is the cost of a request, start-up and shutdown left out. Needs valgrind and python3.
+# is the cost of a request, start-up and shutdown left out. Both run on one tokio worker thread
+# (TOKIO_WORKER_THREADS=1): with two, how often the workers park and steal changes the count by
+# a few thousand from run to run. Needs valgrind and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REQUESTS=2000
@@ -56,7 +58,7 @@ PY
 run() { # tag requests command... -> total instructions
   local out="$work/$1.$2.out" n=$2
   shift 2
-  valgrind --tool=callgrind --callgrind-out-file="$out" "$@" > /dev/null 2>&1 &
+  TOKIO_WORKER_THREADS=1 valgrind --tool=callgrind --callgrind-out-file="$out" "$@" > /dev/null 2>&1 &
   local pid=$!
   python3 "$work/client.py" "$n" "$PORT"
   # The engine writes its profile when it exits on SIGINT; the baseline never exits, so its

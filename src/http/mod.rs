@@ -21,11 +21,17 @@ use crate::pipeline::Readiness;
 
 pub type Body = Full<Bytes>;
 
-/// The peer address of a request, put in its extensions by the server.
-#[derive(Clone, Copy, Debug)]
-pub struct RemoteAddr(pub SocketAddr);
+/// Who is at the other end of a connection, worked out once per connection and handed to
+/// every request on it (the request's extensions would cost a map per request).
+#[derive(Debug)]
+pub struct Peer {
+    /// The remote IP as text, as `http_server_remote_ip` carries it.
+    pub ip: String,
+    pub tls: Option<TlsInfo>,
+}
+
 pub type Handler =
-    Arc<dyn Fn(Request<Incoming>) -> BoxFuture<'static, Response<Body>> + Send + Sync>;
+    Arc<dyn Fn(Request<Incoming>, Arc<Peer>) -> BoxFuture<'static, Response<Body>> + Send + Sync>;
 
 /// What the server answers from; streams and components add to it before and while it runs.
 #[derive(Default)]
@@ -87,13 +93,13 @@ impl ApiState {
         }
     }
 
-    async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Body> {
-        let full = req.uri().path().to_owned();
-        let path = match full.strip_prefix(&self.root_path) {
-            Some(p) if !self.root_path.is_empty() && p.starts_with('/') => p.to_owned(),
-            _ => full.clone(),
+    async fn handle(self: Arc<Self>, req: Request<Incoming>, peer: Arc<Peer>) -> Response<Body> {
+        let full = req.uri().path();
+        let path = match full.strip_prefix(self.root_path.as_str()) {
+            Some(p) if !self.root_path.is_empty() && p.starts_with('/') => p,
+            _ => full,
         };
-        match path.as_str() {
+        match path {
             "/ping" => return text(StatusCode::OK, "pong"),
             "/ready" => return self.ready(),
             "/version" => {
@@ -111,7 +117,7 @@ impl ApiState {
             _ => {}
         }
         // Routes answer at their path and, as Bento registers them, under `http.root_path`.
-        let (full, path) = (decoded_path(&full), decoded_path(&path));
+        let (full, path) = (decoded_path(full), decoded_path(path));
         let handler = self.routes.read().ok().and_then(|routes| {
             routes
                 .values()
@@ -119,7 +125,7 @@ impl ApiState {
                 .map(|(_, _, h)| h.clone())
         });
         match handler {
-            Some(h) => h(req).await,
+            Some(h) => h(req, peer).await,
             None => text(StatusCode::NOT_FOUND, "404 page not found\n"),
         }
     }
@@ -343,10 +349,11 @@ pub fn multipart_form(parts: &[MultipartPart<'_>]) -> (String, Vec<u8>) {
 }
 
 /// A request path decoded, as Go's `URL.Path` holds it.
-pub fn decoded_path(raw: &str) -> String {
-    percent_encoding::percent_decode_str(raw)
-        .decode_utf8_lossy()
-        .into_owned()
+pub fn decoded_path(raw: &str) -> std::borrow::Cow<'_, str> {
+    if !raw.contains('%') {
+        return raw.into();
+    }
+    percent_encoding::percent_decode_str(raw).decode_utf8_lossy()
 }
 
 /// Bind the server; the returned address is the one actually bound (useful with port 0).
@@ -473,13 +480,13 @@ async fn serve_connection<S>(
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let svc = service_fn(move |mut req: Request<Incoming>| {
-        let state = state.clone();
-        req.extensions_mut().insert(RemoteAddr(remote));
-        if let Some(t) = &tls {
-            req.extensions_mut().insert(t.clone());
-        }
-        async move { Ok::<_, Infallible>(state.handle(req).await) }
+    let peer = Arc::new(Peer {
+        ip: remote.ip().to_string(),
+        tls,
+    });
+    let svc = service_fn(move |req: Request<Incoming>| {
+        let (state, peer) = (state.clone(), peer.clone());
+        async move { Ok::<_, Infallible>(state.handle(req, peer).await) }
     });
     let conn = http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())
@@ -526,5 +533,12 @@ mod tests {
             Some(vec![("id".into(), "ab".into())])
         );
         assert!(RoutePattern::new("/x/{y").is_err());
+    }
+
+    #[test]
+    fn paths_are_decoded_as_go_decodes_them() {
+        assert_eq!(super::decoded_path("/a%20b/%C3%A9"), "/a b/é");
+        assert_eq!(super::decoded_path("/plain/path"), "/plain/path");
+        assert_eq!(super::decoded_path("/bad%ZZ"), "/bad%ZZ");
     }
 }

@@ -494,13 +494,17 @@ async fn run_input(
     let mut own_token = Some(inflight);
     // A read that ended a burst with an error instead of a batch, handled next time round.
     let mut held: Option<ComponentError> = None;
+    // One waiter for the whole loop: a new one per read would register with the token (two
+    // locks) every time round.
+    let stopped = stop.cancelled();
+    tokio::pin!(stopped);
     loop {
         // The first batch of this hand-over: a replay, or a read.
         let read = match held.take() {
             Some(e) => Err(e),
             None => tokio::select! {
                 biased;
-                _ = stop.cancelled() => break,
+                _ = &mut stopped => break,
                 Some((batch, ack_fn, token, attempt)) = replay_rx.recv() => Ok((batch, ack_fn, Some(token), attempt)),
                 r = input.read(), if own_token.is_some() => r.map(|(batch, ack_fn)| (batch, ack_fn, None, 0)),
                 r = inflight_rx.recv(), if own_token.is_none() => match r {
@@ -697,7 +701,15 @@ impl AckContext {
                     Box::pin(async {})
                 }
                 (status, _) => {
-                    let fut = ack_fn(status);
+                    let mut fut = ack_fn(status);
+                    // Most sources acknowledge at once (an HTTP reply, a channel send): then
+                    // there is no second future to allocate to hold the token until it is done.
+                    let waker = futures::task::noop_waker();
+                    let mut cx = std::task::Context::from_waker(&waker);
+                    if fut.as_mut().poll(&mut cx).is_ready() {
+                        drop(token);
+                        return Box::pin(async {});
+                    }
                     Box::pin(async move {
                         fut.await;
                         drop(token);
@@ -771,6 +783,9 @@ async fn run_output(
     let mut queued = VecDeque::<Transaction>::new();
     let mut open = true;
     let mut draining = false;
+    // One waiter for the whole loop (see `run_input`).
+    let aborted = shared.abort.cancelled();
+    tokio::pin!(aborted);
     while open || !writes.is_empty() || !queued.is_empty() {
         while writes.len() < max_in_flight {
             let Some(first) = queued.pop_front() else {
@@ -828,7 +843,7 @@ async fn run_output(
             }
             // Writes in flight see the abort themselves and return; what is still queued (and
             // a batch still gathering) is dropped, which nacks it.
-            _ = shared.abort.cancelled(), if open => {
+            _ = &mut aborted, if open => {
                 open = false;
                 queued.clear();
             }
@@ -923,9 +938,15 @@ async fn write_batch(s: &OutputShared, batch: &Batch) -> Written {
     let mut again = connect_backoff();
     let mut reconnected = false;
     loop {
-        let r = tokio::select! {
-            r = s.output.write(batch) => r,
-            _ = s.abort.cancelled() => return Written::Aborted,
+        // Most writes finish when first polled (`drop`, buffered outputs): those need no
+        // cancellation future, whose registration takes the token's locks.
+        let mut write = std::pin::pin!(s.output.write(batch));
+        let r = match futures::poll!(write.as_mut()) {
+            std::task::Poll::Ready(r) => r,
+            std::task::Poll::Pending => tokio::select! {
+                r = write => r,
+                _ = s.abort.cancelled() => return Written::Aborted,
+            },
         };
         match r {
             Ok(()) => {

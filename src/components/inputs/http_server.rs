@@ -6,6 +6,7 @@
 //! for the transaction's acknowledgement: 200 with the `sync_response` reply (or an empty body),
 //! 502 with the error text on a nack, 408 after `timeout`, 503 while shutting down.
 
+use std::borrow::Cow;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,12 +21,11 @@ use hyper::{Request, Response, StatusCode};
 use regex::Regex;
 use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
-use tokio_util::sync::CancellationToken;
 
 use crate::bloblang::InterpolatedString;
 use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
 use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
-use crate::http::{text, ApiState, Body, Handler, RemoteAddr};
+use crate::http::{text, ApiState, Body, Handler, Peer};
 use crate::message::ack::AckFn;
 use crate::message::{AckStatus, Batch, Message, Metadata, SyncResponse, Value};
 
@@ -76,7 +76,11 @@ impl Cors {
             return Err("cors: must specify at least one allowed origin".into());
         }
         let mut headers: Vec<String> = CORS_SIMPLE_HEADERS.iter().map(|h| h.to_string()).collect();
-        headers.extend(c.allowed_headers.iter().map(|h| canonical_header(h.trim())));
+        headers.extend(
+            c.allowed_headers
+                .iter()
+                .map(|h| canonical_header(h.trim()).into_owned()),
+        );
         Ok(Some(Cors {
             origins: c.allowed_origins.clone(),
             headers,
@@ -116,7 +120,10 @@ impl Cors {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default();
             let mut allowed = Vec::new();
-            for h in asked.split(',').map(|h| canonical_header(h.trim())) {
+            for h in asked
+                .split(',')
+                .map(|h| canonical_header(h.trim()).into_owned())
+            {
                 if h.is_empty() || CORS_SIMPLE_HEADERS.contains(&h.as_str()) {
                     continue;
                 }
@@ -268,7 +275,8 @@ struct Route {
     rate_limit: Option<Arc<crate::components::rate_limits::RateLimitStage>>,
     responder: Responder,
     api: Arc<ApiState>,
-    closed: CancellationToken,
+    /// Set once the input closes; an atomic, as every request reads it.
+    closed: std::sync::atomic::AtomicBool,
     prefix_metadata_keys: bool,
 }
 
@@ -328,7 +336,7 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, Bui
             metadata_headers,
         },
         api: api.clone(),
-        closed: CancellationToken::new(),
+        closed: std::sync::atomic::AtomicBool::new(false),
         prefix_metadata_keys: c.prefix_metadata_keys,
     });
     Ok(Box::new(HttpServerInput {
@@ -391,9 +399,8 @@ impl Input for HttpServerInput {
             return Ok(());
         }
         let route = self.route.clone();
-        let handler: Handler = Arc::new(move |req| {
-            let route = route.clone();
-            Box::pin(async move { route.handle(req).await }) as BoxFuture<'static, Response<Body>>
+        let handler: Handler = Arc::new(move |req, peer| {
+            Box::pin(route.clone().handle(req, peer)) as BoxFuture<'static, Response<Body>>
         });
         self.api.add_route(
             self.route.pattern.clone(),
@@ -432,7 +439,7 @@ impl Input for HttpServerInput {
 
     async fn close(&mut self) -> Result<(), ComponentError> {
         // New requests get 503; those already queued are dropped, which answers them 503 too.
-        self.route.closed.cancel();
+        self.route.closed.store(true, Ordering::Relaxed);
         self.rx.close();
         if let Some((_, server)) = self.server.take() {
             // Requests already in the stream are answered as their messages are delivered;
@@ -444,9 +451,9 @@ impl Input for HttpServerInput {
 }
 
 impl Route {
-    async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Body> {
+    async fn handle(self: Arc<Self>, req: Request<Incoming>, peer: Arc<Peer>) -> Response<Body> {
         let Some(cors) = &self.cors else {
-            return self.respond(req).await;
+            return self.respond(req, &peer).await;
         };
         let origin = req
             .headers()
@@ -459,7 +466,7 @@ impl Route {
             // gorilla answers a preflight from elsewhere with an empty 200 and passes the rest.
             return match preflight {
                 true => text(StatusCode::OK, ""),
-                false => self.respond(req).await,
+                false => self.respond(req, &peer).await,
             };
         }
         let headers = match cors.answer(&req, &origin) {
@@ -468,7 +475,7 @@ impl Route {
         };
         let mut resp = match preflight {
             true => text(StatusCode::OK, ""),
-            false => self.respond(req).await,
+            false => self.respond(req, &peer).await,
         };
         for (k, v) in headers {
             if let Ok(v) = HeaderValue::from_str(&v) {
@@ -478,8 +485,8 @@ impl Route {
         resp
     }
 
-    async fn respond(&self, req: Request<Incoming>) -> Response<Body> {
-        if self.closed.is_cancelled() || self.api.shutting_down.load(Ordering::Relaxed) {
+    async fn respond(&self, req: Request<Incoming>, peer: &Peer) -> Response<Body> {
+        if self.closed.load(Ordering::Relaxed) || self.api.shutting_down.load(Ordering::Relaxed) {
             return text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n");
         }
         if !self.verbs.iter().any(|v| v == req.method().as_str()) {
@@ -500,13 +507,13 @@ impl Route {
                 }
             }
         }
-        let mut meta = self.request_metadata(&req);
-        let content_type = req
-            .headers()
+        let (head, body) = req.into_parts();
+        let mut meta = self.request_metadata(&head, peer);
+        let content_type = head
+            .headers
             .get(hyper::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = match Limited::new(req.into_body(), self.max_body).collect().await {
+            .and_then(|v| v.to_str().ok());
+        let body = match Limited::new(body, self.max_body).collect().await {
             Ok(b) => b.to_bytes(),
             Err(e) => {
                 return if e
@@ -525,7 +532,7 @@ impl Route {
                 };
             }
         };
-        let parts = match request_parts(content_type.as_deref(), body).await {
+        let parts = match request_parts(content_type, body).await {
             Ok(p) => p,
             Err(e) => {
                 tracing::warn!("Request read failed: {e}");
@@ -570,28 +577,31 @@ impl Route {
     /// Bento's order: headers (first value), then query parameters, `{name}` path segments and
     /// cookies, each overwriting a key set before it, unless `prefix_metadata_keys` keeps them
     /// apart (`header_`, `query_`, `path_`, `cookie_`).
-    fn request_metadata(&self, req: &Request<Incoming>) -> Metadata {
+    fn request_metadata(&self, req: &hyper::http::request::Parts, peer: &Peer) -> Metadata {
         let mut meta = Metadata::new();
-        // The key as it stands, or behind its prefix: one allocation either way.
-        let key = |prefix: &str, mut k: String| -> std::borrow::Cow<'static, str> {
-            if self.prefix_metadata_keys {
-                k.insert_str(0, prefix);
+        // The key as it stands, or behind its prefix.
+        let key = |prefix: &str, k: Cow<'static, str>| -> Cow<'static, str> {
+            match self.prefix_metadata_keys {
+                true => format!("{prefix}{k}").into(),
+                false => k,
             }
-            k.into()
         };
-        for (k, v) in req.headers() {
-            if let Ok(s) = v.to_str() {
-                meta.entry(key("header_", canonical_header(k.as_str())))
-                    .or_insert_with(|| Value::from(s));
+        for k in req.headers.keys() {
+            // The first value, as Go's `Header.Get`.
+            if let Some(Ok(s)) = req.headers.get(k).map(|v| v.to_str()) {
+                meta.insert(key("header_", canonical_header(k.as_str())), Value::from(s));
             }
         }
-        let uri = req.uri();
+        let uri = &req.uri;
         if let Some(q) = uri.query() {
             let mut seen = std::collections::HashSet::new();
             for (k, v) in form_urlencoded::parse(q.as_bytes()) {
                 // The first value of a repeated parameter, as Go's `Query()[k][0]`.
                 if seen.insert(k.clone()) {
-                    meta.insert(key("query_", k.into_owned()), Value::from(v.into_owned()));
+                    meta.insert(
+                        key("query_", k.into_owned().into()),
+                        Value::from(v.into_owned()),
+                    );
                 }
             }
         }
@@ -604,42 +614,40 @@ impl Route {
                 .and_then(|p| self.pattern.captures(p))
         });
         for (name, value) in params.unwrap_or_default() {
-            meta.insert(key("path_", name), Value::from(value));
+            meta.insert(key("path_", name.into()), Value::from(value));
         }
-        for header in req.headers().get_all(hyper::header::COOKIE) {
+        for header in req.headers.get_all(hyper::header::COOKIE) {
             let Ok(text) = header.to_str() else { continue };
             for c in cookie::Cookie::split_parse(text).flatten() {
                 meta.insert(
-                    key("cookie_", c.name().to_owned()),
+                    key("cookie_", c.name().to_owned().into()),
                     Value::from(c.value_trimmed()),
                 );
             }
         }
-        meta.insert("http_server_request_path".into(), Value::from(path));
         meta.insert(
-            "http_server_verb".into(),
-            Value::from(req.method().as_str()),
+            "http_server_request_path".into(),
+            Value::from(path.into_owned()),
         );
+        meta.insert("http_server_verb".into(), Value::from(req.method.as_str()));
         if let Some(ua) = req
-            .headers()
-            .get("user-agent")
+            .headers
+            .get(hyper::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
         {
             meta.insert("http_server_user_agent".into(), Value::from(ua));
         }
-        if let Some(tls) = req.extensions().get::<crate::http::TlsInfo>() {
+        if let Some(tls) = &peer.tls {
             meta.insert("http_server_tls_version".into(), Value::from(tls.version));
             meta.insert(
                 "http_server_tls_cipher_suite".into(),
                 Value::from(tls.cipher_suite.as_str()),
             );
         }
-        if let Some(RemoteAddr(a)) = req.extensions().get::<RemoteAddr>() {
-            meta.insert(
-                "http_server_remote_ip".into(),
-                Value::from(a.ip().to_string()),
-            );
-        }
+        meta.insert(
+            "http_server_remote_ip".into(),
+            Value::from(peer.ip.as_str()),
+        );
         meta
     }
 }
@@ -734,7 +742,30 @@ impl Responder {
 }
 
 /// Go's canonical header form (`content-type` → `Content-Type`), as Bento's metadata keys are.
-fn canonical_header(k: &str) -> String {
+fn canonical_header(k: &str) -> Cow<'static, str> {
+    // hyper holds names in lower case; the usual ones need no work (nor an allocation).
+    let known = match k {
+        "accept" => "Accept",
+        "accept-encoding" => "Accept-Encoding",
+        "accept-language" => "Accept-Language",
+        "authorization" => "Authorization",
+        "cache-control" => "Cache-Control",
+        "connection" => "Connection",
+        "content-length" => "Content-Length",
+        "content-type" => "Content-Type",
+        "cookie" => "Cookie",
+        "host" => "Host",
+        "origin" => "Origin",
+        "referer" => "Referer",
+        "user-agent" => "User-Agent",
+        "x-api-key" => "X-Api-Key",
+        "x-forwarded-for" => "X-Forwarded-For",
+        "x-request-id" => "X-Request-Id",
+        _ => "",
+    };
+    if !known.is_empty() {
+        return known.into();
+    }
     let mut out = String::with_capacity(k.len());
     let mut upper = true;
     for c in k.chars() {
@@ -744,7 +775,7 @@ fn canonical_header(k: &str) -> String {
         });
         upper = c == '-';
     }
-    out
+    out.into()
 }
 
 /// The messages of a request body: one per part of a `multipart/*` body, else the body, as
@@ -757,6 +788,11 @@ async fn request_parts(content_type: Option<&str>, body: Bytes) -> Result<Vec<By
     if mime.type_() != mime::MULTIPART {
         return Ok(vec![body]);
     }
+    // Boxed, so that the request future does not carry a multipart reader's size.
+    Box::pin(multipart_parts(ct, body)).await
+}
+
+async fn multipart_parts(ct: &str, body: Bytes) -> Result<Vec<Bytes>, String> {
     let boundary = multer::parse_boundary(ct).map_err(|e| e.to_string())?;
     let stream = futures::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
     let mut multipart = multer::Multipart::new(stream, boundary);
@@ -847,5 +883,37 @@ mod tests {
     fn headers_are_canonicalised_like_go() {
         assert_eq!(canonical_header("content-type"), "Content-Type");
         assert_eq!(canonical_header("x-api-key"), "X-Api-Key");
+        assert_eq!(canonical_header("x-custom-thing"), "X-Custom-Thing");
+        // The names spelled out in the table are what the general rule gives.
+        for name in [
+            "accept",
+            "accept-encoding",
+            "accept-language",
+            "authorization",
+            "cache-control",
+            "connection",
+            "content-length",
+            "content-type",
+            "cookie",
+            "host",
+            "origin",
+            "referer",
+            "user-agent",
+            "x-api-key",
+            "x-forwarded-for",
+            "x-request-id",
+        ] {
+            let general: String = name
+                .split('-')
+                .map(|w| w[..1].to_ascii_uppercase() + &w[1..])
+                .collect::<Vec<_>>()
+                .join("-");
+            let got = canonical_header(name);
+            assert!(
+                matches!(got, Cow::Borrowed(_)),
+                "{name} is not in the table"
+            );
+            assert_eq!(got, general);
+        }
     }
 }
