@@ -341,12 +341,65 @@ fn word_needs_check(w: u64) -> bool {
     special != 0 || (w & HI != 0 && has_zero(w ^ (LO * 0xe2)) != 0)
 }
 
+/// The bytes of a 16-byte block that are not plain printable ASCII (a control character, `"`,
+/// `\\` or any byte of a multi-byte character), one bit each: SSE2, part of every x86_64, tests
+/// the 16 at once.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn block_flags(block: &[u8; 16]) -> u32 {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+    // SAFETY: SSE2 is part of the x86_64 baseline, so every x86_64 CPU has these instructions;
+    // the load is unaligned and reads exactly the 16 bytes `block` refers to.
+    unsafe {
+        let v = _mm_loadu_si128(block.as_ptr().cast());
+        // Signed: bytes from 0x80 up are negative, so below 0x20 like the control characters.
+        let low = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+        _mm_movemask_epi8(_mm_or_si128(low, _mm_or_si128(quote, backslash))) as u32
+    }
+}
+
 fn write_escaped(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = s.as_bytes();
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let flags = match bytes
+                .get(i..i + 16)
+                .and_then(|b| <&[u8; 16]>::try_from(b).ok())
+            {
+                Some(block) => block_flags(block),
+                None => {
+                    // The last few bytes, padded with plain ones: a byte loop over them costs
+                    // more than the copy.
+                    let rest = &bytes[i..];
+                    let mut block = [b' '; 16];
+                    block[..rest.len()].copy_from_slice(rest);
+                    match block_flags(&block) {
+                        0 => {
+                            i = bytes.len();
+                            continue;
+                        }
+                        flags => flags,
+                    }
+                }
+            };
+            match flags {
+                0 => {
+                    i += 16;
+                    continue;
+                }
+                // Up to the first byte that needs a closer look, everything is plain.
+                flags => i += flags.trailing_zeros() as usize,
+            }
+        }
         if let Some(chunk) = bytes.get(i..i + 8) {
             let mut word = [0u8; 8];
             word.copy_from_slice(chunk);
@@ -615,7 +668,7 @@ mod tests {
             '"', '\\', '\n', '\r', '\t', '\u{1}', '\u{1f}', '\u{2028}', '\u{2029}', '\u{2014}',
             '\u{7f}', 'é', ' ',
         ];
-        for len in [0, 1, 7, 8, 9, 15, 16, 17, 31] {
+        for len in [0, 1, 7, 8, 9, 15, 16, 17, 23, 31, 32, 33] {
             for at in 0..=len {
                 for c in specials {
                     let mut s: String = "abcdefghijklmnopqrstuvwxyz0123456789"
