@@ -322,6 +322,11 @@ impl RoutePattern {
         )
     }
 
+    /// Whether the pattern has `{name}` variables to capture.
+    pub fn has_variables(&self) -> bool {
+        !self.names.is_empty()
+    }
+
     pub fn matches(&self, path: &str) -> bool {
         self.regex.is_match(path)
     }

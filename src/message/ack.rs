@@ -47,10 +47,8 @@ impl Drop for Shared {
         if let Some(f) = callback {
             let mut fut = f(status);
             // Most acknowledgements complete at once (nothing to tell the source, or a channel
-            // send): poll once inline and only spawn the ones that must wait (network acks).
-            let waker = futures::task::noop_waker();
-            let mut cx = std::task::Context::from_waker(&waker);
-            if fut.as_mut().poll(&mut cx).is_pending() {
+            // send): only the ones that must wait (network acks) are spawned.
+            if !completes_now(&mut fut) {
                 match tokio::runtime::Handle::try_current() {
                     Ok(h) => {
                         h.spawn(fut);
@@ -60,6 +58,14 @@ impl Drop for Shared {
             }
         }
     }
+}
+
+/// Poll an acknowledgement's future once, without a task to wake: whether it is done. One that
+/// is not can still be awaited (or spawned) afterwards.
+pub fn completes_now(fut: &mut BoxFuture<'static, ()>) -> bool {
+    let waker = futures::task::noop_waker();
+    let mut cx = std::task::Context::from_waker(&waker);
+    fut.as_mut().poll(&mut cx).is_ready()
 }
 
 pub struct AckHandle {

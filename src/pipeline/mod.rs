@@ -704,9 +704,7 @@ impl AckContext {
                     let mut fut = ack_fn(status);
                     // Most sources acknowledge at once (an HTTP reply, a channel send): then
                     // there is no second future to allocate to hold the token until it is done.
-                    let waker = futures::task::noop_waker();
-                    let mut cx = std::task::Context::from_waker(&waker);
-                    if fut.as_mut().poll(&mut cx).is_ready() {
+                    if crate::message::ack::completes_now(&mut fut) {
                         drop(token);
                         return Box::pin(async {});
                     }

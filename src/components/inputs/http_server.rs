@@ -606,14 +606,17 @@ impl Route {
             }
         }
         let path = crate::http::decoded_path(uri.path());
-        let params = self.pattern.captures(&path).or_else(|| {
-            // Served under `http.root_path` as well: match what follows it.
-            let root = &self.api.root_path;
-            path.strip_prefix(root.as_str())
-                .filter(|_| !root.is_empty())
-                .and_then(|p| self.pattern.captures(p))
+        // The route matched to get here: the pattern runs again only for its variables.
+        let params = self.pattern.has_variables().then(|| {
+            self.pattern.captures(&path).or_else(|| {
+                // Served under `http.root_path` as well: match what follows it.
+                let root = &self.api.root_path;
+                path.strip_prefix(root.as_str())
+                    .filter(|_| !root.is_empty())
+                    .and_then(|p| self.pattern.captures(p))
+            })
         });
-        for (name, value) in params.unwrap_or_default() {
+        for (name, value) in params.flatten().unwrap_or_default() {
             meta.insert(key("path_", name.into()), Value::from(value));
         }
         for header in req.headers.get_all(hyper::header::COOKIE) {
