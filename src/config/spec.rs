@@ -187,6 +187,11 @@ impl FieldSpec {
         )
     }
 
+    /// The same field under another name (a shared field declared by `component_config!`).
+    pub fn named(mut self, name: &'static str) -> FieldSpec {
+        self.name = name;
+        self
+    }
     pub fn default(mut self, v: impl Into<J>) -> FieldSpec {
         self.default = Some(v.into());
         self
@@ -466,3 +471,98 @@ pub fn field_json(f: &FieldSpec) -> J {
     }
     o
 }
+
+/// The type of a struct field for a Bento field engine refuses (`FieldSpec::refused`): the
+/// field is declared beside the others, so the spec keeps Bento's order, and is never filled in
+/// (`strip_unsupported` removes it before the struct sees the config), so it must be
+/// `#[serde(skip)]`: without that attribute the struct does not compile, as `Refused` cannot
+/// be deserialised.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Refused;
+
+/// The name of a field as its struct spells it (`r#type` is the field `type`).
+pub fn field_name(ident: &'static str) -> &'static str {
+    ident.strip_prefix("r#").unwrap_or(ident)
+}
+
+/// Declares a config struct and its field specs in one place, so the two cannot drift: each
+/// field is written once, with its type and its spec, and the spec takes the field's name.
+///
+/// ```ignore
+/// component_config! {
+///     pub struct LogConfig {
+///         pub level: String = string("The log level to use.").default("INFO"),
+///         #[serde(default)]
+///         pub fields_mapping: Option<String> = bloblang("A mapping.").optional(),
+///         #[serde(skip)]
+///         ws_path: Refused = refused("websockets are not built").default("/post/ws"),
+///     }
+/// }
+/// ```
+///
+/// gives the struct (`Deserialize`, unknown fields denied) and `LogConfig::fields()`, the
+/// fields' specs in the order written. A spec is a `FieldSpec` constructor without its name
+/// (`string(desc)`, `array(of, desc)`, `object(desc, Child::fields())`) followed by builder
+/// calls; `spec(expr)` takes a `FieldSpec` built elsewhere (a field several components share)
+/// and gives it this field's name; `flatten(expr)` splices a list of specs in, for a
+/// `#[serde(flatten)]` field, whose struct is declared with `@open` before its attributes
+/// (serde refuses `deny_unknown_fields` beside `flatten`).
+macro_rules! component_config {
+    (@field $out:ident, $field:ident, flatten ( $e:expr )) => {
+        $out.extend($e)
+    };
+    (@field $out:ident, $field:ident, spec ( $e:expr ) $( . $m:ident ( $($marg:tt)* ) )*) => {
+        $out.push(
+            $e.named($crate::config::spec::field_name(stringify!($field)))
+                $( . $m ( $($marg)* ) )*
+        )
+    };
+    (@field $out:ident, $field:ident, $ctor:ident ( $($arg:tt)* ) $( . $m:ident ( $($marg:tt)* ) )*) => {
+        $out.push(
+            $crate::config::spec::FieldSpec::$ctor(
+                $crate::config::spec::field_name(stringify!($field)), $($arg)*
+            ) $( . $m ( $($marg)* ) )*
+        )
+    };
+    // Without `deny_unknown_fields`, which serde does not support beside `flatten`; lint and
+    // `strip_unsupported` keep keys the spec does not declare away from the struct anyway.
+    (
+        @open
+        $(#[$sattr:meta])*
+        $vis:vis struct $name:ident {
+            $(
+                $(#[$fattr:meta])*
+                $fvis:vis $field:ident : $ty:ty = $ctor:ident ( $($arg:tt)* ) $( . $m:ident ( $($marg:tt)* ) )*
+            ),* $(,)?
+        }
+    ) => {
+        #[derive(serde::Deserialize)]
+        $(#[$sattr])*
+        $vis struct $name {
+            $( $(#[$fattr])* $fvis $field: $ty, )*
+        }
+
+        impl $name {
+            /// The specs of this struct's fields, in the order they are declared.
+            #[allow(dead_code)]
+            pub fn fields() -> Vec<$crate::config::spec::FieldSpec> {
+                let mut fields = Vec::new();
+                $(
+                    $crate::config::spec::component_config!(
+                        @field fields, $field, $ctor ( $($arg)* ) $( . $m ( $($marg)* ) )*
+                    );
+                )*
+                fields
+            }
+        }
+    };
+    (
+        $(#[$sattr:meta])*
+        $vis:vis struct $name:ident { $($body:tt)* }
+    ) => {
+        $crate::config::spec::component_config! {
+            @open #[serde(deny_unknown_fields)] $(#[$sattr])* $vis struct $name { $($body)* }
+        }
+    };
+}
+pub(crate) use component_config;

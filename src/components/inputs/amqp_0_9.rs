@@ -15,45 +15,14 @@ use lapin::options::{
 use lapin::types::FieldTable;
 use lapin::{Channel, Connection, Consumer};
 use regex::Regex;
-use serde::Deserialize;
 use tokio::sync::Notify;
 
 use crate::components::connectors::amqp;
 use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
+use crate::config::spec::{component_config, ComponentKind, ComponentSpec, FieldSpec, FieldType};
 use crate::message::ack::{noop_ack, AckFn};
 use crate::message::{AckStatus, Batch, Message, Value};
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct QueueDeclare {
-    pub enabled: bool,
-    pub durable: bool,
-    pub auto_delete: bool,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Binding {
-    pub exchange: String,
-    pub key: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AmqpInputConfig {
-    pub urls: Vec<String>,
-    pub queue: String,
-    pub queue_declare: QueueDeclare,
-    pub bindings_declare: Vec<Binding>,
-    pub consumer_tag: String,
-    pub auto_ack: bool,
-    pub nack_reject_patterns: Vec<String>,
-    pub prefetch_count: i64,
-    pub prefetch_size: i64,
-    pub tls: TlsConfig,
-}
 
 pub fn urls_field() -> FieldSpec {
     FieldSpec::array(
@@ -65,34 +34,48 @@ pub fn urls_field() -> FieldSpec {
     .example(serde_json::json!(["amqp://127.0.0.1:5672/,amqp://127.0.0.2:5672/"]))
 }
 
+component_config! {
+    pub struct QueueDeclare {
+        pub enabled: bool = bool("Whether to enable queue declaration.").default(false),
+        pub durable: bool = bool("Whether the declared queue is durable.").default(true),
+        pub auto_delete: bool = bool("Whether the declared queue will auto-delete.").default(false),
+    }
+}
+
+component_config! {
+    pub struct Binding {
+        pub exchange: String = string("The exchange of the declared binding.").default(""),
+        pub key: String = string("The key of the declared binding.").default(""),
+    }
+}
+
+component_config! {
+    pub struct AmqpInputConfig {
+        pub urls: Vec<String> = spec(urls_field()).default(serde_json::json!([])),
+        pub queue: String = string("An AMQP queue to consume from.").example("my-queue"),
+        pub queue_declare: QueueDeclare = object("Allows you to passively declare the target queue. If the queue already exists then the declaration passively verifies that they match the target fields.", QueueDeclare::fields())
+            .default(serde_json::json!({}))
+            .advanced(),
+        pub bindings_declare: Vec<Binding> = array(FieldType::Object(Binding::fields()), "Allows you to passively declare bindings for the target queue.")
+            .default(serde_json::json!([]))
+            .example(serde_json::json!([{"exchange": "foo", "key": "bar"}]))
+            .advanced(),
+        pub consumer_tag: String = string("A consumer tag; empty lets the broker choose one.").default(""),
+        pub auto_ack: bool = bool("Acknowledge messages automatically as they are consumed rather than waiting for acknowledgments from downstream. This can improve throughput and prevent the pipeline from blocking but at the cost of eliminating delivery guarantees.").default(false).advanced(),
+        pub nack_reject_patterns: Vec<String> = array(FieldType::String, "A list of regular expression patterns whereby if a message that has failed to be delivered matches one of them it will be dropped (or delivered to a dead-letter queue if one exists). By default failed messages are nacked with requeue enabled.")
+            .default(serde_json::json!([]))
+            .example(serde_json::json!(["^reject me please:.+$"]))
+            .advanced(),
+        pub prefetch_count: i64 = int("The maximum number of pending messages to have consumed at a time.").default(10),
+        pub prefetch_size: i64 = int("The maximum amount of pending messages measured in bytes to have consumed at a time. Only 0 (no limit) is supported, as by RabbitMQ.").default(0).advanced(),
+        pub tls: TlsConfig = spec(tls_field()),
+    }
+}
+
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("amqp_0_9", ComponentKind::Input, "Connects to an AMQP (0.91) queue. AMQP is a messaging protocol used by various message brokers, including RabbitMQ.")
         .description("Messages are acknowledged on the broker only after the output has delivered them; a failed delivery is nacked with requeue so the broker redelivers it, unless its error matches one of `nack_reject_patterns`, in which case it is rejected without requeue (dead-lettered when the queue has a dead letter exchange).\n\nMetadata: `amqp_content_type`, `amqp_content_encoding`, `amqp_delivery_mode`, `amqp_priority`, `amqp_correlation_id`, `amqp_reply_to`, `amqp_expiration`, `amqp_message_id`, `amqp_timestamp`, `amqp_type`, `amqp_user_id`, `amqp_app_id`, `amqp_consumer_tag`, `amqp_delivery_tag`, `amqp_redelivered`, `amqp_exchange`, `amqp_routing_key`, and every message header (nested headers prefixed with the key of their parent), as Bento sets them: every value is text (`amqp_priority` `\"0\"` when unset, `amqp_redelivered` `\"false\"`), `-` in header names becomes `_`, array headers become `name_0`, `name_1`…, header timestamps RFC 3339 in UTC, decimals their digits with the point, and empty values are left out.\n\nWhen the broker drops the connection the input reconnects; deliveries of the dead channel are redelivered by the broker and never acknowledged on the new channel.")
-        .fields(vec![
-            urls_field().default(serde_json::json!([])),
-            FieldSpec::string("queue", "An AMQP queue to consume from.").example("my-queue"),
-            FieldSpec::object("queue_declare", "Allows you to passively declare the target queue. If the queue already exists then the declaration passively verifies that they match the target fields.", vec![
-                FieldSpec::bool("enabled", "Whether to enable queue declaration.").default(false),
-                FieldSpec::bool("durable", "Whether the declared queue is durable.").default(true),
-                FieldSpec::bool("auto_delete", "Whether the declared queue will auto-delete.").default(false),
-            ]).default(serde_json::json!({})).advanced(),
-            FieldSpec::array("bindings_declare", FieldType::Object(vec![
-                FieldSpec::string("exchange", "The exchange of the declared binding.").default(""),
-                FieldSpec::string("key", "The key of the declared binding.").default(""),
-            ]), "Allows you to passively declare bindings for the target queue.")
-                .default(serde_json::json!([]))
-                .example(serde_json::json!([{"exchange": "foo", "key": "bar"}]))
-                .advanced(),
-            FieldSpec::string("consumer_tag", "A consumer tag; empty lets the broker choose one.").default(""),
-            FieldSpec::bool("auto_ack", "Acknowledge messages automatically as they are consumed rather than waiting for acknowledgments from downstream. This can improve throughput and prevent the pipeline from blocking but at the cost of eliminating delivery guarantees.").default(false).advanced(),
-            FieldSpec::array("nack_reject_patterns", FieldType::String, "A list of regular expression patterns whereby if a message that has failed to be delivered matches one of them it will be dropped (or delivered to a dead-letter queue if one exists). By default failed messages are nacked with requeue enabled.")
-                .default(serde_json::json!([]))
-                .example(serde_json::json!(["^reject me please:.+$"]))
-                .advanced(),
-            FieldSpec::int("prefetch_count", "The maximum number of pending messages to have consumed at a time.").default(10),
-            FieldSpec::int("prefetch_size", "The maximum amount of pending messages measured in bytes to have consumed at a time. Only 0 (no limit) is supported, as by RabbitMQ.").default(0).advanced(),
-            tls_field(),
-        ])
+        .fields(AmqpInputConfig::fields())
         .example("Consume a queue", "input:\n  amqp_0_9:\n    urls: [ amqp://guest:guest@127.0.0.1:5672/ ]\n    queue: my-queue\n    queue_declare:\n      enabled: true\n")
         .example("Bind a queue to an exchange and dead-letter some failures", "input:\n  amqp_0_9:\n    urls: [ \"amqp://guest:guest@10.0.0.1:5672/,amqp://guest:guest@10.0.0.2:5672/\" ]\n    queue: work\n    queue_declare: { enabled: true }\n    bindings_declare:\n      - { exchange: amq.direct, key: work }\n    nack_reject_patterns: [ '^invalid' ]\n    prefetch_count: 50\n")
 }

@@ -1,32 +1,27 @@
 //! `log`: writes a log line per message, leaving the message unchanged.
 
 use async_trait::async_trait;
-use serde::Deserialize;
 
 use crate::bloblang::InterpolatedString;
 use crate::components::{BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor};
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
+use crate::config::spec::{component_config, ComponentKind, ComponentSpec};
 use crate::message::Batch;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LogConfig {
-    pub level: String,
-    pub message: InterpolatedString,
-    pub fields_mapping: Option<String>,
+component_config! {
+    pub struct LogConfig {
+        pub level: String = string("The log level to use.")
+            .default("INFO")
+            .options(&["FATAL", "ERROR", "WARN", "INFO", "DEBUG", "TRACE", "ALL"]),
+        pub message: InterpolatedString = string("The message to print.").interpolated().default(""),
+        pub fields_mapping: Option<String> = bloblang("An optional Bloblang mapping that gives structured fields to the log line.")
+            .optional()
+            .example("root.reason = \"cus I wana\"\nroot.id = this.id"),
+    }
 }
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("log", ComponentKind::Processor, "Prints a log event for each message. Messages always remain unchanged.")
-        .fields(vec![
-            FieldSpec::string("level", "The log level to use.")
-                .default("INFO")
-                .options(&["FATAL", "ERROR", "WARN", "INFO", "DEBUG", "TRACE", "ALL"]),
-            FieldSpec::string("message", "The message to print.").interpolated().default(""),
-            FieldSpec::bloblang("fields_mapping", "An optional Bloblang mapping that gives structured fields to the log line.")
-                .optional()
-                .example("root.reason = \"cus I wana\"\nroot.id = this.id"),
-        ])
+        .fields(LogConfig::fields())
         .example("Log each payload", "pipeline:\n  processors:\n    - log:\n        level: DEBUG\n        message: 'received ${! content() }'\n")
 }
 
