@@ -544,7 +544,8 @@ macro_rules! component_config {
 
         impl $name {
             /// The specs of this struct's fields, in the order they are declared.
-            #[allow(dead_code)]
+            // One `push` (or, for a flattened struct, `extend`) per field, as the fields come.
+            #[allow(dead_code, clippy::vec_init_then_push)]
             pub fn fields() -> Vec<$crate::config::spec::FieldSpec> {
                 let mut fields = Vec::new();
                 $(
@@ -566,3 +567,63 @@ macro_rules! component_config {
     };
 }
 pub(crate) use component_config;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    component_config! {
+        @open
+        struct Shared {
+            level: i64 = int("A shared level.").default(1),
+        }
+    }
+
+    component_config! {
+        struct Strict {
+            name: String = string("A name.").example("x"),
+            r#type: String = string("A keyword as a name.").default("t").options(&["t", "u"]),
+            renamed: bool = spec(FieldSpec::bool("elsewhere", "Built by a helper.")).default(true),
+            #[serde(skip)]
+            #[allow(dead_code)]
+            gone: Refused = refused("not built"),
+        }
+    }
+
+    component_config! {
+        @open
+        struct Flattening {
+            first: String = string("First."),
+            #[serde(flatten)]
+            shared: Shared = flatten(Shared::fields()),
+        }
+    }
+
+    #[test]
+    fn one_declaration_gives_the_struct_and_its_specs() {
+        let names = |f: Vec<FieldSpec>| f.iter().map(|f| f.name).collect::<Vec<_>>();
+        let strict = Strict::fields();
+        assert_eq!(names(strict.clone()), ["name", "type", "renamed", "gone"]);
+        assert_eq!(strict[1].default, Some(J::from("t")));
+        assert_eq!(strict[1].options, ["t", "u"]);
+        assert_eq!(strict[2].default, Some(J::from(true)));
+        assert_eq!(strict[2].description, "Built by a helper.");
+        assert_eq!(strict[3].unsupported, Some("not built"));
+        assert_eq!(names(Flattening::fields()), ["first", "level"]);
+
+        let s: Strict =
+            serde_json::from_value(serde_json::json!({"name": "n", "type": "u", "renamed": false}))
+                .unwrap();
+        assert_eq!(
+            (s.name.as_str(), s.r#type.as_str(), s.renamed),
+            ("n", "u", false)
+        );
+        let unknown = serde_json::from_value::<Strict>(
+            serde_json::json!({"name": "n", "type": "u", "renamed": false, "other": 1}),
+        );
+        assert!(unknown.is_err_and(|e| e.to_string().contains("unknown field `other`")));
+        let f: Flattening =
+            serde_json::from_value(serde_json::json!({"first": "a", "level": 3})).unwrap();
+        assert_eq!((f.first.as_str(), f.shared.level), ("a", 3));
+    }
+}

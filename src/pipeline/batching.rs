@@ -5,27 +5,35 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Deserialize;
 use tokio::time::Instant;
 
 use crate::bloblang::{parse_mapping, Mapping};
 use crate::components::processors::flow::check_passes;
 use crate::components::{BuildCtx, BuildError, ProcessorStage, Transaction};
 use crate::config::parse_duration;
-use crate::config::spec::FieldSpec;
+use crate::config::spec::{component_config, FieldSpec};
 use crate::message::ack::AckFn;
 use crate::message::{AckHandle, AckStatus, Batch};
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
-pub struct BatchingConfig {
-    pub count: i64,
-    pub byte_size: i64,
-    pub period: String,
-    pub jitter: f64,
-    pub check: String,
-    pub processors: Vec<serde_json::Value>,
+component_config! {
+    #[derive(Default)]
+    #[serde(default)]
+    pub struct BatchingConfig {
+        pub count: i64 = int("A number of messages at which the batch should be flushed. If `0` disables count based batching.").default(0),
+        pub byte_size: i64 = int("An amount of bytes at which the batch should be flushed. If `0` disables size based batching.").default(0),
+        pub period: String = string("A period in which an incomplete batch should be flushed regardless of its size.").default("").example("1s").example("500ms"),
+        pub jitter: f64 = float("A non-negative factor that adds random delay to batch flush intervals, where delay is determined uniformly at random between `0` and `jitter * period`.").default(0.0).advanced(),
+        pub check: String = bloblang("A Bloblang query that should return a boolean value indicating whether a message should end a batch.").default("").example("this.type == \"end_of_transaction\""),
+        pub processors: Vec<serde_json::Value> = processors("A list of processors to apply to a batch as it is flushed. All resulting messages are flushed as a single batch.").default(serde_json::json!([])).advanced(),
+    }
 }
+
+/// The type of the `batching` field of an output's config struct. The stream takes its own
+/// output's policy out of the config before building the output, and the registry takes any
+/// other output's (refusing one that asks for batching), so the output never sees the field:
+/// it is declared `#[serde(skip)]`, in its place so that the spec keeps Bento's order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TakenBatching;
 
 /// Whether an output's `batching` value asks for no batching at all (every rule unset), so that
 /// an output which cannot batch (one inside `broker`) may still carry Bento's default.
@@ -40,14 +48,7 @@ pub fn asks_nothing(conf: &serde_json::Value) -> bool {
 }
 
 pub fn batching_field() -> FieldSpec {
-    FieldSpec::object("batching", "Allows you to configure a batching policy: messages gather into one batch, written at once, until one of its rules says flush. Only the stream's own output batches: on an output inside `broker`, `switch` or `fallback` a batching policy is refused (set it on the outer output).", vec![
-        FieldSpec::int("count", "A number of messages at which the batch should be flushed. If `0` disables count based batching.").default(0),
-        FieldSpec::int("byte_size", "An amount of bytes at which the batch should be flushed. If `0` disables size based batching.").default(0),
-        FieldSpec::string("period", "A period in which an incomplete batch should be flushed regardless of its size.").default("").example("1s").example("500ms"),
-        FieldSpec::float("jitter", "A non-negative factor that adds random delay to batch flush intervals, where delay is determined uniformly at random between `0` and `jitter * period`.").default(0.0).advanced(),
-        FieldSpec::bloblang("check", "A Bloblang query that should return a boolean value indicating whether a message should end a batch.").default("").example("this.type == \"end_of_transaction\""),
-        FieldSpec::processors("processors", "A list of processors to apply to a batch as it is flushed. All resulting messages are flushed as a single batch.").default(serde_json::json!([])).advanced(),
-    ])
+    FieldSpec::object("batching", "Allows you to configure a batching policy: messages gather into one batch, written at once, until one of its rules says flush. Only the stream's own output batches: on an output inside `broker`, `switch` or `fallback` a batching policy is refused (set it on the outer output).", BatchingConfig::fields())
     .default(serde_json::json!({}))
     .advanced()
 }

@@ -4,33 +4,27 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use serde::Deserialize;
 use tokio::sync::Mutex;
 
 use super::ttl_of;
 use crate::components::{BuildCtx, BuildError, Cache, CacheError, Plugin};
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
+use crate::config::spec::{component_config, ComponentKind, ComponentSpec, FieldType};
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MemoryCacheConfig {
-    pub default_ttl: String,
-    pub compaction_interval: String,
-    pub init_values: HashMap<String, String>,
-    pub shards: i64,
+component_config! {
+    pub struct MemoryCacheConfig {
+        pub default_ttl: String = string("The default TTL of each item. After this period an item will be eligible for removal during the next compaction.").default("5m"),
+        pub compaction_interval: String = string("The period of time to wait before each compaction, at which point expired items are removed. This field can be set to an empty string in order to disable compactions/expiry entirely.").default("60s"),
+        pub init_values: HashMap<String, String> = map(FieldType::String, "A table of key/value pairs that should be present in the cache on initialization. This can be used to create static lookup tables. Init values never expire.")
+            .default(serde_json::json!({}))
+            .example(serde_json::json!({"Nickelback": "1995", "Spice Girls": "1994"})),
+        pub shards: i64 = int("A number of logical shards to spread keys across (accepted for compatibility; the map is not sharded).").default(1).advanced(),
+    }
 }
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("memory", ComponentKind::Cache, "Stores key/value pairs in a map held in memory.")
         .description("This cache is lost when the process stops. Expired items are removed lazily: reads ignore them, and writes sweep them out at most once per `compaction_interval`. Unlike Bento's, `add` of a key whose TTL has passed succeeds before compaction has removed it (Bento refuses it until then, which contradicts its TTL).")
-        .fields(vec![
-            FieldSpec::string("default_ttl", "The default TTL of each item. After this period an item will be eligible for removal during the next compaction.").default("5m"),
-            FieldSpec::string("compaction_interval", "The period of time to wait before each compaction, at which point expired items are removed. This field can be set to an empty string in order to disable compactions/expiry entirely.").default("60s"),
-            FieldSpec::map("init_values", FieldType::String, "A table of key/value pairs that should be present in the cache on initialization. This can be used to create static lookup tables. Init values never expire.")
-                .default(serde_json::json!({}))
-                .example(serde_json::json!({"Nickelback": "1995", "Spice Girls": "1994"})),
-            FieldSpec::int("shards", "A number of logical shards to spread keys across (accepted for compatibility; the map is not sharded).").default(1).advanced(),
-        ])
+        .fields(MemoryCacheConfig::fields())
         .example("Deduplicate with an in-memory cache", "cache_resources:\n  - label: seen\n    memory:\n      default_ttl: 1h\ninput:\n  stdin: {}\npipeline:\n  processors:\n    - dedupe:\n        cache: seen\n        key: ${! content() }\noutput:\n  stdout: {}\n")
 }
 

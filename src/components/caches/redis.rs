@@ -4,40 +4,44 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use backon::{ExponentialBuilder, Retryable};
-use serde::Deserialize;
 
 use super::ttl_of;
 use crate::components::connectors::redis::{kind_field, master_field, url_field, RedisConn};
 use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::{BuildCtx, BuildError, Cache, CacheError, Plugin};
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
+use crate::config::spec::{component_config, ComponentKind, ComponentSpec, Refused};
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RedisCacheConfig {
-    pub url: String,
-    pub kind: String,
-    pub tls: TlsConfig,
-    pub prefix: String,
-    pub default_ttl: String,
-    pub retries: crate::components::processors::retry::BackoffConfig,
+component_config! {
+    pub struct RedisCacheConfig {
+        pub url: String = spec(url_field()),
+        pub kind: String = spec(kind_field()),
+        #[serde(skip)]
+        #[allow(dead_code)]
+        master: Refused = spec(master_field()),
+        pub tls: TlsConfig = spec(tls_field()),
+        pub prefix: String = string("An optional string to prefix item keys with in order to prevent collisions with similar services.").default(""),
+        pub default_ttl: String = string("An optional default TTL to set for items, calculated from the moment the item is cached.").default("").advanced().example("60s"),
+        pub retries: RedisRetries = object("Determine time intervals and cut offs for retry attempts: a command that fails (not a missing key) is tried again with exponentially growing waits.", RedisRetries::fields())
+            .default(serde_json::json!({}))
+            .advanced(),
+    }
+}
+
+component_config! {
+    /// The cache's `retries`: `retry`'s backoff in shape, with Bento's defaults for this cache.
+    pub struct RedisRetries {
+        #[serde(deserialize_with = "crate::config::duration")]
+        pub initial_interval: Duration = string("The initial period to wait between retry attempts.").default("500ms").example("50ms"),
+        #[serde(deserialize_with = "crate::config::duration")]
+        pub max_interval: Duration = string("The maximum period to wait between retry attempts").default("1s").example("5s"),
+        #[serde(deserialize_with = "crate::config::duration")]
+        pub max_elapsed_time: Duration = string("The maximum overall period of time to spend on retry attempts before the request is aborted.").default("5s").example("1m"),
+    }
 }
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("redis", ComponentKind::Cache, "Use a Redis instance as a cache. The expiration can be set to zero or an empty string in order to set no expiration.")
-        .fields(vec![
-            url_field(),
-            kind_field(),
-            master_field(),
-            tls_field(),
-            FieldSpec::string("prefix", "An optional string to prefix item keys with in order to prevent collisions with similar services.").default(""),
-            FieldSpec::string("default_ttl", "An optional default TTL to set for items, calculated from the moment the item is cached.").default("").advanced().example("60s"),
-            FieldSpec::object("retries", "Determine time intervals and cut offs for retry attempts: a command that fails (not a missing key) is tried again with exponentially growing waits.", vec![
-                FieldSpec::string("initial_interval", "The initial period to wait between retry attempts.").default("500ms").example("50ms"),
-                FieldSpec::string("max_interval", "The maximum period to wait between retry attempts").default("1s").example("5s"),
-                FieldSpec::string("max_elapsed_time", "The maximum overall period of time to spend on retry attempts before the request is aborted.").default("5s").example("1m"),
-            ]).default(serde_json::json!({})).advanced(),
-        ])
+        .fields(RedisCacheConfig::fields())
         .example("Share a dedupe cache between instances", "cache_resources:\n  - label: seen\n    redis:\n      url: redis://localhost:6379\n      prefix: dedupe_\n      default_ttl: 1h\ninput:\n  stdin: {}\npipeline:\n  processors:\n    - dedupe:\n        cache: seen\n        key: ${! content() }\noutput:\n  stdout: {}\n")
 }
 

@@ -7,7 +7,6 @@ use std::time::Duration;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use serde::Deserialize;
 
 use std::sync::Arc;
 
@@ -18,68 +17,148 @@ use crate::components::inputs::http_server::{
 };
 use crate::components::rate_limits::RateLimitStage;
 use crate::components::Resources;
-use crate::config::spec::{FieldSpec, FieldType};
+use crate::config::spec::{component_config, FieldSpec, FieldType, Refused};
 use crate::message::{Message, Metadata, Value};
 
-#[derive(Deserialize)]
-pub struct HttpClientConfig {
-    pub url: InterpolatedString,
-    pub verb: String,
-    pub headers: BTreeMap<String, InterpolatedString>,
-    pub metadata: MetadataFilterConfig,
-    pub extract_headers: MetadataFilterConfig,
-    pub payload: Option<InterpolatedString>,
-    #[serde(deserialize_with = "crate::config::duration")]
-    pub timeout: Duration,
-    #[serde(deserialize_with = "crate::config::duration")]
-    pub retry_period: Duration,
-    #[serde(deserialize_with = "crate::config::duration")]
-    pub max_retry_backoff: Duration,
-    pub retries: i64,
-    pub backoff_on: Vec<u16>,
-    pub drop_on: Vec<u16>,
-    pub successful_on: Vec<u16>,
-    pub basic_auth: BasicAuthConfig,
-    pub rate_limit: String,
-    pub tls: TlsConfig,
-    pub oauth: OAuthConfig,
-    pub oauth2: OAuth2Config,
-    pub jwt: JwtConfig,
-    pub transport: TransportConfig,
-    pub follow_redirects: bool,
-    pub proxy_url: String,
-    pub dump_request_log_level: String,
+component_config! {
+    @open
+    /// The client's fields, which the `http` processor and the `http_client` output read from
+    /// their config besides their own (so neither struct is strict about keys; lint checks
+    /// them).
+    pub struct HttpClientConfig {
+        pub url: InterpolatedString = string("The URL to connect to.")
+            .interpolated()
+            .example("http://localhost:8000/v1/infer"),
+        pub verb: String = string("A verb to connect with.")
+            .default("POST")
+            .example("GET"),
+        pub headers: BTreeMap<String, InterpolatedString> = map(
+            FieldType::String,
+            "A map of headers to add to the request; values may be interpolated.",
+        )
+        .default(serde_json::json!({}))
+        .example(serde_json::json!({"Content-Type": "application/json"})),
+        pub metadata: MetadataFilterConfig = spec(metadata_filter_field(
+            "metadata",
+            "Metadata of the message sent as request headers.",
+        )),
+        pub extract_headers: MetadataFilterConfig = spec(metadata_filter_field(
+            "extract_headers",
+            "Response headers added to the message metadata (keys lowercased).",
+        )),
+        pub payload: Option<InterpolatedString> = string(
+            "A body sent instead of the message payload. An engine extension.",
+        )
+        .interpolated()
+        .optional()
+        .advanced(),
+        #[serde(deserialize_with = "crate::config::duration")]
+        pub timeout: Duration = string("A static timeout to apply to requests.").default("5s"),
+        pub rate_limit: String = string(
+            "A rate limit resource to throttle requests by: each request waits for it.",
+        )
+        .default(""),
+        #[serde(deserialize_with = "crate::config::duration")]
+        pub retry_period: Duration = string(
+            "The base period to wait between failed requests.",
+        )
+        .default("1s")
+        .advanced(),
+        #[serde(deserialize_with = "crate::config::duration")]
+        pub max_retry_backoff: Duration = string(
+            "The maximum period to wait between failed requests.",
+        )
+        .default("300s")
+        .advanced(),
+        pub retries: i64 = int("The maximum number of retry attempts to make.")
+            .default(3)
+            .advanced(),
+        pub backoff_on: Vec<u16> = array(
+            FieldType::Int,
+            "Status codes that retry the request with exponentially growing waits.",
+        )
+        .default(serde_json::json!([429]))
+        .advanced(),
+        pub drop_on: Vec<u16> = array(
+            FieldType::Int,
+            "Status codes that fail the request at once, without retries.",
+        )
+        .default(serde_json::json!([]))
+        .advanced(),
+        pub successful_on: Vec<u16> = array(
+            FieldType::Int,
+            "Status codes counted as success besides 2xx.",
+        )
+        .default(serde_json::json!([]))
+        .advanced(),
+        pub basic_auth: BasicAuthConfig = object("HTTP basic authentication.", BasicAuthConfig::fields())
+            .default(serde_json::json!({}))
+            .advanced(),
+        pub tls: TlsConfig = spec(tls_field()),
+        pub follow_redirects: bool = bool("Whether or not to transparently follow redirects, i.e. responses with 300-399 status codes. If disabled, the response message will contain the body, status, and headers from the redirect response and the processor will not make a request to the URL set in the Location header of the response.")
+            .default(true)
+            .advanced(),
+        pub proxy_url: String = string("An optional HTTP proxy URL; empty takes the proxy from `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY`, as Go does.")
+            .default("")
+            .advanced(),
+        pub dump_request_log_level: String = string("EXPERIMENTAL: Optionally set a level at which the request and response payload of each request made will be logged.")
+            .default("")
+            .options(&["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", ""])
+            .advanced(),
+        pub oauth: OAuthConfig = object("Allows you to specify open authentication via OAuth version 1 (HMAC-SHA1 request signing).", OAuthConfig::fields())
+            .default(serde_json::json!({}))
+            .advanced(),
+        pub oauth2: OAuth2Config = object("Allows you to specify open authentication via OAuth version 2 using the client credentials token flow.", OAuth2Config::fields())
+            .default(serde_json::json!({}))
+            .advanced(),
+        pub jwt: JwtConfig = object("Allows you to specify JWT authentication: each request carries the token of these claims and headers, signed with the private key.", JwtConfig::fields())
+            .default(serde_json::json!({}))
+            .advanced(),
+        pub transport: TransportConfig = object("Custom transport options.", TransportConfig::fields())
+            .default(serde_json::json!({}))
+            .advanced(),
+    }
 }
 
-/// Bento's `transport` (Go's `http.Transport`), on reqwest's pool and connector.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TransportConfig {
-    pub dial_context: DialConfig,
-    pub force_http2: bool,
-    pub max_idle_connections: i64,
-    #[serde(deserialize_with = "crate::config::duration")]
-    pub idle_connection_timeout: Duration,
+component_config! {
+    /// Bento's `transport` (Go's `http.Transport`), on reqwest's pool and connector.
+    pub struct TransportConfig {
+        // Go's http.DefaultTransport values, which Bento's docs give as the defaults.
+        pub dial_context: DialConfig = object("Settings for the dialer used to create new connections.", DialConfig::fields())
+            .default(serde_json::json!({})),
+        pub force_http2: bool = bool("If true, HTTP/2 is negotiated with servers that offer it over TLS (ALPN); if false, HTTP/1.1 only.").default(true),
+        pub max_idle_connections: i64 = int("Maximum number of idle connections kept (per host, reqwest keeps its pool per host).").default(100),
+        #[serde(deserialize_with = "crate::config::duration")]
+        pub idle_connection_timeout: Duration = string("Maximum amount of time an idle connection will remain idle before closing itself.").default("90s"),
+        #[serde(skip)]
+        #[allow(dead_code)]
+        tls_handshake_timeout: Refused = refused("the TLS handshake is bounded by dial_context.timeout and timeout, not on its own").default("10s"),
+        #[serde(skip)]
+        #[allow(dead_code)]
+        expect_continue_timeout: Refused = refused("engine does not send Expect: 100-continue").default("1s"),
+    }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DialConfig {
-    #[serde(deserialize_with = "crate::config::duration")]
-    pub timeout: Duration,
-    #[serde(deserialize_with = "crate::config::duration")]
-    pub keep_alive: Duration,
+component_config! {
+    pub struct DialConfig {
+        #[serde(deserialize_with = "crate::config::duration")]
+        pub timeout: Duration = string("Timeout for establishing new network connections.").default("30s"),
+        #[serde(deserialize_with = "crate::config::duration")]
+        pub keep_alive: Duration = string("Keep-alive period for active network connections used by the dialer.").default("30s"),
+    }
 }
 
-/// Bento's `oauth`: OAuth 1.0 request signing with HMAC-SHA1.
-#[derive(Deserialize, Default, Clone)]
-#[serde(deny_unknown_fields, default)]
-pub struct OAuthConfig {
-    pub enabled: bool,
-    pub consumer_key: String,
-    pub consumer_secret: String,
-    pub access_token: String,
-    pub access_token_secret: String,
+component_config! {
+    /// Bento's `oauth`: OAuth 1.0 request signing with HMAC-SHA1.
+    #[derive(Default, Clone)]
+    #[serde(default)]
+    pub struct OAuthConfig {
+        pub enabled: bool = bool("Whether to use OAuth version 1 in requests.").default(false),
+        pub consumer_key: String = string("A value used to identify the client to the service provider.").default(""),
+        pub consumer_secret: String = string("A secret used to establish ownership of the consumer key.").default(""),
+        pub access_token: String = string("A value used to gain access to the protected resources on behalf of the user.").default(""),
+        pub access_token_secret: String = string("A secret provided in order to establish ownership of a given access token.").default(""),
+    }
 }
 
 /// Go's `url.QueryEscape`: all but letters, digits and `-_.~` escaped, space as `+`.
@@ -134,170 +213,44 @@ impl OAuthConfig {
     }
 }
 
-/// Bento's `jwt`: each request carries a token signed with a private key.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
-pub struct JwtConfig {
-    pub enabled: bool,
-    pub private_key_file: String,
-    pub signing_method: String,
-    pub claims: serde_json::Map<String, serde_json::Value>,
-    pub headers: serde_json::Map<String, serde_json::Value>,
+component_config! {
+    /// Bento's `jwt`: each request carries a token signed with a private key.
+    #[derive(Default)]
+    #[serde(default)]
+    pub struct JwtConfig {
+        pub enabled: bool = bool("Whether to use JWT authentication in requests.").default(false),
+        pub private_key_file: String = string("A file with the PEM encoded via PKCS1 or PKCS8 as private key.").default(""),
+        pub signing_method: String = string("A method used to sign the token such as RS256, RS384, RS512 or ES256.").default(""),
+        pub claims: serde_json::Map<String, serde_json::Value> = map(FieldType::Any, "A value used to identify the claims that issued the JWT.").default(serde_json::json!({})),
+        pub headers: serde_json::Map<String, serde_json::Value> = map(FieldType::Any, "Add optional key/value headers to the JWT.").default(serde_json::json!({})),
+    }
 }
 
-/// Bento's `oauth2`: the client-credentials flow (golang.org/x/oauth2/clientcredentials).
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
-pub struct OAuth2Config {
-    pub enabled: bool,
-    pub client_key: String,
-    pub client_secret: String,
-    pub token_url: String,
-    pub scopes: Vec<String>,
-    pub endpoint_params: BTreeMap<String, Vec<String>>,
+component_config! {
+    /// Bento's `oauth2`: the client-credentials flow (golang.org/x/oauth2/clientcredentials).
+    #[derive(Default)]
+    #[serde(default)]
+    pub struct OAuth2Config {
+        pub enabled: bool = bool("Whether to use OAuth version 2 in requests.").default(false),
+        pub client_key: String = string("A value used to identify the client to the token provider.").default(""),
+        pub client_secret: String = string("A secret used to establish ownership of the client key.").default(""),
+        pub token_url: String = string("The URL of the token provider.").default(""),
+        pub scopes: Vec<String> = array(FieldType::String, "A list of optional requested permissions.").default(serde_json::json!([])),
+        pub endpoint_params: BTreeMap<String, Vec<String>> = map(FieldType::Array(Box::new(FieldType::String)), "A list of optional endpoint parameters, values should be arrays of strings.").default(serde_json::json!({})),
+    }
 }
 
-#[derive(Deserialize)]
-pub struct BasicAuthConfig {
-    pub enabled: bool,
-    pub username: String,
-    pub password: String,
+component_config! {
+    pub struct BasicAuthConfig {
+        pub enabled: bool = bool("Whether to use basic authentication in requests.").default(false),
+        pub username: String = string("A username to authenticate as.").default(""),
+        pub password: String = string("A password to authenticate with.").default(""),
+    }
 }
 
 /// The fields shared by the `http` processor and the `http_client` output.
 pub fn client_fields() -> Vec<FieldSpec> {
-    vec![
-        FieldSpec::string("url", "The URL to connect to.")
-            .interpolated()
-            .example("http://localhost:8000/v1/infer"),
-        FieldSpec::string("verb", "A verb to connect with.")
-            .default("POST")
-            .example("GET"),
-        FieldSpec::map(
-            "headers",
-            FieldType::String,
-            "A map of headers to add to the request; values may be interpolated.",
-        )
-        .default(serde_json::json!({}))
-        .example(serde_json::json!({"Content-Type": "application/json"})),
-        metadata_filter_field(
-            "metadata",
-            "Metadata of the message sent as request headers.",
-        ),
-        metadata_filter_field(
-            "extract_headers",
-            "Response headers added to the message metadata (keys lowercased).",
-        ),
-        FieldSpec::string(
-            "payload",
-            "A body sent instead of the message payload. An engine extension.",
-        )
-        .interpolated()
-        .optional()
-        .advanced(),
-        FieldSpec::string("timeout", "A static timeout to apply to requests.").default("5s"),
-        FieldSpec::string(
-            "rate_limit",
-            "A rate limit resource to throttle requests by: each request waits for it.",
-        )
-        .default(""),
-        FieldSpec::string(
-            "retry_period",
-            "The base period to wait between failed requests.",
-        )
-        .default("1s")
-        .advanced(),
-        FieldSpec::string(
-            "max_retry_backoff",
-            "The maximum period to wait between failed requests.",
-        )
-        .default("300s")
-        .advanced(),
-        FieldSpec::int("retries", "The maximum number of retry attempts to make.")
-            .default(3)
-            .advanced(),
-        FieldSpec::array(
-            "backoff_on",
-            FieldType::Int,
-            "Status codes that retry the request with exponentially growing waits.",
-        )
-        .default(serde_json::json!([429]))
-        .advanced(),
-        FieldSpec::array(
-            "drop_on",
-            FieldType::Int,
-            "Status codes that fail the request at once, without retries.",
-        )
-        .default(serde_json::json!([]))
-        .advanced(),
-        FieldSpec::array(
-            "successful_on",
-            FieldType::Int,
-            "Status codes counted as success besides 2xx.",
-        )
-        .default(serde_json::json!([]))
-        .advanced(),
-        FieldSpec::object(
-            "basic_auth",
-            "HTTP basic authentication.",
-            vec![
-                FieldSpec::bool(
-                    "enabled",
-                    "Whether to use basic authentication in requests.",
-                )
-                .default(false),
-                FieldSpec::string("username", "A username to authenticate as.").default(""),
-                FieldSpec::string("password", "A password to authenticate with.").default(""),
-            ],
-        )
-        .default(serde_json::json!({}))
-        .advanced(),
-        tls_field(),
-        FieldSpec::bool("follow_redirects", "Whether or not to transparently follow redirects, i.e. responses with 300-399 status codes. If disabled, the response message will contain the body, status, and headers from the redirect response and the processor will not make a request to the URL set in the Location header of the response.")
-            .default(true)
-            .advanced(),
-        FieldSpec::string("proxy_url", "An optional HTTP proxy URL; empty takes the proxy from `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY`, as Go does.")
-            .default("")
-            .advanced(),
-        FieldSpec::string("dump_request_log_level", "EXPERIMENTAL: Optionally set a level at which the request and response payload of each request made will be logged.")
-            .default("")
-            .options(&["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", ""])
-            .advanced(),
-        FieldSpec::object("oauth", "Allows you to specify open authentication via OAuth version 1 (HMAC-SHA1 request signing).", vec![
-            FieldSpec::bool("enabled", "Whether to use OAuth version 1 in requests.").default(false),
-            FieldSpec::string("consumer_key", "A value used to identify the client to the service provider.").default(""),
-            FieldSpec::string("consumer_secret", "A secret used to establish ownership of the consumer key.").default(""),
-            FieldSpec::string("access_token", "A value used to gain access to the protected resources on behalf of the user.").default(""),
-            FieldSpec::string("access_token_secret", "A secret provided in order to establish ownership of a given access token.").default(""),
-        ]).default(serde_json::json!({})).advanced(),
-        FieldSpec::object("oauth2", "Allows you to specify open authentication via OAuth version 2 using the client credentials token flow.", vec![
-            FieldSpec::bool("enabled", "Whether to use OAuth version 2 in requests.").default(false),
-            FieldSpec::string("client_key", "A value used to identify the client to the token provider.").default(""),
-            FieldSpec::string("client_secret", "A secret used to establish ownership of the client key.").default(""),
-            FieldSpec::string("token_url", "The URL of the token provider.").default(""),
-            FieldSpec::array("scopes", FieldType::String, "A list of optional requested permissions.").default(serde_json::json!([])),
-            FieldSpec::map("endpoint_params", FieldType::Array(Box::new(FieldType::String)), "A list of optional endpoint parameters, values should be arrays of strings.").default(serde_json::json!({})),
-        ]).default(serde_json::json!({})).advanced(),
-        FieldSpec::object("jwt", "Allows you to specify JWT authentication: each request carries the token of these claims and headers, signed with the private key.", vec![
-            FieldSpec::bool("enabled", "Whether to use JWT authentication in requests.").default(false),
-            FieldSpec::string("private_key_file", "A file with the PEM encoded via PKCS1 or PKCS8 as private key.").default(""),
-            FieldSpec::string("signing_method", "A method used to sign the token such as RS256, RS384, RS512 or ES256.").default(""),
-            FieldSpec::map("claims", FieldType::Any, "A value used to identify the claims that issued the JWT.").default(serde_json::json!({})),
-            FieldSpec::map("headers", FieldType::Any, "Add optional key/value headers to the JWT.").default(serde_json::json!({})),
-        ]).default(serde_json::json!({})).advanced(),
-        // Go's http.DefaultTransport values, which Bento's docs give as the defaults.
-        FieldSpec::object("transport", "Custom transport options.", vec![
-            FieldSpec::object("dial_context", "Settings for the dialer used to create new connections.", vec![
-                FieldSpec::string("timeout", "Timeout for establishing new network connections.").default("30s"),
-                FieldSpec::string("keep_alive", "Keep-alive period for active network connections used by the dialer.").default("30s"),
-            ]).default(serde_json::json!({})),
-            FieldSpec::bool("force_http2", "If true, HTTP/2 is negotiated with servers that offer it over TLS (ALPN); if false, HTTP/1.1 only.").default(true),
-            FieldSpec::int("max_idle_connections", "Maximum number of idle connections kept (per host, reqwest keeps its pool per host).").default(100),
-            FieldSpec::string("idle_connection_timeout", "Maximum amount of time an idle connection will remain idle before closing itself.").default("90s"),
-            FieldSpec::refused("tls_handshake_timeout", "the TLS handshake is bounded by dial_context.timeout and timeout, not on its own").default("10s"),
-            FieldSpec::refused("expect_continue_timeout", "engine does not send Expect: 100-continue").default("1s"),
-        ]).default(serde_json::json!({})).advanced(),
-    ]
+    HttpClientConfig::fields()
 }
 
 /// The outcome of a request that got an answer.
@@ -341,13 +294,13 @@ pub struct HttpClient {
     multipart: Vec<[InterpolatedString; 3]>,
 }
 
-/// One part of the `http_client` output's `multipart` field.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MultipartPartConfig {
-    pub content_type: InterpolatedString,
-    pub content_disposition: InterpolatedString,
-    pub body: InterpolatedString,
+component_config! {
+    /// One part of the `http_client` output's `multipart` field.
+    pub struct MultipartPartConfig {
+        pub content_type: InterpolatedString = string("The content type of the individual message part.").interpolated().default("").example("application/bin"),
+        pub content_disposition: InterpolatedString = string("The content disposition of the individual message part.").interpolated().default("").example("form-data; name=\"bin\"; filename='${! @AttachmentName }"),
+        pub body: InterpolatedString = string("The body of the individual message part.").interpolated().default("").example("${! this.data.part1 }"),
+    }
 }
 
 /// The token Bento's `jwt` auth sends: the claims and headers signed with the private key.

@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use serde::Deserialize;
 use thiserror::Error;
 use tokio::sync::OnceCell;
 use tokio_postgres::types::{to_sql_checked, Format, IsNull, ToSql, Type};
@@ -16,7 +15,7 @@ pub use super::{args_for, parse_args_mapping};
 use crate::bloblang::Mapping;
 use crate::components::{BuildCtx, BuildError, ComponentError};
 use crate::config::parse_duration;
-use crate::config::spec::{FieldSpec, FieldType};
+use crate::config::spec::{component_config, FieldSpec, FieldType, Refused};
 use crate::message::value::Object;
 use crate::message::{Message, Value};
 
@@ -38,55 +37,100 @@ impl From<SqlError> for ComponentError {
     }
 }
 
-/// The connection fields every SQL component has.
-#[derive(Deserialize, Clone)]
-pub struct SqlConnConfig {
-    pub driver: String,
-    pub dsn: String,
-    #[serde(default)]
-    pub init_files: Vec<String>,
-    #[serde(default)]
-    pub init_statement: Option<String>,
-    #[serde(default)]
-    pub init_verify_conn: bool,
-    #[serde(default)]
-    pub conn_max_idle_time: Option<String>,
-    #[serde(default)]
-    pub conn_max_life_time: Option<String>,
-    #[serde(default)]
-    pub conn_max_idle: i64,
-    #[serde(default)]
-    pub conn_max_open: Option<i64>,
+component_config! {
+    @open
+    /// Which database an SQL component talks to: the connection fields that come before the
+    /// component's own in its spec (as in Bento); [`SqlConnOptions`] holds the ones after them.
+    #[derive(Clone)]
+    pub struct SqlTarget {
+        pub driver: String = string("A database driver to use.").options(DRIVERS),
+        pub dsn: String = string("A Data Source Name to identify the target database. For `postgres` a URL or key/value string (`postgres://user:password@host:5432/db?sslmode=disable`); `sslmode` is read as libpq reads it: `disable`, `prefer` (the default: TLS when the server offers it, unchecked), `require` (TLS, unchecked), `verify-ca` (the chain must lead to `sslrootcert`) and `verify-full` (also the host name), over rustls; for `sqlite` a file path or `file:` URI (`file:./data.db`, `:memory:`).")
+            .example("postgres://foouser:foopass@localhost:5432/foodb?sslmode=disable")
+            .example("file:./foo.db"),
+    }
+}
+
+component_config! {
+    @open
+    /// The connection fields that come after an SQL component's own.
+    #[derive(Clone)]
+    pub struct SqlConnOptions {
+        #[serde(default)]
+        pub init_files: Vec<String> = array(FieldType::String, "An optional list of file paths (globs allowed) containing SQL statements to execute immediately upon the first connection to the target database. Failures are logged as warnings.")
+            .optional().advanced().example(serde_json::json!(["./init/*.sql"])),
+        #[serde(default)]
+        pub init_statement: Option<String> = string("An optional SQL statement to execute immediately upon the first connection to the target database, after the init files. Failures are logged as warnings.")
+            .optional().advanced().example("CREATE TABLE IF NOT EXISTS some_table (foo varchar(50), bar integer, baz varchar(50));"),
+        #[serde(default)]
+        pub init_verify_conn: bool = bool("Whether to verify the database connection on startup by performing a simple ping: a database that does not answer stops the stream from starting. (Outputs also check their connection whenever they connect.)").default(false).advanced(),
+        #[serde(default)]
+        pub conn_max_idle_time: Option<String> = string("An optional maximum amount of time a connection may be idle; a pooled connection idle for longer is closed instead of reused.").optional().advanced(),
+        #[serde(default)]
+        pub conn_max_life_time: Option<String> = string("An optional maximum amount of time a connection may be reused.").optional().advanced(),
+        #[serde(default)]
+        pub conn_max_idle: i64 = int("An optional maximum number of connections in the idle connection pool (accepted for compatibility: the pool keeps up to `conn_max_open` connections).").default(2).advanced(),
+        #[serde(default)]
+        pub conn_max_open: Option<i64> = int("An optional maximum number of open connections to the database (default 10 for postgres; sqlite always uses one).").optional().advanced(),
+        #[serde(skip)]
+        #[allow(dead_code)]
+        secret_name: Refused = refused(CLOUD),
+        #[serde(skip)]
+        #[allow(dead_code)]
+        iam_enabled: Refused = refused(CLOUD),
+        #[serde(skip)]
+        #[allow(dead_code)]
+        azure: Refused = refused(CLOUD),
+        #[serde(skip)]
+        #[allow(dead_code)]
+        region: Refused = refused(CLOUD),
+        #[serde(skip)]
+        #[allow(dead_code)]
+        endpoint: Refused = refused(CLOUD),
+        #[serde(skip)]
+        #[allow(dead_code)]
+        credentials: Refused = refused(CLOUD),
+    }
+}
+
+component_config! {
+    @open
+    /// The connection fields every SQL component has. A component's struct flattens in the two
+    /// parts on either side of its own fields, and puts them together for [`Db::new`].
+    #[derive(Clone)]
+    pub struct SqlConnConfig {
+        #[serde(flatten)]
+        pub target: SqlTarget = flatten(SqlTarget::fields()),
+        #[serde(flatten)]
+        pub options: SqlConnOptions = flatten(SqlConnOptions::fields()),
+    }
 }
 
 pub const DRIVERS: &[&str] = &["postgres", "sqlite"];
 
 pub fn conn_fields() -> Vec<FieldSpec> {
-    vec![
-        FieldSpec::string("driver", "A database driver to use.").options(DRIVERS),
-        FieldSpec::string("dsn", "A Data Source Name to identify the target database. For `postgres` a URL or key/value string (`postgres://user:password@host:5432/db?sslmode=disable`); `sslmode` is read as libpq reads it: `disable`, `prefer` (the default: TLS when the server offers it, unchecked), `require` (TLS, unchecked), `verify-ca` (the chain must lead to `sslrootcert`) and `verify-full` (also the host name), over rustls; for `sqlite` a file path or `file:` URI (`file:./data.db`, `:memory:`).")
-            .example("postgres://foouser:foopass@localhost:5432/foodb?sslmode=disable")
-            .example("file:./foo.db"),
-        FieldSpec::array("init_files", FieldType::String, "An optional list of file paths (globs allowed) containing SQL statements to execute immediately upon the first connection to the target database. Failures are logged as warnings.")
-            .optional().advanced().example(serde_json::json!(["./init/*.sql"])),
-        FieldSpec::string("init_statement", "An optional SQL statement to execute immediately upon the first connection to the target database, after the init files. Failures are logged as warnings.")
-            .optional().advanced().example("CREATE TABLE IF NOT EXISTS some_table (foo varchar(50), bar integer, baz varchar(50));"),
-        FieldSpec::bool("init_verify_conn", "Whether to verify the database connection on startup by performing a simple ping: a database that does not answer stops the stream from starting. (Outputs also check their connection whenever they connect.)").default(false).advanced(),
-        FieldSpec::string("conn_max_idle_time", "An optional maximum amount of time a connection may be idle; a pooled connection idle for longer is closed instead of reused.").optional().advanced(),
-        FieldSpec::string("conn_max_life_time", "An optional maximum amount of time a connection may be reused.").optional().advanced(),
-        FieldSpec::int("conn_max_idle", "An optional maximum number of connections in the idle connection pool (accepted for compatibility: the pool keeps up to `conn_max_open` connections).").default(2).advanced(),
-        FieldSpec::int("conn_max_open", "An optional maximum number of open connections to the database (default 10 for postgres; sqlite always uses one).").optional().advanced(),
-        FieldSpec::refused("secret_name", CLOUD),
-        FieldSpec::refused("iam_enabled", CLOUD),
-        FieldSpec::refused("azure", CLOUD),
-        FieldSpec::refused("region", CLOUD),
-        FieldSpec::refused("endpoint", CLOUD),
-        FieldSpec::refused("credentials", CLOUD),
-    ]
+    SqlConnConfig::fields()
 }
 
 /// Bento's AWS and Azure authentication of the SQL components.
 const CLOUD: &str = "cloud credentials (AWS Secrets Manager, IAM, Azure Entra) are not built: no cloud is reachable to test them; put the credentials in the dsn";
+
+/// `fields` without those named: the spec, as a processor or as an output, of a struct both
+/// share (a key its spec leaves out never reaches the struct, which is not strict about keys).
+pub fn without(fields: Vec<FieldSpec>, names: &[&str]) -> Vec<FieldSpec> {
+    fields
+        .into_iter()
+        .filter(|f| !names.contains(&f.name))
+        .collect()
+}
+
+/// The `max_in_flight` of the SQL outputs.
+pub fn max_in_flight_field() -> FieldSpec {
+    FieldSpec::int(
+        "max_in_flight",
+        "The maximum number of inserts to run in parallel.",
+    )
+    .default(64)
+}
 
 pub fn args_mapping_field(required: bool) -> FieldSpec {
     let f = FieldSpec::bloblang("args_mapping", "A Bloblang mapping which should evaluate to an array of values matching in size to the number of columns/placeholders.")
@@ -163,7 +207,7 @@ pub type Rows = Vec<Value>;
 
 impl Db {
     pub fn new(conf: SqlConnConfig, ctx: &BuildCtx) -> Result<Db, BuildError> {
-        let driver = match conf.driver.as_str() {
+        let driver = match conf.target.driver.as_str() {
             "postgres" | "pgx" => Driver::Postgres,
             "sqlite" | "sqlite3" => Driver::Sqlite,
             other => {
@@ -174,7 +218,7 @@ impl Db {
             }
         };
         if driver == Driver::Postgres {
-            super::pg_tls::pg_tls(&conf.dsn)
+            super::pg_tls::pg_tls(&conf.target.dsn)
                 .and_then(|t| {
                     t.dsn
                         .parse::<tokio_postgres::Config>()
@@ -188,9 +232,9 @@ impl Db {
                 .map_err(|e| ctx.error(format!("{name}: {e}"))),
             None => Ok(None),
         };
-        let max_idle = dur("conn_max_idle_time", &conf.conn_max_idle_time)?;
-        let max_life = dur("conn_max_life_time", &conf.conn_max_life_time)?;
-        let verify = conf.init_verify_conn;
+        let max_idle = dur("conn_max_idle_time", &conf.options.conn_max_idle_time)?;
+        let max_life = dur("conn_max_life_time", &conf.options.conn_max_life_time)?;
+        let verify = conf.options.init_verify_conn;
         let db = Db {
             driver,
             conf,
@@ -265,7 +309,7 @@ impl Db {
     async fn open(&self) -> Result<Handle, SqlError> {
         let h = match self.driver {
             Driver::Postgres => {
-                let tls = super::pg_tls::pg_tls(&self.conf.dsn)
+                let tls = super::pg_tls::pg_tls(&self.conf.target.dsn)
                     .map_err(|e| SqlError::Query(format!("dsn: {e}")))?;
                 let pg: tokio_postgres::Config = tls
                     .dsn
@@ -288,6 +332,7 @@ impl Db {
                 };
                 let size = self
                     .conf
+                    .options
                     .conn_max_open
                     .filter(|n| *n > 0)
                     .map_or(10, |n| n as usize);
@@ -303,7 +348,7 @@ impl Db {
                 Handle::Postgres(pool)
             }
             Driver::Sqlite => {
-                let dsn = self.conf.dsn.clone();
+                let dsn = self.conf.target.dsn.clone();
                 let conn = tokio::task::spawn_blocking(move || {
                     let flags =
                         rusqlite::OpenFlags::default() | rusqlite::OpenFlags::SQLITE_OPEN_URI;
@@ -313,7 +358,7 @@ impl Db {
                 })
                 .await
                 .map_err(|e| SqlError::Query(e.to_string()))?
-                .map_err(|e| SqlError::Query(format!("open {}: {e}", self.conf.dsn)))?;
+                .map_err(|e| SqlError::Query(format!("open {}: {e}", self.conf.target.dsn)))?;
                 Handle::Sqlite(Arc::new(Mutex::new(conn)))
             }
         };
@@ -323,8 +368,8 @@ impl Db {
 
     async fn init(&self, h: &Handle) {
         let mut scripts = Vec::new();
-        if !self.conf.init_files.is_empty() {
-            match crate::config::expand_globs(&self.conf.init_files) {
+        if !self.conf.options.init_files.is_empty() {
+            match crate::config::expand_globs(&self.conf.options.init_files) {
                 Ok(paths) => {
                     for p in paths {
                         match tokio::fs::read_to_string(&p).await {
@@ -338,6 +383,7 @@ impl Db {
         }
         if let Some(s) = self
             .conf
+            .options
             .init_statement
             .as_deref()
             .filter(|s| !s.trim().is_empty())

@@ -2,50 +2,42 @@
 //! provider; a `…s://` URL (amqps, rediss) turns it on with the web PKI roots, and this field
 //! adds custom root CAs and a client certificate.
 
-use serde::Deserialize;
-
 use crate::components::{BuildCtx, BuildError};
-use crate::config::spec::{FieldSpec, FieldType};
+use crate::config::spec::{component_config, FieldSpec, FieldType};
 
-#[derive(Deserialize, Clone, Default)]
-#[serde(deny_unknown_fields)]
-pub struct TlsConfig {
-    pub enabled: bool,
-    pub skip_cert_verify: bool,
-    pub enable_renegotiation: bool,
-    pub root_cas: String,
-    pub root_cas_file: String,
-    pub client_certs: Vec<ClientCert>,
+component_config! {
+    #[derive(Clone, Default)]
+    pub struct TlsConfig {
+        pub enabled: bool = bool("Whether custom TLS settings are enabled.").default(false),
+        pub skip_cert_verify: bool = bool("Whether to skip server side certificate verification (the HTTP components only: the AMQP and Redis clients refuse it).").default(false),
+        pub enable_renegotiation: bool = bool("Whether to allow the remote server to repeatedly request renegotiation (not supported: rustls does not renegotiate, so it must stay false).").default(false),
+        pub root_cas: String = string("An optional root certificate authority to use, as a PEM string.").default("").example("-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----"),
+        pub root_cas_file: String = string("An optional path of a root certificate authority file (PEM).").default("").example("./root_cas.pem"),
+        pub client_certs: Vec<ClientCert> = array(FieldType::Object(ClientCert::fields()), "A list of client certificates to use; only the first is used.").default(serde_json::json!([])),
+    }
 }
 
-#[derive(Deserialize, Clone, Default)]
-#[serde(deny_unknown_fields, default)]
-pub struct ClientCert {
-    pub cert: String,
-    pub key: String,
-    pub cert_file: String,
-    pub key_file: String,
-    pub password: String,
+component_config! {
+    #[derive(Clone, Default)]
+    #[serde(default)]
+    pub struct ClientCert {
+        pub cert: String = string("A plain text certificate to use (PEM).").default(""),
+        pub key: String = string("A plain text certificate key to use (PEM, PKCS#8).").default(""),
+        pub cert_file: String = string("The path of a certificate to use.").default(""),
+        pub key_file: String = string("The path of a certificate key to use.").default(""),
+        pub password: String = string("A password for an encrypted key (not supported: must be empty).").default(""),
+    }
 }
 
 /// A client certificate and its key, both PEM.
 pub type CertAndKey = (Vec<u8>, Vec<u8>);
 
 pub fn tls_field() -> FieldSpec {
-    FieldSpec::object("tls", "Custom TLS settings can be used to override system defaults.", vec![
-        FieldSpec::bool("enabled", "Whether custom TLS settings are enabled.").default(false),
-        FieldSpec::bool("skip_cert_verify", "Whether to skip server side certificate verification (the HTTP components only: the AMQP and Redis clients refuse it).").default(false),
-        FieldSpec::bool("enable_renegotiation", "Whether to allow the remote server to repeatedly request renegotiation (not supported: rustls does not renegotiate, so it must stay false).").default(false),
-        FieldSpec::string("root_cas", "An optional root certificate authority to use, as a PEM string.").default("").example("-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----"),
-        FieldSpec::string("root_cas_file", "An optional path of a root certificate authority file (PEM).").default("").example("./root_cas.pem"),
-        FieldSpec::array("client_certs", FieldType::Object(vec![
-            FieldSpec::string("cert", "A plain text certificate to use (PEM).").default(""),
-            FieldSpec::string("key", "A plain text certificate key to use (PEM, PKCS#8).").default(""),
-            FieldSpec::string("cert_file", "The path of a certificate to use.").default(""),
-            FieldSpec::string("key_file", "The path of a certificate key to use.").default(""),
-            FieldSpec::string("password", "A password for an encrypted key (not supported: must be empty).").default(""),
-        ]), "A list of client certificates to use; only the first is used.").default(serde_json::json!([])),
-    ])
+    FieldSpec::object(
+        "tls",
+        "Custom TLS settings can be used to override system defaults.",
+        TlsConfig::fields(),
+    )
     .default(serde_json::json!({}))
     .advanced()
 }

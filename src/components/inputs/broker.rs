@@ -1,13 +1,12 @@
 //! `broker` input: reads from several inputs at once and merges their messages.
 
 use async_trait::async_trait;
-use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::ChildInput;
 use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
+use crate::config::spec::{component_config, ComponentKind, ComponentSpec, FieldType};
 use crate::message::ack::AckFn;
 use crate::message::Batch;
 use crate::metrics::InputMetrics;
@@ -15,23 +14,19 @@ use crate::pipeline::batching::{batching_field, BatchPolicy, Batcher, Mechanism}
 use crate::pipeline::sleep_until_some;
 use crate::pipeline::{connect, Connecting};
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BrokerInputConfig {
-    pub copies: i64,
-    pub inputs: Vec<serde_json::Value>,
-    #[serde(default)]
-    pub batching: serde_json::Value,
+component_config! {
+    pub struct BrokerInputConfig {
+        pub copies: i64 = int("Whatever is specified within `inputs` will be created this many times.").default(1).advanced(),
+        pub inputs: Vec<serde_json::Value> = array(FieldType::Component(ComponentKind::Input), "A list of inputs to create."),
+        #[serde(default)]
+        pub batching: serde_json::Value = spec(batching_field()),
+    }
 }
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("broker", ComponentKind::Input, "Allows you to combine multiple inputs into a single stream of data.")
         .description("Each input connects, reconnects and reads on its own; their messages are merged in the order they arrive, and each is acknowledged at its own source. The stream ends once every input has ended. With `copies`, each input is created that many times; with `batching`, what they read is gathered into batches by the policy before the pipeline.")
-        .fields(vec![
-            FieldSpec::int("copies", "Whatever is specified within `inputs` will be created this many times.").default(1).advanced(),
-            FieldSpec::array("inputs", FieldType::Component(ComponentKind::Input), "A list of inputs to create."),
-            batching_field(),
-        ])
+        .fields(BrokerInputConfig::fields())
         .example("Two routes on one address", "input:\n  broker:\n    inputs:\n      - http_server:\n          address: 0.0.0.0:8080\n          path: /items\n      - http_server:\n          address: 0.0.0.0:8080\n          path: /items/{id}\n          allowed_verbs: [ GET ]\noutput:\n  sync_response: {}\n")
 }
 

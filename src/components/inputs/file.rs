@@ -5,41 +5,34 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use serde::Deserialize;
 use tokio::fs::File;
 use tokio::io::BufReader;
 
 use super::scanner::{codec_field, scanner_field, Scanner};
 use super::{auto_replay_field, read_line};
 use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
+use crate::config::spec::{component_config, ComponentKind, ComponentSpec, FieldType};
 use crate::message::ack::{noop_ack, AckFn};
 use crate::message::{AckStatus, Batch, Message, Value};
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileInputConfig {
-    pub paths: Vec<String>,
-    pub scanner: serde_json::Value,
-    #[serde(default)]
-    pub codec: Option<String>,
-    pub delete_on_finish: bool,
-    pub auto_replay_nacks: bool,
+component_config! {
+    pub struct FileInputConfig {
+        pub paths: Vec<String> = array(FieldType::String, "A list of paths to consume sequentially. Glob patterns are supported.")
+            .example(serde_json::json!(["./data/*.jsonl"])),
+        pub scanner: serde_json::Value = spec(scanner_field()),
+        #[serde(default)]
+        pub codec: Option<String> = spec(codec_field()),
+        pub delete_on_finish: bool = bool("Whether to delete input files from the disk once they are fully consumed: read to their end and every message from them delivered. A file with a message that was finally rejected (shutdown, or `auto_replay_nacks: false`) is kept.")
+            .default(false)
+            .advanced(),
+        pub auto_replay_nacks: bool = spec(auto_replay_field()),
+    }
 }
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("file", ComponentKind::Input, "Consumes data from files on disk, emitting messages according to a chosen codec.")
         .description("Each file is read to its end before the next one starts. Messages carry the metadata `path`, `mod_time_unix` and `mod_time`. When every file is read the stream ends.")
-        .fields(vec![
-            FieldSpec::array("paths", FieldType::String, "A list of paths to consume sequentially. Glob patterns are supported.")
-                .example(serde_json::json!(["./data/*.jsonl"])),
-            scanner_field(),
-            codec_field(),
-            FieldSpec::bool("delete_on_finish", "Whether to delete input files from the disk once they are fully consumed: read to their end and every message from them delivered. A file with a message that was finally rejected (shutdown, or `auto_replay_nacks: false`) is kept.")
-                .default(false)
-                .advanced(),
-            auto_replay_field(),
-        ])
+        .fields(FileInputConfig::fields())
         .example("Read a file", "input:\n  file:\n    paths: [ ./input.txt ]\n")
 }
 

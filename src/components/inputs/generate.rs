@@ -5,43 +5,36 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde::Deserialize;
 
 use super::auto_replay_field;
 use crate::bloblang::Mapping;
 use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
 use crate::config::parse_duration;
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
+use crate::config::spec::{component_config, ComponentKind, ComponentSpec};
 use crate::message::ack::{noop_ack, AckFn};
 use crate::message::Batch;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GenerateConfig {
-    pub mapping: String,
-    pub interval: String,
-    pub count: i64,
-    pub batch_size: i64,
-    pub auto_replay_nacks: bool,
+component_config! {
+    pub struct GenerateConfig {
+        pub mapping: String = bloblang("A Bloblang mapping that creates each message.")
+            .example("root = \"hello world\"")
+            .example("root = {\"id\": uuid_v4()}"),
+        pub interval: String = string("The time interval at which messages should be generated, expressed either as a duration string (`1s`, `100ms`, `@every 1s`) or as a cron expression (five fields, or six with seconds first; descriptors such as `@hourly`), in UTC unless prefixed with `TZ=<IANA location> `. An empty string or `0s` creates messages as fast as possible.")
+            .default("1s")
+            .example("5s")
+            .example("@every 1s")
+            .example("0,30 */2 * * * *")
+            .example("TZ=Europe/London 30 3-6,20-23 * * *"),
+        pub count: i64 = int("How many messages to create before stopping (messages the mapping deletes do not count); 0 means no limit.").default(0),
+        pub batch_size: i64 = int("How many messages each batch holds.").default(1),
+        pub auto_replay_nacks: bool = spec(auto_replay_field()),
+    }
 }
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("generate", ComponentKind::Input, "Generates messages from a Bloblang mapping at an interval.")
         .description("The mapping runs without an input document, so `this` is null and `root` starts empty. With `count` set the input stops after that many messages and the stream shuts down once they are delivered.")
-        .fields(vec![
-            FieldSpec::bloblang("mapping", "A Bloblang mapping that creates each message.")
-                .example("root = \"hello world\"")
-                .example("root = {\"id\": uuid_v4()}"),
-            FieldSpec::string("interval", "The time interval at which messages should be generated, expressed either as a duration string (`1s`, `100ms`, `@every 1s`) or as a cron expression (five fields, or six with seconds first; descriptors such as `@hourly`), in UTC unless prefixed with `TZ=<IANA location> `. An empty string or `0s` creates messages as fast as possible.")
-                .default("1s")
-                .example("5s")
-                .example("@every 1s")
-                .example("0,30 */2 * * * *")
-                .example("TZ=Europe/London 30 3-6,20-23 * * *"),
-            FieldSpec::int("count", "How many messages to create before stopping (messages the mapping deletes do not count); 0 means no limit.").default(0),
-            FieldSpec::int("batch_size", "How many messages each batch holds.").default(1),
-            auto_replay_field(),
-        ])
+        .fields(GenerateConfig::fields())
         .example("Hello world every second", "input:\n  generate:\n    mapping: 'root = \"hello world\"'\n")
         .example("Ten documents as fast as possible", "input:\n  generate:\n    interval: \"\"\n    count: 10\n    mapping: 'root = {\"n\": counter()}'\n")
 }

@@ -19,40 +19,50 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use regex::Regex;
-use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::bloblang::InterpolatedString;
 use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
+use crate::config::spec::{
+    component_config, ComponentKind, ComponentSpec, FieldSpec, FieldType, Refused,
+};
 use crate::http::{text, ApiState, Body, Handler, Peer};
 use crate::message::ack::AckFn;
 use crate::message::{AckStatus, Batch, Message, Metadata, SyncResponse, Value};
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HttpServerConfig {
-    pub address: String,
-    pub path: String,
-    pub allowed_verbs: Vec<String>,
-    #[serde(deserialize_with = "crate::config::duration")]
-    pub timeout: Duration,
-    pub rate_limit: String,
-    pub max_body_size: i64,
-    pub cors: CorsConfig,
-    pub sync_response: SyncResponseConfig,
-    pub prefix_metadata_keys: bool,
-    pub cert_file: String,
-    pub key_file: String,
+component_config! {
+    pub struct HttpServerConfig {
+        pub address: String = string("An address to listen on; empty serves the path on the management server (`http.address`).").default(""),
+        pub path: String = string("The path to receive requests on. `{name}` segments and `{name:regex}` variables become metadata; a trailing `/` matches every path below.").default("/post"),
+        pub allowed_verbs: Vec<String> = array(FieldType::String, "HTTP verbs accepted.").default(serde_json::json!(["POST"])),
+        #[serde(deserialize_with = "crate::config::duration")]
+        pub timeout: Duration = string("How long to wait for a message to be delivered before answering 408.").default("5s"),
+        pub rate_limit: String = string("A rate limit resource to apply to requests: over the limit a request is answered 429 with a `Retry-After` header; an error of the rate limit gives 502.").default(""),
+        pub max_body_size: i64 = int("The largest request body accepted, in bytes (413 beyond). An engine extension.").default(10 * 1024 * 1024).advanced(),
+        pub cors: CorsConfig = object("Cross-origin resource sharing headers.", CorsConfig::fields()).default(serde_json::json!({})).advanced(),
+        pub sync_response: SyncResponseConfig = object("How the response to a request is built from the stored reply.", SyncResponseConfig::fields()).default(serde_json::json!({})).advanced(),
+        pub prefix_metadata_keys: bool = bool("Whether to prefix metadata keys extracted from headers with `header_`, keys extracted from path parameters with `path_`, keys extracted from query parameters with `query_`, and keys extracted from cookies with `cookie_`, in order to avoid naming collisions between headers, path parameters, query parameters and cookies.").default(false).advanced(),
+        #[serde(skip)]
+        #[allow(dead_code)]
+        ws_path: Refused = refused("websocket connections are not built").default("/post/ws"),
+        #[serde(skip)]
+        #[allow(dead_code)]
+        ws_welcome_message: Refused = refused("websocket connections are not built").default(""),
+        #[serde(skip)]
+        #[allow(dead_code)]
+        ws_rate_limit_message: Refused = refused("websocket connections are not built").default(""),
+        pub cert_file: String = string("Enable TLS by specifying a certificate and key file (PEM). Only valid with a custom `address`; the inputs sharing an address must give the same files.").default("").advanced(),
+        pub key_file: String = string("Enable TLS by specifying a certificate and key file (PEM; PKCS#8, PKCS#1 or SEC1). Only valid with a custom `address`.").default("").advanced(),
+    }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CorsConfig {
-    pub enabled: bool,
-    pub allowed_origins: Vec<String>,
-    pub allowed_headers: Vec<String>,
-    pub allowed_methods: Vec<String>,
+component_config! {
+    pub struct CorsConfig {
+        pub enabled: bool = bool("Whether to answer CORS preflight requests and add CORS headers.").default(false),
+        pub allowed_origins: Vec<String> = array(FieldType::String, "An explicit list of origins that are allowed for CORS requests (`*` for any); at least one when enabled.").default(serde_json::json!([])),
+        pub allowed_headers: Vec<String> = array(FieldType::String, "Appends additional headers to the list of default allowed headers: Accept, Accept-Language, Content-Language & Origin. These default headers are therefore always allowed.").default(serde_json::json!([])),
+        pub allowed_methods: Vec<String> = array(FieldType::String, "Used to explicitly set allowed methods in the Access-Control-Allow-Methods header.").default(serde_json::json!(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])),
+    }
 }
 
 /// Bento's CORS middleware is gorilla/handlers' `CORS`; this answers as it does.
@@ -152,43 +162,26 @@ impl Cors {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SyncResponseConfig {
-    pub status: InterpolatedString,
-    pub headers: std::collections::BTreeMap<String, InterpolatedString>,
-    pub metadata_headers: MetadataFilterConfig,
+component_config! {
+    pub struct SyncResponseConfig {
+        pub status: InterpolatedString = string("The status code of the response.").interpolated().default("200").example("${! @status.or(\"200\") }"),
+        pub headers: std::collections::BTreeMap<String, InterpolatedString> = map(FieldType::String, "Headers of the response.").default(serde_json::json!({"Content-Type": "application/octet-stream"})),
+        pub metadata_headers: MetadataFilterConfig = spec(metadata_filter_field("metadata_headers", "Metadata of the reply copied into response headers.")),
+    }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MetadataFilterConfig {
-    pub include_prefixes: Vec<String>,
-    pub include_patterns: Vec<String>,
+component_config! {
+    pub struct MetadataFilterConfig {
+        pub include_prefixes: Vec<String> = array(FieldType::String, "Metadata keys with any of these prefixes are included.").default(serde_json::json!([])),
+        pub include_patterns: Vec<String> = array(FieldType::String, "Metadata keys matching any of these regular expressions are included.").default(serde_json::json!([])),
+    }
 }
 
 /// The `include_prefixes`/`include_patterns` metadata filter fields, shared by components that
 /// copy metadata into headers or back.
 pub fn metadata_filter_field(name: &'static str, description: &'static str) -> FieldSpec {
-    FieldSpec::object(
-        name,
-        description,
-        vec![
-            FieldSpec::array(
-                "include_prefixes",
-                FieldType::String,
-                "Metadata keys with any of these prefixes are included.",
-            )
-            .default(serde_json::json!([])),
-            FieldSpec::array(
-                "include_patterns",
-                FieldType::String,
-                "Metadata keys matching any of these regular expressions are included.",
-            )
-            .default(serde_json::json!([])),
-        ],
-    )
-    .default(serde_json::json!({}))
+    FieldSpec::object(name, description, MetadataFilterConfig::fields())
+        .default(serde_json::json!({}))
 }
 
 /// A compiled metadata filter.
@@ -220,31 +213,7 @@ impl MetadataFilter {
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("http_server", ComponentKind::Input, "Receive messages as HTTP requests and answer each once it was processed.")
         .description("The request body becomes a message (a `multipart/*` body one message per part); metadata holds `http_server_user_agent`, `http_server_request_path` (decoded), `http_server_verb`, `http_server_remote_ip`, every header (first value), query parameter, path variable (`{name}`, or gorilla/mux's `{name:regex}`) and cookie. With an empty `address` the path is served on the management server, also under `http.root_path`. Several stored replies are answered as `multipart/form-data`; a reply without a `Content-Type` in `sync_response.headers` gets one sniffed from its body, as Go's `http.DetectContentType` does. The response waits until the message was delivered: 200 with what a `sync_response` output or processor stored (an empty body when nothing did), 502 with the error text when it was rejected (an empty 502, and an error logged, when `sync_response.status` does not give a status code), 408 after `timeout`, 503 while shutting down, 405 for a verb not allowed, 413 for a body over `max_body_size`.")
-        .fields(vec![
-            FieldSpec::string("address", "An address to listen on; empty serves the path on the management server (`http.address`).").default(""),
-            FieldSpec::string("path", "The path to receive requests on. `{name}` segments and `{name:regex}` variables become metadata; a trailing `/` matches every path below.").default("/post"),
-            FieldSpec::array("allowed_verbs", FieldType::String, "HTTP verbs accepted.").default(serde_json::json!(["POST"])),
-            FieldSpec::string("timeout", "How long to wait for a message to be delivered before answering 408.").default("5s"),
-            FieldSpec::string("rate_limit", "A rate limit resource to apply to requests: over the limit a request is answered 429 with a `Retry-After` header; an error of the rate limit gives 502.").default(""),
-            FieldSpec::int("max_body_size", "The largest request body accepted, in bytes (413 beyond). An engine extension.").default(10 * 1024 * 1024).advanced(),
-            FieldSpec::object("cors", "Cross-origin resource sharing headers.", vec![
-                FieldSpec::bool("enabled", "Whether to answer CORS preflight requests and add CORS headers.").default(false),
-                FieldSpec::array("allowed_origins", FieldType::String, "An explicit list of origins that are allowed for CORS requests (`*` for any); at least one when enabled.").default(serde_json::json!([])),
-                FieldSpec::array("allowed_headers", FieldType::String, "Appends additional headers to the list of default allowed headers: Accept, Accept-Language, Content-Language & Origin. These default headers are therefore always allowed.").default(serde_json::json!([])),
-                FieldSpec::array("allowed_methods", FieldType::String, "Used to explicitly set allowed methods in the Access-Control-Allow-Methods header.").default(serde_json::json!(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])),
-            ]).default(serde_json::json!({})).advanced(),
-            FieldSpec::object("sync_response", "How the response to a request is built from the stored reply.", vec![
-                FieldSpec::string("status", "The status code of the response.").interpolated().default("200").example("${! @status.or(\"200\") }"),
-                FieldSpec::map("headers", FieldType::String, "Headers of the response.").default(serde_json::json!({"Content-Type": "application/octet-stream"})),
-                metadata_filter_field("metadata_headers", "Metadata of the reply copied into response headers."),
-            ]).default(serde_json::json!({})).advanced(),
-            FieldSpec::bool("prefix_metadata_keys", "Whether to prefix metadata keys extracted from headers with `header_`, keys extracted from path parameters with `path_`, keys extracted from query parameters with `query_`, and keys extracted from cookies with `cookie_`, in order to avoid naming collisions between headers, path parameters, query parameters and cookies.").default(false).advanced(),
-            FieldSpec::refused("ws_path", "websocket connections are not built").default("/post/ws"),
-            FieldSpec::refused("ws_welcome_message", "websocket connections are not built").default(""),
-            FieldSpec::refused("ws_rate_limit_message", "websocket connections are not built").default(""),
-            FieldSpec::string("cert_file", "Enable TLS by specifying a certificate and key file (PEM). Only valid with a custom `address`; the inputs sharing an address must give the same files.").default("").advanced(),
-            FieldSpec::string("key_file", "Enable TLS by specifying a certificate and key file (PEM; PKCS#8, PKCS#1 or SEC1). Only valid with a custom `address`.").default("").advanced(),
-        ])
+        .fields(HttpServerConfig::fields())
         .example(
             "An API that answers with the processed document",
             "input:\n  http_server:\n    path: /infer\n    allowed_verbs: [ POST ]\n    sync_response:\n      headers:\n        Content-Type: application/json\npipeline:\n  processors:\n    - mapping: 'root.received = this'\noutput:\n  sync_response: {}\n",

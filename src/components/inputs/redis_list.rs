@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde::Deserialize;
 
 use super::auto_replay_field;
 use crate::components::connectors::redis::{
@@ -13,38 +12,31 @@ use crate::components::connectors::redis::{
 };
 use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
+use crate::config::spec::{component_config, ComponentKind, ComponentSpec, Refused};
 use crate::message::ack::{noop_ack, AckFn};
 use crate::message::{Batch, Message};
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RedisListInputConfig {
-    pub url: String,
-    pub kind: String,
-    pub tls: TlsConfig,
-    pub key: String,
-    #[serde(deserialize_with = "crate::config::duration")]
-    pub timeout: Duration,
-    pub command: String,
-    pub auto_replay_nacks: bool,
-    pub max_in_flight: i64,
+component_config! {
+    pub struct RedisListInputConfig {
+        pub url: String = spec(url_field()),
+        pub kind: String = spec(kind_field()),
+        #[serde(skip)]
+        #[allow(dead_code)]
+        master: Refused = spec(master_field()),
+        pub tls: TlsConfig = spec(tls_field()),
+        pub key: String = string("The key of a list to read from."),
+        #[serde(deserialize_with = "crate::config::duration")]
+        pub timeout: Duration = string("The length of time to poll for new messages before reattempting.").default("5s").advanced(),
+        pub command: String = string("The command used to pop elements from the Redis list.").default("blpop").options(&["blpop", "brpop"]).advanced(),
+        pub auto_replay_nacks: bool = spec(auto_replay_field()),
+        pub max_in_flight: i64 = int("Optionally sets a limit on the number of messages that can be flowing through a stream pending acknowledgment from the input at any given time. Once a message has been either acknowledged or rejected (nacked) it is no longer considered pending. Zero (default) or lower implies no limit.").default(0),
+    }
 }
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("redis_list", ComponentKind::Input, "Pops messages from the beginning of a Redis list using the BLPop command.")
         .description("A popped message is removed from the list, so delivery is at-least-once only within this process: messages rejected downstream are replayed from memory (`auto_replay_nacks`), but messages in flight when the process dies are lost, and so is a message whose BLPOP reply is lost with the connection (the server removed it, the client never saw it). Bento's `redis_list` has the same windows; use `amqp_0_9` where a message must survive them.")
-        .fields(vec![
-            url_field(),
-            kind_field(),
-            master_field(),
-            tls_field(),
-            FieldSpec::string("key", "The key of a list to read from."),
-            FieldSpec::string("timeout", "The length of time to poll for new messages before reattempting.").default("5s").advanced(),
-            FieldSpec::string("command", "The command used to pop elements from the Redis list.").default("blpop").options(&["blpop", "brpop"]).advanced(),
-            auto_replay_field(),
-            FieldSpec::int("max_in_flight", "Optionally sets a limit on the number of messages that can be flowing through a stream pending acknowledgment from the input at any given time. Once a message has been either acknowledged or rejected (nacked) it is no longer considered pending. Zero (default) or lower implies no limit.").default(0),
-        ])
+        .fields(RedisListInputConfig::fields())
         .example("Work queue", "input:\n  redis_list:\n    url: redis://localhost:6379\n    key: jobs\n")
 }
 

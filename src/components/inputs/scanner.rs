@@ -13,7 +13,7 @@ use regex::bytes::Regex;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use crate::config::spec::FieldSpec;
+use crate::config::spec::{component_config, FieldSpec};
 use crate::message::{Message, Value};
 
 /// Bento's `max_buffer_size` default: a line or match longer than this is an error.
@@ -47,43 +47,30 @@ pub enum Scanner {
     },
 }
 
+/// The child scanner of `skip_bom` and `decompress`.
+fn into_field() -> FieldSpec {
+    FieldSpec::any(
+        "into",
+        "The child scanner to feed the resulting stream into.",
+    )
+    .default(serde_json::json!({"to_the_end": {}}))
+}
+
 pub(crate) fn scanner_field() -> FieldSpec {
-    let inner = || {
-        FieldSpec::any(
-            "into",
-            "The child scanner to feed the resulting stream into.",
-        )
-        .default(serde_json::json!({"to_the_end": {}}))
-    };
     FieldSpec::object(
         "scanner",
         "How the stream of bytes is split into messages; exactly one scanner.",
         vec![
-            FieldSpec::object("lines", "Split an input stream into a message per line of data.", vec![
-                FieldSpec::string("custom_delimiter", "Use a provided custom delimiter for detecting the end of a line rather than a single line break.").optional(),
-                FieldSpec::int("max_buffer_size", "Set the maximum buffer size for storing line data, this limits the maximum size that a line can be without causing an error.").default(DEFAULT_MAX_BUFFER as i64),
-                FieldSpec::bool("omit_empty", "Omit empty lines.").default(false),
-            ]).optional(),
-            FieldSpec::object("csv", "Consume comma-separated values row by row; with a header row each message is an object keyed by it.", vec![
-                FieldSpec::string("custom_delimiter", "Use a provided custom delimiter instead of the default comma.").optional(),
-                FieldSpec::bool("parse_header_row", "Whether to reference the first row as a header row. If set to true the output structure for messages will be an object where field keys are determined by the header row. Otherwise, each message will consist of an array of values from the corresponding CSV row.").default(true),
-                FieldSpec::bool("lazy_quotes", "If set to `true`, a quote may appear in an unquoted field and a non-doubled quote may appear in a quoted field. engine's CSV reader always takes a stray quote in an unquoted field as text: with `false` it does not refuse such a row as Go's does.").default(false),
-                FieldSpec::bool("continue_on_error", "If a row fails to parse due to any error emit an empty message marked with the error and then continue consuming subsequent rows when possible.").default(false),
-            ]).optional(),
+            FieldSpec::object("lines", "Split an input stream into a message per line of data.", LinesConfig::fields()).optional(),
+            FieldSpec::object("csv", "Consume comma-separated values row by row; with a header row each message is an object keyed by it.", CsvConfig::fields()).optional(),
             FieldSpec::object("chunker", "Split an input stream into chunks of a given number of bytes.", vec![
                 FieldSpec::int("size", "The size of each chunk in bytes."),
             ]).optional(),
             FieldSpec::object("json_documents", "Consumes a stream of one or more JSON documents.", vec![]).optional(),
-            FieldSpec::object("re_match", "Split an input stream into segments matching against a regular expression.", vec![
-                FieldSpec::string("pattern", "The pattern to match against.").example("(?m)^\\d\\d:\\d\\d:\\d\\d"),
-                FieldSpec::int("max_buffer_size", "Set the maximum buffer size for storing line data, this limits the maximum size that a message can be without causing an error.").default(DEFAULT_MAX_BUFFER as i64),
-            ]).optional(),
+            FieldSpec::object("re_match", "Split an input stream into segments matching against a regular expression.", ReMatchConfig::fields()).optional(),
             FieldSpec::object("to_the_end", "Read the input stream all the way until the end and deliver it as a single message.", vec![]).optional(),
-            FieldSpec::object("skip_bom", "Skip one or more byte order marks for each opened child scanner.", vec![inner()]).optional(),
-            FieldSpec::object("decompress", "Decompress the stream of bytes according to an algorithm, before feeding it into a child scanner.", vec![
-                FieldSpec::string("algorithm", "One of `gzip`, `pgzip`, `zlib`, `bzip2`, `flate`, `snappy`, `lz4`, `zstd`.").options(&["gzip", "pgzip", "zlib", "bzip2", "flate", "snappy", "lz4", "zstd"]),
-                inner(),
-            ]).optional(),
+            FieldSpec::object("skip_bom", "Skip one or more byte order marks for each opened child scanner.", IntoConfig::fields()).optional(),
+            FieldSpec::object("decompress", "Decompress the stream of bytes according to an algorithm, before feeding it into a child scanner.", DecompressConfig::fields()).optional(),
             FieldSpec::refused("tar", "the tar scanner is not built"),
             FieldSpec::refused("switch", "the switch scanner is not built"),
         ],
@@ -133,20 +120,21 @@ enum ScannerConfig {
     Decompress(DecompressConfig),
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DecompressConfig {
-    algorithm: String,
-    #[serde(default)]
-    into: Option<serde_json::Value>,
+component_config! {
+    struct DecompressConfig {
+        algorithm: String = string("One of `gzip`, `pgzip`, `zlib`, `bzip2`, `flate`, `snappy`, `lz4`, `zstd`.").options(&["gzip", "pgzip", "zlib", "bzip2", "flate", "snappy", "lz4", "zstd"]),
+        #[serde(default)]
+        into: Option<serde_json::Value> = spec(into_field()),
+    }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, default)]
-struct LinesConfig {
-    custom_delimiter: Option<String>,
-    max_buffer_size: i64,
-    omit_empty: bool,
+component_config! {
+    #[serde(default)]
+    struct LinesConfig {
+        custom_delimiter: Option<String> = string("Use a provided custom delimiter for detecting the end of a line rather than a single line break.").optional(),
+        max_buffer_size: i64 = int("Set the maximum buffer size for storing line data, this limits the maximum size that a line can be without causing an error.").default(DEFAULT_MAX_BUFFER as i64),
+        omit_empty: bool = bool("Omit empty lines.").default(false),
+    }
 }
 
 impl Default for LinesConfig {
@@ -159,13 +147,14 @@ impl Default for LinesConfig {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, default)]
-struct CsvConfig {
-    custom_delimiter: Option<String>,
-    parse_header_row: bool,
-    lazy_quotes: bool,
-    continue_on_error: bool,
+component_config! {
+    #[serde(default)]
+    struct CsvConfig {
+        custom_delimiter: Option<String> = string("Use a provided custom delimiter instead of the default comma.").optional(),
+        parse_header_row: bool = bool("Whether to reference the first row as a header row. If set to true the output structure for messages will be an object where field keys are determined by the header row. Otherwise, each message will consist of an array of values from the corresponding CSV row.").default(true),
+        lazy_quotes: bool = bool("If set to `true`, a quote may appear in an unquoted field and a non-doubled quote may appear in a quoted field. engine's CSV reader always takes a stray quote in an unquoted field as text: with `false` it does not refuse such a row as Go's does.").default(false),
+        continue_on_error: bool = bool("If a row fails to parse due to any error emit an empty message marked with the error and then continue consuming subsequent rows when possible.").default(false),
+    }
 }
 
 impl Default for CsvConfig {
@@ -179,22 +168,24 @@ impl Default for CsvConfig {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReMatchConfig {
-    pattern: String,
-    #[serde(default = "default_max_buffer")]
-    max_buffer_size: i64,
+component_config! {
+    struct ReMatchConfig {
+        pattern: String = string("The pattern to match against.").example("(?m)^\\d\\d:\\d\\d:\\d\\d"),
+        #[serde(default = "default_max_buffer")]
+        max_buffer_size: i64 = int("Set the maximum buffer size for storing line data, this limits the maximum size that a message can be without causing an error.").default(DEFAULT_MAX_BUFFER as i64),
+    }
 }
 
 fn default_max_buffer() -> i64 {
     DEFAULT_MAX_BUFFER as i64
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
-struct IntoConfig {
-    into: Option<serde_json::Value>,
+component_config! {
+    #[derive(Default)]
+    #[serde(default)]
+    struct IntoConfig {
+        into: Option<serde_json::Value> = spec(into_field()),
+    }
 }
 
 fn positive(n: i64, field: &str) -> Result<usize, String> {

@@ -1,23 +1,22 @@
 //! `stdin`: one message per line of standard input; the stream ends at end of file.
 
 use async_trait::async_trait;
-use serde::Deserialize;
 use tokio::io::{BufReader, Stdin};
 
 use super::scanner::{codec_field, scanner_field, Scanner};
 use super::{auto_replay_field, read_line};
 use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
-use crate::config::spec::{ComponentKind, ComponentSpec};
+use crate::config::spec::{component_config, ComponentKind, ComponentSpec};
 use crate::message::ack::{noop_ack, AckFn};
 use crate::message::{Batch, Message};
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StdinConfig {
-    pub scanner: serde_json::Value,
-    #[serde(default)]
-    pub codec: Option<String>,
-    pub auto_replay_nacks: bool,
+component_config! {
+    pub struct StdinConfig {
+        pub scanner: serde_json::Value = spec(scanner_field()),
+        #[serde(default)]
+        pub codec: Option<String> = spec(codec_field()),
+        pub auto_replay_nacks: bool = spec(auto_replay_field()),
+    }
 }
 
 pub fn spec() -> ComponentSpec {
@@ -26,7 +25,7 @@ pub fn spec() -> ComponentSpec {
         ComponentKind::Input,
         "Consumes data piped to stdin, one message per line.",
     )
-    .fields(vec![scanner_field(), codec_field(), auto_replay_field()])
+    .fields(StdinConfig::fields())
     .example("Lines from stdin", "input:\n  stdin: {}\n")
 }
 

@@ -9,7 +9,6 @@ use async_trait::async_trait;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions};
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ExchangeKind};
-use serde::Deserialize;
 use tokio::sync::RwLock;
 
 use crate::bloblang::InterpolatedString;
@@ -18,92 +17,57 @@ use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::inputs::amqp_0_9::urls_field;
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
 use crate::config::parse_duration;
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
+use crate::config::spec::{component_config, ComponentKind, ComponentSpec, FieldType};
 use crate::message::{Batch, Message};
-use crate::pipeline::batching::batching_field;
+use crate::pipeline::batching::{batching_field, TakenBatching};
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExchangeDeclare {
-    pub enabled: bool,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub durable: bool,
+component_config! {
+    pub struct ExchangeDeclare {
+        pub enabled: bool = bool("Whether to declare the exchange.").default(false),
+        pub r#type: String = string("The type of the exchange.").default("direct").options(&["direct", "fanout", "topic", "headers", "x-custom"]),
+        pub durable: bool = bool("Whether the exchange should be durable.").default(true),
+    }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MetadataFilter {
-    pub exclude_prefixes: Vec<String>,
+component_config! {
+    pub struct MetadataFilter {
+        pub exclude_prefixes: Vec<String> = array(FieldType::String, "Provide a list of explicit metadata key prefixes to be excluded when adding metadata to sent messages.").default(serde_json::json!([])),
+    }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AmqpOutputConfig {
-    pub urls: Vec<String>,
-    pub exchange: InterpolatedString,
-    pub exchange_declare: ExchangeDeclare,
-    pub key: InterpolatedString,
-    #[serde(rename = "type")]
-    pub kind: InterpolatedString,
-    pub content_type: InterpolatedString,
-    pub content_encoding: InterpolatedString,
-    pub correlation_id: InterpolatedString,
-    pub reply_to: InterpolatedString,
-    pub expiration: InterpolatedString,
-    pub message_id: InterpolatedString,
-    pub user_id: InterpolatedString,
-    pub app_id: InterpolatedString,
-    pub priority: InterpolatedString,
-    pub metadata: MetadataFilter,
-    pub max_in_flight: i64,
-    pub persistent: bool,
-    pub mandatory: bool,
-    pub immediate: bool,
-    pub timeout: String,
-    pub tls: TlsConfig,
-}
-
-fn interp(name: &'static str, description: &'static str) -> FieldSpec {
-    FieldSpec::string(name, description)
-        .default("")
-        .interpolated()
-        .advanced()
+component_config! {
+    pub struct AmqpOutputConfig {
+        pub urls: Vec<String> = spec(urls_field()).default(serde_json::json!([])),
+        pub exchange: InterpolatedString = string("An AMQP exchange to publish to.").interpolated().example("my-exchange"),
+        pub exchange_declare: ExchangeDeclare = object("Optionally declare the target exchange (passive).", ExchangeDeclare::fields()).default(serde_json::json!({})).advanced(),
+        pub key: InterpolatedString = string("The binding key to set for each message.").default("").interpolated(),
+        pub r#type: InterpolatedString = string("The type property to set for each message.").default("").interpolated().advanced(),
+        pub content_type: InterpolatedString = string("The content type attribute to set for each message.").default("application/octet-stream").interpolated().advanced(),
+        pub content_encoding: InterpolatedString = string("The content encoding attribute to set for each message.").default("").interpolated().advanced(),
+        pub correlation_id: InterpolatedString = string("Set the correlation ID of each message with a dynamic interpolated expression.").default("").interpolated().advanced(),
+        pub reply_to: InterpolatedString = string("Carries response queue name - set with a dynamic interpolated expression.").default("").interpolated().advanced(),
+        pub expiration: InterpolatedString = string("Set the per-message TTL (milliseconds, as text).").default("").interpolated().advanced(),
+        pub message_id: InterpolatedString = string("Set the message ID of each message with a dynamic interpolated expression.").default("").interpolated().advanced(),
+        pub user_id: InterpolatedString = string("Set the user ID to the name of the publisher. If this property is set by a publisher, its value must be equal to the name of the user used to open the connection.").default("").interpolated().advanced(),
+        pub app_id: InterpolatedString = string("Set the application ID of each message with a dynamic interpolated expression.").default("").interpolated().advanced(),
+        pub priority: InterpolatedString = string("Set the priority of each message (0 to 9) with a dynamic interpolated expression; empty leaves it unset. Anything else fails the message.").default("").interpolated().advanced().example("0").example("${! meta(\"amqp_priority\") }"),
+        pub metadata: MetadataFilter = object("Specify criteria for which metadata values are attached to messages as headers.", MetadataFilter::fields()).default(serde_json::json!({})),
+        pub max_in_flight: i64 = int("The maximum number of messages to have in flight at a given time. Increase this to improve throughput.").default(64),
+        #[serde(skip)]
+        #[allow(dead_code)]
+        batching: TakenBatching = spec(batching_field()),
+        pub persistent: bool = bool("Whether message delivery should be persistent (transient by default).").default(false).advanced(),
+        pub mandatory: bool = bool("Whether to set the mandatory flag on published messages. When set, a message that cannot be routed to a queue is returned and the write fails.").default(false).advanced(),
+        pub immediate: bool = bool("Whether to set the immediate flag on published messages (RabbitMQ does not support it and closes the channel).").default(false).advanced(),
+        pub timeout: String = string("The maximum period to wait before abandoning a publish and reattempting it. If not set, wait indefinitely.").default("").advanced().example("10s"),
+        pub tls: TlsConfig = spec(tls_field()),
+    }
 }
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("amqp_0_9", ComponentKind::Output, "Sends messages to an AMQP (0.91) exchange. AMQP is a messaging protocol used by various message brokers, including RabbitMQ.")
         .description("The routing key of each message is generated from the `key` field, which supports interpolation. Metadata (except keys matching `metadata.exclude_prefixes`) is sent as headers, with `_` in their names turned into `-` as Bento does (the `amqp_0_9` input turns them back); `/` in `key` and `type` becomes `.`.\n\nThe channel runs in confirm mode: a message counts as sent only once the broker has confirmed it; a broker nack, or a message returned as unroutable (with `mandatory`), fails the write so the input nacks it upstream. When the broker drops the connection the output reconnects and retries.\n\nThis output benefits from sending multiple messages in flight in parallel; tune that with `max_in_flight`.")
-        .fields(vec![
-            urls_field().default(serde_json::json!([])),
-            FieldSpec::string("exchange", "An AMQP exchange to publish to.").interpolated().example("my-exchange"),
-            FieldSpec::object("exchange_declare", "Optionally declare the target exchange (passive).", vec![
-                FieldSpec::bool("enabled", "Whether to declare the exchange.").default(false),
-                FieldSpec::string("type", "The type of the exchange.").default("direct").options(&["direct", "fanout", "topic", "headers", "x-custom"]),
-                FieldSpec::bool("durable", "Whether the exchange should be durable.").default(true),
-            ]).default(serde_json::json!({})).advanced(),
-            FieldSpec::string("key", "The binding key to set for each message.").default("").interpolated(),
-            interp("type", "The type property to set for each message."),
-            FieldSpec::string("content_type", "The content type attribute to set for each message.").default("application/octet-stream").interpolated().advanced(),
-            interp("content_encoding", "The content encoding attribute to set for each message."),
-            interp("correlation_id", "Set the correlation ID of each message with a dynamic interpolated expression."),
-            interp("reply_to", "Carries response queue name - set with a dynamic interpolated expression."),
-            interp("expiration", "Set the per-message TTL (milliseconds, as text)."),
-            interp("message_id", "Set the message ID of each message with a dynamic interpolated expression."),
-            interp("user_id", "Set the user ID to the name of the publisher. If this property is set by a publisher, its value must be equal to the name of the user used to open the connection."),
-            interp("app_id", "Set the application ID of each message with a dynamic interpolated expression."),
-            interp("priority", "Set the priority of each message (0 to 9) with a dynamic interpolated expression; empty leaves it unset. Anything else fails the message.").example("0").example("${! meta(\"amqp_priority\") }"),
-            FieldSpec::object("metadata", "Specify criteria for which metadata values are attached to messages as headers.", vec![
-                FieldSpec::array("exclude_prefixes", FieldType::String, "Provide a list of explicit metadata key prefixes to be excluded when adding metadata to sent messages.").default(serde_json::json!([])),
-            ]).default(serde_json::json!({})),
-            FieldSpec::int("max_in_flight", "The maximum number of messages to have in flight at a given time. Increase this to improve throughput.").default(64),
-            batching_field(),
-            FieldSpec::bool("persistent", "Whether message delivery should be persistent (transient by default).").default(false).advanced(),
-            FieldSpec::bool("mandatory", "Whether to set the mandatory flag on published messages. When set, a message that cannot be routed to a queue is returned and the write fails.").default(false).advanced(),
-            FieldSpec::bool("immediate", "Whether to set the immediate flag on published messages (RabbitMQ does not support it and closes the channel).").default(false).advanced(),
-            FieldSpec::string("timeout", "The maximum period to wait before abandoning a publish and reattempting it. If not set, wait indefinitely.").default("").advanced().example("10s"),
-            tls_field(),
-        ])
+        .fields(AmqpOutputConfig::fields())
         .example("Publish to a queue through the default exchange", "output:\n  amqp_0_9:\n    urls: [ amqp://guest:guest@127.0.0.1:5672/ ]\n    exchange: \"\"\n    key: my-queue\n    persistent: true\n")
         .example("Route by a metadata value", "output:\n  amqp_0_9:\n    urls: [ amqp://guest:guest@127.0.0.1:5672/ ]\n    exchange: events\n    exchange_declare: { enabled: true, type: topic }\n    key: 'events.${! @kind }'\n    metadata:\n      exclude_prefixes: [ amqp_ ]\n    timeout: 10s\n")
 }
@@ -115,7 +79,7 @@ pub fn plugin() -> Plugin<dyn Output> {
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Output>, BuildError> {
     let c: AmqpOutputConfig = ctx.parse(conf)?;
     c.tls.check(ctx)?;
-    let exchange_kind = match c.exchange_declare.kind.as_str() {
+    let exchange_kind = match c.exchange_declare.r#type.as_str() {
         "direct" => ExchangeKind::Direct,
         "fanout" => ExchangeKind::Fanout,
         "topic" => ExchangeKind::Topic,
@@ -235,7 +199,7 @@ impl AmqpOutput {
             (r(&p.user_id, "user_id")?, 6),
             (r(&p.app_id, "app_id")?, 7),
             // As Bento: `/` in the type and the key becomes `.`.
-            (r(&p.kind, "type")?.replace('/', "."), 8),
+            (r(&p.r#type, "type")?.replace('/', "."), 8),
         ];
         for (v, which) in text {
             if v.is_empty() {

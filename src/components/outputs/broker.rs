@@ -2,21 +2,23 @@
 //! over them (`round_robin`).
 
 use async_trait::async_trait;
-use serde::Deserialize;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::{build_children, close_all, max_in_flight_of, ChildOutput};
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
+use crate::config::spec::{component_config, ComponentKind, ComponentSpec, FieldType};
 use crate::message::Batch;
-use crate::pipeline::batching::batching_field;
+use crate::pipeline::batching::{batching_field, TakenBatching};
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BrokerOutputConfig {
-    pub copies: i64,
-    pub pattern: String,
-    pub outputs: Vec<serde_json::Value>,
+component_config! {
+    pub struct BrokerOutputConfig {
+        pub copies: i64 = int("The number of copies of each configured output to spawn.").default(1).advanced(),
+        pub pattern: String = string("The brokering pattern to use.").default("fan_out").options(PATTERNS),
+        pub outputs: Vec<serde_json::Value> = array(FieldType::Component(ComponentKind::Output), "A list of child outputs to broker."),
+        #[serde(skip)]
+        #[allow(dead_code)]
+        batching: TakenBatching = spec(batching_field()),
+    }
 }
 
 const PATTERNS: &[&str] = &[
@@ -30,12 +32,7 @@ const PATTERNS: &[&str] = &[
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("broker", ComponentKind::Output, "Allows you to route messages to multiple child outputs using a range of brokering patterns.")
         .description("`fan_out` writes every message to all outputs at once and retries an output that failed until it succeeds; `fan_out_sequential` does the same one output after another, in order. The `_fail_fast` variants do not retry: the first failure fails the write (and, sequentially, the outputs after it are not tried). `round_robin` sends each batch to the next output in turn. With `copies`, each output is created that many times. Bento's `greedy` pattern is not supported by engine.")
-        .fields(vec![
-            FieldSpec::int("copies", "The number of copies of each configured output to spawn.").default(1).advanced(),
-            FieldSpec::string("pattern", "The brokering pattern to use.").default("fan_out").options(PATTERNS),
-            FieldSpec::array("outputs", FieldType::Component(ComponentKind::Output), "A list of child outputs to broker."),
-            batching_field(),
-        ])
+        .fields(BrokerOutputConfig::fields())
         .example("Queue, then answer", "output:\n  broker:\n    pattern: fan_out_sequential_fail_fast\n    outputs:\n      - stdout: {}\n      - sync_response: {}\n")
 }
 

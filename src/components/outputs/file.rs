@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use serde::Deserialize;
 use tokio::fs::{File, OpenOptions};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
@@ -12,15 +11,21 @@ use tokio::sync::Mutex;
 use super::{codec_field, OutputCodec};
 use crate::bloblang::InterpolatedString;
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
+use crate::config::spec::{component_config, ComponentKind, ComponentSpec};
 use crate::message::Batch;
-use crate::pipeline::batching::batching_field;
+use crate::pipeline::batching::{batching_field, TakenBatching};
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileOutputConfig {
-    pub path: InterpolatedString,
-    pub codec: String,
+component_config! {
+    pub struct FileOutputConfig {
+        pub path: InterpolatedString = string("The file to write to; parent directories are created. With an interpolated path at most 64 files stay open; the least recently written is closed (and reopened when written again).")
+            .interpolated()
+            .example("/tmp/data.txt")
+            .example("/tmp/${! @kafka_topic }.txt"),
+        pub codec: String = spec(codec_field()),
+        #[serde(skip)]
+        #[allow(dead_code)]
+        batching: TakenBatching = spec(batching_field()),
+    }
 }
 
 pub fn spec() -> ComponentSpec {
@@ -29,17 +34,7 @@ pub fn spec() -> ComponentSpec {
         ComponentKind::Output,
         "Writes messages to files on disk based on a chosen codec.",
     )
-    .fields(vec![
-        FieldSpec::string(
-            "path",
-            "The file to write to; parent directories are created. With an interpolated path at most 64 files stay open; the least recently written is closed (and reopened when written again).",
-        )
-        .interpolated()
-        .example("/tmp/data.txt")
-        .example("/tmp/${! @kafka_topic }.txt"),
-        codec_field(),
-        batching_field(),
-    ])
+    .fields(FileOutputConfig::fields())
     .example(
         "Write lines to a file",
         "output:\n  file:\n    path: ./out.txt\n",

@@ -1,52 +1,41 @@
 //! `http_client`: sends each message to an HTTP server; a failed request nacks the message.
 
 use async_trait::async_trait;
-use serde::Deserialize;
 
 use crate::components::connectors::http_client::{
     client_fields, HttpClient, HttpClientConfig, MultipartPartConfig,
 };
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
+use crate::config::spec::{component_config, ComponentKind, ComponentSpec, FieldType};
 use crate::message::{Batch, Message, Value};
-use crate::pipeline::batching::batching_field;
+use crate::pipeline::batching::{batching_field, TakenBatching};
 
-/// The output's own fields; the client's are read into [`HttpClientConfig`] from the same
-/// object, as for the `http` processor (a flattened field's errors would lose their path).
-#[derive(Deserialize)]
-pub struct HttpClientOutputConfig {
-    pub max_in_flight: i64,
-    pub propagate_response: bool,
-    pub batch_as_multipart: bool,
-    #[serde(default)]
-    pub multipart: Vec<MultipartPartConfig>,
+component_config! {
+    @open
+    /// The output's own fields; the client's are read into [`HttpClientConfig`] from the same
+    /// object, as for the `http` processor (a flattened field's errors would lose their path),
+    /// so unknown fields are not denied here, and the spec puts the client's fields first.
+    pub struct HttpClientOutputConfig {
+        pub max_in_flight: i64 = int("The maximum number of parallel requests.").default(64),
+        #[serde(skip)]
+        #[allow(dead_code)]
+        batching: TakenBatching = spec(batching_field()),
+        pub batch_as_multipart: bool = bool("Send message batches as a single request using RFC1341 multipart (a batch comes from a `batching` policy).")
+            .default(false)
+            .advanced(),
+        #[serde(default)]
+        pub multipart: Vec<MultipartPartConfig> = array(FieldType::Object(MultipartPartConfig::fields()), "EXPERIMENTAL: Create explicit multipart HTTP requests: each message is sent as a multipart body of these parts, rendered for it.")
+            .default(serde_json::json!([]))
+            .advanced(),
+        pub propagate_response: bool = bool("Whether the response body is stored as the reply for inputs that answer their callers (`http_server`).")
+            .default(false)
+            .advanced(),
+    }
 }
 
 pub fn spec() -> ComponentSpec {
     let mut fields = client_fields();
-    fields.push(
-        FieldSpec::int("max_in_flight", "The maximum number of parallel requests.").default(64),
-    );
-    fields.push(batching_field());
-    fields.push(
-        FieldSpec::bool("batch_as_multipart", "Send message batches as a single request using RFC1341 multipart (a batch comes from a `batching` policy).")
-            .default(false)
-            .advanced(),
-    );
-    fields.push(
-        FieldSpec::array("multipart", crate::config::spec::FieldType::Object(vec![
-            FieldSpec::string("content_type", "The content type of the individual message part.").interpolated().default("").example("application/bin"),
-            FieldSpec::string("content_disposition", "The content disposition of the individual message part.").interpolated().default("").example("form-data; name=\"bin\"; filename='${! @AttachmentName }"),
-            FieldSpec::string("body", "The body of the individual message part.").interpolated().default("").example("${! this.data.part1 }"),
-        ]), "EXPERIMENTAL: Create explicit multipart HTTP requests: each message is sent as a multipart body of these parts, rendered for it.")
-        .default(serde_json::json!([]))
-        .advanced(),
-    );
-    fields.push(
-        FieldSpec::bool("propagate_response", "Whether the response body is stored as the reply for inputs that answer their callers (`http_server`).")
-            .default(false)
-            .advanced(),
-    );
+    fields.extend(HttpClientOutputConfig::fields());
     ComponentSpec::new("http_client", ComponentKind::Output, "Sends messages to an HTTP server.")
         .description("A message is acknowledged once the server answered with a 2xx (or a `successful_on`) status, after retries as for the `http` processor; otherwise it is nacked with the error.")
         .fields(fields)

@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde::Deserialize;
 
 use crate::bloblang::InterpolatedString;
 use crate::components::connectors::redis::{
@@ -11,35 +10,32 @@ use crate::components::connectors::redis::{
 };
 use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
+use crate::config::spec::{component_config, ComponentKind, ComponentSpec, Refused};
 use crate::message::Batch;
-use crate::pipeline::batching::batching_field;
+use crate::pipeline::batching::{batching_field, TakenBatching};
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RedisListOutputConfig {
-    pub url: String,
-    pub kind: String,
-    pub tls: TlsConfig,
-    pub key: InterpolatedString,
-    pub command: String,
-    pub max_in_flight: i64,
+component_config! {
+    pub struct RedisListOutputConfig {
+        pub url: String = spec(url_field()),
+        pub kind: String = spec(kind_field()),
+        #[serde(skip)]
+        #[allow(dead_code)]
+        master: Refused = spec(master_field()),
+        pub tls: TlsConfig = spec(tls_field()),
+        pub key: InterpolatedString = string("The key for each message, function interpolations can be optionally used to create a unique key per message.")
+            .interpolated().example("some_list").example("${! @.from }").example("${! this.id }"),
+        pub command: String = string("The command used to push elements to the Redis list.").default("rpush").options(&["rpush", "lpush"]).advanced(),
+        pub max_in_flight: i64 = int("The maximum number of messages to have in flight at a given time. Increase this to improve throughput.").default(64),
+        #[serde(skip)]
+        #[allow(dead_code)]
+        batching: TakenBatching = spec(batching_field()),
+    }
 }
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("redis_list", ComponentKind::Output, "Pushes messages onto the end of a Redis list (which is created if it doesn't already exist) using the RPUSH command.")
         .description("The field `key` supports interpolation functions, allowing you to create a unique key for each message. A batch is sent as one pipeline; when the connection drops the output reconnects and resends the batch.")
-        .fields(vec![
-            url_field(),
-            kind_field(),
-            master_field(),
-            tls_field(),
-            FieldSpec::string("key", "The key for each message, function interpolations can be optionally used to create a unique key per message.")
-                .interpolated().example("some_list").example("${! @.from }").example("${! this.id }"),
-            FieldSpec::string("command", "The command used to push elements to the Redis list.").default("rpush").options(&["rpush", "lpush"]).advanced(),
-            FieldSpec::int("max_in_flight", "The maximum number of messages to have in flight at a given time. Increase this to improve throughput.").default(64),
-            batching_field(),
-        ])
+        .fields(RedisListOutputConfig::fields())
         .example("Queue jobs", "output:\n  redis_list:\n    url: redis://localhost:6379\n    key: jobs\n")
 }
 

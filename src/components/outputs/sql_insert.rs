@@ -4,24 +4,15 @@
 use async_trait::async_trait;
 
 use crate::components::connectors::sql::{Inserter, SqlError};
-use crate::components::processors::sql_insert::{insert_fields, inserter, SqlInsertConfig};
+use crate::components::processors::sql_insert::{inserter, SqlInsertConfig};
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
+use crate::config::spec::{ComponentKind, ComponentSpec};
 use crate::message::Batch;
-use crate::pipeline::batching::batching_field;
-
-pub fn max_in_flight_field() -> FieldSpec {
-    FieldSpec::int(
-        "max_in_flight",
-        "The maximum number of inserts to run in parallel.",
-    )
-    .default(64)
-}
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("sql_insert", ComponentKind::Output, "Inserts a row into an SQL database for each message.")
         .description("Each batch becomes one multi-row INSERT statement whose values are bound as parameters, so a batch is written whole or not at all: a message whose `args_mapping` fails fails the batch and nothing of it is inserted. When the database connection is lost the output reconnects and retries the batch; any other failure is reported upstream (nack).")
-        .fields(insert_fields(vec![max_in_flight_field(), batching_field()]))
+        .fields(SqlInsertConfig::fields())
         .example("Table insert (PostgreSQL)", "output:\n  sql_insert:\n    driver: postgres\n    dsn: postgres://foouser:foopass@localhost:5432/testdb?sslmode=disable\n    table: footable\n    columns: [ id, name, topic ]\n    args_mapping: |\n      root = [\n        this.user.id,\n        this.user.name,\n        meta(\"kafka_topic\"),\n      ]\n")
         .example("Insert into SQLite, creating the table", "output:\n  sql_insert:\n    driver: sqlite\n    dsn: file:./events.db\n    table: events\n    columns: [ id, body ]\n    args_mapping: root = [ this.id, this.body ]\n    init_statement: CREATE TABLE IF NOT EXISTS events (id INTEGER, body TEXT)\n")
 }

@@ -3,17 +3,16 @@
 use async_trait::async_trait;
 
 use crate::components::connectors::sql;
-use crate::components::outputs::sql_insert::{connect_error, max_in_flight_field};
+use crate::components::outputs::sql_insert::connect_error;
 use crate::components::processors::sql_raw::{raw_fields, RawQuery, SqlRawConfig};
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
 use crate::config::spec::{ComponentKind, ComponentSpec};
 use crate::message::Batch;
-use crate::pipeline::batching::batching_field;
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("sql_raw", ComponentKind::Output, "Executes an arbitrary SQL query for each message.")
         .description("Values from `args_mapping` are bound as parameters. When the database connection is lost the output reconnects and retries the batch; any other failure is reported upstream (nack).")
-        .fields(raw_fields(vec![max_in_flight_field(), batching_field()]))
+        .fields(raw_fields(true))
         .example("Upsert (PostgreSQL)", "output:\n  sql_raw:\n    driver: postgres\n    dsn: postgres://foouser:foopass@localhost:5432/testdb?sslmode=disable\n    query: INSERT INTO footable (id, name) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name\n    args_mapping: root = [ this.id, this.name ]\n")
 }
 

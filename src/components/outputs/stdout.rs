@@ -3,18 +3,20 @@
 use std::io::Write;
 
 use async_trait::async_trait;
-use serde::Deserialize;
 
 use super::{codec_field, OutputCodec};
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
-use crate::config::spec::{ComponentKind, ComponentSpec};
+use crate::config::spec::{component_config, ComponentKind, ComponentSpec};
 use crate::message::Batch;
-use crate::pipeline::batching::batching_field;
+use crate::pipeline::batching::{batching_field, TakenBatching};
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StdoutConfig {
-    pub codec: String,
+component_config! {
+    pub struct StdoutConfig {
+        pub codec: String = spec(codec_field()),
+        #[serde(skip)]
+        #[allow(dead_code)]
+        batching: TakenBatching = spec(batching_field()),
+    }
 }
 
 pub fn spec() -> ComponentSpec {
@@ -23,7 +25,7 @@ pub fn spec() -> ComponentSpec {
         ComponentKind::Output,
         "Prints messages to stdout as a continuous stream of data.",
     )
-    .fields(vec![codec_field(), batching_field()])
+    .fields(StdoutConfig::fields())
     .example("Print", "output:\n  stdout: {}\n")
 }
 

@@ -1,44 +1,34 @@
 //! `switch` output: routes each message to the outputs of the cases whose `check` passes.
 
 use async_trait::async_trait;
-use serde::Deserialize;
 
 use super::{close_all, max_in_flight_of, ChildOutput};
 use crate::bloblang::Mapping;
 use crate::components::processors::flow::check_passes;
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
+use crate::config::spec::{component_config, ComponentKind, ComponentSpec, FieldType};
 use crate::message::{Batch, Message};
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SwitchOutputConfig {
-    pub retry_until_success: bool,
-    pub strict_mode: bool,
-    pub cases: Vec<CaseConfig>,
+component_config! {
+    pub struct SwitchOutputConfig {
+        pub retry_until_success: bool = bool("If a selected output fails to send a message this field determines whether it is reattempted indefinitely. If set to false the error is instead propagated back to the input level.").default(false),
+        pub strict_mode: bool = bool("This field determines whether an error should be reported if no condition is met. If set to true, an error is propagated back to the input level.").default(false).advanced(),
+        pub cases: Vec<CaseConfig> = array(FieldType::Object(CaseConfig::fields()), "A list of switch cases, outlining outputs that can be routed to.").default(serde_json::json!([])),
+    }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CaseConfig {
-    pub check: String,
-    pub output: serde_json::Value,
-    #[serde(rename = "continue")]
-    pub continue_: bool,
+component_config! {
+    pub struct CaseConfig {
+        pub check: String = bloblang("A Bloblang query that should return a boolean value indicating whether a message should be routed to the case output. If left empty the case always passes.").default("").example("this.type == \"foo\""),
+        pub output: serde_json::Value = component(ComponentKind::Output, "An output for messages that pass the check to be routed to."),
+        pub r#continue: bool = bool("Indicates whether, if this case passes for a message, the next case should also be tested.").default(false).advanced(),
+    }
 }
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("switch", ComponentKind::Output, "The switch output type allows you to route messages to different outputs based on their contents.")
         .description("Each message goes to the output of the first case whose `check` passes (an empty check always passes); with `continue: true` the following cases are tested too. A message that matches no case is dropped, unless `strict_mode` is set, when it is an error. A write succeeds once every case it went to succeeded; with `retry_until_success` failed case outputs are retried until they succeed instead of failing the write.")
-        .fields(vec![
-            FieldSpec::bool("retry_until_success", "If a selected output fails to send a message this field determines whether it is reattempted indefinitely. If set to false the error is instead propagated back to the input level.").default(false),
-            FieldSpec::bool("strict_mode", "This field determines whether an error should be reported if no condition is met. If set to true, an error is propagated back to the input level.").default(false).advanced(),
-            FieldSpec::array("cases", FieldType::Object(vec![
-                FieldSpec::bloblang("check", "A Bloblang query that should return a boolean value indicating whether a message should be routed to the case output. If left empty the case always passes.").default("").example("this.type == \"foo\""),
-                FieldSpec::component("output", ComponentKind::Output, "An output for messages that pass the check to be routed to."),
-                FieldSpec::bool("continue", "Indicates whether, if this case passes for a message, the next case should also be tested.").default(false).advanced(),
-            ]), "A list of switch cases, outlining outputs that can be routed to.").default(serde_json::json!([])),
-        ])
+        .fields(SwitchOutputConfig::fields())
         .example("Errors to one place, the rest to another", "output:\n  switch:\n    cases:\n      - check: errored()\n        output:\n          reject: '${! error() }'\n      - output:\n          drop: {}\n")
 }
 
@@ -59,7 +49,7 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Output>, Bu
                     .map_err(|e| ctx.error(format!("cases.{i}.check: {e}")))?,
             )
         };
-        checks.push((check, case.continue_));
+        checks.push((check, case.r#continue));
         outputs.push(ChildOutput::build(
             ctx,
             &format!("cases.{i}.output"),

@@ -4,36 +4,31 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde::Deserialize;
 
 use crate::bloblang::Mapping;
 use crate::components::{
     run_processors, BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor,
     ProcessorStage,
 };
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
+use crate::config::spec::{component_config, ComponentKind, ComponentSpec};
 use crate::message::{Batch, Message};
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BranchConfig {
-    pub request_map: String,
-    pub processors: Vec<serde_json::Value>,
-    pub result_map: String,
+component_config! {
+    pub struct BranchConfig {
+        pub request_map: String = bloblang("A Bloblang mapping that builds the request sent to the child processors.")
+            .default("")
+            .example("root = {\n  \"id\": this.doc.id,\n  \"content\": this.doc.body.text\n}"),
+        pub processors: Vec<serde_json::Value> = processors("The processors to apply to the request."),
+        pub result_map: String = bloblang("A Bloblang mapping that merges the result of the child processors back into the original message.")
+            .default("")
+            .example("root.enrichments = this"),
+    }
 }
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("branch", ComponentKind::Processor, "Runs child processors on a copy of each message and maps their result back into the original.")
         .description("`request_map` shapes the copy the child processors see (`root = deleted()` skips the branch for that message; empty copies the message whole). `result_map` maps the result back: `this` is the branch result, `root` and `@` start as the original message, so `root.x = this.y` adds a field. An empty `result_map` leaves the original unchanged. When the request map fails the children are skipped; when a child fails the result map is skipped; either way the original is flagged with the error. Child processors must keep the number and order of messages.")
-        .fields(vec![
-            FieldSpec::bloblang("request_map", "A Bloblang mapping that builds the request sent to the child processors.")
-                .default("")
-                .example("root = {\n  \"id\": this.doc.id,\n  \"content\": this.doc.body.text\n}"),
-            FieldSpec::processors("processors", "The processors to apply to the request."),
-            FieldSpec::bloblang("result_map", "A Bloblang mapping that merges the result of the child processors back into the original message.")
-                .default("")
-                .example("root.enrichments = this"),
-        ])
+        .fields(BranchConfig::fields())
         .example(
             "Add a field computed by children",
             "pipeline:\n  processors:\n    - branch:\n        request_map: 'root = this.text'\n        processors:\n          - mapping: 'root = content().length()'\n        result_map: 'root.length = this'\n",

@@ -1,37 +1,30 @@
 //! `cache` processor: set, add, get, check or delete keys of a cache resource per message.
 
 use async_trait::async_trait;
-use serde::Deserialize;
 
 use crate::bloblang::InterpolatedString;
 use crate::components::caches::{ttl_of, CacheStage};
 use crate::components::{
     BatchFailure, BuildCtx, BuildError, CacheError, ComponentInfo, Plugin, Processor,
 };
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
+use crate::config::spec::{component_config, ComponentKind, ComponentSpec};
 use crate::message::{Batch, Value};
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CacheProcConfig {
-    pub resource: String,
-    pub operator: String,
-    pub key: InterpolatedString,
-    pub value: Option<InterpolatedString>,
-    pub ttl: Option<InterpolatedString>,
+component_config! {
+    pub struct CacheProcConfig {
+        pub resource: String = string("The `cache_resources` label of the cache to use."),
+        pub operator: String = string("The operation to perform with the cache.").options(&["set", "add", "get", "exists", "delete"]),
+        pub key: InterpolatedString = string("A key to use with the cache.").interpolated(),
+        pub value: Option<InterpolatedString> = string("A value to use with the cache (when applicable); the message content when absent.").interpolated().optional(),
+        pub ttl: Option<InterpolatedString> = string("The TTL of each individual item as a duration string. After this period an item will be eligible for removal during the next compaction. Not all caches support per-key TTLs, and those that do not will fall back to their generally configured TTL setting.")
+            .interpolated().optional().advanced().example("60s").example("5m"),
+    }
 }
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("cache", ComponentKind::Processor, "Performs operations against a cache resource for each message, allowing you to store or retrieve data within message payloads.")
         .description("Operators:\n\n- `set`: store `value` under `key` (overwriting).\n- `add`: store `value` under `key` only if the key does not exist yet; otherwise the message is flagged with an error.\n- `get`: replace the payload with the value under `key`; a missing key flags the message (`key does not exist`).\n- `exists`: replace the payload with `true` or `false`.\n- `delete`: remove `key` (a missing key is not an error).\n\nFailures flag the message, which can be handled with error handling processors; the message is otherwise unchanged.")
-        .fields(vec![
-            FieldSpec::string("resource", "The `cache_resources` label of the cache to use."),
-            FieldSpec::string("operator", "The operation to perform with the cache.").options(&["set", "add", "get", "exists", "delete"]),
-            FieldSpec::string("key", "A key to use with the cache.").interpolated(),
-            FieldSpec::string("value", "A value to use with the cache (when applicable); the message content when absent.").interpolated().optional(),
-            FieldSpec::string("ttl", "The TTL of each individual item as a duration string. After this period an item will be eligible for removal during the next compaction. Not all caches support per-key TTLs, and those that do not will fall back to their generally configured TTL setting.")
-                .interpolated().optional().advanced().example("60s").example("5m"),
-        ])
+        .fields(CacheProcConfig::fields())
         .example("Store and look up", "cache_resources:\n  - label: users\n    memory: {}\ninput:\n  stdin: {}\npipeline:\n  processors:\n    - cache:\n        resource: users\n        operator: set\n        key: '${! this.id }'\n        value: '${! content() }'\n    - cache:\n        resource: users\n        operator: get\n        key: '${! this.id }'\noutput:\n  stdout: {}\n")
 }
 

@@ -14,31 +14,25 @@ use crate::components::{
     run_processors, BatchFailure, BuildCtx, BuildError, CacheError, ComponentInfo, Plugin,
     Processor, ProcessorStage,
 };
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
+use crate::config::spec::{component_config, ComponentKind, ComponentSpec};
 use crate::message::{Batch, Message, Metadata, Value};
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CachedConfig {
-    pub cache: String,
-    pub key: InterpolatedString,
-    pub ttl: Option<InterpolatedString>,
-    pub skip_on: Option<String>,
-    pub processors: Vec<serde_json::Value>,
+component_config! {
+    pub struct CachedConfig {
+        pub cache: String = string("The `cache_resources` label of the cache to use."),
+        pub key: InterpolatedString = string("A key to be resolved for each message; if the key already exists in the cache then the cached result is used, otherwise the processors are applied and the result is cached under this key.")
+            .interpolated().example("my_foo_result").example("${! this.document.id }"),
+        pub ttl: Option<InterpolatedString> = string("An optional expiry period to set for each cache entry. Some caches only have a general TTL and will therefore ignore this setting.").interpolated().optional().advanced(),
+        pub skip_on: Option<String> = bloblang("A condition that can be used to skip caching the results from the processors.").optional().example("errored()"),
+        pub processors: Vec<serde_json::Value> = processors("The list of processors whose result will be cached."),
+    }
 }
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("cached", ComponentKind::Processor, "Cache the result of applying one or more processors to messages identified by a key. If the key already exists within the cache the contents of the message will be replaced with the cached result instead of applying the processors.")
         .status(crate::config::spec::Status::Experimental)
         .description("The result stored is the single message the child processors produce, with its metadata. Results that are errored, or for which `skip_on` is true, or that are not exactly one message, are passed on but not stored.")
-        .fields(vec![
-            FieldSpec::string("cache", "The `cache_resources` label of the cache to use."),
-            FieldSpec::string("key", "A key to be resolved for each message; if the key already exists in the cache then the cached result is used, otherwise the processors are applied and the result is cached under this key.")
-                .interpolated().example("my_foo_result").example("${! this.document.id }"),
-            FieldSpec::string("ttl", "An optional expiry period to set for each cache entry. Some caches only have a general TTL and will therefore ignore this setting.").interpolated().optional().advanced(),
-            FieldSpec::bloblang("skip_on", "A condition that can be used to skip caching the results from the processors.").optional().example("errored()"),
-            FieldSpec::processors("processors", "The list of processors whose result will be cached."),
-        ])
+        .fields(CachedConfig::fields())
         .example("Cache an expensive lookup", "cache_resources:\n  - label: lookups\n    memory:\n      default_ttl: 10m\ninput:\n  stdin: {}\npipeline:\n  processors:\n    - cached:\n        cache: lookups\n        key: '${! this.id }'\n        processors:\n          - mapping: |\n              root = this\n              root.looked_up = true\noutput:\n  stdout: {}\n")
 }
 

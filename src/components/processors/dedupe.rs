@@ -1,7 +1,6 @@
 //! `dedupe` processor: drops messages whose key was already seen (stored in a cache).
 
 use async_trait::async_trait;
-use serde::Deserialize;
 
 use super::cache::cache_resource;
 use crate::bloblang::InterpolatedString;
@@ -9,27 +8,25 @@ use crate::components::caches::CacheStage;
 use crate::components::{
     BatchFailure, BuildCtx, BuildError, CacheError, ComponentInfo, Plugin, Processor,
 };
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
+use crate::config::spec::{component_config, ComponentKind, ComponentSpec, Refused};
 use crate::message::Batch;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DedupeConfig {
-    pub cache: String,
-    pub key: InterpolatedString,
-    pub drop_on_err: bool,
+component_config! {
+    pub struct DedupeConfig {
+        pub cache: String = string("The `cache_resources` label of the cache to use for storage."),
+        pub key: InterpolatedString = string("An interpolated string yielding the key to deduplicate by for each message.").interpolated()
+            .example("${! meta(\"kafka_key\") }").example("${! this.id }"),
+        pub drop_on_err: bool = bool("Whether messages should be dropped when the cache returns a general error such as a network issue.").default(true),
+        #[serde(skip)]
+        #[allow(dead_code)]
+        strategy: Refused = refused("only FIFO (keep the first message seen for each key) is built").default("FIFO"),
+    }
 }
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("dedupe", ComponentKind::Processor, "Deduplicates messages by storing a key value in a cache using the `add` operator. If the key already exists within the cache it is dropped.")
         .description("Caches must be configured as resources. Deduplication is performed per message against the cache, so the cache decides how long a key is remembered (its TTL). Dropped messages are acknowledged.")
-        .fields(vec![
-            FieldSpec::string("cache", "The `cache_resources` label of the cache to use for storage."),
-            FieldSpec::string("key", "An interpolated string yielding the key to deduplicate by for each message.").interpolated()
-                .example("${! meta(\"kafka_key\") }").example("${! this.id }"),
-            FieldSpec::bool("drop_on_err", "Whether messages should be dropped when the cache returns a general error such as a network issue.").default(true),
-            FieldSpec::refused("strategy", "only FIFO (keep the first message seen for each key) is built").default("FIFO"),
-        ])
+        .fields(DedupeConfig::fields())
         .example("Deduplicate based on a field", "cache_resources:\n  - label: keycache\n    memory:\n      default_ttl: 60s\ninput:\n  stdin: {}\npipeline:\n  processors:\n    - dedupe:\n        cache: keycache\n        key: ${! this.id }\noutput:\n  stdout: {}\n")
 }
 

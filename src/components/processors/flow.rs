@@ -4,14 +4,13 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde::Deserialize;
 
 use crate::bloblang::Mapping;
 use crate::components::{
     run_processors, BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor,
     ProcessorStage,
 };
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
+use crate::config::spec::{component_config, ComponentKind, ComponentSpec, FieldSpec, FieldType};
 use crate::message::{Batch, Message, Value};
 
 pub fn try_spec() -> ComponentSpec {
@@ -30,11 +29,7 @@ pub fn catch_spec() -> ComponentSpec {
 pub fn switch_spec() -> ComponentSpec {
     ComponentSpec::new("switch", ComponentKind::Processor, "Conditionally processes messages based on their contents.")
         .description("Each message runs the processors of the first case whose `check` gives true (an empty check always passes); with `fallthrough: true` the next case runs too. A check that fails flags the message. Messages keep their order.")
-        .scalar(FieldSpec::array("switch", FieldType::Object(vec![
-            FieldSpec::bloblang("check", "A Bloblang query that should return a boolean value indicating whether a message should have the processors of this case executed on it. If left empty the case always passes.").default(""),
-            FieldSpec::processors("processors", "The processors to execute when the check passes.").default(serde_json::json!([])),
-            FieldSpec::bool("fallthrough", "Whether the next case should also run when this one passed.").default(false),
-        ]), "The cases."))
+        .scalar(FieldSpec::array("switch", FieldType::Object(CaseConfig::fields()), "The cases."))
         .example("Route by a field", "pipeline:\n  processors:\n    - switch:\n        - check: 'this.user.tier == \"premium\"'\n          processors:\n            - mapping: 'root.priority = 1'\n        - processors:\n            - mapping: 'root.priority = 5'\n")
 }
 
@@ -138,12 +133,12 @@ impl Processor for ListProcessor {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CaseConfig {
-    check: String,
-    processors: Vec<serde_json::Value>,
-    fallthrough: bool,
+component_config! {
+    struct CaseConfig {
+        check: String = bloblang("A Bloblang query that should return a boolean value indicating whether a message should have the processors of this case executed on it. If left empty the case always passes.").default(""),
+        processors: Vec<serde_json::Value> = processors("The processors to execute when the check passes.").default(serde_json::json!([])),
+        fallthrough: bool = bool("Whether the next case should also run when this one passed.").default(false),
+    }
 }
 
 struct Case {

@@ -1,37 +1,35 @@
 //! `http`: sends each message to an HTTP server and replaces it with the response.
 
 use async_trait::async_trait;
-use serde::Deserialize;
 
 use crate::components::connectors::http_client::{client_fields, HttpClient, HttpClientConfig};
 use crate::components::{BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor};
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
+use crate::config::spec::{component_config, ComponentKind, ComponentSpec, Refused};
 use crate::message::{Batch, Value};
 
-/// The processor's own fields; the client's are read into [`HttpClientConfig`] from the same
-/// object (not flattened in: serde loses a flattened field's path, which errors should name).
-/// No `deny_unknown_fields`, as each struct sees the other's fields (lint checks them).
-#[derive(Deserialize)]
-pub struct HttpProcessorConfig {
-    pub parallel: bool,
+component_config! {
+    @open
+    /// The processor's own fields; the client's are read into [`HttpClientConfig`] from the
+    /// same object (not flattened in: serde loses a flattened field's path, which errors should
+    /// name). No `deny_unknown_fields`, as each struct sees the other's fields (lint checks
+    /// them).
+    pub struct HttpProcessorConfig {
+        pub parallel: bool = bool(
+            "Whether to send the messages of a batch in parallel.",
+        )
+        .default(false),
+        #[serde(skip)]
+        #[allow(dead_code)]
+        batch_as_multipart: Refused = refused(
+            "each message is sent as its own request; multipart bodies are not built",
+        )
+        .default(false),
+    }
 }
 
 pub fn spec() -> ComponentSpec {
     let mut fields = client_fields();
-    fields.push(
-        FieldSpec::bool(
-            "parallel",
-            "Whether to send the messages of a batch in parallel.",
-        )
-        .default(false),
-    );
-    fields.push(
-        FieldSpec::refused(
-            "batch_as_multipart",
-            "each message is sent as its own request; multipart bodies are not built",
-        )
-        .default(false),
-    );
+    fields.extend(HttpProcessorConfig::fields());
     ComponentSpec::new("http", ComponentKind::Processor, "Performs an HTTP request using a message batch as the request body, and replaces the original message parts with the body of the response.")
         .description("Each message is sent as its own request. On success the payload becomes the response body, the metadata `http_status_code` is set and `extract_headers` copies response headers into metadata. On failure (after `retries`) the message keeps its payload, is flagged with an error such as `http://host/path: HTTP request returned unexpected response code (502): 502 Bad Gateway, Error: ...` (the URL without credentials or query), and carries `http_status_code` when the server answered. Status codes in `backoff_on` retry with exponential backoff up to `max_retry_backoff`, codes in `drop_on` fail at once, other failures retry after `retry_period`.")
         .fields(fields)

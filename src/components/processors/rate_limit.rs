@@ -1,22 +1,21 @@
 //! `rate_limit` processor: holds each message until the named rate limit lets it through.
 
 use async_trait::async_trait;
-use serde::Deserialize;
 
 use crate::components::rate_limits::RateLimitStage;
 use crate::components::{BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor};
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
+use crate::config::spec::{component_config, ComponentKind, ComponentSpec};
 use crate::message::Batch;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RateLimitProcConfig {
-    pub resource: String,
+component_config! {
+    pub struct RateLimitProcConfig {
+        pub resource: String = string("The target `rate_limit_resources` label."),
+    }
 }
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("rate_limit", ComponentKind::Processor, "Throttles the throughput of a pipeline according to a specified `rate_limit` resource. Rate limits are shared across components and therefore apply globally to all processing pipelines.")
-        .fields(vec![FieldSpec::string("resource", "The target `rate_limit_resources` label.")])
+        .fields(RateLimitProcConfig::fields())
         .example("At most 100 messages a second", "rate_limit_resources:\n  - label: hundred\n    local:\n      count: 100\n      interval: 1s\ninput:\n  stdin: {}\npipeline:\n  processors:\n    - rate_limit:\n        resource: hundred\noutput:\n  stdout: {}\n")
 }
 

@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde::Deserialize;
 
 use crate::bloblang::{InterpolatedString, Mapping};
 use crate::components::connectors::redis::{
@@ -12,36 +11,30 @@ use crate::components::connectors::redis::{
 use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::connectors::{args_for, parse_args_mapping};
 use crate::components::{BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor};
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
+use crate::config::spec::{component_config, ComponentKind, ComponentSpec, Refused};
 use crate::message::Batch;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RedisProcConfig {
-    pub url: String,
-    pub kind: String,
-    pub tls: TlsConfig,
-    pub command: InterpolatedString,
-    pub args_mapping: Option<String>,
-    pub retries: i64,
-    #[serde(deserialize_with = "crate::config::duration")]
-    pub retry_period: Duration,
+component_config! {
+    pub struct RedisProcConfig {
+        pub url: String = spec(url_field()),
+        pub kind: String = spec(kind_field()),
+        #[serde(skip)]
+        #[allow(dead_code)]
+        master: Refused = spec(master_field()),
+        pub tls: TlsConfig = spec(tls_field()),
+        pub command: InterpolatedString = string("The command to execute.").interpolated().example("scard").example("incrby").example("${! meta(\"command\") }"),
+        pub args_mapping: Option<String> = bloblang("A Bloblang mapping which should evaluate to an array of values matching in size to the number of arguments required for the specified Redis command.")
+            .optional().example("root = [ this.key ]").example("root = [ meta(\"kafka_key\"), this.count ]"),
+        pub retries: i64 = int("The maximum number of retries before abandoning a request.").default(3).advanced(),
+        #[serde(deserialize_with = "crate::config::duration")]
+        pub retry_period: Duration = string("The time to wait before consecutive retry attempts.").default("500ms").advanced(),
+    }
 }
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("redis", ComponentKind::Processor, "Performs actions against Redis that aren't possible using a `cache` processor. Actions are performed for each message and the message contents are replaced with the result.")
         .description("In order to merge the result into the original message compose this processor within a `branch` processor. A command that fails is retried `retries` times, `retry_period` apart; then the message is flagged.")
-        .fields(vec![
-            url_field(),
-            kind_field(),
-            master_field(),
-            tls_field(),
-            FieldSpec::string("command", "The command to execute.").interpolated().example("scard").example("incrby").example("${! meta(\"command\") }"),
-            FieldSpec::bloblang("args_mapping", "A Bloblang mapping which should evaluate to an array of values matching in size to the number of arguments required for the specified Redis command.")
-                .optional().example("root = [ this.key ]").example("root = [ meta(\"kafka_key\"), this.count ]"),
-            FieldSpec::int("retries", "The maximum number of retries before abandoning a request.").default(3).advanced(),
-            FieldSpec::string("retry_period", "The time to wait before consecutive retry attempts.").default("500ms").advanced(),
-        ])
+        .fields(RedisProcConfig::fields())
         .example("Count a set's members", "pipeline:\n  processors:\n    - redis:\n        url: redis://localhost:6379\n        command: scard\n        args_mapping: 'root = [ meta(\"set_key\") ]'\n")
 }
 

@@ -2,46 +2,37 @@
 //! mappings; the payload becomes the script's result. A script runs atomically on the server,
 //! which is what makes check-and-reserve (a token quota) safe under concurrency.
 
-use serde::Deserialize;
-
 use super::redis::{RedisAction, RedisProc};
 use crate::components::connectors::parse_args_mapping;
 use crate::components::connectors::redis::{kind_field, master_field, url_field};
 use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::{BuildCtx, BuildError, Plugin, Processor};
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
+use crate::config::spec::{component_config, ComponentKind, ComponentSpec, Refused};
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RedisScriptConfig {
-    pub url: String,
-    pub kind: String,
-    pub tls: TlsConfig,
-    pub script: String,
-    pub args_mapping: String,
-    pub keys_mapping: crate::bloblang::Mapping,
-    pub retries: i64,
-    #[serde(deserialize_with = "crate::config::duration")]
-    pub retry_period: std::time::Duration,
+component_config! {
+    pub struct RedisScriptConfig {
+        pub url: String = spec(url_field()),
+        pub kind: String = spec(kind_field()),
+        #[serde(skip)]
+        #[allow(dead_code)]
+        master: Refused = spec(master_field()),
+        pub tls: TlsConfig = spec(tls_field()),
+        pub script: String = string("A script to use for the target operator. It has precedence over the 'command' field.")
+            .example("return redis.call('set', KEYS[1], ARGV[1])"),
+        pub args_mapping: String = bloblang("A Bloblang mapping which should evaluate to an array of values matching in size to the number of arguments required for the specified Redis script.")
+            .example("root = [ this.key ]").example("root = [ meta(\"kafka_key\"), \"hardcoded_value\" ]"),
+        pub keys_mapping: crate::bloblang::Mapping = bloblang("A Bloblang mapping which should evaluate to an array of keys matching in size to the number of arguments required for the specified Redis script.")
+            .example("root = [ this.key ]").example("root = [ meta(\"kafka_key\"), this.count ]"),
+        pub retries: i64 = int("The maximum number of retries before abandoning a request.").default(3).advanced(),
+        #[serde(deserialize_with = "crate::config::duration")]
+        pub retry_period: std::time::Duration = string("The time to wait before consecutive retry attempts.").default("500ms").advanced(),
+    }
 }
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("redis_script", ComponentKind::Processor, "Performs actions against Redis using LUA scripts.")
         .description("Actions are performed for each message and the message contents are replaced with the result (an integer, a string, an array, or null for a nil reply). In order to merge the result into the original message compose this processor within a `branch` processor. A script that fails is retried `retries` times, `retry_period` apart; then the message is flagged with the error.")
-        .fields(vec![
-            url_field(),
-            kind_field(),
-            master_field(),
-            tls_field(),
-            FieldSpec::string("script", "A script to use for the target operator. It has precedence over the 'command' field.")
-                .example("return redis.call('set', KEYS[1], ARGV[1])"),
-            FieldSpec::bloblang("args_mapping", "A Bloblang mapping which should evaluate to an array of values matching in size to the number of arguments required for the specified Redis script.")
-                .example("root = [ this.key ]").example("root = [ meta(\"kafka_key\"), \"hardcoded_value\" ]"),
-            FieldSpec::bloblang("keys_mapping", "A Bloblang mapping which should evaluate to an array of keys matching in size to the number of arguments required for the specified Redis script.")
-                .example("root = [ this.key ]").example("root = [ meta(\"kafka_key\"), this.count ]"),
-            FieldSpec::int("retries", "The maximum number of retries before abandoning a request.").default(3).advanced(),
-            FieldSpec::string("retry_period", "The time to wait before consecutive retry attempts.").default("500ms").advanced(),
-        ])
+        .fields(RedisScriptConfig::fields())
         .example("Count within a limit", "pipeline:\n  processors:\n    - redis_script:\n        url: redis://localhost:6379\n        script: |\n          local n = redis.call('INCR', KEYS[1])\n          if n > tonumber(ARGV[1]) then return -1 end\n          return n\n        keys_mapping: 'root = [ \"count:\" + this.user ]'\n        args_mapping: 'root = [ 100 ]'\n")
 }
 

@@ -7,48 +7,39 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use backon::{BackoffBuilder, ExponentialBuilder};
-use serde::Deserialize;
 
 use crate::components::{
     run_processors, BatchFailure, BuildCtx, BuildError, Plugin, Processor, ProcessorStage,
 };
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
+use crate::config::spec::{component_config, ComponentKind, ComponentSpec};
 use crate::message::{Batch, Message};
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RetryConfig {
-    pub backoff: BackoffConfig,
-    pub processors: Vec<serde_json::Value>,
-    pub parallel: bool,
-    pub max_retries: i64,
+component_config! {
+    pub struct RetryConfig {
+        pub backoff: BackoffConfig = object("Determine time intervals and cut offs for retry attempts.", BackoffConfig::fields())
+            .default(serde_json::json!({})),
+        pub processors: Vec<serde_json::Value> = processors("A list of processors to execute on each message."),
+        pub parallel: bool = bool("When processing batches of messages these batches are ignored and the processors apply to each message sequentially. However, when this field is set to `true` each message will be processed in parallel. Caution should be made to ensure that batch sizes do not surpass a point where this would cause resource (CPU, memory, API limits) contention.").default(false),
+        pub max_retries: i64 = int("The maximum number of retry attempts before the request is aborted. Setting this value to `0` will result in unbounded number of retries.").default(0),
+    }
 }
 
-/// Exponential backoff, as `retry`'s `backoff` and the Redis cache's `retries` declare it.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BackoffConfig {
-    #[serde(deserialize_with = "crate::config::duration")]
-    pub initial_interval: Duration,
-    #[serde(deserialize_with = "crate::config::duration")]
-    pub max_interval: Duration,
-    #[serde(deserialize_with = "crate::config::duration")]
-    pub max_elapsed_time: Duration,
+component_config! {
+    /// `retry`'s exponential backoff.
+    pub struct BackoffConfig {
+        #[serde(deserialize_with = "crate::config::duration")]
+        pub initial_interval: Duration = string("The initial period to wait between retry attempts.").default("500ms").example("50ms").example("1s"),
+        #[serde(deserialize_with = "crate::config::duration")]
+        pub max_interval: Duration = string("The maximum period to wait between retry attempts.").default("10s").example("5s").example("1m"),
+        #[serde(deserialize_with = "crate::config::duration")]
+        pub max_elapsed_time: Duration = string("The maximum overall period of time to spend on retry attempts before the request is aborted. Setting this value to a zeroed duration (such as `0s`) will result in unbounded retries.").default("1m").example("1m").example("1h"),
+    }
 }
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("retry", ComponentKind::Processor, "Attempts to execute a series of child processors until success.")
         .description("Executes child processors and if a resulting message is errored then, after a specified backoff period, the same original message will be attempted again through those same processors. If the child processors result in more than one message then the retry mechanism will kick in if any of the resulting messages are errored. Mutations performed on the message during these child processors are discarded for the next retry. Once `max_elapsed_time` or `max_retries` is reached the errored messages proceed to the next processor with their error flag, where normal error handling applies.")
-        .fields(vec![
-            FieldSpec::object("backoff", "Determine time intervals and cut offs for retry attempts.", vec![
-                FieldSpec::string("initial_interval", "The initial period to wait between retry attempts.").default("500ms").example("50ms").example("1s"),
-                FieldSpec::string("max_interval", "The maximum period to wait between retry attempts.").default("10s").example("5s").example("1m"),
-                FieldSpec::string("max_elapsed_time", "The maximum overall period of time to spend on retry attempts before the request is aborted. Setting this value to a zeroed duration (such as `0s`) will result in unbounded retries.").default("1m").example("1m").example("1h"),
-            ]).default(serde_json::json!({})),
-            FieldSpec::processors("processors", "A list of processors to execute on each message."),
-            FieldSpec::bool("parallel", "When processing batches of messages these batches are ignored and the processors apply to each message sequentially. However, when this field is set to `true` each message will be processed in parallel. Caution should be made to ensure that batch sizes do not surpass a point where this would cause resource (CPU, memory, API limits) contention.").default(false),
-            FieldSpec::int("max_retries", "The maximum number of retry attempts before the request is aborted. Setting this value to `0` will result in unbounded number of retries.").default(0),
-        ])
+        .fields(RetryConfig::fields())
         .example("Keep writing until the database answers", "pipeline:\n  processors:\n    - retry:\n        backoff:\n          initial_interval: 100ms\n          max_interval: 5s\n          max_elapsed_time: 0s\n        processors:\n          - mapping: 'root = this'\n")
 }
 

@@ -1,18 +1,20 @@
 //! `sleep`: pauses for a duration per message.
 
 use async_trait::async_trait;
-use serde::Deserialize;
 
 use crate::bloblang::InterpolatedString;
 use crate::components::{BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor};
 use crate::config::parse_duration;
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
+use crate::config::spec::{component_config, ComponentKind, ComponentSpec};
 use crate::message::Batch;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SleepConfig {
-    pub duration: InterpolatedString,
+component_config! {
+    pub struct SleepConfig {
+        pub duration: InterpolatedString = string("The duration of time to sleep for each execution.")
+            .interpolated()
+            .example("100ms")
+            .example("${! @sleep_for }"),
+    }
 }
 
 pub fn spec() -> ComponentSpec {
@@ -21,13 +23,7 @@ pub fn spec() -> ComponentSpec {
         ComponentKind::Processor,
         "Sleeps for a period of time specified as a duration string for each message.",
     )
-    .fields(vec![FieldSpec::string(
-        "duration",
-        "The duration of time to sleep for each execution.",
-    )
-    .interpolated()
-    .example("100ms")
-    .example("${! @sleep_for }")])
+    .fields(SleepConfig::fields())
     .example(
         "Slow down",
         "pipeline:\n  processors:\n    - sleep:\n        duration: 500ms\n",

@@ -2,62 +2,52 @@
 //! leaves the messages unchanged.
 
 use async_trait::async_trait;
-use serde::Deserialize;
 
-use crate::components::connectors::sql::{self, Db, Inserter, SqlConnConfig};
+use crate::components::connectors::sql::{
+    self, Db, Inserter, SqlConnConfig, SqlConnOptions, SqlTarget,
+};
 use crate::components::{
     BatchFailure, BuildCtx, BuildError, ComponentError, ComponentInfo, Plugin, Processor,
 };
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
+use crate::config::spec::{component_config, ComponentKind, ComponentSpec, FieldType};
 use crate::message::Batch;
+use crate::pipeline::batching::{batching_field, TakenBatching};
 
-#[derive(Deserialize)]
-pub struct SqlInsertConfig {
-    #[serde(flatten)]
-    pub conn: SqlConnConfig,
-    pub table: String,
-    pub columns: Vec<String>,
-    pub args_mapping: String,
-    #[serde(default)]
-    pub prefix: Option<String>,
-    #[serde(default)]
-    pub suffix: Option<String>,
-    #[serde(default)]
-    pub max_in_flight: Option<i64>,
-}
-
-/// The fields `sql_insert` has as a processor and as an output (`extra` goes after `suffix`).
-pub fn insert_fields(extra: Vec<FieldSpec>) -> Vec<FieldSpec> {
-    let mut f = sql::conn_fields();
-    let tail = f.split_off(2);
-    f.extend([
-        FieldSpec::string("table", "The table to insert to.").example("foo"),
-        FieldSpec::array("columns", FieldType::String, "A list of columns to insert.")
+component_config! {
+    @open
+    /// `sql_insert` as a processor and as an output: `max_in_flight` and `batching` are the
+    /// output's fields, which the processor's spec leaves out (a key its spec does not declare
+    /// never reaches the struct).
+    pub struct SqlInsertConfig {
+        #[serde(flatten)]
+        pub target: SqlTarget = flatten(SqlTarget::fields()),
+        pub table: String = string("The table to insert to.").example("foo"),
+        pub columns: Vec<String> = array(FieldType::String, "A list of columns to insert.")
             .example(serde_json::json!(["foo", "bar", "baz"])),
-        sql::args_mapping_field(true),
-        FieldSpec::string(
-            "prefix",
-            "An optional prefix to prepend to the insert query (before INSERT).",
-        )
-        .optional()
-        .advanced(),
-        FieldSpec::string(
-            "suffix",
-            "An optional suffix to append to the insert query.",
-        )
-        .optional()
-        .advanced()
-        .example("ON CONFLICT (name) DO NOTHING"),
-    ]);
-    f.extend(extra);
-    f.extend(tail);
-    f
+        pub args_mapping: String = spec(sql::args_mapping_field(true)),
+        #[serde(default)]
+        pub prefix: Option<String> = string("An optional prefix to prepend to the insert query (before INSERT).")
+            .optional()
+            .advanced(),
+        #[serde(default)]
+        pub suffix: Option<String> = string("An optional suffix to append to the insert query.")
+            .optional()
+            .advanced()
+            .example("ON CONFLICT (name) DO NOTHING"),
+        #[serde(default)]
+        pub max_in_flight: Option<i64> = spec(sql::max_in_flight_field()),
+        #[serde(skip)]
+        #[allow(dead_code)]
+        batching: TakenBatching = spec(batching_field()),
+        #[serde(flatten)]
+        pub conn: SqlConnOptions = flatten(SqlConnOptions::fields()),
+    }
 }
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("sql_insert", ComponentKind::Processor, "Inserts rows into an SQL database for each message, and leaves the message unchanged.")
         .description("All messages of a batch go into one multi-row INSERT statement whose values are bound as parameters. If the insert fails the messages remain unchanged and are flagged with the error, which can be caught using error handling methods; a message whose `args_mapping` fails is flagged and left out of the insert.")
-        .fields(insert_fields(vec![]))
+        .fields(sql::without(SqlInsertConfig::fields(), &["max_in_flight", "batching"]))
         .example("Table insert (PostgreSQL)", "pipeline:\n  processors:\n    - sql_insert:\n        driver: postgres\n        dsn: postgres://foouser:foopass@localhost:5432/testdb?sslmode=disable\n        table: footable\n        columns: [ id, name, topic ]\n        args_mapping: |\n          root = [\n            this.user.id,\n            this.user.name,\n            meta(\"kafka_topic\"),\n          ]\n")
 }
 
@@ -72,7 +62,13 @@ pub fn inserter(c: SqlInsertConfig, ctx: &BuildCtx) -> Result<Inserter, BuildErr
     let args = sql::parse_args_mapping(Some(&c.args_mapping), ctx)?
         .ok_or_else(|| ctx.error("args_mapping must not be empty"))?;
     Ok(Inserter {
-        db: Db::new(c.conn, ctx)?,
+        db: Db::new(
+            SqlConnConfig {
+                target: c.target,
+                options: c.conn,
+            },
+            ctx,
+        )?,
         table: c.table,
         columns: c.columns,
         args,

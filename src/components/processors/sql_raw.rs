@@ -2,51 +2,54 @@
 //! (an array of objects) unless `exec_only`.
 
 use async_trait::async_trait;
-use serde::Deserialize;
 
 use crate::bloblang::{parse_interpolation, InterpolatedString, Mapping};
-use crate::components::connectors::sql::{self, Db, SqlConnConfig};
+use crate::components::connectors::sql::{self, Db, SqlConnConfig, SqlConnOptions, SqlTarget};
 use crate::components::{BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor};
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
+use crate::config::spec::{component_config, ComponentKind, ComponentSpec, FieldSpec};
 use crate::message::{Batch, Message, Value};
+use crate::pipeline::batching::{batching_field, TakenBatching};
 
-#[derive(Deserialize)]
-pub struct SqlRawConfig {
-    #[serde(flatten)]
-    pub conn: SqlConnConfig,
-    pub query: String,
-    #[serde(default)]
-    pub unsafe_dynamic_query: bool,
-    #[serde(default)]
-    pub args_mapping: Option<String>,
-    #[serde(default)]
-    pub exec_only: bool,
-    #[serde(default)]
-    pub max_in_flight: Option<i64>,
-}
-
-/// The fields `sql_raw` has as a processor and as an output.
-pub fn raw_fields(extra: Vec<FieldSpec>) -> Vec<FieldSpec> {
-    let mut f = sql::conn_fields();
-    let tail = f.split_off(2);
-    f.extend([
-        FieldSpec::string("query", "The query to execute. The style of placeholder depends on the driver: `$1`, `$2` for postgres, `?` for sqlite.")
+component_config! {
+    @open
+    /// `sql_raw` as a processor and as an output: `exec_only` is the processor's field,
+    /// `max_in_flight` and `batching` the output's (each spec leaves the other's out, and a key
+    /// its spec does not declare never reaches the struct).
+    pub struct SqlRawConfig {
+        #[serde(flatten)]
+        pub target: SqlTarget = flatten(SqlTarget::fields()),
+        pub query: String = string("The query to execute. The style of placeholder depends on the driver: `$1`, `$2` for postgres, `?` for sqlite.")
             .example("INSERT INTO footable (foo, bar, baz) VALUES (?, ?, ?);")
             .example("SELECT * FROM footable WHERE user_id = $1;"),
-        FieldSpec::bool("unsafe_dynamic_query", "Whether to enable interpolation functions in the query. Great care should be made to ensure your queries are defended against injection attacks.").default(false).advanced(),
-        sql::args_mapping_field(false),
-    ]);
-    f.extend(extra);
-    f.extend(tail);
-    f
+        #[serde(default)]
+        pub unsafe_dynamic_query: bool = bool("Whether to enable interpolation functions in the query. Great care should be made to ensure your queries are defended against injection attacks.").default(false).advanced(),
+        #[serde(default)]
+        pub args_mapping: Option<String> = spec(sql::args_mapping_field(false)),
+        #[serde(default)]
+        pub exec_only: bool = bool("Whether the query result should be discarded. When set to `true` the message contents will remain unchanged, which is useful in cases where you are executing inserts, updates, etc.").default(false),
+        #[serde(default)]
+        pub max_in_flight: Option<i64> = spec(sql::max_in_flight_field()),
+        #[serde(skip)]
+        #[allow(dead_code)]
+        batching: TakenBatching = spec(batching_field()),
+        #[serde(flatten)]
+        pub conn: SqlConnOptions = flatten(SqlConnOptions::fields()),
+    }
+}
+
+/// The fields of `sql_raw` as a processor, or (`output`) as an output.
+pub fn raw_fields(output: bool) -> Vec<FieldSpec> {
+    let theirs: &[&str] = match output {
+        true => &["exec_only"],
+        false => &["max_in_flight", "batching"],
+    };
+    sql::without(SqlRawConfig::fields(), theirs)
 }
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("sql_raw", ComponentKind::Processor, "Runs an arbitrary SQL query against a database and (optionally) returns the result as an array of objects, one for each row returned.")
         .description("If the query fails to execute then the message will remain unchanged and the error can be caught using error handling methods.")
-        .fields(raw_fields(vec![
-            FieldSpec::bool("exec_only", "Whether the query result should be discarded. When set to `true` the message contents will remain unchanged, which is useful in cases where you are executing inserts, updates, etc.").default(false),
-        ]))
+        .fields(raw_fields(false))
         .example("Upsert (PostgreSQL)", "pipeline:\n  processors:\n    - sql_raw:\n        driver: postgres\n        dsn: postgres://foouser:foopass@localhost:5432/testdb?sslmode=disable\n        query: INSERT INTO footable (id, name) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name\n        args_mapping: root = [ this.id, this.name ]\n        exec_only: true\n")
         .example("Query SQLite", "pipeline:\n  processors:\n    - sql_raw:\n        driver: sqlite\n        dsn: file:./data.db\n        query: SELECT * FROM footable WHERE user_id = ?\n        args_mapping: root = [ this.user.id ]\n")
 }
@@ -76,7 +79,13 @@ impl RawQuery {
         if c.query.trim().is_empty() {
             return Err(ctx.error("query must not be empty"));
         }
-        let db = Db::new(c.conn, ctx)?;
+        let db = Db::new(
+            SqlConnConfig {
+                target: c.target,
+                options: c.conn,
+            },
+            ctx,
+        )?;
         Ok(RawQuery {
             // SQLite's statement cache is a bounded LRU already; PostgreSQL's is not.
             db: if c.unsafe_dynamic_query {
@@ -139,32 +148,25 @@ impl Processor for SqlRaw {
     }
 }
 
-/// Bento's deprecated `sql` processor: `sql_raw` under older field names. The platform's first
-/// configs were written with it, so it runs (with a warning) rather than being refused.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SqlDeprecatedConfig {
-    pub driver: String,
-    pub data_source_name: String,
-    pub query: String,
-    pub unsafe_dynamic_query: bool,
-    #[serde(default)]
-    pub args_mapping: Option<String>,
-    pub result_codec: String,
+component_config! {
+    /// Bento's deprecated `sql` processor: `sql_raw` under older field names. The platform's
+    /// first configs were written with it, so it runs (with a warning) rather than being refused.
+    pub struct SqlDeprecatedConfig {
+        pub driver: String = string("A database driver to use.").options(sql::DRIVERS),
+        pub data_source_name: String = string("Data source name."),
+        pub query: String = string("The query to execute.").example("INSERT INTO footable (foo, bar, baz) VALUES (?, ?, ?);"),
+        pub unsafe_dynamic_query: bool = bool("Whether to enable interpolation functions in the query.").default(false).advanced(),
+        #[serde(default)]
+        pub args_mapping: Option<String> = spec(sql::args_mapping_field(false)),
+        pub result_codec: String = string("Result codec: `none` discards the rows.").default("none"),
+    }
 }
 
 pub fn deprecated_spec() -> ComponentSpec {
     ComponentSpec::new("sql", ComponentKind::Processor, "Runs an arbitrary SQL query against a database and (optionally) returns the result as an array of objects, one for each row returned.")
         .status(crate::config::spec::Status::Deprecated)
         .description("Deprecated in Bento: use `sql_raw` (or `sql_insert`, `sql_select`). It runs as `sql_raw` does, with `data_source_name` as its `dsn`; with `result_codec: none` (the default) the message is left unchanged (`exec_only`), with any other codec it becomes the rows. A warning is logged when it is built.")
-        .fields(vec![
-            FieldSpec::string("driver", "A database driver to use.").options(sql::DRIVERS),
-            FieldSpec::string("data_source_name", "Data source name."),
-            FieldSpec::string("query", "The query to execute.").example("INSERT INTO footable (foo, bar, baz) VALUES (?, ?, ?);"),
-            FieldSpec::bool("unsafe_dynamic_query", "Whether to enable interpolation functions in the query.").default(false).advanced(),
-            sql::args_mapping_field(false),
-            FieldSpec::string("result_codec", "Result codec: `none` discards the rows.").default("none"),
-        ])
+        .fields(SqlDeprecatedConfig::fields())
         .example("As the platform's first configs wrote it (SQLite)", "pipeline:\n  processors:\n    - sql:\n        driver: sqlite\n        data_source_name: 'file::memory:'\n        query: SELECT ? AS id\n        args_mapping: root = [ this.id ]\n        result_codec: json_array\n")
 }
 

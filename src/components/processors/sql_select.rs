@@ -2,46 +2,38 @@
 //! an array of objects.
 
 use async_trait::async_trait;
-use serde::Deserialize;
 
 use crate::bloblang::Mapping;
-use crate::components::connectors::sql::{self, Db, SqlConnConfig};
+use crate::components::connectors::sql::{self, Db, SqlConnConfig, SqlConnOptions, SqlTarget};
 use crate::components::{BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor};
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
+use crate::config::spec::{component_config, ComponentKind, ComponentSpec, FieldType};
 use crate::message::{Batch, Value};
 
-#[derive(Deserialize)]
-pub struct SqlSelectConfig {
-    #[serde(flatten)]
-    pub conn: SqlConnConfig,
-    pub table: String,
-    pub columns: Vec<String>,
-    #[serde(rename = "where", default)]
-    pub where_: Option<String>,
-    #[serde(default)]
-    pub args_mapping: Option<String>,
-    #[serde(default)]
-    pub prefix: Option<String>,
-    #[serde(default)]
-    pub suffix: Option<String>,
+component_config! {
+    @open
+    pub struct SqlSelectConfig {
+        #[serde(flatten)]
+        pub target: SqlTarget = flatten(SqlTarget::fields()),
+        pub table: String = string("The table to query.").example("foo"),
+        pub columns: Vec<String> = array(FieldType::String, "A list of columns to query.").example(serde_json::json!(["*"])).example(serde_json::json!(["foo", "bar", "baz"])),
+        #[serde(default)]
+        pub r#where: Option<String> = string("An optional where clause to add. Placeholder arguments are populated with the `args_mapping` field. Placeholders should always be question marks, and will automatically be converted to dollar syntax when the postgres driver is used.")
+            .optional().example("meow = ? and woof = ?").example("user_id = ?"),
+        #[serde(default)]
+        pub args_mapping: Option<String> = spec(sql::args_mapping_field(false)),
+        #[serde(default)]
+        pub prefix: Option<String> = string("An optional prefix to prepend to the query (before SELECT).").optional().advanced(),
+        #[serde(default)]
+        pub suffix: Option<String> = string("An optional suffix to append to the select query.").optional().advanced().example("ORDER BY id LIMIT 10"),
+        #[serde(flatten)]
+        pub conn: SqlConnOptions = flatten(SqlConnOptions::fields()),
+    }
 }
 
 pub fn spec() -> ComponentSpec {
-    let mut fields = sql::conn_fields();
-    let tail = fields.split_off(2);
-    fields.extend([
-        FieldSpec::string("table", "The table to query.").example("foo"),
-        FieldSpec::array("columns", FieldType::String, "A list of columns to query.").example(serde_json::json!(["*"])).example(serde_json::json!(["foo", "bar", "baz"])),
-        FieldSpec::string("where", "An optional where clause to add. Placeholder arguments are populated with the `args_mapping` field. Placeholders should always be question marks, and will automatically be converted to dollar syntax when the postgres driver is used.")
-            .optional().example("meow = ? and woof = ?").example("user_id = ?"),
-        sql::args_mapping_field(false),
-        FieldSpec::string("prefix", "An optional prefix to prepend to the query (before SELECT).").optional().advanced(),
-        FieldSpec::string("suffix", "An optional suffix to append to the select query.").optional().advanced().example("ORDER BY id LIMIT 10"),
-    ]);
-    fields.extend(tail);
     ComponentSpec::new("sql_select", ComponentKind::Processor, "Runs an SQL select query against a database and returns the result as an array of objects, one for each row returned, containing a key for each column queried and its value.")
         .description("The query runs once per message; its payload is replaced by the rows. If the query fails the message remains unchanged and is flagged with the error.")
-        .fields(fields)
+        .fields(SqlSelectConfig::fields())
         .example("Table query (PostgreSQL)", "pipeline:\n  processors:\n    - sql_select:\n        driver: postgres\n        dsn: postgres://foouser:foopass@localhost:5432/testdb?sslmode=disable\n        table: footable\n        columns: [ '*' ]\n        where: user_id = ?\n        args_mapping: root = [ this.user.id ]\n")
 }
 
@@ -54,14 +46,20 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>,
     if c.columns.is_empty() {
         return Err(ctx.error("columns must not be empty"));
     }
-    let db = Db::new(c.conn.clone(), ctx)?;
+    let db = Db::new(
+        SqlConnConfig {
+            target: c.target,
+            options: c.conn,
+        },
+        ctx,
+    )?;
     let mut query = String::new();
     if let Some(p) = c.prefix.as_deref().filter(|p| !p.is_empty()) {
         query.push_str(p);
         query.push(' ');
     }
     query.push_str(&format!("SELECT {} FROM {}", c.columns.join(", "), c.table));
-    if let Some(w) = c.where_.as_deref().filter(|w| !w.is_empty()) {
+    if let Some(w) = c.r#where.as_deref().filter(|w| !w.is_empty()) {
         query.push_str(" WHERE ");
         query.push_str(&db.driver().rebind(w, 1));
     }

@@ -3,28 +3,23 @@
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use serde::Deserialize;
 use tokio::sync::Mutex;
 
 use super::interval_of;
 use crate::components::{BuildCtx, BuildError, ComponentError, Plugin, RateLimit};
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
+use crate::config::spec::{component_config, ComponentKind, ComponentSpec};
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LocalConfig {
-    pub count: i64,
-    pub byte_size: i64,
-    pub interval: String,
+component_config! {
+    pub struct LocalConfig {
+        pub count: i64 = int("The maximum number of requests to allow for a given period of time.").default(1000),
+        pub byte_size: i64 = int("The maximum number of bytes to allow for a given period of time (accepted for compatibility; only 0, disabled, is supported).").default(0).advanced(),
+        pub interval: String = string("The time window to limit requests by.").default("1s"),
+    }
 }
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("local", ComponentKind::RateLimit, "The local rate limit is a simple X every Y type rate limit that can be shared across any number of components within the pipeline but does not support distributed rate limits across multiple running instances.")
-        .fields(vec![
-            FieldSpec::int("count", "The maximum number of requests to allow for a given period of time.").default(1000),
-            FieldSpec::int("byte_size", "The maximum number of bytes to allow for a given period of time (accepted for compatibility; only 0, disabled, is supported).").default(0).advanced(),
-            FieldSpec::string("interval", "The time window to limit requests by.").default("1s"),
-        ])
+        .fields(LocalConfig::fields())
         .example("Ten messages a second", "rate_limit_resources:\n  - label: ten_per_second\n    local:\n      count: 10\n      interval: 1s\ninput:\n  stdin: {}\npipeline:\n  processors:\n    - rate_limit:\n        resource: ten_per_second\noutput:\n  stdout: {}\n")
 }
 

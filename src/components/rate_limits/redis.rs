@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde::Deserialize;
 
 use super::interval_of;
 use crate::components::connectors::redis::{
@@ -12,31 +11,26 @@ use crate::components::connectors::redis::{
 };
 use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::{BuildCtx, BuildError, ComponentError, Plugin, RateLimit};
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, Status};
+use crate::config::spec::{component_config, ComponentKind, ComponentSpec, Refused, Status};
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RedisRateLimitConfig {
-    pub url: String,
-    pub kind: String,
-    pub tls: TlsConfig,
-    pub count: i64,
-    pub interval: String,
-    pub key: String,
+component_config! {
+    pub struct RedisRateLimitConfig {
+        pub url: String = spec(url_field()),
+        pub kind: String = spec(kind_field()),
+        #[serde(skip)]
+        #[allow(dead_code)]
+        master: Refused = spec(master_field()),
+        pub tls: TlsConfig = spec(tls_field()),
+        pub count: i64 = int("The maximum number of messages to allow for a given period of time.").default(1000),
+        pub interval: String = string("The time window to limit requests by.").default("1s"),
+        pub key: String = string("The key to use for the rate limit.").example("my_rate_limit"),
+    }
 }
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("redis", ComponentKind::RateLimit, "A rate limit shared across all instances that use the same Redis key: at most `count` accesses per `interval`, counted in fixed windows as Bento counts them (`INCR` on the key, which expires after `interval`), so engine and Bento instances can share one limit.")
         .status(Status::Experimental)
-        .fields(vec![
-            url_field(),
-            kind_field(),
-            master_field(),
-            tls_field(),
-            FieldSpec::int("count", "The maximum number of messages to allow for a given period of time.").default(1000),
-            FieldSpec::string("interval", "The time window to limit requests by.").default("1s"),
-            FieldSpec::string("key", "The key to use for the rate limit.").example("my_rate_limit"),
-        ])
+        .fields(RedisRateLimitConfig::fields())
         .example("A limit shared by every instance", "rate_limit_resources:\n  - label: shared\n    redis:\n      url: redis://localhost:6379\n      count: 100\n      interval: 1s\n      key: api_calls\ninput:\n  stdin: {}\npipeline:\n  processors:\n    - rate_limit:\n        resource: shared\noutput:\n  stdout: {}\n")
 }
 
