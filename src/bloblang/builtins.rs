@@ -1,6 +1,6 @@
 //! Interpreter-level functions and methods: the ones that need the message, the mapping state or
 //! unevaluated query arguments. Same table style as `library/`; implementations are in
-//! `eval.rs`, dispatched on the `id`.
+//! `eval/native.rs`, dispatched on the `id`.
 
 use super::library::helpers::{ex, opt as p};
 use super::library::{Example, Param, ParamDefault, ParamKind};
