@@ -10,3 +10,4 @@ pub mod http;
 pub mod message;
 pub mod metrics;
 pub mod pipeline;
+pub mod spec;

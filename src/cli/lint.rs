@@ -108,7 +108,7 @@ pub(super) fn lint(g: &GlobalArgs, paths: &[String], opts: LintOptions) -> i32 {
     // `engine -r FILE lint`: the resource files are what there is to lint.
     let mut g = g.clone();
     if files.is_empty() {
-        match crate::config::expand_globs_lenient(&g.resources) {
+        match crate::spec::expand_globs_lenient(&g.resources) {
             Ok(r) => files = r,
             Err(e) => {
                 eprintln!("{e}");

@@ -2,7 +2,7 @@
 
 use crate::bloblang::library;
 use crate::components::registry;
-use crate::config::spec::ComponentKind;
+use crate::spec::ComponentKind;
 
 /// Bento's section titles: `rate-limits` → `Rate Limits`.
 fn title(kind: &str) -> String {

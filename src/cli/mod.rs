@@ -162,12 +162,10 @@ pub fn main() -> i32 {
 }
 
 fn load_env_files(globs: &[String]) -> Result<(), String> {
-    let files = engine_config::expand_globs(globs).map_err(|e| e.to_string())?;
+    let files = crate::spec::expand_globs(globs)?;
     for f in files {
         // As Bento: a value in the file wins over the environment.
         dotenvy::from_path_override(&f).map_err(|e| format!("{}: {e}", f.display()))?;
     }
     Ok(())
 }
-
-use crate::config as engine_config;

@@ -41,7 +41,7 @@ pub(super) fn prepare(
         .map(|(section, label, _, _)| ((section, label), loaded.path.display().to_string()))
         .collect();
     // As Bento: a resource glob that matches nothing is skipped.
-    for rf in config::expand_globs_lenient(&g.resources).map_err(|e| e.to_string())? {
+    for rf in crate::spec::expand_globs_lenient(&g.resources)? {
         let res = config::read_file(&rf).map_err(|e| e.to_string())?;
         push_lints(&mut lints, &res, opts);
         for (section, label, line, col) in resource_labels(&res) {

@@ -1,7 +1,9 @@
 //! The component traits every input, processor and output implements, and what a constructor
 //! gets to build one.
 
+pub mod batching;
 pub mod caches;
+pub mod connecting;
 pub mod connectors;
 pub mod inputs;
 pub mod outputs;
@@ -17,10 +19,10 @@ use serde::de::DeserializeOwned;
 use thiserror::Error;
 use tokio::sync::mpsc;
 
-use crate::config::spec::ComponentSpec;
-use crate::config::ComponentConf;
+use crate::components::registry::ComponentConf;
 use crate::message::ack::AckFn;
 use crate::message::{AckHandle, Batch, Message, MessageError};
+use crate::spec::ComponentSpec;
 
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum ComponentError {
@@ -295,9 +297,8 @@ impl BuildCtx {
         list.iter()
             .enumerate()
             .map(|(i, j)| {
-                let conf =
-                    ComponentConf::from_json(crate::config::spec::ComponentKind::Processor, j)
-                        .map_err(|e| self.error(e))?;
+                let conf = ComponentConf::from_json(crate::spec::ComponentKind::Processor, j)
+                    .map_err(|e| self.error(e))?;
                 registry::build_processor(&conf, &self.child(&format!("{field}.{i}"), &conf))
             })
             .collect()

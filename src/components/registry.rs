@@ -1,4 +1,5 @@
-//! Every component, listed once. Specs are computed once and looked up by kind and name.
+//! Every component, listed once. Specs are computed once and looked up by kind and name; a
+//! component object of a config is read against them (`ComponentConf`).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};
@@ -22,8 +23,100 @@ use super::rate_limits::{local as local_rl, redis as redis_rl, RateLimitStage};
 use super::{
     BuildCtx, BuildError, Cache, Input, Output, Plugin, Processor, ProcessorStage, RateLimit,
 };
-use crate::config::spec::{ComponentKind, ComponentSpec};
-use crate::config::ComponentConf;
+use serde_json::Value as J;
+
+use crate::spec::{ComponentKind, ComponentSpec};
+
+/// Keys that may sit beside the component type key.
+pub const RESERVED_KEYS: &[&str] = &["label", "type", "plugin", "processors"];
+
+/// One component as written in a config: its type, label, own config (defaults applied) and,
+/// for inputs and outputs, the processors attached to it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ComponentConf {
+    pub kind: String,
+    pub label: Option<String>,
+    pub conf: J,
+    pub processors: Vec<J>,
+}
+
+impl ComponentConf {
+    /// Interpret a component object: the type is the explicit `type`, or the one key beside
+    /// `label`/`processors` that names a registered component of this kind.
+    pub fn from_json(kind: ComponentKind, j: &J) -> Result<ComponentConf, String> {
+        let obj = match j {
+            J::Object(o) => o,
+            other => {
+                return Err(format!(
+                    "expected a {} object, got {}",
+                    kind.name(),
+                    json_type(other)
+                ))
+            }
+        };
+        let label = obj.get("label").and_then(J::as_str).map(str::to_owned);
+        let processors = match obj.get("processors") {
+            Some(J::Array(a)) => a.clone(),
+            _ => Vec::new(),
+        };
+        let explicit = obj.get("type").and_then(J::as_str);
+        let candidates: Vec<&String> = obj
+            .keys()
+            .filter(|k| !RESERVED_KEYS.contains(&k.as_str()))
+            .collect();
+        let name = match explicit {
+            Some(t) => t.to_owned(),
+            None => {
+                let known: Vec<&&String> = candidates
+                    .iter()
+                    .filter(|k| spec(kind, k).is_some())
+                    .collect();
+                match known.as_slice() {
+                    [one] => (**one).clone(),
+                    [] => match candidates.as_slice() {
+                        [one] => {
+                            return Err(format!(
+                                "{} type '{}' was not recognised",
+                                kind.name(),
+                                one
+                            ))
+                        }
+                        _ => return Err(format!("unable to infer {} type", kind.name())),
+                    },
+                    [a, b, ..] => {
+                        return Err(format!(
+                            "unable to infer {} type, multiple candidates '{}' and '{}'",
+                            kind.name(),
+                            a,
+                            b
+                        ))
+                    }
+                }
+            }
+        };
+        let spec = spec(kind, &name)
+            .ok_or_else(|| format!("{} type '{}' was not recognised", kind.name(), name))?;
+        let conf = spec.resolve(obj.get(&name));
+        Ok(ComponentConf {
+            kind: name,
+            label,
+            conf,
+            processors,
+        })
+    }
+}
+
+pub fn json_type(v: &J) -> &'static str {
+    match v {
+        J::Null => "null",
+        J::Bool(_) => "bool",
+        J::Number(n) if n.is_i64() || n.is_u64() => "int",
+        J::Number(_) => "float",
+        J::String(_) => "string",
+        J::Array(_) => "array",
+        J::Object(_) => "object",
+    }
+}
 
 fn inputs() -> Vec<Plugin<dyn Input>> {
     vec![
@@ -182,7 +275,7 @@ fn supported(
     // Bento's default or an error.
     if kind == ComponentKind::Output {
         if let Some(b) = v.as_object_mut().and_then(|o| o.shift_remove("batching")) {
-            if !crate::pipeline::batching::asks_nothing(&b) {
+            if !crate::components::batching::asks_nothing(&b) {
                 return Err(ctx.error("batching: only the stream's own output batches in engine; set the batching policy on the outermost output"));
             }
         }
@@ -251,9 +344,9 @@ pub fn build_rate_limit(
 mod tests {
     use super::*;
     use crate::components::Shared;
-    use crate::config::spec::FieldSpec;
     use crate::config::{decode, lint::lint_config, read_text};
     use crate::pipeline::Stream;
+    use crate::spec::FieldSpec;
     use std::path::Path;
 
     /// Fields declared but with nothing observable to do, and why.
@@ -512,7 +605,7 @@ mod tests {
         for kind in ComponentKind::ALL {
             for spec in specs(kind) {
                 if spec.config.children().iter().any(|f| f.is_required())
-                    || !matches!(spec.config.ty, crate::config::spec::FieldType::Object(_))
+                    || !matches!(spec.config.ty, crate::spec::FieldType::Object(_))
                 {
                     continue;
                 }
@@ -531,7 +624,7 @@ mod tests {
     /// A value for a field the config leaves out: its first example, or a value of its type
     /// (an object with every field of its own).
     fn placeholder(f: &FieldSpec) -> serde_json::Value {
-        use crate::config::spec::FieldType;
+        use crate::spec::FieldType;
         if let Some(e) = f.examples.first() {
             return e.clone();
         }
@@ -560,7 +653,7 @@ mod tests {
     /// as the spec resolves them (objects get every field of their own), the rest get a
     /// placeholder. Refused fields are left out, as the build never sees them.
     fn every_field(fields: &[FieldSpec]) -> serde_json::Value {
-        use crate::config::spec::FieldType;
+        use crate::spec::FieldType;
         let mut out = serde_json::Map::new();
         for f in fields.iter().filter(|f| f.unsupported.is_none()) {
             let v = match (&f.default, &f.ty) {
@@ -590,7 +683,7 @@ mod tests {
         for kind in ComponentKind::ALL {
             for spec in specs(kind) {
                 let given = match &spec.config.ty {
-                    crate::config::spec::FieldType::Object(fields) => every_field(fields),
+                    crate::spec::FieldType::Object(fields) => every_field(fields),
                     _ => placeholder(&spec.config),
                 };
                 match build_any(kind, spec.name, spec.resolve(Some(&given))) {

@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
-use super::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
 use crate::components::registry;
+use crate::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
 
 pub fn components_markdown() -> String {
     let mut out = String::from(

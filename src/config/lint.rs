@@ -7,10 +7,11 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::spec::{ComponentKind, FieldSpec, FieldType};
 use super::yaml::{resolve_scalar, Node, NodeKind};
-use super::{Loaded, RESERVED_KEYS};
+use super::Loaded;
 use crate::components::registry;
+use crate::components::registry::{json_type, RESERVED_KEYS};
+use crate::spec::{ComponentKind, FieldSpec, FieldType};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Lint {
@@ -233,7 +234,7 @@ impl Linter<'_> {
                 format!(
                     "field {name}: expected {} value, got {} ({})",
                     ty.name(),
-                    super::json_type(&resolved),
+                    json_type(&resolved),
                     text
                 ),
             );
@@ -335,7 +336,7 @@ impl Linter<'_> {
             );
             return;
         };
-        if self.opts.deprecated && spec.status == crate::config::spec::Status::Deprecated {
+        if self.opts.deprecated && spec.status == crate::spec::Status::Deprecated {
             self.push(type_key, format!("component {type_name} is deprecated"));
         }
         if self.opts.labels
@@ -487,7 +488,7 @@ fn interpolation_problems(text: &str) -> Vec<(usize, usize, String)> {
 
 fn shape(n: &Node) -> &'static str {
     match &n.kind {
-        NodeKind::Scalar(s, q) => super::json_type(&resolve_scalar(s, *q)),
+        NodeKind::Scalar(s, q) => json_type(&resolve_scalar(s, *q)),
         NodeKind::Seq(_) => "array",
         NodeKind::Map(_) => "object",
     }

@@ -4,7 +4,6 @@
 pub mod docs;
 pub mod env;
 pub mod lint;
-pub mod spec;
 pub mod yaml;
 
 use std::path::{Path, PathBuf};
@@ -14,8 +13,7 @@ use serde::Deserialize;
 use serde_json::Value as J;
 use thiserror::Error;
 
-use crate::components::registry;
-use spec::{ComponentKind, FieldSpec, FieldType};
+use crate::spec::{parse_duration, ComponentKind, FieldSpec, FieldType};
 use yaml::{Node, NodeKind};
 
 #[derive(Debug, Error)]
@@ -33,97 +31,6 @@ pub enum ConfigError {
     BadSet(String),
     #[error("{0}")]
     Invalid(String),
-}
-
-/// Keys that may sit beside the component type key.
-pub const RESERVED_KEYS: &[&str] = &["label", "type", "plugin", "processors"];
-
-/// One component as written in a config: its type, label, own config (defaults applied) and,
-/// for inputs and outputs, the processors attached to it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ComponentConf {
-    pub kind: String,
-    pub label: Option<String>,
-    pub conf: J,
-    pub processors: Vec<J>,
-}
-
-impl ComponentConf {
-    /// Interpret a component object: the type is the explicit `type`, or the one key beside
-    /// `label`/`processors` that names a registered component of this kind.
-    pub fn from_json(kind: ComponentKind, j: &J) -> Result<ComponentConf, String> {
-        let obj = match j {
-            J::Object(o) => o,
-            other => {
-                return Err(format!(
-                    "expected a {} object, got {}",
-                    kind.name(),
-                    json_type(other)
-                ))
-            }
-        };
-        let label = obj.get("label").and_then(J::as_str).map(str::to_owned);
-        let processors = match obj.get("processors") {
-            Some(J::Array(a)) => a.clone(),
-            _ => Vec::new(),
-        };
-        let explicit = obj.get("type").and_then(J::as_str);
-        let candidates: Vec<&String> = obj
-            .keys()
-            .filter(|k| !RESERVED_KEYS.contains(&k.as_str()))
-            .collect();
-        let name = match explicit {
-            Some(t) => t.to_owned(),
-            None => {
-                let known: Vec<&&String> = candidates
-                    .iter()
-                    .filter(|k| registry::spec(kind, k).is_some())
-                    .collect();
-                match known.as_slice() {
-                    [one] => (**one).clone(),
-                    [] => match candidates.as_slice() {
-                        [one] => {
-                            return Err(format!(
-                                "{} type '{}' was not recognised",
-                                kind.name(),
-                                one
-                            ))
-                        }
-                        _ => return Err(format!("unable to infer {} type", kind.name())),
-                    },
-                    [a, b, ..] => {
-                        return Err(format!(
-                            "unable to infer {} type, multiple candidates '{}' and '{}'",
-                            kind.name(),
-                            a,
-                            b
-                        ))
-                    }
-                }
-            }
-        };
-        let spec = registry::spec(kind, &name)
-            .ok_or_else(|| format!("{} type '{}' was not recognised", kind.name(), name))?;
-        let conf = spec.resolve(obj.get(&name));
-        Ok(ComponentConf {
-            kind: name,
-            label,
-            conf,
-            processors,
-        })
-    }
-}
-
-pub fn json_type(v: &J) -> &'static str {
-    match v {
-        J::Null => "null",
-        J::Bool(_) => "bool",
-        J::Number(n) if n.is_i64() || n.is_u64() => "int",
-        J::Number(_) => "float",
-        J::String(_) => "string",
-        J::Array(_) => "array",
-        J::Object(_) => "object",
-    }
 }
 
 /// The top level of a config file.
@@ -336,35 +243,6 @@ pub fn read_text(path: &Path, raw: &str) -> Result<Loaded, ConfigError> {
     })
 }
 
-/// Expand `-r` globs into file paths; a glob that matches nothing is skipped, as in Bento.
-pub fn expand_globs_lenient(globs: &[String]) -> Result<Vec<PathBuf>, ConfigError> {
-    expand(globs, true)
-}
-
-/// Expand globs into file paths; one that matches nothing is an error.
-pub fn expand_globs(globs: &[String]) -> Result<Vec<PathBuf>, ConfigError> {
-    expand(globs, false)
-}
-
-fn expand(globs: &[String], missing_ok: bool) -> Result<Vec<PathBuf>, ConfigError> {
-    let mut out = Vec::new();
-    for g in globs {
-        let paths = glob::glob(g).map_err(|e| ConfigError::Read {
-            path: g.clone(),
-            message: e.to_string(),
-        })?;
-        let before = out.len();
-        out.extend(paths.flatten());
-        if out.len() == before && !missing_ok {
-            return Err(ConfigError::Read {
-                path: g.clone(),
-                message: "no such file".into(),
-            });
-        }
-    }
-    Ok(out)
-}
-
 /// Apply `--set a.b.c=value` to the tree, as Bento does: the value is one plain scalar (text
 /// that a field of another type reads as its number or boolean, never a YAML structure), a
 /// `-` segment appends to a list, and an empty value is refused.
@@ -466,40 +344,9 @@ pub fn decode(tree: &Node) -> Result<Config, ConfigError> {
     serde_json::from_value(j).map_err(|e| ConfigError::Invalid(e.to_string()))
 }
 
-/// Parse a Go duration string (`300ms`, `1m30s`, `1.5h`) for a config field. An empty string
-/// is zero; negative durations are refused. The parsing itself is Go's, shared with Bloblang's
-/// `parse_duration()`.
-/// A config field holding a Go duration (`"1m30s"`), parsed as the config is read:
-/// `#[serde(deserialize_with = "crate::config::duration")]`.
-pub fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
-    parse_duration(&s).map_err(serde::de::Error::custom)
-}
-
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Ok(Duration::ZERO);
-    }
-    let ns = crate::bloblang::library::golayout::parse_duration(s)?;
-    u64::try_from(ns)
-        .map(Duration::from_nanos)
-        .map_err(|_| format!("invalid duration \"{s}\": negative"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("300ms"), Ok(Duration::from_millis(300)));
-        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("1.5h"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_duration(""), Ok(Duration::ZERO));
-        assert!(parse_duration("5").is_err());
-        assert!(parse_duration("5x").is_err());
-    }
 
     #[test]
     fn set_overrides_fields() {

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
@@ -17,9 +18,20 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::pipeline::Readiness;
-
 pub type Body = Full<Bytes>;
+
+/// Connection state of a stream's input and output, behind `/ready`.
+#[derive(Default)]
+pub struct Readiness {
+    pub input: AtomicBool,
+    pub output: AtomicBool,
+}
+
+impl Readiness {
+    pub fn is_ready(&self) -> bool {
+        self.input.load(Ordering::Relaxed) && self.output.load(Ordering::Relaxed)
+    }
+}
 
 /// Who is at the other end of a connection, worked out once per connection and handed to
 /// every request on it (the request's extensions would cost a map per request).

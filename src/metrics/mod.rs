@@ -257,8 +257,8 @@ pub fn render() -> String {
 
 /// A counter of errors that change what happens to a message without failing it (an
 /// acknowledgement lost, a message dropped after a cache error), labelled with the component.
-pub fn error_counter(name: &'static str, info: &crate::components::ComponentInfo) -> Counter {
-    counter!(name, &labels(&info.label, &info.path))
+pub fn error_counter(name: &'static str, label: &str, path: &str) -> Counter {
+    counter!(name, &labels(label, path))
 }
 
 fn labels(label: &str, path: &str) -> [(&'static str, String); 2] {

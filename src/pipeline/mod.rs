@@ -17,41 +17,28 @@
 //! (redelivery later, never loss).
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub mod batching;
-
-use backon::{BackoffBuilder, ExponentialBuilder};
 use futures::stream::{FuturesUnordered, StreamExt};
 use futures::FutureExt;
 use tokio::sync::{mpsc, Mutex};
 use tokio_util::sync::CancellationToken;
 
+use crate::components::batching::{sleep_until_some, BatchPolicy, Batcher, Mechanism};
+use crate::components::connecting::{connect, connect_backoff, Connecting};
+use crate::components::registry::ComponentConf;
 use crate::components::{
     registry, run_processors, BuildCtx, BuildError, ComponentError, ComponentInfo, Input, Output,
     ProcessorStage, Resources, Shared, Transaction,
 };
-use crate::config::spec::ComponentKind;
-use crate::config::{ComponentConf, Config};
+use crate::config::Config;
+use crate::http::Readiness;
 use crate::message::ack::AckFn;
 use crate::message::{AckHandle, AckStatus, Batch};
-use crate::metrics::{ConnectionMetrics, InputMetrics, OutputMetrics};
-use batching::{BatchPolicy, Batcher, Mechanism};
-
-/// Connection state behind `/ready`.
-#[derive(Default)]
-pub struct Readiness {
-    pub input: AtomicBool,
-    pub output: AtomicBool,
-}
-
-impl Readiness {
-    pub fn is_ready(&self) -> bool {
-        self.input.load(Ordering::Relaxed) && self.output.load(Ordering::Relaxed)
-    }
-}
+use crate::metrics::{InputMetrics, OutputMetrics};
+use crate::spec::ComponentKind;
 
 /// A built stream, ready to run.
 pub struct Stream {
@@ -395,54 +382,6 @@ impl Stream {
         self.readiness.input.store(false, Ordering::Relaxed);
         self.readiness.output.store(false, Ordering::Relaxed);
         outcome
-    }
-}
-
-/// Backoff for (re)connecting, and for outputs retried until they succeed: 100 ms doubling to
-/// 1 s, with jitter, for ever.
-pub(crate) fn connect_backoff() -> impl Iterator<Item = Duration> {
-    ExponentialBuilder::default()
-        .with_min_delay(Duration::from_millis(100))
-        .with_max_delay(Duration::from_secs(1))
-        .with_jitter()
-        .without_max_times()
-        .build()
-}
-
-/// The component a connection loop works on.
-pub(crate) enum Connecting<'a> {
-    Input(&'a mut Box<dyn Input>),
-    Output(&'a Arc<dyn Output>),
-}
-
-/// Connect an input or output, retrying with backoff; false if cancelled first.
-pub(crate) async fn connect(
-    mut target: Connecting<'_>,
-    info: &ComponentInfo,
-    conn: &ConnectionMetrics,
-    cancel: &CancellationToken,
-) -> bool {
-    let mut delays = connect_backoff();
-    loop {
-        let (kind, r) = match &mut target {
-            Connecting::Input(i) => ("input", i.connect().await),
-            Connecting::Output(o) => ("output", o.connect().await),
-        };
-        match r {
-            Ok(()) => {
-                conn.up();
-                return true;
-            }
-            Err(e) => {
-                conn.failed();
-                tracing::error!(label = %info.label, path = %info.path, "failed to connect {kind}: {e}");
-            }
-        }
-        let delay = delays.next().unwrap_or(Duration::from_secs(1));
-        tokio::select! {
-            _ = cancel.cancelled() => return false,
-            _ = tokio::time::sleep(delay) => {}
-        }
     }
 }
 
@@ -850,13 +789,6 @@ async fn run_output(
     drop(rx);
     if let Err(e) = shared.output.close().await {
         tracing::warn!(label = %shared.info.label, path = %shared.info.path, "failed to close output: {e}");
-    }
-}
-
-pub(crate) async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
     }
 }
 

@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use engine::components::{ComponentError, ComponentInfo, Input, Output};
+use engine::http::Readiness;
 use engine::message::ack::AckFn;
 use engine::message::{AckStatus, Batch, Message};
-use engine::pipeline::{Outcome, Readiness, Stream};
+use engine::pipeline::{Outcome, Stream};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 

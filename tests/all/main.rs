@@ -12,6 +12,7 @@ mod http_api;
 mod http_client;
 mod http_server;
 mod input_fuzz;
+mod layers;
 mod ml_service;
 mod platform;
 mod support;

@@ -8,7 +8,7 @@ use tokio::sync::Mutex;
 
 use super::ttl_of;
 use crate::components::{BuildCtx, BuildError, Cache, CacheError, Plugin};
-use crate::config::spec::{component_config, ComponentKind, ComponentSpec, FieldType};
+use crate::spec::{component_config, ComponentKind, ComponentSpec, FieldType};
 
 component_config! {
     pub struct MemoryCacheConfig {

@@ -75,6 +75,6 @@ pub(crate) fn ttl_of(s: &str) -> Result<Option<Duration>, String> {
     if s.trim().is_empty() {
         return Ok(None);
     }
-    let d = crate::config::parse_duration(s)?;
+    let d = crate::spec::parse_duration(s)?;
     Ok((!d.is_zero()).then_some(d))
 }

@@ -9,7 +9,7 @@ use super::ttl_of;
 use crate::components::connectors::redis::{kind_field, master_field, url_field, RedisConn};
 use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::{BuildCtx, BuildError, Cache, CacheError, Plugin};
-use crate::config::spec::{component_config, ComponentKind, ComponentSpec, Refused};
+use crate::spec::{component_config, ComponentKind, ComponentSpec, Refused};
 
 component_config! {
     pub struct RedisCacheConfig {
@@ -30,11 +30,11 @@ component_config! {
 component_config! {
     /// The cache's `retries`: `retry`'s backoff in shape, with Bento's defaults for this cache.
     pub struct RedisRetries {
-        #[serde(deserialize_with = "crate::config::duration")]
+        #[serde(deserialize_with = "crate::spec::duration")]
         pub initial_interval: Duration = string("The initial period to wait between retry attempts.").default("500ms").example("50ms"),
-        #[serde(deserialize_with = "crate::config::duration")]
+        #[serde(deserialize_with = "crate::spec::duration")]
         pub max_interval: Duration = string("The maximum period to wait between retry attempts").default("1s").example("5s"),
-        #[serde(deserialize_with = "crate::config::duration")]
+        #[serde(deserialize_with = "crate::spec::duration")]
         pub max_elapsed_time: Duration = string("The maximum overall period of time to spend on retry attempts before the request is aborted.").default("5s").example("1m"),
     }
 }

@@ -17,8 +17,8 @@ use crate::components::inputs::http_server::{
 };
 use crate::components::rate_limits::RateLimitStage;
 use crate::components::Resources;
-use crate::config::spec::{component_config, FieldSpec, FieldType, Refused};
 use crate::message::{Message, Metadata, Value};
+use crate::spec::{component_config, FieldSpec, FieldType, Refused};
 
 component_config! {
     @open
@@ -52,19 +52,19 @@ component_config! {
         .interpolated()
         .optional()
         .advanced(),
-        #[serde(deserialize_with = "crate::config::duration")]
+        #[serde(deserialize_with = "crate::spec::duration")]
         pub timeout: Duration = string("A static timeout to apply to requests.").default("5s"),
         pub rate_limit: String = string(
             "A rate limit resource to throttle requests by: each request waits for it.",
         )
         .default(""),
-        #[serde(deserialize_with = "crate::config::duration")]
+        #[serde(deserialize_with = "crate::spec::duration")]
         pub retry_period: Duration = string(
             "The base period to wait between failed requests.",
         )
         .default("1s")
         .advanced(),
-        #[serde(deserialize_with = "crate::config::duration")]
+        #[serde(deserialize_with = "crate::spec::duration")]
         pub max_retry_backoff: Duration = string(
             "The maximum period to wait between failed requests.",
         )
@@ -128,7 +128,7 @@ component_config! {
             .default(serde_json::json!({})),
         pub force_http2: bool = bool("If true, HTTP/2 is negotiated with servers that offer it over TLS (ALPN); if false, HTTP/1.1 only.").default(true),
         pub max_idle_connections: i64 = int("Maximum number of idle connections kept (per host, reqwest keeps its pool per host).").default(100),
-        #[serde(deserialize_with = "crate::config::duration")]
+        #[serde(deserialize_with = "crate::spec::duration")]
         pub idle_connection_timeout: Duration = string("Maximum amount of time an idle connection will remain idle before closing itself.").default("90s"),
         #[serde(skip)]
         #[allow(dead_code)]
@@ -141,9 +141,9 @@ component_config! {
 
 component_config! {
     pub struct DialConfig {
-        #[serde(deserialize_with = "crate::config::duration")]
+        #[serde(deserialize_with = "crate::spec::duration")]
         pub timeout: Duration = string("Timeout for establishing new network connections.").default("30s"),
-        #[serde(deserialize_with = "crate::config::duration")]
+        #[serde(deserialize_with = "crate::spec::duration")]
         pub keep_alive: Duration = string("Keep-alive period for active network connections used by the dialer.").default("30s"),
     }
 }

@@ -8,7 +8,7 @@ use tokio::sync::OnceCell;
 
 use super::tls::TlsConfig;
 use crate::components::{BuildCtx, BuildError, ComponentError};
-use crate::config::spec::FieldSpec;
+use crate::spec::FieldSpec;
 
 pub fn url_field() -> FieldSpec {
     FieldSpec::string(

@@ -14,10 +14,10 @@ use tokio_postgres::types::{to_sql_checked, Format, IsNull, ToSql, Type};
 pub use super::{args_for, parse_args_mapping};
 use crate::bloblang::Mapping;
 use crate::components::{BuildCtx, BuildError, ComponentError};
-use crate::config::parse_duration;
-use crate::config::spec::{component_config, FieldSpec, FieldType, Refused};
 use crate::message::value::Object;
 use crate::message::{Message, Value};
+use crate::spec::parse_duration;
+use crate::spec::{component_config, FieldSpec, FieldType, Refused};
 
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum SqlError {
@@ -369,7 +369,7 @@ impl Db {
     async fn init(&self, h: &Handle) {
         let mut scripts = Vec::new();
         if !self.conf.options.init_files.is_empty() {
-            match crate::config::expand_globs(&self.conf.options.init_files) {
+            match crate::spec::expand_globs(&self.conf.options.init_files) {
                 Ok(paths) => {
                     for p in paths {
                         match tokio::fs::read_to_string(&p).await {

@@ -3,7 +3,7 @@
 //! adds custom root CAs and a client certificate.
 
 use crate::components::{BuildCtx, BuildError};
-use crate::config::spec::{component_config, FieldSpec, FieldType};
+use crate::spec::{component_config, FieldSpec, FieldType};
 
 component_config! {
     #[derive(Clone, Default)]

@@ -20,9 +20,9 @@ use tokio::sync::Notify;
 use crate::components::connectors::amqp;
 use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
-use crate::config::spec::{component_config, ComponentKind, ComponentSpec, FieldSpec, FieldType};
 use crate::message::ack::{noop_ack, AckFn};
 use crate::message::{AckStatus, Batch, Message, Value};
+use crate::spec::{component_config, ComponentKind, ComponentSpec, FieldSpec, FieldType};
 
 pub fn urls_field() -> FieldSpec {
     FieldSpec::array(
@@ -106,7 +106,11 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, Bui
         reject: Arc::new(reject),
         conn: None,
         outstanding: Arc::default(),
-        ack_errors: crate::metrics::error_counter("input_ack_error", &ctx.info),
+        ack_errors: crate::metrics::error_counter(
+            "input_ack_error",
+            &ctx.info.label,
+            &ctx.info.path,
+        ),
     }))
 }
 

@@ -5,14 +5,14 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::ChildInput;
+use crate::components::batching::sleep_until_some;
+use crate::components::batching::{batching_field, BatchPolicy, Batcher, Mechanism};
+use crate::components::connecting::{connect, Connecting};
 use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
-use crate::config::spec::{component_config, ComponentKind, ComponentSpec, FieldType};
 use crate::message::ack::AckFn;
 use crate::message::Batch;
 use crate::metrics::InputMetrics;
-use crate::pipeline::batching::{batching_field, BatchPolicy, Batcher, Mechanism};
-use crate::pipeline::sleep_until_some;
-use crate::pipeline::{connect, Connecting};
+use crate::spec::{component_config, ComponentKind, ComponentSpec, FieldType};
 
 component_config! {
     pub struct BrokerInputConfig {

@@ -11,9 +11,9 @@ use tokio::io::BufReader;
 use super::scanner::{codec_field, scanner_field, Scanner};
 use super::{auto_replay_field, read_line};
 use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
-use crate::config::spec::{component_config, ComponentKind, ComponentSpec, FieldType};
 use crate::message::ack::{noop_ack, AckFn};
 use crate::message::{AckStatus, Batch, Message, Value};
+use crate::spec::{component_config, ComponentKind, ComponentSpec, FieldType};
 
 component_config! {
     pub struct FileInputConfig {

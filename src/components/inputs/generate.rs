@@ -9,10 +9,10 @@ use async_trait::async_trait;
 use super::auto_replay_field;
 use crate::bloblang::Mapping;
 use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
-use crate::config::parse_duration;
-use crate::config::spec::{component_config, ComponentKind, ComponentSpec};
 use crate::message::ack::{noop_ack, AckFn};
 use crate::message::Batch;
+use crate::spec::parse_duration;
+use crate::spec::{component_config, ComponentKind, ComponentSpec};
 
 component_config! {
     pub struct GenerateConfig {

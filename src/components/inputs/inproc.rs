@@ -7,9 +7,9 @@ use async_trait::async_trait;
 use tokio::sync::{mpsc, Mutex};
 
 use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin, Transaction};
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
 use crate::message::ack::AckFn;
 use crate::message::Batch;
+use crate::spec::{ComponentKind, ComponentSpec, FieldSpec};
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new(

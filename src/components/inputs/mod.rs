@@ -16,14 +16,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
+use crate::components::registry::ComponentConf;
 use crate::components::{
     registry, run_processors, BuildCtx, BuildError, ComponentError, ComponentInfo, Input,
     ProcessorStage,
 };
-use crate::config::spec::ComponentKind;
-use crate::config::ComponentConf;
 use crate::message::ack::AckFn;
 use crate::message::{AckStatus, Batch};
+use crate::spec::ComponentKind;
 
 /// An input inside another (`broker`, `resource`), with its own `processors` run as it reads.
 pub struct ChildInput {
@@ -115,8 +115,8 @@ pub(crate) async fn read_line<R: AsyncBufRead + Unpin>(
     Ok(Some(line))
 }
 
-pub(crate) fn auto_replay_field() -> crate::config::spec::FieldSpec {
-    crate::config::spec::FieldSpec::bool(
+pub(crate) fn auto_replay_field() -> crate::spec::FieldSpec {
+    crate::spec::FieldSpec::bool(
         "auto_replay_nacks",
         "Whether messages that are rejected (nacked) at the output level are automatically replayed indefinitely. Disabling it drops nacked messages.",
     )

@@ -12,9 +12,9 @@ use crate::components::connectors::redis::{
 };
 use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
-use crate::config::spec::{component_config, ComponentKind, ComponentSpec, Refused};
 use crate::message::ack::{noop_ack, AckFn};
 use crate::message::{Batch, Message};
+use crate::spec::{component_config, ComponentKind, ComponentSpec, Refused};
 
 component_config! {
     pub struct RedisListInputConfig {
@@ -25,7 +25,7 @@ component_config! {
         master: Refused = spec(master_field()),
         pub tls: TlsConfig = spec(tls_field()),
         pub key: String = string("The key of a list to read from."),
-        #[serde(deserialize_with = "crate::config::duration")]
+        #[serde(deserialize_with = "crate::spec::duration")]
         pub timeout: Duration = string("The length of time to poll for new messages before reattempting.").default("5s").advanced(),
         pub command: String = string("The command used to pop elements from the Redis list.").default("blpop").options(&["blpop", "brpop"]).advanced(),
         pub auto_replay_nacks: bool = spec(auto_replay_field()),

@@ -3,7 +3,7 @@
 
 use super::ChildInput;
 use crate::components::{BuildCtx, BuildError, Input, Plugin};
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
+use crate::spec::{ComponentKind, ComponentSpec, FieldSpec};
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("resource", ComponentKind::Input, "Resource is an input type that channels messages from a resource input, identified by its name.")

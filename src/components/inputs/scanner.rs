@@ -13,8 +13,8 @@ use regex::bytes::Regex;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use crate::config::spec::{component_config, FieldSpec};
 use crate::message::{Message, Value};
+use crate::spec::{component_config, FieldSpec};
 
 /// Bento's `max_buffer_size` default: a line or match longer than this is an error.
 const DEFAULT_MAX_BUFFER: usize = 65536;

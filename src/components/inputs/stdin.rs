@@ -6,9 +6,9 @@ use tokio::io::{BufReader, Stdin};
 use super::scanner::{codec_field, scanner_field, Scanner};
 use super::{auto_replay_field, read_line};
 use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
-use crate::config::spec::{component_config, ComponentKind, ComponentSpec};
 use crate::message::ack::{noop_ack, AckFn};
 use crate::message::{Batch, Message};
+use crate::spec::{component_config, ComponentKind, ComponentSpec};
 
 component_config! {
     pub struct StdinConfig {

@@ -12,14 +12,14 @@ use lapin::{BasicProperties, Channel, Confirmation, Connection, ExchangeKind};
 use tokio::sync::RwLock;
 
 use crate::bloblang::InterpolatedString;
+use crate::components::batching::{batching_field, TakenBatching};
 use crate::components::connectors::amqp;
 use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::inputs::amqp_0_9::urls_field;
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
-use crate::config::parse_duration;
-use crate::config::spec::{component_config, ComponentKind, ComponentSpec, FieldType};
 use crate::message::{Batch, Message};
-use crate::pipeline::batching::{batching_field, TakenBatching};
+use crate::spec::parse_duration;
+use crate::spec::{component_config, ComponentKind, ComponentSpec, FieldType};
 
 component_config! {
     pub struct ExchangeDeclare {

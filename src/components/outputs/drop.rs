@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
-use crate::config::spec::{ComponentKind, ComponentSpec};
 use crate::message::Batch;
+use crate::spec::{ComponentKind, ComponentSpec};
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("drop", ComponentKind::Output, "Drops all messages.")

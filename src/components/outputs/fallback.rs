@@ -4,8 +4,8 @@ use async_trait::async_trait;
 
 use super::{build_children, close_all, max_in_flight_of, ChildOutput};
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
 use crate::message::{Batch, Value};
+use crate::spec::{ComponentKind, ComponentSpec, FieldSpec, FieldType};
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("fallback", ComponentKind::Output, "Attempts to send each message to a child output, starting from the first output on the list. If an output attempt fails then the next output in the list is attempted, and so on.")

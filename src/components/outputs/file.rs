@@ -10,10 +10,10 @@ use tokio::sync::Mutex;
 
 use super::{codec_field, OutputCodec};
 use crate::bloblang::InterpolatedString;
+use crate::components::batching::{batching_field, TakenBatching};
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
-use crate::config::spec::{component_config, ComponentKind, ComponentSpec};
 use crate::message::Batch;
-use crate::pipeline::batching::{batching_field, TakenBatching};
+use crate::spec::{component_config, ComponentKind, ComponentSpec};
 
 component_config! {
     pub struct FileOutputConfig {

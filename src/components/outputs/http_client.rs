@@ -2,13 +2,13 @@
 
 use async_trait::async_trait;
 
+use crate::components::batching::{batching_field, TakenBatching};
 use crate::components::connectors::http_client::{
     client_fields, HttpClient, HttpClientConfig, MultipartPartConfig,
 };
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
-use crate::config::spec::{component_config, ComponentKind, ComponentSpec, FieldType};
 use crate::message::{Batch, Message, Value};
-use crate::pipeline::batching::{batching_field, TakenBatching};
+use crate::spec::{component_config, ComponentKind, ComponentSpec, FieldType};
 
 component_config! {
     @open

@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin, Transaction};
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
 use crate::message::{AckHandle, AckStatus, Batch};
+use crate::spec::{ComponentKind, ComponentSpec, FieldSpec};
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new(

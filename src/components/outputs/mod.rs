@@ -17,8 +17,8 @@ pub mod switch;
 pub mod sync_response;
 
 /// The `codec` field of the line-oriented outputs: only `lines` is supported.
-pub(crate) fn codec_field() -> crate::config::spec::FieldSpec {
-    crate::config::spec::FieldSpec::string(
+pub(crate) fn codec_field() -> crate::spec::FieldSpec {
+    crate::spec::FieldSpec::string(
         "codec",
         "The way in which the bytes of messages should be written out: `lines` appends each message followed by a line break, `append` without any delimiter, `delim:x` followed by the custom delimiter `x`, and `all-bytes` (file outputs) writes each message to its file in full, replacing what the file held. A message that already ends with the delimiter gets no second one, as in Bento.",
     )
@@ -66,14 +66,14 @@ impl OutputCodec {
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::components::registry::ComponentConf;
 use crate::components::{
     registry, run_processors, BuildCtx, BuildError, ComponentError, ComponentInfo, Output,
     ProcessorStage,
 };
-use crate::config::spec::ComponentKind;
-use crate::config::ComponentConf;
 use crate::message::Batch;
 use crate::metrics::OutputMetrics;
+use crate::spec::ComponentKind;
 
 /// An output inside another (`switch`, `fallback`, `broker`, `resource`): built with its own
 /// `processors`, metered at its own path, and reconnected once when a write finds it
@@ -106,7 +106,7 @@ impl ChildOutput {
     /// Write until the output takes the batch, backing off between attempts as connections do
     /// (`retry_until_success`, and the retrying broker patterns).
     pub async fn write_until_written(&self, batch: &Batch) {
-        let mut delays = crate::pipeline::connect_backoff();
+        let mut delays = crate::components::connecting::connect_backoff();
         while let Err(e) = self.write(batch).await {
             let delay = delays.next().unwrap_or(std::time::Duration::from_secs(1));
             tracing::warn!(label = %self.info.label, path = %self.info.path, "output failed, retrying in {delay:?}: {e}");

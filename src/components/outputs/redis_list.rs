@@ -5,14 +5,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::bloblang::InterpolatedString;
+use crate::components::batching::{batching_field, TakenBatching};
 use crate::components::connectors::redis::{
     component_error, kind_field, master_field, url_field, RedisConn,
 };
 use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
-use crate::config::spec::{component_config, ComponentKind, ComponentSpec, Refused};
 use crate::message::Batch;
-use crate::pipeline::batching::{batching_field, TakenBatching};
+use crate::spec::{component_config, ComponentKind, ComponentSpec, Refused};
 
 component_config! {
     pub struct RedisListOutputConfig {

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 
 use crate::bloblang::InterpolatedString;
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
 use crate::message::Batch;
+use crate::spec::{ComponentKind, ComponentSpec, FieldSpec};
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("reject", ComponentKind::Output, "Rejects all messages, treating them as though the output destination failed to publish them.")

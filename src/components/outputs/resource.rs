@@ -2,7 +2,7 @@
 
 use super::ChildOutput;
 use crate::components::{BuildCtx, BuildError, Output, Plugin};
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
+use crate::spec::{ComponentKind, ComponentSpec, FieldSpec};
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("resource", ComponentKind::Output, "Resource is an output type that channels messages to a resource output, identified by its name.")

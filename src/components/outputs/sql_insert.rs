@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use crate::components::connectors::sql::{Inserter, SqlError};
 use crate::components::processors::sql_insert::{inserter, SqlInsertConfig};
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
-use crate::config::spec::{ComponentKind, ComponentSpec};
 use crate::message::Batch;
+use crate::spec::{ComponentKind, ComponentSpec};
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("sql_insert", ComponentKind::Output, "Inserts a row into an SQL database for each message.")
@@ -79,7 +79,8 @@ mod tests {
             "init_statement": "CREATE TABLE t (id INTEGER)",
         }});
         let conf =
-            crate::config::ComponentConf::from_json(ComponentKind::Output, &conf).expect("config");
+            crate::components::registry::ComponentConf::from_json(ComponentKind::Output, &conf)
+                .expect("config");
         let out =
             crate::components::registry::build_output(&conf, &BuildCtx::new(Default::default()))
                 .expect("built");

@@ -6,8 +6,8 @@ use crate::components::connectors::sql;
 use crate::components::outputs::sql_insert::connect_error;
 use crate::components::processors::sql_raw::{raw_fields, RawQuery, SqlRawConfig};
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
-use crate::config::spec::{ComponentKind, ComponentSpec};
 use crate::message::Batch;
+use crate::spec::{ComponentKind, ComponentSpec};
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("sql_raw", ComponentKind::Output, "Executes an arbitrary SQL query for each message.")

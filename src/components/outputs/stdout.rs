@@ -5,10 +5,10 @@ use std::io::Write;
 use async_trait::async_trait;
 
 use super::{codec_field, OutputCodec};
+use crate::components::batching::{batching_field, TakenBatching};
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
-use crate::config::spec::{component_config, ComponentKind, ComponentSpec};
 use crate::message::Batch;
-use crate::pipeline::batching::{batching_field, TakenBatching};
+use crate::spec::{component_config, ComponentKind, ComponentSpec};
 
 component_config! {
     pub struct StdoutConfig {

@@ -6,8 +6,8 @@ use super::{close_all, max_in_flight_of, ChildOutput};
 use crate::bloblang::Mapping;
 use crate::components::processors::flow::check_passes;
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
-use crate::config::spec::{component_config, ComponentKind, ComponentSpec, FieldType};
 use crate::message::{Batch, Message};
+use crate::spec::{component_config, ComponentKind, ComponentSpec, FieldType};
 
 component_config! {
     pub struct SwitchOutputConfig {

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use crate::components::{
     BatchFailure, BuildCtx, BuildError, ComponentError, Output, Plugin, Processor,
 };
-use crate::config::spec::{ComponentKind, ComponentSpec};
 use crate::message::Batch;
+use crate::spec::{ComponentKind, ComponentSpec};
 
 fn store(batch: &Batch) {
     for m in batch {

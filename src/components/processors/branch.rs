@@ -10,8 +10,8 @@ use crate::components::{
     run_processors, BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor,
     ProcessorStage,
 };
-use crate::config::spec::{component_config, ComponentKind, ComponentSpec};
 use crate::message::{Batch, Message};
+use crate::spec::{component_config, ComponentKind, ComponentSpec};
 
 component_config! {
     pub struct BranchConfig {

@@ -7,8 +7,8 @@ use crate::components::caches::{ttl_of, CacheStage};
 use crate::components::{
     BatchFailure, BuildCtx, BuildError, CacheError, ComponentInfo, Plugin, Processor,
 };
-use crate::config::spec::{component_config, ComponentKind, ComponentSpec};
 use crate::message::{Batch, Value};
+use crate::spec::{component_config, ComponentKind, ComponentSpec};
 
 component_config! {
     pub struct CacheProcConfig {

@@ -14,8 +14,8 @@ use crate::components::{
     run_processors, BatchFailure, BuildCtx, BuildError, CacheError, ComponentInfo, Plugin,
     Processor, ProcessorStage,
 };
-use crate::config::spec::{component_config, ComponentKind, ComponentSpec};
 use crate::message::{Batch, Message, Metadata, Value};
+use crate::spec::{component_config, ComponentKind, ComponentSpec};
 
 component_config! {
     pub struct CachedConfig {
@@ -30,7 +30,7 @@ component_config! {
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("cached", ComponentKind::Processor, "Cache the result of applying one or more processors to messages identified by a key. If the key already exists within the cache the contents of the message will be replaced with the cached result instead of applying the processors.")
-        .status(crate::config::spec::Status::Experimental)
+        .status(crate::spec::Status::Experimental)
         .description("The result stored is the single message the child processors produce, with its metadata. Results that are errored, or for which `skip_on` is true, or that are not exactly one message, are passed on but not stored.")
         .fields(CachedConfig::fields())
         .example("Cache an expensive lookup", "cache_resources:\n  - label: lookups\n    memory:\n      default_ttl: 10m\ninput:\n  stdin: {}\npipeline:\n  processors:\n    - cached:\n        cache: lookups\n        key: '${! this.id }'\n        processors:\n          - mapping: |\n              root = this\n              root.looked_up = true\noutput:\n  stdout: {}\n")

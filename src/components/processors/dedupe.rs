@@ -8,8 +8,8 @@ use crate::components::caches::CacheStage;
 use crate::components::{
     BatchFailure, BuildCtx, BuildError, CacheError, ComponentInfo, Plugin, Processor,
 };
-use crate::config::spec::{component_config, ComponentKind, ComponentSpec, Refused};
 use crate::message::Batch;
+use crate::spec::{component_config, ComponentKind, ComponentSpec, Refused};
 
 component_config! {
     pub struct DedupeConfig {
@@ -40,7 +40,11 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>,
         cache: cache_resource(ctx, &c.cache)?,
         key: c.key,
         drop_on_err: c.drop_on_err,
-        dropped: crate::metrics::error_counter("processor_dropped_on_error", &ctx.info),
+        dropped: crate::metrics::error_counter(
+            "processor_dropped_on_error",
+            &ctx.info.label,
+            &ctx.info.path,
+        ),
         info: ctx.info.clone(),
     }))
 }

@@ -10,8 +10,8 @@ use crate::components::{
     run_processors, BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor,
     ProcessorStage,
 };
-use crate::config::spec::{component_config, ComponentKind, ComponentSpec, FieldSpec, FieldType};
 use crate::message::{Batch, Message, Value};
+use crate::spec::{component_config, ComponentKind, ComponentSpec, FieldSpec, FieldType};
 
 pub fn try_spec() -> ComponentSpec {
     ComponentSpec::new("try", ComponentKind::Processor, "Executes a list of child processors on messages only if no prior processors have failed.")

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 
 use crate::components::connectors::http_client::{client_fields, HttpClient, HttpClientConfig};
 use crate::components::{BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor};
-use crate::config::spec::{component_config, ComponentKind, ComponentSpec, Refused};
 use crate::message::{Batch, Value};
+use crate::spec::{component_config, ComponentKind, ComponentSpec, Refused};
 
 component_config! {
     @open

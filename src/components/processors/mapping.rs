@@ -5,8 +5,8 @@ use async_trait::async_trait;
 
 use crate::bloblang::Mapping;
 use crate::components::{BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor};
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec, Status};
 use crate::message::Batch;
+use crate::spec::{ComponentKind, ComponentSpec, FieldSpec, Status};
 
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {

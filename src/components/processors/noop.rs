@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use crate::components::{BatchFailure, BuildCtx, BuildError, Plugin, Processor};
-use crate::config::spec::{ComponentKind, ComponentSpec};
+use crate::spec::{ComponentKind, ComponentSpec};
 use crate::message::Batch;
 
 pub fn spec() -> ComponentSpec {

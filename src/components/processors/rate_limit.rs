@@ -4,8 +4,8 @@ use async_trait::async_trait;
 
 use crate::components::rate_limits::RateLimitStage;
 use crate::components::{BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor};
-use crate::config::spec::{component_config, ComponentKind, ComponentSpec};
 use crate::message::Batch;
+use crate::spec::{component_config, ComponentKind, ComponentSpec};
 
 component_config! {
     pub struct RateLimitProcConfig {

@@ -11,8 +11,8 @@ use crate::components::connectors::redis::{
 use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::connectors::{args_for, parse_args_mapping};
 use crate::components::{BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor};
-use crate::config::spec::{component_config, ComponentKind, ComponentSpec, Refused};
 use crate::message::Batch;
+use crate::spec::{component_config, ComponentKind, ComponentSpec, Refused};
 
 component_config! {
     pub struct RedisProcConfig {
@@ -26,7 +26,7 @@ component_config! {
         pub args_mapping: Option<String> = bloblang("A Bloblang mapping which should evaluate to an array of values matching in size to the number of arguments required for the specified Redis command.")
             .optional().example("root = [ this.key ]").example("root = [ meta(\"kafka_key\"), this.count ]"),
         pub retries: i64 = int("The maximum number of retries before abandoning a request.").default(3).advanced(),
-        #[serde(deserialize_with = "crate::config::duration")]
+        #[serde(deserialize_with = "crate::spec::duration")]
         pub retry_period: Duration = string("The time to wait before consecutive retry attempts.").default("500ms").advanced(),
     }
 }

@@ -7,7 +7,7 @@ use crate::components::connectors::parse_args_mapping;
 use crate::components::connectors::redis::{kind_field, master_field, url_field};
 use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::{BuildCtx, BuildError, Plugin, Processor};
-use crate::config::spec::{component_config, ComponentKind, ComponentSpec, Refused};
+use crate::spec::{component_config, ComponentKind, ComponentSpec, Refused};
 
 component_config! {
     pub struct RedisScriptConfig {
@@ -24,7 +24,7 @@ component_config! {
         pub keys_mapping: crate::bloblang::Mapping = bloblang("A Bloblang mapping which should evaluate to an array of keys matching in size to the number of arguments required for the specified Redis script.")
             .example("root = [ this.key ]").example("root = [ meta(\"kafka_key\"), this.count ]"),
         pub retries: i64 = int("The maximum number of retries before abandoning a request.").default(3).advanced(),
-        #[serde(deserialize_with = "crate::config::duration")]
+        #[serde(deserialize_with = "crate::spec::duration")]
         pub retry_period: std::time::Duration = string("The time to wait before consecutive retry attempts.").default("500ms").advanced(),
     }
 }

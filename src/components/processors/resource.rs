@@ -5,8 +5,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::components::{BatchFailure, BuildCtx, BuildError, Plugin, Processor, ProcessorStage};
-use crate::config::spec::{ComponentKind, ComponentSpec, FieldSpec};
 use crate::message::Batch;
+use crate::spec::{ComponentKind, ComponentSpec, FieldSpec};
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("resource", ComponentKind::Processor, "Runs a processor resource identified by its label.")

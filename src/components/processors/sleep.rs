@@ -4,9 +4,9 @@ use async_trait::async_trait;
 
 use crate::bloblang::InterpolatedString;
 use crate::components::{BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor};
-use crate::config::parse_duration;
-use crate::config::spec::{component_config, ComponentKind, ComponentSpec};
 use crate::message::Batch;
+use crate::spec::parse_duration;
+use crate::spec::{component_config, ComponentKind, ComponentSpec};
 
 component_config! {
     pub struct SleepConfig {

@@ -3,15 +3,15 @@
 
 use async_trait::async_trait;
 
+use crate::components::batching::{batching_field, TakenBatching};
 use crate::components::connectors::sql::{
     self, Db, Inserter, SqlConnConfig, SqlConnOptions, SqlTarget,
 };
 use crate::components::{
     BatchFailure, BuildCtx, BuildError, ComponentError, ComponentInfo, Plugin, Processor,
 };
-use crate::config::spec::{component_config, ComponentKind, ComponentSpec, FieldType};
 use crate::message::Batch;
-use crate::pipeline::batching::{batching_field, TakenBatching};
+use crate::spec::{component_config, ComponentKind, ComponentSpec, FieldType};
 
 component_config! {
     @open

@@ -4,11 +4,11 @@
 use async_trait::async_trait;
 
 use crate::bloblang::{parse_interpolation, InterpolatedString, Mapping};
+use crate::components::batching::{batching_field, TakenBatching};
 use crate::components::connectors::sql::{self, Db, SqlConnConfig, SqlConnOptions, SqlTarget};
 use crate::components::{BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor};
-use crate::config::spec::{component_config, ComponentKind, ComponentSpec, FieldSpec};
 use crate::message::{Batch, Message, Value};
-use crate::pipeline::batching::{batching_field, TakenBatching};
+use crate::spec::{component_config, ComponentKind, ComponentSpec, FieldSpec};
 
 component_config! {
     @open
@@ -164,7 +164,7 @@ component_config! {
 
 pub fn deprecated_spec() -> ComponentSpec {
     ComponentSpec::new("sql", ComponentKind::Processor, "Runs an arbitrary SQL query against a database and (optionally) returns the result as an array of objects, one for each row returned.")
-        .status(crate::config::spec::Status::Deprecated)
+        .status(crate::spec::Status::Deprecated)
         .description("Deprecated in Bento: use `sql_raw` (or `sql_insert`, `sql_select`). It runs as `sql_raw` does, with `data_source_name` as its `dsn`; with `result_codec: none` (the default) the message is left unchanged (`exec_only`), with any other codec it becomes the rows. A warning is logged when it is built.")
         .fields(SqlDeprecatedConfig::fields())
         .example("As the platform's first configs wrote it (SQLite)", "pipeline:\n  processors:\n    - sql:\n        driver: sqlite\n        data_source_name: 'file::memory:'\n        query: SELECT ? AS id\n        args_mapping: root = [ this.id ]\n        result_codec: json_array\n")

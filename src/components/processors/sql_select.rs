@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use crate::bloblang::Mapping;
 use crate::components::connectors::sql::{self, Db, SqlConnConfig, SqlConnOptions, SqlTarget};
 use crate::components::{BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor};
-use crate::config::spec::{component_config, ComponentKind, ComponentSpec, FieldType};
 use crate::message::{Batch, Value};
+use crate::spec::{component_config, ComponentKind, ComponentSpec, FieldType};
 
 component_config! {
     @open

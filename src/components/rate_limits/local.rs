@@ -7,7 +7,7 @@ use tokio::sync::Mutex;
 
 use super::interval_of;
 use crate::components::{BuildCtx, BuildError, ComponentError, Plugin, RateLimit};
-use crate::config::spec::{component_config, ComponentKind, ComponentSpec};
+use crate::spec::{component_config, ComponentKind, ComponentSpec};
 
 component_config! {
     pub struct LocalConfig {

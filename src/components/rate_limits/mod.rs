@@ -45,7 +45,7 @@ impl RateLimitStage {
 }
 
 pub(crate) fn interval_of(s: &str) -> Result<Duration, String> {
-    let d = crate::config::parse_duration(s)?;
+    let d = crate::spec::parse_duration(s)?;
     if d.is_zero() {
         return Err("interval must be greater than zero".into());
     }

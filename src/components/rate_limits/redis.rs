@@ -11,7 +11,7 @@ use crate::components::connectors::redis::{
 };
 use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::{BuildCtx, BuildError, ComponentError, Plugin, RateLimit};
-use crate::config::spec::{component_config, ComponentKind, ComponentSpec, Refused, Status};
+use crate::spec::{component_config, ComponentKind, ComponentSpec, Refused, Status};
 
 component_config! {
     pub struct RedisRateLimitConfig {

@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use engine::components::registry;
+use engine::components::registry::ComponentConf;
 use engine::components::{BuildCtx, Shared};
-use engine::config::spec::ComponentKind;
-use engine::config::ComponentConf;
 use engine::message::{Batch, Message};
+use engine::spec::ComponentKind;
 
 use super::suite::{self, suite_tests, Harness, Target};
 

@@ -1,5 +1,10 @@
 //! Component and field specs: the one description of a component's config that drives
-//! defaults, lint, `engine list` and the docs.
+//! defaults, lint, `engine list` and the docs; and the typed fields (durations) that config
+//! structs read. Below the components, which declare their specs with it, and below `config`,
+//! whose lint and docs read the specs through the registry.
+
+use std::path::PathBuf;
+use std::time::Duration;
 
 use serde_json::Value as J;
 
@@ -472,6 +477,50 @@ pub fn field_json(f: &FieldSpec) -> J {
     o
 }
 
+/// A config field holding a Go duration (`"1m30s"`), parsed as the config is read:
+/// `#[serde(deserialize_with = "crate::spec::duration")]`.
+pub fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+    parse_duration(&s).map_err(serde::de::Error::custom)
+}
+
+/// Parse a Go duration string (`300ms`, `1m30s`, `1.5h`) for a config field. An empty string
+/// is zero; negative durations are refused. The parsing itself is Go's, shared with Bloblang's
+/// `parse_duration()`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(Duration::ZERO);
+    }
+    let ns = crate::bloblang::library::golayout::parse_duration(s)?;
+    u64::try_from(ns)
+        .map(Duration::from_nanos)
+        .map_err(|_| format!("invalid duration \"{s}\": negative"))
+}
+
+/// Expand `-r` globs into file paths; a glob that matches nothing is skipped, as in Bento.
+pub fn expand_globs_lenient(globs: &[String]) -> Result<Vec<PathBuf>, String> {
+    expand(globs, true)
+}
+
+/// Expand globs into file paths; one that matches nothing is an error.
+pub fn expand_globs(globs: &[String]) -> Result<Vec<PathBuf>, String> {
+    expand(globs, false)
+}
+
+fn expand(globs: &[String], missing_ok: bool) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    for g in globs {
+        let paths = glob::glob(g).map_err(|e| format!("{g}: {e}"))?;
+        let before = out.len();
+        out.extend(paths.flatten());
+        if out.len() == before && !missing_ok {
+            return Err(format!("{g}: no such file"));
+        }
+    }
+    Ok(out)
+}
+
 /// The type of a struct field for a Bento field engine refuses (`FieldSpec::refused`): the
 /// field is declared beside the others, so the spec keeps Bento's order, and is never filled in
 /// (`strip_unsupported` removes it before the struct sees the config), so it must be
@@ -513,14 +562,14 @@ macro_rules! component_config {
     };
     (@field $out:ident, $field:ident, spec ( $e:expr ) $( . $m:ident ( $($marg:tt)* ) )*) => {
         $out.push(
-            $e.named($crate::config::spec::field_name(stringify!($field)))
+            $e.named($crate::spec::field_name(stringify!($field)))
                 $( . $m ( $($marg)* ) )*
         )
     };
     (@field $out:ident, $field:ident, $ctor:ident ( $($arg:tt)* ) $( . $m:ident ( $($marg:tt)* ) )*) => {
         $out.push(
-            $crate::config::spec::FieldSpec::$ctor(
-                $crate::config::spec::field_name(stringify!($field)), $($arg)*
+            $crate::spec::FieldSpec::$ctor(
+                $crate::spec::field_name(stringify!($field)), $($arg)*
             ) $( . $m ( $($marg)* ) )*
         )
     };
@@ -546,10 +595,10 @@ macro_rules! component_config {
             /// The specs of this struct's fields, in the order they are declared.
             // One `push` (or, for a flattened struct, `extend`) per field, as the fields come.
             #[allow(dead_code, clippy::vec_init_then_push)]
-            pub fn fields() -> Vec<$crate::config::spec::FieldSpec> {
+            pub fn fields() -> Vec<$crate::spec::FieldSpec> {
                 let mut fields = Vec::new();
                 $(
-                    $crate::config::spec::component_config!(
+                    $crate::spec::component_config!(
                         @field fields, $field, $ctor ( $($arg)* ) $( . $m ( $($marg)* ) )*
                     );
                 )*
@@ -561,7 +610,7 @@ macro_rules! component_config {
         $(#[$sattr:meta])*
         $vis:vis struct $name:ident { $($body:tt)* }
     ) => {
-        $crate::config::spec::component_config! {
+        $crate::spec::component_config! {
             @open #[serde(deny_unknown_fields)] $(#[$sattr])* $vis struct $name { $($body)* }
         }
     };
@@ -597,6 +646,16 @@ mod tests {
             #[serde(flatten)]
             shared: Shared = flatten(Shared::fields()),
         }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("300ms"), Ok(Duration::from_millis(300)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1.5h"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration(""), Ok(Duration::ZERO));
+        assert!(parse_duration("5").is_err());
+        assert!(parse_duration("5x").is_err());
     }
 
     #[test]

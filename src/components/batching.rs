@@ -10,10 +10,10 @@ use tokio::time::Instant;
 use crate::bloblang::{parse_mapping, Mapping};
 use crate::components::processors::flow::check_passes;
 use crate::components::{BuildCtx, BuildError, ProcessorStage, Transaction};
-use crate::config::parse_duration;
-use crate::config::spec::{component_config, FieldSpec};
 use crate::message::ack::AckFn;
 use crate::message::{AckHandle, AckStatus, Batch};
+use crate::spec::parse_duration;
+use crate::spec::{component_config, FieldSpec};
 
 component_config! {
     #[derive(Default)]
@@ -244,5 +244,14 @@ impl Batcher<AckFn> {
             })
         });
         Some((batch, ack))
+    }
+}
+
+/// Waits for a batch's deadline, or for ever when there is none (a `select!` arm then never
+/// fires).
+pub async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
     }
 }
