@@ -574,6 +574,14 @@ mod tests {
                 serde_json::json!({"url": "redis://x", "script": "return 1", "keys_mapping": "root = (", "args_mapping": "root = []"}),
                 "keys_mapping: ",
             ),
+            // The Redis connection fields are declared in each component, not flattened in:
+            // serde loses a flattened field's path.
+            (
+                ComponentKind::Cache,
+                "redis",
+                serde_json::json!({"url": "redis://x", "tls": {"enabled": "yes"}}),
+                "tls.enabled: ",
+            ),
         ];
         for (kind, name, given, want) in cases {
             let spec = specs(kind).into_iter().find(|s| s.name == name).unwrap();

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering as AtOrd;
 
 use super::*;
 use crate::bloblang::builtins::{NFn, NMethod};
-use crate::bloblang::compile::{CounterState, Expr};
+use crate::bloblang::compile::{CStmt, CounterState, Expr, Maps};
 use crate::bloblang::value_ops::{self as ops, type_error};
 use crate::message::{Metadata, Value};
 
@@ -560,60 +560,65 @@ fn method_body<'a>(
             let Some(body) = ctx.maps.get(name.as_ref()) else {
                 return Err(format!("map {name} was not found"));
             };
-            let mut st = State::new(Cow::Borrowed(ctx.meta));
-            if ctx.depth >= MAX_APPLY_DEPTH {
-                return Err(format!("map {name}: maximum recursion depth exceeded"));
-            }
-            let sub = ExecEnv {
-                batch: ctx.batch,
-                index: ctx.index,
+            let nested = Nested {
+                stmts: body,
                 maps: ctx.maps,
-                mutate: false,
-                depth: ctx.depth + 1,
+                meta: Cow::Borrowed(ctx.meta),
             };
-            // Recursive maps (walking a tree) recurse once per level of the data: make sure
-            // there is stack for it whatever thread we run on.
-            stacker::maybe_grow(256 * 1024, 2 * 1024 * 1024, || {
-                exec_stmts(body, &mut st, &sub, This::Value(tv))
-            })?;
-            if st.deleted {
-                R::Deleted
-            } else {
-                match st.root {
-                    Some(v) => R::Own(v),
-                    None => R::Nothing,
-                }
-            }
+            nested.run(tv, ctx, || format!("map {name}"))?
         }
         NMethod::Bloblang => {
             let src = eval(&args[0], ctx)?.into_owned().unwrap_or(Value::Null);
             let src = str_arg(&src)?;
             let mapping = dynamic_mapping(&src)?;
-            let mut st = State::new(Cow::Owned(Metadata::new()));
-            if ctx.depth >= MAX_APPLY_DEPTH {
-                return Err("bloblang: maximum recursion depth exceeded".into());
-            }
-            let sub = ExecEnv {
-                batch: ctx.batch,
-                index: ctx.index,
+            let nested = Nested {
+                stmts: &mapping.inner.stmts,
                 maps: &mapping.inner.maps,
-                mutate: false,
-                depth: ctx.depth + 1,
+                meta: Cow::Owned(Metadata::new()),
             };
-            stacker::maybe_grow(256 * 1024, 2 * 1024 * 1024, || {
-                exec_stmts(&mapping.inner.stmts, &mut st, &sub, This::Value(tv))
-            })?;
-            if st.deleted {
-                R::Deleted
-            } else {
-                match st.root {
-                    Some(v) => R::Own(v),
-                    None => R::Own(Value::Null),
-                }
+            // A mapping that assigns nothing gives null here, where a map gives nothing.
+            match nested.run(tv, ctx, || "bloblang".to_string())? {
+                R::Nothing => R::Own(Value::Null),
+                r => r,
             }
         }
         NMethod::Catch | NMethod::Or | NMethod::From | NMethod::FromAll => R::Nothing,
     })
+}
+
+/// A mapping run one level deeper than the one calling it (`apply`, `bloblang()`).
+struct Nested<'a, 'm> {
+    stmts: &'a [CStmt],
+    maps: &'a Maps,
+    meta: Cow<'m, Metadata>,
+}
+
+impl Nested<'_, '_> {
+    /// The document the mapping builds from `this`: deleted, nothing when it assigns no root,
+    /// or the root.
+    fn run(self, this: &Value, ctx: &Ctx<'_>, name: impl FnOnce() -> String) -> Eval<'static> {
+        if ctx.depth >= MAX_APPLY_DEPTH {
+            return Err(format!("{}: maximum recursion depth exceeded", name()));
+        }
+        let mut st = State::new(self.meta);
+        let sub = ExecEnv {
+            batch: ctx.batch,
+            index: ctx.index,
+            maps: self.maps,
+            mutate: false,
+            depth: ctx.depth + 1,
+        };
+        // Recursive maps (walking a tree) recurse once per level of the data: make sure there
+        // is stack for it whatever thread we run on.
+        stacker::maybe_grow(256 * 1024, 2 * 1024 * 1024, || {
+            exec_stmts(self.stmts, &mut st, &sub, This::Value(this))
+        })?;
+        Ok(match (st.deleted, st.root) {
+            (true, _) => R::Deleted,
+            (false, Some(v)) => R::Own(v),
+            (false, None) => R::Nothing,
+        })
+    }
 }
 
 /// Bento: `<annotation> resolved to a non-boolean value <v> (<Go type>)`.

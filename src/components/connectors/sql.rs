@@ -206,7 +206,13 @@ enum Handle {
 pub type Rows = Vec<Value>;
 
 impl Db {
-    pub fn new(conf: SqlConnConfig, ctx: &BuildCtx) -> Result<Db, BuildError> {
+    /// A component's connection fields: those before its own (`target`) and after (`options`).
+    pub fn new(
+        target: SqlTarget,
+        options: SqlConnOptions,
+        ctx: &BuildCtx,
+    ) -> Result<Db, BuildError> {
+        let conf = SqlConnConfig { target, options };
         let driver = match conf.target.driver.as_str() {
             "postgres" | "pgx" => Driver::Postgres,
             "sqlite" | "sqlite3" => Driver::Sqlite,
@@ -1160,7 +1166,7 @@ mod tests {
             "init_statement": "CREATE TABLE t (i INTEGER, f REAL, s TEXT, b BLOB, n TEXT);"
         }))
         .unwrap();
-        let db = Db::new(conf, &ctx).unwrap();
+        let db = Db::new(conf.target, conf.options, &ctx).unwrap();
         db.exec(
             "INSERT INTO t (i, f, s, b, n) VALUES (?, ?, ?, ?, ?)",
             vec![

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 
 use crate::components::{BatchFailure, BuildCtx, BuildError, Plugin, Processor};
-use crate::spec::{ComponentKind, ComponentSpec};
 use crate::message::Batch;
+use crate::spec::{ComponentKind, ComponentSpec};
 
 pub fn spec() -> ComponentSpec {
     ComponentSpec::new("noop", ComponentKind::Processor, "Does nothing.")

@@ -4,9 +4,7 @@
 use async_trait::async_trait;
 
 use crate::components::batching::{batching_field, TakenBatching};
-use crate::components::connectors::sql::{
-    self, Db, Inserter, SqlConnConfig, SqlConnOptions, SqlTarget,
-};
+use crate::components::connectors::sql::{self, Db, Inserter, SqlConnOptions, SqlTarget};
 use crate::components::{
     BatchFailure, BuildCtx, BuildError, ComponentError, ComponentInfo, Plugin, Processor,
 };
@@ -62,13 +60,7 @@ pub fn inserter(c: SqlInsertConfig, ctx: &BuildCtx) -> Result<Inserter, BuildErr
     let args = sql::parse_args_mapping(Some(&c.args_mapping), ctx)?
         .ok_or_else(|| ctx.error("args_mapping must not be empty"))?;
     Ok(Inserter {
-        db: Db::new(
-            SqlConnConfig {
-                target: c.target,
-                options: c.conn,
-            },
-            ctx,
-        )?,
+        db: Db::new(c.target, c.conn, ctx)?,
         table: c.table,
         columns: c.columns,
         args,

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use crate::bloblang::{parse_interpolation, InterpolatedString, Mapping};
 use crate::components::batching::{batching_field, TakenBatching};
-use crate::components::connectors::sql::{self, Db, SqlConnConfig, SqlConnOptions, SqlTarget};
+use crate::components::connectors::sql::{self, Db, SqlConnOptions, SqlTarget};
 use crate::components::{BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor};
 use crate::message::{Batch, Message, Value};
 use crate::spec::{component_config, ComponentKind, ComponentSpec, FieldSpec};
@@ -79,13 +79,7 @@ impl RawQuery {
         if c.query.trim().is_empty() {
             return Err(ctx.error("query must not be empty"));
         }
-        let db = Db::new(
-            SqlConnConfig {
-                target: c.target,
-                options: c.conn,
-            },
-            ctx,
-        )?;
+        let db = Db::new(c.target, c.conn, ctx)?;
         Ok(RawQuery {
             // SQLite's statement cache is a bounded LRU already; PostgreSQL's is not.
             db: if c.unsafe_dynamic_query {

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use crate::bloblang::Mapping;
-use crate::components::connectors::sql::{self, Db, SqlConnConfig, SqlConnOptions, SqlTarget};
+use crate::components::connectors::sql::{self, Db, SqlConnOptions, SqlTarget};
 use crate::components::{BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor};
 use crate::message::{Batch, Value};
 use crate::spec::{component_config, ComponentKind, ComponentSpec, FieldType};
@@ -46,13 +46,7 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>,
     if c.columns.is_empty() {
         return Err(ctx.error("columns must not be empty"));
     }
-    let db = Db::new(
-        SqlConnConfig {
-            target: c.target,
-            options: c.conn,
-        },
-        ctx,
-    )?;
+    let db = Db::new(c.target, c.conn, ctx)?;
     let mut query = String::new();
     if let Some(p) = c.prefix.as_deref().filter(|p| !p.is_empty()) {
         query.push_str(p);
