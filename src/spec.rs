@@ -484,6 +484,19 @@ pub fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::E
     parse_duration(&s).map_err(serde::de::Error::custom)
 }
 
+/// A config field holding a Go duration that may be left blank for "none" (`""`): `None` when
+/// absent or blank. `#[serde(default, deserialize_with = "crate::spec::duration_unless_blank")]`.
+pub fn duration_unless_blank<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Duration>, D::Error> {
+    match <Option<std::borrow::Cow<'de, str>> as serde::Deserialize>::deserialize(d)? {
+        Some(s) if !s.trim().is_empty() => parse_duration(&s)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+        _ => Ok(None),
+    }
+}
+
 /// Parse a Go duration string (`300ms`, `1m30s`, `1.5h`) for a config field. An empty string
 /// is zero; negative durations are refused. The parsing itself is Go's, shared with Bloblang's
 /// `parse_duration()`.

@@ -431,6 +431,20 @@ impl<'de> serde::Deserialize<'de> for Mapping {
     }
 }
 
+/// A config field holding a mapping that may be left blank (Bento's `""` for "none"): `None`
+/// when absent or blank, else parsed as the config is read, so an error names the field.
+/// `#[serde(default, deserialize_with = "crate::bloblang::mapping_unless_blank")]`.
+pub fn mapping_unless_blank<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Mapping>, D::Error> {
+    match <Option<Cow<'de, str>> as serde::Deserialize>::deserialize(d)? {
+        Some(src) if !src.trim().is_empty() => parse_mapping(&src)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+        _ => Ok(None),
+    }
+}
+
 /// Parse an interpolated string. `${{! ... }}` is an escaped literal `${! ... }`.
 pub fn parse_interpolation(src: &str) -> Result<InterpolatedString, ParseError> {
     let parts = parser::parse_interpolation_ast(src).map_err(|e| ParseError::new(src, e))?;

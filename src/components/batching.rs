@@ -7,12 +7,11 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::bloblang::{parse_mapping, Mapping};
+use crate::bloblang::Mapping;
 use crate::components::processors::flow::check_passes;
 use crate::components::{BuildCtx, BuildError, ProcessorStage, Transaction};
 use crate::message::ack::AckFn;
 use crate::message::{AckHandle, AckStatus, Batch};
-use crate::spec::parse_duration;
 use crate::spec::{component_config, FieldSpec};
 
 component_config! {
@@ -21,9 +20,11 @@ component_config! {
     pub struct BatchingConfig {
         pub count: i64 = int("A number of messages at which the batch should be flushed. If `0` disables count based batching.").default(0),
         pub byte_size: i64 = int("An amount of bytes at which the batch should be flushed. If `0` disables size based batching.").default(0),
-        pub period: String = string("A period in which an incomplete batch should be flushed regardless of its size.").default("").example("1s").example("500ms"),
+        #[serde(default, deserialize_with = "crate::spec::duration_unless_blank")]
+        pub period: Option<Duration> = string("A period in which an incomplete batch should be flushed regardless of its size.").default("").example("1s").example("500ms"),
         pub jitter: f64 = float("A non-negative factor that adds random delay to batch flush intervals, where delay is determined uniformly at random between `0` and `jitter * period`.").default(0.0).advanced(),
-        pub check: String = bloblang("A Bloblang query that should return a boolean value indicating whether a message should end a batch.").default("").example("this.type == \"end_of_transaction\""),
+        #[serde(default, deserialize_with = "crate::bloblang::mapping_unless_blank")]
+        pub check: Option<Mapping> = bloblang("A Bloblang query that should return a boolean value indicating whether a message should end a batch.").default("").example("this.type == \"end_of_transaction\""),
         pub processors: Vec<serde_json::Value> = processors("A list of processors to apply to a batch as it is flushed. All resulting messages are flushed as a single batch.").default(serde_json::json!([])).advanced(),
     }
 }
@@ -41,8 +42,8 @@ pub fn asks_nothing(conf: &serde_json::Value) -> bool {
     serde_json::from_value::<BatchingConfig>(conf.clone()).is_ok_and(|c| {
         c.count <= 1
             && c.byte_size <= 0
-            && c.period.trim().is_empty()
-            && c.check.trim().is_empty()
+            && c.period.is_none()
+            && c.check.is_none()
             && c.processors.is_empty()
     })
 }
@@ -92,16 +93,8 @@ impl BatchPolicy {
         conf: &serde_json::Value,
         ctx: &BuildCtx,
     ) -> Result<Option<BatchPolicy>, BuildError> {
-        let c: BatchingConfig = serde_json::from_value(conf.clone())
-            .map_err(|e| ctx.error(format!("batching: {e}")))?;
-        let period = match c.period.trim() {
-            "" => None,
-            p => Some(parse_duration(p).map_err(|e| ctx.error(format!("batching.period: {e}")))?),
-        };
-        let check = match c.check.trim() {
-            "" => None,
-            q => Some(parse_mapping(q).map_err(|e| ctx.error(format!("batching.check: {e}")))?),
-        };
+        let c: BatchingConfig = ctx.parse_at("batching", conf)?;
+        let (period, check) = (c.period, c.check);
         if c.jitter < 0.0 {
             return Err(ctx.error("batching.jitter: must be non-negative"));
         }
@@ -253,5 +246,36 @@ pub async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(given: serde_json::Value) -> Result<Option<BatchPolicy>, BuildError> {
+        let mut conf = given;
+        batching_field().apply_defaults(&mut conf);
+        BatchPolicy::build(&conf, &BuildCtx::new(Arc::default()))
+    }
+
+    #[test]
+    fn rules_parse_as_the_policy_is_read_and_errors_name_them() {
+        assert!(policy(serde_json::json!({})).unwrap().is_none());
+        assert!(policy(serde_json::json!({"period": " ", "check": ""}))
+            .unwrap()
+            .is_none());
+        let p = policy(serde_json::json!({"period": "1s", "check": "this.end"}))
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.period, Some(Duration::from_secs(1)));
+        assert!(p.check.is_some());
+        let err = |v| policy(v).err().map(|e| e.message).unwrap_or_default();
+        assert!(err(serde_json::json!({"check": "this.("})).starts_with("batching.check: "));
+        assert!(err(serde_json::json!({"period": "soon"})).starts_with("batching.period: "));
+        assert_eq!(
+            err(serde_json::json!({"jitter": -1.0})),
+            "batching.jitter: must be non-negative"
+        );
     }
 }

@@ -259,10 +259,24 @@ impl BuildCtx {
     /// what they hold (an interpolated string, a mapping, a duration) are parsed here, and an
     /// error names the field it is in (`sync_response.status: ...`).
     pub fn parse<T: DeserializeOwned>(&self, conf: &serde_json::Value) -> Result<T, BuildError> {
+        self.parse_at("", conf)
+    }
+
+    /// `parse` of the value of the component's field `field`, whose errors name it.
+    pub fn parse_at<T: DeserializeOwned>(
+        &self,
+        field: &str,
+        conf: &serde_json::Value,
+    ) -> Result<T, BuildError> {
         serde_path_to_error::deserialize(conf).map_err(|e| {
             let path = e.path().to_string();
+            let path = match (field, path.as_str()) {
+                (f, ".") => f.to_owned(),
+                ("", p) => p.to_owned(),
+                (f, p) => format!("{f}.{p}"),
+            };
             match path.as_str() {
-                "." => self.error(e.into_inner()),
+                "" => self.error(e.into_inner()),
                 _ => self.error(format!("{path}: {}", e.into_inner())),
             }
         })

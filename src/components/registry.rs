@@ -574,6 +574,43 @@ mod tests {
                 serde_json::json!({"url": "redis://x", "script": "return 1", "keys_mapping": "root = (", "args_mapping": "root = []"}),
                 "keys_mapping: ",
             ),
+            // Mappings and durations that may be left blank parse as the config is read too.
+            (
+                ComponentKind::Processor,
+                "log",
+                serde_json::json!({"fields_mapping": "root.a = "}),
+                "fields_mapping: ",
+            ),
+            (
+                ComponentKind::Processor,
+                "branch",
+                serde_json::json!({"processors": [], "result_map": "root = ("}),
+                "result_map: ",
+            ),
+            (
+                ComponentKind::Processor,
+                "switch",
+                serde_json::json!([{"check": "this.(", "processors": []}]),
+                "[0].check: ",
+            ),
+            (
+                ComponentKind::Output,
+                "switch",
+                serde_json::json!({"cases": [{"check": "", "output": {"drop": {}}}, {"check": "@@", "output": {"drop": {}}}]}),
+                "cases[1].check: ",
+            ),
+            (
+                ComponentKind::Output,
+                "amqp_0_9",
+                serde_json::json!({"urls": ["amqp://x/"], "exchange": "e", "timeout": "soon"}),
+                "timeout: ",
+            ),
+            (
+                ComponentKind::Processor,
+                "sql_select",
+                serde_json::json!({"driver": "sqlite", "dsn": ":memory:", "table": "t", "columns": ["*"], "args_mapping": "root = ["}),
+                "args_mapping: ",
+            ),
             // The Redis connection fields are declared in each component, not flattened in:
             // serde loses a flattened field's path.
             (

@@ -9,20 +9,8 @@ pub mod sql;
 pub mod tls;
 
 use crate::bloblang::Mapping;
-use crate::components::{BuildCtx, BuildError, ComponentError};
+use crate::components::ComponentError;
 use crate::message::{Message, Value};
-
-/// Parse an optional `args_mapping` (a Bloblang mapping giving an array of arguments).
-pub fn parse_args_mapping(
-    src: Option<&str>,
-    ctx: &BuildCtx,
-) -> Result<Option<Mapping>, BuildError> {
-    src.filter(|s| !s.trim().is_empty())
-        .map(|s| {
-            crate::bloblang::parse_mapping(s).map_err(|e| ctx.error(format!("args_mapping: {e}")))
-        })
-        .transpose()
-}
 
 /// Run the args mapping for message `i`: it must give an array.
 pub fn args_for(

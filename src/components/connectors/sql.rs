@@ -11,7 +11,7 @@ use thiserror::Error;
 use tokio::sync::OnceCell;
 use tokio_postgres::types::{to_sql_checked, Format, IsNull, ToSql, Type};
 
-pub use super::{args_for, parse_args_mapping};
+pub use super::args_for;
 use crate::bloblang::Mapping;
 use crate::components::{BuildCtx, BuildError, ComponentError};
 use crate::message::value::Object;

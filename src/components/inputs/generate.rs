@@ -16,7 +16,7 @@ use crate::spec::{component_config, ComponentKind, ComponentSpec};
 
 component_config! {
     pub struct GenerateConfig {
-        pub mapping: String = bloblang("A Bloblang mapping that creates each message.")
+        pub mapping: Mapping = bloblang("A Bloblang mapping that creates each message.")
             .example("root = \"hello world\"")
             .example("root = {\"id\": uuid_v4()}"),
         pub interval: String = string("The time interval at which messages should be generated, expressed either as a duration string (`1s`, `100ms`, `@every 1s`) or as a cron expression (five fields, or six with seconds first; descriptors such as `@hourly`), in UTC unless prefixed with `TZ=<IANA location> `. An empty string or `0s` creates messages as fast as possible.")
@@ -45,14 +45,12 @@ pub fn plugin() -> Plugin<dyn Input> {
 
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, BuildError> {
     let c: GenerateConfig = ctx.parse(conf)?;
-    let mapping = crate::bloblang::parse_mapping(&c.mapping)
-        .map_err(|e| ctx.error(format!("mapping: {e}")))?;
     let schedule = Schedule::parse(&c.interval).map_err(|e| ctx.error(format!("interval: {e}")))?;
     if c.batch_size < 1 {
         return Err(ctx.error("batch_size must be at least 1"));
     }
     Ok(Box::new(GenerateInput {
-        mapping,
+        mapping: c.mapping,
         schedule,
         remaining: (c.count > 0).then_some(c.count as u64),
         batch_size: c.batch_size as usize,

@@ -18,7 +18,6 @@ use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::inputs::amqp_0_9::urls_field;
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
 use crate::message::{Batch, Message};
-use crate::spec::parse_duration;
 use crate::spec::{component_config, ComponentKind, ComponentSpec, FieldType};
 
 component_config! {
@@ -59,7 +58,8 @@ component_config! {
         pub persistent: bool = bool("Whether message delivery should be persistent (transient by default).").default(false).advanced(),
         pub mandatory: bool = bool("Whether to set the mandatory flag on published messages. When set, a message that cannot be routed to a queue is returned and the write fails.").default(false).advanced(),
         pub immediate: bool = bool("Whether to set the immediate flag on published messages (RabbitMQ does not support it and closes the channel).").default(false).advanced(),
-        pub timeout: String = string("The maximum period to wait before abandoning a publish and reattempting it. If not set, wait indefinitely.").default("").advanced().example("10s"),
+        #[serde(default, deserialize_with = "crate::spec::duration_unless_blank")]
+        pub timeout: Option<Duration> = string("The maximum period to wait before abandoning a publish and reattempting it. If not set, wait indefinitely.").default("").advanced().example("10s"),
         pub tls: TlsConfig = spec(tls_field()),
     }
 }
@@ -86,14 +86,9 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Output>, Bu
         "headers" => ExchangeKind::Headers,
         other => ExchangeKind::Custom(other.to_owned()),
     };
-    let timeout = if c.timeout.is_empty() {
-        None
-    } else {
-        Some(parse_duration(&c.timeout).map_err(|e| ctx.error(format!("timeout: {e}")))?)
-    };
     Ok(Box::new(AmqpOutput {
         exchange_kind,
-        timeout,
+        timeout: c.timeout,
         max_in_flight: usize::try_from(c.max_in_flight).unwrap_or(1).max(1),
         conf: c,
         live: RwLock::new(None),

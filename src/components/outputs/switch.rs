@@ -19,7 +19,8 @@ component_config! {
 
 component_config! {
     pub struct CaseConfig {
-        pub check: String = bloblang("A Bloblang query that should return a boolean value indicating whether a message should be routed to the case output. If left empty the case always passes.").default("").example("this.type == \"foo\""),
+        #[serde(default, deserialize_with = "crate::bloblang::mapping_unless_blank")]
+        pub check: Option<crate::bloblang::Mapping> = bloblang("A Bloblang query that should return a boolean value indicating whether a message should be routed to the case output. If left empty the case always passes.").default("").example("this.type == \"foo\""),
         pub output: serde_json::Value = component(ComponentKind::Output, "An output for messages that pass the check to be routed to."),
         pub r#continue: bool = bool("Indicates whether, if this case passes for a message, the next case should also be tested.").default(false).advanced(),
     }
@@ -40,16 +41,8 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Output>, Bu
     let c: SwitchOutputConfig = ctx.parse(conf)?;
     let mut checks = Vec::with_capacity(c.cases.len());
     let mut outputs = Vec::with_capacity(c.cases.len());
-    for (i, case) in c.cases.iter().enumerate() {
-        let check = if case.check.trim().is_empty() {
-            None
-        } else {
-            Some(
-                crate::bloblang::parse_mapping(&case.check)
-                    .map_err(|e| ctx.error(format!("cases.{i}.check: {e}")))?,
-            )
-        };
-        checks.push((check, case.r#continue));
+    for (i, case) in c.cases.into_iter().enumerate() {
+        checks.push((case.check, case.r#continue));
         outputs.push(ChildOutput::build(
             ctx,
             &format!("cases.{i}.output"),

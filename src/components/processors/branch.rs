@@ -15,11 +15,13 @@ use crate::spec::{component_config, ComponentKind, ComponentSpec};
 
 component_config! {
     pub struct BranchConfig {
-        pub request_map: String = bloblang("A Bloblang mapping that builds the request sent to the child processors.")
+        #[serde(default, deserialize_with = "crate::bloblang::mapping_unless_blank")]
+        pub request_map: Option<Mapping> = bloblang("A Bloblang mapping that builds the request sent to the child processors.")
             .default("")
             .example("root = {\n  \"id\": this.doc.id,\n  \"content\": this.doc.body.text\n}"),
         pub processors: Vec<serde_json::Value> = processors("The processors to apply to the request."),
-        pub result_map: String = bloblang("A Bloblang mapping that merges the result of the child processors back into the original message.")
+        #[serde(default, deserialize_with = "crate::bloblang::mapping_unless_blank")]
+        pub result_map: Option<Mapping> = bloblang("A Bloblang mapping that merges the result of the child processors back into the original message.")
             .default("")
             .example("root.enrichments = this"),
     }
@@ -39,21 +41,12 @@ pub fn plugin() -> Plugin<dyn Processor> {
     Plugin { spec, build }
 }
 
-fn optional_mapping(src: &str, field: &str, ctx: &BuildCtx) -> Result<Option<Mapping>, BuildError> {
-    if src.trim().is_empty() {
-        return Ok(None);
-    }
-    crate::bloblang::parse_mapping(src)
-        .map(Some)
-        .map_err(|e| ctx.error(format!("{field}: {e}")))
-}
-
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>, BuildError> {
     let c: BranchConfig = ctx.parse(conf)?;
     Ok(Box::new(BranchProcessor {
-        request_map: optional_mapping(&c.request_map, "request_map", ctx)?,
+        request_map: c.request_map,
         processors: ctx.build_processors("processors", &c.processors)?,
-        result_map: optional_mapping(&c.result_map, "result_map", ctx)?,
+        result_map: c.result_map,
         info: ctx.info.clone(),
     }))
 }

@@ -23,7 +23,8 @@ component_config! {
         pub key: InterpolatedString = string("A key to be resolved for each message; if the key already exists in the cache then the cached result is used, otherwise the processors are applied and the result is cached under this key.")
             .interpolated().example("my_foo_result").example("${! this.document.id }"),
         pub ttl: Option<InterpolatedString> = string("An optional expiry period to set for each cache entry. Some caches only have a general TTL and will therefore ignore this setting.").interpolated().optional().advanced(),
-        pub skip_on: Option<String> = bloblang("A condition that can be used to skip caching the results from the processors.").optional().example("errored()"),
+        #[serde(default, deserialize_with = "crate::bloblang::mapping_unless_blank")]
+        pub skip_on: Option<Mapping> = bloblang("A condition that can be used to skip caching the results from the processors.").optional().example("errored()"),
         pub processors: Vec<serde_json::Value> = processors("The list of processors whose result will be cached."),
     }
 }
@@ -46,14 +47,7 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>,
         cache: cache_resource(ctx, &c.cache)?,
         key: c.key,
         ttl: c.ttl,
-        skip_on: c
-            .skip_on
-            .as_deref()
-            .filter(|s| !s.trim().is_empty())
-            .map(|s| {
-                crate::bloblang::parse_mapping(s).map_err(|e| ctx.error(format!("skip_on: {e}")))
-            })
-            .transpose()?,
+        skip_on: c.skip_on,
         procs: ctx.build_processors("processors", &c.processors)?,
         info: ctx.info.clone(),
     }))

@@ -135,7 +135,8 @@ impl Processor for ListProcessor {
 
 component_config! {
     struct CaseConfig {
-        check: String = bloblang("A Bloblang query that should return a boolean value indicating whether a message should have the processors of this case executed on it. If left empty the case always passes.").default(""),
+        #[serde(default, deserialize_with = "crate::bloblang::mapping_unless_blank")]
+        check: Option<Mapping> = bloblang("A Bloblang query that should return a boolean value indicating whether a message should have the processors of this case executed on it. If left empty the case always passes.").default(""),
         processors: Vec<serde_json::Value> = processors("The processors to execute when the check passes.").default(serde_json::json!([])),
         fallthrough: bool = bool("Whether the next case should also run when this one passed.").default(false),
     }
@@ -154,16 +155,8 @@ fn build_switch(
     let cases: Vec<CaseConfig> = ctx.parse(conf)?;
     let mut built = Vec::with_capacity(cases.len());
     for (i, c) in cases.into_iter().enumerate() {
-        let check = if c.check.trim().is_empty() {
-            None
-        } else {
-            Some(
-                crate::bloblang::parse_mapping(&c.check)
-                    .map_err(|e| ctx.error(format!("case {i} check: {e}")))?,
-            )
-        };
         built.push(Case {
-            check,
+            check: c.check,
             processors: ctx.build_processors(&format!("{i}.processors"), &c.processors)?,
             fallthrough: c.fallthrough,
         });

@@ -13,7 +13,8 @@ component_config! {
             .default("INFO")
             .options(&["FATAL", "ERROR", "WARN", "INFO", "DEBUG", "TRACE", "ALL"]),
         pub message: InterpolatedString = string("The message to print.").interpolated().default(""),
-        pub fields_mapping: Option<String> = bloblang("An optional Bloblang mapping that gives structured fields to the log line.")
+        #[serde(default, deserialize_with = "crate::bloblang::mapping_unless_blank")]
+        pub fields_mapping: Option<crate::bloblang::Mapping> = bloblang("An optional Bloblang mapping that gives structured fields to the log line.")
             .optional()
             .example("root.reason = \"cus I wana\"\nroot.id = this.id"),
     }
@@ -38,17 +39,10 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>,
         "DEBUG" => tracing::Level::DEBUG,
         _ => tracing::Level::TRACE,
     };
-    let fields = match c.fields_mapping.as_deref().filter(|m| !m.trim().is_empty()) {
-        Some(m) => Some(
-            crate::bloblang::parse_mapping(m)
-                .map_err(|e| ctx.error(format!("fields_mapping: {e}")))?,
-        ),
-        None => None,
-    };
     Ok(Box::new(LogProcessor {
         level,
         message: c.message,
-        fields,
+        fields: c.fields_mapping,
         info: ctx.info.clone(),
     }))
 }

@@ -5,11 +5,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::bloblang::{InterpolatedString, Mapping};
+use crate::components::connectors::args_for;
 use crate::components::connectors::redis::{
     arg_bytes, kind_field, master_field, reply_value, url_field, RedisConn,
 };
 use crate::components::connectors::tls::{tls_field, TlsConfig};
-use crate::components::connectors::{args_for, parse_args_mapping};
 use crate::components::{BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor};
 use crate::message::Batch;
 use crate::spec::{component_config, ComponentKind, ComponentSpec, Refused};
@@ -23,7 +23,8 @@ component_config! {
         master: Refused = spec(master_field()),
         pub tls: TlsConfig = spec(tls_field()),
         pub command: InterpolatedString = string("The command to execute.").interpolated().example("scard").example("incrby").example("${! meta(\"command\") }"),
-        pub args_mapping: Option<String> = bloblang("A Bloblang mapping which should evaluate to an array of values matching in size to the number of arguments required for the specified Redis command.")
+        #[serde(default, deserialize_with = "crate::bloblang::mapping_unless_blank")]
+        pub args_mapping: Option<Mapping> = bloblang("A Bloblang mapping which should evaluate to an array of values matching in size to the number of arguments required for the specified Redis command.")
             .optional().example("root = [ this.key ]").example("root = [ meta(\"kafka_key\"), this.count ]"),
         pub retries: i64 = int("The maximum number of retries before abandoning a request.").default(3).advanced(),
         #[serde(deserialize_with = "crate::spec::duration")]
@@ -46,7 +47,7 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>,
     let c: RedisProcConfig = ctx.parse(conf)?;
     let action = RedisAction::Command {
         name: c.command,
-        args: parse_args_mapping(c.args_mapping.as_deref(), ctx)?,
+        args: c.args_mapping,
     };
     RedisProc::boxed(&c.url, &c.tls, action, c.retries, c.retry_period, ctx)
 }

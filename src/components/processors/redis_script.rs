@@ -3,7 +3,6 @@
 //! which is what makes check-and-reserve (a token quota) safe under concurrency.
 
 use super::redis::{RedisAction, RedisProc};
-use crate::components::connectors::parse_args_mapping;
 use crate::components::connectors::redis::{kind_field, master_field, url_field};
 use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::{BuildCtx, BuildError, Plugin, Processor};
@@ -19,7 +18,8 @@ component_config! {
         pub tls: TlsConfig = spec(tls_field()),
         pub script: String = string("A script to use for the target operator. It has precedence over the 'command' field.")
             .example("return redis.call('set', KEYS[1], ARGV[1])"),
-        pub args_mapping: String = bloblang("A Bloblang mapping which should evaluate to an array of values matching in size to the number of arguments required for the specified Redis script.")
+        #[serde(default, deserialize_with = "crate::bloblang::mapping_unless_blank")]
+        pub args_mapping: Option<crate::bloblang::Mapping> = bloblang("A Bloblang mapping which should evaluate to an array of values matching in size to the number of arguments required for the specified Redis script.")
             .example("root = [ this.key ]").example("root = [ meta(\"kafka_key\"), \"hardcoded_value\" ]"),
         pub keys_mapping: crate::bloblang::Mapping = bloblang("A Bloblang mapping which should evaluate to an array of keys matching in size to the number of arguments required for the specified Redis script.")
             .example("root = [ this.key ]").example("root = [ meta(\"kafka_key\"), this.count ]"),
@@ -45,7 +45,7 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>,
     let action = RedisAction::Script {
         script: c.script,
         keys: c.keys_mapping,
-        args: parse_args_mapping(Some(&c.args_mapping), ctx)?,
+        args: c.args_mapping,
     };
     RedisProc::boxed(&c.url, &c.tls, action, c.retries, c.retry_period, ctx)
 }

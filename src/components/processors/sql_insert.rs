@@ -22,7 +22,8 @@ component_config! {
         pub table: String = string("The table to insert to.").example("foo"),
         pub columns: Vec<String> = array(FieldType::String, "A list of columns to insert.")
             .example(serde_json::json!(["foo", "bar", "baz"])),
-        pub args_mapping: String = spec(sql::args_mapping_field(true)),
+        #[serde(default, deserialize_with = "crate::bloblang::mapping_unless_blank")]
+        pub args_mapping: Option<crate::bloblang::Mapping> = spec(sql::args_mapping_field(true)),
         #[serde(default)]
         pub prefix: Option<String> = string("An optional prefix to prepend to the insert query (before INSERT).")
             .optional()
@@ -57,7 +58,8 @@ pub fn inserter(c: SqlInsertConfig, ctx: &BuildCtx) -> Result<Inserter, BuildErr
     if c.columns.is_empty() {
         return Err(ctx.error("columns must not be empty"));
     }
-    let args = sql::parse_args_mapping(Some(&c.args_mapping), ctx)?
+    let args = c
+        .args_mapping
         .ok_or_else(|| ctx.error("args_mapping must not be empty"))?;
     Ok(Inserter {
         db: Db::new(c.target, c.conn, ctx)?,

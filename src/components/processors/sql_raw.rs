@@ -23,8 +23,8 @@ component_config! {
             .example("SELECT * FROM footable WHERE user_id = $1;"),
         #[serde(default)]
         pub unsafe_dynamic_query: bool = bool("Whether to enable interpolation functions in the query. Great care should be made to ensure your queries are defended against injection attacks.").default(false).advanced(),
-        #[serde(default)]
-        pub args_mapping: Option<String> = spec(sql::args_mapping_field(false)),
+        #[serde(default, deserialize_with = "crate::bloblang::mapping_unless_blank")]
+        pub args_mapping: Option<Mapping> = spec(sql::args_mapping_field(false)),
         #[serde(default)]
         pub exec_only: bool = bool("Whether the query result should be discarded. When set to `true` the message contents will remain unchanged, which is useful in cases where you are executing inserts, updates, etc.").default(false),
         #[serde(default)]
@@ -89,7 +89,7 @@ impl RawQuery {
             },
             dynamic,
             text: c.query,
-            args: sql::parse_args_mapping(c.args_mapping.as_deref(), ctx)?,
+            args: c.args_mapping,
         })
     }
 

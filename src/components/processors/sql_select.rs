@@ -19,8 +19,8 @@ component_config! {
         #[serde(default)]
         pub r#where: Option<String> = string("An optional where clause to add. Placeholder arguments are populated with the `args_mapping` field. Placeholders should always be question marks, and will automatically be converted to dollar syntax when the postgres driver is used.")
             .optional().example("meow = ? and woof = ?").example("user_id = ?"),
-        #[serde(default)]
-        pub args_mapping: Option<String> = spec(sql::args_mapping_field(false)),
+        #[serde(default, deserialize_with = "crate::bloblang::mapping_unless_blank")]
+        pub args_mapping: Option<Mapping> = spec(sql::args_mapping_field(false)),
         #[serde(default)]
         pub prefix: Option<String> = string("An optional prefix to prepend to the query (before SELECT).").optional().advanced(),
         #[serde(default)]
@@ -62,7 +62,7 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Processor>,
         query.push_str(s);
     }
     Ok(Box::new(SqlSelect {
-        args: sql::parse_args_mapping(c.args_mapping.as_deref(), ctx)?,
+        args: c.args_mapping,
         db,
         query,
         info: ctx.info.clone(),
