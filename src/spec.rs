@@ -555,7 +555,8 @@ pub fn field_name(ident: &'static str) -> &'static str {
 ///     pub struct LogConfig {
 ///         pub level: String = string("The log level to use.").default("INFO"),
 ///         #[serde(default)]
-///         pub fields_mapping: Option<String> = bloblang("A mapping.").optional(),
+///         #[serde(default, deserialize_with = "crate::bloblang::mapping_unless_blank")]
+///         pub fields_mapping: Option<Mapping> = bloblang("A mapping.").optional(),
 ///         #[serde(skip)]
 ///         ws_path: Refused = refused("websockets are not built").default("/post/ws"),
 ///     }

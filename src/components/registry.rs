@@ -628,6 +628,32 @@ mod tests {
     }
 
     #[test]
+    fn a_required_mapping_left_out_is_a_missing_field() {
+        for (name, given) in [
+            (
+                "sql_insert",
+                serde_json::json!({"driver": "sqlite", "dsn": ":memory:", "table": "t", "columns": ["a"]}),
+            ),
+            (
+                "redis_script",
+                serde_json::json!({"url": "redis://x", "script": "return 1", "keys_mapping": "root = []"}),
+            ),
+        ] {
+            let spec = specs(ComponentKind::Processor)
+                .into_iter()
+                .find(|s| s.name == name)
+                .unwrap();
+            let err =
+                build_any(ComponentKind::Processor, name, spec.resolve(Some(&given))).unwrap_err();
+            assert!(
+                err.message.contains("missing field `args_mapping`"),
+                "{name}: {}",
+                err.message
+            );
+        }
+    }
+
+    #[test]
     fn a_resource_without_a_label_is_refused_as_lint_words_it() {
         let loaded = read_text(
             Path::new("resources.yaml"),

@@ -1,6 +1,6 @@
 //! The crate's top-level modules form layers: each uses only those below it, so none of them
-//! needs another that needs it back. Unit-test modules (from a file's first `#[cfg(test)]` on)
-//! may build from any layer.
+//! needs another that needs it back. Unit tests (a file's `#[cfg(test)] mod tests { ... }` at
+//! its end, and files that are test modules: `tests.rs`, `*_test.rs`) may build from any layer.
 
 use std::path::Path;
 
@@ -33,7 +33,8 @@ fn modules_use_only_the_layers_below_them() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
     rust_files(&src, &mut files);
-    let uses = regex::Regex::new(r"crate::(\w+)").unwrap();
+    // `crate::x::...`, and each module of a `use crate::{x::..., y}` group.
+    let uses = regex::Regex::new(r"crate::(\w+)|crate::\{([^}]*)\}").unwrap();
     let mut upward = Vec::new();
     let mut checked = 0;
     for file in files {
@@ -48,13 +49,29 @@ fn modules_use_only_the_layers_below_them() {
         let Some(level) = LAYERS.iter().position(|l| *l == top) else {
             continue;
         };
+        let name = file.file_name().unwrap_or_default().to_string_lossy();
+        if name == "tests.rs" || name.ends_with("_test.rs") {
+            continue;
+        }
         checked += 1;
         let text = std::fs::read_to_string(&file).unwrap();
-        let code = text.split("\n#[cfg(test)]").next().unwrap_or("");
-        for dep in uses.captures_iter(code) {
-            if let Some(above) = LAYERS.iter().position(|l| *l == &dep[1]) {
-                if above > level {
-                    upward.push(format!("{} uses crate::{}", rel.display(), &dep[1]));
+        let code = text
+            .split("\n#[cfg(test)]\nmod tests {")
+            .next()
+            .unwrap_or("");
+        for found in uses.captures_iter(code) {
+            let deps: Vec<&str> = match (found.get(1), found.get(2)) {
+                (Some(one), _) => vec![one.as_str()],
+                (_, Some(group)) => group
+                    .as_str()
+                    .split(',')
+                    .filter_map(|d| d.trim().split("::").next())
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for dep in deps {
+                if LAYERS.iter().position(|l| *l == dep) > Some(level) {
+                    upward.push(format!("{} uses crate::{dep}", rel.display()));
                 }
             }
         }

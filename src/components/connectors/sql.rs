@@ -107,10 +107,6 @@ component_config! {
 
 pub const DRIVERS: &[&str] = &["postgres", "sqlite"];
 
-pub fn conn_fields() -> Vec<FieldSpec> {
-    SqlConnConfig::fields()
-}
-
 /// Bento's AWS and Azure authentication of the SQL components.
 const CLOUD: &str = "cloud credentials (AWS Secrets Manager, IAM, Azure Entra) are not built: no cloud is reachable to test them; put the credentials in the dsn";
 

@@ -18,7 +18,8 @@ component_config! {
         pub tls: TlsConfig = spec(tls_field()),
         pub script: String = string("A script to use for the target operator. It has precedence over the 'command' field.")
             .example("return redis.call('set', KEYS[1], ARGV[1])"),
-        #[serde(default, deserialize_with = "crate::bloblang::mapping_unless_blank")]
+        // Required (no `default`): a config without it is refused as a missing field.
+        #[serde(deserialize_with = "crate::bloblang::mapping_unless_blank")]
         pub args_mapping: Option<crate::bloblang::Mapping> = bloblang("A Bloblang mapping which should evaluate to an array of values matching in size to the number of arguments required for the specified Redis script.")
             .example("root = [ this.key ]").example("root = [ meta(\"kafka_key\"), \"hardcoded_value\" ]"),
         pub keys_mapping: crate::bloblang::Mapping = bloblang("A Bloblang mapping which should evaluate to an array of keys matching in size to the number of arguments required for the specified Redis script.")

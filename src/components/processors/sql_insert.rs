@@ -22,7 +22,8 @@ component_config! {
         pub table: String = string("The table to insert to.").example("foo"),
         pub columns: Vec<String> = array(FieldType::String, "A list of columns to insert.")
             .example(serde_json::json!(["foo", "bar", "baz"])),
-        #[serde(default, deserialize_with = "crate::bloblang::mapping_unless_blank")]
+        // Required (no `default`): a config without it is refused as a missing field.
+        #[serde(deserialize_with = "crate::bloblang::mapping_unless_blank")]
         pub args_mapping: Option<crate::bloblang::Mapping> = spec(sql::args_mapping_field(true)),
         #[serde(default)]
         pub prefix: Option<String> = string("An optional prefix to prepend to the insert query (before INSERT).")
