@@ -63,9 +63,7 @@ pub(crate) fn scanner_field() -> FieldSpec {
         vec![
             FieldSpec::object("lines", "Split an input stream into a message per line of data.", LinesConfig::fields()).optional(),
             FieldSpec::object("csv", "Consume comma-separated values row by row; with a header row each message is an object keyed by it.", CsvConfig::fields()).optional(),
-            FieldSpec::object("chunker", "Split an input stream into chunks of a given number of bytes.", vec![
-                FieldSpec::int("size", "The size of each chunk in bytes."),
-            ]).optional(),
+            FieldSpec::object("chunker", "Split an input stream into chunks of a given number of bytes.", ChunkerConfig::fields()).optional(),
             FieldSpec::object("json_documents", "Consumes a stream of one or more JSON documents.", vec![]).optional(),
             FieldSpec::object("re_match", "Split an input stream into segments matching against a regular expression.", ReMatchConfig::fields()).optional(),
             FieldSpec::object("to_the_end", "Read the input stream all the way until the end and deliver it as a single message.", vec![]).optional(),
@@ -107,7 +105,7 @@ enum ScannerConfig {
     #[serde(rename = "csv")]
     Csv(CsvConfig),
     #[serde(rename = "chunker")]
-    Chunker { size: i64 },
+    Chunker(ChunkerConfig),
     #[serde(rename = "json_documents")]
     JsonDocuments {},
     #[serde(rename = "re_match")]
@@ -118,6 +116,12 @@ enum ScannerConfig {
     SkipBom(IntoConfig),
     #[serde(rename = "decompress")]
     Decompress(DecompressConfig),
+}
+
+component_config! {
+    struct ChunkerConfig {
+        size: i64 = int("The size of each chunk in bytes."),
+    }
 }
 
 component_config! {
@@ -230,7 +234,7 @@ impl Scanner {
             },
             ScannerConfig::ToTheEnd {} => Scanner::ToTheEnd,
             ScannerConfig::JsonDocuments {} => Scanner::JsonDocuments,
-            ScannerConfig::Chunker { size } => Scanner::Chunker(positive(size, "chunker.size")?),
+            ScannerConfig::Chunker(c) => Scanner::Chunker(positive(c.size, "chunker.size")?),
             ScannerConfig::Csv(c) => Scanner::Csv {
                 delimiter: match c.custom_delimiter.as_deref() {
                     None | Some("") => b',',
