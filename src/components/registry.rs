@@ -611,6 +611,12 @@ mod tests {
                 serde_json::json!({"driver": "sqlite", "dsn": ":memory:", "table": "t", "columns": ["*"], "args_mapping": "root = ["}),
                 "args_mapping: ",
             ),
+            (
+                ComponentKind::Cache,
+                "memory",
+                serde_json::json!({"compaction_interval": "", "default_ttl": "an hour"}),
+                "default_ttl: ",
+            ),
             // The Redis connection fields are declared in each component, not flattened in:
             // serde loses a flattened field's path.
             (

@@ -6,14 +6,15 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use tokio::sync::Mutex;
 
-use super::ttl_of;
 use crate::components::{BuildCtx, BuildError, Cache, CacheError, Plugin};
 use crate::spec::{component_config, ComponentKind, ComponentSpec, FieldType};
 
 component_config! {
     pub struct MemoryCacheConfig {
-        pub default_ttl: String = string("The default TTL of each item. After this period an item will be eligible for removal during the next compaction.").default("5m"),
-        pub compaction_interval: String = string("The period of time to wait before each compaction, at which point expired items are removed. This field can be set to an empty string in order to disable compactions/expiry entirely.").default("60s"),
+        #[serde(deserialize_with = "super::ttl")]
+        pub default_ttl: Option<Duration> = string("The default TTL of each item. After this period an item will be eligible for removal during the next compaction.").default("5m"),
+        #[serde(deserialize_with = "super::ttl")]
+        pub compaction_interval: Option<Duration> = string("The period of time to wait before each compaction, at which point expired items are removed. This field can be set to an empty string in order to disable compactions/expiry entirely.").default("60s"),
         pub init_values: HashMap<String, String> = map(FieldType::String, "A table of key/value pairs that should be present in the cache on initialization. This can be used to create static lookup tables. Init values never expire.")
             .default(serde_json::json!({}))
             .example(serde_json::json!({"Nickelback": "1995", "Spice Girls": "1994"})),
@@ -34,13 +35,9 @@ pub fn plugin() -> Plugin<dyn Cache> {
 
 fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Cache>, BuildError> {
     let c: MemoryCacheConfig = ctx.parse(conf)?;
-    let compaction = ttl_of(&c.compaction_interval)
-        .map_err(|e| ctx.error(format!("compaction_interval: {e}")))?;
+    let compaction = c.compaction_interval;
     // Without compaction nothing expires, as in Bento.
-    let default_ttl = match compaction {
-        Some(_) => ttl_of(&c.default_ttl).map_err(|e| ctx.error(format!("default_ttl: {e}")))?,
-        None => None,
-    };
+    let default_ttl = compaction.and(c.default_ttl);
     let items = c
         .init_values
         .into_iter()

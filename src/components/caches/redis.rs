@@ -5,7 +5,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use backon::{ExponentialBuilder, Retryable};
 
-use super::ttl_of;
 use crate::components::connectors::redis::{kind_field, master_field, url_field, RedisConn};
 use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::{BuildCtx, BuildError, Cache, CacheError, Plugin};
@@ -20,7 +19,8 @@ component_config! {
         master: Refused = spec(master_field()),
         pub tls: TlsConfig = spec(tls_field()),
         pub prefix: String = string("An optional string to prefix item keys with in order to prevent collisions with similar services.").default(""),
-        pub default_ttl: String = string("An optional default TTL to set for items, calculated from the moment the item is cached.").default("").advanced().example("60s"),
+        #[serde(deserialize_with = "super::ttl")]
+        pub default_ttl: Option<Duration> = string("An optional default TTL to set for items, calculated from the moment the item is cached.").default("").advanced().example("60s"),
         pub retries: RedisRetries = object("Determine time intervals and cut offs for retry attempts: a command that fails (not a missing key) is tried again with exponentially growing waits.", RedisRetries::fields())
             .default(serde_json::json!({}))
             .advanced(),
@@ -59,7 +59,7 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Cache>, Bui
     Ok(Box::new(RedisCache {
         retries,
         conn: RedisConn::new(&c.url, &c.tls, Some(Duration::from_secs(5)), ctx)?,
-        default_ttl: ttl_of(&c.default_ttl).map_err(|e| ctx.error(format!("default_ttl: {e}")))?,
+        default_ttl: c.default_ttl,
         prefix: c.prefix,
     }))
 }
