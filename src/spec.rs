@@ -497,6 +497,24 @@ pub fn duration_unless_blank<'de, D: serde::Deserializer<'de>>(
     }
 }
 
+/// A duration that is none when empty or zero (`""`, `0s`), as Bento reads TTLs, compaction
+/// intervals and connection lifetimes.
+pub fn optional_duration(s: &str) -> Result<Option<Duration>, String> {
+    if s.trim().is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(parse_duration(s)?).filter(|d| !d.is_zero()))
+}
+
+/// `optional_duration` of a config field, parsed as the config is read:
+/// `#[serde(deserialize_with = "crate::spec::optional_duration_field")]`.
+pub fn optional_duration_field<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Duration>, D::Error> {
+    let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+    optional_duration(&s).map_err(serde::de::Error::custom)
+}
+
 /// Parse a Go duration string (`300ms`, `1m30s`, `1.5h`) for a config field. An empty string
 /// is zero; negative durations are refused. The parsing itself is Go's, shared with Bloblang's
 /// `parse_duration()`.

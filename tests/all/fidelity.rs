@@ -221,6 +221,8 @@ async fn request_metadata(extra: &str, query: &str, cookie: &str) -> serde_json:
     let meta = reqwest::Client::new()
         .post(format!("http://127.0.0.1:{port}/items/7?{query}"))
         .header("X-Tag", "header")
+        // A second value of the same header: metadata keeps the first, as Go's `Header.Get`.
+        .header("X-Tag", "second")
         .header("Cookie", cookie)
         .body("{}")
         .send()

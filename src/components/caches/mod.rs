@@ -69,19 +69,3 @@ impl CacheStage {
         r
     }
 }
-
-/// Parse an optional TTL: empty or `0s` means none.
-pub(crate) fn ttl_of(s: &str) -> Result<Option<Duration>, String> {
-    if s.trim().is_empty() {
-        return Ok(None);
-    }
-    let d = crate::spec::parse_duration(s)?;
-    Ok((!d.is_zero()).then_some(d))
-}
-
-/// A config field holding a TTL or period that is none when empty or zero (`""`, `0s`), parsed
-/// as the config is read: `#[serde(deserialize_with = "crate::components::caches::ttl")]`.
-pub(crate) fn ttl<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
-    ttl_of(&s).map_err(serde::de::Error::custom)
-}

@@ -5,21 +5,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use backon::{ExponentialBuilder, Retryable};
 
-use crate::components::connectors::redis::{kind_field, master_field, url_field, RedisConn};
-use crate::components::connectors::tls::{tls_field, TlsConfig};
+use crate::components::connectors::redis::{redis_component_config, RedisConn};
 use crate::components::{BuildCtx, BuildError, Cache, CacheError, Plugin};
-use crate::spec::{component_config, ComponentKind, ComponentSpec, Refused};
+use crate::spec::{component_config, ComponentKind, ComponentSpec};
 
-component_config! {
+redis_component_config! {
     pub struct RedisCacheConfig {
-        pub url: String = spec(url_field()),
-        pub kind: String = spec(kind_field()),
-        #[serde(skip)]
-        #[allow(dead_code)]
-        master: Refused = spec(master_field()),
-        pub tls: TlsConfig = spec(tls_field()),
         pub prefix: String = string("An optional string to prefix item keys with in order to prevent collisions with similar services.").default(""),
-        #[serde(deserialize_with = "super::ttl")]
+        #[serde(deserialize_with = "crate::spec::optional_duration_field")]
         pub default_ttl: Option<Duration> = string("An optional default TTL to set for items, calculated from the moment the item is cached.").default("").advanced().example("60s"),
         pub retries: RedisRetries = object("Determine time intervals and cut offs for retry attempts: a command that fails (not a missing key) is tried again with exponentially growing waits.", RedisRetries::fields())
             .default(serde_json::json!({}))

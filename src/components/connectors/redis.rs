@@ -33,6 +33,29 @@ pub fn master_field() -> FieldSpec {
     FieldSpec::refused("master", "Redis Sentinel failover is not built").default("")
 }
 
+/// `component_config!` for a `redis*` component: its struct starts with the connection fields
+/// every one of them has (`url`, `kind`, `master`, `tls`, in Bento's order), then its own. The
+/// fields are written into the struct rather than flattened in from one of their own, so that a
+/// bad one (`tls.enabled`) is reported at its path, which serde's `flatten` loses.
+macro_rules! redis_component_config {
+    ($(#[$sattr:meta])* $vis:vis struct $name:ident { $($body:tt)* }) => {
+        $crate::spec::component_config! {
+            $(#[$sattr])*
+            $vis struct $name {
+                pub url: String = spec($crate::components::connectors::redis::url_field()),
+                pub kind: String = spec($crate::components::connectors::redis::kind_field()),
+                #[serde(skip)]
+                #[allow(dead_code)]
+                master: $crate::spec::Refused = spec($crate::components::connectors::redis::master_field()),
+                pub tls: $crate::components::connectors::tls::TlsConfig =
+                    spec($crate::components::connectors::tls::tls_field()),
+                $($body)*
+            }
+        }
+    };
+}
+pub(crate) use redis_component_config;
+
 /// One component's Redis connection.
 pub struct RedisConn {
     client: redis::Client,

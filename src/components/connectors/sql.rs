@@ -16,7 +16,7 @@ use crate::bloblang::Mapping;
 use crate::components::{BuildCtx, BuildError, ComponentError};
 use crate::message::value::Object;
 use crate::message::{Message, Value};
-use crate::spec::parse_duration;
+use crate::spec::optional_duration;
 use crate::spec::{component_config, FieldSpec, FieldType, Refused};
 
 #[derive(Debug, Error, Clone, PartialEq)]
@@ -228,10 +228,8 @@ impl Db {
                 })
                 .map_err(|e| ctx.error(format!("dsn: {e}")))?;
         }
-        let dur = |name: &str, v: &Option<String>| match v.as_deref().filter(|v| !v.is_empty()) {
-            Some(v) => parse_duration(v)
-                .map(|d| (!d.is_zero()).then_some(d))
-                .map_err(|e| ctx.error(format!("{name}: {e}"))),
+        let dur = |name: &str, v: &Option<String>| match v.as_deref() {
+            Some(v) => optional_duration(v).map_err(|e| ctx.error(format!("{name}: {e}"))),
             None => Ok(None),
         };
         let max_idle = dur("conn_max_idle_time", &conf.options.conn_max_idle_time)?;

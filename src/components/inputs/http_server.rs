@@ -553,9 +553,15 @@ impl Route {
                 false => k,
             }
         };
-        for k in req.headers.keys() {
-            // The first value, as Go's `Header.Get`.
-            if let Some(Ok(s)) = req.headers.get(k).map(|v| v.to_str()) {
+        // The first value of each header, as Go's `Header.Get`: the map yields the values of a
+        // name one after the other.
+        let mut last: Option<&HeaderName> = None;
+        for (k, v) in &req.headers {
+            if last == Some(k) {
+                continue;
+            }
+            last = Some(k);
+            if let Ok(s) = v.to_str() {
                 meta.insert(key("header_", canonical_header(k.as_str())), Value::from(s));
             }
         }
@@ -711,31 +717,37 @@ impl Responder {
     }
 }
 
+/// The usual header names (as hyper holds them, lower case) and their canonical form, so that
+/// these need no work nor an allocation.
+const KNOWN_HEADERS: [(&str, &str); 16] = [
+    ("accept", "Accept"),
+    ("accept-encoding", "Accept-Encoding"),
+    ("accept-language", "Accept-Language"),
+    ("authorization", "Authorization"),
+    ("cache-control", "Cache-Control"),
+    ("connection", "Connection"),
+    ("content-length", "Content-Length"),
+    ("content-type", "Content-Type"),
+    ("cookie", "Cookie"),
+    ("host", "Host"),
+    ("origin", "Origin"),
+    ("referer", "Referer"),
+    ("user-agent", "User-Agent"),
+    ("x-api-key", "X-Api-Key"),
+    ("x-forwarded-for", "X-Forwarded-For"),
+    ("x-request-id", "X-Request-Id"),
+];
+
 /// Go's canonical header form (`content-type` → `Content-Type`), as Bento's metadata keys are.
 fn canonical_header(k: &str) -> Cow<'static, str> {
-    // hyper holds names in lower case; the usual ones need no work (nor an allocation).
-    let known = match k {
-        "accept" => "Accept",
-        "accept-encoding" => "Accept-Encoding",
-        "accept-language" => "Accept-Language",
-        "authorization" => "Authorization",
-        "cache-control" => "Cache-Control",
-        "connection" => "Connection",
-        "content-length" => "Content-Length",
-        "content-type" => "Content-Type",
-        "cookie" => "Cookie",
-        "host" => "Host",
-        "origin" => "Origin",
-        "referer" => "Referer",
-        "user-agent" => "User-Agent",
-        "x-api-key" => "X-Api-Key",
-        "x-forwarded-for" => "X-Forwarded-For",
-        "x-request-id" => "X-Request-Id",
-        _ => "",
-    };
-    if !known.is_empty() {
-        return known.into();
+    match KNOWN_HEADERS.iter().find(|(lower, _)| *lower == k) {
+        Some((_, canonical)) => Cow::Borrowed(canonical),
+        None => canonicalise(k).into(),
     }
+}
+
+/// Go's rule: upper case the first letter and each letter after a `-`, lower case the rest.
+fn canonicalise(k: &str) -> String {
     let mut out = String::with_capacity(k.len());
     let mut upper = true;
     for c in k.chars() {
@@ -745,7 +757,7 @@ fn canonical_header(k: &str) -> Cow<'static, str> {
         });
         upper = c == '-';
     }
-    out.into()
+    out
 }
 
 /// The messages of a request body: one per part of a `multipart/*` body, else the body, as
@@ -855,35 +867,20 @@ mod tests {
         assert_eq!(canonical_header("x-api-key"), "X-Api-Key");
         assert_eq!(canonical_header("x-custom-thing"), "X-Custom-Thing");
         // The names spelled out in the table are what the general rule gives.
-        for name in [
-            "accept",
-            "accept-encoding",
-            "accept-language",
-            "authorization",
-            "cache-control",
-            "connection",
-            "content-length",
-            "content-type",
-            "cookie",
-            "host",
-            "origin",
-            "referer",
-            "user-agent",
-            "x-api-key",
-            "x-forwarded-for",
-            "x-request-id",
-        ] {
+        for (name, canonical) in KNOWN_HEADERS {
             let general: String = name
                 .split('-')
                 .map(|w| w[..1].to_ascii_uppercase() + &w[1..])
                 .collect::<Vec<_>>()
                 .join("-");
+            assert_eq!(canonicalise(name), general);
             let got = canonical_header(name);
             assert!(
                 matches!(got, Cow::Borrowed(_)),
                 "{name} is not in the table"
             );
             assert_eq!(got, general);
+            assert_eq!(got, canonical);
         }
     }
 }

@@ -7,23 +7,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::auto_replay_field;
-use crate::components::connectors::redis::{
-    component_error, kind_field, master_field, url_field, RedisConn,
-};
-use crate::components::connectors::tls::{tls_field, TlsConfig};
+use crate::components::connectors::redis::{component_error, redis_component_config, RedisConn};
 use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
 use crate::message::ack::{noop_ack, AckFn};
 use crate::message::{Batch, Message};
-use crate::spec::{component_config, ComponentKind, ComponentSpec, Refused};
+use crate::spec::{ComponentKind, ComponentSpec};
 
-component_config! {
+redis_component_config! {
     pub struct RedisListInputConfig {
-        pub url: String = spec(url_field()),
-        pub kind: String = spec(kind_field()),
-        #[serde(skip)]
-        #[allow(dead_code)]
-        master: Refused = spec(master_field()),
-        pub tls: TlsConfig = spec(tls_field()),
         pub key: String = string("The key of a list to read from."),
         #[serde(deserialize_with = "crate::spec::duration")]
         pub timeout: Duration = string("The length of time to poll for new messages before reattempting.").default("5s").advanced(),

@@ -6,22 +6,13 @@ use async_trait::async_trait;
 
 use crate::bloblang::InterpolatedString;
 use crate::components::batching::{batching_field, TakenBatching};
-use crate::components::connectors::redis::{
-    component_error, kind_field, master_field, url_field, RedisConn,
-};
-use crate::components::connectors::tls::{tls_field, TlsConfig};
+use crate::components::connectors::redis::{component_error, redis_component_config, RedisConn};
 use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
 use crate::message::Batch;
-use crate::spec::{component_config, ComponentKind, ComponentSpec, Refused};
+use crate::spec::{ComponentKind, ComponentSpec};
 
-component_config! {
+redis_component_config! {
     pub struct RedisListOutputConfig {
-        pub url: String = spec(url_field()),
-        pub kind: String = spec(kind_field()),
-        #[serde(skip)]
-        #[allow(dead_code)]
-        master: Refused = spec(master_field()),
-        pub tls: TlsConfig = spec(tls_field()),
         pub key: InterpolatedString = string("The key for each message, function interpolations can be optionally used to create a unique key per message.")
             .interpolated().example("some_list").example("${! @.from }").example("${! this.id }"),
         pub command: String = string("The command used to push elements to the Redis list.").default("rpush").options(&["rpush", "lpush"]).advanced(),

@@ -3,11 +3,12 @@
 use async_trait::async_trait;
 
 use crate::bloblang::InterpolatedString;
-use crate::components::caches::{ttl_of, CacheStage};
+use crate::components::caches::CacheStage;
 use crate::components::{
     BatchFailure, BuildCtx, BuildError, CacheError, ComponentInfo, Plugin, Processor,
 };
 use crate::message::{Batch, Value};
+use crate::spec::optional_duration;
 use crate::spec::{component_config, ComponentKind, ComponentSpec};
 
 component_config! {
@@ -88,7 +89,7 @@ impl CacheProcessor {
     async fn apply(&self, batch: &mut Batch, i: usize) -> Result<(), String> {
         let key = self.key.render(batch, i).map_err(|e| format!("key: {e}"))?;
         let ttl = match &self.ttl {
-            Some(t) => ttl_of(&t.render(batch, i).map_err(|e| format!("ttl: {e}"))?)?,
+            Some(t) => optional_duration(&t.render(batch, i).map_err(|e| format!("ttl: {e}"))?)?,
             None => None,
         };
         let value = || match &self.value {

@@ -9,12 +9,13 @@ use serde::{Deserialize, Serialize};
 
 use super::cache::cache_resource;
 use crate::bloblang::{InterpolatedString, Mapping};
-use crate::components::caches::{ttl_of, CacheStage};
+use crate::components::caches::CacheStage;
 use crate::components::{
     run_processors, BatchFailure, BuildCtx, BuildError, CacheError, ComponentInfo, Plugin,
     Processor, ProcessorStage,
 };
 use crate::message::{Batch, Message, Metadata, Value};
+use crate::spec::optional_duration;
 use crate::spec::{component_config, ComponentKind, ComponentSpec};
 
 component_config! {
@@ -127,7 +128,7 @@ impl Processor for Cached {
                 Some(t) => t
                     .render(&batch, i)
                     .map_err(|e| e.to_string())
-                    .and_then(|s| ttl_of(&s)),
+                    .and_then(|s| optional_duration(&s)),
                 None => Ok(None),
             };
             let result: Vec<Message> = run_processors(&self.procs, vec![m])

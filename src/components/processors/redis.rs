@@ -7,21 +7,15 @@ use async_trait::async_trait;
 use crate::bloblang::{InterpolatedString, Mapping};
 use crate::components::connectors::args_for;
 use crate::components::connectors::redis::{
-    arg_bytes, kind_field, master_field, reply_value, url_field, RedisConn,
+    arg_bytes, redis_component_config, reply_value, RedisConn,
 };
-use crate::components::connectors::tls::{tls_field, TlsConfig};
+use crate::components::connectors::tls::TlsConfig;
 use crate::components::{BatchFailure, BuildCtx, BuildError, ComponentInfo, Plugin, Processor};
 use crate::message::Batch;
-use crate::spec::{component_config, ComponentKind, ComponentSpec, Refused};
+use crate::spec::{ComponentKind, ComponentSpec};
 
-component_config! {
+redis_component_config! {
     pub struct RedisProcConfig {
-        pub url: String = spec(url_field()),
-        pub kind: String = spec(kind_field()),
-        #[serde(skip)]
-        #[allow(dead_code)]
-        master: Refused = spec(master_field()),
-        pub tls: TlsConfig = spec(tls_field()),
         pub command: InterpolatedString = string("The command to execute.").interpolated().example("scard").example("incrby").example("${! meta(\"command\") }"),
         #[serde(default, deserialize_with = "crate::bloblang::mapping_unless_blank")]
         pub args_mapping: Option<Mapping> = bloblang("A Bloblang mapping which should evaluate to an array of values matching in size to the number of arguments required for the specified Redis command.")

@@ -3,19 +3,12 @@
 //! which is what makes check-and-reserve (a token quota) safe under concurrency.
 
 use super::redis::{RedisAction, RedisProc};
-use crate::components::connectors::redis::{kind_field, master_field, url_field};
-use crate::components::connectors::tls::{tls_field, TlsConfig};
+use crate::components::connectors::redis::redis_component_config;
 use crate::components::{BuildCtx, BuildError, Plugin, Processor};
-use crate::spec::{component_config, ComponentKind, ComponentSpec, Refused};
+use crate::spec::{ComponentKind, ComponentSpec};
 
-component_config! {
+redis_component_config! {
     pub struct RedisScriptConfig {
-        pub url: String = spec(url_field()),
-        pub kind: String = spec(kind_field()),
-        #[serde(skip)]
-        #[allow(dead_code)]
-        master: Refused = spec(master_field()),
-        pub tls: TlsConfig = spec(tls_field()),
         pub script: String = string("A script to use for the target operator. It has precedence over the 'command' field.")
             .example("return redis.call('set', KEYS[1], ARGV[1])"),
         // Required (no `default`): a config without it is refused as a missing field.

@@ -6,21 +6,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::interval_of;
-use crate::components::connectors::redis::{
-    component_error, kind_field, master_field, url_field, RedisConn,
-};
-use crate::components::connectors::tls::{tls_field, TlsConfig};
+use crate::components::connectors::redis::{component_error, redis_component_config, RedisConn};
 use crate::components::{BuildCtx, BuildError, ComponentError, Plugin, RateLimit};
-use crate::spec::{component_config, ComponentKind, ComponentSpec, Refused, Status};
+use crate::spec::{ComponentKind, ComponentSpec, Status};
 
-component_config! {
+redis_component_config! {
     pub struct RedisRateLimitConfig {
-        pub url: String = spec(url_field()),
-        pub kind: String = spec(kind_field()),
-        #[serde(skip)]
-        #[allow(dead_code)]
-        master: Refused = spec(master_field()),
-        pub tls: TlsConfig = spec(tls_field()),
         pub count: i64 = int("The maximum number of messages to allow for a given period of time.").default(1000),
         pub interval: String = string("The time window to limit requests by.").default("1s"),
         pub key: String = string("The key to use for the rate limit.").example("my_rate_limit"),
