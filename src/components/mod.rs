@@ -103,6 +103,13 @@ pub trait Output: Send + Sync {
     fn coalesces_writes(&self) -> bool {
         false
     }
+    /// Whether a write finishes when first polled, waiting on nothing (`drop`,
+    /// `sync_response`, `reject`). Without a batching policy the stage before the output then
+    /// writes its transactions itself: handing them to the output task would cost a wake-up
+    /// and a queue per message for a write that takes no time.
+    fn writes_at_once(&self) -> bool {
+        false
+    }
 }
 
 /// Why a cache operation did not succeed.

@@ -9,7 +9,9 @@
 //! chunks of transactions: an input whose reads may be dropped half-way
 //! ([`Input::reads_cancel_safely`]) has its next read polled once after each, and everything
 //! that was ready goes on in one hand-over, so a busy stream wakes the next stage once per
-//! chunk rather than once per message, and a quiet one adds no wait.
+//! chunk rather than once per message, and a quiet one adds no wait. An output whose writes
+//! take no time ([`Output::writes_at_once`]: `drop`, `sync_response`) is written by the stage
+//! before it, with no hand-over at all.
 //!
 //! Shutdown has two stages. `stop` (a signal, or the input ending) stops reading; everything
 //! already read is processed, written and acknowledged. If that takes longer than the shutdown
@@ -277,27 +279,40 @@ impl Stream {
         let stream = crate::metrics::current_stream();
 
         let output_info = self.output_info.clone();
+        // With a batching policy the output processors run as each transaction arrives,
+        // before it joins the batch (Bento's order); the batch is written as it is.
+        let (procs, batch_procs) = match self.batching {
+            Some(_) => (Vec::new(), self.output_processors),
+            None => (self.output_processors, Vec::new()),
+        };
+        let in_place = self.batching.is_none() && self.output.writes_at_once();
+        let shared = Arc::new(OutputShared {
+            metrics: OutputMetrics::new(&self.output_info.label, &self.output_info.path),
+            output: self.output,
+            info: self.output_info,
+            procs,
+            readiness: self.readiness.clone(),
+            abort: abort.clone(),
+            reconnect: Mutex::new(()),
+        });
         let output_task = tokio::spawn(crate::metrics::in_stream(
             stream.clone(),
             monitored(
                 run_output(
-                    self.output,
-                    self.output_info,
-                    self.output_processors,
+                    shared.clone(),
+                    batch_procs,
                     self.batching,
                     out_rx,
-                    self.readiness.clone(),
-                    Lifecycle {
-                        stop: stopping.clone(),
-                        abort: abort.clone(),
-                        input_ended: input_ended.clone(),
-                    },
+                    input_ended.clone(),
                 ),
                 &output_info,
                 "output",
                 &crashed,
             ),
         ));
+        // Outputs that write at once are written by the stage before them; the output task
+        // then only connects and, once that stage is done, closes the output.
+        let in_place = in_place.then_some(shared);
         let pipeline_info = ComponentInfo {
             label: String::new(),
             path: "root.pipeline".into(),
@@ -305,14 +320,25 @@ impl Stream {
         };
         let mut workers = Vec::new();
         let in_tx = if self.processors.is_empty() {
-            out_tx
+            Downstream {
+                tx: out_tx,
+                in_place,
+            }
         } else {
             let (in_tx, in_rx) = async_channel::bounded::<Vec<Transaction>>(capacity);
             for _ in 0..self.threads.max(1) {
                 workers.push(tokio::spawn(crate::metrics::in_stream(
                     stream.clone(),
                     monitored(
-                        run_worker(in_rx.clone(), out_tx.clone(), self.processors.clone()),
+                        run_worker(
+                            in_rx.clone(),
+                            Downstream {
+                                tx: out_tx.clone(),
+                                in_place: in_place.clone(),
+                            },
+                            self.processors.clone(),
+                            abort.clone(),
+                        ),
                         &pipeline_info,
                         "pipeline worker",
                         &crashed,
@@ -321,7 +347,10 @@ impl Stream {
             }
             // The workers hold the output's senders now: it ends once they all have.
             drop(out_tx);
-            in_tx
+            Downstream {
+                tx: in_tx,
+                in_place: None,
+            }
         };
         let input_info = self.input_info.clone();
         let input_task = tokio::spawn(crate::metrics::in_stream(
@@ -399,7 +428,7 @@ async fn run_input(
     mut input: Box<dyn Input>,
     info: ComponentInfo,
     procs: Vec<Arc<ProcessorStage>>,
-    tx: async_channel::Sender<Vec<Transaction>>,
+    tx: Downstream,
     readiness: Arc<Readiness>,
     life: Lifecycle,
 ) {
@@ -500,7 +529,7 @@ async fn run_input(
                 None => {}
             }
         }
-        if !hand_over(&tx, chunk, &abort).await {
+        if !tx.hand_over(chunk, &abort).await {
             break;
         }
     }
@@ -535,31 +564,44 @@ async fn collect(
     ack.ack();
 }
 
-/// Hand transactions to the next stage; false when that stage is gone or the stream aborts.
-async fn hand_over(
-    tx: &async_channel::Sender<Vec<Transaction>>,
-    chunk: Vec<Transaction>,
-    abort: &CancellationToken,
-) -> bool {
-    if chunk.is_empty() {
-        return true;
-    }
-    // Most hand-overs find room: no need to set up the select.
-    let chunk = match tx.try_send(chunk) {
-        Ok(()) => return true,
-        Err(async_channel::TrySendError::Closed(_)) => return false,
-        Err(async_channel::TrySendError::Full(chunk)) => chunk,
-    };
-    tokio::select! {
-        r = tx.send(chunk) => r.is_ok(),
-        _ = abort.cancelled() => false,
+/// Where a stage hands its transactions on: the next stage's channel or, for an output that
+/// writes at once ([`Output::writes_at_once`]), the output itself. The sender is held either
+/// way: the output task closes the output once every sender is gone.
+struct Downstream {
+    tx: async_channel::Sender<Vec<Transaction>>,
+    in_place: Option<Arc<OutputShared>>,
+}
+
+impl Downstream {
+    /// Hand transactions on; false when the next stage is gone or the stream aborts.
+    async fn hand_over(&self, chunk: Vec<Transaction>, abort: &CancellationToken) -> bool {
+        if chunk.is_empty() {
+            return true;
+        }
+        if let Some(output) = &self.in_place {
+            for t in chunk {
+                write_transaction(output, t).await;
+            }
+            return !abort.is_cancelled();
+        }
+        // Most hand-overs find room: no need to set up the select.
+        let chunk = match self.tx.try_send(chunk) {
+            Ok(()) => return true,
+            Err(async_channel::TrySendError::Closed(_)) => return false,
+            Err(async_channel::TrySendError::Full(chunk)) => chunk,
+        };
+        tokio::select! {
+            r = self.tx.send(chunk) => r.is_ok(),
+            _ = abort.cancelled() => false,
+        }
     }
 }
 
 async fn run_worker(
     rx: async_channel::Receiver<Vec<Transaction>>,
-    tx: async_channel::Sender<Vec<Transaction>>,
+    tx: Downstream,
     procs: Vec<Arc<ProcessorStage>>,
+    abort: CancellationToken,
 ) {
     while let Ok(chunk) = rx.recv().await {
         let mut out = Vec::with_capacity(chunk.len());
@@ -580,7 +622,7 @@ async fn run_worker(
             }
             t.ack.ack();
         }
-        if !out.is_empty() && tx.send(out).await.is_err() {
+        if !tx.hand_over(out, &abort).await {
             return;
         }
     }
@@ -674,40 +716,27 @@ struct OutputShared {
 /// per slot, but a task per write (or per slot) would add a wake-up to every message, and the
 /// writes spend their time waiting on I/O, not on this task.
 async fn run_output(
-    output: Arc<dyn Output>,
-    info: ComponentInfo,
-    procs: Vec<Arc<ProcessorStage>>,
+    shared: Arc<OutputShared>,
+    batch_procs: Vec<Arc<ProcessorStage>>,
     batching: Option<BatchPolicy>,
     rx: async_channel::Receiver<Vec<Transaction>>,
-    readiness: Arc<Readiness>,
-    life: Lifecycle,
+    input_ended: CancellationToken,
 ) {
-    let Lifecycle {
-        abort, input_ended, ..
-    } = life;
-    let metrics = OutputMetrics::new(&info.label, &info.path);
-    if !connect(Connecting::Output(&output), &info, &metrics.conn, &abort).await {
+    let (output, info) = (&shared.output, &shared.info);
+    if !connect(
+        Connecting::Output(output),
+        info,
+        &shared.metrics.conn,
+        &shared.abort,
+    )
+    .await
+    {
         return;
     }
-    readiness.output.store(true, Ordering::Relaxed);
+    shared.readiness.output.store(true, Ordering::Relaxed);
     tracing::info!(label = %info.label, path = %info.path, "Output type {} is now active", info.kind_name);
     let max_in_flight = output.max_in_flight().max(1);
     let mut batcher = batching.map(|p| Batcher::new(p, &info.label, &info.path));
-    // With a batching policy the output processors run as each transaction arrives, before it
-    // joins the batch (Bento's order); the batch is written as it is.
-    let (procs, batch_procs) = match batcher {
-        Some(_) => (Vec::new(), procs),
-        None => (procs, Vec::new()),
-    };
-    let shared = OutputShared {
-        output,
-        info,
-        metrics,
-        procs,
-        readiness,
-        abort,
-        reconnect: Mutex::new(()),
-    };
     // An output that can take several transactions in one write gets what is waiting, up to
     // this many, when nothing runs between the channel and its write.
     let gather =

@@ -631,3 +631,131 @@ async fn what_an_input_has_ready_crosses_the_stages_together() {
     assert_eq!(log.len(), 20);
     assert!(log.iter().all(|(_, s)| s.is_ok()));
 }
+
+/// An input that notes the task each read runs on, around [`RecordingInput`].
+struct TaskNotingInput {
+    inner: RecordingInput,
+    tasks: Arc<Mutex<Vec<tokio::task::Id>>>,
+}
+
+#[async_trait]
+impl Input for TaskNotingInput {
+    async fn connect(&mut self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+    async fn read(&mut self) -> Result<(Batch, AckFn), ComponentError> {
+        self.tasks.lock().unwrap().extend(tokio::task::try_id());
+        self.inner.read().await
+    }
+    async fn close(&mut self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+}
+
+/// An output whose writes finish at once, noting the task each write runs on.
+struct AtOnceProbe {
+    writes: Mutex<Vec<(tokio::task::Id, String)>>,
+}
+
+#[async_trait]
+impl Output for AtOnceProbe {
+    async fn connect(&self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+    async fn write(&self, b: &Batch) -> Result<(), ComponentError> {
+        let task = tokio::task::try_id().expect("writes run in a task");
+        let mut writes = self.writes.lock().unwrap();
+        for m in b {
+            writes.push((task, String::from_utf8_lossy(m.bytes()).into_owned()));
+        }
+        Ok(())
+    }
+    async fn close(&self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+    fn writes_at_once(&self) -> bool {
+        true
+    }
+}
+
+#[tokio::test]
+async fn an_output_that_writes_at_once_is_written_by_the_input_task() {
+    // No pipeline processors and an output whose writes take no time (`drop`,
+    // `sync_response`): the input task writes each transaction itself, in order, and every
+    // one is acknowledged; no message waits for the output task's wake-up.
+    let (inner, log) = RecordingInput::new(50);
+    let tasks = Arc::new(Mutex::new(Vec::new()));
+    let input = TaskNotingInput {
+        inner,
+        tasks: tasks.clone(),
+    };
+    let out = Arc::new(AtOnceProbe {
+        writes: Mutex::default(),
+    });
+    let outcome = stream(Box::new(input), out.clone())
+        .run(CancellationToken::new(), Duration::from_secs(5))
+        .await;
+    assert_eq!(outcome, Outcome::Drained);
+    let readers: std::collections::HashSet<_> = tasks.lock().unwrap().iter().copied().collect();
+    assert_eq!(readers.len(), 1, "one input task");
+    let writes = out.writes.lock().unwrap();
+    assert!(
+        writes.iter().all(|(task, _)| readers.contains(task)),
+        "every write ran on the input task"
+    );
+    let order: Vec<&str> = writes.iter().map(|(_, m)| m.as_str()).collect();
+    let want: Vec<String> = (0..50).map(|i| format!("m{i}")).collect();
+    assert_eq!(order, want, "every message once, in order");
+    let log = log.lock().unwrap();
+    assert_eq!(log.len(), 50);
+    assert!(log.iter().all(|(_, s)| s.is_ok()));
+}
+
+/// [`Upper`], noting the task each batch is processed on.
+struct TaskNotingUpper {
+    tasks: Arc<Mutex<Vec<tokio::task::Id>>>,
+}
+
+#[async_trait]
+impl engine::components::Processor for TaskNotingUpper {
+    async fn process(&self, batch: Batch) -> Result<Vec<Batch>, engine::components::BatchFailure> {
+        self.tasks.lock().unwrap().extend(tokio::task::try_id());
+        Upper.process(batch).await
+    }
+}
+
+#[tokio::test]
+async fn with_a_worker_stage_the_workers_write_an_output_that_writes_at_once() {
+    let (input, log) = RecordingInput::new(40);
+    let workers = Arc::new(Mutex::new(Vec::new()));
+    let out = Arc::new(AtOnceProbe {
+        writes: Mutex::default(),
+    });
+    let mut s = stream(Box::new(input), out.clone());
+    s.threads = 2;
+    s.processors = vec![Arc::new(engine::components::ProcessorStage::new(
+        Box::new(TaskNotingUpper {
+            tasks: workers.clone(),
+        }),
+        ComponentInfo::default(),
+    ))];
+    let outcome = s
+        .run(CancellationToken::new(), Duration::from_secs(5))
+        .await;
+    assert_eq!(outcome, Outcome::Drained);
+    let workers: std::collections::HashSet<_> = workers.lock().unwrap().iter().copied().collect();
+    let writes = out.writes.lock().unwrap();
+    assert!(
+        writes.iter().all(|(task, _)| workers.contains(task)),
+        "every write ran on a worker"
+    );
+    // Two workers may finish their chunks in either order; each message is written once.
+    let mut got: Vec<&str> = writes.iter().map(|(_, m)| m.as_str()).collect();
+    got.sort_unstable();
+    let mut want: Vec<String> = (0..40).map(|i| format!("M{i}")).collect();
+    want.sort_unstable();
+    assert_eq!(got, want);
+    let log = log.lock().unwrap();
+    assert_eq!(log.len(), 40);
+    assert!(log.iter().all(|(_, s)| s.is_ok()));
+}

@@ -35,4 +35,7 @@ impl Output for DropOutput {
     fn max_in_flight(&self) -> usize {
         64
     }
+    fn writes_at_once(&self) -> bool {
+        true
+    }
 }

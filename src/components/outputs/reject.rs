@@ -43,4 +43,7 @@ impl Output for RejectOutput {
     async fn close(&self) -> Result<(), ComponentError> {
         Ok(())
     }
+    fn writes_at_once(&self) -> bool {
+        true
+    }
 }

@@ -68,6 +68,9 @@ impl Output for SyncResponseOutput {
     fn max_in_flight(&self) -> usize {
         64
     }
+    fn writes_at_once(&self) -> bool {
+        true
+    }
 }
 
 pub struct SyncResponseProcessor;
