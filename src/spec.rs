@@ -115,6 +115,9 @@ pub struct FieldSpec {
     pub interpolated: bool,
     /// Holds a Bloblang mapping.
     pub bloblang: bool,
+    /// Holds a Go duration (`5s`, `1m30s`; empty where the field allows none), which lint
+    /// checks as the build parses it.
+    pub duration: bool,
     /// Allowed values of a string field; empty means any.
     pub options: Vec<&'static str>,
     pub examples: Vec<J>,
@@ -136,6 +139,7 @@ impl FieldSpec {
             advanced: false,
             interpolated: false,
             bloblang: false,
+            duration: false,
             options: Vec::new(),
             examples: Vec::new(),
             unsupported: None,
@@ -207,6 +211,10 @@ impl FieldSpec {
     }
     pub fn advanced(mut self) -> FieldSpec {
         self.advanced = true;
+        self
+    }
+    pub fn duration(mut self) -> FieldSpec {
+        self.duration = true;
         self
     }
     pub fn interpolated(mut self) -> FieldSpec {

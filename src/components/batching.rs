@@ -21,7 +21,7 @@ component_config! {
         pub count: i64 = int("A number of messages at which the batch should be flushed. If `0` disables count based batching.").default(0),
         pub byte_size: i64 = int("An amount of bytes at which the batch should be flushed. If `0` disables size based batching.").default(0),
         #[serde(default, deserialize_with = "crate::spec::duration_unless_blank")]
-        pub period: Option<Duration> = string("A period in which an incomplete batch should be flushed regardless of its size.").default("").example("1s").example("500ms"),
+        pub period: Option<Duration> = string("A period in which an incomplete batch should be flushed regardless of its size.").default("").example("1s").example("500ms").duration(),
         pub jitter: f64 = float("A non-negative factor that adds random delay to batch flush intervals, where delay is determined uniformly at random between `0` and `jitter * period`.").default(0.0).advanced(),
         #[serde(default, deserialize_with = "crate::bloblang::mapping_unless_blank")]
         pub check: Option<Mapping> = bloblang("A Bloblang query that should return a boolean value indicating whether a message should end a batch.").default("").example("this.type == \"end_of_transaction\""),

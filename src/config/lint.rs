@@ -248,6 +248,12 @@ impl Linter<'_> {
             }
             self.push(node, msg);
         }
+        if f.duration && !text.trim().is_empty() {
+            if let Err(e) = crate::spec::parse_duration(text) {
+                self.push(node, format!("field {}: {e}", f.name));
+                return;
+            }
+        }
         let check: Option<ContentCheck> = if f.bloblang {
             Some(mapping_problems)
         } else if f.interpolated {

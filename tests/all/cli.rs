@@ -48,6 +48,45 @@ fn lint_reports_misspelt_field_wrong_type_and_missing_env() {
 }
 
 #[test]
+fn lint_checks_durations_as_the_build_parses_them() {
+    // A malformed duration in a typed field (a cache TTL, a flattened SQL connection option)
+    // is a lint error at its line and column; empty and zero mean "none" and pass.
+    let config = "cache_resources:
+  - label: seen
+    memory:
+      default_ttl: soon
+      compaction_interval: \"\"
+input:
+  http_server:
+    timeout: 0s
+output:
+  sql_insert:
+    driver: postgres
+    dsn: postgres://localhost/test
+    table: t
+    columns: [a]
+    args_mapping: root = [this.a]
+    conn_max_idle_time: 5x
+    conn_max_life_time: 1m30s
+";
+    let (_dir, path) = temp_config(config);
+    let p = path.to_string_lossy().to_string();
+    let out = run_engine(&["lint", &p], b"");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines,
+        vec![
+            format!("{p}(4,20) field default_ttl: time: invalid duration \"soon\""),
+            format!(
+                "{p}(16,25) field conn_max_idle_time: time: unknown unit \"x\" in duration \"5x\""
+            ),
+        ]
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
 fn run_refuses_a_config_with_lint_errors() {
     let (_dir, path) = temp_config(BAD);
     let out = run_engine(

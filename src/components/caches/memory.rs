@@ -12,9 +12,9 @@ use crate::spec::{component_config, ComponentKind, ComponentSpec, FieldType};
 component_config! {
     pub struct MemoryCacheConfig {
         #[serde(deserialize_with = "crate::spec::optional_duration_field")]
-        pub default_ttl: Option<Duration> = string("The default TTL of each item. After this period an item will be eligible for removal during the next compaction.").default("5m"),
+        pub default_ttl: Option<Duration> = string("The default TTL of each item. After this period an item will be eligible for removal during the next compaction.").default("5m").duration(),
         #[serde(deserialize_with = "crate::spec::optional_duration_field")]
-        pub compaction_interval: Option<Duration> = string("The period of time to wait before each compaction, at which point expired items are removed. This field can be set to an empty string in order to disable compactions/expiry entirely.").default("60s"),
+        pub compaction_interval: Option<Duration> = string("The period of time to wait before each compaction, at which point expired items are removed. This field can be set to an empty string in order to disable compactions/expiry entirely.").default("60s").duration(),
         pub init_values: HashMap<String, String> = map(FieldType::String, "A table of key/value pairs that should be present in the cache on initialization. This can be used to create static lookup tables. Init values never expire.")
             .default(serde_json::json!({}))
             .example(serde_json::json!({"Nickelback": "1995", "Spice Girls": "1994"})),

@@ -13,7 +13,7 @@ redis_component_config! {
     pub struct RedisCacheConfig {
         pub prefix: String = string("An optional string to prefix item keys with in order to prevent collisions with similar services.").default(""),
         #[serde(deserialize_with = "crate::spec::optional_duration_field")]
-        pub default_ttl: Option<Duration> = string("An optional default TTL to set for items, calculated from the moment the item is cached.").default("").advanced().example("60s"),
+        pub default_ttl: Option<Duration> = string("An optional default TTL to set for items, calculated from the moment the item is cached.").default("").advanced().example("60s").duration(),
         pub retries: RedisRetries = object("Determine time intervals and cut offs for retry attempts: a command that fails (not a missing key) is tried again with exponentially growing waits.", RedisRetries::fields())
             .default(serde_json::json!({}))
             .advanced(),
@@ -24,11 +24,11 @@ component_config! {
     /// The cache's `retries`: `retry`'s backoff in shape, with Bento's defaults for this cache.
     pub struct RedisRetries {
         #[serde(deserialize_with = "crate::spec::duration")]
-        pub initial_interval: Duration = string("The initial period to wait between retry attempts.").default("500ms").example("50ms"),
+        pub initial_interval: Duration = string("The initial period to wait between retry attempts.").default("500ms").example("50ms").duration(),
         #[serde(deserialize_with = "crate::spec::duration")]
-        pub max_interval: Duration = string("The maximum period to wait between retry attempts").default("1s").example("5s"),
+        pub max_interval: Duration = string("The maximum period to wait between retry attempts").default("1s").example("5s").duration(),
         #[serde(deserialize_with = "crate::spec::duration")]
-        pub max_elapsed_time: Duration = string("The maximum overall period of time to spend on retry attempts before the request is aborted.").default("5s").example("1m"),
+        pub max_elapsed_time: Duration = string("The maximum overall period of time to spend on retry attempts before the request is aborted.").default("5s").example("1m").duration(),
     }
 }
 

@@ -53,7 +53,7 @@ component_config! {
         .optional()
         .advanced(),
         #[serde(deserialize_with = "crate::spec::duration")]
-        pub timeout: Duration = string("A static timeout to apply to requests.").default("5s"),
+        pub timeout: Duration = string("A static timeout to apply to requests.").default("5s").duration(),
         pub rate_limit: String = string(
             "A rate limit resource to throttle requests by: each request waits for it.",
         )
@@ -63,13 +63,13 @@ component_config! {
             "The base period to wait between failed requests.",
         )
         .default("1s")
-        .advanced(),
+        .advanced().duration(),
         #[serde(deserialize_with = "crate::spec::duration")]
         pub max_retry_backoff: Duration = string(
             "The maximum period to wait between failed requests.",
         )
         .default("300s")
-        .advanced(),
+        .advanced().duration(),
         pub retries: i64 = int("The maximum number of retry attempts to make.")
             .default(3)
             .advanced(),
@@ -129,7 +129,7 @@ component_config! {
         pub force_http2: bool = bool("If true, HTTP/2 is negotiated with servers that offer it over TLS (ALPN); if false, HTTP/1.1 only.").default(true),
         pub max_idle_connections: i64 = int("Maximum number of idle connections kept (per host, reqwest keeps its pool per host).").default(100),
         #[serde(deserialize_with = "crate::spec::duration")]
-        pub idle_connection_timeout: Duration = string("Maximum amount of time an idle connection will remain idle before closing itself.").default("90s"),
+        pub idle_connection_timeout: Duration = string("Maximum amount of time an idle connection will remain idle before closing itself.").default("90s").duration(),
         #[serde(skip)]
         #[allow(dead_code)]
         tls_handshake_timeout: Refused = refused("the TLS handshake is bounded by dial_context.timeout and timeout, not on its own").default("10s"),
@@ -142,9 +142,9 @@ component_config! {
 component_config! {
     pub struct DialConfig {
         #[serde(deserialize_with = "crate::spec::duration")]
-        pub timeout: Duration = string("Timeout for establishing new network connections.").default("30s"),
+        pub timeout: Duration = string("Timeout for establishing new network connections.").default("30s").duration(),
         #[serde(deserialize_with = "crate::spec::duration")]
-        pub keep_alive: Duration = string("Keep-alive period for active network connections used by the dialer.").default("30s"),
+        pub keep_alive: Duration = string("Keep-alive period for active network connections used by the dialer.").default("30s").duration(),
     }
 }
 

@@ -16,7 +16,6 @@ use crate::bloblang::Mapping;
 use crate::components::{BuildCtx, BuildError, ComponentError};
 use crate::message::value::Object;
 use crate::message::{Message, Value};
-use crate::spec::optional_duration;
 use crate::spec::{component_config, FieldSpec, FieldType, Refused};
 
 #[derive(Debug, Error, Clone, PartialEq)]
@@ -63,10 +62,10 @@ component_config! {
             .optional().advanced().example("CREATE TABLE IF NOT EXISTS some_table (foo varchar(50), bar integer, baz varchar(50));"),
         #[serde(default)]
         pub init_verify_conn: bool = bool("Whether to verify the database connection on startup by performing a simple ping: a database that does not answer stops the stream from starting. (Outputs also check their connection whenever they connect.)").default(false).advanced(),
-        #[serde(default)]
-        pub conn_max_idle_time: Option<String> = string("An optional maximum amount of time a connection may be idle; a pooled connection idle for longer is closed instead of reused.").optional().advanced(),
-        #[serde(default)]
-        pub conn_max_life_time: Option<String> = string("An optional maximum amount of time a connection may be reused.").optional().advanced(),
+        #[serde(default, deserialize_with = "crate::spec::optional_duration_field")]
+        pub conn_max_idle_time: Option<Duration> = string("An optional maximum amount of time a connection may be idle; a pooled connection idle for longer is closed instead of reused.").optional().advanced().duration(),
+        #[serde(default, deserialize_with = "crate::spec::optional_duration_field")]
+        pub conn_max_life_time: Option<Duration> = string("An optional maximum amount of time a connection may be reused.").optional().advanced().duration(),
         #[serde(default)]
         pub conn_max_idle: i64 = int("An optional maximum number of connections in the idle connection pool (accepted for compatibility: the pool keeps up to `conn_max_open` connections).").default(2).advanced(),
         #[serde(default)]
@@ -228,12 +227,8 @@ impl Db {
                 })
                 .map_err(|e| ctx.error(format!("dsn: {e}")))?;
         }
-        let dur = |name: &str, v: &Option<String>| match v.as_deref() {
-            Some(v) => optional_duration(v).map_err(|e| ctx.error(format!("{name}: {e}"))),
-            None => Ok(None),
-        };
-        let max_idle = dur("conn_max_idle_time", &conf.options.conn_max_idle_time)?;
-        let max_life = dur("conn_max_life_time", &conf.options.conn_max_life_time)?;
+        let max_idle = conf.options.conn_max_idle_time;
+        let max_life = conf.options.conn_max_life_time;
         let verify = conf.options.init_verify_conn;
         let db = Db {
             driver,

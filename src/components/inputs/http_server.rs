@@ -34,7 +34,7 @@ component_config! {
         pub path: String = string("The path to receive requests on. `{name}` segments and `{name:regex}` variables become metadata; a trailing `/` matches every path below.").default("/post"),
         pub allowed_verbs: Vec<String> = array(FieldType::String, "HTTP verbs accepted.").default(serde_json::json!(["POST"])),
         #[serde(deserialize_with = "crate::spec::duration")]
-        pub timeout: Duration = string("How long to wait for a message to be delivered before answering 408.").default("5s"),
+        pub timeout: Duration = string("How long to wait for a message to be delivered before answering 408.").default("5s").duration(),
         pub rate_limit: String = string("A rate limit resource to apply to requests: over the limit a request is answered 429 with a `Retry-After` header; an error of the rate limit gives 502.").default(""),
         pub max_body_size: i64 = int("The largest request body accepted, in bytes (413 beyond). An engine extension.").default(10 * 1024 * 1024).advanced(),
         pub cors: CorsConfig = object("Cross-origin resource sharing headers.", CorsConfig::fields()).default(serde_json::json!({})).advanced(),

@@ -17,7 +17,7 @@ redis_component_config! {
     pub struct RedisListInputConfig {
         pub key: String = string("The key of a list to read from."),
         #[serde(deserialize_with = "crate::spec::duration")]
-        pub timeout: Duration = string("The length of time to poll for new messages before reattempting.").default("5s").advanced(),
+        pub timeout: Duration = string("The length of time to poll for new messages before reattempting.").default("5s").advanced().duration(),
         pub command: String = string("The command used to pop elements from the Redis list.").default("blpop").options(&["blpop", "brpop"]).advanced(),
         pub auto_replay_nacks: bool = spec(auto_replay_field()),
         pub max_in_flight: i64 = int("Optionally sets a limit on the number of messages that can be flowing through a stream pending acknowledgment from the input at any given time. Once a message has been either acknowledged or rejected (nacked) it is no longer considered pending. Zero (default) or lower implies no limit.").default(0),

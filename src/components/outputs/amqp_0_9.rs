@@ -59,7 +59,7 @@ component_config! {
         pub mandatory: bool = bool("Whether to set the mandatory flag on published messages. When set, a message that cannot be routed to a queue is returned and the write fails.").default(false).advanced(),
         pub immediate: bool = bool("Whether to set the immediate flag on published messages (RabbitMQ does not support it and closes the channel).").default(false).advanced(),
         #[serde(default, deserialize_with = "crate::spec::duration_unless_blank")]
-        pub timeout: Option<Duration> = string("The maximum period to wait before abandoning a publish and reattempting it. If not set, wait indefinitely.").default("").advanced().example("10s"),
+        pub timeout: Option<Duration> = string("The maximum period to wait before abandoning a publish and reattempting it. If not set, wait indefinitely.").default("").advanced().example("10s").duration(),
         pub tls: TlsConfig = spec(tls_field()),
     }
 }

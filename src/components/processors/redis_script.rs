@@ -19,7 +19,7 @@ redis_component_config! {
             .example("root = [ this.key ]").example("root = [ meta(\"kafka_key\"), this.count ]"),
         pub retries: i64 = int("The maximum number of retries before abandoning a request.").default(3).advanced(),
         #[serde(deserialize_with = "crate::spec::duration")]
-        pub retry_period: std::time::Duration = string("The time to wait before consecutive retry attempts.").default("500ms").advanced(),
+        pub retry_period: std::time::Duration = string("The time to wait before consecutive retry attempts.").default("500ms").advanced().duration(),
     }
 }
 

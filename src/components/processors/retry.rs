@@ -28,11 +28,11 @@ component_config! {
     /// `retry`'s exponential backoff.
     pub struct BackoffConfig {
         #[serde(deserialize_with = "crate::spec::duration")]
-        pub initial_interval: Duration = string("The initial period to wait between retry attempts.").default("500ms").example("50ms").example("1s"),
+        pub initial_interval: Duration = string("The initial period to wait between retry attempts.").default("500ms").example("50ms").example("1s").duration(),
         #[serde(deserialize_with = "crate::spec::duration")]
-        pub max_interval: Duration = string("The maximum period to wait between retry attempts.").default("10s").example("5s").example("1m"),
+        pub max_interval: Duration = string("The maximum period to wait between retry attempts.").default("10s").example("5s").example("1m").duration(),
         #[serde(deserialize_with = "crate::spec::duration")]
-        pub max_elapsed_time: Duration = string("The maximum overall period of time to spend on retry attempts before the request is aborted. Setting this value to a zeroed duration (such as `0s`) will result in unbounded retries.").default("1m").example("1m").example("1h"),
+        pub max_elapsed_time: Duration = string("The maximum overall period of time to spend on retry attempts before the request is aborted. Setting this value to a zeroed duration (such as `0s`) will result in unbounded retries.").default("1m").example("1m").example("1h").duration(),
     }
 }
 
