@@ -123,9 +123,9 @@ pub fn root_spec() -> FieldSpec {
             .default(serde_json::json!({"prometheus": {}})),
             F::any("tracer", "Tracing is not supported; only `none` is accepted.").optional().advanced(),
             F::string("shutdown_delay", "How long to wait after a termination signal before shutting down, while /ready reports unavailable.")
-                .default("0s"),
+                .default("0s").duration(),
             F::string("shutdown_timeout", "How long a graceful shutdown may take before in-flight messages are abandoned (and redelivered later by their source).")
-                .default("20s"),
+                .default("20s").duration(),
             F::any("tests", "Unit tests for the config (kept for `engine test`).").optional(),
         ],
     )

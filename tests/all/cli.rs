@@ -50,7 +50,8 @@ fn lint_reports_misspelt_field_wrong_type_and_missing_env() {
 #[test]
 fn lint_checks_durations_as_the_build_parses_them() {
     // A malformed duration in a typed field (a cache TTL, a flattened SQL connection option)
-    // is a lint error at its line and column; empty and zero mean "none" and pass.
+    // or a stream setting is a lint error at its line and column; empty and zero mean "none"
+    // and pass.
     let config = "cache_resources:
   - label: seen
     memory:
@@ -68,6 +69,7 @@ output:
     args_mapping: root = [this.a]
     conn_max_idle_time: 5x
     conn_max_life_time: 1m30s
+shutdown_timeout: 10 seconds
 ";
     let (_dir, path) = temp_config(config);
     let p = path.to_string_lossy().to_string();
@@ -81,6 +83,7 @@ output:
             format!(
                 "{p}(16,25) field conn_max_idle_time: time: unknown unit \"x\" in duration \"5x\""
             ),
+            format!("{p}(18,19) field shutdown_timeout: time: unknown unit \" seconds\" in duration \"10 seconds\""),
         ]
     );
     assert_eq!(out.status.code(), Some(1));

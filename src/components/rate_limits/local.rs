@@ -13,7 +13,7 @@ component_config! {
     pub struct LocalConfig {
         pub count: i64 = int("The maximum number of requests to allow for a given period of time.").default(1000),
         pub byte_size: i64 = int("The maximum number of bytes to allow for a given period of time (accepted for compatibility; only 0, disabled, is supported).").default(0).advanced(),
-        pub interval: String = string("The time window to limit requests by.").default("1s"),
+        pub interval: String = string("The time window to limit requests by.").default("1s").duration(),
     }
 }
 

@@ -13,7 +13,7 @@ use crate::spec::{ComponentKind, ComponentSpec, Status};
 redis_component_config! {
     pub struct RedisRateLimitConfig {
         pub count: i64 = int("The maximum number of messages to allow for a given period of time.").default(1000),
-        pub interval: String = string("The time window to limit requests by.").default("1s"),
+        pub interval: String = string("The time window to limit requests by.").default("1s").duration(),
         pub key: String = string("The key to use for the rate limit.").example("my_rate_limit"),
     }
 }
