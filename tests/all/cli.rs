@@ -27,13 +27,22 @@ fn global_config_flag_without_subcommand_runs() {
 
 const BAD: &str = "input:\n  stdin:\n    scannr: {}\noutput:\n  drop: {}\npipeline:\n  threads: many\nshutdown_timeout: ${ENGINE_TEST_SURELY_UNSET}\n";
 
-#[test]
-fn lint_reports_misspelt_field_wrong_type_and_missing_env() {
-    let (_dir, path) = temp_config(BAD);
+/// Lint `config` from a file of its own: the file's path, the lines lint printed, its exit
+/// code.
+fn lint_text(config: &str) -> (String, Vec<String>, Option<i32>) {
+    let (_dir, path) = temp_config(config);
     let p = path.to_string_lossy().to_string();
     let out = run_engine(&["lint", &p], b"");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let lines: Vec<&str> = stderr.lines().collect();
+    let lines = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    (p, lines, out.status.code())
+}
+
+#[test]
+fn lint_reports_misspelt_field_wrong_type_and_missing_env() {
+    let (p, lines, code) = lint_text(BAD);
     assert_eq!(
         lines,
         vec![
@@ -44,7 +53,7 @@ fn lint_reports_misspelt_field_wrong_type_and_missing_env() {
             ),
         ]
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(code, Some(1));
 }
 
 #[test]
@@ -71,11 +80,7 @@ output:
     conn_max_life_time: 1m30s
 shutdown_timeout: 10 seconds
 ";
-    let (_dir, path) = temp_config(config);
-    let p = path.to_string_lossy().to_string();
-    let out = run_engine(&["lint", &p], b"");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let lines: Vec<&str> = stderr.lines().collect();
+    let (p, lines, code) = lint_text(config);
     assert_eq!(
         lines,
         vec![
@@ -86,7 +91,7 @@ shutdown_timeout: 10 seconds
             format!("{p}(18,19) field shutdown_timeout: time: unknown unit \" seconds\" in duration \"10 seconds\""),
         ]
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(code, Some(1));
 }
 
 #[test]
