@@ -176,6 +176,24 @@ impl ComponentInfo {
             component: self.kind_name.clone(),
         });
     }
+
+    /// The key of message `i` of `batch`, rendered from `key`; if it does not render, `msg`
+    /// (that message's copy) is flagged with why, and there is no key.
+    pub fn render_key(
+        &self,
+        key: &crate::bloblang::InterpolatedString,
+        batch: &Batch,
+        i: usize,
+        msg: &mut Message,
+    ) -> Option<String> {
+        match key.render(batch, i) {
+            Ok(k) => Some(k),
+            Err(e) => {
+                self.flag(msg, format!("key: {e}"));
+                None
+            }
+        }
+    }
 }
 
 /// Process-wide shared state components find each other through (streams mode shares it).

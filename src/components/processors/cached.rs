@@ -105,13 +105,9 @@ impl Processor for Cached {
         let mut out = Vec::with_capacity(batch.len());
         for i in 0..batch.len() {
             let mut m = batch[i].clone();
-            let key = match self.key.render(&batch, i) {
-                Ok(k) => k,
-                Err(e) => {
-                    self.info.flag(&mut m, format!("key: {e}"));
-                    out.push(m);
-                    continue;
-                }
+            let Some(key) = self.info.render_key(&self.key, &batch, i, &mut m) else {
+                out.push(m);
+                continue;
             };
             match self.cache.get(&key).await {
                 Ok(b) => {

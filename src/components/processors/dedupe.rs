@@ -64,13 +64,9 @@ impl Processor for Dedupe {
         let mut kept = Vec::with_capacity(batch.len());
         for i in 0..batch.len() {
             let mut m = batch[i].clone();
-            let key = match self.key.render(&batch, i) {
-                Ok(k) => k,
-                Err(e) => {
-                    self.info.flag(&mut m, format!("key: {e}"));
-                    kept.push(m);
-                    continue;
-                }
+            let Some(key) = self.info.render_key(&self.key, &batch, i, &mut m) else {
+                kept.push(m);
+                continue;
             };
             match self.cache.add(&key, b"t".to_vec(), None).await {
                 Ok(()) => kept.push(m),
