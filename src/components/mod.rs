@@ -88,11 +88,16 @@ pub trait Processor: Send + Sync {
 /// concurrently on one instance; connection state lives behind the implementation's own locks.
 #[async_trait]
 pub trait Output: Send + Sync {
-    async fn connect(&self) -> Result<(), ComponentError>;
+    /// Outputs with nothing to connect to (`drop`, `sync_response`) keep this default.
+    async fn connect(&self) -> Result<(), ComponentError> {
+        Ok(())
+    }
     /// The batch is borrowed: the runtime retries a failed write with the same batch, and an
     /// output that only reads it (most do) costs no copy per attempt.
     async fn write(&self, batch: &Batch) -> Result<(), ComponentError>;
-    async fn close(&self) -> Result<(), ComponentError>;
+    async fn close(&self) -> Result<(), ComponentError> {
+        Ok(())
+    }
     fn max_in_flight(&self) -> usize {
         1
     }

@@ -285,7 +285,7 @@ impl Stream {
             Some(_) => (Vec::new(), self.output_processors),
             None => (self.output_processors, Vec::new()),
         };
-        let in_place = self.batching.is_none() && self.output.writes_at_once();
+        let writes_at_once = self.batching.is_none() && self.output.writes_at_once();
         let shared = Arc::new(OutputShared {
             metrics: OutputMetrics::new(&self.output_info.label, &self.output_info.path),
             output: self.output,
@@ -312,7 +312,7 @@ impl Stream {
         ));
         // Outputs that write at once are written by the stage before them; the output task
         // then only connects and, once that stage is done, closes the output.
-        let in_place = in_place.then_some(shared);
+        let in_place = writes_at_once.then_some(shared);
         let pipeline_info = ComponentInfo {
             label: String::new(),
             path: "root.pipeline".into(),

@@ -114,14 +114,8 @@ struct FailingOutput;
 
 #[async_trait]
 impl Output for FailingOutput {
-    async fn connect(&self) -> Result<(), ComponentError> {
-        Ok(())
-    }
     async fn write(&self, _b: &Batch) -> Result<(), ComponentError> {
         Err(ComponentError::Failed("disk on fire".into()))
-    }
-    async fn close(&self) -> Result<(), ComponentError> {
-        Ok(())
     }
 }
 
@@ -134,9 +128,6 @@ struct SlowOutput {
 
 #[async_trait]
 impl Output for SlowOutput {
-    async fn connect(&self) -> Result<(), ComponentError> {
-        Ok(())
-    }
     async fn write(&self, b: &Batch) -> Result<(), ComponentError> {
         self.started.notify_one();
         tokio::time::sleep(self.delay).await;
@@ -144,9 +135,6 @@ impl Output for SlowOutput {
         for m in b {
             w.push(String::from_utf8_lossy(m.bytes()).into_owned());
         }
-        Ok(())
-    }
-    async fn close(&self) -> Result<(), ComponentError> {
         Ok(())
     }
     fn max_in_flight(&self) -> usize {
@@ -283,18 +271,12 @@ struct FlakyOutput {
 
 #[async_trait]
 impl Output for FlakyOutput {
-    async fn connect(&self) -> Result<(), ComponentError> {
-        Ok(())
-    }
     async fn write(&self, _b: &Batch) -> Result<(), ComponentError> {
         let mut n = self.attempts.lock().unwrap();
         *n += 1;
         if *n <= self.fail {
             return Err(ComponentError::Failed("not yet".into()));
         }
-        Ok(())
-    }
-    async fn close(&self) -> Result<(), ComponentError> {
         Ok(())
     }
 }
@@ -337,9 +319,6 @@ struct PanickingOutput {
 
 #[async_trait]
 impl Output for PanickingOutput {
-    async fn connect(&self) -> Result<(), ComponentError> {
-        Ok(())
-    }
     async fn write(&self, _b: &Batch) -> Result<(), ComponentError> {
         let n = {
             let mut w = self.writes.lock().unwrap();
@@ -349,9 +328,6 @@ impl Output for PanickingOutput {
         if n == 2 {
             panic!("a bug in the output");
         }
-        Ok(())
-    }
-    async fn close(&self) -> Result<(), ComponentError> {
         Ok(())
     }
 }
@@ -391,15 +367,9 @@ pub struct GatedOutput {
 
 #[async_trait]
 impl Output for GatedOutput {
-    async fn connect(&self) -> Result<(), ComponentError> {
-        Ok(())
-    }
     async fn write(&self, _b: &Batch) -> Result<(), ComponentError> {
         self.arrived.notify_one();
         let _pass = self.gate.acquire().await;
-        Ok(())
-    }
-    async fn close(&self) -> Result<(), ComponentError> {
         Ok(())
     }
 }
@@ -448,9 +418,6 @@ struct ConcurrencyProbe {
 
 #[async_trait]
 impl Output for ConcurrencyProbe {
-    async fn connect(&self) -> Result<(), ComponentError> {
-        Ok(())
-    }
     async fn write(&self, _b: &Batch) -> Result<(), ComponentError> {
         use std::sync::atomic::Ordering::SeqCst;
         let now = self.running.fetch_add(1, SeqCst) + 1;
@@ -460,9 +427,6 @@ impl Output for ConcurrencyProbe {
         }
         let _pass = self.gate.acquire().await;
         self.running.fetch_sub(1, SeqCst);
-        Ok(())
-    }
-    async fn close(&self) -> Result<(), ComponentError> {
         Ok(())
     }
     fn max_in_flight(&self) -> usize {
@@ -528,9 +492,6 @@ struct GatheringProbe {
 
 #[async_trait]
 impl Output for GatheringProbe {
-    async fn connect(&self) -> Result<(), ComponentError> {
-        Ok(())
-    }
     async fn write(&self, b: &Batch) -> Result<(), ComponentError> {
         let first = self.writes.lock().unwrap().is_empty();
         if first && self.wait_first {
@@ -541,9 +502,6 @@ impl Output for GatheringProbe {
             .map(|m| String::from_utf8_lossy(m.bytes()).into_owned())
             .collect();
         self.writes.lock().unwrap().push(payloads);
-        Ok(())
-    }
-    async fn close(&self) -> Result<(), ComponentError> {
         Ok(())
     }
     fn coalesces_writes(&self) -> bool {
@@ -659,18 +617,12 @@ struct AtOnceProbe {
 
 #[async_trait]
 impl Output for AtOnceProbe {
-    async fn connect(&self) -> Result<(), ComponentError> {
-        Ok(())
-    }
     async fn write(&self, b: &Batch) -> Result<(), ComponentError> {
         let task = tokio::task::try_id().expect("writes run in a task");
         let mut writes = self.writes.lock().unwrap();
         for m in b {
             writes.push((task, String::from_utf8_lossy(m.bytes()).into_owned()));
         }
-        Ok(())
-    }
-    async fn close(&self) -> Result<(), ComponentError> {
         Ok(())
     }
     fn writes_at_once(&self) -> bool {

@@ -72,9 +72,6 @@ impl Output for GatedOutput {
     async fn write(&self, _b: &Batch) -> Result<(), ComponentError> {
         Ok(())
     }
-    async fn close(&self) -> Result<(), ComponentError> {
-        Ok(())
-    }
 }
 
 #[tokio::test]

@@ -81,3 +81,44 @@ fn modules_use_only_the_layers_below_them() {
     assert!(upward.is_empty(), "{}", upward.join("\n"));
     assert!(checked > 100, "only {checked} files read");
 }
+
+/// A field that serde reads as a duration must say so in its spec (`.duration()`), or lint
+/// would pass a value the build refuses: the two are written side by side in each
+/// `component_config!` declaration, and this keeps them together.
+#[test]
+fn fields_read_as_durations_are_marked_for_lint() {
+    let attr = regex::Regex::new(
+        r#"deserialize_with = "crate::spec::(duration|optional_duration_field|duration_unless_blank)""#,
+    )
+    .unwrap();
+    // A field's declaration ends with a comma at the end of a line, before the next field, its
+    // attributes or the struct's end.
+    let field_end = regex::Regex::new(r",\n\s*(#\[|pub |[a-z_]+: |\})").unwrap();
+    let mut files = Vec::new();
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
+    let mut unmarked = Vec::new();
+    let mut seen = 0;
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for m in attr.find_iter(&text) {
+            if file.ends_with("spec.rs") {
+                continue;
+            }
+            seen += 1;
+            let rest = &text[m.end()..];
+            let end = field_end.find(rest).map_or(rest.len(), |e| e.start());
+            let field = &rest[..end];
+            if !field.contains(".duration()") {
+                unmarked.push(format!("{}: {}", file.display(), field.trim()));
+            }
+        }
+    }
+    assert!(
+        seen >= 20,
+        "only {seen} duration fields found: the scan is broken"
+    );
+    assert!(unmarked.is_empty(), "{unmarked:#?}");
+}

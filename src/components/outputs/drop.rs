@@ -23,13 +23,7 @@ pub struct DropOutput;
 
 #[async_trait]
 impl Output for DropOutput {
-    async fn connect(&self) -> Result<(), ComponentError> {
-        Ok(())
-    }
     async fn write(&self, _batch: &Batch) -> Result<(), ComponentError> {
-        Ok(())
-    }
-    async fn close(&self) -> Result<(), ComponentError> {
         Ok(())
     }
     fn max_in_flight(&self) -> usize {

@@ -96,10 +96,6 @@ impl FileOutput {
 
 #[async_trait]
 impl Output for FileOutput {
-    async fn connect(&self) -> Result<(), ComponentError> {
-        Ok(())
-    }
-
     async fn write(&self, batch: &Batch) -> Result<(), ComponentError> {
         let mut files = self.files.lock().await;
         let files = &mut *files;

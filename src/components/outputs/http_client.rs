@@ -68,10 +68,6 @@ pub struct HttpClientOutput {
 
 #[async_trait]
 impl Output for HttpClientOutput {
-    async fn connect(&self) -> Result<(), ComponentError> {
-        Ok(())
-    }
-
     async fn write(&self, batch: &Batch) -> Result<(), ComponentError> {
         if self.multipart && batch.len() > 1 {
             return self
@@ -100,10 +96,6 @@ impl Output for HttpClientOutput {
                 }
             }
         }
-        Ok(())
-    }
-
-    async fn close(&self) -> Result<(), ComponentError> {
         Ok(())
     }
 

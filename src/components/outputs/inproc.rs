@@ -38,10 +38,6 @@ pub struct InprocOutput {
 
 #[async_trait]
 impl Output for InprocOutput {
-    async fn connect(&self) -> Result<(), ComponentError> {
-        Ok(())
-    }
-
     async fn write(&self, batch: &Batch) -> Result<(), ComponentError> {
         let (done_tx, done_rx) = oneshot::channel();
         let ack = AckHandle::new(Box::new(move |status| {
@@ -60,10 +56,6 @@ impl Output for InprocOutput {
             Ok(AckStatus::Failed(e)) => Err(ComponentError::Failed(e)),
             Err(_) => Err(ComponentError::Failed("inproc receiver went away".into())),
         }
-    }
-
-    async fn close(&self) -> Result<(), ComponentError> {
-        Ok(())
     }
 
     fn max_in_flight(&self) -> usize {

@@ -83,10 +83,6 @@ impl Output for RedisListOutput {
             .map_err(component_error)
     }
 
-    async fn close(&self) -> Result<(), ComponentError> {
-        Ok(())
-    }
-
     fn max_in_flight(&self) -> usize {
         self.max_in_flight
     }

@@ -30,18 +30,12 @@ pub struct RejectOutput {
 
 #[async_trait]
 impl Output for RejectOutput {
-    async fn connect(&self) -> Result<(), ComponentError> {
-        Ok(())
-    }
     async fn write(&self, batch: &Batch) -> Result<(), ComponentError> {
         let text = self
             .message
             .render(batch, 0)
             .unwrap_or_else(|e| e.to_string());
         Err(ComponentError::Failed(text))
-    }
-    async fn close(&self) -> Result<(), ComponentError> {
-        Ok(())
     }
     fn writes_at_once(&self) -> bool {
         true

@@ -50,10 +50,6 @@ impl Output for SqlInsertOutput {
         r.map_err(ComponentError::from)
     }
 
-    async fn close(&self) -> Result<(), ComponentError> {
-        Ok(())
-    }
-
     fn max_in_flight(&self) -> usize {
         self.max_in_flight
     }

@@ -48,10 +48,6 @@ pub struct StdoutOutput {
 
 #[async_trait]
 impl Output for StdoutOutput {
-    async fn connect(&self) -> Result<(), ComponentError> {
-        Ok(())
-    }
-
     async fn write(&self, batch: &Batch) -> Result<(), ComponentError> {
         let mut buf = Vec::with_capacity(batch.iter().map(|m| m.bytes().len() + 1).sum());
         for m in batch {

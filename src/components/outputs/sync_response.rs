@@ -55,14 +55,8 @@ pub struct SyncResponseOutput;
 
 #[async_trait]
 impl Output for SyncResponseOutput {
-    async fn connect(&self) -> Result<(), ComponentError> {
-        Ok(())
-    }
     async fn write(&self, batch: &Batch) -> Result<(), ComponentError> {
         store(batch);
-        Ok(())
-    }
-    async fn close(&self) -> Result<(), ComponentError> {
         Ok(())
     }
     fn max_in_flight(&self) -> usize {
