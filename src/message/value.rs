@@ -131,7 +131,7 @@ impl Value {
             Value::Null => out.extend_from_slice(b"null"),
             Value::Bool(true) => out.extend_from_slice(b"true"),
             Value::Bool(false) => out.extend_from_slice(b"false"),
-            Value::Int(i) => out.extend_from_slice(itoa_buf(*i).as_bytes()),
+            Value::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
             Value::Float(f) => write_go_float(out, *f),
             Value::String(s) => write_json_str(out, s),
             Value::Bytes(b) => write_json_string(out, b),
@@ -188,10 +188,6 @@ fn newline_indent(out: &mut Vec<u8>, indent: Option<&str>, depth: usize) {
     }
 }
 
-fn itoa_buf(i: i64) -> String {
-    i.to_string()
-}
-
 /// RFC 3339 with nanoseconds and trailing zeros trimmed, Go's `time.RFC3339Nano`
 /// (`.5`, not chrono's `.500`).
 pub fn format_rfc3339_nano(t: &DateTime<FixedOffset>) -> String {
@@ -221,15 +217,15 @@ pub fn write_go_float(out: &mut Vec<u8>, f: f64) {
         });
         return;
     }
-    let mut buf = ryu::Buffer::new();
+    let mut buf = zmij::Buffer::new();
     let text = buf.format_finite(f);
     let abs = f.abs();
     if abs == 0.0 || (1e-5..1e16).contains(&abs) {
-        // Here Ryu writes plainly too, only with a `.0` on whole numbers that Go leaves off.
+        // Here Żmij writes plainly too, only with a `.0` on whole numbers that Go leaves off.
         out.extend_from_slice(text.strip_suffix(".0").unwrap_or(text).as_bytes());
         return;
     }
-    let (negative, digits, point) = ryu_digits(text);
+    let (negative, digits, point) = text_digits(text);
     let digits = digits.as_slice();
     if negative {
         out.push(b'-');
@@ -261,15 +257,15 @@ pub fn write_go_float(out: &mut Vec<u8>, f: f64) {
     }
 }
 
-/// The shortest decimal digits that read back as the finite `f` (Ryu's, which are Go's: an
-/// exact tie keeps the even digit), its sign, and where the point goes:
+/// The shortest decimal digits that read back as the finite `f` (Żmij's, which are Ryu's and
+/// Go's: an exact tie keeps the even digit), its sign, and where the point goes:
 /// |f| = 0.d₁d₂… × 10^point. Zero is the digit `0` with the point after it.
 pub fn shortest_digits(f: f64) -> (bool, Vec<u8>, i32) {
-    ryu_digits(ryu::Buffer::new().format_finite(f))
+    text_digits(zmij::Buffer::new().format_finite(f))
 }
 
-/// [`shortest_digits`] taken from Ryu's text of the number (`-1.5e-7`, `123.0`).
-fn ryu_digits(text: &str) -> (bool, Vec<u8>, i32) {
+/// [`shortest_digits`] taken from Żmij's text of the number (`-1.5e-7`, `1e+16`, `123.0`).
+fn text_digits(text: &str) -> (bool, Vec<u8>, i32) {
     let (negative, text) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, text),
@@ -590,7 +586,7 @@ mod tests {
         assert_eq!(v.to_json_string(), r#"{"a":[1.5,2,"x<y>"],"b":1,"c":null}"#);
     }
 
-    /// The layout below Ryu's plain range, checked against Rust's own (different) layout of
+    /// The layout below Żmij's plain range, checked against Rust's own (different) layout of
     /// the same value: both must read back as the same float, in Go's notation.
     #[test]
     fn floats_round_trip_in_go_notation_at_every_exponent() {
