@@ -216,9 +216,10 @@ impl AmqpInput {
     }
 }
 
-/// The message a delivery becomes, with its properties and headers as metadata.
-fn to_message(d: &lapin::message::Delivery, consumer_tag: &str) -> Message {
-    let mut m = Message::from_bytes(d.data.clone());
+/// The message a delivery becomes, with its properties and headers as metadata. The body
+/// moves into the message (no copy); the rest of the delivery stays for its acker.
+fn to_message(d: &mut lapin::message::Delivery, consumer_tag: &str) -> Message {
+    let mut m = Message::from_bytes(std::mem::take(&mut d.data));
     let p = &d.properties;
     let meta = m.meta_mut();
     // Headers first, so that a property wins over a header of the same name, as in Bento.
@@ -237,23 +238,29 @@ fn to_message(d: &lapin::message::Delivery, consumer_tag: &str) -> Message {
     put("amqp_content_type", text(p.content_type()));
     put("amqp_content_encoding", text(p.content_encoding()));
     if let Some(mode) = p.delivery_mode().filter(|m| *m != 0) {
-        put("amqp_delivery_mode", &mode.to_string());
+        put("amqp_delivery_mode", itoa::Buffer::new().format(mode));
     }
     // Go's zero value: Bento always sets the priority, "0" when the message has none.
-    put("amqp_priority", &p.priority().unwrap_or(0).to_string());
+    put(
+        "amqp_priority",
+        itoa::Buffer::new().format(p.priority().unwrap_or(0)),
+    );
     put("amqp_correlation_id", text(p.correlation_id()));
     put("amqp_reply_to", text(p.reply_to()));
     put("amqp_expiration", text(p.expiration()));
     put("amqp_message_id", text(p.message_id()));
     // Bento writes the Unix seconds here, not the RFC 3339 form headers get.
     if let Some(t) = p.timestamp().filter(|t| *t != 0) {
-        put("amqp_timestamp", &t.to_string());
+        put("amqp_timestamp", itoa::Buffer::new().format(t));
     }
     put("amqp_type", text(p.kind()));
     put("amqp_user_id", text(p.user_id()));
     put("amqp_app_id", text(p.app_id()));
     put("amqp_consumer_tag", consumer_tag);
-    put("amqp_delivery_tag", &d.delivery_tag.to_string());
+    put(
+        "amqp_delivery_tag",
+        itoa::Buffer::new().format(d.delivery_tag),
+    );
     put(
         "amqp_redelivered",
         if d.redelivered { "true" } else { "false" },
@@ -286,7 +293,7 @@ impl Input for AmqpInput {
         let Some(live) = self.conn.as_mut() else {
             return Err(ComponentError::NotConnected);
         };
-        let delivery = match live.consumer.next().await {
+        let mut delivery = match live.consumer.next().await {
             Some(Ok(d)) => d,
             Some(Err(e)) => {
                 tracing::warn!("amqp_0_9: consumer failed: {e}");
@@ -298,7 +305,7 @@ impl Input for AmqpInput {
                 return Err(ComponentError::NotConnected);
             }
         };
-        let msg = to_message(&delivery, live.consumer.tag().as_str());
+        let msg = to_message(&mut delivery, live.consumer.tag().as_str());
         if self.conf.auto_ack {
             return Ok((vec![msg], noop_ack()));
         }
