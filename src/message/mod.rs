@@ -97,6 +97,19 @@ impl Message {
         })
     }
 
+    /// Serialise a structured payload to its bytes and drop the parsed form, for a message
+    /// that is only written from here on: a later [`Message::structured`] parses the bytes
+    /// again.
+    pub fn keep_only_bytes(&mut self) {
+        self.bytes();
+        self.parsed = OnceLock::new();
+    }
+
+    /// Whether the payload is held in parsed form (parsed, or set as a value).
+    pub fn is_parsed(&self) -> bool {
+        self.parsed.get().is_some()
+    }
+
     pub fn as_str_lossy(&self) -> std::borrow::Cow<'_, str> {
         String::from_utf8_lossy(self.bytes())
     }

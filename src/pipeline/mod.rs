@@ -11,7 +11,9 @@
 //! that was ready goes on in one hand-over, so a busy stream wakes the next stage once per
 //! chunk rather than once per message, and a quiet one adds no wait. An output whose writes
 //! take no time ([`Output::writes_at_once`]: `drop`, `sync_response`) is written by the stage
-//! before it, with no hand-over at all.
+//! before it, with no hand-over at all. An output that reads nothing but the bytes
+//! ([`Output::reads_only_bytes`]: `stdout`) gets them serialised by the workers, which also free
+//! the parsed form there, on the thread that built it.
 //!
 //! Shutdown has two stages. `stop` (a signal, or the input ending) stops reading; everything
 //! already read is processed, written and acknowledged. If that takes longer than the shutdown
@@ -286,6 +288,8 @@ impl Stream {
             None => (self.output_processors, Vec::new()),
         };
         let writes_at_once = self.batching.is_none() && self.output.writes_at_once();
+        let bytes_only =
+            procs.is_empty() && batch_procs.is_empty() && self.output.reads_only_bytes();
         let shared = Arc::new(OutputShared {
             metrics: OutputMetrics::new(&self.output_info.label, &self.output_info.path),
             output: self.output,
@@ -337,6 +341,7 @@ impl Stream {
                                 in_place: in_place.clone(),
                             },
                             self.processors.clone(),
+                            bytes_only,
                             abort.clone(),
                         ),
                         &pipeline_info,
@@ -601,19 +606,25 @@ async fn run_worker(
     rx: async_channel::Receiver<Vec<Transaction>>,
     tx: Downstream,
     procs: Vec<Arc<ProcessorStage>>,
+    bytes_only: bool,
     abort: CancellationToken,
 ) {
     while let Ok(chunk) = rx.recv().await {
         let mut out = Vec::with_capacity(chunk.len());
         for t in chunk {
-            for b in run_processors(&procs, t.batch).await {
+            for mut b in run_processors(&procs, t.batch).await {
                 if b.is_empty() {
                     continue;
                 }
                 // Serialise structured results here, where the workers run in parallel, rather
                 // than in the one output task that would otherwise do it for every message.
-                for m in &b {
-                    m.bytes();
+                for m in &mut b {
+                    match bytes_only {
+                        true => m.keep_only_bytes(),
+                        false => {
+                            m.bytes();
+                        }
+                    }
                 }
                 out.push(Transaction {
                     batch: b,

@@ -711,3 +711,75 @@ async fn with_a_worker_stage_the_workers_write_an_output_that_writes_at_once() {
     assert_eq!(log.len(), 40);
     assert!(log.iter().all(|(_, s)| s.is_ok()));
 }
+
+/// Sets each message to a structured value, as a mapping does.
+struct ToObject;
+
+#[async_trait]
+impl engine::components::Processor for ToObject {
+    async fn process(
+        &self,
+        mut batch: Batch,
+    ) -> Result<Vec<Batch>, engine::components::BatchFailure> {
+        for m in &mut batch {
+            let text = String::from_utf8_lossy(m.bytes()).into_owned();
+            let mut o = engine::message::value::Object::new();
+            o.insert("id".into(), engine::message::Value::String(text));
+            m.set_value(engine::message::Value::Object(o));
+        }
+        Ok(vec![batch])
+    }
+}
+
+/// Notes whether each message it writes still holds its parsed form, and its bytes.
+struct ParsedProbe {
+    only_bytes: bool,
+    writes: Mutex<Vec<(bool, String)>>,
+}
+
+#[async_trait]
+impl Output for ParsedProbe {
+    async fn write(&self, b: &Batch) -> Result<(), ComponentError> {
+        let mut writes = self.writes.lock().unwrap();
+        for m in b {
+            let parsed = m.is_parsed();
+            writes.push((parsed, String::from_utf8_lossy(m.bytes()).into_owned()));
+        }
+        Ok(())
+    }
+    fn reads_only_bytes(&self) -> bool {
+        self.only_bytes
+    }
+}
+
+#[tokio::test]
+async fn an_output_that_reads_only_bytes_gets_messages_serialised_and_unparsed_by_the_workers() {
+    for only_bytes in [true, false] {
+        let (input, log) = RecordingInput::new(30);
+        let out = Arc::new(ParsedProbe {
+            only_bytes,
+            writes: Mutex::default(),
+        });
+        let mut s = stream(Box::new(input), out.clone());
+        s.processors = vec![Arc::new(engine::components::ProcessorStage::new(
+            Box::new(ToObject),
+            ComponentInfo::default(),
+        ))];
+        let outcome = s
+            .run(CancellationToken::new(), Duration::from_secs(5))
+            .await;
+        assert_eq!(outcome, Outcome::Drained);
+        let writes = out.writes.lock().unwrap();
+        let mut got: Vec<&str> = writes.iter().map(|(_, m)| m.as_str()).collect();
+        got.sort_unstable();
+        let mut want: Vec<String> = (0..30).map(|i| format!(r#"{{"id":"m{i}"}}"#)).collect();
+        want.sort_unstable();
+        assert_eq!(got, want, "only_bytes {only_bytes}");
+        // The parsed form is freed on the worker only for an output that never reads it.
+        assert!(
+            writes.iter().all(|(parsed, _)| *parsed != only_bytes),
+            "only_bytes {only_bytes}: {writes:?}"
+        );
+        assert!(log.lock().unwrap().iter().all(|(_, s)| s.is_ok()));
+    }
+}

@@ -62,6 +62,10 @@ impl Output for StdoutOutput {
         true
     }
 
+    fn reads_only_bytes(&self) -> bool {
+        true
+    }
+
     async fn close(&self) -> Result<(), ComponentError> {
         std::io::stdout()
             .lock()
