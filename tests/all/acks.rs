@@ -87,6 +87,24 @@ impl Input for RecordingInput {
     }
 }
 
+/// One pipeline processor stage running `p`.
+fn one_processor(
+    p: Box<dyn engine::components::Processor>,
+) -> Vec<Arc<engine::components::ProcessorStage>> {
+    vec![Arc::new(engine::components::ProcessorStage::new(
+        p,
+        ComponentInfo::default(),
+    ))]
+}
+
+/// Run the stream to its end and check that everything read was drained.
+async fn run_drained(s: Stream) {
+    let outcome = s
+        .run(CancellationToken::new(), Duration::from_secs(5))
+        .await;
+    assert_eq!(outcome, Outcome::Drained);
+}
+
 pub fn stream(input: Box<dyn Input>, output: Arc<dyn Output>) -> Stream {
     Stream {
         input,
@@ -525,10 +543,7 @@ async fn an_output_that_coalesces_gets_what_waits_in_one_write_and_acks_each() {
     });
     let mut s = stream(Box::new(input), out.clone());
     s.threads = 1;
-    let outcome = s
-        .run(CancellationToken::new(), Duration::from_secs(5))
-        .await;
-    assert_eq!(outcome, Outcome::Drained);
+    run_drained(s).await;
     let writes = out.writes.lock().unwrap();
     // One thread and no processors: a channel of two between input and output. The first write
     // waits until the input read its fourth message, so m1 and m2 wait in the channel then.
@@ -574,14 +589,8 @@ async fn what_an_input_has_ready_crosses_the_stages_together() {
     });
     let mut s = stream(Box::new(input), out.clone());
     s.threads = 1;
-    s.processors = vec![Arc::new(engine::components::ProcessorStage::new(
-        Box::new(Upper),
-        ComponentInfo::default(),
-    ))];
-    let outcome = s
-        .run(CancellationToken::new(), Duration::from_secs(5))
-        .await;
-    assert_eq!(outcome, Outcome::Drained);
+    s.processors = one_processor(Box::new(Upper));
+    run_drained(s).await;
     let writes = out.writes.lock().unwrap();
     let want: Vec<String> = (0..20).map(|i| format!("M{i}")).collect();
     assert_eq!(*writes, vec![want], "one write of all twenty, in order");
@@ -685,16 +694,10 @@ async fn with_a_worker_stage_the_workers_write_an_output_that_writes_at_once() {
     });
     let mut s = stream(Box::new(input), out.clone());
     s.threads = 2;
-    s.processors = vec![Arc::new(engine::components::ProcessorStage::new(
-        Box::new(TaskNotingUpper {
-            tasks: workers.clone(),
-        }),
-        ComponentInfo::default(),
-    ))];
-    let outcome = s
-        .run(CancellationToken::new(), Duration::from_secs(5))
-        .await;
-    assert_eq!(outcome, Outcome::Drained);
+    s.processors = one_processor(Box::new(TaskNotingUpper {
+        tasks: workers.clone(),
+    }));
+    run_drained(s).await;
     let workers: std::collections::HashSet<_> = workers.lock().unwrap().iter().copied().collect();
     let writes = out.writes.lock().unwrap();
     assert!(
@@ -761,14 +764,8 @@ async fn an_output_that_reads_only_bytes_gets_messages_serialised_and_unparsed_b
             writes: Mutex::default(),
         });
         let mut s = stream(Box::new(input), out.clone());
-        s.processors = vec![Arc::new(engine::components::ProcessorStage::new(
-            Box::new(ToObject),
-            ComponentInfo::default(),
-        ))];
-        let outcome = s
-            .run(CancellationToken::new(), Duration::from_secs(5))
-            .await;
-        assert_eq!(outcome, Outcome::Drained);
+        s.processors = one_processor(Box::new(ToObject));
+        run_drained(s).await;
         let writes = out.writes.lock().unwrap();
         let mut got: Vec<&str> = writes.iter().map(|(_, m)| m.as_str()).collect();
         got.sort_unstable();
