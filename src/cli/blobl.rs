@@ -2,7 +2,9 @@
 
 use std::io::{BufWriter, Read, Write};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
+
+use crate::components::inputs::scanner::{LineReader, READ_CHUNK};
 
 use crate::bloblang::{parse_mapping, Mapping};
 use crate::message::{Message, Value};
@@ -65,87 +67,6 @@ pub fn run(args: &BloblArgs) -> i32 {
     code
 }
 
-/// The input's lines, each a [`Bytes`] view of one shared read buffer: a line becomes its
-/// message's payload without being copied (the buffer is reused once the lines are dropped).
-struct Lines<R> {
-    input: R,
-    buf: BytesMut,
-    /// How far `buf` has been searched for a newline without finding one.
-    searched: usize,
-    eof: bool,
-    max: usize,
-}
-
-/// Bytes read from the input at a time.
-const READ_CHUNK: usize = 64 * 1024;
-
-impl<R: Read> Lines<R> {
-    fn new(input: R, max: usize) -> Lines<R> {
-        Lines {
-            input,
-            buf: BytesMut::with_capacity(READ_CHUNK),
-            searched: 0,
-            eof: false,
-            max,
-        }
-    }
-
-    /// The next line without its terminator (`\n` or `\r\n`, as Go's `bufio.ScanLines`);
-    /// `Ok(None)` at the end of the input.
-    fn next_line(&mut self) -> Result<Option<Bytes>, String> {
-        loop {
-            if let Some(i) = memchr::memchr(b'\n', &self.buf[self.searched..]) {
-                let end = self.searched + i;
-                self.searched = 0;
-                if end > self.max {
-                    return Err(TOO_LONG.into());
-                }
-                let mut line = self.buf.split_to(end + 1);
-                line.truncate(end);
-                return Ok(Some(drop_cr(line).freeze()));
-            }
-            self.searched = self.buf.len();
-            if self.searched > self.max {
-                return Err(TOO_LONG.into());
-            }
-            if self.eof {
-                self.searched = 0;
-                if self.buf.is_empty() {
-                    return Ok(None);
-                }
-                return Ok(Some(drop_cr(self.buf.split()).freeze()));
-            }
-            let len = self.buf.len();
-            self.buf.resize(len + READ_CHUNK, 0);
-            let read = loop {
-                match self.input.read(&mut self.buf[len..]) {
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    other => break other,
-                }
-            };
-            match read {
-                Ok(n) => {
-                    self.buf.truncate(len + n);
-                    self.eof = n == 0;
-                }
-                Err(e) => {
-                    self.buf.truncate(len);
-                    return Err(format!("failed to read input: {e}"));
-                }
-            }
-        }
-    }
-}
-
-const TOO_LONG: &str = "failed to read input: bufio.Scanner: token too long";
-
-fn drop_cr(mut line: BytesMut) -> BytesMut {
-    if line.last() == Some(&b'\r') {
-        line.truncate(line.len() - 1);
-    }
-    line
-}
-
 /// Run the mapping on one input line. The output line (with its newline) is appended to
 /// `buf`; an execution error is returned instead.
 fn process_line(
@@ -197,7 +118,7 @@ pub fn run_stream<R: Read, W: Write>(
     out: &mut W,
 ) -> i32 {
     let stderr = std::io::stderr();
-    let mut lines = Lines::new(input, args.max_token_length);
+    let mut lines = LineReader::new(input, args.max_token_length, None);
     if args.threads > 1 {
         return run_parallel(mapping, args, &mut lines, out);
     }
@@ -209,7 +130,7 @@ pub fn run_stream<R: Read, W: Write>(
             Ok(None) => break,
             Err(e) => {
                 let _ = out.write_all(&buf);
-                let _ = writeln!(stderr.lock(), "{e}");
+                let _ = writeln!(stderr.lock(), "failed to read input: {e}");
                 return 1;
             }
         };
@@ -238,7 +159,7 @@ pub fn run_stream<R: Read, W: Write>(
 fn run_parallel<R: Read, W: Write>(
     mapping: &Mapping,
     args: &BloblArgs,
-    lines: &mut Lines<R>,
+    lines: &mut LineReader<R>,
     out: &mut W,
 ) -> i32 {
     const CHUNK: usize = 512;
@@ -259,7 +180,7 @@ fn run_parallel<R: Read, W: Write>(
                         break 'fill;
                     }
                     Err(e) => {
-                        let _ = writeln!(stderr.lock(), "{e}");
+                        let _ = writeln!(stderr.lock(), "failed to read input: {e}");
                         return 1;
                     }
                 }
@@ -320,62 +241,6 @@ mod tests {
         let code = run_stream(&m, &args, input.as_bytes(), &mut out);
         assert_eq!(code, 0);
         String::from_utf8(out).unwrap()
-    }
-
-    /// Hands out its bytes a few at a time, as a pipe may.
-    struct Trickle<'a>(&'a [u8], usize);
-
-    impl Read for Trickle<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            let n = self.1.min(self.0.len()).min(buf.len());
-            buf[..n].copy_from_slice(&self.0[..n]);
-            self.0 = &self.0[n..];
-            Ok(n)
-        }
-    }
-
-    fn all_lines(input: &[u8], step: usize, max: usize) -> Vec<Result<String, String>> {
-        let mut lines = Lines::new(Trickle(input, step), max);
-        let mut got = Vec::new();
-        loop {
-            match lines.next_line() {
-                Ok(Some(l)) => got.push(Ok(String::from_utf8_lossy(&l).into_owned())),
-                Ok(None) => return got,
-                Err(e) => {
-                    got.push(Err(e));
-                    return got;
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn lines_split_as_go_scans_them_whatever_the_reads() {
-        let input = b"{\"a\":1}\r\n\nsecond line\nlast\r";
-        let want: Vec<Result<String, String>> = ["{\"a\":1}", "", "second line", "last"]
-            .iter()
-            .map(|s| Ok(s.to_string()))
-            .collect();
-        for step in [1, 2, 3, 7, 64, READ_CHUNK] {
-            assert_eq!(all_lines(input, step, 100), want, "reads of {step} bytes");
-        }
-        // A line of exactly the maximum passes; one byte more is Go's "token too long", also
-        // when the line has no newline yet.
-        assert_eq!(
-            all_lines(b"abcd\nx", 1, 4),
-            vec![Ok("abcd".into()), Ok("x".into())]
-        );
-        assert_eq!(
-            all_lines(b"ab\nabcde\nx", 3, 4),
-            vec![Ok("ab".into()), Err(TOO_LONG.into())]
-        );
-        assert_eq!(all_lines(b"abcdefgh", 2, 4), vec![Err(TOO_LONG.into())]);
-        // Lines longer than one read of the buffer.
-        let long = format!("{}\n{}\n", "x".repeat(READ_CHUNK + 10), "y".repeat(3));
-        let got = all_lines(long.as_bytes(), READ_CHUNK, 2 * READ_CHUNK);
-        assert_eq!(got.len(), 2);
-        assert_eq!(got[0].as_ref().map(String::len), Ok(READ_CHUNK + 10));
-        assert_eq!(got[1], Ok("yyy".into()));
     }
 
     #[test]

@@ -619,11 +619,10 @@ async fn run_worker(
                 // Serialise structured results here, where the workers run in parallel, rather
                 // than in the one output task that would otherwise do it for every message.
                 for m in &mut b {
-                    match bytes_only {
-                        true => m.keep_only_bytes(),
-                        false => {
-                            m.bytes();
-                        }
+                    if bytes_only {
+                        m.keep_only_bytes();
+                    } else {
+                        m.bytes();
                     }
                 }
                 out.push(Transaction {

@@ -559,22 +559,26 @@ async fn an_output_that_coalesces_gets_what_waits_in_one_write_and_acks_each() {
     assert!(log.iter().all(|(_, s)| s.is_ok()));
 }
 
-/// Upper-cases every message, so that a stream has a pipeline (worker) stage.
-struct Upper;
+/// A processor that edits every message with its function, so that a stream has a pipeline
+/// (worker) stage.
+struct EachMessage(fn(&mut Message));
 
 #[async_trait]
-impl engine::components::Processor for Upper {
+impl engine::components::Processor for EachMessage {
     async fn process(
         &self,
         mut batch: Batch,
     ) -> Result<Vec<Batch>, engine::components::BatchFailure> {
-        for m in &mut batch {
-            let up = m.bytes().to_ascii_uppercase();
-            m.set_bytes(up);
-        }
+        batch.iter_mut().for_each(self.0);
         Ok(vec![batch])
     }
 }
+
+/// Upper-cases every message.
+const UPPER: EachMessage = EachMessage(|m| {
+    let up = m.bytes().to_ascii_uppercase();
+    m.set_bytes(up);
+});
 
 #[tokio::test]
 async fn what_an_input_has_ready_crosses_the_stages_together() {
@@ -589,7 +593,7 @@ async fn what_an_input_has_ready_crosses_the_stages_together() {
     });
     let mut s = stream(Box::new(input), out.clone());
     s.threads = 1;
-    s.processors = one_processor(Box::new(Upper));
+    s.processors = one_processor(Box::new(UPPER));
     run_drained(s).await;
     let writes = out.writes.lock().unwrap();
     let want: Vec<String> = (0..20).map(|i| format!("M{i}")).collect();
@@ -672,7 +676,7 @@ async fn an_output_that_writes_at_once_is_written_by_the_input_task() {
     assert!(log.iter().all(|(_, s)| s.is_ok()));
 }
 
-/// [`Upper`], noting the task each batch is processed on.
+/// [`UPPER`], noting the task each batch is processed on.
 struct TaskNotingUpper {
     tasks: Arc<Mutex<Vec<tokio::task::Id>>>,
 }
@@ -681,7 +685,7 @@ struct TaskNotingUpper {
 impl engine::components::Processor for TaskNotingUpper {
     async fn process(&self, batch: Batch) -> Result<Vec<Batch>, engine::components::BatchFailure> {
         self.tasks.lock().unwrap().extend(tokio::task::try_id());
-        Upper.process(batch).await
+        UPPER.process(batch).await
     }
 }
 
@@ -716,23 +720,12 @@ async fn with_a_worker_stage_the_workers_write_an_output_that_writes_at_once() {
 }
 
 /// Sets each message to a structured value, as a mapping does.
-struct ToObject;
-
-#[async_trait]
-impl engine::components::Processor for ToObject {
-    async fn process(
-        &self,
-        mut batch: Batch,
-    ) -> Result<Vec<Batch>, engine::components::BatchFailure> {
-        for m in &mut batch {
-            let text = String::from_utf8_lossy(m.bytes()).into_owned();
-            let mut o = engine::message::value::Object::new();
-            o.insert("id".into(), engine::message::Value::String(text));
-            m.set_value(engine::message::Value::Object(o));
-        }
-        Ok(vec![batch])
-    }
-}
+const TO_OBJECT: EachMessage = EachMessage(|m| {
+    let text = String::from_utf8_lossy(m.bytes()).into_owned();
+    let mut o = engine::message::value::Object::new();
+    o.insert("id".into(), engine::message::Value::String(text));
+    m.set_value(engine::message::Value::Object(o));
+});
 
 /// Notes whether each message it writes still holds its parsed form, and its bytes.
 struct ParsedProbe {
@@ -764,7 +757,7 @@ async fn an_output_that_reads_only_bytes_gets_messages_serialised_and_unparsed_b
             writes: Mutex::default(),
         });
         let mut s = stream(Box::new(input), out.clone());
-        s.processors = one_processor(Box::new(ToObject));
+        s.processors = one_processor(Box::new(TO_OBJECT));
         run_drained(s).await;
         let writes = out.writes.lock().unwrap();
         let mut got: Vec<&str> = writes.iter().map(|(_, m)| m.as_str()).collect();

@@ -109,7 +109,7 @@ pub(crate) async fn read_line<R: AsyncBufRead + Unpin>(
     if line.len() > max {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
-            "bufio.Scanner: token too long",
+            scanner::TOKEN_TOO_LONG,
         ));
     }
     Ok(Some(line))

@@ -9,6 +9,8 @@
 
 use std::io::{BufRead, BufReader, Read};
 
+use bytes::{Bytes, BytesMut};
+
 use regex::bytes::Regex;
 use serde::Deserialize;
 use tokio::sync::mpsc;
@@ -345,47 +347,16 @@ impl Scanner {
                 max_buffer,
                 omit_empty,
             } => {
-                let mut r = BufReader::new(r);
-                let last = delimiter
-                    .as_ref()
-                    .and_then(|d| d.last().copied())
-                    .unwrap_or(b'\n');
-                let too_long = || "bufio.Scanner: token too long".to_owned();
-                loop {
-                    let mut line = Vec::new();
-                    // Up to the delimiter's last byte, until the whole delimiter ends the line.
-                    while r.read_until(last, &mut line).map_err(io)? > 0 {
-                        if delimiter.as_ref().is_none_or(|d| line.ends_with(d)) {
-                            break;
-                        }
-                        if line.len() > *max_buffer {
-                            return Err(too_long());
-                        }
-                    }
-                    if line.is_empty() {
-                        return Ok(());
-                    }
-                    match delimiter {
-                        Some(d) if line.ends_with(d) => line.truncate(line.len() - d.len()),
-                        Some(_) => {}
-                        None if line.last() == Some(&b'\n') => {
-                            line.pop();
-                            if line.last() == Some(&b'\r') {
-                                line.pop();
-                            }
-                        }
-                        None => {}
-                    }
-                    if line.len() > *max_buffer {
-                        return Err(too_long());
-                    }
+                let mut lines = LineReader::new(r, *max_buffer, delimiter.clone());
+                while let Some(line) = lines.next_line()? {
                     if *omit_empty && line.is_empty() {
                         continue;
                     }
                     if !emit(Ok(Message::from_bytes(line))) {
-                        return Ok(());
+                        break;
                     }
                 }
+                Ok(())
             }
             Scanner::ToTheEnd => {
                 let mut all = Vec::new();
@@ -512,7 +483,7 @@ impl Scanner {
                         return Ok(());
                     }
                     if buf.len() > *max_buffer {
-                        return Err("bufio.Scanner: token too long".into());
+                        return Err(TOKEN_TOO_LONG.into());
                     }
                     let n = r.read(&mut chunk).map_err(io)?;
                     eof = n == 0;
@@ -546,9 +517,104 @@ impl Scanner {
     }
 }
 
+/// Go's `bufio.Scanner` error for a token longer than its buffer, which Bento reports as is.
+pub(crate) const TOKEN_TOO_LONG: &str = "bufio.Scanner: token too long";
+
+/// Bytes a [`LineReader`] reads at a time.
+pub(crate) const READ_CHUNK: usize = 64 * 1024;
+
+/// The lines of a reader, each a [`Bytes`] view of one shared read buffer: a line becomes its
+/// message's payload without being copied (the buffer's space is reused once its lines are
+/// dropped). Lines end at `delimiter`, or at `\n` with a `\r` before it dropped, as Go's
+/// `bufio.ScanLines`; a line longer than `max` is [`TOKEN_TOO_LONG`].
+pub(crate) struct LineReader<R> {
+    input: R,
+    buf: BytesMut,
+    delimiter: Option<Vec<u8>>,
+    /// How far `buf` has been searched for a delimiter without finding one.
+    searched: usize,
+    eof: bool,
+    max: usize,
+}
+
+impl<R: Read> LineReader<R> {
+    pub(crate) fn new(input: R, max: usize, delimiter: Option<Vec<u8>>) -> LineReader<R> {
+        LineReader {
+            input,
+            buf: BytesMut::with_capacity(READ_CHUNK),
+            delimiter,
+            searched: 0,
+            eof: false,
+            max,
+        }
+    }
+
+    /// The next line without its delimiter; `Ok(None)` at the end of the input.
+    pub(crate) fn next_line(&mut self) -> Result<Option<Bytes>, String> {
+        loop {
+            let rest = &self.buf[self.searched..];
+            let (found, delimiter_len) = match &self.delimiter {
+                None => (memchr::memchr(b'\n', rest), 1),
+                Some(d) => (memchr::memmem::find(rest, d), d.len()),
+            };
+            if let Some(i) = found {
+                let end = self.searched + i;
+                self.searched = 0;
+                if end > self.max {
+                    return Err(TOKEN_TOO_LONG.into());
+                }
+                let mut line = self.buf.split_to(end + delimiter_len);
+                line.truncate(end);
+                return Ok(Some(self.finish(line)));
+            }
+            if self.buf.len() > self.max {
+                return Err(TOKEN_TOO_LONG.into());
+            }
+            // A delimiter may start in what was read and end in what comes next.
+            self.searched = self.buf.len().saturating_sub(delimiter_len - 1);
+            if self.eof {
+                self.searched = 0;
+                if self.buf.is_empty() {
+                    return Ok(None);
+                }
+                let line = self.buf.split();
+                return Ok(Some(self.finish(line)));
+            }
+            let len = self.buf.len();
+            self.buf.resize(len + READ_CHUNK, 0);
+            let read = loop {
+                match self.input.read(&mut self.buf[len..]) {
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    other => break other,
+                }
+            };
+            match read {
+                Ok(n) => {
+                    self.buf.truncate(len + n);
+                    self.eof = n == 0;
+                }
+                Err(e) => {
+                    self.buf.truncate(len);
+                    return Err(e.to_string());
+                }
+            }
+        }
+    }
+
+    /// A line as it is handed out: without the `\r` of a `\r\n` end (default delimiter only).
+    fn finish(&self, mut line: BytesMut) -> Bytes {
+        if self.delimiter.is_none() && line.last() == Some(&b'\r') {
+            line.truncate(line.len() - 1);
+        }
+        line.freeze()
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Scanner;
+    use std::io::Read;
+
+    use super::{LineReader, Scanner, READ_CHUNK, TOKEN_TOO_LONG};
 
     fn scan(s: &Scanner, data: &[u8]) -> Vec<Result<String, String>> {
         let mut out = Vec::new();
@@ -662,5 +728,63 @@ mod tests {
         );
         assert!(Scanner::from_codec("tar").is_err());
         assert!(Scanner::parse(&serde_json::json!({"lines": {}, "csv": {}})).is_err());
+    }
+    /// Hands out its bytes a few at a time, as a pipe may.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.1.min(self.0.len()).min(buf.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    fn all_lines(input: &[u8], step: usize, max: usize) -> Vec<Result<String, String>> {
+        let mut lines = LineReader::new(Trickle(input, step), max, None);
+        let mut got = Vec::new();
+        loop {
+            match lines.next_line() {
+                Ok(Some(l)) => got.push(Ok(String::from_utf8_lossy(&l).into_owned())),
+                Ok(None) => return got,
+                Err(e) => {
+                    got.push(Err(e));
+                    return got;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lines_split_as_go_scans_them_whatever_the_reads() {
+        let input = b"{\"a\":1}\r\n\nsecond line\nlast\r";
+        let want: Vec<Result<String, String>> = ["{\"a\":1}", "", "second line", "last"]
+            .iter()
+            .map(|s| Ok(s.to_string()))
+            .collect();
+        for step in [1, 2, 3, 7, 64, READ_CHUNK] {
+            assert_eq!(all_lines(input, step, 100), want, "reads of {step} bytes");
+        }
+        // A line of exactly the maximum passes; one byte more is Go's "token too long", also
+        // when the line has no newline yet.
+        assert_eq!(
+            all_lines(b"abcd\nx", 1, 4),
+            vec![Ok("abcd".into()), Ok("x".into())]
+        );
+        assert_eq!(
+            all_lines(b"ab\nabcde\nx", 3, 4),
+            vec![Ok("ab".into()), Err(TOKEN_TOO_LONG.into())]
+        );
+        assert_eq!(
+            all_lines(b"abcdefgh", 2, 4),
+            vec![Err(TOKEN_TOO_LONG.into())]
+        );
+        // Lines longer than one read of the buffer.
+        let long = format!("{}\n{}\n", "x".repeat(READ_CHUNK + 10), "y".repeat(3));
+        let got = all_lines(long.as_bytes(), READ_CHUNK, 2 * READ_CHUNK);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].as_ref().map(String::len), Ok(READ_CHUNK + 10));
+        assert_eq!(got[1], Ok("yyy".into()));
     }
 }
