@@ -3,7 +3,7 @@
 #
 #   benches/connectors.sh [--messages N] [--runs R] [--duration 10s] [--prefetch P]
 #                         [--max-in-flight M] [--rows "publish consume http"] [--threads T]
-#                         [--engine PATH]
+#                         [--engine PATH] [--baselines DIR]
 #
 # Rows (each the median of R runs, engine and baseline interleaved):
 #   generate → amqp_0_9   engine publishing N persistent messages with confirms
@@ -16,7 +16,9 @@
 #                         beside examples/bench_http_baseline (hyper, empty 200).
 # Needs RabbitMQ on 127.0.0.1:5672 (guest/guest; scripts/services.sh starts it) and wrk
 # (installed with apt-get when missing). All traffic stays on 127.0.0.1. Prints a markdown
-# table. CARGO_TARGET_DIR is honoured.
+# table. CARGO_TARGET_DIR is honoured. With both --engine and --baselines (a directory holding
+# the three bench_* examples, built before) nothing is built: a change to the engine would
+# otherwise relink every baseline, which takes minutes with the release profile's LTO.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +30,7 @@ MAX_IN_FLIGHT=64
 THREADS=2
 ROWS="publish consume http"
 ENGINE=
+BASELINES=
 AMQP_URL=${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}
 QUEUE=engine_bench_connectors
 PROC_TIMEOUT=600 # seconds any single engine/baseline process may take
@@ -41,6 +44,7 @@ while [ $# -gt 0 ]; do
     --threads) THREADS=$2; shift 2 ;;
     --rows) ROWS=$2; shift 2 ;;
     --engine) ENGINE=$2; shift 2 ;;
+    --baselines) BASELINES=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -48,14 +52,17 @@ done
 say() { echo "[bench] $*" >&2; }
 
 # --- build once ---------------------------------------------------------------------------
-say "building (release)"
-cargo build --release --quiet --features bench-baselines --bin engine \
-  --example bench_amqp_publisher --example bench_amqp_consumer --example bench_http_baseline
 BIN=${CARGO_TARGET_DIR:-target}/release
+if [ -z "$ENGINE" ] || [ -z "$BASELINES" ]; then
+  say "building (release)"
+  cargo build --release --quiet --features bench-baselines --bin engine \
+    --example bench_amqp_publisher --example bench_amqp_consumer --example bench_http_baseline
+fi
 ENGINE=${ENGINE:-$BIN/engine}
-PUBLISHER=$BIN/examples/bench_amqp_publisher
-CONSUMER=$BIN/examples/bench_amqp_consumer
-HTTP_BASELINE=$BIN/examples/bench_http_baseline
+BASELINES=${BASELINES:-$BIN/examples}
+PUBLISHER=$BASELINES/bench_amqp_publisher
+CONSUMER=$BASELINES/bench_amqp_consumer
+HTTP_BASELINE=$BASELINES/bench_http_baseline
 
 if [[ " $ROWS " == *" http "* ]] && ! command -v wrk >/dev/null; then
   say "installing wrk"

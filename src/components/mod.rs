@@ -12,7 +12,7 @@ pub mod rate_limits;
 pub mod registry;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
@@ -68,6 +68,23 @@ pub trait Input: Send {
     fn reads_cancel_safely(&self) -> bool {
         false
     }
+    /// Offered once, before `connect`, by a runtime that can take batches straight from the
+    /// tasks an input runs itself (an HTTP server's connections). An input that keeps the
+    /// intake delivers through it instead of queueing for `read`, and says so: a batch then
+    /// goes through the processors and, for an output that writes at once, the write, on the
+    /// task that received it, with no wake-up of the input task and back per message.
+    fn take_intake(&mut self, _intake: Weak<dyn Intake>) -> bool {
+        false
+    }
+}
+
+/// Where an input's own tasks deliver batches when it took the intake (see
+/// [`Input::take_intake`]). Held weakly: once the stream stops taking input it is gone.
+#[async_trait]
+pub trait Intake: Send + Sync {
+    /// Deliver a batch, acknowledged through `ack` once its fate is known: false, with `ack`
+    /// never called, when the stream no longer takes input (it is stopping).
+    async fn deliver(self: Arc<Self>, batch: Batch, ack: AckFn) -> bool;
 }
 
 /// A processor that failed a whole batch hands the batch back with the reason, so that its

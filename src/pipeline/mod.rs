@@ -11,7 +11,10 @@
 //! that was ready goes on in one hand-over, so a busy stream wakes the next stage once per
 //! chunk rather than once per message, and a quiet one adds no wait. An output whose writes
 //! take no time ([`Output::writes_at_once`]: `drop`, `sync_response`) is written by the stage
-//! before it, with no hand-over at all. An output that reads nothing but the bytes
+//! before it, with no hand-over at all. An input that runs tasks of its own (an HTTP server's
+//! connections) may take the [`Intake`]: those tasks then admit their batches themselves
+//! instead of queueing them for the input task ([`DirectIntake`]), and with such an output a
+//! request never leaves its connection's task. An output that reads nothing but the bytes
 //! ([`Output::reads_only_bytes`]: `stdout`) gets them serialised by the workers, which also free
 //! the parsed form there, on the thread that built it.
 //!
@@ -22,9 +25,10 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
+use async_trait::async_trait;
 use futures::stream::{FuturesUnordered, StreamExt};
 use futures::FutureExt;
 use tokio::sync::{mpsc, Mutex};
@@ -34,8 +38,8 @@ use crate::components::batching::{sleep_until_some, BatchPolicy, Batcher, Mechan
 use crate::components::connecting::{connect, connect_backoff, Connecting};
 use crate::components::registry::ComponentConf;
 use crate::components::{
-    registry, run_processors, BuildCtx, BuildError, ComponentError, ComponentInfo, Input, Output,
-    ProcessorStage, Resources, Shared, Transaction,
+    registry, run_processors, BuildCtx, BuildError, ComponentError, ComponentInfo, Input, Intake,
+    Output, ProcessorStage, Resources, Shared, Transaction,
 };
 use crate::config::Config;
 use crate::http::Readiness;
@@ -81,16 +85,40 @@ fn monitored<F>(
 where
     F: std::future::Future<Output = ()> + Send + 'static,
 {
-    let (label, path, crashed) = (info.label.clone(), info.path.clone(), crashed.clone());
+    let watch = PanicWatch {
+        label: info.label.clone(),
+        path: info.path.clone(),
+        what,
+        crashed: crashed.clone(),
+    };
     async move {
-        if let Err(panic) = std::panic::AssertUnwindSafe(fut).catch_unwind().await {
-            let text = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            tracing::error!(label = %label, path = %path, "{what} panicked, stopping the stream: {text}");
-            crashed.cancel();
+        watch.run(fut).await;
+    }
+}
+
+/// What a panic in a stream's work stops: the stream, with the component it came from logged.
+struct PanicWatch {
+    label: String,
+    path: String,
+    what: &'static str,
+    crashed: CancellationToken,
+}
+
+impl PanicWatch {
+    /// `fut`'s output, or None (and the stream crashed) when it panicked.
+    async fn run<F: std::future::Future>(&self, fut: F) -> Option<F::Output> {
+        match std::panic::AssertUnwindSafe(fut).catch_unwind().await {
+            Ok(out) => Some(out),
+            Err(panic) => {
+                let text = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                tracing::error!(label = %self.label, path = %self.path, "{} panicked, stopping the stream: {text}", self.what);
+                self.crashed.cancel();
+                None
+            }
         }
     }
 }
@@ -371,6 +399,7 @@ impl Stream {
                         stop: stopping.clone(),
                         abort: abort.clone(),
                         input_ended: input_ended.clone(),
+                        crashed: crashed.clone(),
                     },
                 ),
                 &input_info,
@@ -441,20 +470,43 @@ async fn run_input(
         stop,
         abort,
         input_ended: ended,
+        crashed,
     } = life;
-    let replays = input.replays_nacks();
     let burst = input.reads_cancel_safely();
     let (replay_tx, mut replay_rx) = mpsc::unbounded_channel::<Replay>();
-    // What every acknowledgement needs, behind one reference count rather than one per part.
-    let acks = Arc::new(AckContext {
-        metrics: InputMetrics::new(&info.label, &info.path),
-        replay_tx,
-        stop: stop.clone(),
+    let admission = Arc::new(Admission {
+        // What every acknowledgement needs, behind one reference count rather than one per
+        // part.
+        acks: Arc::new(AckContext {
+            metrics: InputMetrics::new(&info.label, &info.path),
+            replay_tx,
+            stop: stop.clone(),
+        }),
+        procs,
+        replays: input.replays_nacks(),
     });
-    let metrics = &acks.metrics;
+    let metrics = &admission.acks.metrics;
     // Every transaction in flight holds a clone of `inflight`; when all are gone (and ours is
     // dropped) `inflight_rx` yields None.
     let (inflight, mut inflight_rx) = mpsc::channel::<()>(1);
+    let intake = Arc::new(DirectIntake {
+        admission: admission.clone(),
+        downstream: tx.clone(),
+        token: inflight.clone(),
+        stop: stop.clone(),
+        abort: abort.clone(),
+        stream: crate::metrics::current_stream(),
+        watch: PanicWatch {
+            label: info.label.clone(),
+            path: info.path.clone(),
+            what: "input",
+            crashed,
+        },
+    });
+    let offered: Weak<DirectIntake> = Arc::downgrade(&intake);
+    // Offered to the input before it connects. Deliveries through it go on while it is held
+    // here: it is let go once the input ends, as our own token is.
+    let mut direct = input.take_intake(offered).then_some(intake);
 
     if !connect(Connecting::Input(&mut input), &info, &metrics.conn, &stop).await {
         return;
@@ -490,6 +542,7 @@ async fn run_input(
             Ok(first) => first,
             Err(ComponentError::EndOfInput) => {
                 own_token = None;
+                drop(direct.take());
                 ended.cancel();
                 continue;
             }
@@ -520,11 +573,9 @@ async fn run_input(
             let Some(token) = token.or_else(|| own_token.clone()) else {
                 break;
             };
-            if !batch.is_empty() {
-                metrics.received.increment(batch.len() as u64);
-                let (batch, ack) = acks.track(replays, batch, ack_fn, token, attempt);
-                collect(&procs, batch, ack, &mut chunk).await;
-            }
+            admission
+                .admit(batch, ack_fn, token, attempt, &mut chunk)
+                .await;
             if !burst || own_token.is_none() || chunk.len() >= CHUNK_MAX {
                 break;
             }
@@ -547,31 +598,83 @@ async fn run_input(
 /// The most transactions one hand-over between stages carries.
 const CHUNK_MAX: usize = 64;
 
-/// Run input processors over a batch read and add the transactions they give to `chunk`.
-async fn collect(
-    procs: &[Arc<ProcessorStage>],
-    batch: Batch,
-    ack: AckHandle,
-    chunk: &mut Vec<Transaction>,
-) {
-    if procs.is_empty() {
-        chunk.push(Transaction { batch, ack });
-        return;
+/// How a batch from the input becomes transactions: metered, tracked for its acknowledgement
+/// and through the input processors. The input task and [`DirectIntake`] share it.
+struct Admission {
+    acks: Arc<AckContext>,
+    procs: Vec<Arc<ProcessorStage>>,
+    replays: bool,
+}
+
+impl Admission {
+    /// Add the transactions `batch` gives to `chunk`. An empty batch gives none, and its
+    /// acknowledgement is never called.
+    async fn admit(
+        &self,
+        batch: Batch,
+        ack_fn: AckFn,
+        token: mpsc::Sender<()>,
+        attempt: u32,
+        chunk: &mut Vec<Transaction>,
+    ) {
+        if batch.is_empty() {
+            return;
+        }
+        self.acks.metrics.received.increment(batch.len() as u64);
+        let (batch, ack) = self.acks.track(self.replays, batch, ack_fn, token, attempt);
+        if self.procs.is_empty() {
+            chunk.push(Transaction { batch, ack });
+            return;
+        }
+        for b in run_processors(&self.procs, batch).await {
+            chunk.push(Transaction {
+                batch: b,
+                ack: ack.split(),
+            });
+        }
+        // Every part holds its own split; resolving this one adds nothing (an empty result,
+        // e.g. everything filtered, acks the source here).
+        ack.ack();
     }
-    for b in run_processors(procs, batch).await {
-        chunk.push(Transaction {
-            batch: b,
-            ack: ack.split(),
-        });
+}
+
+/// The input task's work for one batch, done on the task of the input that delivers it
+/// ([`Input::take_intake`]): an HTTP request is processed and, for an output that writes at
+/// once, written on its connection's task, which then answers it without waiting for
+/// another task. As on the input task, a panic here stops the stream.
+struct DirectIntake {
+    admission: Arc<Admission>,
+    downstream: Downstream,
+    /// Cloned into each transaction, so the input task waits for them as for its own reads.
+    token: mpsc::Sender<()>,
+    stop: CancellationToken,
+    abort: CancellationToken,
+    stream: Option<Arc<str>>,
+    watch: PanicWatch,
+}
+
+#[async_trait]
+impl Intake for DirectIntake {
+    async fn deliver(self: Arc<Self>, batch: Batch, ack: AckFn) -> bool {
+        if self.stop.is_cancelled() {
+            return false;
+        }
+        let work = async {
+            let mut chunk = Vec::with_capacity(1);
+            self.admission
+                .admit(batch, ack, self.token.clone(), 0, &mut chunk)
+                .await;
+            self.downstream.hand_over(chunk, &self.abort).await
+        };
+        let work = crate::metrics::in_stream(self.stream.clone(), work);
+        self.watch.run(work).await.unwrap_or(false)
     }
-    // Every part holds its own split; resolving this one adds nothing (an empty result, e.g.
-    // everything filtered, acks the source here).
-    ack.ack();
 }
 
 /// Where a stage hands its transactions on: the next stage's channel or, for an output that
 /// writes at once ([`Output::writes_at_once`]), the output itself. The sender is held either
 /// way: the output task closes the output once every sender is gone.
+#[derive(Clone)]
 struct Downstream {
     tx: async_channel::Sender<Vec<Transaction>>,
     in_place: Option<Arc<OutputShared>>,
@@ -644,6 +747,8 @@ struct Lifecycle {
     stop: CancellationToken,
     abort: CancellationToken,
     input_ended: CancellationToken,
+    /// Cancelled by a panic in the input's own tasks (see [`DirectIntake`]).
+    crashed: CancellationToken,
 }
 
 /// Shared by the acknowledgements of one input's transactions.

@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use engine::components::{ComponentError, ComponentInfo, Input, Output};
+use engine::components::{ComponentError, ComponentInfo, Input, Intake, Output};
 use engine::http::Readiness;
 use engine::message::ack::AckFn;
 use engine::message::{AckStatus, Batch, Message};
@@ -772,4 +772,235 @@ async fn an_output_that_reads_only_bytes_gets_messages_serialised_and_unparsed_b
         );
         assert!(log.lock().unwrap().iter().all(|(_, s)| s.is_ok()));
     }
+}
+
+/// An input whose batches come from tasks of its own through the runtime's intake, as
+/// `http_server`'s connections deliver theirs; its `read` only waits for the test to end it.
+struct DeliveringInput {
+    intake: Arc<Mutex<Option<std::sync::Weak<dyn Intake>>>>,
+    offered: Arc<Notify>,
+    end: Arc<Notify>,
+}
+
+impl DeliveringInput {
+    /// The input, and the handle the test delivers through.
+    fn new() -> (DeliveringInput, Delivering) {
+        let d = Delivering {
+            intake: Arc::default(),
+            offered: Arc::new(Notify::new()),
+            end: Arc::new(Notify::new()),
+        };
+        let input = DeliveringInput {
+            intake: d.intake.clone(),
+            offered: d.offered.clone(),
+            end: d.end.clone(),
+        };
+        (input, d)
+    }
+}
+
+#[async_trait]
+impl Input for DeliveringInput {
+    async fn connect(&mut self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+    async fn read(&mut self) -> Result<(Batch, AckFn), ComponentError> {
+        self.end.notified().await;
+        Err(ComponentError::EndOfInput)
+    }
+    async fn close(&mut self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+    fn take_intake(&mut self, intake: std::sync::Weak<dyn Intake>) -> bool {
+        *self.intake.lock().unwrap() = Some(intake);
+        self.offered.notify_one();
+        true
+    }
+}
+
+/// The test's side of a [`DeliveringInput`].
+struct Delivering {
+    intake: Arc<Mutex<Option<std::sync::Weak<dyn Intake>>>>,
+    offered: Arc<Notify>,
+    end: Arc<Notify>,
+}
+
+impl Delivering {
+    /// The intake, once the stream has offered it (within five seconds).
+    async fn intake(&self) -> std::sync::Weak<dyn Intake> {
+        let offered = async {
+            loop {
+                let offered = self.offered.notified();
+                if let Some(i) = self.intake.lock().unwrap().clone() {
+                    return i;
+                }
+                offered.await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), offered)
+            .await
+            .expect("the stream offers its input the intake")
+    }
+
+    /// Deliver `text` on a task of its own: (that task, what `deliver` said, the ack).
+    async fn deliver(
+        &self,
+        text: String,
+    ) -> tokio::task::JoinHandle<(tokio::task::Id, bool, Option<AckStatus>)> {
+        let intake = self.intake().await;
+        tokio::spawn(async move {
+            let task = tokio::task::id();
+            let (ack_tx, ack_rx) = tokio::sync::oneshot::channel();
+            let ack: AckFn = Box::new(move |s| {
+                let _ = ack_tx.send(s);
+                Box::pin(async {})
+            });
+            let Some(intake) = intake.upgrade() else {
+                return (task, false, None);
+            };
+            let taken = intake.deliver(vec![Message::from_bytes(text)], ack).await;
+            (task, taken, ack_rx.await.ok())
+        })
+    }
+}
+
+#[tokio::test]
+async fn batches_an_input_delivers_itself_are_processed_and_written_on_its_own_tasks() {
+    // The input task sits in `read` throughout: every message gets through only by the
+    // intake, and with an output that writes at once the whole of its way (input processor,
+    // write, acknowledgement) runs on the task that delivered it.
+    let (input, delivering) = DeliveringInput::new();
+    let out = Arc::new(AtOnceProbe {
+        writes: Mutex::default(),
+    });
+    let mut s = stream(Box::new(input), out.clone());
+    s.input_processors = one_processor(Box::new(UPPER));
+    let running = tokio::spawn(s.run(CancellationToken::new(), Duration::from_secs(5)));
+    let mut deliveries = Vec::new();
+    for i in 0..10 {
+        deliveries.push(delivering.deliver(format!("m{i}")).await);
+    }
+    let mut delivered = Vec::new();
+    for d in deliveries {
+        delivered.push(d.await.unwrap());
+    }
+    assert!(
+        delivered
+            .iter()
+            .all(|(_, taken, ack)| *taken && *ack == Some(AckStatus::Delivered)),
+        "{delivered:?}"
+    );
+    let writes = out.writes.lock().unwrap().clone();
+    let mut got: Vec<(tokio::task::Id, String)> = writes;
+    got.sort_by(|a, b| a.1.cmp(&b.1));
+    let mut want: Vec<(tokio::task::Id, String)> = delivered
+        .iter()
+        .enumerate()
+        .map(|(i, (task, _, _))| (*task, format!("M{i}")))
+        .collect();
+    want.sort_by(|a, b| a.1.cmp(&b.1));
+    assert_eq!(
+        got, want,
+        "each message written once, on its delivering task"
+    );
+    let intake = delivering.intake().await;
+    delivering.end.notify_one();
+    assert_eq!(running.await.unwrap(), Outcome::Drained);
+    assert!(
+        intake.upgrade().is_none(),
+        "a stream that ended takes no more"
+    );
+    let late = delivering.deliver("late".into()).await.await.unwrap();
+    assert_eq!(
+        (late.1, late.2),
+        (false, None),
+        "refused, never acknowledged"
+    );
+}
+
+/// Writes at once, except that it holds the first write until the gate opens; logs the order
+/// of writes and its close.
+struct HeldAtOnce {
+    arrived: Arc<Notify>,
+    gate: Arc<tokio::sync::Semaphore>,
+    events: Arc<Mutex<Vec<String>>>,
+}
+
+#[async_trait]
+impl Output for HeldAtOnce {
+    async fn write(&self, b: &Batch) -> Result<(), ComponentError> {
+        self.arrived.notify_one();
+        let _pass = self.gate.acquire().await;
+        for m in b {
+            let text = String::from_utf8_lossy(m.bytes()).into_owned();
+            self.events.lock().unwrap().push(format!("wrote {text}"));
+        }
+        Ok(())
+    }
+    async fn close(&self) -> Result<(), ComponentError> {
+        self.events.lock().unwrap().push("closed".into());
+        Ok(())
+    }
+    fn writes_at_once(&self) -> bool {
+        true
+    }
+}
+
+#[tokio::test]
+async fn a_stream_whose_input_ends_finishes_the_deliveries_in_flight_before_closing_the_output() {
+    let (input, delivering) = DeliveringInput::new();
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let out = HeldAtOnce {
+        arrived: Arc::new(Notify::new()),
+        gate: Arc::new(tokio::sync::Semaphore::new(0)),
+        events: events.clone(),
+    };
+    let (arrived, gate) = (out.arrived.clone(), out.gate.clone());
+    let running = tokio::spawn(
+        stream(Box::new(input), Arc::new(out))
+            .run(CancellationToken::new(), Duration::from_secs(5)),
+    );
+    let delivery = delivering.deliver("held".into()).await;
+    arrived.notified().await;
+    // The input ends while the write is held: the stream must wait for it.
+    delivering.end.notify_one();
+    tokio::task::yield_now().await;
+    events.lock().unwrap().push("gate opened".into());
+    gate.add_permits(1);
+    let (_, taken, ack) = delivery.await.unwrap();
+    assert_eq!((taken, ack), (true, Some(AckStatus::Delivered)));
+    assert_eq!(running.await.unwrap(), Outcome::Drained);
+    assert_eq!(
+        *events.lock().unwrap(),
+        vec!["gate opened", "wrote held", "closed"],
+        "the output closes after the write in flight, not before"
+    );
+}
+
+/// Panics on every message, as a bug reachable from message data would.
+struct PanickingProcessor;
+
+#[async_trait]
+impl engine::components::Processor for PanickingProcessor {
+    async fn process(&self, _b: Batch) -> Result<Vec<Batch>, engine::components::BatchFailure> {
+        panic!("a bug in the processor");
+    }
+}
+
+#[tokio::test]
+async fn a_panic_in_a_delivery_is_a_crash_and_nacks_its_message() {
+    let (input, delivering) = DeliveringInput::new();
+    let out = Arc::new(AtOnceProbe {
+        writes: Mutex::default(),
+    });
+    let mut s = stream(Box::new(input), out.clone());
+    s.input_processors = one_processor(Box::new(PanickingProcessor));
+    let running = tokio::spawn(s.run(CancellationToken::new(), Duration::from_secs(5)));
+    let (_, taken, ack) = delivering.deliver("boom".into()).await.await.unwrap();
+    assert!(!taken);
+    assert!(matches!(ack, Some(AckStatus::Failed(_))), "{ack:?}");
+    // The crash stops the stream; its input then ends as it would on a signal.
+    delivering.end.notify_one();
+    assert_eq!(running.await.unwrap(), Outcome::Crashed);
+    assert!(out.writes.lock().unwrap().is_empty());
 }

@@ -180,6 +180,9 @@ async fn a_request_not_delivered_within_the_timeout_gets_408() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 408);
+    // The request was taken before its client gave up: it still goes all the way through.
+    let sent = crate::support::await_metric(port, "output_sent", |n| n >= 1.0).await;
+    assert_eq!(sent, 1.0);
     crate::cli::unsafe_kill_term(child.id());
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }

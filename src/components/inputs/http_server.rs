@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -22,7 +22,7 @@ use regex::Regex;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::bloblang::InterpolatedString;
-use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
+use crate::components::{BuildCtx, BuildError, ComponentError, Input, Intake, Plugin};
 use crate::http::{text, ApiState, Body, Handler, Peer};
 use crate::message::ack::AckFn;
 use crate::message::{AckStatus, Batch, Message, Metadata, SyncResponse, Value};
@@ -244,6 +244,9 @@ struct Route {
     api: Arc<ApiState>,
     /// Set once the input closes; an atomic, as every request reads it.
     closed: std::sync::atomic::AtomicBool,
+    /// Where requests go when the runtime offered it ([`Input::take_intake`]), rather than
+    /// through `tx` to `read`.
+    intake: OnceLock<Weak<dyn Intake>>,
     prefix_metadata_keys: bool,
 }
 
@@ -304,6 +307,7 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, Bui
         },
         api: api.clone(),
         closed: std::sync::atomic::AtomicBool::new(false),
+        intake: OnceLock::new(),
         prefix_metadata_keys: c.prefix_metadata_keys,
     });
     Ok(Box::new(HttpServerInput {
@@ -359,6 +363,10 @@ impl Input for HttpServerInput {
     // Requests wait in a channel until a read takes one.
     fn reads_cancel_safely(&self) -> bool {
         true
+    }
+
+    fn take_intake(&mut self, intake: Weak<dyn Intake>) -> bool {
+        self.route.intake.set(intake).is_ok()
     }
 
     async fn connect(&mut self) -> Result<(), ComponentError> {
@@ -520,24 +528,52 @@ impl Route {
             batch.push(msg);
         }
         let (reply_tx, reply_rx) = oneshot::channel();
-        // Only a full queue needs the timer: most requests find room at once.
-        match self.tx.try_send((batch, reply_tx)) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                return text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n")
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        if let Some(intake) = self.intake.get() {
+            let Some(intake) = intake.upgrade() else {
+                return text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n");
+            };
+            let ack: AckFn = Box::new(move |status| {
+                let _ = reply_tx.send(status);
+                Box::pin(async {})
+            });
+            let mut delivery = intake.deliver(batch, ack);
+            match tokio::time::timeout_at(deadline, &mut delivery).await {
+                Ok(true) => {}
+                Ok(false) => return text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n"),
+                Err(_) => {
+                    // The request was taken: it goes on without its client, as one queued
+                    // for `read` would.
+                    tokio::spawn(delivery);
+                    return text(StatusCode::REQUEST_TIMEOUT, "Request timed out\n");
+                }
             }
-            Err(mpsc::error::TrySendError::Full(pending)) => tokio::select! {
-                r = self.tx.send(pending) => if r.is_err() {
-                    return text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n");
-                },
-                _ = tokio::time::sleep(self.timeout) => return text(StatusCode::REQUEST_TIMEOUT, "Request timed out\n"),
-            },
+        } else if let Err(answer) = self.queue((batch, reply_tx), deadline).await {
+            return answer;
         }
-        match tokio::time::timeout(self.timeout, reply_rx).await {
+        match tokio::time::timeout_at(deadline, reply_rx).await {
             Err(_) => text(StatusCode::REQUEST_TIMEOUT, "Request timed out\n"),
             Ok(Err(_)) => text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n"),
             Ok(Ok(AckStatus::Failed(e))) => text(StatusCode::BAD_GATEWAY, format!("{e}\n")),
             Ok(Ok(AckStatus::Delivered)) => self.responder.reply(slot.take()),
+        }
+    }
+
+    /// Queue a request for `read`; the answer when it cannot be.
+    async fn queue(
+        &self,
+        pending: Pending,
+        deadline: tokio::time::Instant,
+    ) -> Result<(), Response<Body>> {
+        // Only a full queue needs the timer: most requests find room at once.
+        let closing = || text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n");
+        match self.tx.try_send(pending) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(closing()),
+            Err(mpsc::error::TrySendError::Full(pending)) => tokio::select! {
+                r = self.tx.send(pending) => r.map_err(|_| closing()),
+                _ = tokio::time::sleep_until(deadline) => Err(text(StatusCode::REQUEST_TIMEOUT, "Request timed out\n")),
+            },
         }
     }
 
