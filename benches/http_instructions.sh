@@ -2,28 +2,33 @@
 # Instructions per HTTP request of `http_server → drop` beside the hyper baseline: the one
 # figure about that row that does not drift with a shared machine's speed.
 #
-#   benches/http_instructions.sh [--requests N] [--engine PATH]
+#   benches/http_instructions.sh [--requests N] [--engine PATH] [--baselines DIR]
 #
 # Each server runs under `valgrind --tool=callgrind` and answers N keep-alive POSTs (the body of
 # benches/connectors.sh) from one Python client, then a second time none; the difference over N
 # is the cost of a request, start-up and shutdown left out. Both run on one tokio worker thread
 # (TOKIO_WORKER_THREADS=1): with two, how often the workers park and steal changes the count by
-# a few thousand from run to run. Needs valgrind and python3.
+# a few thousand from run to run. Needs valgrind and python3. With --engine and --baselines (the
+# directory holding a built bench_http_baseline) nothing is built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REQUESTS=2000
 ENGINE=
+BASELINES=
 while [ $# -gt 0 ]; do
   case "$1" in
     --requests) REQUESTS=$2; shift 2 ;;
     --engine) ENGINE=$2; shift 2 ;;
+    --baselines) BASELINES=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
-cargo build --release --quiet --features bench-baselines --bin engine --example bench_http_baseline
 BIN=${CARGO_TARGET_DIR:-target}/release
+if [ -z "$ENGINE" ] || [ -z "$BASELINES" ]; then
+  cargo build --release --quiet --features bench-baselines --bin engine --example bench_http_baseline
+fi
 ENGINE=${ENGINE:-$BIN/engine}
-BASELINE=$BIN/examples/bench_http_baseline
+BASELINE=${BASELINES:-$BIN/examples}/bench_http_baseline
 PORT=18611
 work=$(mktemp -d)
 trap 'pkill -KILL -f "callgrind-out-file=$work" 2>/dev/null || true; rm -rf "$work"' EXIT

@@ -733,6 +733,33 @@ async fn exposition(metrics: &str, sent_metric: &str) -> String {
 }
 
 #[tokio::test]
+async fn processor_error_counts_the_messages_a_processor_flagged() {
+    let port = free_port();
+    let config = format!("http:\n  address: 127.0.0.1:{port}\ninput:\n  stdin: {{}}\npipeline:\n  processors:\n    - mapping: 'root = this'\noutput:\n  drop: {{}}\n");
+    let (_dir, path) = temp_config(&config);
+    let mut child = spawn_engine(&["run", "-c", &path.to_string_lossy()]);
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut send = |line: &str| {
+        stdin.write_all(line.as_bytes()).expect("write");
+        stdin.flush().expect("flush");
+    };
+    send("{\"ok\":1}\n");
+    let sent = crate::support::await_metric(port, "processor_sent", |n| n >= 1.0).await;
+    assert_eq!(sent, 1.0);
+    let (_, text) = crate::support::get(&format!("http://127.0.0.1:{port}/metrics")).await;
+    assert!(
+        text.contains("processor_error{label=\"\",path=\"root.pipeline.processors.0\"} 0"),
+        "present at zero before any error: {text}"
+    );
+    send("not json\n{\"ok\":2}\n");
+    let sent = crate::support::await_metric(port, "processor_sent", |n| n >= 3.0).await;
+    assert_eq!(sent, 3.0);
+    assert_eq!(crate::support::metric(port, "processor_error").await, 1.0);
+    drop(stdin);
+    let _ = child.wait();
+}
+
+#[tokio::test]
 async fn prometheus_summaries_histograms_help_and_process_metrics_as_bentos() {
     engine::http::install_tls_provider();
     let summary = exposition("  prometheus: {}\n", "output_sent").await;

@@ -6,10 +6,9 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use tokio::fs::File;
-use tokio::io::BufReader;
 
-use super::scanner::{codec_field, scanner_field, Scanner};
-use super::{auto_replay_field, read_line};
+use super::auto_replay_field;
+use super::scanner::{codec_field, scanner_field, LineReader, Scanner};
 use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
 use crate::message::ack::{noop_ack, AckFn};
 use crate::message::{AckStatus, Batch, Message, Value};
@@ -49,7 +48,6 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, Bui
         current: None,
         delete_on_finish: c.delete_on_finish,
         replay: c.auto_replay_nacks,
-        buf: Vec::new(),
         max_line: scanner.plain_lines().unwrap_or(usize::MAX),
         scanner: scanner.plain_lines().is_none().then_some(scanner),
     }))
@@ -63,7 +61,7 @@ struct OpenFile {
 
 /// Where a file's messages come from: plain lines read here, or another scanner's thread.
 enum Source {
-    Lines(BufReader<File>),
+    Lines(LineReader<File>),
     Scanned(tokio::sync::mpsc::Receiver<Result<Message, String>>),
 }
 
@@ -138,7 +136,6 @@ pub struct FileInput {
     current: Option<OpenFile>,
     delete_on_finish: bool,
     replay: bool,
-    buf: Vec<u8>,
     /// The `lines` scanner's `max_buffer_size`, on the plain path.
     max_line: usize,
     /// A scanner other than plain `lines`: each file gets a copy on a thread of its own.
@@ -196,7 +193,7 @@ impl Input for FileInput {
                     }
                 }
                 let source = match &self.scanner {
-                    None => Source::Lines(BufReader::new(f)),
+                    None => Source::Lines(LineReader::new(f, self.max_line, None)),
                     Some(scanner) => {
                         Source::Scanned(scanner.clone().spawn(Box::new(f.into_std().await)))
                     }
@@ -216,10 +213,10 @@ impl Input for FileInput {
                 continue;
             };
             let next = match &mut cur.source {
-                Source::Lines(reader) => read_line(reader, &mut self.buf, self.max_line)
+                Source::Lines(reader) => reader
+                    .next_line_async()
                     .await
-                    .map(|l| l.map(Message::from_bytes))
-                    .map_err(|e| e.to_string()),
+                    .map(|l| l.map(Message::from_bytes)),
                 Source::Scanned(rx) => rx.recv().await.transpose(),
             };
             match next {

@@ -14,7 +14,6 @@ pub mod stdin;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
 use crate::components::registry::ComponentConf;
 use crate::components::{
@@ -83,70 +82,10 @@ impl Input for ChildInput {
     }
 }
 
-/// Read one line (without its `\n` or `\r\n`); `None` at end of input.
-///
-/// Cancel-safe: the runtime may drop a read half way (to replay a message, or to stop). What
-/// it had read stays in `buf`, which belongs to the input, and the next call carries on from
-/// there, so no line is lost or split.
-///
-/// A line longer than `max` (the `lines` scanner's `max_buffer_size`) is an error, as Go's
-/// `bufio.Scanner` makes it under Bento; the next read goes on after it.
-pub(crate) async fn read_line<R: AsyncBufRead + Unpin>(
-    r: &mut R,
-    buf: &mut Vec<u8>,
-    max: usize,
-) -> std::io::Result<Option<Vec<u8>>> {
-    if r.read_until(b'\n', buf).await? == 0 && buf.is_empty() {
-        return Ok(None);
-    }
-    let mut line = std::mem::take(buf);
-    if line.last() == Some(&b'\n') {
-        line.pop();
-        if line.last() == Some(&b'\r') {
-            line.pop();
-        }
-    }
-    if line.len() > max {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            scanner::TOKEN_TOO_LONG,
-        ));
-    }
-    Ok(Some(line))
-}
-
 pub(crate) fn auto_replay_field() -> crate::spec::FieldSpec {
     crate::spec::FieldSpec::bool(
         "auto_replay_nacks",
         "Whether messages that are rejected (nacked) at the output level are automatically replayed indefinitely. Disabling it drops nacked messages.",
     )
     .default(true)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::read_line;
-    use tokio::io::{AsyncWriteExt, BufReader};
-
-    #[tokio::test]
-    async fn a_line_read_cancelled_half_way_is_finished_by_the_next_read() {
-        let (mut tx, rx) = tokio::io::duplex(64);
-        let mut reader = BufReader::new(rx);
-        let mut buf = Vec::new();
-        tx.write_all(b"hal").await.unwrap();
-        // The read sees half a line, then is dropped (as the input loop's select! may).
-        let cancelled = tokio::time::timeout(
-            std::time::Duration::from_millis(20),
-            read_line(&mut reader, &mut buf, usize::MAX),
-        )
-        .await;
-        assert!(cancelled.is_err(), "no whole line yet");
-        tx.write_all(b"f a line\r\nnext\nlast").await.unwrap();
-        drop(tx);
-        let mut lines = Vec::new();
-        while let Some(l) = read_line(&mut reader, &mut buf, usize::MAX).await.unwrap() {
-            lines.push(String::from_utf8(l).unwrap());
-        }
-        assert_eq!(lines, vec!["half a line", "next", "last"]);
-    }
 }

@@ -2,17 +2,19 @@
 //! its options, `csv`, `json_documents`, `chunker`, `re_match`, `to_the_end`, `skip_bom`,
 //! `decompress`), and the deprecated `codec` field that named them.
 //!
-//! Plain `lines` keeps the inputs' own async line reader (the fast path). Every other scanner
+//! Plain `lines` is read on the input's own task (the fast path: `stdin` splits the blocks it
+//! reads with [`LineReader::next_line_async`], no line copied). Every other scanner
 //! runs on a thread of its own over a blocking reader, so that it can be written with the
 //! well-kept synchronous readers (csv, flate2, serde_json's stream) and so that a read the
 //! input loop cancels never loses half a record: messages cross to the input on a channel.
 
 use std::io::{BufRead, BufReader, Read};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use regex::bytes::Regex;
 use serde::Deserialize;
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::mpsc;
 
 use crate::message::{Message, Value};
@@ -535,9 +537,18 @@ pub(crate) struct LineReader<R> {
     searched: usize,
     eof: bool,
     max: usize,
+    /// Dropping the rest of a line longer than `max` until its delimiter.
+    skipping: bool,
 }
 
-impl<R: Read> LineReader<R> {
+/// What a [`LineReader`]'s buffer gives next, before reading more.
+enum Buffered {
+    Line(Bytes),
+    End,
+    NeedsInput,
+}
+
+impl<R> LineReader<R> {
     pub(crate) fn new(input: R, max: usize, delimiter: Option<Vec<u8>>) -> LineReader<R> {
         LineReader {
             input,
@@ -546,11 +557,13 @@ impl<R: Read> LineReader<R> {
             searched: 0,
             eof: false,
             max,
+            skipping: false,
         }
     }
 
-    /// The next line without its delimiter; `Ok(None)` at the end of the input.
-    pub(crate) fn next_line(&mut self) -> Result<Option<Bytes>, String> {
+    /// The next line if the buffer holds the whole of it (or the input has ended). After a
+    /// line too long to keep (the error), the next line is the one after it.
+    fn buffered(&mut self) -> Result<Buffered, String> {
         loop {
             let rest = &self.buf[self.searched..];
             let (found, delimiter_len) = match &self.delimiter {
@@ -560,25 +573,66 @@ impl<R: Read> LineReader<R> {
             if let Some(i) = found {
                 let end = self.searched + i;
                 self.searched = 0;
+                if std::mem::take(&mut self.skipping) {
+                    self.buf.advance(end + delimiter_len);
+                    continue;
+                }
                 if end > self.max {
+                    self.buf.advance(end + delimiter_len);
                     return Err(TOKEN_TOO_LONG.into());
                 }
                 let mut line = self.buf.split_to(end + delimiter_len);
                 line.truncate(end);
-                return Ok(Some(self.finish(line)));
+                return Ok(Buffered::Line(self.finish(line)));
             }
-            if self.buf.len() > self.max {
-                return Err(TOKEN_TOO_LONG.into());
+            if self.skipping {
+                // Only the start of a delimiter split between reads is worth keeping.
+                let keep = delimiter_len - 1;
+                self.buf.advance(self.buf.len().saturating_sub(keep));
+                self.searched = 0;
+                if !self.eof {
+                    return Ok(Buffered::NeedsInput);
+                }
+                self.skipping = false;
+                self.buf.clear();
+                return Ok(Buffered::End);
             }
             // A delimiter may start in what was read and end in what comes next.
             self.searched = self.buf.len().saturating_sub(delimiter_len - 1);
-            if self.eof {
-                self.searched = 0;
-                if self.buf.is_empty() {
-                    return Ok(None);
-                }
-                let line = self.buf.split();
-                return Ok(Some(self.finish(line)));
+            if self.buf.len() > self.max {
+                // The rest of this line is dropped as it arrives.
+                self.skipping = true;
+                return Err(TOKEN_TOO_LONG.into());
+            }
+            if !self.eof {
+                return Ok(Buffered::NeedsInput);
+            }
+            self.searched = 0;
+            if self.buf.is_empty() {
+                return Ok(Buffered::End);
+            }
+            let line = self.buf.split();
+            return Ok(Buffered::Line(self.finish(line)));
+        }
+    }
+
+    /// A line as it is handed out: without the `\r` of a `\r\n` end (default delimiter only).
+    fn finish(&self, mut line: BytesMut) -> Bytes {
+        if self.delimiter.is_none() && line.last() == Some(&b'\r') {
+            line.truncate(line.len() - 1);
+        }
+        line.freeze()
+    }
+}
+
+impl<R: Read> LineReader<R> {
+    /// The next line without its delimiter; `Ok(None)` at the end of the input.
+    pub(crate) fn next_line(&mut self) -> Result<Option<Bytes>, String> {
+        loop {
+            match self.buffered()? {
+                Buffered::Line(line) => return Ok(Some(line)),
+                Buffered::End => return Ok(None),
+                Buffered::NeedsInput => {}
             }
             let len = self.buf.len();
             self.buf.resize(len + READ_CHUNK, 0);
@@ -600,13 +654,22 @@ impl<R: Read> LineReader<R> {
             }
         }
     }
+}
 
-    /// A line as it is handed out: without the `\r` of a `\r\n` end (default delimiter only).
-    fn finish(&self, mut line: BytesMut) -> Bytes {
-        if self.delimiter.is_none() && line.last() == Some(&b'\r') {
-            line.truncate(line.len() - 1);
+impl<R: AsyncRead + Unpin> LineReader<R> {
+    /// [`LineReader::next_line`] over an async reader. Cancel-safe: a read dropped half way
+    /// leaves what it had read in the buffer, and the next call goes on from there.
+    pub(crate) async fn next_line_async(&mut self) -> Result<Option<Bytes>, String> {
+        loop {
+            match self.buffered()? {
+                Buffered::Line(line) => return Ok(Some(line)),
+                Buffered::End => return Ok(None),
+                Buffered::NeedsInput => {}
+            }
+            self.buf.reserve(READ_CHUNK);
+            let n = self.input.read_buf(&mut self.buf).await;
+            self.eof = n.map_err(|e| e.to_string())? == 0;
         }
-        line.freeze()
     }
 }
 
@@ -753,6 +816,69 @@ mod tests {
                     return got;
                 }
             }
+        }
+    }
+
+    #[tokio::test]
+    async fn the_async_reader_splits_as_the_blocking_one_and_a_dropped_read_loses_nothing() {
+        use tokio::io::AsyncWriteExt;
+        let input = b"{\"a\":1}\r\n\nsecond line\nlast\r";
+        for step in [1, 3, 64] {
+            // A duplex holds at most `step` bytes: every read gets that many at most.
+            let (mut tx, rx) = tokio::io::duplex(step);
+            let writer = tokio::spawn(async move { tx.write_all(input).await });
+            let mut lines = LineReader::new(rx, 100, None);
+            let mut got = Vec::new();
+            while let Some(l) = lines.next_line_async().await.unwrap() {
+                got.push(String::from_utf8_lossy(&l).into_owned());
+            }
+            assert_eq!(
+                got,
+                ["{\"a\":1}", "", "second line", "last"],
+                "reads of {step}"
+            );
+            writer.await.unwrap().unwrap();
+        }
+        let (mut tx, rx) = tokio::io::duplex(64);
+        let mut lines = LineReader::new(rx, 100, None);
+        tx.write_all(b"hal").await.unwrap();
+        // The read sees half a line, then is dropped (as the input loop's select! may).
+        let cancelled = tokio::time::timeout(
+            std::time::Duration::from_millis(20),
+            lines.next_line_async(),
+        )
+        .await;
+        assert!(cancelled.is_err());
+        tx.write_all(b"f a line\nnext").await.unwrap();
+        drop(tx);
+        let mut rest = Vec::new();
+        while let Some(l) = lines.next_line_async().await.unwrap() {
+            rest.push(l);
+        }
+        assert_eq!(rest, [&b"half a line"[..], b"next"]);
+        // A line longer than the maximum is the error, whether its end came in the same read
+        // or much later; the line after it is read as usual (as Bento's plain lines go on).
+        for step in [1, 4, 64] {
+            let (mut tx, rx) = tokio::io::duplex(step);
+            let writer =
+                tokio::spawn(async move { tx.write_all(b"abc\nabcdefgh\nxy\nabcdefgh").await });
+            let mut lines = LineReader::new(rx, 5, None);
+            let mut got = Vec::new();
+            loop {
+                match lines.next_line_async().await {
+                    Ok(Some(l)) => got.push(Ok(String::from_utf8_lossy(&l).into_owned())),
+                    Ok(None) => break,
+                    Err(e) => got.push(Err(e)),
+                }
+            }
+            let want = [
+                Ok("abc".to_owned()),
+                Err(TOKEN_TOO_LONG.to_owned()),
+                Ok("xy".to_owned()),
+                Err(TOKEN_TOO_LONG.to_owned()),
+            ];
+            assert_eq!(got, want, "reads of {step}");
+            writer.await.unwrap().unwrap();
         }
     }
 

@@ -1,10 +1,9 @@
 //! `stdin`: one message per line of standard input; the stream ends at end of file.
 
 use async_trait::async_trait;
-use tokio::io::{BufReader, Stdin};
 
-use super::scanner::{codec_field, scanner_field, Scanner};
-use super::{auto_replay_field, read_line};
+use super::auto_replay_field;
+use super::scanner::{codec_field, scanner_field, LineReader, Scanner};
 use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
 use crate::message::ack::{noop_ack, AckFn};
 use crate::message::{Batch, Message};
@@ -38,7 +37,6 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, Bui
     let scanner = Scanner::from_config(&c.scanner, c.codec.as_deref()).map_err(|e| ctx.error(e))?;
     Ok(Box::new(StdinInput {
         reader: None,
-        buf: Vec::new(),
         replay: c.auto_replay_nacks,
         max_line: scanner.plain_lines().unwrap_or(usize::MAX),
         scanner: scanner.plain_lines().is_none().then_some(scanner),
@@ -47,8 +45,8 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, Bui
 }
 
 pub struct StdinInput {
-    reader: Option<BufReader<Stdin>>,
-    buf: Vec<u8>,
+    /// Plain lines, each a view of the block it was read in.
+    reader: Option<LineReader<tokio::io::Stdin>>,
     /// The `lines` scanner's `max_buffer_size`, on the plain path.
     max_line: usize,
     /// A scanner other than plain `lines`, started on a thread at the first connect.
@@ -69,7 +67,7 @@ impl Input for StdinInput {
             self.scanned = Some(scanner.spawn(Box::new(std::io::stdin())));
         }
         if self.scanned.is_none() && self.reader.is_none() {
-            self.reader = Some(BufReader::with_capacity(64 * 1024, tokio::io::stdin()));
+            self.reader = Some(LineReader::new(tokio::io::stdin(), self.max_line, None));
         }
         Ok(())
     }
@@ -83,7 +81,7 @@ impl Input for StdinInput {
             };
         }
         let r = self.reader.as_mut().ok_or(ComponentError::NotConnected)?;
-        match read_line(r, &mut self.buf, self.max_line).await {
+        match r.next_line_async().await {
             Ok(Some(line)) => Ok((vec![Message::from_bytes(line)], noop_ack())),
             Ok(None) => Err(ComponentError::EndOfInput),
             Err(e) => Err(ComponentError::failed(e)),
