@@ -68,11 +68,12 @@ pub trait Input: Send {
     fn reads_cancel_safely(&self) -> bool {
         false
     }
-    /// Offered once, before `connect`, by a runtime that can take batches straight from the
-    /// tasks an input runs itself (an HTTP server's connections). An input that keeps the
-    /// intake delivers through it instead of queueing for `read`, and says so: a batch then
-    /// goes through the processors and, for an output that writes at once, the write, on the
-    /// task that received it, with no wake-up of the input task and back per message.
+    /// Offered once, before `connect`, when the stream writes its output from the stage after
+    /// the input (no pipeline processors, an output that writes at once): the runtime can then
+    /// take batches straight from the tasks an input runs itself (an HTTP server's
+    /// connections). An input that keeps the intake delivers through it instead of queueing
+    /// for `read`, and says so: a batch then goes through the input processors and the write
+    /// on the task that received it, with no wake-up of the input task and back per message.
     fn take_intake(&mut self, _intake: Weak<dyn Intake>) -> bool {
         false
     }

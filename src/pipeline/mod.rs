@@ -11,10 +11,10 @@
 //! that was ready goes on in one hand-over, so a busy stream wakes the next stage once per
 //! chunk rather than once per message, and a quiet one adds no wait. An output whose writes
 //! take no time ([`Output::writes_at_once`]: `drop`, `sync_response`) is written by the stage
-//! before it, with no hand-over at all. An input that runs tasks of its own (an HTTP server's
-//! connections) may take the [`Intake`]: those tasks then admit their batches themselves
-//! instead of queueing them for the input task ([`DirectIntake`]), and with such an output a
-//! request never leaves its connection's task. An output that reads nothing but the bytes
+//! before it, with no hand-over at all. With such an output and no worker stage, an input that
+//! runs tasks of its own (an HTTP server's connections) is offered the [`Intake`]: those tasks
+//! then admit their batches themselves instead of queueing them for the input task
+//! ([`DirectIntake`]), and a request never leaves its connection's task. An output that reads nothing but the bytes
 //! ([`Output::reads_only_bytes`]: `stdout`) gets them serialised by the workers, which also free
 //! the parsed form there, on the thread that built it.
 //!
@@ -504,9 +504,12 @@ async fn run_input(
         },
     });
     let offered: Weak<DirectIntake> = Arc::downgrade(&intake);
-    // Offered to the input before it connects. Deliveries through it go on while it is held
-    // here: it is let go once the input ends, as our own token is.
-    let mut direct = input.take_intake(offered).then_some(intake);
+    // Offered to the input before it connects, when this stage writes the output itself: the
+    // whole way of a request then stays on its task. Towards workers or the output task the
+    // input task's chunks (many requests per hand-over) cost fewer wake-ups than a hand-over
+    // per request would. Deliveries through it go on while it is held here: it is let go once
+    // the input ends, as our own token is.
+    let mut direct = (tx.in_place.is_some() && input.take_intake(offered)).then_some(intake);
 
     if !connect(Connecting::Input(&mut input), &info, &metrics.conn, &stop).await {
         return;

@@ -779,6 +779,7 @@ async fn an_output_that_reads_only_bytes_gets_messages_serialised_and_unparsed_b
 struct DeliveringInput {
     intake: Arc<Mutex<Option<std::sync::Weak<dyn Intake>>>>,
     offered: Arc<Notify>,
+    connected: Arc<Notify>,
     end: Arc<Notify>,
 }
 
@@ -788,11 +789,13 @@ impl DeliveringInput {
         let d = Delivering {
             intake: Arc::default(),
             offered: Arc::new(Notify::new()),
+            connected: Arc::new(Notify::new()),
             end: Arc::new(Notify::new()),
         };
         let input = DeliveringInput {
             intake: d.intake.clone(),
             offered: d.offered.clone(),
+            connected: d.connected.clone(),
             end: d.end.clone(),
         };
         (input, d)
@@ -802,6 +805,7 @@ impl DeliveringInput {
 #[async_trait]
 impl Input for DeliveringInput {
     async fn connect(&mut self) -> Result<(), ComponentError> {
+        self.connected.notify_one();
         Ok(())
     }
     async fn read(&mut self) -> Result<(Batch, AckFn), ComponentError> {
@@ -822,6 +826,7 @@ impl Input for DeliveringInput {
 struct Delivering {
     intake: Arc<Mutex<Option<std::sync::Weak<dyn Intake>>>>,
     offered: Arc<Notify>,
+    connected: Arc<Notify>,
     end: Arc<Notify>,
 }
 
@@ -1003,4 +1008,38 @@ async fn a_panic_in_a_delivery_is_a_crash_and_nacks_its_message() {
     delivering.end.notify_one();
     assert_eq!(running.await.unwrap(), Outcome::Crashed);
     assert!(out.writes.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn with_a_worker_stage_or_an_output_task_the_input_task_keeps_the_requests() {
+    // The intake is offered only when the stage after the input writes the output itself:
+    // towards workers or the output task, the input task's chunks of many requests cost fewer
+    // wake-ups than a hand-over per request.
+    for workers in [true, false] {
+        let (input, delivering) = DeliveringInput::new();
+        let out = Arc::new(GatheringProbe {
+            notify: Arc::new(Notify::new()),
+            writes: Mutex::default(),
+            wait_first: false,
+        });
+        let at_once = Arc::new(AtOnceProbe {
+            writes: Mutex::default(),
+        });
+        let mut s = match workers {
+            true => stream(Box::new(input), at_once),
+            false => stream(Box::new(input), out),
+        };
+        if workers {
+            s.processors = one_processor(Box::new(UPPER));
+        }
+        let running = tokio::spawn(s.run(CancellationToken::new(), Duration::from_secs(5)));
+        // The offer comes before `connect`.
+        delivering.connected.notified().await;
+        assert!(
+            delivering.intake.lock().unwrap().is_none(),
+            "workers {workers}: not offered"
+        );
+        delivering.end.notify_one();
+        assert_eq!(running.await.unwrap(), Outcome::Drained);
+    }
 }
