@@ -14,9 +14,9 @@
 //! before it, with no hand-over at all. With such an output and no worker stage, an input that
 //! runs tasks of its own (an HTTP server's connections) is offered the [`Intake`]: those tasks
 //! then admit their batches themselves instead of queueing them for the input task
-//! ([`DirectIntake`]), and a request never leaves its connection's task. An output that reads nothing but the bytes
-//! ([`Output::reads_only_bytes`]: `stdout`) gets them serialised by the workers, which also free
-//! the parsed form there, on the thread that built it.
+//! ([`DirectIntake`]), and a request never leaves its connection's task. An output that reads
+//! nothing but the bytes ([`Output::reads_only_bytes`]: `stdout`) gets them serialised by the
+//! workers, which also free the parsed form there, on the thread that built it.
 //!
 //! Shutdown has two stages. `stop` (a signal, or the input ending) stops reading; everything
 //! already read is processed, written and acknowledged. If that takes longer than the shutdown
@@ -489,27 +489,32 @@ async fn run_input(
     // Every transaction in flight holds a clone of `inflight`; when all are gone (and ours is
     // dropped) `inflight_rx` yields None.
     let (inflight, mut inflight_rx) = mpsc::channel::<()>(1);
-    let intake = Arc::new(DirectIntake {
-        admission: admission.clone(),
-        downstream: tx.clone(),
-        token: inflight.clone(),
-        stop: stop.clone(),
-        abort: abort.clone(),
-        stream: crate::metrics::current_stream(),
-        watch: PanicWatch {
-            label: info.label.clone(),
-            path: info.path.clone(),
-            what: "input",
-            crashed,
-        },
-    });
-    let offered: Weak<DirectIntake> = Arc::downgrade(&intake);
     // Offered to the input before it connects, when this stage writes the output itself: the
     // whole way of a request then stays on its task. Towards workers or the output task the
     // input task's chunks (many requests per hand-over) cost fewer wake-ups than a hand-over
     // per request would. Deliveries through it go on while it is held here: it is let go once
     // the input ends, as our own token is.
-    let mut direct = (tx.in_place.is_some() && input.take_intake(offered)).then_some(intake);
+    let mut direct = None;
+    if tx.in_place.is_some() {
+        let intake = Arc::new(DirectIntake {
+            admission: admission.clone(),
+            downstream: tx.clone(),
+            token: inflight.clone(),
+            stop: stop.clone(),
+            abort: abort.clone(),
+            stream: crate::metrics::current_stream(),
+            watch: PanicWatch {
+                label: info.label.clone(),
+                path: info.path.clone(),
+                what: "input",
+                crashed,
+            },
+        });
+        let offered: Weak<DirectIntake> = Arc::downgrade(&intake);
+        if input.take_intake(offered) {
+            direct = Some(intake);
+        }
+    }
 
     if !connect(Connecting::Input(&mut input), &info, &metrics.conn, &stop).await {
         return;

@@ -774,60 +774,46 @@ async fn an_output_that_reads_only_bytes_gets_messages_serialised_and_unparsed_b
     }
 }
 
+/// What a [`DeliveringInput`] and its test share: the intake once offered, and the signals
+/// between them.
+#[derive(Default)]
+struct Delivering {
+    intake: Mutex<Option<std::sync::Weak<dyn Intake>>>,
+    offered: Notify,
+    connected: Notify,
+    end: Notify,
+}
+
 /// An input whose batches come from tasks of its own through the runtime's intake, as
 /// `http_server`'s connections deliver theirs; its `read` only waits for the test to end it.
-struct DeliveringInput {
-    intake: Arc<Mutex<Option<std::sync::Weak<dyn Intake>>>>,
-    offered: Arc<Notify>,
-    connected: Arc<Notify>,
-    end: Arc<Notify>,
-}
+struct DeliveringInput(Arc<Delivering>);
 
 impl DeliveringInput {
     /// The input, and the handle the test delivers through.
-    fn new() -> (DeliveringInput, Delivering) {
-        let d = Delivering {
-            intake: Arc::default(),
-            offered: Arc::new(Notify::new()),
-            connected: Arc::new(Notify::new()),
-            end: Arc::new(Notify::new()),
-        };
-        let input = DeliveringInput {
-            intake: d.intake.clone(),
-            offered: d.offered.clone(),
-            connected: d.connected.clone(),
-            end: d.end.clone(),
-        };
-        (input, d)
+    fn new() -> (DeliveringInput, Arc<Delivering>) {
+        let d = Arc::new(Delivering::default());
+        (DeliveringInput(d.clone()), d)
     }
 }
 
 #[async_trait]
 impl Input for DeliveringInput {
     async fn connect(&mut self) -> Result<(), ComponentError> {
-        self.connected.notify_one();
+        self.0.connected.notify_one();
         Ok(())
     }
     async fn read(&mut self) -> Result<(Batch, AckFn), ComponentError> {
-        self.end.notified().await;
+        self.0.end.notified().await;
         Err(ComponentError::EndOfInput)
     }
     async fn close(&mut self) -> Result<(), ComponentError> {
         Ok(())
     }
     fn take_intake(&mut self, intake: std::sync::Weak<dyn Intake>) -> bool {
-        *self.intake.lock().unwrap() = Some(intake);
-        self.offered.notify_one();
+        *self.0.intake.lock().unwrap() = Some(intake);
+        self.0.offered.notify_one();
         true
     }
-}
-
-/// The test's side of a [`DeliveringInput`].
-struct Delivering {
-    intake: Arc<Mutex<Option<std::sync::Weak<dyn Intake>>>>,
-    offered: Arc<Notify>,
-    connected: Arc<Notify>,
-    end: Arc<Notify>,
 }
 
 impl Delivering {

@@ -2,8 +2,8 @@
 //! its options, `csv`, `json_documents`, `chunker`, `re_match`, `to_the_end`, `skip_bom`,
 //! `decompress`), and the deprecated `codec` field that named them.
 //!
-//! Plain `lines` is read on the input's own task (the fast path: `stdin` splits the blocks it
-//! reads with [`LineReader::next_line_async`], no line copied). Every other scanner
+//! Plain `lines` is read on the input's own task (the fast path: `stdin` and `file` split the
+//! blocks they read with [`LineReader::next_line_async`], no line copied). Every other scanner
 //! runs on a thread of its own over a blocking reader, so that it can be written with the
 //! well-kept synchronous readers (csv, flate2, serde_json's stream) and so that a read the
 //! input loop cancels never loses half a record: messages cross to the input on a channel.
@@ -792,6 +792,7 @@ mod tests {
         assert!(Scanner::from_codec("tar").is_err());
         assert!(Scanner::parse(&serde_json::json!({"lines": {}, "csv": {}})).is_err());
     }
+
     /// Hands out its bytes a few at a time, as a pipe may.
     struct Trickle<'a>(&'a [u8], usize);
 
