@@ -855,18 +855,31 @@ impl Delivering {
     }
 }
 
-#[tokio::test]
-async fn batches_an_input_delivers_itself_are_processed_and_written_on_its_own_tasks() {
-    // The input task sits in `read` throughout: every message gets through only by the
-    // intake, and with an output that writes at once the whole of its way (input processor,
-    // write, acknowledgement) runs on the task that delivered it.
+/// A running stream of a [`DeliveringInput`] with `input_processor`, into an output that
+/// writes at once: (the stream, the test's side of the input, the output).
+fn run_delivering(
+    input_processor: Box<dyn engine::components::Processor>,
+) -> (
+    tokio::task::JoinHandle<Outcome>,
+    Arc<Delivering>,
+    Arc<AtOnceProbe>,
+) {
     let (input, delivering) = DeliveringInput::new();
     let out = Arc::new(AtOnceProbe {
         writes: Mutex::default(),
     });
     let mut s = stream(Box::new(input), out.clone());
-    s.input_processors = one_processor(Box::new(UPPER));
+    s.input_processors = one_processor(input_processor);
     let running = tokio::spawn(s.run(CancellationToken::new(), Duration::from_secs(5)));
+    (running, delivering, out)
+}
+
+#[tokio::test]
+async fn batches_an_input_delivers_itself_are_processed_and_written_on_its_own_tasks() {
+    // The input task sits in `read` throughout: every message gets through only by the
+    // intake, and with an output that writes at once the whole of its way (input processor,
+    // write, acknowledgement) runs on the task that delivered it.
+    let (running, delivering, out) = run_delivering(Box::new(UPPER));
     let mut deliveries = Vec::new();
     for i in 0..10 {
         deliveries.push(delivering.deliver(format!("m{i}")).await);
@@ -980,13 +993,7 @@ impl engine::components::Processor for PanickingProcessor {
 
 #[tokio::test]
 async fn a_panic_in_a_delivery_is_a_crash_and_nacks_its_message() {
-    let (input, delivering) = DeliveringInput::new();
-    let out = Arc::new(AtOnceProbe {
-        writes: Mutex::default(),
-    });
-    let mut s = stream(Box::new(input), out.clone());
-    s.input_processors = one_processor(Box::new(PanickingProcessor));
-    let running = tokio::spawn(s.run(CancellationToken::new(), Duration::from_secs(5)));
+    let (running, delivering, out) = run_delivering(Box::new(PanickingProcessor));
     let (_, taken, ack) = delivering.deliver("boom".into()).await.await.unwrap();
     assert!(!taken);
     assert!(matches!(ack, Some(AckStatus::Failed(_))), "{ack:?}");
