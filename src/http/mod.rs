@@ -276,6 +276,9 @@ pub type Route = (String, Arc<RoutePattern>, Handler);
 pub struct RoutePattern {
     regex: regex::Regex,
     names: Vec<String>,
+    /// A pattern without variables (most are), matched without the regex: the path itself,
+    /// and whether everything below it matches too.
+    literal: Option<(String, bool)>,
 }
 
 impl RoutePattern {
@@ -312,17 +315,23 @@ impl RoutePattern {
             rest = &rest[close + 1..];
         }
         re.push_str(&regex::escape(rest));
-        if !(pattern.ends_with('/') && pattern.len() > 1) {
+        let below = pattern.ends_with('/') && pattern.len() > 1;
+        if !below {
             re.push('$');
         }
         let regex = regex::Regex::new(&re).map_err(|e| format!("path {pattern}: {e}"))?;
-        Ok(RoutePattern { regex, names })
+        let literal = names.is_empty().then(|| (pattern.to_owned(), below));
+        Ok(RoutePattern {
+            regex,
+            names,
+            literal,
+        })
     }
 
     /// The variables of `path` (decoded), if it matches.
     pub fn captures(&self, path: &str) -> Option<Vec<(String, String)>> {
         if self.names.is_empty() {
-            return self.regex.is_match(path).then(Vec::new);
+            return self.matches(path).then(Vec::new);
         }
         let c = self.regex.captures(path)?;
         Some(
@@ -340,7 +349,11 @@ impl RoutePattern {
     }
 
     pub fn matches(&self, path: &str) -> bool {
-        self.regex.is_match(path)
+        match &self.literal {
+            Some((p, false)) => path == p,
+            Some((p, true)) => path.starts_with(p.as_str()),
+            None => self.regex.is_match(path),
+        }
     }
 }
 
@@ -536,6 +549,10 @@ mod tests {
         );
         assert_eq!(m("/v1/{model}/infer", "/v1//infer"), None);
         assert_eq!(m("/files/", "/files/a/b"), Some(vec![]));
+        assert_eq!(m("/files/", "/files"), None);
+        assert_eq!(m("/a.b", "/aXb"), None);
+        assert_eq!(m("/", "/"), Some(vec![]));
+        assert_eq!(m("/", "/x"), None);
         assert_eq!(
             m("/items/{id:[0-9]+}", "/items/42"),
             Some(vec![("id".into(), "42".into())])

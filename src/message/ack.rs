@@ -43,19 +43,22 @@ impl Drop for Shared {
             Ok(None) => AckStatus::Delivered,
             Err(_) => AckStatus::Failed("acknowledgement state poisoned".into()),
         };
-        let callback = self.on_done.lock().ok().and_then(|mut c| c.take());
-        if let Some(f) = callback {
-            let mut fut = f(status);
-            // Most acknowledgements complete at once (nothing to tell the source, or a channel
-            // send): only the ones that must wait (network acks) are spawned.
-            if !completes_now(&mut fut) {
-                match tokio::runtime::Handle::try_current() {
-                    Ok(h) => {
-                        h.spawn(fut);
-                    }
-                    Err(_) => futures::executor::block_on(fut),
-                }
+        if let Some(f) = self.on_done.lock().ok().and_then(|mut c| c.take()) {
+            finish(f, status);
+        }
+    }
+}
+
+/// Tell the source: at once when its acknowledgement completes at once (nothing to tell, or a
+/// channel send); only the ones that must wait (network acks) are spawned.
+fn finish(f: AckFn, status: AckStatus) {
+    let mut fut = f(status);
+    if !completes_now(&mut fut) {
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) => {
+                h.spawn(fut);
             }
+            Err(_) => futures::executor::block_on(fut),
         }
     }
 }
@@ -69,34 +72,54 @@ pub fn completes_now(fut: &mut BoxFuture<'static, ()>) -> bool {
 }
 
 pub struct AckHandle {
-    shared: Arc<Shared>,
-    resolved: bool,
+    state: State,
+}
+
+/// Most transactions are never split (one message in, one out): their handle holds the
+/// callback itself and calls it when resolved, with no shared state to allocate and lock.
+enum State {
+    Sole(AckFn),
+    Shared(Arc<Shared>),
+    /// Resolved: what it had to report was reported.
+    Done,
 }
 
 impl AckHandle {
     pub fn new(on_done: AckFn) -> AckHandle {
         AckHandle {
-            shared: Arc::new(Shared {
-                failure: Mutex::new(None),
-                on_done: Mutex::new(Some(on_done)),
-            }),
-            resolved: false,
+            state: State::Sole(on_done),
         }
     }
 
     /// Another handle on the same transaction; the source is acked when all are resolved.
-    pub fn split(&self) -> AckHandle {
-        AckHandle {
-            shared: self.shared.clone(),
-            resolved: false,
+    pub fn split(&mut self) -> AckHandle {
+        if let State::Sole(_) = self.state {
+            if let State::Sole(f) = std::mem::replace(&mut self.state, State::Done) {
+                self.state = State::Shared(Arc::new(Shared {
+                    failure: Mutex::new(None),
+                    on_done: Mutex::new(Some(f)),
+                }));
+            }
+        }
+        match &self.state {
+            State::Shared(shared) => AckHandle {
+                state: State::Shared(shared.clone()),
+            },
+            // Only a handle being resolved is Done, and resolving takes it.
+            _ => AckHandle { state: State::Done },
         }
     }
 
     pub fn resolve(mut self, status: AckStatus) {
-        if let AckStatus::Failed(e) = status {
-            self.fail(e);
+        match std::mem::replace(&mut self.state, State::Done) {
+            State::Sole(f) => finish(f, status),
+            State::Shared(shared) => {
+                if let AckStatus::Failed(e) = status {
+                    fail(&shared, e);
+                }
+            }
+            State::Done => {}
         }
-        self.resolved = true;
     }
 
     pub fn ack(self) {
@@ -106,20 +129,23 @@ impl AckHandle {
     pub fn nack(self, why: impl Into<String>) {
         self.resolve(AckStatus::Failed(why.into()))
     }
+}
 
-    fn fail(&self, why: String) {
-        if let Ok(mut f) = self.shared.failure.lock() {
-            if f.is_none() {
-                *f = Some(why);
-            }
+fn fail(shared: &Shared, why: String) {
+    if let Ok(mut f) = shared.failure.lock() {
+        if f.is_none() {
+            *f = Some(why);
         }
     }
 }
 
 impl Drop for AckHandle {
     fn drop(&mut self) {
-        if !self.resolved {
-            self.fail("message was dropped without being acknowledged".into());
+        const DROPPED: &str = "message was dropped without being acknowledged";
+        match std::mem::replace(&mut self.state, State::Done) {
+            State::Sole(f) => finish(f, AckStatus::Failed(DROPPED.into())),
+            State::Shared(shared) => fail(&shared, DROPPED.into()),
+            State::Done => {}
         }
     }
 }
@@ -143,7 +169,7 @@ mod tests {
     #[test]
     fn split_handles_ack_once_all_are_resolved() {
         let (f, rx) = recorder();
-        let a = AckHandle::new(f);
+        let mut a = AckHandle::new(f);
         let b = a.split();
         a.ack();
         assert!(rx.try_recv().is_err());
@@ -154,7 +180,7 @@ mod tests {
     #[test]
     fn worst_status_wins() {
         let (f, rx) = recorder();
-        let a = AckHandle::new(f);
+        let mut a = AckHandle::new(f);
         let b = a.split();
         b.nack("boom");
         a.ack();
@@ -165,6 +191,31 @@ mod tests {
     fn dropped_handle_is_a_nack() {
         let (f, rx) = recorder();
         drop(AckHandle::new(f));
+        assert!(matches!(rx.try_recv().unwrap(), AckStatus::Failed(_)));
+    }
+
+    #[test]
+    fn an_unsplit_handle_reports_its_own_status_when_resolved() {
+        let (f, rx) = recorder();
+        AckHandle::new(f).nack("no");
+        assert_eq!(rx.try_recv().unwrap(), AckStatus::Failed("no".into()));
+        let (f, rx) = recorder();
+        let a = AckHandle::new(f);
+        assert!(rx.try_recv().is_err());
+        a.ack();
+        assert_eq!(rx.try_recv().unwrap(), AckStatus::Delivered);
+    }
+
+    #[test]
+    fn a_part_dropped_unresolved_nacks_the_whole() {
+        let (f, rx) = recorder();
+        let mut a = AckHandle::new(f);
+        let b = a.split();
+        let c = a.split();
+        a.ack();
+        b.ack();
+        assert!(rx.try_recv().is_err());
+        drop(c);
         assert!(matches!(rx.try_recv().unwrap(), AckStatus::Failed(_)));
     }
 }

@@ -33,6 +33,8 @@ pub struct Message {
     /// `None` for no metadata: most messages have none, and an empty map behind an `Arc`
     /// would still be an allocation per message.
     meta: Option<Arc<Metadata>>,
+    /// Metadata not built yet ([`Message::set_deferred_meta`]); set only while `meta` is None.
+    deferred: Option<Arc<dyn DeferredMeta>>,
     error: Option<Arc<MessageError>>,
     /// Where a `sync_response` output or processor leaves the reply for the request this
     /// message came from (`http_server`); shared by every message derived from it.
@@ -65,6 +67,50 @@ impl SyncResponse {
 }
 
 pub type Batch = Vec<Message>;
+
+/// What an input's metadata is built from, when building it can wait until something reads
+/// it: an HTTP request's headers, say. A request through `http_server → drop` cost more to
+/// turn into metadata keys than all the rest of its way, and most pipelines read a few keys
+/// or none. What a pipeline sees is the same either way: the source does not change, and the
+/// metadata is built once, on first read, and kept.
+pub trait MetadataSource: Send + Sync + 'static {
+    fn build(&self) -> Metadata;
+}
+
+/// A [`MetadataSource`] and, once read, what it built.
+struct Deferred<S> {
+    source: S,
+    built: OnceLock<Metadata>,
+}
+
+/// [`Deferred`] without its source's type, as a message holds it.
+trait DeferredMeta: Send + Sync {
+    fn get(&self) -> &Metadata;
+    /// The metadata to own: moved out when this was the last holder.
+    fn into_metadata(self: Arc<Self>) -> Metadata;
+}
+
+impl<S: MetadataSource> DeferredMeta for Deferred<S> {
+    fn get(&self) -> &Metadata {
+        self.built.get_or_init(|| self.source.build())
+    }
+
+    fn into_metadata(self: Arc<Self>) -> Metadata {
+        match Arc::try_unwrap(self) {
+            Ok(d) => match d.built.into_inner() {
+                Some(m) => m,
+                None => d.source.build(),
+            },
+            Err(shared) => shared.get().clone(),
+        }
+    }
+}
+
+impl std::fmt::Debug for dyn DeferredMeta {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
+}
 
 impl Message {
     pub fn from_bytes(b: impl Into<Bytes>) -> Message {
@@ -167,15 +213,38 @@ impl Message {
 
     pub fn meta(&self) -> &Metadata {
         static EMPTY: Metadata = Metadata::new();
-        self.meta.as_deref().unwrap_or(&EMPTY)
+        match (&self.meta, &self.deferred) {
+            (Some(m), _) => m,
+            (None, Some(d)) => d.get(),
+            (None, None) => &EMPTY,
+        }
     }
 
     pub fn meta_mut(&mut self) -> &mut Metadata {
+        if let Some(d) = self.deferred.take() {
+            self.meta = Some(Arc::new(d.into_metadata()));
+        }
         Arc::make_mut(self.meta.get_or_insert_with(Default::default))
     }
 
     pub fn set_meta(&mut self, meta: Metadata) {
+        self.deferred = None;
         self.meta = (!meta.is_empty()).then(|| Arc::new(meta));
+    }
+
+    /// Metadata that `source` builds when it is first read (see [`MetadataSource`]).
+    pub fn set_deferred_meta(&mut self, source: impl MetadataSource) {
+        self.meta = None;
+        self.deferred = Some(Arc::new(Deferred {
+            source,
+            built: OnceLock::new(),
+        }));
+    }
+
+    /// The same metadata as `other`, built or not, shared until one side writes.
+    pub fn share_meta(&mut self, other: &Message) {
+        self.meta = other.meta.clone();
+        self.deferred = other.deferred.clone();
     }
 
     pub fn meta_str(&self, key: &str) -> Option<String> {
@@ -242,5 +311,46 @@ mod tests {
         b.meta_mut().insert("k".into(), Value::from("2"));
         assert_eq!(a.meta_str("k").as_deref(), Some("1"));
         assert_eq!(b.meta_str("k").as_deref(), Some("2"));
+    }
+
+    /// Counts its builds: a deferred source is built once, on first read, whatever reads it.
+    struct Counted(Arc<std::sync::atomic::AtomicUsize>);
+
+    impl MetadataSource for Counted {
+        fn build(&self) -> Metadata {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Metadata::from([("k".into(), Value::from("v"))])
+        }
+    }
+
+    #[test]
+    fn deferred_metadata_is_built_once_when_first_read_and_copies_write_apart() {
+        let builds = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = || builds.load(std::sync::atomic::Ordering::Relaxed);
+        let mut a = Message::from_bytes("x");
+        a.set_deferred_meta(Counted(builds.clone()));
+        let mut b = a.clone();
+        assert_eq!(count(), 0, "nothing read yet");
+        assert_eq!(a.meta_str("k").as_deref(), Some("v"));
+        assert_eq!(b.meta_str("k").as_deref(), Some("v"));
+        assert_eq!(count(), 1, "the copies share what was built");
+        b.meta_mut().insert("k".into(), Value::from("w"));
+        assert_eq!(a.meta_str("k").as_deref(), Some("v"));
+        assert_eq!(b.meta_str("k").as_deref(), Some("w"));
+        // The last holder writes without building again or copying.
+        a.meta_mut().insert("n".into(), Value::from("1"));
+        assert_eq!(a.meta().len(), 2);
+        assert_eq!(count(), 1);
+        // Written before it was ever read: built then, once.
+        let mut c = Message::from_bytes("y");
+        c.set_deferred_meta(Counted(builds.clone()));
+        c.meta_mut().remove("k");
+        assert!(c.meta().is_empty());
+        assert_eq!(count(), 2);
+        let mut d = Message::from_bytes("z");
+        d.share_meta(&b);
+        assert_eq!(d.meta_str("k").as_deref(), Some("w"));
+        d.set_meta(Metadata::new());
+        assert!(d.meta().is_empty());
     }
 }

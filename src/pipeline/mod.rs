@@ -634,16 +634,27 @@ impl Admission {
             chunk.push(Transaction { batch, ack });
             return;
         }
-        for b in run_processors(&self.procs, batch).await {
-            chunk.push(Transaction {
-                batch: b,
-                ack: ack.split(),
-            });
-        }
-        // Every part holds its own split; resolving this one adds nothing (an empty result,
-        // e.g. everything filtered, acks the source here).
-        ack.ack();
+        hand_on(run_processors(&self.procs, batch).await, ack, chunk);
     }
+}
+
+/// The transactions one transaction's batches make after processors: each non-empty batch with
+/// a part of its acknowledgement. The last keeps the handle itself (most transactions stay
+/// one, and an unsplit handle costs nothing to resolve); with none left (everything
+/// filtered) the source is acknowledged here.
+fn hand_on(batches: Vec<Batch>, mut ack: AckHandle, out: &mut Vec<Transaction>) {
+    let mut kept = batches.into_iter().filter(|b| !b.is_empty()).peekable();
+    while let Some(batch) = kept.next() {
+        if kept.peek().is_none() {
+            out.push(Transaction { batch, ack });
+            return;
+        }
+        out.push(Transaction {
+            batch,
+            ack: ack.split(),
+        });
+    }
+    ack.ack();
 }
 
 /// The input task's work for one batch, done on the task of the input that delivers it
@@ -723,25 +734,17 @@ async fn run_worker(
     while let Ok(chunk) = rx.recv().await {
         let mut out = Vec::with_capacity(chunk.len());
         for t in chunk {
-            for mut b in run_processors(&procs, t.batch).await {
-                if b.is_empty() {
-                    continue;
+            let mut batches = run_processors(&procs, t.batch).await;
+            // Serialise structured results here, where the workers run in parallel, rather
+            // than in the one output task that would otherwise do it for every message.
+            for m in batches.iter_mut().flatten() {
+                if bytes_only {
+                    m.keep_only_bytes();
+                } else {
+                    m.bytes();
                 }
-                // Serialise structured results here, where the workers run in parallel, rather
-                // than in the one output task that would otherwise do it for every message.
-                for m in &mut b {
-                    if bytes_only {
-                        m.keep_only_bytes();
-                    } else {
-                        m.bytes();
-                    }
-                }
-                out.push(Transaction {
-                    batch: b,
-                    ack: t.ack.split(),
-                });
             }
-            t.ack.ack();
+            hand_on(batches, t.ack, &mut out);
         }
         if !tx.hand_over(out, &abort).await {
             return;

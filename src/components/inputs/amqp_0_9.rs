@@ -21,7 +21,7 @@ use crate::components::connectors::amqp;
 use crate::components::connectors::tls::{tls_field, TlsConfig};
 use crate::components::{BuildCtx, BuildError, ComponentError, Input, Plugin};
 use crate::message::ack::{noop_ack, AckFn};
-use crate::message::{AckStatus, Batch, Message, Value};
+use crate::message::{AckStatus, Batch, Message, Metadata, MetadataSource, Value};
 use crate::spec::{component_config, ComponentKind, ComponentSpec, FieldSpec, FieldType};
 
 pub fn urls_field() -> FieldSpec {
@@ -118,6 +118,8 @@ struct Live {
     conn: Connection,
     channel: Channel,
     consumer: Consumer,
+    /// The consumer's tag, shared by the metadata of its deliveries.
+    tag: Arc<str>,
 }
 
 pub struct AmqpInput {
@@ -204,6 +206,7 @@ impl AmqpInput {
         };
         match setup.await {
             Ok((channel, consumer)) => Ok(Live {
+                tag: Arc::from(consumer.tag().as_str()),
                 conn,
                 channel,
                 consumer,
@@ -216,58 +219,83 @@ impl AmqpInput {
     }
 }
 
-/// The message a delivery becomes, with its properties and headers as metadata. The body
-/// moves into the message (no copy); the rest of the delivery stays for its acker.
-fn to_message(d: &mut lapin::message::Delivery, consumer_tag: &str) -> Message {
+/// The message a delivery becomes. The body moves into the message (no copy), and so do the
+/// properties, headers and names that become its metadata when the pipeline first reads it;
+/// the rest of the delivery stays for its acker.
+fn to_message(d: &mut lapin::message::Delivery, consumer_tag: &Arc<str>) -> Message {
     let mut m = Message::from_bytes(std::mem::take(&mut d.data));
-    let p = &d.properties;
-    let meta = m.meta_mut();
-    // Headers first, so that a property wins over a header of the same name, as in Bento.
-    if let Some(h) = p.headers() {
-        for (k, v) in h.inner() {
-            amqp::set_metadata(meta, k.as_str(), v);
-        }
-    }
-    // Properties follow the same rules as headers (text, empty left out); their names are
-    // fixed, so they skip the header path's key rewriting and value conversion.
-    let mut put = |k: &'static str, v: &str| {
-        if !v.is_empty() {
-            meta.insert(k.into(), Value::from(v));
-        }
-    };
-    put("amqp_content_type", text(p.content_type()));
-    put("amqp_content_encoding", text(p.content_encoding()));
-    if let Some(mode) = p.delivery_mode().filter(|m| *m != 0) {
-        put("amqp_delivery_mode", itoa::Buffer::new().format(mode));
-    }
-    // Go's zero value: Bento always sets the priority, "0" when the message has none.
-    put(
-        "amqp_priority",
-        itoa::Buffer::new().format(p.priority().unwrap_or(0)),
-    );
-    put("amqp_correlation_id", text(p.correlation_id()));
-    put("amqp_reply_to", text(p.reply_to()));
-    put("amqp_expiration", text(p.expiration()));
-    put("amqp_message_id", text(p.message_id()));
-    // Bento writes the Unix seconds here, not the RFC 3339 form headers get.
-    if let Some(t) = p.timestamp().filter(|t| *t != 0) {
-        put("amqp_timestamp", itoa::Buffer::new().format(t));
-    }
-    put("amqp_type", text(p.kind()));
-    put("amqp_user_id", text(p.user_id()));
-    put("amqp_app_id", text(p.app_id()));
-    put("amqp_consumer_tag", consumer_tag);
-    put(
-        "amqp_delivery_tag",
-        itoa::Buffer::new().format(d.delivery_tag),
-    );
-    put(
-        "amqp_redelivered",
-        if d.redelivered { "true" } else { "false" },
-    );
-    put("amqp_exchange", d.exchange.as_str());
-    put("amqp_routing_key", d.routing_key.as_str());
+    m.set_deferred_meta(DeliveryMetadata {
+        properties: std::mem::take(&mut d.properties),
+        consumer_tag: consumer_tag.clone(),
+        delivery_tag: d.delivery_tag,
+        redelivered: d.redelivered,
+        exchange: std::mem::take(&mut d.exchange),
+        routing_key: std::mem::take(&mut d.routing_key),
+    });
     m
+}
+
+/// What a delivery's metadata is built from.
+struct DeliveryMetadata {
+    properties: lapin::BasicProperties,
+    consumer_tag: Arc<str>,
+    delivery_tag: u64,
+    redelivered: bool,
+    exchange: lapin::types::ShortString,
+    routing_key: lapin::types::ShortString,
+}
+
+impl MetadataSource for DeliveryMetadata {
+    fn build(&self) -> Metadata {
+        let mut meta = Metadata::new();
+        let p = &self.properties;
+        // Headers first, so that a property wins over a header of the same name, as in Bento.
+        if let Some(h) = p.headers() {
+            for (k, v) in h.inner() {
+                amqp::set_metadata(&mut meta, k.as_str(), v);
+            }
+        }
+        // Properties follow the same rules as headers (text, empty left out); their names are
+        // fixed, so they skip the header path's key rewriting and value conversion.
+        let mut put = |k: &'static str, v: &str| {
+            if !v.is_empty() {
+                meta.insert(k.into(), Value::from(v));
+            }
+        };
+        put("amqp_content_type", text(p.content_type()));
+        put("amqp_content_encoding", text(p.content_encoding()));
+        if let Some(mode) = p.delivery_mode().filter(|m| *m != 0) {
+            put("amqp_delivery_mode", itoa::Buffer::new().format(mode));
+        }
+        // Go's zero value: Bento always sets the priority, "0" when the message has none.
+        put(
+            "amqp_priority",
+            itoa::Buffer::new().format(p.priority().unwrap_or(0)),
+        );
+        put("amqp_correlation_id", text(p.correlation_id()));
+        put("amqp_reply_to", text(p.reply_to()));
+        put("amqp_expiration", text(p.expiration()));
+        put("amqp_message_id", text(p.message_id()));
+        // Bento writes the Unix seconds here, not the RFC 3339 form headers get.
+        if let Some(t) = p.timestamp().filter(|t| *t != 0) {
+            put("amqp_timestamp", itoa::Buffer::new().format(t));
+        }
+        put("amqp_type", text(p.kind()));
+        put("amqp_user_id", text(p.user_id()));
+        put("amqp_app_id", text(p.app_id()));
+        put("amqp_consumer_tag", &self.consumer_tag);
+        put(
+            "amqp_delivery_tag",
+            itoa::Buffer::new().format(self.delivery_tag),
+        );
+        put(
+            "amqp_redelivered",
+            if self.redelivered { "true" } else { "false" },
+        );
+        put("amqp_exchange", self.exchange.as_str());
+        put("amqp_routing_key", self.routing_key.as_str());
+        meta
+    }
 }
 
 fn text(v: &Option<lapin::types::ShortString>) -> &str {
@@ -305,7 +333,7 @@ impl Input for AmqpInput {
                 return Err(ComponentError::NotConnected);
             }
         };
-        let msg = to_message(&mut delivery, live.consumer.tag().as_str());
+        let msg = to_message(&mut delivery, &live.tag);
         if self.conf.auto_ack {
             return Ok((vec![msg], noop_ack()));
         }

@@ -25,7 +25,7 @@ use crate::bloblang::InterpolatedString;
 use crate::components::{BuildCtx, BuildError, ComponentError, Input, Intake, Plugin};
 use crate::http::{text, ApiState, Body, Handler, Peer};
 use crate::message::ack::AckFn;
-use crate::message::{AckStatus, Batch, Message, Metadata, SyncResponse, Value};
+use crate::message::{AckStatus, Batch, Message, Metadata, MetadataSource, SyncResponse, Value};
 use crate::spec::{component_config, ComponentKind, ComponentSpec, FieldSpec, FieldType, Refused};
 
 component_config! {
@@ -460,7 +460,7 @@ impl Route {
         resp
     }
 
-    async fn respond(&self, req: Request<Incoming>, peer: &Peer) -> Response<Body> {
+    async fn respond(self: &Arc<Self>, req: Request<Incoming>, peer: &Arc<Peer>) -> Response<Body> {
         if self.closed.load(Ordering::Relaxed) || self.api.shutting_down.load(Ordering::Relaxed) {
             return text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n");
         }
@@ -483,7 +483,6 @@ impl Route {
             }
         }
         let (head, body) = req.into_parts();
-        let mut meta = self.request_metadata(&head, peer);
         let content_type = head
             .headers
             .get(hyper::header::CONTENT_TYPE)
@@ -515,15 +514,20 @@ impl Route {
             }
         };
         let slot = Arc::new(SyncResponse::default());
-        let mut batch = Vec::with_capacity(parts.len());
-        let mut parts = parts.into_iter().peekable();
-        while let Some(part) = parts.next() {
+        let mut batch: Batch = Vec::with_capacity(parts.len());
+        // Every part carries the request's metadata, built when first read.
+        let mut source = Some(RequestMetadata {
+            head,
+            peer: peer.clone(),
+            route: self.clone(),
+        });
+        for part in parts {
             let mut msg = Message::from_bytes(part);
-            // The last part (usually the only one) takes the metadata itself.
-            msg.set_meta(match parts.peek() {
-                Some(_) => meta.clone(),
-                None => std::mem::take(&mut meta),
-            });
+            match (source.take(), batch.first()) {
+                (Some(s), _) => msg.set_deferred_meta(s),
+                (None, Some(first)) => msg.share_meta(first),
+                (None, None) => {}
+            }
             msg.set_sync_response(slot.clone());
             batch.push(msg);
         }
@@ -661,6 +665,19 @@ impl Route {
             Value::from(peer.ip.as_str()),
         );
         meta
+    }
+}
+
+/// A request's metadata, built from its head when the pipeline first reads it.
+struct RequestMetadata {
+    head: hyper::http::request::Parts,
+    peer: Arc<Peer>,
+    route: Arc<Route>,
+}
+
+impl MetadataSource for RequestMetadata {
+    fn build(&self) -> Metadata {
+        self.route.request_metadata(&self.head, &self.peer)
     }
 }
 
