@@ -9,7 +9,7 @@
 #
 # Needs perf, wrk, inferno (`cargo install inferno`) and, for amqp, RabbitMQ on 127.0.0.1:5672
 # (AMQP_URL). Stacks are unwound with DWARF (the release profile keeps debug symbols), sampled
-# at 499 Hz.
+# at 499 Hz on the CPU clock (a guest without hardware counters records no `cycles` samples).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ENGINE=target/release/engine
@@ -54,7 +54,7 @@ svg() { # perf.data name title
 }
 row() { [[ " $ROWS " == *" $1 "* ]]; }
 if row map; then
-perf record -q -F 499 --call-graph dwarf,32768 -o "$work/map.data" \
+perf record -q -F 499 -e cpu-clock --call-graph dwarf,32768 -o "$work/map.data" \
   "$ENGINE" run -c "$work/map.yaml" < "$work/lines.jsonl" > /dev/null
 svg "$work/map.data" map "stdin → mapping → stdout, 50k lines ($TAG)"
 fi
@@ -62,7 +62,7 @@ if row http; then
 "$ENGINE" run -c "$work/http.yaml" > /dev/null 2>&1 &
 pid=$!
 for _ in $(seq 50); do curl -sf -o /dev/null -X POST -d '{}' http://127.0.0.1:18089/post && break; sleep 0.1; done
-perf record -q -F 499 --call-graph dwarf,32768 -o "$work/http.data" -p "$pid" -- sleep 5 &
+perf record -q -F 499 -e cpu-clock --call-graph dwarf,32768 -o "$work/http.data" -p "$pid" -- sleep 5 &
 rec=$!
 wrk -t2 -c64 -d5s -s "$work/post.lua" http://127.0.0.1:18089/post | grep Requests/sec
 wait "$rec" || true
@@ -83,7 +83,7 @@ YAML
   pid=$!
   # perf follows the threads the process has when it attaches: let the runtime start them.
   sleep 0.5
-  perf record -q -F 499 --call-graph dwarf,32768 -o "$work/amqp.data" -p "$pid" -- sleep 4
+  perf record -q -F 499 -e cpu-clock --call-graph dwarf,32768 -o "$work/amqp.data" -p "$pid" -- sleep 4
   kill "$pid"
   wait "$pid" 2>/dev/null || true
   "$publisher" --url "$AMQP_URL" --queue "$queue" --purge --messages 0 >/dev/null
