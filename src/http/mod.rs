@@ -539,10 +539,16 @@ async fn serve_connection<S>(
     tokio::pin!(conn);
     let mut check = tokio::time::interval_at(tokio::time::Instant::now() + limit, limit);
     let mut begun = 0;
+    let mut stopping = false;
     loop {
         tokio::select! {
             _ = conn.as_mut() => return,
-            _ = shutdown.cancelled() => break,
+            // The connection finishes the request it is serving, then closes; it has to be
+            // polled for that, and the check still closes it if its client stalls.
+            _ = shutdown.cancelled(), if !stopping => {
+                stopping = true;
+                conn.as_mut().graceful_shutdown();
+            }
             _ = check.tick() => {
                 let now = activity.begun.load(Ordering::Relaxed);
                 if now == begun && activity.answering.load(Ordering::Relaxed) == 0 {
@@ -554,10 +560,6 @@ async fn serve_connection<S>(
             }
         }
     }
-    // The connection finishes the request it is serving, then closes; it has to be polled for
-    // that.
-    conn.as_mut().graceful_shutdown();
-    let _ = conn.as_mut().await;
 }
 
 /// A connection's requests, for its watchdog.
@@ -677,7 +679,14 @@ mod tests {
         }
         // Eight requests over more than two periods: still open, now left idle, then closed.
         assert!(closed(&mut busy).await, "an idle connection is closed");
+        // A client stalled when the server shuts down does not hold the shutdown up.
+        let mut stalled = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stalled.write_all(b"GET /ping HTTP/1.1\r\n").await.unwrap();
         shutdown.cancel();
-        server.await.unwrap();
+        tokio::time::timeout(Duration::from_secs(5), server)
+            .await
+            .expect("the server stops")
+            .unwrap();
+        assert!(closed(&mut stalled).await);
     }
 }
