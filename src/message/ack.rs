@@ -93,20 +93,18 @@ impl AckHandle {
 
     /// Another handle on the same transaction; the source is acked when all are resolved.
     pub fn split(&mut self) -> AckHandle {
-        if let State::Sole(_) = self.state {
-            if let State::Sole(f) = std::mem::replace(&mut self.state, State::Done) {
-                self.state = State::Shared(Arc::new(Shared {
-                    failure: Mutex::new(None),
-                    on_done: Mutex::new(Some(f)),
-                }));
-            }
-        }
-        match &self.state {
-            State::Shared(shared) => AckHandle {
-                state: State::Shared(shared.clone()),
-            },
+        let shared = match std::mem::replace(&mut self.state, State::Done) {
+            State::Sole(f) => Arc::new(Shared {
+                failure: Mutex::new(None),
+                on_done: Mutex::new(Some(f)),
+            }),
+            State::Shared(shared) => shared,
             // Only a handle being resolved is Done, and resolving takes it.
-            _ => AckHandle { state: State::Done },
+            State::Done => return AckHandle { state: State::Done },
+        };
+        self.state = State::Shared(shared.clone());
+        AckHandle {
+            state: State::Shared(shared),
         }
     }
 
