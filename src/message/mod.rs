@@ -241,12 +241,6 @@ impl Message {
         }));
     }
 
-    /// The same metadata as `other`, built or not, shared until one side writes.
-    pub fn share_meta(&mut self, other: &Message) {
-        self.meta = other.meta.clone();
-        self.deferred = other.deferred.clone();
-    }
-
     pub fn meta_str(&self, key: &str) -> Option<String> {
         self.meta().get(key).map(|v| v.to_string())
     }
@@ -347,8 +341,8 @@ mod tests {
         c.meta_mut().remove("k");
         assert!(c.meta().is_empty());
         assert_eq!(count(), 2);
-        let mut d = Message::from_bytes("z");
-        d.share_meta(&b);
+        let mut d = b.clone();
+        d.set_bytes("z");
         assert_eq!(d.meta_str("k").as_deref(), Some("w"));
         d.set_meta(Metadata::new());
         assert!(d.meta().is_empty());

@@ -603,6 +603,76 @@ async fn what_an_input_has_ready_crosses_the_stages_together() {
     assert!(log.iter().all(|(_, s)| s.is_ok()));
 }
 
+/// Turns message `mN` into two batches, `mN-a` and `mN-b`, except `m2`, which it filters out.
+struct Fanout;
+
+#[async_trait]
+impl engine::components::Processor for Fanout {
+    async fn process(&self, batch: Batch) -> Result<Vec<Batch>, engine::components::BatchFailure> {
+        let id = String::from_utf8_lossy(batch[0].bytes()).into_owned();
+        if id == "m2" {
+            return Ok(vec![]);
+        }
+        Ok(["a", "b"]
+            .iter()
+            .map(|part| vec![Message::from_bytes(format!("{id}-{part}"))])
+            .collect())
+    }
+}
+
+/// Refuses a batch holding `m1-b`, records the rest.
+struct RefusesOne {
+    written: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl Output for RefusesOne {
+    async fn write(&self, b: &Batch) -> Result<(), ComponentError> {
+        let texts: Vec<String> = b
+            .iter()
+            .map(|m| String::from_utf8_lossy(m.bytes()).into_owned())
+            .collect();
+        if texts.iter().any(|t| t == "m1-b") {
+            return Err(ComponentError::Failed("refused m1-b".into()));
+        }
+        self.written.lock().unwrap().extend(texts);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_message_processors_split_is_acked_once_by_the_fate_of_all_its_parts() {
+    // As input processors (the input task) and as pipeline processors (the workers): a message
+    // split in two is acked once both parts are written and nacked once when either is
+    // refused; a message filtered out entirely is acked.
+    for in_workers in [false, true] {
+        let (input, log) = RecordingInput::new(3);
+        let out = Arc::new(RefusesOne {
+            written: Mutex::default(),
+        });
+        let mut s = stream(Box::new(input), out.clone());
+        match in_workers {
+            true => s.processors = one_processor(Box::new(Fanout)),
+            false => s.input_processors = one_processor(Box::new(Fanout)),
+        }
+        run_drained(s).await;
+        let mut log = log.lock().unwrap().clone();
+        log.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            log,
+            [
+                ("m0".to_owned(), AckStatus::Delivered),
+                ("m1".to_owned(), AckStatus::Failed("refused m1-b".into())),
+                ("m2".to_owned(), AckStatus::Delivered),
+            ],
+            "workers: {in_workers}"
+        );
+        let mut written = out.written.lock().unwrap().clone();
+        written.sort();
+        assert_eq!(written, ["m0-a", "m0-b", "m1-a"], "workers: {in_workers}");
+    }
+}
+
 /// An input that notes the task each read runs on, around [`RecordingInput`].
 struct TaskNotingInput {
     inner: RecordingInput,

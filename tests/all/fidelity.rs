@@ -498,6 +498,35 @@ fn stdin_and_file_scanners_and_the_deprecated_codec() {
     );
 }
 
+/// Every part of a multipart request carries the request's metadata, however many parts read
+/// it (it is built once, when first read, and shared).
+#[tokio::test]
+async fn every_part_of_a_multipart_request_carries_the_request_metadata() {
+    engine::http::install_tls_provider();
+    let port = free_port();
+    let config = format!("http:\n  enabled: false\ninput:\n  http_server:\n    address: 127.0.0.1:{port}\n    path: /parts\n    sync_response:\n      headers: {{}}\npipeline:\n  processors:\n    - mapping: 'root = \"%s %s %s\".format(meta(\"X-Tag\"), meta(\"http_server_verb\"), content())'\noutput:\n  sync_response: {{}}\n");
+    let (_dir, mut child) = start(&config).await;
+    wait_listening(port).await;
+    let body = "--XB\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nfirst\r\n--XB\r\nContent-Disposition: form-data; name=\"b\"\r\n\r\nsecond\r\n--XB\r\nContent-Disposition: form-data; name=\"c\"\r\n\r\nthird\r\n--XB--\r\n";
+    let resp = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/parts"))
+        .header("Content-Type", "multipart/form-data; boundary=XB")
+        .header("X-Tag", "t1")
+        .body(body)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status().as_u16(), 200);
+    let text = resp.text().await.expect("body");
+    for part in ["t1 POST first", "t1 POST second", "t1 POST third"] {
+        assert!(
+            text.contains(&format!("\r\n\r\n{part}\r\n")),
+            "{part} in {text}"
+        );
+    }
+    let _ = child.kill();
+}
+
 #[tokio::test]
 async fn http_server_splits_multipart_bodies_and_answers_several_replies_as_multipart() {
     engine::http::install_tls_provider();

@@ -514,23 +514,22 @@ impl Route {
             }
         };
         let slot = Arc::new(SyncResponse::default());
-        let mut batch: Batch = Vec::with_capacity(parts.len());
-        // Every part carries the request's metadata, built when first read.
-        let mut source = Some(RequestMetadata {
+        // Every part carries the request's metadata (built when first read) and its reply slot.
+        let mut template = Message::default();
+        template.set_deferred_meta(RequestMetadata {
             head,
             peer: peer.clone(),
             route: self.clone(),
         });
-        for part in parts {
-            let mut msg = Message::from_bytes(part);
-            match (source.take(), batch.first()) {
-                (Some(s), _) => msg.set_deferred_meta(s),
-                (None, Some(first)) => msg.share_meta(first),
-                (None, None) => {}
-            }
-            msg.set_sync_response(slot.clone());
-            batch.push(msg);
-        }
+        template.set_sync_response(slot.clone());
+        let batch: Batch = parts
+            .into_iter()
+            .map(|part| {
+                let mut msg = template.clone();
+                msg.set_bytes(part);
+                msg
+            })
+            .collect();
         let (reply_tx, reply_rx) = oneshot::channel();
         let deadline = tokio::time::Instant::now() + self.timeout;
         if let Some(intake) = self.intake.get() {
