@@ -81,11 +81,20 @@ pub trait Input: Send {
 
 /// Where an input's own tasks deliver batches when it took the intake (see
 /// [`Input::take_intake`]). Held weakly: once the stream stops taking input it is gone.
-#[async_trait]
 pub trait Intake: Send + Sync {
     /// Deliver a batch, acknowledged through `ack` once its fate is known: false, with `ack`
-    /// never called, when the stream no longer takes input (it is stopping).
-    async fn deliver(self: Arc<Self>, batch: Batch, ack: AckFn) -> bool;
+    /// never called, when the stream no longer takes input (it is stopping). A stream with
+    /// nothing to wait for on the way (no processors, an output that writes at once) delivers
+    /// before returning; otherwise the delivery is a future to drive.
+    fn deliver(self: Arc<Self>, batch: Batch, ack: AckFn) -> Delivery;
+}
+
+/// What [`Intake::deliver`] gives back.
+pub enum Delivery {
+    /// Delivered (true) or refused (false) already.
+    Done(bool),
+    /// Still on its way: the future says which.
+    Pending(futures::future::BoxFuture<'static, bool>),
 }
 
 /// A processor that failed a whole batch hands the batch back with the reason, so that its
@@ -126,12 +135,12 @@ pub trait Output: Send + Sync {
     fn coalesces_writes(&self) -> bool {
         false
     }
-    /// Whether a write finishes when first polled, waiting on nothing (`drop`,
-    /// `sync_response`, `reject`). Without a batching policy the stage before the output then
-    /// writes its transactions itself: handing them to the output task would cost a wake-up
-    /// and a queue per message for a write that takes no time.
-    fn writes_at_once(&self) -> bool {
-        false
+    /// The write of an output whose writes finish at once, waiting on nothing (`drop`,
+    /// `sync_response`, `reject`). Without a batching policy the stage before such an output
+    /// writes its transactions itself, with no future: handing them to the output task would
+    /// cost a wake-up and a queue per message for a write that takes no time.
+    fn at_once(&self) -> Option<&dyn WriteAtOnce> {
+        None
     }
     /// Whether the output reads nothing of a message but its bytes (`stdout`: no field of it
     /// interpolates). With no output processors, the workers then hand such an output each
@@ -140,6 +149,12 @@ pub trait Output: Send + Sync {
     fn reads_only_bytes(&self) -> bool {
         false
     }
+}
+
+/// A write that finishes when called ([`Output::at_once`]). `NotConnected` counts as a
+/// failure: there is nothing to reconnect to.
+pub trait WriteAtOnce: Send + Sync {
+    fn write_now(&self, batch: &Batch) -> Result<(), ComponentError>;
 }
 
 /// Why a cache operation did not succeed.

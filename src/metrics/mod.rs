@@ -120,6 +120,14 @@ pub async fn in_stream<F: std::future::Future>(stream: Option<Arc<str>>, fut: F)
     }
 }
 
+/// [`in_stream`] for work that waits on nothing.
+pub fn in_stream_now<T>(stream: Option<Arc<str>>, f: impl FnOnce() -> T) -> T {
+    match stream {
+        Some(s) => TASK_STREAM.sync_scope(s, f),
+        None => f(),
+    }
+}
+
 /// The recorder with default settings (tests, and tools that do not read a config).
 pub fn prometheus() -> Option<&'static PrometheusHandle> {
     install(&PrometheusConf::default(), None)

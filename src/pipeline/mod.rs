@@ -10,7 +10,7 @@
 //! ([`Input::reads_cancel_safely`]) has its next read polled once after each, and everything
 //! that was ready goes on in one hand-over, so a busy stream wakes the next stage once per
 //! chunk rather than once per message, and a quiet one adds no wait. An output whose writes
-//! take no time ([`Output::writes_at_once`]: `drop`, `sync_response`) is written by the stage
+//! take no time ([`Output::at_once`]: `drop`, `sync_response`) is written by the stage
 //! before it, with no hand-over at all. With such an output and no worker stage, an input that
 //! runs tasks of its own (an HTTP server's connections) is offered the [`Intake`]: those tasks
 //! then admit their batches themselves instead of queueing them for the input task
@@ -28,7 +28,6 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use futures::stream::{FuturesUnordered, StreamExt};
 use futures::FutureExt;
 use tokio::sync::{mpsc, Mutex};
@@ -38,8 +37,8 @@ use crate::components::batching::{sleep_until_some, BatchPolicy, Batcher, Mechan
 use crate::components::connecting::{connect, connect_backoff, Connecting};
 use crate::components::registry::ComponentConf;
 use crate::components::{
-    registry, run_processors, BuildCtx, BuildError, ComponentError, ComponentInfo, Input, Intake,
-    Output, ProcessorStage, Resources, Shared, Transaction,
+    registry, run_processors, BuildCtx, BuildError, ComponentError, ComponentInfo, Delivery, Input,
+    Intake, Output, ProcessorStage, Resources, Shared, Transaction,
 };
 use crate::config::Config;
 use crate::http::Readiness;
@@ -107,19 +106,28 @@ struct PanicWatch {
 impl PanicWatch {
     /// `fut`'s output, or None (and the stream crashed) when it panicked.
     async fn run<F: std::future::Future>(&self, fut: F) -> Option<F::Output> {
-        match std::panic::AssertUnwindSafe(fut).catch_unwind().await {
-            Ok(out) => Some(out),
-            Err(panic) => {
-                let text = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into());
-                tracing::error!(label = %self.label, path = %self.path, "{} panicked, stopping the stream: {text}", self.what);
-                self.crashed.cancel();
-                None
-            }
-        }
+        let out = std::panic::AssertUnwindSafe(fut).catch_unwind().await;
+        self.outcome(out)
+    }
+
+    /// [`PanicWatch::run`] for work that waits on nothing.
+    fn run_now<T>(&self, work: impl FnOnce() -> T) -> Option<T> {
+        self.outcome(std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)))
+    }
+
+    fn outcome<T>(&self, out: std::thread::Result<T>) -> Option<T> {
+        let panic = match out {
+            Ok(out) => return Some(out),
+            Err(panic) => panic,
+        };
+        let text = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        tracing::error!(label = %self.label, path = %self.path, "{} panicked, stopping the stream: {text}", self.what);
+        self.crashed.cancel();
+        None
     }
 }
 
@@ -315,7 +323,7 @@ impl Stream {
             Some(_) => (Vec::new(), self.output_processors),
             None => (self.output_processors, Vec::new()),
         };
-        let writes_at_once = self.batching.is_none() && self.output.writes_at_once();
+        let writes_at_once = self.batching.is_none() && self.output.at_once().is_some();
         let bytes_only =
             procs.is_empty() && batch_procs.is_empty() && self.output.reads_only_bytes();
         let shared = Arc::new(OutputShared {
@@ -500,7 +508,7 @@ async fn run_input(
             admission: admission.clone(),
             downstream: tx.clone(),
             token: inflight.clone(),
-            stop: stop.clone(),
+            open: std::sync::atomic::AtomicBool::new(true),
             abort: abort.clone(),
             stream: crate::metrics::current_stream(),
             watch: PanicWatch {
@@ -597,6 +605,9 @@ async fn run_input(
             break;
         }
     }
+    if let Some(direct) = &direct {
+        direct.open.store(false, Ordering::Relaxed);
+    }
     readiness.input.store(false, Ordering::Relaxed);
     if let Err(e) = input.close().await {
         tracing::warn!(label = %info.label, path = %info.path, "failed to close input: {e}");
@@ -625,16 +636,34 @@ impl Admission {
         attempt: u32,
         chunk: &mut Vec<Transaction>,
     ) {
-        if batch.is_empty() {
+        let Some(t) = self.track(batch, ack_fn, token, attempt, Instant::now()) else {
             return;
+        };
+        if self.procs.is_empty() {
+            chunk.push(t);
+            return;
+        }
+        hand_on(run_processors(&self.procs, t.batch).await, t.ack, chunk);
+    }
+
+    /// A batch metered and tracked for its acknowledgement from `now`, before the input
+    /// processors; None for an empty one.
+    fn track(
+        &self,
+        batch: Batch,
+        ack_fn: AckFn,
+        token: mpsc::Sender<()>,
+        attempt: u32,
+        now: Instant,
+    ) -> Option<Transaction> {
+        if batch.is_empty() {
+            return None;
         }
         self.acks.metrics.received.increment(batch.len() as u64);
-        let (batch, ack) = self.acks.track(self.replays, batch, ack_fn, token, attempt);
-        if self.procs.is_empty() {
-            chunk.push(Transaction { batch, ack });
-            return;
-        }
-        hand_on(run_processors(&self.procs, batch).await, ack, chunk);
+        let (batch, ack) = self
+            .acks
+            .track(self.replays, batch, ack_fn, token, attempt, now);
+        Some(Transaction { batch, ack })
     }
 }
 
@@ -660,38 +689,57 @@ fn hand_on(batches: Vec<Batch>, mut ack: AckHandle, out: &mut Vec<Transaction>) 
 /// The input task's work for one batch, done on the task of the input that delivers it
 /// ([`Input::take_intake`]): an HTTP request is processed and, for an output that writes at
 /// once, written on its connection's task, which then answers it without waiting for
-/// another task. As on the input task, a panic here stops the stream.
+/// another task. As on the input task, a panic here stops the stream. With no processors on
+/// the way all of it is done before `deliver` returns, with no future.
 struct DirectIntake {
     admission: Arc<Admission>,
     downstream: Downstream,
     /// Cloned into each transaction, so the input task waits for them as for its own reads.
     token: mpsc::Sender<()>,
-    stop: CancellationToken,
+    /// Cleared by the input task when it stops reading. A flag of its own: the stop token's
+    /// `is_cancelled` takes a lock that every connection's task would share.
+    open: std::sync::atomic::AtomicBool,
     abort: CancellationToken,
     stream: Option<Arc<str>>,
     watch: PanicWatch,
 }
 
-#[async_trait]
 impl Intake for DirectIntake {
-    async fn deliver(self: Arc<Self>, batch: Batch, ack: AckFn) -> bool {
-        if self.stop.is_cancelled() {
-            return false;
+    fn deliver(self: Arc<Self>, batch: Batch, ack: AckFn) -> Delivery {
+        if !self.open.load(Ordering::Relaxed) {
+            return Delivery::Done(false);
         }
-        let work = async {
-            let mut chunk = Vec::with_capacity(1);
-            self.admission
-                .admit(batch, ack, self.token.clone(), 0, &mut chunk)
-                .await;
-            self.downstream.hand_over(chunk, &self.abort).await
-        };
-        let work = crate::metrics::in_stream(self.stream.clone(), work);
-        self.watch.run(work).await.unwrap_or(false)
+        if let Some(output) = self.downstream.in_place.as_ref().filter(|o| {
+            self.admission.procs.is_empty() && o.procs.is_empty() && o.output.at_once().is_some()
+        }) {
+            let work = || {
+                // One reading of the clock starts both latencies: nothing runs between them.
+                let now = Instant::now();
+                if let Some(t) = self.admission.track(batch, ack, self.token.clone(), 0, now) {
+                    let written = write_batch_now(output, &t.batch, now);
+                    written.resolve(t.ack);
+                }
+                true
+            };
+            let work = || crate::metrics::in_stream_now(self.stream.clone(), work);
+            return Delivery::Done(self.watch.run_now(work).unwrap_or(false));
+        }
+        Delivery::Pending(Box::pin(async move {
+            let work = async {
+                let mut chunk = Vec::with_capacity(1);
+                self.admission
+                    .admit(batch, ack, self.token.clone(), 0, &mut chunk)
+                    .await;
+                self.downstream.hand_over(chunk, &self.abort).await
+            };
+            let work = crate::metrics::in_stream(self.stream.clone(), work);
+            self.watch.run(work).await.unwrap_or(false)
+        }))
     }
 }
 
 /// Where a stage hands its transactions on: the next stage's channel or, for an output that
-/// writes at once ([`Output::writes_at_once`]), the output itself. The sender is held either
+/// writes at once ([`Output::at_once`]), the output itself. The sender is held either
 /// way: the output task closes the output once every sender is gone.
 #[derive(Clone)]
 struct Downstream {
@@ -771,7 +819,8 @@ struct AckContext {
 
 impl AckContext {
     /// The acknowledgement of a batch read (or replayed): metered, replayed after a nack when
-    /// the input asks for that, and holding `token` until its fate is known.
+    /// the input asks for that, and holding `token` until its fate is known. Its latency counts
+    /// from `started`.
     fn track(
         self: &Arc<Self>,
         replays: bool,
@@ -779,10 +828,10 @@ impl AckContext {
         ack_fn: AckFn,
         token: mpsc::Sender<()>,
         attempt: u32,
+        started: Instant,
     ) -> (Batch, AckHandle) {
         let acks = self.clone();
         let copy = replays.then(|| batch.clone());
-        let started = Instant::now();
         let ack = AckHandle::new(Box::new(move |status: AckStatus| {
             acks.metrics.acked_after(started.elapsed());
             match (status, copy) {
@@ -836,6 +885,19 @@ struct OutputShared {
     abort: CancellationToken,
     /// Whoever sees `NotConnected` first reconnects; the others wait for it.
     reconnect: Mutex<()>,
+}
+
+impl OutputShared {
+    fn written(&self, batch: &Batch, started: Instant) -> Written {
+        self.metrics.written(batch.len(), started.elapsed());
+        Written::Yes
+    }
+
+    fn failed(&self, e: ComponentError) -> Written {
+        self.metrics.failed();
+        tracing::error!(label = %self.info.label, path = %self.info.path, "failed to send message: {e}");
+        Written::Failed(e.to_string())
+    }
 }
 
 /// Up to `max_in_flight` writes run at once, all polled by this task: Bento runs one goroutine
@@ -999,11 +1061,7 @@ async fn write_transaction(s: &OutputShared, t: Transaction) {
         }
         r
     };
-    match written {
-        Written::Yes => t.ack.ack(),
-        Written::Failed(e) => t.ack.nack(e),
-        Written::Aborted => {}
-    }
+    written.resolve(t.ack);
 }
 
 enum Written {
@@ -1012,8 +1070,37 @@ enum Written {
     Aborted,
 }
 
+impl Written {
+    /// Acknowledge what was written, nack what failed; an abort drops the handle unresolved,
+    /// which nacks it.
+    fn resolve(self, ack: AckHandle) {
+        match self {
+            Written::Yes => ack.ack(),
+            Written::Failed(e) => ack.nack(e),
+            Written::Aborted => {}
+        }
+    }
+}
+
+/// A write of an output that writes at once ([`Output::at_once`]), with no future.
+fn write_batch_now(s: &OutputShared, batch: &Batch, started: Instant) -> Written {
+    let Some(output) = s.output.at_once() else {
+        return Written::Failed("the output does not write at once".into());
+    };
+    if batch.is_empty() {
+        return Written::Yes;
+    }
+    match output.write_now(batch) {
+        Ok(()) => s.written(batch, started),
+        Err(e) => s.failed(e),
+    }
+}
+
 /// Write one batch, reconnecting while the output reports `NotConnected`.
 async fn write_batch(s: &OutputShared, batch: &Batch) -> Written {
+    if s.output.at_once().is_some() {
+        return write_batch_now(s, batch, Instant::now());
+    }
     if batch.is_empty() {
         return Written::Yes;
     }
@@ -1034,10 +1121,7 @@ async fn write_batch(s: &OutputShared, batch: &Batch) -> Written {
             },
         };
         match r {
-            Ok(()) => {
-                s.metrics.written(batch.len(), started.elapsed());
-                return Written::Yes;
-            }
+            Ok(()) => return s.written(batch, started),
             Err(ComponentError::NotConnected) => {
                 if reconnected {
                     let wait = again.next().unwrap_or(Duration::from_secs(1));
@@ -1062,11 +1146,7 @@ async fn write_batch(s: &OutputShared, batch: &Batch) -> Written {
                 }
                 s.readiness.output.store(true, Ordering::Relaxed);
             }
-            Err(e) => {
-                s.metrics.failed();
-                tracing::error!(label = %s.info.label, path = %s.info.path, "failed to send message: {e}");
-                return Written::Failed(e.to_string());
-            }
+            Err(e) => return s.failed(e),
         }
     }
 }

@@ -4,7 +4,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use engine::components::{ComponentError, ComponentInfo, Input, Intake, Output};
+use engine::components::{
+    ComponentError, ComponentInfo, Delivery, Input, Intake, Output, WriteAtOnce,
+};
 use engine::http::Readiness;
 use engine::message::ack::AckFn;
 use engine::message::{AckStatus, Batch, Message};
@@ -701,15 +703,21 @@ struct AtOnceProbe {
 #[async_trait]
 impl Output for AtOnceProbe {
     async fn write(&self, b: &Batch) -> Result<(), ComponentError> {
+        self.write_now(b)
+    }
+    fn at_once(&self) -> Option<&dyn WriteAtOnce> {
+        Some(self)
+    }
+}
+
+impl WriteAtOnce for AtOnceProbe {
+    fn write_now(&self, b: &Batch) -> Result<(), ComponentError> {
         let task = tokio::task::try_id().expect("writes run in a task");
         let mut writes = self.writes.lock().unwrap();
         for m in b {
             writes.push((task, String::from_utf8_lossy(m.bytes()).into_owned()));
         }
         Ok(())
-    }
-    fn writes_at_once(&self) -> bool {
-        true
     }
 }
 
@@ -919,7 +927,10 @@ impl Delivering {
             let Some(intake) = intake.upgrade() else {
                 return (task, false, None);
             };
-            let taken = intake.deliver(vec![Message::from_bytes(text)], ack).await;
+            let taken = match intake.deliver(vec![Message::from_bytes(text)], ack) {
+                Delivery::Done(taken) => taken,
+                Delivery::Pending(delivery) => delivery.await,
+            };
             (task, taken, ack_rx.await.ok())
         })
     }
@@ -992,31 +1003,47 @@ async fn batches_an_input_delivers_itself_are_processed_and_written_on_its_own_t
     );
 }
 
-/// Writes at once, except that it holds the first write until the gate opens; logs the order
-/// of writes and its close.
-struct HeldAtOnce {
+/// An input processor that holds each batch until the gate opens.
+struct Held {
     arrived: Arc<Notify>,
     gate: Arc<tokio::sync::Semaphore>,
+}
+
+#[async_trait]
+impl engine::components::Processor for Held {
+    async fn process(&self, batch: Batch) -> Result<Vec<Batch>, engine::components::BatchFailure> {
+        self.arrived.notify_one();
+        let _pass = self.gate.acquire().await;
+        Ok(vec![batch])
+    }
+}
+
+/// Writes at once; logs the order of writes and its close.
+struct LoggingAtOnce {
     events: Arc<Mutex<Vec<String>>>,
 }
 
 #[async_trait]
-impl Output for HeldAtOnce {
+impl Output for LoggingAtOnce {
     async fn write(&self, b: &Batch) -> Result<(), ComponentError> {
-        self.arrived.notify_one();
-        let _pass = self.gate.acquire().await;
-        for m in b {
-            let text = String::from_utf8_lossy(m.bytes()).into_owned();
-            self.events.lock().unwrap().push(format!("wrote {text}"));
-        }
-        Ok(())
+        self.write_now(b)
     }
     async fn close(&self) -> Result<(), ComponentError> {
         self.events.lock().unwrap().push("closed".into());
         Ok(())
     }
-    fn writes_at_once(&self) -> bool {
-        true
+    fn at_once(&self) -> Option<&dyn WriteAtOnce> {
+        Some(self)
+    }
+}
+
+impl WriteAtOnce for LoggingAtOnce {
+    fn write_now(&self, b: &Batch) -> Result<(), ComponentError> {
+        for m in b {
+            let text = String::from_utf8_lossy(m.bytes()).into_owned();
+            self.events.lock().unwrap().push(format!("wrote {text}"));
+        }
+        Ok(())
     }
 }
 
@@ -1024,19 +1051,20 @@ impl Output for HeldAtOnce {
 async fn a_stream_whose_input_ends_finishes_the_deliveries_in_flight_before_closing_the_output() {
     let (input, delivering) = DeliveringInput::new();
     let events = Arc::new(Mutex::new(Vec::new()));
-    let out = HeldAtOnce {
-        arrived: Arc::new(Notify::new()),
-        gate: Arc::new(tokio::sync::Semaphore::new(0)),
+    let out = LoggingAtOnce {
         events: events.clone(),
     };
-    let (arrived, gate) = (out.arrived.clone(), out.gate.clone());
-    let running = tokio::spawn(
-        stream(Box::new(input), Arc::new(out))
-            .run(CancellationToken::new(), Duration::from_secs(5)),
-    );
+    let held = Held {
+        arrived: Arc::new(Notify::new()),
+        gate: Arc::new(tokio::sync::Semaphore::new(0)),
+    };
+    let (arrived, gate) = (held.arrived.clone(), held.gate.clone());
+    let mut s = stream(Box::new(input), Arc::new(out));
+    s.input_processors = one_processor(Box::new(held));
+    let running = tokio::spawn(s.run(CancellationToken::new(), Duration::from_secs(5)));
     let delivery = delivering.deliver("held".into()).await;
     arrived.notified().await;
-    // The input ends while the write is held: the stream must wait for it.
+    // The input ends while the delivery is held in its processor: the stream must wait for it.
     delivering.end.notify_one();
     tokio::task::yield_now().await;
     events.lock().unwrap().push("gate opened".into());

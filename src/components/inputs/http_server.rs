@@ -7,6 +7,7 @@
 //! 502 with the error text on a nack, 408 after `timeout`, 503 while shutting down.
 
 use std::borrow::Cow;
+use std::ops::ControlFlow;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
@@ -22,7 +23,7 @@ use regex::Regex;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::bloblang::InterpolatedString;
-use crate::components::{BuildCtx, BuildError, ComponentError, Input, Intake, Plugin};
+use crate::components::{BuildCtx, BuildError, ComponentError, Delivery, Input, Intake, Plugin};
 use crate::http::{text, ApiState, Body, Handler, Peer};
 use crate::message::ack::AckFn;
 use crate::message::{AckStatus, Batch, Message, Metadata, MetadataSource, SyncResponse, Value};
@@ -427,37 +428,57 @@ impl Input for HttpServerInput {
 
 impl Route {
     async fn handle(self: Arc<Self>, req: Request<Incoming>, peer: Arc<Peer>) -> Response<Body> {
-        let Some(cors) = &self.cors else {
-            return self.respond(req, &peer).await;
+        // One call of `respond`: each call site would add the size of its future to this one,
+        // which is moved into a box for every request.
+        let cors = match &self.cors {
+            Some(cors) => match Self::cors_headers(cors, &req) {
+                ControlFlow::Continue(headers) => headers,
+                ControlFlow::Break(answer) => return answer,
+            },
+            None => Vec::new(),
         };
-        let origin = req
-            .headers()
-            .get("origin")
-            .and_then(|o| o.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let preflight = req.method() == hyper::Method::OPTIONS;
-        if !cors.origin_allowed(&origin) {
-            // gorilla answers a preflight from elsewhere with an empty 200 and passes the rest.
-            return match preflight {
-                true => text(StatusCode::OK, ""),
-                false => self.respond(req, &peer).await,
-            };
-        }
-        let headers = match cors.answer(&req, &origin) {
-            Ok(h) => h,
-            Err(status) => return text(status, ""),
-        };
-        let mut resp = match preflight {
-            true => text(StatusCode::OK, ""),
-            false => self.respond(req, &peer).await,
-        };
-        for (k, v) in headers {
+        let mut resp = self.respond(req, &peer).await;
+        for (k, v) in cors {
             if let Ok(v) = HeaderValue::from_str(&v) {
                 resp.headers_mut().insert(k, v);
             }
         }
         resp
+    }
+
+    /// The CORS headers of the answer to `req`, or the whole answer when it is a preflight
+    /// request or refused.
+    fn cors_headers(
+        cors: &Cors,
+        req: &Request<Incoming>,
+    ) -> ControlFlow<Response<Body>, Vec<(&'static str, String)>> {
+        let origin = req
+            .headers()
+            .get("origin")
+            .and_then(|o| o.to_str().ok())
+            .unwrap_or_default();
+        let preflight = req.method() == hyper::Method::OPTIONS;
+        if !cors.origin_allowed(origin) {
+            // gorilla answers a preflight from elsewhere with an empty 200 and passes the rest.
+            return match preflight {
+                true => ControlFlow::Break(text(StatusCode::OK, "")),
+                false => ControlFlow::Continue(Vec::new()),
+            };
+        }
+        let headers = match cors.answer(req, origin) {
+            Ok(headers) => headers,
+            Err(status) => return ControlFlow::Break(text(status, "")),
+        };
+        if !preflight {
+            return ControlFlow::Continue(headers);
+        }
+        let mut resp = text(StatusCode::OK, "");
+        for (k, v) in headers {
+            if let Ok(v) = HeaderValue::from_str(&v) {
+                resp.headers_mut().insert(k, v);
+            }
+        }
+        ControlFlow::Break(resp)
     }
 
     async fn respond(self: &Arc<Self>, req: Request<Incoming>, peer: &Arc<Peer>) -> Response<Body> {
@@ -522,16 +543,26 @@ impl Route {
             route: self.clone(),
         });
         template.set_sync_response(slot.clone());
-        let batch: Batch = parts
-            .into_iter()
-            .map(|part| {
-                let mut msg = template.clone();
-                msg.set_bytes(part);
-                msg
-            })
-            .collect();
-        let (reply_tx, reply_rx) = oneshot::channel();
-        let deadline = tokio::time::Instant::now() + self.timeout;
+        let batch: Batch = match parts {
+            Parts::One(body) => {
+                template.set_bytes(body);
+                vec![template]
+            }
+            Parts::Many(parts) => parts
+                .into_iter()
+                .map(|part| {
+                    let mut msg = template.clone();
+                    msg.set_bytes(part);
+                    msg
+                })
+                .collect(),
+        };
+        let (reply_tx, mut reply_rx) = oneshot::channel();
+        // Read from the clock when first needed: a request delivered and answered at once
+        // needs no timer.
+        let timeout = self.timeout;
+        let mut deadline = None;
+        let mut until = || *deadline.get_or_insert_with(|| tokio::time::Instant::now() + timeout);
         if let Some(intake) = self.intake.get() {
             let Some(intake) = intake.upgrade() else {
                 return text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n");
@@ -540,25 +571,39 @@ impl Route {
                 let _ = reply_tx.send(status);
                 Box::pin(async {})
             });
-            let mut delivery = intake.deliver(batch, ack);
-            match tokio::time::timeout_at(deadline, &mut delivery).await {
-                Ok(true) => {}
-                Ok(false) => return text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n"),
-                Err(_) => {
-                    // The request was taken: it goes on without its client, as one queued
-                    // for `read` would.
-                    tokio::spawn(delivery);
-                    return text(StatusCode::REQUEST_TIMEOUT, "Request timed out\n");
+            let delivered = match intake.deliver(batch, ack) {
+                Delivery::Done(delivered) => delivered,
+                Delivery::Pending(mut delivery) => {
+                    match tokio::time::timeout_at(until(), &mut delivery).await {
+                        Ok(delivered) => delivered,
+                        Err(_) => {
+                            // The request was taken: it goes on without its client, as one
+                            // queued for `read` would.
+                            tokio::spawn(delivery);
+                            return text(StatusCode::REQUEST_TIMEOUT, "Request timed out\n");
+                        }
+                    }
                 }
+            };
+            if !delivered {
+                return text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n");
             }
-        } else if let Err(answer) = self.queue((batch, reply_tx), deadline).await {
+        } else if let Err(answer) = self.queue((batch, reply_tx), until()).await {
             return answer;
         }
-        match tokio::time::timeout_at(deadline, reply_rx).await {
-            Err(_) => text(StatusCode::REQUEST_TIMEOUT, "Request timed out\n"),
-            Ok(Err(_)) => text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n"),
-            Ok(Ok(AckStatus::Failed(e))) => text(StatusCode::BAD_GATEWAY, format!("{e}\n")),
-            Ok(Ok(AckStatus::Delivered)) => self.responder.reply(slot.take()),
+        let status = match reply_rx.try_recv() {
+            Err(oneshot::error::TryRecvError::Empty) => {
+                match tokio::time::timeout_at(until(), reply_rx).await {
+                    Err(_) => return text(StatusCode::REQUEST_TIMEOUT, "Request timed out\n"),
+                    Ok(status) => status.ok(),
+                }
+            }
+            status => status.ok(),
+        };
+        match status {
+            None => text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n"),
+            Some(AckStatus::Failed(e)) => text(StatusCode::BAD_GATEWAY, format!("{e}\n")),
+            Some(AckStatus::Delivered) => self.responder.reply(slot.take()),
         }
     }
 
@@ -812,18 +857,43 @@ fn canonicalise(k: &str) -> String {
     out
 }
 
-/// The messages of a request body: one per part of a `multipart/*` body, else the body, as
-/// Bento splits them (a `Content-Type` that does not parse is a bad request).
-async fn request_parts(content_type: Option<&str>, body: Bytes) -> Result<Vec<Bytes>, String> {
+/// The messages of a request body.
+enum Parts {
+    One(Bytes),
+    Many(Vec<Bytes>),
+}
+
+/// One message per part of a `multipart/*` body, else the body, as Bento splits them (a
+/// `Content-Type` that does not parse is a bad request).
+async fn request_parts(content_type: Option<&str>, body: Bytes) -> Result<Parts, String> {
     let Some(ct) = content_type.filter(|c| !c.trim().is_empty()) else {
-        return Ok(vec![body]);
+        return Ok(Parts::One(body));
     };
+    if is_plain_media_type(ct) {
+        return Ok(Parts::One(body));
+    }
     let mime: mime::Mime = ct.parse().map_err(|e| format!("mime: {e}"))?;
     if mime.type_() != mime::MULTIPART {
-        return Ok(vec![body]);
+        return Ok(Parts::One(body));
     }
     // Boxed, so that the request future does not carry a multipart reader's size.
-    Box::pin(multipart_parts(ct, body)).await
+    Box::pin(multipart_parts(ct, body)).await.map(Parts::Many)
+}
+
+/// Whether `ct` is a well-formed media type without parameters and not `multipart/*`
+/// (`application/json`): most requests, which then need no parse.
+fn is_plain_media_type(ct: &str) -> bool {
+    // RFC 7230's token characters.
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.bytes().all(|b| {
+                matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'!' | b'#'..=b'\'' | b'*' | b'+' | b'-' | b'.' | b'^'..=b'`' | b'|' | b'~')
+            })
+    };
+    match ct.split_once('/') {
+        Some((kind, sub)) => token(kind) && token(sub) && !kind.eq_ignore_ascii_case("multipart"),
+        None => false,
+    }
 }
 
 async fn multipart_parts(ct: &str, body: Bytes) -> Result<Vec<Bytes>, String> {
@@ -912,6 +982,32 @@ pub fn detect_content_type(data: &[u8]) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_media_types_are_those_that_need_no_parse() {
+        for ct in [
+            "application/json",
+            "Application/JSON",
+            "application/vnd.api+json",
+            "x/y",
+        ] {
+            assert!(is_plain_media_type(ct), "{ct}");
+            let parsed: Result<mime::Mime, _> = ct.parse();
+            assert!(parsed.is_ok_and(|m| m.type_() != mime::MULTIPART), "{ct}");
+        }
+        for ct in [
+            "multipart/form-data",
+            "MULTIPART/mixed",
+            "text/plain; charset=utf-8",
+            "application/",
+            "/json",
+            "json",
+            "a/b/c",
+            "text /plain",
+        ] {
+            assert!(!is_plain_media_type(ct), "{ct}");
+        }
+    }
 
     #[test]
     fn headers_are_canonicalised_like_go() {

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
+use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin, WriteAtOnce};
 use crate::message::Batch;
 use crate::spec::{ComponentKind, ComponentSpec};
 
@@ -23,13 +23,19 @@ pub struct DropOutput;
 
 #[async_trait]
 impl Output for DropOutput {
-    async fn write(&self, _batch: &Batch) -> Result<(), ComponentError> {
-        Ok(())
+    async fn write(&self, batch: &Batch) -> Result<(), ComponentError> {
+        self.write_now(batch)
     }
     fn max_in_flight(&self) -> usize {
         64
     }
-    fn writes_at_once(&self) -> bool {
-        true
+    fn at_once(&self) -> Option<&dyn WriteAtOnce> {
+        Some(self)
+    }
+}
+
+impl WriteAtOnce for DropOutput {
+    fn write_now(&self, _batch: &Batch) -> Result<(), ComponentError> {
+        Ok(())
     }
 }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use crate::bloblang::InterpolatedString;
-use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin};
+use crate::components::{BuildCtx, BuildError, ComponentError, Output, Plugin, WriteAtOnce};
 use crate::message::Batch;
 use crate::spec::{ComponentKind, ComponentSpec, FieldSpec};
 
@@ -31,13 +31,19 @@ pub struct RejectOutput {
 #[async_trait]
 impl Output for RejectOutput {
     async fn write(&self, batch: &Batch) -> Result<(), ComponentError> {
+        self.write_now(batch)
+    }
+    fn at_once(&self) -> Option<&dyn WriteAtOnce> {
+        Some(self)
+    }
+}
+
+impl WriteAtOnce for RejectOutput {
+    fn write_now(&self, batch: &Batch) -> Result<(), ComponentError> {
         let text = self
             .message
             .render(batch, 0)
             .unwrap_or_else(|e| e.to_string());
         Err(ComponentError::Failed(text))
-    }
-    fn writes_at_once(&self) -> bool {
-        true
     }
 }

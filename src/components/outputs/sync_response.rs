@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 
 use crate::components::{
-    BatchFailure, BuildCtx, BuildError, ComponentError, Output, Plugin, Processor,
+    BatchFailure, BuildCtx, BuildError, ComponentError, Output, Plugin, Processor, WriteAtOnce,
 };
 use crate::message::Batch;
 use crate::spec::{ComponentKind, ComponentSpec};
@@ -56,14 +56,20 @@ pub struct SyncResponseOutput;
 #[async_trait]
 impl Output for SyncResponseOutput {
     async fn write(&self, batch: &Batch) -> Result<(), ComponentError> {
-        store(batch);
-        Ok(())
+        self.write_now(batch)
     }
     fn max_in_flight(&self) -> usize {
         64
     }
-    fn writes_at_once(&self) -> bool {
-        true
+    fn at_once(&self) -> Option<&dyn WriteAtOnce> {
+        Some(self)
+    }
+}
+
+impl WriteAtOnce for SyncResponseOutput {
+    fn write_now(&self, batch: &Batch) -> Result<(), ComponentError> {
+        store(batch);
+        Ok(())
     }
 }
 
