@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
@@ -107,7 +107,7 @@ impl ApiState {
         }
     }
 
-    async fn handle(self: Arc<Self>, req: Request<Incoming>, peer: Arc<Peer>) -> Response<Body> {
+    async fn handle(&self, req: Request<Incoming>, peer: Arc<Peer>) -> Response<Body> {
         let full = req.uri().path();
         let path = match full.strip_prefix(self.root_path.as_str()) {
             Some(p) if !self.root_path.is_empty() && p.starts_with('/') => p,
@@ -131,15 +131,19 @@ impl ApiState {
             _ => {}
         }
         // Routes answer at their path and, as Bento registers them, under `http.root_path`.
-        let (full, path) = (decoded_path(full), decoded_path(path));
-        let handler = self.routes.read().ok().and_then(|routes| {
-            routes
+        let under_root = path.len() != full.len();
+        let (full, path) = (decoded_path(full), under_root.then(|| decoded_path(path)));
+        // The handler is called under the lock (it only makes the future): a clone of it taken
+        // out would change a count that every connection shares.
+        let answer = match self.routes.read() {
+            Ok(routes) => routes
                 .values()
-                .find(|(_, p, _)| p.matches(&full) || p.matches(&path))
-                .map(|(_, _, h)| h.clone())
-        });
-        match handler {
-            Some(h) => h(req, peer).await,
+                .find(|(_, p, _)| p.matches(&full) || path.as_ref().is_some_and(|d| p.matches(d)))
+                .map(|(_, _, h)| h(req, peer)),
+            Err(_) => None,
+        };
+        match answer {
+            Some(answer) => answer.await,
             None => text(StatusCode::NOT_FOUND, "404 page not found\n"),
         }
     }
@@ -517,43 +521,83 @@ async fn serve_connection<S>(
         ip: remote.ip().to_string(),
         tls,
     });
-    // What the connection's watchdog reads: requests begun (their headers read) and those
-    // not yet answered. hyper's own `header_read_timeout` arms a timer for every request, and
-    // registering and cancelling it cost `http_server → drop` about a tenth of its rate.
-    let activity = Arc::new(Activity::default());
-    let seen = activity.clone();
     let limit = state
         .header_read_timeout
         .filter(|d| !d.is_zero())
         .unwrap_or(HEADER_READ_TIMEOUT);
+    // Each request takes a reference to this rather than to the server's state, whose count
+    // every connection's task would otherwise change on every request.
+    let connection = Arc::new(Connection {
+        state,
+        peer,
+        activity: Activity::default(),
+    });
+    let watched = connection.clone();
     let svc = service_fn(move |req: Request<Incoming>| {
-        let (state, peer) = (state.clone(), peer.clone());
-        let answering = Answering::begin(&seen);
+        let answering = Answering::begin(&connection);
         async move {
-            let resp = state.handle(req, peer).await;
+            let on = &answering.0;
+            let resp = on.state.handle(req, on.peer.clone()).await;
             drop(answering);
             Ok::<_, Infallible>(resp)
         }
     });
     let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), svc);
     tokio::pin!(conn);
+    // The watchdog runs on a task of its own: here, its timer and the shutdown token (whose
+    // waiter takes a lock that every connection shares) would be polled again on every
+    // wake-up of a busy connection. It tells this task what to do through the connection's
+    // `activity`.
+    let _watchdog = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(watch_connection(
+        watched.clone(),
+        shutdown,
+        limit,
+    )));
+    let activity = &watched.activity;
+    let mut stopping = false;
+    std::future::poll_fn(|cx| loop {
+        if std::future::Future::poll(conn.as_mut(), cx).is_ready() {
+            return std::task::Poll::Ready(());
+        }
+        match activity.verdict(cx) {
+            Verdict::Serve => return std::task::Poll::Pending,
+            Verdict::Close => return std::task::Poll::Ready(()),
+            // The connection finishes the request it is serving, then closes; it has to be
+            // polled for that, and the watchdog still closes it if its client stalls.
+            Verdict::Finish if !stopping => {
+                stopping = true;
+                conn.as_mut().graceful_shutdown();
+            }
+            Verdict::Finish => return std::task::Poll::Pending,
+        }
+    })
+    .await;
+}
+
+/// Watch a connection: ask it to finish once the server shuts down, and close it when no
+/// request began for a whole period and none is being answered (the client is idle, or
+/// stalled half way through its headers).
+async fn watch_connection(
+    connection: Arc<Connection>,
+    shutdown: CancellationToken,
+    limit: std::time::Duration,
+) {
+    let activity = &connection.activity;
     let mut check = tokio::time::interval_at(tokio::time::Instant::now() + limit, limit);
     let mut begun = 0;
+    let stopped = shutdown.cancelled();
+    tokio::pin!(stopped);
     let mut stopping = false;
     loop {
         tokio::select! {
-            _ = conn.as_mut() => return,
-            // The connection finishes the request it is serving, then closes; it has to be
-            // polled for that, and the check still closes it if its client stalls.
-            _ = shutdown.cancelled(), if !stopping => {
+            _ = &mut stopped, if !stopping => {
                 stopping = true;
-                conn.as_mut().graceful_shutdown();
+                activity.decide(Verdict::Finish);
             }
             _ = check.tick() => {
                 let now = activity.begun.load(Ordering::Relaxed);
                 if now == begun && activity.answering.load(Ordering::Relaxed) == 0 {
-                    // No request begun for a whole period and none being answered: the client
-                    // is idle or stalled half way through its headers.
+                    activity.decide(Verdict::Close);
                     return;
                 }
                 begun = now;
@@ -562,27 +606,61 @@ async fn serve_connection<S>(
     }
 }
 
-/// A connection's requests, for its watchdog.
+/// What a connection's watchdog decided.
+#[derive(Clone, Copy, PartialEq)]
+enum Verdict {
+    Serve = 0,
+    Finish = 1,
+    Close = 2,
+}
+
+/// What the requests of one connection share.
+struct Connection {
+    state: Arc<ApiState>,
+    peer: Arc<Peer>,
+    activity: Activity,
+}
+
+/// A connection's requests, for its watchdog, and the watchdog's verdict for the connection.
 #[derive(Default)]
 struct Activity {
     begun: AtomicU64,
     answering: AtomicUsize,
+    verdict: AtomicU8,
+    waker: futures::task::AtomicWaker,
+}
+
+impl Activity {
+    /// The verdict so far; the connection's task is woken when it changes.
+    fn verdict(&self, cx: &mut std::task::Context<'_>) -> Verdict {
+        self.waker.register(cx.waker());
+        match self.verdict.load(Ordering::Acquire) {
+            0 => Verdict::Serve,
+            1 => Verdict::Finish,
+            _ => Verdict::Close,
+        }
+    }
+
+    fn decide(&self, verdict: Verdict) {
+        self.verdict.store(verdict as u8, Ordering::Release);
+        self.waker.wake();
+    }
 }
 
 /// A request being answered: counted from its start until its response is ready.
-struct Answering(Arc<Activity>);
+struct Answering(Arc<Connection>);
 
 impl Answering {
-    fn begin(a: &Arc<Activity>) -> Answering {
-        a.begun.fetch_add(1, Ordering::Relaxed);
-        a.answering.fetch_add(1, Ordering::Relaxed);
-        Answering(a.clone())
+    fn begin(c: &Arc<Connection>) -> Answering {
+        c.activity.begun.fetch_add(1, Ordering::Relaxed);
+        c.activity.answering.fetch_add(1, Ordering::Relaxed);
+        Answering(c.clone())
     }
 }
 
 impl Drop for Answering {
     fn drop(&mut self) {
-        self.0.answering.fetch_sub(1, Ordering::Relaxed);
+        self.0.activity.answering.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
