@@ -956,6 +956,55 @@ fn run_delivering(
 }
 
 #[tokio::test]
+async fn a_delivery_with_nothing_to_wait_for_is_written_and_acknowledged_before_deliver_returns() {
+    // No processors and an output that writes at once: `deliver` gives no future, and by the
+    // time it returns the message is written and its source acknowledged. With a processor on
+    // the way the delivery is a future.
+    for with_processor in [false, true] {
+        let (input, delivering) = DeliveringInput::new();
+        let out = Arc::new(AtOnceProbe {
+            writes: Mutex::default(),
+        });
+        let mut s = stream(Box::new(input), out.clone());
+        if with_processor {
+            s.input_processors = one_processor(Box::new(UPPER));
+        }
+        let running = tokio::spawn(s.run(CancellationToken::new(), Duration::from_secs(5)));
+        let intake = delivering
+            .intake()
+            .await
+            .upgrade()
+            .expect("the stream runs");
+        // On a task, as an input's own deliveries are (the probe notes the task).
+        let written = out.clone();
+        tokio::spawn(async move {
+            let (ack_tx, mut ack_rx) = tokio::sync::oneshot::channel();
+            let ack: AckFn = Box::new(move |s| {
+                let _ = ack_tx.send(s);
+                Box::pin(async {})
+            });
+            match intake.deliver(vec![Message::from_bytes("m")], ack) {
+                Delivery::Done(taken) => {
+                    assert!(!with_processor, "a processor to wait for, yet done at once");
+                    assert!(taken);
+                    assert_eq!(ack_rx.try_recv().ok(), Some(AckStatus::Delivered));
+                    assert_eq!(written.writes.lock().unwrap().len(), 1);
+                }
+                Delivery::Pending(delivery) => {
+                    assert!(with_processor, "nothing to wait for, yet a future");
+                    assert!(delivery.await);
+                    assert_eq!(ack_rx.await.ok(), Some(AckStatus::Delivered));
+                }
+            }
+        })
+        .await
+        .unwrap();
+        delivering.end.notify_one();
+        assert_eq!(running.await.unwrap(), Outcome::Drained);
+    }
+}
+
+#[tokio::test]
 async fn batches_an_input_delivers_itself_are_processed_and_written_on_its_own_tasks() {
     // The input task sits in `read` throughout: every message gets through only by the
     // intake, and with an output that writes at once the whole of its way (input processor,
