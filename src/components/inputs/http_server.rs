@@ -883,18 +883,25 @@ async fn request_parts(content_type: Option<&str>, body: Bytes) -> Result<Parts,
 /// Whether `ct` is a well-formed media type without parameters and not `multipart/*`
 /// (`application/json`): most requests, which then need no parse.
 fn is_plain_media_type(ct: &str) -> bool {
-    // RFC 7230's token characters.
-    let token = |s: &str| {
-        !s.is_empty()
-            && s.bytes().all(|b| {
-                matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'!' | b'#'..=b'\'' | b'*' | b'+' | b'-' | b'.' | b'^'..=b'`' | b'|' | b'~')
-            })
+    let ct = ct.as_bytes();
+    let Some(slash) = ct.iter().position(|&b| b == b'/') else {
+        return false;
     };
-    match ct.split_once('/') {
-        Some((kind, sub)) => token(kind) && token(sub) && !kind.eq_ignore_ascii_case("multipart"),
-        None => false,
-    }
+    let (kind, sub) = (&ct[..slash], &ct[slash + 1..]);
+    let token = |s: &[u8]| !s.is_empty() && s.iter().all(|&b| TOKEN[usize::from(b)]);
+    token(kind) && token(sub) && !kind.eq_ignore_ascii_case(b"multipart")
 }
+
+/// RFC 7230's token characters, by byte.
+const TOKEN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = matches!(b as u8, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'!' | b'#'..=b'\'' | b'*' | b'+' | b'-' | b'.' | b'^'..=b'`' | b'|' | b'~');
+        b += 1;
+    }
+    t
+};
 
 async fn multipart_parts(ct: &str, body: Bytes) -> Result<Vec<Bytes>, String> {
     let boundary = multer::parse_boundary(ct).map_err(|e| e.to_string())?;
