@@ -6,7 +6,8 @@
 #
 # Each server runs under `valgrind --tool=callgrind` and answers N keep-alive POSTs (the body of
 # benches/connectors.sh) from one Python client, then a second time none; the difference over N
-# is the cost of a request, start-up and shutdown left out. Both run on one tokio worker thread
+# is the cost of a request, start-up and shutdown left out. The last column is the part spent
+# on the connections' task (see `connection_task`), the steadier of the two. Both run on one tokio worker thread
 # (TOKIO_WORKER_THREADS=1): with two, how often the workers park and steal changes the count by
 # a few thousand from run to run. Needs valgrind and python3. With --engine and --baselines (the
 # directory holding a built bench_http_baseline) nothing is built.
@@ -76,16 +77,31 @@ run() { # tag requests command... -> total instructions
   awk '/^summary:/ {t += $2} END {print t}' "$out"*
 }
 
-row() { # name tag command...
-  local name=$1 tag=$2
-  shift 2
+# The inclusive cost of the connections' task (named by its function) in the full run: the
+# whole way of the requests, without start-up or the metrics thread, whose drains of the
+# latency summaries every 5 s fall inside the run or not and so move the other figure.
+# The requests are in the part dumped on request once the client is done (the largest).
+connection_task() { # tag function
+  callgrind_annotate --inclusive=yes "$(ls -S "$work/$1.$REQUESTS.out"* | head -1)" 2>/dev/null |
+    awk -v f="$2" '{
+      line = $0; sub(/ \[[^]]*\]$/, "", line)
+      if (substr(line, length(line) - length(f) + 1) == f) { gsub(",", "", $1); if ($1 + 0 > t) t = $1 + 0 }
+    } END {print t + 0}'
+}
+
+row() { # name tag function command...
+  local name=$1 tag=$2 task=$3
+  shift 3
   local none full
   none=$(run "$tag" 0 "$@")
   full=$(run "$tag" "$REQUESTS" "$@")
-  printf '| %s | %s |\n' "$name" "$(( (full - none) / REQUESTS ))"
+  printf '| %s | %s | %s |\n' "$name" "$(( (full - none) / REQUESTS ))" \
+    "$(( $(connection_task "$tag" "$task") / REQUESTS ))"
 }
 
-echo "| server ($REQUESTS keep-alive POSTs, callgrind) | instructions per request |"
-echo "|---|---:|"
-row "engine http_server → drop" engine "$ENGINE" run -c "$work/http.yaml"
-row "hyper baseline" baseline "$BASELINE" "127.0.0.1:$PORT"
+echo "| server ($REQUESTS keep-alive POSTs, callgrind) | instructions per request | of which the connection's task |"
+echo "|---|---:|---:|"
+row "engine http_server → drop" engine "engine::http::accept::{{closure}}::{{closure}}" \
+  "$ENGINE" run -c "$work/http.yaml"
+row "hyper baseline" baseline "bench_http_baseline::main::{{closure}}::{{closure}}" \
+  "$BASELINE" "127.0.0.1:$PORT"
