@@ -279,12 +279,14 @@ pub type Route = (String, Arc<RoutePattern>, Handler);
 /// `{name:regex}` what the regex matches, the rest literally; a pattern ending in `/` matches
 /// anything below it. Paths are matched URL-decoded, as Go's `URL.Path` is.
 #[derive(Debug)]
-pub struct RoutePattern {
-    regex: regex::Regex,
-    names: Vec<String>,
-    /// A pattern without variables (most are), matched without the regex: the path itself,
-    /// and whether everything below it matches too.
-    literal: Option<(String, bool)>,
+pub enum RoutePattern {
+    /// No variables (most patterns): the path itself, and whether everything below it matches
+    /// too. Compared, with no regex.
+    Literal { path: String, below: bool },
+    Variables {
+        regex: regex::Regex,
+        names: Vec<String>,
+    },
 }
 
 impl RoutePattern {
@@ -320,28 +322,29 @@ impl RoutePattern {
             names.push(name.to_owned());
             rest = &rest[close + 1..];
         }
-        re.push_str(&regex::escape(rest));
         let below = pattern.ends_with('/') && pattern.len() > 1;
+        if names.is_empty() {
+            return Ok(RoutePattern::Literal {
+                path: pattern.to_owned(),
+                below,
+            });
+        }
+        re.push_str(&regex::escape(rest));
         if !below {
             re.push('$');
         }
         let regex = regex::Regex::new(&re).map_err(|e| format!("path {pattern}: {e}"))?;
-        let literal = names.is_empty().then(|| (pattern.to_owned(), below));
-        Ok(RoutePattern {
-            regex,
-            names,
-            literal,
-        })
+        Ok(RoutePattern::Variables { regex, names })
     }
 
     /// The variables of `path` (decoded), if it matches.
     pub fn captures(&self, path: &str) -> Option<Vec<(String, String)>> {
-        if self.names.is_empty() {
+        let RoutePattern::Variables { regex, names } = self else {
             return self.matches(path).then(Vec::new);
-        }
-        let c = self.regex.captures(path)?;
+        };
+        let c = regex.captures(path)?;
         Some(
-            self.names
+            names
                 .iter()
                 .enumerate()
                 .filter_map(|(i, n)| c.get(i + 1).map(|m| (n.clone(), m.as_str().to_owned())))
@@ -351,14 +354,16 @@ impl RoutePattern {
 
     /// Whether the pattern has `{name}` variables to capture.
     pub fn has_variables(&self) -> bool {
-        !self.names.is_empty()
+        matches!(self, RoutePattern::Variables { .. })
     }
 
     pub fn matches(&self, path: &str) -> bool {
-        match &self.literal {
-            Some((p, false)) => path == p,
-            Some((p, true)) => path.starts_with(p.as_str()),
-            None => self.regex.is_match(path),
+        match self {
+            RoutePattern::Literal { path: p, below } => match below {
+                true => path.starts_with(p.as_str()),
+                false => path == p,
+            },
+            RoutePattern::Variables { regex, .. } => regex.is_match(path),
         }
     }
 }

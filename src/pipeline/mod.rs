@@ -38,7 +38,7 @@ use crate::components::connecting::{connect, connect_backoff, Connecting};
 use crate::components::registry::ComponentConf;
 use crate::components::{
     registry, run_processors, BuildCtx, BuildError, ComponentError, ComponentInfo, Delivery, Input,
-    Intake, Output, ProcessorStage, Resources, Shared, Transaction,
+    Intake, Output, ProcessorStage, Resources, Shared, Transaction, WriteAtOnce,
 };
 use crate::config::Config;
 use crate::http::Readiness;
@@ -506,6 +506,10 @@ async fn run_input(
     if tx.in_place.is_some() {
         let intake = Arc::new(DirectIntake {
             admission: admission.clone(),
+            writes_now: tx
+                .in_place
+                .clone()
+                .filter(|o| admission.procs.is_empty() && o.procs.is_empty()),
             downstream: tx.clone(),
             token: inflight.clone(),
             open: std::sync::atomic::AtomicBool::new(true),
@@ -693,6 +697,9 @@ fn hand_on(batches: Vec<Batch>, mut ack: AckHandle, out: &mut Vec<Transaction>) 
 /// the way all of it is done before `deliver` returns, with no future.
 struct DirectIntake {
     admission: Arc<Admission>,
+    /// The output, when no processor is on the way to it: then a delivery is written before
+    /// `deliver` returns.
+    writes_now: Option<Arc<OutputShared>>,
     downstream: Downstream,
     /// Cloned into each transaction, so the input task waits for them as for its own reads.
     token: mpsc::Sender<()>,
@@ -709,15 +716,17 @@ impl Intake for DirectIntake {
         if !self.open.load(Ordering::Relaxed) {
             return Delivery::Done(false);
         }
-        if let Some(output) = self.downstream.in_place.as_ref().filter(|o| {
-            self.admission.procs.is_empty() && o.procs.is_empty() && o.output.at_once().is_some()
-        }) {
+        // The intake is offered only for an output that writes at once.
+        let at_once = self
+            .writes_now
+            .as_ref()
+            .and_then(|o| Some((o, o.output.at_once()?)));
+        if let Some((output, writer)) = at_once {
             let work = || {
                 // One reading of the clock starts both latencies: nothing runs between them.
                 let now = Instant::now();
                 if let Some(t) = self.admission.track(batch, ack, self.token.clone(), 0, now) {
-                    let written = write_batch_now(output, &t.batch, now);
-                    written.resolve(t.ack);
+                    write_batch_now(output, writer, &t.batch, now).resolve(t.ack);
                 }
                 true
             };
@@ -1083,14 +1092,16 @@ impl Written {
 }
 
 /// A write of an output that writes at once ([`Output::at_once`]), with no future.
-fn write_batch_now(s: &OutputShared, batch: &Batch, started: Instant) -> Written {
-    let Some(output) = s.output.at_once() else {
-        return Written::Failed("the output does not write at once".into());
-    };
+fn write_batch_now(
+    s: &OutputShared,
+    writer: &dyn WriteAtOnce,
+    batch: &Batch,
+    started: Instant,
+) -> Written {
     if batch.is_empty() {
         return Written::Yes;
     }
-    match output.write_now(batch) {
+    match writer.write_now(batch) {
         Ok(()) => s.written(batch, started),
         Err(e) => s.failed(e),
     }
@@ -1098,8 +1109,8 @@ fn write_batch_now(s: &OutputShared, batch: &Batch, started: Instant) -> Written
 
 /// Write one batch, reconnecting while the output reports `NotConnected`.
 async fn write_batch(s: &OutputShared, batch: &Batch) -> Written {
-    if s.output.at_once().is_some() {
-        return write_batch_now(s, batch, Instant::now());
+    if let Some(writer) = s.output.at_once() {
+        return write_batch_now(s, writer, batch, Instant::now());
     }
     if batch.is_empty() {
         return Written::Yes;
