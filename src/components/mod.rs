@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 
 use crate::components::registry::ComponentConf;
 use crate::message::ack::AckFn;
-use crate::message::{AckHandle, Batch, Message, MessageError};
+use crate::message::{AckHandle, AckStatus, Batch, Message, MessageError};
 use crate::spec::ComponentSpec;
 
 #[derive(Debug, Error, Clone, PartialEq)]
@@ -82,18 +82,22 @@ pub trait Input: Send {
 /// Where an input's own tasks deliver batches when it took the intake (see
 /// [`Input::take_intake`]). Held weakly: once the stream stops taking input it is gone.
 pub trait Intake: Send + Sync {
-    /// Deliver a batch, acknowledged through `ack` once its fate is known: false, with `ack`
-    /// never called, when the stream no longer takes input (it is stopping). A stream with
-    /// nothing to wait for on the way (no processors, an output that writes at once) delivers
-    /// before returning; otherwise the delivery is a future to drive.
-    fn deliver(self: Arc<Self>, batch: Batch, ack: AckFn) -> Delivery;
+    /// Deliver a batch. A stream with nothing to wait for on the way (no processors, an output
+    /// that writes at once) writes it before returning and gives its fate
+    /// ([`Delivery::Settled`]) without asking for an acknowledgement; otherwise `ack` is
+    /// called once for the acknowledgement the batch's fate goes to, and the delivery is a
+    /// future to drive.
+    fn deliver(self: Arc<Self>, batch: Batch, ack: &mut dyn FnMut() -> AckFn) -> Delivery;
 }
 
 /// What [`Intake::deliver`] gives back.
 pub enum Delivery {
-    /// Delivered (true) or refused (false) already.
-    Done(bool),
-    /// Still on its way: the future says which.
+    /// Not taken: the stream no longer takes input (it is stopping).
+    Refused,
+    /// Written, or failed, before `deliver` returned.
+    Settled(AckStatus),
+    /// On its way: the future says whether it was taken (true), after which its fate goes to
+    /// the acknowledgement.
     Pending(futures::future::BoxFuture<'static, bool>),
 }
 

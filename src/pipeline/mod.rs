@@ -712,9 +712,14 @@ struct DirectIntake {
 }
 
 impl Intake for DirectIntake {
-    fn deliver(self: Arc<Self>, batch: Batch, ack: AckFn) -> Delivery {
+    fn deliver(self: Arc<Self>, batch: Batch, ack: &mut dyn FnMut() -> AckFn) -> Delivery {
         if !self.open.load(Ordering::Relaxed) {
-            return Delivery::Done(false);
+            return Delivery::Refused;
+        }
+        // Nothing to deliver is delivered (the input task never acknowledges an empty batch:
+        // it has none to give).
+        if batch.is_empty() {
+            return Delivery::Settled(AckStatus::Delivered);
         }
         // The intake is offered only for an output that writes at once.
         let at_once = self
@@ -722,17 +727,31 @@ impl Intake for DirectIntake {
             .as_ref()
             .and_then(|o| Some((o, o.output.at_once()?)));
         if let Some((output, writer)) = at_once {
-            let work = || {
-                // One reading of the clock starts both latencies: nothing runs between them.
+            // A nack the input wants replayed is not settled here: it goes on to the replay.
+            if !self.admission.replays {
+                let settle = || self.settle(output, writer, batch);
+                let settle = || crate::metrics::in_stream_now(self.stream.clone(), settle);
+                return match self.watch.run_now(settle) {
+                    Some(status) => Delivery::Settled(status),
+                    None => Delivery::Refused,
+                };
+            }
+            let write = || {
                 let now = Instant::now();
-                if let Some(t) = self.admission.track(batch, ack, self.token.clone(), 0, now) {
+                if let Some(t) = self
+                    .admission
+                    .track(batch, ack(), self.token.clone(), 0, now)
+                {
                     write_batch_now(output, writer, &t.batch, now).resolve(t.ack);
                 }
-                true
             };
-            let work = || crate::metrics::in_stream_now(self.stream.clone(), work);
-            return Delivery::Done(self.watch.run_now(work).unwrap_or(false));
+            let write = || crate::metrics::in_stream_now(self.stream.clone(), write);
+            return match self.watch.run_now(write) {
+                Some(()) => Delivery::Pending(Box::pin(std::future::ready(true))),
+                None => Delivery::Refused,
+            };
         }
+        let ack = ack();
         Delivery::Pending(Box::pin(async move {
             let work = async {
                 let mut chunk = Vec::with_capacity(1);
@@ -744,6 +763,25 @@ impl Intake for DirectIntake {
             let work = crate::metrics::in_stream(self.stream.clone(), work);
             self.watch.run(work).await.unwrap_or(false)
         }))
+    }
+}
+
+impl DirectIntake {
+    /// Write a batch at once and give its fate, metered as a tracked transaction is (received,
+    /// written, acknowledged) but with nothing to track: no acknowledgement to build, call and
+    /// free, and one reading of the clock for both latencies, since nothing runs between the
+    /// write and its acknowledgement.
+    fn settle(&self, output: &OutputShared, writer: &dyn WriteAtOnce, batch: Batch) -> AckStatus {
+        let started = Instant::now();
+        let metrics = &self.admission.acks.metrics;
+        metrics.received.increment(batch.len() as u64);
+        let written = writer.write_now(&batch);
+        let took = started.elapsed();
+        metrics.acked_after(took);
+        match output.outcome(written, &batch, took) {
+            Ok(()) => AckStatus::Delivered,
+            Err(e) => AckStatus::Failed(e),
+        }
     }
 }
 
@@ -897,15 +935,24 @@ struct OutputShared {
 }
 
 impl OutputShared {
-    fn written(&self, batch: &Batch, started: Instant) -> Written {
-        self.metrics.written(batch.len(), started.elapsed());
-        Written::Yes
-    }
-
-    fn failed(&self, e: ComponentError) -> Written {
-        self.metrics.failed();
-        tracing::error!(label = %self.info.label, path = %self.info.path, "failed to send message: {e}");
-        Written::Failed(e.to_string())
+    /// A write's result, metered: the error's text when it failed.
+    fn outcome(
+        &self,
+        r: Result<(), ComponentError>,
+        batch: &Batch,
+        took: Duration,
+    ) -> Result<(), String> {
+        match r {
+            Ok(()) => {
+                self.metrics.written(batch.len(), took);
+                Ok(())
+            }
+            Err(e) => {
+                self.metrics.failed();
+                tracing::error!(label = %self.info.label, path = %self.info.path, "failed to send message: {e}");
+                Err(e.to_string())
+            }
+        }
     }
 }
 
@@ -1079,6 +1126,15 @@ enum Written {
     Aborted,
 }
 
+impl From<Result<(), String>> for Written {
+    fn from(r: Result<(), String>) -> Written {
+        match r {
+            Ok(()) => Written::Yes,
+            Err(e) => Written::Failed(e),
+        }
+    }
+}
+
 impl Written {
     /// Acknowledge what was written, nack what failed; an abort drops the handle unresolved,
     /// which nacks it.
@@ -1101,10 +1157,8 @@ fn write_batch_now(
     if batch.is_empty() {
         return Written::Yes;
     }
-    match writer.write_now(batch) {
-        Ok(()) => s.written(batch, started),
-        Err(e) => s.failed(e),
-    }
+    let written = writer.write_now(batch);
+    s.outcome(written, batch, started.elapsed()).into()
 }
 
 /// Write one batch, reconnecting while the output reports `NotConnected`.
@@ -1132,7 +1186,6 @@ async fn write_batch(s: &OutputShared, batch: &Batch) -> Written {
             },
         };
         match r {
-            Ok(()) => return s.written(batch, started),
             Err(ComponentError::NotConnected) => {
                 if reconnected {
                     let wait = again.next().unwrap_or(Duration::from_secs(1));
@@ -1157,7 +1210,7 @@ async fn write_batch(s: &OutputShared, batch: &Batch) -> Written {
                 }
                 s.readiness.output.store(true, Ordering::Relaxed);
             }
-            Err(e) => return s.failed(e),
+            r => return s.outcome(r, batch, started.elapsed()).into(),
         }
     }
 }

@@ -919,21 +919,45 @@ impl Delivering {
         let intake = self.intake().await;
         tokio::spawn(async move {
             let task = tokio::task::id();
-            let (ack_tx, ack_rx) = tokio::sync::oneshot::channel();
-            let ack: AckFn = Box::new(move |s| {
-                let _ = ack_tx.send(s);
-                Box::pin(async {})
-            });
             let Some(intake) = intake.upgrade() else {
                 return (task, false, None);
             };
-            let taken = match intake.deliver(vec![Message::from_bytes(text)], ack) {
-                Delivery::Done(taken) => taken,
-                Delivery::Pending(delivery) => delivery.await,
-            };
-            (task, taken, ack_rx.await.ok())
+            let (mut ack, acked) = recorded_ack();
+            match intake.deliver(vec![Message::from_bytes(text)], &mut ack) {
+                Delivery::Refused => (task, false, None),
+                Delivery::Settled(status) => (task, true, Some(status)),
+                Delivery::Pending(delivery) => {
+                    let taken = delivery.await;
+                    let rx = acked.lock().unwrap().take();
+                    let status = match rx {
+                        Some(rx) => rx.await.ok(),
+                        None => None,
+                    };
+                    (task, taken, status)
+                }
+            }
         })
     }
+}
+
+/// An acknowledgement maker for [`Intake::deliver`], and where the receiver of the
+/// acknowledgement it made (if it was asked for one) is left.
+#[allow(clippy::type_complexity)]
+fn recorded_ack() -> (
+    impl FnMut() -> AckFn,
+    Arc<Mutex<Option<tokio::sync::oneshot::Receiver<AckStatus>>>>,
+) {
+    let acked = Arc::new(Mutex::new(None));
+    let slot = acked.clone();
+    let make = move || -> AckFn {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        *slot.lock().unwrap() = Some(rx);
+        Box::new(move |s| {
+            let _ = tx.send(s);
+            Box::pin(async {})
+        })
+    };
+    (make, acked)
 }
 
 /// A running stream of a [`DeliveringInput`] with `input_processor`, into an output that
@@ -978,22 +1002,26 @@ async fn a_delivery_with_nothing_to_wait_for_is_written_and_acknowledged_before_
         // On a task, as an input's own deliveries are (the probe notes the task).
         let written = out.clone();
         tokio::spawn(async move {
-            let (ack_tx, mut ack_rx) = tokio::sync::oneshot::channel();
-            let ack: AckFn = Box::new(move |s| {
-                let _ = ack_tx.send(s);
-                Box::pin(async {})
-            });
-            match intake.deliver(vec![Message::from_bytes("m")], ack) {
-                Delivery::Done(taken) => {
-                    assert!(!with_processor, "a processor to wait for, yet done at once");
-                    assert!(taken);
-                    assert_eq!(ack_rx.try_recv().ok(), Some(AckStatus::Delivered));
+            let (mut ack, acked) = recorded_ack();
+            match intake.deliver(vec![Message::from_bytes("m")], &mut ack) {
+                Delivery::Refused => panic!("refused while the stream runs"),
+                Delivery::Settled(status) => {
+                    assert!(
+                        !with_processor,
+                        "a processor to wait for, yet settled at once"
+                    );
+                    assert_eq!(status, AckStatus::Delivered);
+                    assert!(
+                        acked.lock().unwrap().is_none(),
+                        "settled, yet an acknowledgement was asked for"
+                    );
                     assert_eq!(written.writes.lock().unwrap().len(), 1);
                 }
                 Delivery::Pending(delivery) => {
                     assert!(with_processor, "nothing to wait for, yet a future");
                     assert!(delivery.await);
-                    assert_eq!(ack_rx.await.ok(), Some(AckStatus::Delivered));
+                    let rx = acked.lock().unwrap().take().expect("an acknowledgement");
+                    assert_eq!(rx.await.ok(), Some(AckStatus::Delivered));
                 }
             }
         })

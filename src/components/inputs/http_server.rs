@@ -375,9 +375,7 @@ impl Input for HttpServerInput {
             return Ok(());
         }
         let route = self.route.clone();
-        let handler: Handler = Arc::new(move |req, peer| {
-            Box::pin(route.clone().handle(req, peer)) as BoxFuture<'static, Response<Body>>
-        });
+        let handler: Handler = Arc::new(move |req, peer| route.clone().handle(req, peer));
         self.api.add_route(
             self.route.pattern.clone(),
             &self.route.path,
@@ -427,23 +425,30 @@ impl Input for HttpServerInput {
 }
 
 impl Route {
-    async fn handle(self: Arc<Self>, req: Request<Incoming>, peer: Arc<Peer>) -> Response<Body> {
-        // One call of `respond`: each call site would add the size of its future to this one,
-        // which is moved into a box for every request.
+    /// The answer to a request. Without CORS (most routes) it is the request's own future,
+    /// boxed as it is made: one future built and moved instead of one inside another.
+    fn handle(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+        peer: Arc<Peer>,
+    ) -> BoxFuture<'static, Response<Body>> {
         let cors = match &self.cors {
-            Some(cors) => match Self::cors_headers(cors, &req) {
-                ControlFlow::Continue(headers) => headers,
-                ControlFlow::Break(answer) => return answer,
-            },
-            None => Vec::new(),
+            None => return self.respond(req, peer),
+            Some(cors) => Self::cors_headers(cors, &req),
         };
-        let mut resp = self.respond(req, &peer).await;
-        for (k, v) in cors {
-            if let Ok(v) = HeaderValue::from_str(&v) {
-                resp.headers_mut().insert(k, v);
+        let headers = match cors {
+            ControlFlow::Continue(headers) => headers,
+            ControlFlow::Break(answer) => return Box::pin(std::future::ready(answer)),
+        };
+        Box::pin(async move {
+            let mut resp = self.respond(req, peer).await;
+            for (k, v) in headers {
+                if let Ok(v) = HeaderValue::from_str(&v) {
+                    resp.headers_mut().insert(k, v);
+                }
             }
-        }
-        resp
+            resp
+        })
     }
 
     /// The CORS headers of the answer to `req`, or the whole answer when it is a preflight
@@ -481,29 +486,60 @@ impl Route {
         ControlFlow::Break(resp)
     }
 
-    async fn respond(self: &Arc<Self>, req: Request<Incoming>, peer: &Arc<Peer>) -> Response<Body> {
+    /// The answer to a request, without CORS headers: at once when it is refused, else the
+    /// future that reads, delivers and answers it. The checks that need no waiting are made
+    /// before the future, which then holds the request's head and body rather than the whole
+    /// request beside them.
+    fn respond(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+        peer: Arc<Peer>,
+    ) -> BoxFuture<'static, Response<Body>> {
+        let now = |r| -> BoxFuture<'static, Response<Body>> { Box::pin(std::future::ready(r)) };
         if self.closed.load(Ordering::Relaxed) || self.api.shutting_down.load(Ordering::Relaxed) {
-            return text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n");
+            return now(text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n"));
         }
         if !self.verbs.iter().any(|v| v == req.method().as_str()) {
-            return text(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n");
-        }
-        if let Some(rl) = &self.rate_limit {
-            match rl.access().await {
-                Ok(wait) if !wait.is_zero() => {
-                    let mut r = text(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests\n");
-                    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-                    r.headers_mut()
-                        .insert("retry-after", HeaderValue::from(secs.max(1)));
-                    return r;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    return text(StatusCode::BAD_GATEWAY, format!("rate limit failed: {e}\n"))
-                }
-            }
+            return now(text(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n"));
         }
         let (head, body) = req.into_parts();
+        if self.rate_limit.is_none() {
+            return Box::pin(self.receive(head, body, peer));
+        }
+        Box::pin(async move {
+            match self.rate_limited().await {
+                Some(answer) => answer,
+                None => self.receive(head, body, peer).await,
+            }
+        })
+    }
+
+    /// The answer when the rate limit refuses a request now.
+    async fn rate_limited(&self) -> Option<Response<Body>> {
+        let rl = self.rate_limit.as_ref()?;
+        match rl.access().await {
+            Ok(wait) if !wait.is_zero() => {
+                let mut r = text(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests\n");
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                r.headers_mut()
+                    .insert("retry-after", HeaderValue::from(secs.max(1)));
+                Some(r)
+            }
+            Ok(_) => None,
+            Err(e) => Some(text(
+                StatusCode::BAD_GATEWAY,
+                format!("rate limit failed: {e}\n"),
+            )),
+        }
+    }
+
+    /// Read a request's body, deliver it and answer with its fate.
+    async fn receive(
+        self: Arc<Self>,
+        head: hyper::http::request::Parts,
+        body: Incoming,
+        peer: Arc<Peer>,
+    ) -> Response<Body> {
         let content_type = head
             .headers
             .get(hyper::header::CONTENT_TYPE)
@@ -539,7 +575,7 @@ impl Route {
         let mut template = Message::default();
         template.set_deferred_meta(RequestMetadata {
             head,
-            peer: peer.clone(),
+            peer,
             route: self.clone(),
         });
         template.set_sync_response(slot.clone());
@@ -557,25 +593,36 @@ impl Route {
                 })
                 .collect(),
         };
-        let (reply_tx, mut reply_rx) = oneshot::channel();
         // Read from the clock when first needed: a request delivered and answered at once
         // needs no timer.
         let timeout = self.timeout;
         let mut deadline = None;
         let mut until = || *deadline.get_or_insert_with(|| tokio::time::Instant::now() + timeout);
-        if let Some(intake) = self.intake.get() {
+        // Where the acknowledgement comes when the delivery does not settle at once.
+        let mut reply_rx = None;
+        let mut ack = || -> AckFn {
+            let (reply_tx, rx) = oneshot::channel();
+            reply_rx = Some(rx);
+            Box::new(move |status| {
+                let _ = reply_tx.send(status);
+                Box::pin(async {})
+            })
+        };
+        let settled = if let Some(intake) = self.intake.get() {
             let Some(intake) = intake.upgrade() else {
                 return text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n");
             };
-            let ack: AckFn = Box::new(move |status| {
-                let _ = reply_tx.send(status);
-                Box::pin(async {})
-            });
-            let delivered = match intake.deliver(batch, ack) {
-                Delivery::Done(delivered) => delivered,
+            match intake.deliver(batch, &mut ack) {
+                Delivery::Refused => {
+                    return text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n")
+                }
+                Delivery::Settled(status) => Some(status),
                 Delivery::Pending(mut delivery) => {
                     match tokio::time::timeout_at(until(), &mut delivery).await {
-                        Ok(delivered) => delivered,
+                        Ok(true) => None,
+                        Ok(false) => {
+                            return text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n")
+                        }
                         Err(_) => {
                             // The request was taken: it goes on without its client, as one
                             // queued for `read` would.
@@ -584,21 +631,27 @@ impl Route {
                         }
                     }
                 }
-            };
-            if !delivered {
-                return text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n");
             }
-        } else if let Err(answer) = self.queue((batch, reply_tx), until()).await {
-            return answer;
-        }
-        let status = match reply_rx.try_recv() {
-            Err(oneshot::error::TryRecvError::Empty) => {
-                match tokio::time::timeout_at(until(), reply_rx).await {
-                    Err(_) => return text(StatusCode::REQUEST_TIMEOUT, "Request timed out\n"),
-                    Ok(status) => status.ok(),
+        } else {
+            let (reply_tx, rx) = oneshot::channel();
+            reply_rx = Some(rx);
+            if let Err(answer) = self.queue((batch, reply_tx), until()).await {
+                return answer;
+            }
+            None
+        };
+        let status = match (settled, reply_rx) {
+            (Some(status), _) => Some(status),
+            (None, None) => None,
+            (None, Some(mut reply_rx)) => match reply_rx.try_recv() {
+                Err(oneshot::error::TryRecvError::Empty) => {
+                    match tokio::time::timeout_at(until(), reply_rx).await {
+                        Err(_) => return text(StatusCode::REQUEST_TIMEOUT, "Request timed out\n"),
+                        Ok(status) => status.ok(),
+                    }
                 }
-            }
-            status => status.ok(),
+                status => status.ok(),
+            },
         };
         match status {
             None => text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n"),
@@ -883,6 +936,10 @@ async fn request_parts(content_type: Option<&str>, body: Bytes) -> Result<Parts,
 /// Whether `ct` is a well-formed media type without parameters and not `multipart/*`
 /// (`application/json`): most requests, which then need no parse.
 fn is_plain_media_type(ct: &str) -> bool {
+    // The types most requests carry, compared whole before any byte is looked up.
+    if ["application/json", "text/plain", "application/octet-stream"].contains(&ct) {
+        return true;
+    }
     let ct = ct.as_bytes();
     let Some(slash) = ct.iter().position(|&b| b == b'/') else {
         return false;
@@ -994,6 +1051,8 @@ mod tests {
     fn plain_media_types_are_those_that_need_no_parse() {
         for ct in [
             "application/json",
+            "text/plain",
+            "application/octet-stream",
             "Application/JSON",
             "application/vnd.api+json",
             "x/y",
