@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
-use futures::future::BoxFuture;
+use futures::future::{BoxFuture, Either};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -45,6 +45,9 @@ pub struct Peer {
 pub type Handler =
     Arc<dyn Fn(Request<Incoming>, Arc<Peer>) -> BoxFuture<'static, Response<Body>> + Send + Sync>;
 
+/// What a request is answered with: a response at once, or a route's future.
+type Answer = Either<std::future::Ready<Response<Body>>, BoxFuture<'static, Response<Body>>>;
+
 /// What the server answers from; streams and components add to it before and while it runs.
 #[derive(Default)]
 pub struct ApiState {
@@ -52,7 +55,11 @@ pub struct ApiState {
     /// Readiness of each stream, by stream id ("" for the single stream of `engine run`).
     pub streams: RwLock<BTreeMap<String, Arc<Readiness>>>,
     /// Component endpoints: path → (description, handler).
-    pub routes: RwLock<BTreeMap<String, Route>>,
+    routes: RwLock<BTreeMap<String, Route>>,
+    /// How many times `routes` changed: a connection keeps the routes it last read
+    /// ([`RouteTable`]) and reads them again only when this moved, instead of taking the lock
+    /// that every connection shares for each request.
+    routes_changed: AtomicU64,
     pub shutting_down: std::sync::atomic::AtomicBool,
     /// `metrics: none`: no `/metrics` (or `/stats`) endpoint, as Bento serves none then.
     pub metrics_off: std::sync::atomic::AtomicBool,
@@ -104,47 +111,49 @@ impl ApiState {
     pub fn add_route(&self, pattern: Arc<RoutePattern>, path: &str, description: &str, h: Handler) {
         if let Ok(mut r) = self.routes.write() {
             r.insert(path.to_owned(), (description.to_owned(), pattern, h));
+            self.routes_changed.fetch_add(1, Ordering::Release);
         }
     }
 
-    async fn handle(&self, req: Request<Incoming>, peer: Arc<Peer>) -> Response<Body> {
+    /// The answer to `req`: at once for the built-in endpoints, the route's future for a
+    /// component's path. Routing is done here, before any future: the request future hyper
+    /// keeps for each request is then just this answer, not a routing state holding a second
+    /// copy of the request.
+    fn route(&self, req: Request<Incoming>, peer: &Arc<Peer>, table: &mut RouteTable) -> Answer {
+        let now = |r| Either::Left(std::future::ready(r));
         let full = req.uri().path();
         let path = match full.strip_prefix(self.root_path.as_str()) {
             Some(p) if !self.root_path.is_empty() && p.starts_with('/') => p,
             _ => full,
         };
         match path {
-            "/ping" => return text(StatusCode::OK, "pong"),
-            "/ready" => return self.ready(),
+            "/ping" => return now(text(StatusCode::OK, "pong")),
+            "/ready" => return now(self.ready()),
             "/version" => {
-                return json(serde_json::json!({
+                return now(json(serde_json::json!({
                     "version": env!("CARGO_PKG_VERSION"),
                     "built": option_env!("ENGINE_BUILD_DATE").unwrap_or("unknown"),
-                }))
+                })))
             }
-            "/endpoints" => return json(self.endpoints()),
+            "/endpoints" => return now(json(self.endpoints())),
             "/metrics" | "/stats"
                 if !self.metrics_off.load(std::sync::atomic::Ordering::Relaxed) =>
             {
-                return text(StatusCode::OK, crate::metrics::render())
+                return now(text(StatusCode::OK, crate::metrics::render()))
             }
             _ => {}
         }
         // Routes answer at their path and, as Bento registers them, under `http.root_path`.
         let under_root = path.len() != full.len();
         let (full, path) = (decoded_path(full), under_root.then(|| decoded_path(path)));
-        // The handler is called under the lock (it only makes the future): a clone of it taken
-        // out would change a count that every connection shares.
-        let answer = match self.routes.read() {
-            Ok(routes) => routes
-                .values()
-                .find(|(_, p, _)| p.matches(&full) || path.as_ref().is_some_and(|d| p.matches(d)))
-                .map(|(_, _, h)| h(req, peer)),
-            Err(_) => None,
-        };
+        let answer = table
+            .current(self)
+            .iter()
+            .find(|(p, _)| p.matches(&full) || path.as_ref().is_some_and(|d| p.matches(d)))
+            .map(|(_, h)| h(req, peer.clone()));
         match answer {
-            Some(answer) => answer.await,
-            None => text(StatusCode::NOT_FOUND, "404 page not found\n"),
+            Some(answer) => Either::Right(answer),
+            None => now(text(StatusCode::NOT_FOUND, "404 page not found\n")),
         }
     }
 
@@ -190,6 +199,30 @@ impl ApiState {
             }
         }
         serde_json::Value::Object(m)
+    }
+}
+
+/// A connection's copy of the server's routes, read again when they change.
+#[derive(Default)]
+struct RouteTable {
+    /// `routes_changed` when read; None before the first read.
+    read_at: Option<u64>,
+    routes: Vec<(Arc<RoutePattern>, Handler)>,
+}
+
+impl RouteTable {
+    fn current(&mut self, state: &ApiState) -> &[(Arc<RoutePattern>, Handler)] {
+        let changed = state.routes_changed.load(Ordering::Acquire);
+        if self.read_at != Some(changed) {
+            if let Ok(routes) = state.routes.read() {
+                self.routes = routes
+                    .values()
+                    .map(|(_, p, h)| (p.clone(), h.clone()))
+                    .collect();
+                self.read_at = Some(changed);
+            }
+        }
+        &self.routes
     }
 }
 
@@ -538,11 +571,15 @@ async fn serve_connection<S>(
         activity: Activity::default(),
     });
     let watched = connection.clone();
+    // Only this task calls the service, one request at a time.
+    let routes = std::cell::RefCell::new(RouteTable::default());
     let svc = service_fn(move |req: Request<Incoming>| {
         let answering = Answering::begin(&connection);
+        let answer = connection
+            .state
+            .route(req, &connection.peer, &mut routes.borrow_mut());
         async move {
-            let on = &answering.0;
-            let resp = on.state.handle(req, on.peer.clone()).await;
+            let resp = answer.await;
             drop(answering);
             Ok::<_, Infallible>(resp)
         }
