@@ -114,9 +114,10 @@ impl std::fmt::Debug for dyn DeferredMeta {
 
 impl Message {
     pub fn from_bytes(b: impl Into<Bytes>) -> Message {
-        let m = Message::default();
-        let _ = m.raw.set(b.into());
-        m
+        Message {
+            raw: OnceLock::from(b.into()),
+            ..Message::default()
+        }
     }
 
     /// A message whose payload is `v`. Strings and bytes become the raw payload itself, as in
@@ -130,10 +131,11 @@ impl Message {
     /// A message whose document is `v` and whose payload is `raw`, both set: a string document
     /// as Bento's `SetStructured` keeps one (`this` is the string, `content()` its text).
     pub fn from_structured(raw: impl Into<Bytes>, v: Value) -> Message {
-        let m = Message::default();
-        let _ = m.raw.set(raw.into());
-        let _ = m.parsed.set(Ok(Arc::new(v)));
-        m
+        Message {
+            raw: OnceLock::from(raw.into()),
+            parsed: OnceLock::from(Ok(Arc::new(v))),
+            ..Message::default()
+        }
     }
 
     pub fn bytes(&self) -> &Bytes {
@@ -193,10 +195,11 @@ impl Message {
         }
     }
 
+    // A lock made full rather than filled: `OnceLock::set` goes through its `Once`, atomics
+    // and all, which a message being built alone does not need.
     pub fn set_bytes(&mut self, b: impl Into<Bytes>) {
-        self.raw = OnceLock::new();
+        self.raw = OnceLock::from(b.into());
         self.parsed = OnceLock::new();
-        let _ = self.raw.set(b.into());
     }
 
     pub fn set_value(&mut self, v: Value) {
@@ -205,8 +208,7 @@ impl Message {
             Value::Bytes(b) => self.set_bytes(b),
             other => {
                 self.raw = OnceLock::new();
-                self.parsed = OnceLock::new();
-                let _ = self.parsed.set(Ok(Arc::new(other)));
+                self.parsed = OnceLock::from(Ok(Arc::new(other)));
             }
         }
     }

@@ -572,19 +572,19 @@ impl Route {
         };
         let slot = Arc::new(SyncResponse::default());
         // Every part carries the request's metadata (built when first read) and its reply slot.
-        let mut template = Message::default();
+        let (mut template, many) = match parts {
+            Parts::One(body) => (Message::from_bytes(body), None),
+            Parts::Many(parts) => (Message::default(), Some(parts)),
+        };
         template.set_deferred_meta(RequestMetadata {
             head,
             peer,
             route: self.clone(),
         });
         template.set_sync_response(slot.clone());
-        let batch: Batch = match parts {
-            Parts::One(body) => {
-                template.set_bytes(body);
-                vec![template]
-            }
-            Parts::Many(parts) => parts
+        let batch: Batch = match many {
+            None => vec![template],
+            Some(parts) => parts
                 .into_iter()
                 .map(|part| {
                     let mut msg = template.clone();
@@ -593,11 +593,14 @@ impl Route {
                 })
                 .collect(),
         };
-        // Read from the clock when first needed: a request delivered and answered at once
-        // needs no timer.
-        let timeout = self.timeout;
-        let mut deadline = None;
-        let mut until = || *deadline.get_or_insert_with(|| tokio::time::Instant::now() + timeout);
+        // The waits (a delivery on its way, a request queued for `read`) are futures of their
+        // own, boxed when needed: this one, made for every request, then need not hold them.
+        let Some(intake) = self.intake.get() else {
+            return Box::pin(self.queued(batch, slot)).await;
+        };
+        let Some(intake) = intake.upgrade() else {
+            return text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n");
+        };
         // Where the acknowledgement comes when the delivery does not settle at once.
         let mut reply_rx = None;
         let mut ack = || -> AckFn {
@@ -608,51 +611,76 @@ impl Route {
                 Box::pin(async {})
             })
         };
-        let settled = if let Some(intake) = self.intake.get() {
-            let Some(intake) = intake.upgrade() else {
-                return text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n");
-            };
-            match intake.deliver(batch, &mut ack) {
-                Delivery::Refused => {
-                    return text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n")
-                }
-                Delivery::Settled(status) => Some(status),
-                Delivery::Pending(mut delivery) => {
-                    match tokio::time::timeout_at(until(), &mut delivery).await {
-                        Ok(true) => None,
-                        Ok(false) => {
-                            return text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n")
-                        }
-                        Err(_) => {
-                            // The request was taken: it goes on without its client, as one
-                            // queued for `read` would.
-                            tokio::spawn(delivery);
-                            return text(StatusCode::REQUEST_TIMEOUT, "Request timed out\n");
-                        }
-                    }
+        let delivery = match intake.deliver(batch, &mut ack) {
+            Delivery::Refused => return text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n"),
+            Delivery::Settled(status) => return self.answer(Some(status), &slot),
+            Delivery::Pending(delivery) => delivery,
+        };
+        Box::pin(self.delivering(delivery, reply_rx, slot)).await
+    }
+
+    /// The answer to a request whose delivery is on its way: once it was taken, its fate, or
+    /// 408 when `timeout` passes first.
+    async fn delivering(
+        &self,
+        mut delivery: BoxFuture<'static, bool>,
+        reply_rx: Option<oneshot::Receiver<AckStatus>>,
+        slot: Arc<SyncResponse>,
+    ) -> Response<Body> {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        match tokio::time::timeout_at(deadline, &mut delivery).await {
+            Ok(true) => {}
+            Ok(false) => return text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n"),
+            Err(_) => {
+                // The request was taken: it goes on without its client, as one queued for
+                // `read` would.
+                tokio::spawn(delivery);
+                return text(StatusCode::REQUEST_TIMEOUT, "Request timed out\n");
+            }
+        }
+        match reply_rx {
+            Some(reply_rx) => {
+                self.answer_when_acknowledged(reply_rx, deadline, &slot)
+                    .await
+            }
+            // Taken without asking for an acknowledgement: nothing will tell its fate.
+            None => text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n"),
+        }
+    }
+
+    /// The answer to a request queued for `read` (the runtime did not offer the intake).
+    async fn queued(&self, batch: Batch, slot: Arc<SyncResponse>) -> Response<Body> {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let (reply_tx, reply_rx) = oneshot::channel();
+        if let Err(answer) = self.queue((batch, reply_tx), deadline).await {
+            return answer;
+        }
+        self.answer_when_acknowledged(reply_rx, deadline, &slot)
+            .await
+    }
+
+    /// The answer once the acknowledgement comes, or 408 at `deadline`.
+    async fn answer_when_acknowledged(
+        &self,
+        mut reply_rx: oneshot::Receiver<AckStatus>,
+        deadline: tokio::time::Instant,
+        slot: &SyncResponse,
+    ) -> Response<Body> {
+        let status = match reply_rx.try_recv() {
+            Err(oneshot::error::TryRecvError::Empty) => {
+                match tokio::time::timeout_at(deadline, reply_rx).await {
+                    Err(_) => return text(StatusCode::REQUEST_TIMEOUT, "Request timed out\n"),
+                    Ok(status) => status.ok(),
                 }
             }
-        } else {
-            let (reply_tx, rx) = oneshot::channel();
-            reply_rx = Some(rx);
-            if let Err(answer) = self.queue((batch, reply_tx), until()).await {
-                return answer;
-            }
-            None
+            status => status.ok(),
         };
-        let status = match (settled, reply_rx) {
-            (Some(status), _) => Some(status),
-            (None, None) => None,
-            (None, Some(mut reply_rx)) => match reply_rx.try_recv() {
-                Err(oneshot::error::TryRecvError::Empty) => {
-                    match tokio::time::timeout_at(until(), reply_rx).await {
-                        Err(_) => return text(StatusCode::REQUEST_TIMEOUT, "Request timed out\n"),
-                        Ok(status) => status.ok(),
-                    }
-                }
-                status => status.ok(),
-            },
-        };
+        self.answer(status, slot)
+    }
+
+    /// The answer for a request's fate; None when it was dropped unacknowledged (the stream
+    /// stopped).
+    fn answer(&self, status: Option<AckStatus>, slot: &SyncResponse) -> Response<Body> {
         match status {
             None => text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n"),
             Some(AckStatus::Failed(e)) => text(StatusCode::BAD_GATEWAY, format!("{e}\n")),
