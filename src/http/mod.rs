@@ -748,6 +748,38 @@ mod tests {
         assert_eq!(super::decoded_path("/bad%ZZ"), "/bad%ZZ");
     }
 
+    /// A connection keeps its copy of the routes, and reads them again when one is added.
+    #[tokio::test]
+    async fn a_route_added_while_a_connection_is_open_is_served_on_it() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let state = std::sync::Arc::new(super::ApiState::new(""));
+        let (listener, addr) = super::bind("127.0.0.1:0").await.unwrap();
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let server = tokio::spawn(super::serve(listener, state.clone(), shutdown.clone()));
+        let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+        async fn ask(c: &mut tokio::net::TcpStream) -> String {
+            c.write_all(b"GET /late HTTP/1.1\r\nHost: x\r\n\r\n")
+                .await
+                .unwrap();
+            let mut buf = [0u8; 1024];
+            let n = c.read(&mut buf).await.unwrap();
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        }
+        let before = ask(&mut c).await;
+        assert!(before.starts_with("HTTP/1.1 404"), "{before}");
+        let handler: super::Handler = std::sync::Arc::new(|_, _| {
+            Box::pin(async { super::text(hyper::StatusCode::OK, "late") })
+        });
+        let pattern = std::sync::Arc::new(RoutePattern::new("/late").unwrap());
+        state.add_route(pattern, "/late", "added later", handler);
+        let after = ask(&mut c).await;
+        assert!(after.starts_with("HTTP/1.1 200"), "{after}");
+        assert!(after.ends_with("late"), "{after}");
+        shutdown.cancel();
+        drop(c);
+        server.await.unwrap();
+    }
+
     /// A stalled client (headers half sent) and an idle one are closed within two periods of
     /// the header timeout; one that keeps sending requests is not.
     #[tokio::test]
