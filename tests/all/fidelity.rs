@@ -527,6 +527,33 @@ async fn every_part_of_a_multipart_request_carries_the_request_metadata() {
     let _ = child.kill();
 }
 
+/// A multipart body without parts is answered 200 with nothing delivered, both when the
+/// connection writes the message itself (no processors) and when it queues it for the
+/// pipeline.
+#[tokio::test]
+async fn a_multipart_request_without_parts_is_answered_200() {
+    engine::http::install_tls_provider();
+    for pipeline in [
+        "",
+        "pipeline:\n  processors:\n    - mapping: 'root = content()'\n",
+    ] {
+        let port = free_port();
+        let config = format!("http:\n  enabled: false\ninput:\n  http_server:\n    address: 127.0.0.1:{port}\n    path: /parts\n{pipeline}output:\n  drop: {{}}\n");
+        let (_dir, mut child) = start(&config).await;
+        wait_listening(port).await;
+        let resp = reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{port}/parts"))
+            .header("Content-Type", "multipart/form-data; boundary=XB")
+            .body("--XB--\r\n")
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(resp.status().as_u16(), 200, "with {pipeline:?}");
+        assert_eq!(resp.text().await.expect("body"), "");
+        let _ = child.kill();
+    }
+}
+
 #[tokio::test]
 async fn http_server_splits_multipart_bodies_and_answers_several_replies_as_multipart() {
     engine::http::install_tls_provider();

@@ -570,6 +570,11 @@ impl Route {
                 return text(StatusCode::BAD_REQUEST, "Bad request\n");
             }
         };
+        // A multipart body without parts has nothing to deliver: delivered, whichever way the
+        // stream takes requests.
+        if matches!(&parts, Parts::Many(p) if p.is_empty()) {
+            return self.responder.reply(Vec::new());
+        }
         let slot = Arc::new(SyncResponse::default());
         // Every part carries the request's metadata (built when first read) and its reply slot.
         let (mut template, many) = match parts {
