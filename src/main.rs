@@ -12,19 +12,28 @@ static GLOBAL: MiMalloc = MiMalloc;
 /// request through `mi_malloc_aligned`, which in mimalloc 3 serves anything over 1 KiB, and any
 /// request whose size class has no free block at hand, by over-allocating from a larger size
 /// class: a third of an HTTP request's allocations took that path, at about three times the
-/// cost of `mi_malloc` (callgrind, BENCHMARKS.md "eleventh pass"). Every mimalloc block is
-/// aligned to [`MI_MAX_ALIGN_SIZE`] already, so only a larger alignment needs the aligned calls.
+/// cost of `mi_malloc` (callgrind, BENCHMARKS.md "eleventh pass"). A block from `mi_malloc`
+/// already has the alignment most requests ask for ([`plain`]); only the others need the
+/// aligned calls.
 struct MiMalloc;
 
-/// `MI_MAX_ALIGN_SIZE`: the alignment of every block `mi_malloc` gives.
+/// `MI_MAX_ALIGN_SIZE`: mimalloc's size classes are multiples of it above one word, so
+/// `mi_malloc` aligns every block of more than 8 bytes to it.
 const MI_MAX_ALIGN_SIZE: usize = 16;
+
+/// Whether a `size`-byte block from `mi_malloc` is aligned to `align` as it is: the alignment
+/// is at most mimalloc's own and no larger than the block (an 8-byte block may be 8-aligned
+/// only; a type's size is a multiple of its alignment, but a raw `Layout`'s need not be).
+fn plain(size: usize, align: usize) -> bool {
+    align <= MI_MAX_ALIGN_SIZE && align <= size
+}
 
 // SAFETY: each call hands mimalloc the layout's size (never zero: `GlobalAlloc`'s contract) and,
 // where mimalloc's plain alignment would not do, the layout's alignment; pointers given back
 // came from mimalloc, which frees and reallocates any of its blocks whatever their alignment.
 unsafe impl GlobalAlloc for MiMalloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        match layout.align() <= MI_MAX_ALIGN_SIZE {
+        match plain(layout.size(), layout.align()) {
             true => mi::mi_malloc(layout.size()),
             false => mi::mi_malloc_aligned(layout.size(), layout.align()),
         }
@@ -32,7 +41,7 @@ unsafe impl GlobalAlloc for MiMalloc {
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        match layout.align() <= MI_MAX_ALIGN_SIZE {
+        match plain(layout.size(), layout.align()) {
             true => mi::mi_zalloc(layout.size()),
             false => mi::mi_zalloc_aligned(layout.size(), layout.align()),
         }
@@ -44,7 +53,7 @@ unsafe impl GlobalAlloc for MiMalloc {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        match layout.align() <= MI_MAX_ALIGN_SIZE {
+        match plain(new_size, layout.align()) {
             true => mi::mi_realloc(ptr.cast(), new_size),
             false => mi::mi_realloc_aligned(ptr.cast(), new_size, layout.align()),
         }
