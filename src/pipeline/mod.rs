@@ -506,10 +506,10 @@ async fn run_input(
     if tx.in_place.is_some() {
         let intake = Arc::new(DirectIntake {
             admission: admission.clone(),
-            writes_now: tx
+            settles_in: tx
                 .in_place
                 .clone()
-                .filter(|o| admission.procs.is_empty() && o.procs.is_empty()),
+                .filter(|o| admission.procs.is_empty() && o.procs.is_empty() && !admission.replays),
             downstream: tx.clone(),
             token: inflight.clone(),
             open: std::sync::atomic::AtomicBool::new(true),
@@ -640,34 +640,16 @@ impl Admission {
         attempt: u32,
         chunk: &mut Vec<Transaction>,
     ) {
-        let Some(t) = self.track(batch, ack_fn, token, attempt, Instant::now()) else {
-            return;
-        };
-        if self.procs.is_empty() {
-            chunk.push(t);
-            return;
-        }
-        hand_on(run_processors(&self.procs, t.batch).await, t.ack, chunk);
-    }
-
-    /// A batch metered and tracked for its acknowledgement from `now`, before the input
-    /// processors; None for an empty one.
-    fn track(
-        &self,
-        batch: Batch,
-        ack_fn: AckFn,
-        token: mpsc::Sender<()>,
-        attempt: u32,
-        now: Instant,
-    ) -> Option<Transaction> {
         if batch.is_empty() {
-            return None;
+            return;
         }
         self.acks.metrics.received.increment(batch.len() as u64);
-        let (batch, ack) = self
-            .acks
-            .track(self.replays, batch, ack_fn, token, attempt, now);
-        Some(Transaction { batch, ack })
+        let (batch, ack) = self.acks.track(self.replays, batch, ack_fn, token, attempt);
+        if self.procs.is_empty() {
+            chunk.push(Transaction { batch, ack });
+            return;
+        }
+        hand_on(run_processors(&self.procs, batch).await, ack, chunk);
     }
 }
 
@@ -697,9 +679,10 @@ fn hand_on(batches: Vec<Batch>, mut ack: AckHandle, out: &mut Vec<Transaction>) 
 /// the way all of it is done before `deliver` returns, with no future.
 struct DirectIntake {
     admission: Arc<Admission>,
-    /// The output, when no processor is on the way to it: then a delivery is written before
-    /// `deliver` returns.
-    writes_now: Option<Arc<OutputShared>>,
+    /// The output, when a delivery is settled before `deliver` returns: no processor on the
+    /// way and no nack to replay (a replay goes through the input task, so such an input's
+    /// deliveries are tracked as its reads are).
+    settles_in: Option<Arc<OutputShared>>,
     downstream: Downstream,
     /// Cloned into each transaction, so the input task waits for them as for its own reads.
     token: mpsc::Sender<()>,
@@ -723,31 +706,14 @@ impl Intake for DirectIntake {
         }
         // The intake is offered only for an output that writes at once.
         let at_once = self
-            .writes_now
+            .settles_in
             .as_ref()
             .and_then(|o| Some((o, o.output.at_once()?)));
         if let Some((output, writer)) = at_once {
-            // A nack the input wants replayed is not settled here: it goes on to the replay.
-            if !self.admission.replays {
-                let settle = || self.settle(output, writer, batch);
-                let settle = || crate::metrics::in_stream_now(self.stream.clone(), settle);
-                return match self.watch.run_now(settle) {
-                    Some(status) => Delivery::Settled(status),
-                    None => Delivery::Refused,
-                };
-            }
-            let write = || {
-                let now = Instant::now();
-                if let Some(t) = self
-                    .admission
-                    .track(batch, ack(), self.token.clone(), 0, now)
-                {
-                    write_batch_now(output, writer, &t.batch, now).resolve(t.ack);
-                }
-            };
-            let write = || crate::metrics::in_stream_now(self.stream.clone(), write);
-            return match self.watch.run_now(write) {
-                Some(()) => Delivery::Pending(Box::pin(std::future::ready(true))),
+            let settle = || self.settle(output, writer, batch);
+            let settle = || crate::metrics::in_stream_now(self.stream.clone(), settle);
+            return match self.watch.run_now(settle) {
+                Some(status) => Delivery::Settled(status),
                 None => Delivery::Refused,
             };
         }
@@ -866,8 +832,7 @@ struct AckContext {
 
 impl AckContext {
     /// The acknowledgement of a batch read (or replayed): metered, replayed after a nack when
-    /// the input asks for that, and holding `token` until its fate is known. Its latency counts
-    /// from `started`.
+    /// the input asks for that, and holding `token` until its fate is known.
     fn track(
         self: &Arc<Self>,
         replays: bool,
@@ -875,8 +840,8 @@ impl AckContext {
         ack_fn: AckFn,
         token: mpsc::Sender<()>,
         attempt: u32,
-        started: Instant,
     ) -> (Batch, AckHandle) {
+        let started = Instant::now();
         let acks = self.clone();
         let copy = replays.then(|| batch.clone());
         let ack = AckHandle::new(Box::new(move |status: AckStatus| {

@@ -280,3 +280,45 @@ async fn a_sync_response_status_that_is_not_a_number_is_an_empty_502() {
     crate::cli::unsafe_kill_term(child.id());
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+/// A request written and answered on its connection (no processors, an output that writes at
+/// once) is metered as every other message: received, sent, both latencies, and an output
+/// error for a write that fails.
+#[tokio::test]
+async fn requests_settled_on_their_connection_are_metered() {
+    use crate::support::metric;
+    let (_dir, mut child, port, api) = serve_post("output:\n  drop: {}\n").await;
+    let client = reqwest::Client::new();
+    for i in 0..3 {
+        let r = client
+            .post(format!("http://127.0.0.1:{port}/post"))
+            .body(format!("m{i}"))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(r.status().as_u16(), 200);
+    }
+    // Metered before the answer: no waiting for the counts.
+    assert_eq!(metric(api, "input_received").await, 3.0);
+    assert_eq!(metric(api, "output_sent").await, 3.0);
+    assert_eq!(metric(api, "output_batch_sent").await, 3.0);
+    assert_eq!(metric(api, "input_latency_ns_count").await, 3.0);
+    assert_eq!(metric(api, "output_latency_ns_count").await, 3.0);
+    let _ = child.kill();
+
+    let (_dir, mut child, port, api) =
+        serve_post("output:\n  reject: 'no room for ${! content() }'\n").await;
+    let r = client
+        .post(format!("http://127.0.0.1:{port}/post"))
+        .body("m")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status().as_u16(), 502);
+    assert_eq!(r.text().await.expect("body"), "no room for m\n");
+    assert_eq!(metric(api, "input_received").await, 1.0);
+    assert_eq!(metric(api, "output_error").await, 1.0);
+    assert_eq!(metric(api, "output_sent").await, 0.0);
+    assert_eq!(metric(api, "input_latency_ns_count").await, 1.0);
+    let _ = child.kill();
+}

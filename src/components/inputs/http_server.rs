@@ -442,11 +442,7 @@ impl Route {
         };
         Box::pin(async move {
             let mut resp = self.respond(req, peer).await;
-            for (k, v) in headers {
-                if let Ok(v) = HeaderValue::from_str(&v) {
-                    resp.headers_mut().insert(k, v);
-                }
-            }
+            add_headers(&mut resp, headers);
             resp
         })
     }
@@ -478,11 +474,7 @@ impl Route {
             return ControlFlow::Continue(headers);
         }
         let mut resp = text(StatusCode::OK, "");
-        for (k, v) in headers {
-            if let Ok(v) = HeaderValue::from_str(&v) {
-                resp.headers_mut().insert(k, v);
-            }
-        }
+        add_headers(&mut resp, headers);
         ControlFlow::Break(resp)
     }
 
@@ -497,7 +489,7 @@ impl Route {
     ) -> BoxFuture<'static, Response<Body>> {
         let now = |r| -> BoxFuture<'static, Response<Body>> { Box::pin(std::future::ready(r)) };
         if self.closed.load(Ordering::Relaxed) || self.api.shutting_down.load(Ordering::Relaxed) {
-            return now(text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n"));
+            return now(closing());
         }
         if !self.verbs.iter().any(|v| v == req.method().as_str()) {
             return now(text(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n"));
@@ -604,7 +596,7 @@ impl Route {
             return Box::pin(self.queued(batch, slot)).await;
         };
         let Some(intake) = intake.upgrade() else {
-            return text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n");
+            return closing();
         };
         // Where the acknowledgement comes when the delivery does not settle at once.
         let mut reply_rx = None;
@@ -617,7 +609,7 @@ impl Route {
             })
         };
         let delivery = match intake.deliver(batch, &mut ack) {
-            Delivery::Refused => return text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n"),
+            Delivery::Refused => return closing(),
             Delivery::Settled(status) => return self.answer(Some(status), &slot),
             Delivery::Pending(delivery) => delivery,
         };
@@ -635,12 +627,12 @@ impl Route {
         let deadline = tokio::time::Instant::now() + self.timeout;
         match tokio::time::timeout_at(deadline, &mut delivery).await {
             Ok(true) => {}
-            Ok(false) => return text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n"),
+            Ok(false) => return closing(),
             Err(_) => {
                 // The request was taken: it goes on without its client, as one queued for
                 // `read` would.
                 tokio::spawn(delivery);
-                return text(StatusCode::REQUEST_TIMEOUT, "Request timed out\n");
+                return timed_out();
             }
         }
         match reply_rx {
@@ -649,7 +641,7 @@ impl Route {
                     .await
             }
             // Taken without asking for an acknowledgement: nothing will tell its fate.
-            None => text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n"),
+            None => closing(),
         }
     }
 
@@ -674,7 +666,7 @@ impl Route {
         let status = match reply_rx.try_recv() {
             Err(oneshot::error::TryRecvError::Empty) => {
                 match tokio::time::timeout_at(deadline, reply_rx).await {
-                    Err(_) => return text(StatusCode::REQUEST_TIMEOUT, "Request timed out\n"),
+                    Err(_) => return timed_out(),
                     Ok(status) => status.ok(),
                 }
             }
@@ -687,7 +679,7 @@ impl Route {
     /// stopped).
     fn answer(&self, status: Option<AckStatus>, slot: &SyncResponse) -> Response<Body> {
         match status {
-            None => text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n"),
+            None => closing(),
             Some(AckStatus::Failed(e)) => text(StatusCode::BAD_GATEWAY, format!("{e}\n")),
             Some(AckStatus::Delivered) => self.responder.reply(slot.take()),
         }
@@ -700,13 +692,12 @@ impl Route {
         deadline: tokio::time::Instant,
     ) -> Result<(), Response<Body>> {
         // Only a full queue needs the timer: most requests find room at once.
-        let closing = || text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n");
         match self.tx.try_send(pending) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Closed(_)) => Err(closing()),
             Err(mpsc::error::TrySendError::Full(pending)) => tokio::select! {
                 r = self.tx.send(pending) => r.map_err(|_| closing()),
-                _ = tokio::time::sleep_until(deadline) => Err(text(StatusCode::REQUEST_TIMEOUT, "Request timed out\n")),
+                _ = tokio::time::sleep_until(deadline) => Err(timed_out()),
             },
         }
     }
@@ -951,6 +942,25 @@ enum Parts {
 
 /// One message per part of a `multipart/*` body, else the body, as Bento splits them (a
 /// `Content-Type` that does not parse is a bad request).
+/// 503: the input is closing (or closed) and takes no more requests.
+fn closing() -> Response<Body> {
+    text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n")
+}
+
+/// 408: the request was not delivered, or not acknowledged, within `timeout`.
+fn timed_out() -> Response<Body> {
+    text(StatusCode::REQUEST_TIMEOUT, "Request timed out\n")
+}
+
+/// Add CORS headers to a response (a value that is not a valid header value is left out).
+fn add_headers(resp: &mut Response<Body>, headers: Vec<(&'static str, String)>) {
+    for (k, v) in headers {
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            resp.headers_mut().insert(k, v);
+        }
+    }
+}
+
 async fn request_parts(content_type: Option<&str>, body: Bytes) -> Result<Parts, String> {
     let Some(ct) = content_type.filter(|c| !c.trim().is_empty()) else {
         return Ok(Parts::One(body));
