@@ -276,9 +276,10 @@ fn pass_on_hot() {
 
 fn keep_hot<T: PassOn + 'static>(m: Arc<T>) -> Arc<T> {
     let weak: Weak<dyn PassOn> = Arc::downgrade(&m) as Weak<dyn PassOn>;
-    HOT.lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .push(weak);
+    let mut hot = HOT.lock().unwrap_or_else(PoisonError::into_inner);
+    // Without a render or an upkeep (no recorder) nothing else forgets the metrics gone.
+    hot.retain(|m| m.strong_count() > 0);
+    hot.push(weak);
     m
 }
 
