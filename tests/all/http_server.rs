@@ -322,3 +322,35 @@ async fn requests_settled_on_their_connection_are_metered() {
     assert_eq!(metric(api, "input_latency_ns_count").await, 1.0);
     let _ = child.kill();
 }
+
+/// A body that comes in several chunks (a frame each) is one message, whole; one that comes
+/// in one frame is kept as it came.
+#[tokio::test]
+async fn a_body_sent_in_several_chunks_is_delivered_whole() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (_dir, mut child, port, _api) = serve_post(
+        "output:\n  sync_response: {}\npipeline:\n  processors:\n    - mapping: 'root = content().uppercase()'\n",
+    )
+    .await;
+    let head =
+        "POST /post HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+    for (chunks, want) in [
+        ("6\r\nhello \r\n0\r\n\r\n", "HELLO "),
+        (
+            "6\r\nhello \r\n5\r\nwide \r\n5\r\nworld\r\n0\r\n\r\n",
+            "HELLO WIDE WORLD",
+        ),
+    ] {
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .expect("connect");
+        s.write_all(format!("{head}{chunks}").as_bytes())
+            .await
+            .expect("write");
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).await.expect("read");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with(&format!("\r\n\r\n{want}")), "{answer}");
+    }
+    let _ = child.kill();
+}

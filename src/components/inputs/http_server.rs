@@ -235,7 +235,9 @@ struct Responder {
 struct Route {
     path: String,
     pattern: Arc<crate::http::RoutePattern>,
-    verbs: Vec<String>,
+    /// Compared as methods, not strings: no text to read for the common verbs. A verb that is
+    /// not an HTTP token can match no request, as in Bento, and is left out.
+    verbs: Vec<hyper::Method>,
     timeout: Duration,
     max_body: usize,
     cors: Option<Cors>,
@@ -294,7 +296,7 @@ fn build(conf: &serde_json::Value, ctx: &BuildCtx) -> Result<Box<dyn Input>, Bui
         verbs: c
             .allowed_verbs
             .iter()
-            .map(|v| v.to_ascii_uppercase())
+            .filter_map(|v| hyper::Method::from_bytes(v.to_ascii_uppercase().as_bytes()).ok())
             .collect(),
         timeout,
         max_body: usize::try_from(c.max_body_size.max(0)).unwrap_or(usize::MAX),
@@ -491,7 +493,7 @@ impl Route {
         if self.closed.load(Ordering::Relaxed) || self.api.shutting_down.load(Ordering::Relaxed) {
             return now(closing());
         }
-        if !self.verbs.iter().any(|v| v == req.method().as_str()) {
+        if !self.verbs.contains(req.method()) {
             return now(text(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n"));
         }
         let (head, body) = req.into_parts();
@@ -536,8 +538,8 @@ impl Route {
             .headers
             .get(hyper::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok());
-        let body = match Limited::new(body, self.max_body).collect().await {
-            Ok(b) => b.to_bytes(),
+        let body = match read_body(body, self.max_body).await {
+            Ok(b) => b,
             Err(e) => {
                 return if e
                     .downcast_ref::<http_body_util::LengthLimitError>()
@@ -959,6 +961,31 @@ fn add_headers(resp: &mut Response<Body>, headers: Vec<(&'static str, String)>) 
             resp.headers_mut().insert(k, v);
         }
     }
+}
+
+/// A request's body, at most `max` bytes. A body that comes in one data frame (most do) is
+/// kept as it came: `collect` would first queue it in a list allocated for it.
+async fn read_body(
+    body: Incoming,
+    max: usize,
+) -> Result<Bytes, Box<dyn std::error::Error + Send + Sync>> {
+    let mut body = Limited::new(body, max);
+    let mut first: Option<Bytes> = None;
+    let mut joined = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else {
+            continue; // trailers
+        };
+        match first.take() {
+            None if joined.is_empty() => first = Some(data),
+            Some(f) => {
+                joined.extend_from_slice(&f);
+                joined.extend_from_slice(&data);
+            }
+            None => joined.extend_from_slice(&data),
+        }
+    }
+    Ok(first.unwrap_or_else(|| joined.freeze()))
 }
 
 async fn request_parts(content_type: Option<&str>, body: Bytes) -> Result<Parts, String> {
