@@ -2,8 +2,8 @@
 # Connector throughput of the engine binary beside plain clients doing the same work.
 #
 #   benches/connectors.sh [--messages N] [--runs R] [--duration 10s] [--prefetch P]
-#                         [--max-in-flight M] [--rows "publish consume http"] [--threads T]
-#                         [--engine PATH] [--baselines DIR]
+#                         [--max-in-flight M] [--rows "publish consume http cpu"] [--threads T]
+#                         [--work "0 500 1000"] [--engine PATH] [--baselines DIR]
 #
 # Rows (each the median of R runs, engine and baseline interleaved):
 #   generate → amqp_0_9   engine publishing N persistent messages with confirms
@@ -14,6 +14,13 @@
 #                         `output_sent` metric reaches N (the baseline exits by itself).
 #   http_server → drop    requests/s under `wrk -t2 -c64 -d DURATION` posting a small JSON body,
 #                         beside examples/bench_http_baseline (hyper, empty 200).
+#   cpu (not by default)  where a request's CPU goes: the http row's load, R rounds, against
+#                         hyper given WORK (loop iterations it spins a request, see
+#                         examples/bench_http_baseline.rs) and against the engine, in a table of
+#                         its own: requests/s and, in µs a request, the server's user and system
+#                         time (/proc/PID/stat), wrk's (/usr/bin/time) and the machine's idle
+#                         time (/proc/stat). A server whose figures match hyper's with some
+#                         WORK spends that much more user time a request, and nothing else.
 # Needs RabbitMQ on 127.0.0.1:5672 (guest/guest; scripts/services.sh starts it) and wrk
 # (installed with apt-get when missing). All traffic stays on 127.0.0.1. Prints a markdown
 # table. CARGO_TARGET_DIR is honoured. With both --engine and --baselines (a directory holding
@@ -29,6 +36,7 @@ PREFETCH=10
 MAX_IN_FLIGHT=64
 THREADS=2
 ROWS="publish consume http"
+WORK="0 500 1000"
 ENGINE=
 BASELINES=
 AMQP_URL=${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}
@@ -43,6 +51,7 @@ while [ $# -gt 0 ]; do
     --max-in-flight) MAX_IN_FLIGHT=$2; shift 2 ;;
     --threads) THREADS=$2; shift 2 ;;
     --rows) ROWS=$2; shift 2 ;;
+    --work) WORK=$2; shift 2 ;;
     --engine) ENGINE=$2; shift 2 ;;
     --baselines) BASELINES=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
@@ -64,7 +73,7 @@ PUBLISHER=$BASELINES/bench_amqp_publisher
 CONSUMER=$BASELINES/bench_amqp_consumer
 HTTP_BASELINE=$BASELINES/bench_http_baseline
 
-if [[ " $ROWS " == *" http "* ]] && ! command -v wrk >/dev/null; then
+if [[ " $ROWS " == *" http "* || " $ROWS " == *" cpu "* ]] && ! command -v wrk >/dev/null; then
   say "installing wrk"
   DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
@@ -262,6 +271,49 @@ baseline_http() {
   echo "$r"
 }
 
+# One wrk run against the server COMMAND starts on $port, with the CPU each side took: a row.
+cpu_run() { # name command...
+  local name=$1 u0 s0 u1 s1 i0 i1
+  shift
+  "$@" > "$work/cpu.log" 2>&1 &
+  bg_pid=$!
+  await_port "$port" || { stop_bg; return 1; }
+  read -r u0 s0 < <(awk '{print $14, $15}' "/proc/$bg_pid/stat")
+  i0=$(awk '/^cpu / {print $5}' /proc/stat)
+  /usr/bin/time -f "%U %S" -o "$work/wrk.time" timeout 120 \
+    wrk -t2 -c64 -d"$DURATION" -s "$work/post.lua" "http://127.0.0.1:$port/post" > "$work/wrk-cpu.txt"
+  read -r u1 s1 < <(awk '{print $14, $15}' "/proc/$bg_pid/stat")
+  i1=$(awk '/^cpu / {print $5}' /proc/stat)
+  stop_bg
+  python3 - "$name" "$u0" "$s0" "$u1" "$s1" "$i0" "$i1" "$(getconf CLK_TCK)" \
+    "$work/wrk-cpu.txt" "$work/wrk.time" <<'PY'
+import re, sys
+name, (u0, s0, u1, s1, i0, i1, hz) = sys.argv[1], map(float, sys.argv[2:9])
+out = open(sys.argv[9]).read()
+n = int(re.search(r"(\d+) requests in", out).group(1))
+rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+wu, ws = map(float, open(sys.argv[10]).read().split()[-2:])
+us = lambda ticks: ticks / hz * 1e6 / n
+print(f"| {name} | {rate:,.0f} | {us(u1 - u0):.2f} | {us(s1 - s0):.2f} | "
+      f"{wu * 1e6 / n:.2f} | {ws * 1e6 / n:.2f} | {us(i1 - i0):.2f} |")
+PY
+}
+
+cpu_table() {
+  local port w
+  echo "| server (wrk -t2 -c64 -d$DURATION, $RUNS rounds) | requests/s | server user µs | server system µs | wrk user µs | wrk system µs | idle µs |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
+  for _ in $(seq "$RUNS"); do
+    for w in $WORK; do
+      port=$(free_port)
+      cpu_run "hyper + $w iterations" "$HTTP_BASELINE" "127.0.0.1:$port" "$w"
+    done
+    port=$(free_port)
+    http_config "$port" > "$work/http.yaml"
+    cpu_run "engine http_server → drop" "$ENGINE" run -c "$work/http.yaml"
+  done
+}
+
 # --- rows ---------------------------------------------------------------------------------
 # Runs engine and baseline R times, interleaved; prints "engine_median baseline_median".
 measure() { # engine_fn baseline_fn
@@ -294,10 +346,13 @@ http_row() { # name baseline_name
     "$2" "$secs" "$(fmt_int "$br")" "$(echo "$er / $br" | bc -l)"
 }
 
-echo "| row (median of $RUNS) | engine s | engine msg/s | baseline | baseline s | baseline msg/s | engine/baseline |"
-echo "|---|---:|---:|---|---:|---:|---:|"
+if [ -n "$(tr -d ' ' <<<"${ROWS//cpu/}")" ]; then
+  echo "| row (median of $RUNS) | engine s | engine msg/s | baseline | baseline s | baseline msg/s | engine/baseline |"
+  echo "|---|---:|---:|---|---:|---:|---:|"
+fi
 for row in $ROWS; do
   case "$row" in
+    cpu) ;;
     publish) amqp_row "generate → amqp_0_9 ($MESSAGES persistent, confirms, max_in_flight $MAX_IN_FLIGHT)" \
                engine_publish baseline_publish "lapin publisher" ;;
     consume) amqp_row "amqp_0_9 → drop ($MESSAGES, prefetch_count $PREFETCH)" \
@@ -306,4 +361,8 @@ for row in $ROWS; do
     *) say "unknown row $row"; exit 2 ;;
   esac
 done
+if [[ " $ROWS " == *" cpu "* ]]; then
+  echo
+  cpu_table
+fi
 fill_queue 0 2>/dev/null || true
