@@ -271,10 +271,10 @@ baseline_http() {
   echo "$r"
 }
 
-# One wrk run against the server COMMAND starts on $port, with the CPU each side took: a row.
-cpu_run() { # name command...
-  local name=$1 u0 s0 u1 s1 i0 i1
-  shift
+# One wrk run against the server COMMAND starts on PORT, with the CPU each side took: a row.
+cpu_run() { # name port command...
+  local name=$1 port=$2 u0 s0 u1 s1 i0 i1
+  shift 2
   "$@" > "$work/cpu.log" 2>&1 &
   bg_pid=$!
   await_port "$port" || { stop_bg; return 1; }
@@ -306,11 +306,11 @@ cpu_table() {
   for _ in $(seq "$RUNS"); do
     for w in $WORK; do
       port=$(free_port)
-      cpu_run "hyper + $w iterations" "$HTTP_BASELINE" "127.0.0.1:$port" "$w"
+      cpu_run "hyper + $w iterations" "$port" "$HTTP_BASELINE" "127.0.0.1:$port" "$w"
     done
     port=$(free_port)
     http_config "$port" > "$work/http.yaml"
-    cpu_run "engine http_server → drop" "$ENGINE" run -c "$work/http.yaml"
+    cpu_run "engine http_server → drop" "$port" "$ENGINE" run -c "$work/http.yaml"
   done
 }
 

@@ -324,16 +324,7 @@ fn two_http_server_routes_share_one_address() {
         let base = format!("http://127.0.0.1:{port}");
         crate::support::wait_for_status(&format!("{base}/ping"), 200).await;
         let c = reqwest::Client::new();
-        let post = c
-            .post(format!("{base}/items"))
-            .body("x")
-            .send()
-            .await
-            .expect("POST");
-        let post = (
-            post.status().as_u16(),
-            post.text().await.unwrap_or_default(),
-        );
+        let post = crate::support::post(&format!("{base}/items"), "x").await;
         let get = crate::support::get(&format!("{base}/items/42")).await;
         let wrong = c
             .get(format!("{base}/items"))

@@ -286,17 +286,11 @@ async fn a_sync_response_status_that_is_not_a_number_is_an_empty_502() {
 /// error for a write that fails.
 #[tokio::test]
 async fn requests_settled_on_their_connection_are_metered() {
-    use crate::support::metric;
+    use crate::support::{metric, post};
     let (_dir, mut child, port, api) = serve_post("output:\n  drop: {}\n").await;
-    let client = reqwest::Client::new();
     for i in 0..3 {
-        let r = client
-            .post(format!("http://127.0.0.1:{port}/post"))
-            .body(format!("m{i}"))
-            .send()
-            .await
-            .expect("sent");
-        assert_eq!(r.status().as_u16(), 200);
+        let (status, _) = post(&format!("http://127.0.0.1:{port}/post"), format!("m{i}")).await;
+        assert_eq!(status, 200);
     }
     // Metered before the answer: no waiting for the counts.
     assert_eq!(metric(api, "input_received").await, 3.0);
@@ -308,14 +302,9 @@ async fn requests_settled_on_their_connection_are_metered() {
 
     let (_dir, mut child, port, api) =
         serve_post("output:\n  reject: 'no room for ${! content() }'\n").await;
-    let r = client
-        .post(format!("http://127.0.0.1:{port}/post"))
-        .body("m")
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(r.status().as_u16(), 502);
-    assert_eq!(r.text().await.expect("body"), "no room for m\n");
+    let (status, text) = post(&format!("http://127.0.0.1:{port}/post"), "m").await;
+    assert_eq!(status, 502);
+    assert_eq!(text, "no room for m\n");
     assert_eq!(metric(api, "input_received").await, 1.0);
     assert_eq!(metric(api, "output_error").await, 1.0);
     assert_eq!(metric(api, "output_sent").await, 0.0);
@@ -323,8 +312,8 @@ async fn requests_settled_on_their_connection_are_metered() {
     let _ = child.kill();
 }
 
-/// A body that comes in several chunks (a frame each) is one message, whole; one that comes
-/// in one frame is kept as it came.
+/// A body in one chunk (one frame, kept as it came) and one in several chunks (a frame each,
+/// joined) are each one message, whole.
 #[tokio::test]
 async fn a_body_sent_in_several_chunks_is_delivered_whole() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

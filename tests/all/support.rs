@@ -60,6 +60,19 @@ pub async fn get(url: &str) -> (u16, String) {
     (status, r.text().await.unwrap_or_default())
 }
 
+/// POST `body` to `url`: the status and the answer's text.
+pub async fn post(url: &str, body: impl Into<reqwest::Body>) -> (u16, String) {
+    engine::http::install_tls_provider();
+    let r = reqwest::Client::new()
+        .post(url)
+        .body(body)
+        .send()
+        .await
+        .expect("request succeeds");
+    let status = r.status().as_u16();
+    (status, r.text().await.unwrap_or_default())
+}
+
 /// Poll `url` until it answers `status` (bounded: the state it reflects changes asynchronously).
 pub async fn wait_for_status(url: &str, status: u16) -> (u16, String) {
     engine::http::install_tls_provider();

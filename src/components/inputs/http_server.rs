@@ -942,8 +942,6 @@ enum Parts {
     Many(Vec<Bytes>),
 }
 
-/// One message per part of a `multipart/*` body, else the body, as Bento splits them (a
-/// `Content-Type` that does not parse is a bad request).
 /// 503: the input is closing (or closed) and takes no more requests.
 fn closing() -> Response<Body> {
     text(StatusCode::SERVICE_UNAVAILABLE, "Server closing\n")
@@ -988,6 +986,8 @@ async fn read_body(
     Ok(first.unwrap_or_else(|| joined.freeze()))
 }
 
+/// One message per part of a `multipart/*` body, else the body, as Bento splits them (a
+/// `Content-Type` that does not parse is a bad request).
 async fn request_parts(content_type: Option<&str>, body: Bytes) -> Result<Parts, String> {
     let Some(ct) = content_type.filter(|c| !c.trim().is_empty()) else {
         return Ok(Parts::One(body));
