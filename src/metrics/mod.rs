@@ -11,6 +11,8 @@ use metrics::{counter, histogram, Counter, CounterFn, Histogram, HistogramFn};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde::Deserialize;
 
+mod summary;
+
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
 /// Timings in seconds (`use_histogram_timing`, as Bento's histograms hold them) rather than in
@@ -235,6 +237,8 @@ impl metrics::Recorder for MappedRecorder {
         md: &metrics::Metadata<'_>,
     ) -> metrics::Histogram {
         match self.map(key) {
+            // Summaries are engine's own (see `summary`); histograms the exporter's.
+            Some(k) if !SECONDS.load(Ordering::Relaxed) => Histogram::from_arc(summary_for(&k)),
             Some(k) => self.recorder.register_histogram(&k, md),
             None => metrics::Histogram::noop(),
         }
@@ -251,8 +255,8 @@ impl metrics::Recorder for MappedRecorder {
 const SHARDS: usize = 8;
 
 /// Latency samples a thread's slot holds before it passes them on: bounded memory, and the
-/// exporter's rolling summaries see each sample at most a few milliseconds late under load
-/// (at most 5 s when idle).
+/// summaries (or the exporter's histograms) see each sample at most a few milliseconds late
+/// under load (at most 5 s when idle; a render passes on every slot first).
 const HELD: usize = 256;
 
 /// Every hot metric alive, to pass on before a render.
@@ -336,24 +340,111 @@ impl Drop for HotCounter {
     }
 }
 
-/// A latency histogram with a slot of samples per thread (see [`SHARDS`]).
+/// A latency histogram with a slot of samples per thread (see [`SHARDS`]), passed on to the
+/// exporter's histogram or to engine's own summary.
 struct HotHistogram {
-    inner: Histogram,
+    sink: Sink,
     slots: [CachePadded<Mutex<Vec<f64>>>; SHARDS],
 }
 
-fn hot_histogram(inner: Histogram) -> Histogram {
-    Histogram::from_arc(keep_hot(Arc::new(HotHistogram {
-        inner,
-        slots: Default::default(),
-    })))
+enum Sink {
+    Exporter(Histogram),
+    Summary(summary::Summary),
 }
 
 impl HotHistogram {
+    fn new(sink: Sink) -> Arc<HotHistogram> {
+        keep_hot(Arc::new(HotHistogram {
+            sink,
+            slots: Default::default(),
+        }))
+    }
+
     fn pass_on_samples(&self, samples: &mut Vec<f64>) {
-        for v in samples.drain(..) {
-            self.inner.record(v);
+        match &self.sink {
+            Sink::Exporter(h) => samples.iter().for_each(|v| h.record(*v)),
+            Sink::Summary(s) => s.add(samples, summary::age_now()),
         }
+        samples.clear();
+    }
+}
+
+/// A histogram of the exporter's made hot. Summaries (the default timings) come hot from the
+/// recorder already.
+fn hot_histogram(inner: Histogram) -> Histogram {
+    if !SECONDS.load(Ordering::Relaxed) {
+        return inner;
+    }
+    Histogram::from_arc(HotHistogram::new(Sink::Exporter(inner)))
+}
+
+/// Every summary registered, by metric name and labels as rendered. Like the exporter's
+/// registry, this keeps a metric for the life of the process.
+#[allow(clippy::type_complexity)]
+static SUMMARIES: Mutex<Vec<(String, String, Arc<HotHistogram>)>> = Mutex::new(Vec::new());
+
+/// The summary of `key`: one per name and labels, however often it is registered.
+fn summary_for(key: &metrics::Key) -> Arc<HotHistogram> {
+    use metrics_exporter_prometheus::formatting::{
+        sanitize_label_key, sanitize_label_value, sanitize_metric_name,
+    };
+    let name = sanitize_metric_name(key.name());
+    // As the exporter's label sets: a key given twice keeps its first place and last value.
+    let mut labels: Vec<(String, String)> = Vec::new();
+    for l in key.labels() {
+        let (k, v) = (sanitize_label_key(l.key()), sanitize_label_value(l.value()));
+        match labels.iter_mut().find(|(have, _)| *have == k) {
+            Some(kv) => kv.1 = v,
+            None => labels.push((k, v)),
+        }
+    }
+    let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+    let labels = labels.join(",");
+    let mut all = SUMMARIES.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, _, s)) = all.iter().find(|(n, l, _)| *n == name && *l == labels) {
+        return s.clone();
+    }
+    let s = HotHistogram::new(Sink::Summary(summary::Summary::default()));
+    all.push((name, labels, s.clone()));
+    s
+}
+
+/// The summaries in Prometheus text, after what the exporter renders.
+fn render_summaries(out: &mut String) {
+    use std::fmt::Write;
+    let mut all: Vec<(String, String, Arc<HotHistogram>)> = SUMMARIES
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    let age = summary::age_now();
+    let mut family: Option<&str> = None;
+    for (name, labels, hot) in &all {
+        let Sink::Summary(s) = &hot.sink else {
+            continue;
+        };
+        if family != Some(name) {
+            if family.is_some() {
+                out.push('\n');
+            }
+            let _ = writeln!(out, "# TYPE {name} summary");
+            family = Some(name);
+        }
+        let snap = s.snapshot(age);
+        let sep = if labels.is_empty() { "" } else { "," };
+        for ((_, q), v) in summary::QUANTILES.iter().zip(snap.quantiles) {
+            let _ = writeln!(out, "{name}{{{labels}{sep}quantile=\"{q}\"}} {v}");
+        }
+        let labels = if labels.is_empty() {
+            String::new()
+        } else {
+            format!("{{{labels}}}")
+        };
+        let _ = writeln!(out, "{name}_sum{labels} {}", snap.sum);
+        let _ = writeln!(out, "{name}_count{labels} {}", snap.count);
+    }
+    if family.is_some() {
+        out.push('\n');
     }
 }
 
@@ -388,7 +479,8 @@ impl Drop for HotHistogram {
 /// metric as Bento's exposition has.
 pub fn render() -> String {
     pass_on_hot();
-    let text = prometheus().map(|h| h.render()).unwrap_or_default();
+    let mut text = prometheus().map(|h| h.render()).unwrap_or_default();
+    render_summaries(&mut text);
     let mut out = String::with_capacity(text.len() + text.len() / 8);
     let mut described = false;
     for line in text.lines() {
@@ -646,6 +738,39 @@ mod tests {
             rendered("hot_test_latency_ns_count"),
             (threads * each + 1) as f64
         );
+    }
+
+    #[test]
+    fn summaries_render_in_prometheus_text_as_bentos() {
+        prometheus();
+        let a = histogram!("summary_test_ns", "label" => "a", "path" => "p\"q");
+        let b = histogram!("summary_test_ns", "label" => "b", "path" => "r");
+        for v in [100.0, 200.0, 300.0, 400.0] {
+            a.record(v);
+        }
+        let text = render();
+        let family = text
+            .split("\n\n")
+            .find(|f| f.contains("# TYPE summary_test_ns summary"))
+            .unwrap_or_else(|| panic!("no summary_test_ns in\n{text}"));
+        // The samples of ranks 2 and 4, as the middles of their buckets: 200 is in [200, 204)
+        // (32 buckets from 128 to 256), 400 in [400, 408).
+        assert_eq!(
+            family,
+            "# HELP summary_test_ns Bento Timing metric\n\
+             # TYPE summary_test_ns summary\n\
+             summary_test_ns{label=\"a\",path=\"p\\\"q\",quantile=\"0.5\"} 202\n\
+             summary_test_ns{label=\"a\",path=\"p\\\"q\",quantile=\"0.9\"} 404\n\
+             summary_test_ns{label=\"a\",path=\"p\\\"q\",quantile=\"0.99\"} 404\n\
+             summary_test_ns_sum{label=\"a\",path=\"p\\\"q\"} 1000\n\
+             summary_test_ns_count{label=\"a\",path=\"p\\\"q\"} 4\n\
+             summary_test_ns{label=\"b\",path=\"r\",quantile=\"0.5\"} 0\n\
+             summary_test_ns{label=\"b\",path=\"r\",quantile=\"0.9\"} 0\n\
+             summary_test_ns{label=\"b\",path=\"r\",quantile=\"0.99\"} 0\n\
+             summary_test_ns_sum{label=\"b\",path=\"r\"} 0\n\
+             summary_test_ns_count{label=\"b\",path=\"r\"} 0"
+        );
+        drop(b);
     }
 
     #[test]
