@@ -30,8 +30,7 @@ const AGE: Duration = Duration::from_secs(120);
 
 /// The bucket a sample counts in.
 fn bucket(v: f64) -> usize {
-    // Also NaN, which compares false.
-    if !(v >= 1.0) {
+    if v.is_nan() || v < 1.0 {
         return 0;
     }
     let octave_and_sub = (v.to_bits() >> (52 - SUB_BITS)) - (1023 << SUB_BITS);
