@@ -527,95 +527,100 @@ impl Route {
         }
     }
 
-    /// Read a request's body, deliver it and answer with its fate.
-    async fn receive(
+    /// Read a request's body, deliver it and answer with its fate. An `async` block, not an
+    /// `async fn`: an `async fn`'s future keeps its arguments twice (as given, and moved into
+    /// its body), and a request's head is 224 bytes (the future was 904).
+    #[allow(clippy::manual_async_fn)]
+    fn receive(
         self: Arc<Self>,
         head: hyper::http::request::Parts,
         body: Incoming,
         peer: Arc<Peer>,
-    ) -> Response<Body> {
-        let content_type = head
-            .headers
-            .get(hyper::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok());
-        let body = match read_body(body, self.max_body).await {
-            Ok(b) => b,
-            Err(e) => {
-                return if e
-                    .downcast_ref::<http_body_util::LengthLimitError>()
-                    .is_some()
-                {
-                    text(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        format!("request body larger than {} bytes\n", self.max_body),
-                    )
-                } else {
-                    text(
-                        StatusCode::BAD_REQUEST,
-                        format!("failed to read request body: {e}\n"),
-                    )
-                };
+    ) -> impl std::future::Future<Output = Response<Body>> + Send + 'static {
+        async move {
+            let content_type = head
+                .headers
+                .get(hyper::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok());
+            let body = match read_body(body, self.max_body).await {
+                Ok(b) => b,
+                Err(e) => {
+                    return if e
+                        .downcast_ref::<http_body_util::LengthLimitError>()
+                        .is_some()
+                    {
+                        text(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            format!("request body larger than {} bytes\n", self.max_body),
+                        )
+                    } else {
+                        text(
+                            StatusCode::BAD_REQUEST,
+                            format!("failed to read request body: {e}\n"),
+                        )
+                    };
+                }
+            };
+            let parts = match request_parts(content_type, body).await {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!("Request read failed: {e}");
+                    return text(StatusCode::BAD_REQUEST, "Bad request\n");
+                }
+            };
+            // A multipart body without parts has nothing to deliver: delivered, whichever way the
+            // stream takes requests.
+            if matches!(&parts, Parts::Many(p) if p.is_empty()) {
+                return self.responder.reply(Vec::new());
             }
-        };
-        let parts = match request_parts(content_type, body).await {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!("Request read failed: {e}");
-                return text(StatusCode::BAD_REQUEST, "Bad request\n");
-            }
-        };
-        // A multipart body without parts has nothing to deliver: delivered, whichever way the
-        // stream takes requests.
-        if matches!(&parts, Parts::Many(p) if p.is_empty()) {
-            return self.responder.reply(Vec::new());
-        }
-        let slot = Arc::new(SyncResponse::default());
-        // Every part carries the request's metadata (built when first read) and its reply slot.
-        let (mut template, many) = match parts {
-            Parts::One(body) => (Message::from_bytes(body), None),
-            Parts::Many(parts) => (Message::default(), Some(parts)),
-        };
-        template.set_deferred_meta(RequestMetadata {
-            head,
-            peer,
-            route: self.clone(),
-        });
-        template.set_sync_response(slot.clone());
-        let batch: Batch = match many {
-            None => vec![template],
-            Some(parts) => parts
-                .into_iter()
-                .map(|part| {
-                    let mut msg = template.clone();
-                    msg.set_bytes(part);
-                    msg
+            let slot = Arc::new(SyncResponse::default());
+            // Every part carries the request's metadata (built when first read) and its reply slot.
+            let (mut template, many) = match parts {
+                Parts::One(body) => (Message::from_bytes(body), None),
+                Parts::Many(parts) => (Message::default(), Some(parts)),
+            };
+            template.set_deferred_meta(RequestMetadata {
+                head,
+                peer,
+                route: self.clone(),
+            });
+            template.set_sync_response(slot.clone());
+            let batch: Batch = match many {
+                None => vec![template],
+                Some(parts) => parts
+                    .into_iter()
+                    .map(|part| {
+                        let mut msg = template.clone();
+                        msg.set_bytes(part);
+                        msg
+                    })
+                    .collect(),
+            };
+            // The waits (a delivery on its way, a request queued for `read`) are futures of their
+            // own, boxed when needed: this one, made for every request, then need not hold them.
+            let Some(intake) = self.intake.get() else {
+                return Box::pin(self.queued(batch, slot)).await;
+            };
+            let Some(intake) = intake.upgrade() else {
+                return closing();
+            };
+            // Where the acknowledgement comes when the delivery does not settle at once.
+            let mut reply_rx = None;
+            let mut ack = || -> AckFn {
+                let (reply_tx, rx) = oneshot::channel();
+                reply_rx = Some(rx);
+                Box::new(move |status| {
+                    let _ = reply_tx.send(status);
+                    Box::pin(async {})
                 })
-                .collect(),
-        };
-        // The waits (a delivery on its way, a request queued for `read`) are futures of their
-        // own, boxed when needed: this one, made for every request, then need not hold them.
-        let Some(intake) = self.intake.get() else {
-            return Box::pin(self.queued(batch, slot)).await;
-        };
-        let Some(intake) = intake.upgrade() else {
-            return closing();
-        };
-        // Where the acknowledgement comes when the delivery does not settle at once.
-        let mut reply_rx = None;
-        let mut ack = || -> AckFn {
-            let (reply_tx, rx) = oneshot::channel();
-            reply_rx = Some(rx);
-            Box::new(move |status| {
-                let _ = reply_tx.send(status);
-                Box::pin(async {})
-            })
-        };
-        let delivery = match intake.deliver(batch, &mut ack) {
-            Delivery::Refused => return closing(),
-            Delivery::Settled(status) => return self.answer(Some(status), &slot),
-            Delivery::Pending(delivery) => delivery,
-        };
-        Box::pin(self.delivering(delivery, reply_rx, slot)).await
+            };
+            let delivery = match intake.deliver(batch, &mut ack) {
+                Delivery::Refused => return closing(),
+                Delivery::Settled(status) => return self.answer(Some(status), &slot),
+                Delivery::Pending(delivery) => delivery,
+            };
+            Box::pin(self.delivering(delivery, reply_rx, slot)).await
+        }
     }
 
     /// The answer to a request whose delivery is on its way: once it was taken, its fate, or
