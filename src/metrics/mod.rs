@@ -35,9 +35,9 @@ const DEFAULT_BUCKETS: [f64; 11] = [
 ];
 
 /// Install the process-wide Prometheus recorder (once) with these settings, and return its
-/// handle. Timings are summaries with Bento's quantiles (0.5, 0.9, 0.99), or histograms.
+/// handle. Timings are engine's summaries (see `summary`), or the exporter's histograms.
 ///
-/// Histogram samples pile up in the recorder until its upkeep drains them into the summaries,
+/// Histogram samples pile up in the recorder until its upkeep drains them into the buckets,
 /// and the exporter leaves running the upkeep to whoever installs it: without it memory grows
 /// with every message and never comes back. A thread of its own runs it every 5 s (and, with
 /// `add_process_metrics`, samples the process).
@@ -55,8 +55,6 @@ pub fn install(
                     b => b,
                 };
                 builder = builder.set_buckets(buckets).ok()?;
-            } else {
-                builder = builder.set_quantiles(&[0.5, 0.9, 0.99]).ok()?;
             }
             let recorder = builder.build_recorder();
             let handle = recorder.handle();
@@ -349,7 +347,7 @@ struct HotHistogram {
 
 enum Sink {
     Exporter(Histogram),
-    Summary(summary::Summary),
+    Summary(Arc<summary::Summary>),
 }
 
 impl HotHistogram {
@@ -378,18 +376,32 @@ fn hot_histogram(inner: Histogram) -> Histogram {
     Histogram::from_arc(HotHistogram::new(Sink::Exporter(inner)))
 }
 
-/// Every summary registered, by metric name and labels as rendered. Like the exporter's
-/// registry, this keeps a metric for the life of the process.
-#[allow(clippy::type_complexity)]
-static SUMMARIES: Mutex<Vec<(String, String, Arc<HotHistogram>)>> = Mutex::new(Vec::new());
+/// A summary as registered: its name and labels as rendered, its handle (whose slots every
+/// registration of the key shares) and the summary the handle passes its samples on to.
+struct RegisteredSummary {
+    name: String,
+    labels: String,
+    hot: Arc<HotHistogram>,
+    summary: Arc<summary::Summary>,
+}
 
-/// The summary of `key`: one per name and labels, however often it is registered.
+/// Every summary registered, by its key (after `metrics.mapping`). Like the exporter's
+/// registry, this keeps a metric for the life of the process. Keyed by the key itself, so that
+/// registering one again (a cache resource does for every operation) is a lookup.
+static SUMMARIES: std::sync::LazyLock<
+    Mutex<std::collections::HashMap<metrics::Key, RegisteredSummary>>,
+> = std::sync::LazyLock::new(Default::default);
+
+/// The summary of `key`: one per key, however often it is registered.
 fn summary_for(key: &metrics::Key) -> Arc<HotHistogram> {
     use metrics_exporter_prometheus::formatting::{
         sanitize_label_key, sanitize_label_value, sanitize_metric_name,
     };
-    let name = sanitize_metric_name(key.name());
-    // As the exporter's label sets: a key given twice keeps its first place and last value.
+    let mut all = SUMMARIES.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(r) = all.get(key) {
+        return r.hot.clone();
+    }
+    // As the exporter's label sets: a label given twice keeps its first place and last value.
     let mut labels: Vec<(String, String)> = Vec::new();
     for l in key.labels() {
         let (k, v) = (sanitize_label_key(l.key()), sanitize_label_value(l.value()));
@@ -399,30 +411,30 @@ fn summary_for(key: &metrics::Key) -> Arc<HotHistogram> {
         }
     }
     let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
-    let labels = labels.join(",");
-    let mut all = SUMMARIES.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some((_, _, s)) = all.iter().find(|(n, l, _)| *n == name && *l == labels) {
-        return s.clone();
-    }
-    let s = HotHistogram::new(Sink::Summary(summary::Summary::default()));
-    all.push((name, labels, s.clone()));
-    s
+    let summary = Arc::new(summary::Summary::default());
+    let hot = HotHistogram::new(Sink::Summary(summary.clone()));
+    all.insert(
+        key.clone(),
+        RegisteredSummary {
+            name: sanitize_metric_name(key.name()),
+            labels: labels.join(","),
+            hot: hot.clone(),
+            summary,
+        },
+    );
+    hot
 }
 
 /// The summaries in Prometheus text, after what the exporter renders.
 fn render_summaries(out: &mut String) {
     use std::fmt::Write;
-    let mut all: Vec<(String, String, Arc<HotHistogram>)> = SUMMARIES
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
-    all.sort_by(|a, b| a.0.cmp(&b.0));
+    let all = SUMMARIES.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut sorted: Vec<&RegisteredSummary> = all.values().collect();
+    sorted.sort_by(|a, b| (&a.name, &a.labels).cmp(&(&b.name, &b.labels)));
     let age = summary::age_now();
     let mut family: Option<&str> = None;
-    for (name, labels, hot) in &all {
-        let Sink::Summary(s) = &hot.sink else {
-            continue;
-        };
+    for r in sorted {
+        let (name, labels) = (r.name.as_str(), r.labels.as_str());
         if family != Some(name) {
             if family.is_some() {
                 out.push('\n');
@@ -430,7 +442,7 @@ fn render_summaries(out: &mut String) {
             let _ = writeln!(out, "# TYPE {name} summary");
             family = Some(name);
         }
-        let snap = s.snapshot(age);
+        let snap = r.summary.snapshot(age);
         let sep = if labels.is_empty() { "" } else { "," };
         for ((_, q), v) in summary::QUANTILES.iter().zip(snap.quantiles) {
             let _ = writeln!(out, "{name}{{{labels}{sep}quantile=\"{q}\"}} {v}");

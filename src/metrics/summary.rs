@@ -62,7 +62,7 @@ struct State {
 }
 
 /// What a render shows of a summary.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 pub struct Snapshot {
     pub quantiles: [f64; QUANTILES.len()],
     pub sum: f64,

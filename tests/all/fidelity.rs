@@ -864,6 +864,12 @@ async fn metrics_mapping_renames_drops_and_relabels_as_bentos() {
     );
     assert!(!text.contains("input_received"), "{text}");
     assert!(!text.contains("output_sent"), "{text}");
+    // Timings (engine's own summaries) are renamed and relabelled as the counters are.
+    assert!(
+        text.contains("out_latency_ns_count{env=\"prod\",label=\"\",path=\"root.output\"} 1"),
+        "{text}"
+    );
+    assert!(!text.contains("input_latency_ns"), "{text}");
 }
 
 #[tokio::test]
