@@ -529,7 +529,7 @@ impl Route {
 
     /// Read a request's body, deliver it and answer with its fate. An `async` block, not an
     /// `async fn`: an `async fn`'s future keeps its arguments twice (as given, and moved into
-    /// its body), and a request's head is 224 bytes (the future was 904).
+    /// its body), and a request's head is 224 bytes: 904 bytes a future before, 664 after.
     #[allow(clippy::manual_async_fn)]
     fn receive(
         self: Arc<Self>,
