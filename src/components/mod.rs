@@ -88,6 +88,10 @@ pub trait Intake: Send + Sync {
     /// called once for the acknowledgement the batch's fate goes to, and the delivery is a
     /// future to drive.
     fn deliver(self: Arc<Self>, batch: Batch, ack: &mut dyn FnMut() -> AckFn) -> Delivery;
+    /// Whether a reply may be stored for a delivered message's request: not when its delivery
+    /// settles in an output that stores none (`drop`) with nothing on the way. The input then
+    /// need not make a place for one.
+    fn keeps_replies(&self) -> bool;
 }
 
 /// What [`Intake::deliver`] gives back.
@@ -159,6 +163,11 @@ pub trait Output: Send + Sync {
 /// failure: there is nothing to reconnect to.
 pub trait WriteAtOnce: Send + Sync {
     fn write_now(&self, batch: &Batch) -> Result<(), ComponentError>;
+    /// Whether a write stores the replies to the requests its messages came from
+    /// (`sync_response`).
+    fn stores_replies(&self) -> bool {
+        false
+    }
 }
 
 /// Why a cache operation did not succeed.

@@ -82,9 +82,25 @@ pub trait MetadataSource: Send + Sync + 'static {
 }
 
 /// A [`MetadataSource`] and, once read, what it built.
-struct Deferred<S> {
+pub struct Deferred<S> {
     source: S,
     built: OnceLock<Metadata>,
+}
+
+impl<S: MetadataSource> Deferred<S> {
+    /// Made by the input before its message, when the source is at hand before the payload
+    /// is: an HTTP request's head goes straight into its place here rather than being carried
+    /// along while the body is read.
+    pub fn new(source: S) -> Arc<Deferred<S>> {
+        Arc::new(Deferred {
+            source,
+            built: OnceLock::new(),
+        })
+    }
+
+    pub fn source(&self) -> &S {
+        &self.source
+    }
 }
 
 /// [`Deferred`] without its source's type, as a message holds it.
@@ -238,11 +254,13 @@ impl Message {
 
     /// Metadata that `source` builds when it is first read (see [`MetadataSource`]).
     pub fn set_deferred_meta(&mut self, source: impl MetadataSource) {
+        self.set_deferred(Deferred::new(source));
+    }
+
+    /// As [`Message::set_deferred_meta`], with the source already in place.
+    pub fn set_deferred<S: MetadataSource>(&mut self, deferred: Arc<Deferred<S>>) {
         self.meta = None;
-        self.deferred = Some(Arc::new(Deferred {
-            source,
-            built: OnceLock::new(),
-        }));
+        self.deferred = Some(deferred);
     }
 
     pub fn meta_str(&self, key: &str) -> Option<String> {

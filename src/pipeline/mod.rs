@@ -26,10 +26,11 @@
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use futures::FutureExt;
+use quanta::Instant;
 use tokio::sync::{mpsc, Mutex};
 use tokio_util::sync::CancellationToken;
 
@@ -729,6 +730,13 @@ impl Intake for DirectIntake {
             let work = crate::metrics::in_stream(self.stream.clone(), work);
             self.watch.run(work).await.unwrap_or(false)
         }))
+    }
+
+    fn keeps_replies(&self) -> bool {
+        match self.settles_in.as_ref().and_then(|o| o.output.at_once()) {
+            Some(writer) => writer.stores_replies(),
+            None => true,
+        }
     }
 }
 

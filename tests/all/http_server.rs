@@ -283,14 +283,15 @@ async fn a_sync_response_status_that_is_not_a_number_is_an_empty_502() {
 
 /// A request written and answered on its connection (no processors, an output that writes at
 /// once) is metered as every other message: received, sent, both latencies, and an output
-/// error for a write that fails.
+/// error for a write that fails. It is answered with an empty 200 through `drop`, which stores
+/// no reply (and gets no place for one), and with its reply through `sync_response`.
 #[tokio::test]
 async fn requests_settled_on_their_connection_are_metered() {
     use crate::support::{metric, post};
     let (_dir, mut child, port, api) = serve_post("output:\n  drop: {}\n").await;
     for i in 0..3 {
-        let (status, _) = post(&format!("http://127.0.0.1:{port}/post"), format!("m{i}")).await;
-        assert_eq!(status, 200);
+        let (status, text) = post(&format!("http://127.0.0.1:{port}/post"), format!("m{i}")).await;
+        assert_eq!((status, text.as_str()), (200, ""));
     }
     // Metered before the answer: no waiting for the counts.
     assert_eq!(metric(api, "input_received").await, 3.0);
@@ -298,6 +299,13 @@ async fn requests_settled_on_their_connection_are_metered() {
     assert_eq!(metric(api, "output_batch_sent").await, 3.0);
     assert_eq!(metric(api, "input_latency_ns_count").await, 3.0);
     assert_eq!(metric(api, "output_latency_ns_count").await, 3.0);
+    let _ = child.kill();
+
+    // Settled in an output that stores the reply: the request's own body comes back.
+    let (_dir, mut child, port, api) = serve_post("output:\n  sync_response: {}\n").await;
+    let (status, text) = post(&format!("http://127.0.0.1:{port}/post"), "echo").await;
+    assert_eq!((status, text.as_str()), (200, "echo"));
+    assert_eq!(metric(api, "output_sent").await, 1.0);
     let _ = child.kill();
 
     let (_dir, mut child, port, api) =

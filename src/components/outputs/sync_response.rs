@@ -71,6 +71,9 @@ impl WriteAtOnce for SyncResponseOutput {
         store(batch);
         Ok(())
     }
+    fn stores_replies(&self) -> bool {
+        true
+    }
 }
 
 pub struct SyncResponseProcessor;
