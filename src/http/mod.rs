@@ -119,9 +119,6 @@ impl ApiState {
     /// component's path. Routing is done here, before any future: the request future hyper
     /// keeps for each request is then just this answer, not a routing state holding a second
     /// copy of the request.
-    // Inlined into its one caller, the connection's service, so that the request is handed
-    // on from where hyper put it rather than from a copy.
-    #[inline]
     fn route(&self, req: Request<Incoming>, peer: &Arc<Peer>, table: &mut RouteTable) -> Answer {
         let now = |r| Either::Left(std::future::ready(r));
         let full = req.uri().path();

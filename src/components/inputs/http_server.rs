@@ -430,10 +430,7 @@ impl Input for HttpServerInput {
 
 impl Route {
     /// The answer to a request. Without CORS (most routes) it is the request's own future,
-    /// boxed as it is made: one future built and moved instead of one inside another. Inlined
-    /// into the route's handler, as `respond` into this, so that the request is not moved
-    /// from one call's arguments to the next.
-    #[inline]
+    /// boxed as it is made: one future built and moved instead of one inside another.
     fn handle(
         self: Arc<Self>,
         req: Request<Incoming>,
@@ -489,7 +486,6 @@ impl Route {
     /// future that reads, delivers and answers it. The checks that need no waiting are made
     /// before the future, which then holds the request's head and body rather than the whole
     /// request beside them.
-    #[inline]
     fn respond(
         self: Arc<Self>,
         req: Request<Incoming>,
