@@ -122,9 +122,14 @@ impl ApiState {
     fn route(&self, req: Request<Incoming>, peer: &Arc<Peer>, table: &mut RouteTable) -> Answer {
         let now = |r| Either::Left(std::future::ready(r));
         let full = req.uri().path();
-        let path = match full.strip_prefix(self.root_path.as_str()) {
-            Some(p) if !self.root_path.is_empty() && p.starts_with('/') => p,
-            _ => full,
+        // Without a root path (most configs) there is nothing to strip, and `strip_prefix("")`
+        // would still call `memcmp` for every request.
+        let path = match self.root_path.as_str() {
+            "" => full,
+            root => match full.strip_prefix(root) {
+                Some(p) if p.starts_with('/') => p,
+                _ => full,
+            },
         };
         match path {
             "/ping" => return now(text(StatusCode::OK, "pong")),
