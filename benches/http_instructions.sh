@@ -74,9 +74,9 @@ run() { # tag requests command... -> total instructions
   for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -KILL "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
-  # Less the clock's calibration at start (quanta's, which the metrics exporter runs): a loop
-  # that runs for a time rather than a number of rounds, whose count moves the difference by
-  # some ±200 instructions a request from run to run.
+  # Less the metrics recorder's build (the largest `OnceCell` initialisation), which calibrates
+  # quanta's clock at start: a loop that runs for a time rather than a number of rounds, whose
+  # count moves the difference by some ±200 instructions a request from run to run.
   local total calibration=0 part
   total=$(awk '/^summary:/ {t += $2} END {print t}' "$out"*)
   for part in "$out"*; do

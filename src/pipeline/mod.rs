@@ -26,11 +26,10 @@
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use futures::FutureExt;
-use quanta::Instant;
 use tokio::sync::{mpsc, Mutex};
 use tokio_util::sync::CancellationToken;
 
@@ -505,12 +504,18 @@ async fn run_input(
     // the input ends, as our own token is.
     let mut direct = None;
     if tx.in_place.is_some() {
+        let settles_in = tx
+            .in_place
+            .clone()
+            .filter(|o| admission.procs.is_empty() && o.procs.is_empty() && !admission.replays);
+        let keeps_replies = match settles_in.as_ref().and_then(|o| o.output.at_once()) {
+            Some(writer) => writer.stores_replies(),
+            None => true,
+        };
         let intake = Arc::new(DirectIntake {
             admission: admission.clone(),
-            settles_in: tx
-                .in_place
-                .clone()
-                .filter(|o| admission.procs.is_empty() && o.procs.is_empty() && !admission.replays),
+            settles_in,
+            keeps_replies,
             downstream: tx.clone(),
             token: inflight.clone(),
             open: std::sync::atomic::AtomicBool::new(true),
@@ -684,6 +689,8 @@ struct DirectIntake {
     /// way and no nack to replay (a replay goes through the input task, so such an input's
     /// deliveries are tracked as its reads are).
     settles_in: Option<Arc<OutputShared>>,
+    /// [`Intake::keeps_replies`], known once the stream is built.
+    keeps_replies: bool,
     downstream: Downstream,
     /// Cloned into each transaction, so the input task waits for them as for its own reads.
     token: mpsc::Sender<()>,
@@ -733,10 +740,7 @@ impl Intake for DirectIntake {
     }
 
     fn keeps_replies(&self) -> bool {
-        match self.settles_in.as_ref().and_then(|o| o.output.at_once()) {
-            Some(writer) => writer.stores_replies(),
-            None => true,
-        }
+        self.keeps_replies
     }
 }
 
